@@ -1,0 +1,1 @@
+"""Offline, self-contained Folium pages for steering groups: rendering, disclosure control and language."""
