@@ -1,0 +1,3 @@
+"""Ingest anonymised partnership data and public formats into the ctxrisk DuckDB warehouse."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,336 @@
+"""The ``ctxrisk`` command line: init, ingest, status, sample and the analytics, map and report commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.errors import CtxriskError, IdentifierError, LockError, SchemaVersionError, ValidationError
+from pipelines.kinds import KINDS
+from pipelines.settings import Settings, load_settings
+
+log = logging.getLogger("ctxrisk")
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes of every ctxrisk command."""
+
+    OK = 0
+    INPUT_ERROR = 1  # a file or option could not be accepted (nothing loaded from that file)
+    USAGE = 2  # wrong command-line usage (typer's own code)
+    SCHEMA = 3  # the warehouse was made by another schema version
+    LOCKED = 4  # another run holds the lock
+    PARTIAL = 5  # the run finished, but some files were quarantined or some steps failed
+
+
+app = typer.Typer(
+    name="ctxrisk",
+    help="Geospatial contextual-risk analytics for child safeguarding partnerships.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False, soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+WarehouseOpt = Annotated[
+    Path | None, typer.Option("--warehouse", help="DuckDB file (default from settings or $CTXRISK_WAREHOUSE).")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")]
+
+
+class State:
+    """Options shared by every command."""
+
+    config: Path | None = None
+
+
+def settings_from(config: Path | None, warehouse: Path | None) -> Settings:
+    """Load settings with the command line's overrides."""
+    return load_settings(config or State.config, warehouse=warehouse)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
+    """Log to stderr as plain lines (or JSON lines with ``fmt='json'``)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        class JsonFormatter(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                return json.dumps({"time": self.formatTime(record), "level": record.levelname,
+                                   "logger": record.name, "message": record.getMessage()})
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+@app.callback()
+def _main(
+    config: ConfigOpt = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    log_format: Annotated[str, typer.Option("--log-format", help="plain or json.")] = "plain",
+) -> None:
+    State.config = config
+    setup_logging(log_level, log_format)
+
+
+def fail(exc: Exception) -> typer.Exit:
+    """Print an error for the analyst and return the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    if isinstance(exc, SchemaVersionError):
+        return typer.Exit(ExitCode.SCHEMA)
+    if isinstance(exc, LockError):
+        return typer.Exit(ExitCode.LOCKED)
+    return typer.Exit(ExitCode.INPUT_ERROR)
+
+
+@app.command()
+def init(warehouse: WarehouseOpt = None, config: ConfigOpt = None) -> None:
+    """Create the warehouse (or bring an existing one's schema up to date)."""
+    from pipelines.warehouse import SCHEMA_VERSION, audit, connect
+
+    try:
+        settings = settings_from(config, warehouse)
+        con = connect(settings=settings)
+        audit(con, "init", target=str(settings.paths.warehouse))
+        con.close()
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    console.print(f"warehouse {settings.paths.warehouse} ready (schema version {SCHEMA_VERSION})")
+
+
+def _ingest_kinds() -> list[str]:
+    from pipelines.sources import SOURCE_KINDS
+
+    return [*KINDS, *SOURCE_KINDS]
+
+
+@app.command()
+def ingest(
+    kind: Annotated[str, typer.Argument(help="incidents, persons, involvements, missing, associations, "
+                                              "intelligence, screenings, referrals, or a public format "
+                                              "(police-uk-street, police-uk-stop-search, police-uk-outcomes, "
+                                              "ssda903-missing, annex-a, boundaries).")],
+    paths: Annotated[list[Path], typer.Argument(help="Files to ingest (CSV or Parquet; see docs/data-model.md).")],
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace person IDs by keyed HMAC-SHA256 "
+                                                                      "pseudonyms before storing.")] = False,
+    key_file: Annotated[Path | None, typer.Option("--key-file", help="File holding the pseudonymisation key "
+                                                                     "(else $CTXRISK_PSEUDO_KEY).")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Boundaries only: lsoa11, lsoa21, msoa, ward, "
+                                                              "lad or force.")] = None,
+    code_field: Annotated[str | None, typer.Option("--code-field", help="Boundaries only: the code property.")] = None,
+    name_field: Annotated[str | None, typer.Option("--name-field", help="Boundaries only: the name property.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Validate and load files of one kind; print rows read, loaded and rejected for each."""
+    from pipelines.pseudonymise import load_key
+    from pipelines.runner import ingest_paths
+    from pipelines.warehouse import connect
+
+    if kind not in _ingest_kinds():
+        err_console.print(f"[bold red]error:[/] unknown kind {kind!r}; allowed: {', '.join(_ingest_kinds())}")
+        raise typer.Exit(ExitCode.USAGE)
+    try:
+        settings = settings_from(config, warehouse)
+        key = load_key(key_file=key_file) if pseudonymise else None
+        con = connect(settings=settings)
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    options = {"level": level, "code_field": code_field, "name_field": name_field}
+    results, failures = ingest_paths(con, kind, paths, settings=settings, pseudonymise_key=key, options=options)
+    con.close()
+    if fmt == "json":
+        console.print_json(json.dumps({"files": [r.as_dict() for r in results],
+                                       "failed": [{"path": p, "error": e} for p, e in failures]}))
+    else:
+        _print_ingest_table(results)
+        for path, error in failures:
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+    if failures:
+        raise typer.Exit(ExitCode.INPUT_ERROR)
+
+
+def _print_ingest_table(results: list) -> None:
+    table = Table(title="ingest", show_lines=False)
+    for name in ("kind", "file", "read", "loaded", "rejected", "replaced"):
+        table.add_column(name, justify="right" if name in ("read", "loaded", "rejected", "replaced") else "left")
+    totals = [0, 0, 0]
+    for r in results:
+        table.add_row(r.kind, Path(r.path).name, f"{r.rows_read:,}", f"{r.rows_loaded:,}", f"{r.rows_rejected:,}",
+                      f"{r.replaced:,}")
+        totals[0] += r.rows_read
+        totals[1] += r.rows_loaded
+        totals[2] += r.rows_rejected
+    console.print(table)
+    for r in results:
+        for note in r.notes:
+            console.print(f"{Path(r.path).name}: {note}", highlight=False)
+    console.print(f"read {totals[0]:,} = loaded {totals[1]:,} + rejected {totals[2]:,}"
+                  " (see `ctxrisk status` and raw.rejected_rows for why rows were rejected)")
+
+
+@app.command()
+def status(
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Row counts per table, ingested files with rejected rows, and the last runs."""
+    from pipelines.status import warehouse_status
+    from pipelines.warehouse import connect
+
+    try:
+        settings = settings_from(config, warehouse)
+        con = connect(settings=settings, read_only=settings.paths.warehouse.is_file())
+        info = warehouse_status(con)
+        info["warehouse"] = str(settings.paths.warehouse)
+        con.close()
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    if fmt == "json":
+        console.print_json(json.dumps(info, default=str))
+        return
+    console.print(f"warehouse {info['warehouse']} (schema version {info['schema_version']})")
+    tables = Table(title="tables")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    for name, count in info["tables"].items():
+        tables.add_row(name, f"{count:,}")
+    console.print(tables)
+    sources = Table(title="sources")
+    for name in ("kind", "files", "read", "loaded", "rejected", "last ingested"):
+        sources.add_column(name)
+    for s in info["sources"]:
+        sources.add_row(s["kind"], f"{s['files']:,}", f"{s['rows_read']:,}", f"{s['rows_loaded']:,}",
+                        f"{s['rows_rejected']:,}", str(s["last_ingested_at"]))
+    console.print(sources)
+    if info["top_reject_reasons"]:
+        reasons = Table(title="most common reasons rows were rejected")
+        for name in ("kind", "reason", "rows"):
+            reasons.add_column(name)
+        for r in info["top_reject_reasons"]:
+            reasons.add_row(r["kind"], r["reason"], f"{r['rows']:,}")
+        console.print(reasons)
+    if info["runs"]:
+        runs = Table(title="last runs")
+        for name in ("run", "step", "status", "started", "ended", "rows loaded", "error"):
+            runs.add_column(name)
+        for r in info["runs"]:
+            runs.add_row(r["run_id"], r["step"], r["status"], str(r["started_at"]), str(r["ended_at"]),
+                         "" if r["rows_loaded"] is None else f"{r['rows_loaded']:,}", r["error"] or "")
+        console.print(runs)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the sample files to.")] = Path("data_samples"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 0,
+    scale: Annotated[str, typer.Option("--scale", help="Number of incidents: 5000, 100k, 1M, 10M …")] = "5000",
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Write a synthetic partnership over the real Cheshire East geography, with its ground truth."""
+    from pipelines.sample import generate_sample, parse_scale
+
+    try:
+        incidents = parse_scale(scale)
+        summary = generate_sample(out, seed=seed, incidents=incidents, fmt=fmt)
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    console.print(f"wrote synthetic sample to {out}: {summary}")
+
+
+@app.command("check-pii")
+def check_pii(
+    paths: Annotated[list[Path], typer.Argument(help="CSV or Parquet files to scan before ingest.")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """List columns that look identifying (names, dates of birth, NHS numbers, postcodes …); exit 1 if any."""
+    from pipelines.identifiers import find_identifier_columns
+    from pipelines.tabular import read_text_table
+
+    found: list[dict[str, str]] = []
+    try:
+        for path in paths:
+            table = read_text_table(path)
+            for f in find_identifier_columns(table.header, table.frame.head(5000)):
+                found.append({"file": str(path), "column": f.column, "reason": f.reason, "evidence": f.evidence})
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    if fmt == "json":
+        console.print_json(json.dumps(found))
+    elif found:
+        table = Table(title="columns that look identifying")
+        for name in ("file", "column", "reason", "evidence"):
+            table.add_column(name)
+        for f in found:
+            table.add_row(f["file"], f["column"], f["reason"], f["evidence"])
+        console.print(table)
+    else:
+        console.print("no identifying columns found")
+    if found:
+        raise typer.Exit(ExitCode.INPUT_ERROR)
+
+
+def _mount_subcommands() -> None:
+    """Mount the analytics, map and report command groups where their modules are installed."""
+    import importlib
+
+    groups = (
+        ("analytics.hotspots_cli", "hotspots", None),
+        ("analytics.locations_cli", "locations", None),
+        ("analytics.graph_cli", "graph", None),
+        ("maps.cli", "map", None),
+    )
+    for module_name, name, _ in groups:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        sub = getattr(module, "app", None)
+        if isinstance(sub, typer.Typer):
+            app.add_typer(sub, name=name)
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
+
+
+_mount_subcommands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except (ValidationError, IdentifierError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.INPUT_ERROR)
+    except SchemaVersionError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.SCHEMA)
+    except LockError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.LOCKED)
+    except CtxriskError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.INPUT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,564 @@
+"""Validate canonical files row by row and load them into the warehouse in one transaction per file."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import IdentifierError, ValidationError
+from pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
+from pipelines.identifiers import find_identifier_columns
+from pipelines.kinds import ID_PATTERN, KEY_PATTERN, KINDS, Column, Kind, Point
+from pipelines.pseudonymise import pseudonymise_series
+from pipelines.settings import Settings
+from pipelines.tabular import TextTable, read_text_table
+from pipelines.timeparse import parse_times
+from pipelines.warehouse import transaction
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 500
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+REJECT_COLUMNS = ["line", "column_name", "value", "reason", "rule"]
+
+
+@dataclass
+class Batch:
+    """Rows ready to load from one file, and the rows refused.
+
+    Attributes
+    ----------
+    kind : str
+        The ingest kind (``incidents``, ``police-uk-street`` …).
+    table : str
+        Target raw table, e.g. ``raw.incidents``.
+    key : tuple of str
+        Columns identifying a row: a re-export with the same key replaces the stored row.
+    path : Path
+    sha256 : str
+    rows_read : int
+        Records read from the file.
+    rows : DataFrame
+        Good rows with the raw table's columns (``file_id`` is added on load).
+    rejects : DataFrame
+        Columns ``line``, ``column_name``, ``value``, ``reason``, ``rule``; one or more per refused record.
+    rejected_records : int
+        Distinct records refused; ``rows_read == len(rows) + rejected_records``.
+    notes : list of str
+        Things the analyst should know (ignored columns, unlocated rows …).
+    """
+
+    kind: str
+    table: str
+    key: tuple[str, ...]
+    path: Path
+    sha256: str
+    rows_read: int
+    rows: pd.DataFrame
+    rejects: pd.DataFrame
+    rejected_records: int
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestResult:
+    """What one file's ingest did."""
+
+    kind: str
+    path: str
+    file_id: str | None
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    replaced: int = 0
+    skipped_same_file: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "path": self.path,
+            "file_id": self.file_id,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "rows_replaced": self.replaced,
+            "skipped_same_file": self.skipped_same_file,
+            "notes": self.notes,
+        }
+
+
+class RejectCollector:
+    """Collects refused records as vectorised (row position, column, value, reason) blocks."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.n_rows = n_rows
+        self.bad = np.zeros(n_rows, dtype=bool)
+        self._blocks: list[pd.DataFrame] = []
+
+    def add(self, mask: pd.Series | np.ndarray, column: str | None, values: pd.Series | None,
+            reason: str | np.ndarray, rule: str | None = None) -> None:
+        """Refuse the records where ``mask`` is True; ``reason`` is one text or one per refused record."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        positions = np.flatnonzero(mask)
+        self.bad |= mask
+        vals = (
+            pd.Series(values.to_numpy()[positions], dtype="object").astype("string").str.slice(0, 200)
+            if values is not None
+            else pd.Series([None] * len(positions), dtype="object")
+        )
+        self._blocks.append(
+            pd.DataFrame(
+                {"pos": positions, "column_name": column, "value": vals.to_numpy(), "reason": reason, "rule": rule}
+            )
+        )
+
+    def frame(self, lines: np.ndarray) -> pd.DataFrame:
+        if not self._blocks:
+            return pd.DataFrame(columns=REJECT_COLUMNS)
+        out = pd.concat(self._blocks, ignore_index=True).sort_values(["pos"], kind="stable")
+        out.insert(0, "line", lines[out.pop("pos").to_numpy()])
+        return out[REJECT_COLUMNS].reset_index(drop=True)
+
+
+def _canonical_header(kind: Kind, header: list[str], aliases: dict[str, list[str]], path: Path) -> dict[str, str]:
+    """Map file columns to canonical names: exact (case-insensitive) names first, then configured aliases."""
+    wanted = {name.lower(): name for name in kind.column_names}
+    alias_to = {alt.lower(): canon for canon, alts in aliases.items() for alt in alts}
+    mapping: dict[str, str] = {}
+    for col in header:
+        low = col.lower()
+        canon = wanted.get(low) or alias_to.get(low)
+        if canon is None:
+            continue
+        if canon in mapping.values():
+            msg = f"{path}: line 1: columns for {canon!r} appear twice (after aliases)"
+            raise ValidationError(msg)
+        mapping[col] = canon
+    return mapping
+
+
+def _text_rejects(collector: RejectCollector, series: pd.Series, column: str) -> None:
+    too_long = series.str.len().fillna(0).to_numpy() > MAX_TEXT
+    collector.add(too_long, column, series, f"longer than {MAX_TEXT} characters")
+    control = series.str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", regex=True).fillna(False).to_numpy()
+    collector.add(control, column, series, "contains control characters")
+
+
+def validate_columns(
+    kind: Kind,
+    frame: pd.DataFrame,
+    collector: RejectCollector,
+    *,
+    settings: Settings,
+) -> dict[str, pd.Series]:
+    """Check and convert each canonical column; return converted columns (times, booleans, lists, enums)."""
+    out: dict[str, pd.Series] = {}
+    for column in kind.columns:
+        if column.name not in frame.columns:
+            continue
+        series = frame[column.name]
+        blank = series.isna().to_numpy()
+        if column.required:
+            collector.add(blank, column.name, series, "required value is blank")
+        if column.type in ("id", "key"):
+            pattern = ID_PATTERN if column.type == "id" else KEY_PATTERN
+            ok = series.str.match(pattern).fillna(True).to_numpy()
+            what = "person ID" if column.type == "id" else "ID"
+            collector.add(~ok, column.name, series, f"invalid {what}: use 1-{64 if column.type == 'id' else 128} "
+                          "letters, digits or _ . : - characters")
+            out[column.name] = series
+        elif column.type == "text":
+            _text_rejects(collector, series, column.name)
+            out[column.name] = series
+        elif column.type == "time":
+            utc, precision, invalid = parse_times(series, timezone=settings.local_timezone)
+            collector.add(invalid.to_numpy(), column.name, series,
+                          "not an ISO 8601 date or time (e.g. 2024-03-31T18:45:00)")
+            out[column.name] = utc
+            out[f"{column.name}__precision"] = precision
+        elif column.type == "yearmonth":
+            full_date = series.str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).to_numpy()
+            collector.add(full_date, column.name, None,
+                          "a full date of birth is not accepted: give the year and month only (YYYY-MM)")
+            ok = series.str.match(r"^\d{4}-(0[1-9]|1[0-2])$").fillna(True).to_numpy()
+            collector.add(~ok & ~full_date, column.name, series, "not a year and month (YYYY-MM)")
+            out[column.name] = series
+        elif column.type == "enum":
+            allowed = column.allowed
+            if column.name == "theme":
+                allowed = settings.themes
+            elif column.name == "risk_level":
+                allowed = settings.screening.risk_levels
+            lookup = {a.lower(): a for a in allowed or ()}
+            lookup.update({k.lower(): v for k, v in column.synonyms.items()})
+            mapped = series.str.lower().map(lookup, na_action="ignore")
+            unknown = (~blank) & mapped.isna().to_numpy()
+            collector.add(unknown, column.name, series, f"not one of {', '.join(allowed or ())}")
+            out[column.name] = mapped.astype("object")
+        elif column.type == "bool":
+            low = series.str.lower()
+            value = pd.Series(np.where(low.isin(list(_TRUE)).fillna(False), True, None), index=series.index,
+                              dtype="object")
+            value[low.isin(list(_FALSE)).fillna(False).to_numpy()] = False
+            bad = (~blank) & value.isna().to_numpy()
+            collector.add(bad, column.name, series, "not a yes/no value (true/false, yes/no, 1/0, Y/N)")
+            out[column.name] = value.astype("boolean")
+        elif column.type == "idlist":
+            parts = series.str.split(";")
+            flat = parts.explode()
+            flat = flat.str.strip()
+            flat = flat[flat.notna() & (flat != "")]
+            bad_ids = ~flat.str.match(ID_PATTERN).fillna(False)
+            bad_rows = np.zeros(len(series), dtype=bool)
+            if bad_ids.any():
+                bad_rows[series.index.get_indexer(flat[bad_ids].index.unique())] = True
+            collector.add(bad_rows, column.name, series, "holds an invalid person ID (IDs are separated by ;)")
+            cleaned = flat.groupby(level=0).agg(list)
+            out[column.name] = cleaned.reindex(series.index)
+        else:  # pragma: no cover - guarded by the kind definitions
+            msg = f"unknown column type {column.type!r}"
+            raise ValidationError(msg)
+    return out
+
+
+def validate_points(
+    point: Point, frame: pd.DataFrame, collector: RejectCollector
+) -> dict[str, np.ndarray]:
+    """Check one coordinate pair and return latitude, longitude, easting, northing and a located mask."""
+    n = len(frame)
+    lat_c, lon_c = point.wgs84
+    e_c, n_c = point.bng
+
+    def numeric(name: str) -> tuple[np.ndarray, np.ndarray]:
+        if name not in frame.columns:
+            return np.full(n, np.nan), np.zeros(n, dtype=bool)
+        raw = frame[name]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        given = raw.notna().to_numpy()
+        bad = given & ~np.isfinite(values)
+        collector.add(bad, name, raw, "not a number")
+        return values, given
+
+    lat, lat_given = numeric(lat_c)
+    lon, lon_given = numeric(lon_c)
+    east, east_given = numeric(e_c)
+    north, north_given = numeric(n_c)
+    for a, b, a_name, b_name in ((lat_given, lon_given, lat_c, lon_c), (east_given, north_given, e_c, n_c)):
+        collector.add(a & ~b, b_name, None, f"{a_name} is given but {b_name} is blank")
+        collector.add(b & ~a, a_name, None, f"{b_name} is given but {a_name} is blank")
+    use_wgs = np.isfinite(lat) & np.isfinite(lon)
+    use_bng = ~use_wgs & np.isfinite(east) & np.isfinite(north)
+    out_wgs = use_wgs & ~in_gb_wgs84(lat, lon)
+    out_bng = use_bng & ~in_gb_bng(east, north)
+    if lat_c in frame.columns:
+        collector.add(out_wgs, lat_c, frame[lat_c] + "," + frame[lon_c] if lon_c in frame.columns else None,
+                      "latitude/longitude outside Great Britain (is the pair swapped?)")
+    if e_c in frame.columns:
+        collector.add(out_bng, e_c, frame[e_c] + "," + frame[n_c] if n_c in frame.columns else None,
+                      "easting/northing outside the British National Grid")
+    lat_out = np.where(use_wgs, lat, np.nan)
+    lon_out = np.where(use_wgs, lon, np.nan)
+    east_out = np.where(use_bng, east, np.nan)
+    north_out = np.where(use_bng, north, np.nan)
+    if use_wgs.any():
+        e2, n2 = wgs84_to_bng(lat[use_wgs], lon[use_wgs])
+        east_out[use_wgs], north_out[use_wgs] = e2, n2
+    if use_bng.any():
+        la2, lo2 = bng_to_wgs84(east[use_bng], north[use_bng])
+        lat_out[use_bng], lon_out[use_bng] = la2, lo2
+    located = use_wgs | use_bng
+    return {"latitude": lat_out, "longitude": lon_out, "easting": east_out, "northing": north_out,
+            "located": located}
+
+
+def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], points: dict[str, dict],
+                collector: RejectCollector, settings: Settings) -> pd.DataFrame:
+    """Build the raw table's columns for a kind from validated values."""
+    n = len(frame)
+
+    def col(name: str) -> pd.Series:
+        if name in values:
+            return values[name].reset_index(drop=True)
+        return pd.Series([None] * n, dtype="object")
+
+    def with_point(out: dict, prefix: str, key: str) -> None:
+        p = points[key]
+        for part in ("latitude", "longitude", "easting", "northing"):
+            out[f"{prefix}{part}"] = p[part]
+
+    name = kind.name
+    if name in ("incidents", "intelligence"):
+        theme = col("theme")
+        from_category = col("category").map(settings.theme_for, na_action="ignore")
+        time_col = "occurred_at" if name == "incidents" else "reported_at"
+        out = {
+            "incident_id" if name == "incidents" else "intel_id": col(kind.key[0]),
+            time_col: col(time_col),
+            "time_precision": col(f"{time_col}__precision"),
+            "category": col("category"),
+            "theme": theme.where(theme.notna(), from_category),
+        }
+        if name == "incidents":
+            source = col("source")
+            out["source"] = source.where(source.notna(), "partnership")
+            out["location_type"] = col("location_type")
+        with_point(out, "", "")
+        out["located"] = points[""]["located"]
+        if name == "intelligence":
+            for g in ("source_evaluation", "intelligence_evaluation", "handling"):
+                out[g] = col(g)
+            out["persons"] = col("persons")
+        return pd.DataFrame(out)
+    if name == "missing":
+        started, ended = col("started_at"), col("ended_at")
+        before = (ended.notna() & started.notna() & (ended < started)).to_numpy()
+        collector.add(before, "ended_at", frame["ended_at"] if "ended_at" in frame else None,
+                      "the episode ends before it starts")
+        offered, completed = col("rhi_offered_at"), col("rhi_completed_at")
+        early = (completed.notna() & started.notna() & (completed < started)).to_numpy()
+        collector.add(early, "rhi_completed_at", frame["rhi_completed_at"] if "rhi_completed_at" in frame else None,
+                      "the return home interview is completed before the episode starts")
+        mtype = col("missing_type")
+        out = {
+            "episode_id": col("episode_id"),
+            "person_id": col("person_id"),
+            "started_at": started,
+            "started_precision": col("started_at__precision"),
+            "ended_at": ended,
+            "missing_type": mtype.where(mtype.notna(), "missing"),
+        }
+        with_point(out, "from_", "from_")
+        with_point(out, "found_", "found_")
+        out["found_with"] = col("found_with")
+        out["rhi_offered_at"] = offered
+        out["rhi_completed_at"] = completed
+        return pd.DataFrame(out)
+    if name == "associations":
+        a, b = col("person_a"), col("person_b")
+        same = (a.notna() & (a == b)).fillna(False).to_numpy()
+        collector.add(same, "person_b", frame["person_b"], "a person cannot be associated with themselves")
+        swap = (a > b).fillna(False).to_numpy()
+        first = np.where(swap, b, a)
+        second = np.where(swap, a, b)
+        out = {"person_a": first, "person_b": second, "relation": col("relation"), "observed_at": col("observed_at")}
+        for g in ("source_evaluation", "intelligence_evaluation", "handling"):
+            out[g] = col(g)
+        return pd.DataFrame(out)
+    # persons, involvements, screenings, referrals: columns as validated
+    return pd.DataFrame({c.name: col(c.name) for c in kind.columns})
+
+
+def _duplicate_keys(rows: pd.DataFrame, key: tuple[str, ...], good: np.ndarray, lines: np.ndarray,
+                    collector: RejectCollector) -> None:
+    """Refuse the second and later rows with the same key in one file, naming the first line."""
+    subset = rows.loc[good, list(key)]
+    dup = subset.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return
+    positions = subset.index.to_numpy()
+    first_pos = subset.assign(_pos=positions).groupby(list(key), dropna=False)["_pos"].transform("min").to_numpy()
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[positions[dup]] = True
+    reasons = np.array([f"duplicate key in this file (first on line {line})" for line in lines[first_pos[dup]]],
+                       dtype=object)
+    collector.add(mask, key[0], rows[key[0]].astype("string"), reasons)
+
+
+def prepare_batch(
+    kind_name: str,
+    table: TextTable,
+    *,
+    settings: Settings,
+    pseudonymise_key: bytes | None = None,
+) -> Batch:
+    """Validate a canonical file's records and return the rows to load and the rows refused.
+
+    Raises
+    ------
+    IdentifierError
+        A column looks like a direct identifier (a name, a full date of birth, an NHS number, a postcode …).
+    ValidationError
+        A required column is missing, or no coordinate pair is given where the kind needs one.
+    """
+    if kind_name not in KINDS:
+        msg = f"unknown kind {kind_name!r}; allowed: {', '.join(KINDS)}"
+        raise ValidationError(msg)
+    kind = KINDS[kind_name]
+    path = table.path
+    mapping = _canonical_header(kind, table.header, settings.aliases.get(kind_name, {}), path)
+    extra = [c for c in table.header if c not in mapping]
+    if settings.privacy.refuse_identifier_columns:
+        findings = find_identifier_columns(extra, table.frame[extra].head(2000) if extra else None)
+        if findings:
+            listed = "; ".join(f"column {f.column!r}: {f.reason} ({f.evidence})" for f in findings)
+            msg = (
+                f"{path}: line 1: refused, the file holds direct identifiers: {listed}. Remove these columns "
+                "(ctxrisk stores pseudonymous data only); nothing was loaded from this file"
+            )
+            raise IdentifierError(msg)
+    frame = table.frame.rename(columns=mapping)[list(mapping.values())].reset_index(drop=True)
+    missing = [c.name for c in kind.columns if c.required and c.name not in frame.columns]
+    for point in kind.points:
+        if point.header_required and not (
+            set(point.wgs84) <= set(frame.columns) or set(point.bng) <= set(frame.columns)
+        ):
+            missing.append(f"{'/'.join(point.wgs84)} or {'/'.join(point.bng)}")
+    if missing:
+        msg = (
+            f"{path}: line 1: required column(s) missing: {', '.join(missing)}; the header has "
+            f"{', '.join(table.header)}. Nothing was loaded from this file"
+        )
+        raise ValidationError(msg)
+    if pseudonymise_key is not None:
+        for column in kind.columns:
+            if column.person and column.name in frame.columns:
+                sep = ";" if column.type == "idlist" else None
+                frame[column.name] = pseudonymise_series(frame[column.name], pseudonymise_key,
+                                                         separator=sep).astype("string")
+    collector = RejectCollector(len(frame))
+    values = validate_columns(kind, frame, collector, settings=settings)
+    points = {p.prefix: validate_points(p, frame, collector) for p in kind.points}
+    rows = _shape_rows(kind, frame, values, points, collector, settings)
+    _duplicate_keys(rows, kind.key, ~collector.bad, table.lines, collector)
+    good = ~collector.bad
+    rows = rows.loc[good].reset_index(drop=True)
+    rows["line"] = table.lines[good]
+    rejects = collector.frame(table.lines)
+    if table.rejects:
+        structural = pd.DataFrame(
+            [{"line": r.line, "column_name": r.column, "value": r.value, "reason": r.reason, "rule": None}
+             for r in table.rejects]
+        )
+        rejects = pd.concat([structural, rejects], ignore_index=True).sort_values("line", kind="stable")
+    notes = []
+    if extra:
+        notes.append(f"ignored column(s) not in the {kind_name} contract: {', '.join(extra)}")
+    for prefix, p in points.items():
+        unlocated = int((~p["located"][good]).sum())
+        if unlocated and prefix == "":
+            notes.append(f"{unlocated:,} row(s) have no coordinates: kept as unlocated (counted, never mapped)")
+    return Batch(
+        kind=kind_name,
+        table=kind.table,
+        key=kind.key,
+        path=path,
+        sha256=table.sha256,
+        rows_read=table.rows_read,
+        rows=rows,
+        rejects=rejects.reset_index(drop=True),
+        rejected_records=int(collector.bad.sum()) + len(table.rejects),
+        notes=notes,
+    )
+
+
+def already_ingested(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> str | None:
+    """Return the file_id of an earlier ingest of the same bytes for the same kind, if any."""
+    row = con.execute(
+        "select file_id from raw.ingest_files where kind = ? and sha256 = ? limit 1", [kind, sha256]
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    return [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [schema, name]).fetchall()]
+
+
+def store_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    *,
+    run_id: str | None = None,
+    pseudonymised: bool = False,
+) -> IngestResult:
+    """Load a batch in one transaction: replace rows with the same key, insert, record file and rejects.
+
+    Identifiers in SQL come from the kind definitions and the warehouse's own catalogue, never from the data.
+    """
+    assert batch.rows_read == len(batch.rows) + batch.rejected_records, "rows do not reconcile"
+    file_id = uuid.uuid4().hex[:16]
+    rows = batch.rows.copy()
+    rows["file_id"] = file_id
+    columns = _table_columns(con, batch.table)
+    unknown = [c for c in rows.columns if c not in columns]
+    if unknown:
+        msg = f"internal: batch columns {unknown} are not in {batch.table}"
+        raise ValidationError(msg)
+    column_list = ", ".join(f'"{c}"' for c in rows.columns)
+    key_match = " and ".join(f't."{k}" is not distinct from n."{k}"' for k in batch.key)
+    rejects = batch.rejects.copy()
+    rejects.insert(0, "path", str(batch.path))
+    rejects.insert(0, "kind", batch.kind)
+    rejects.insert(0, "file_id", file_id)
+    rejects["value"] = rejects["value"].astype("object")
+    con.register("_batch_rows", rows)
+    con.register("_batch_rejects", rejects)
+    try:
+        with transaction(con):
+            replaced = 0
+            if len(rows):
+                replaced = con.execute(
+                    f"select count(*) from {batch.table} t where exists (select 1 from _batch_rows n where {key_match})"
+                ).fetchone()[0]
+                if replaced:
+                    con.execute(f"delete from {batch.table} t using _batch_rows n where {key_match}")
+                con.execute(f"insert into {batch.table} ({column_list}) select {column_list} from _batch_rows")
+            con.execute(
+                "insert into raw.rejected_rows (file_id, kind, path, line, column_name, value, reason, rule) "
+                "select file_id, kind, path, line, column_name, value, reason, rule from _batch_rejects"
+            )
+            con.execute(
+                "insert into raw.ingest_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [file_id, batch.kind, str(batch.path), batch.sha256, batch.rows_read, len(rows),
+                 batch.rejected_records, datetime.now(UTC), run_id, pseudonymised],
+            )
+    finally:
+        con.unregister("_batch_rows")
+        con.unregister("_batch_rejects")
+    log.info("%s %s: read %s, loaded %s, rejected %s", batch.kind, batch.path.name, f"{batch.rows_read:,}",
+             f"{len(rows):,}", f"{batch.rejected_records:,}")
+    return IngestResult(batch.kind, str(batch.path), file_id, batch.rows_read, len(rows), batch.rejected_records,
+                        replaced=replaced, notes=batch.notes)
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: str | Path,
+    *,
+    settings: Settings,
+    pseudonymise_key: bytes | None = None,
+    run_id: str | None = None,
+) -> IngestResult:
+    """Ingest one canonical file of ``kind``; identical bytes already ingested add nothing.
+
+    Parameters
+    ----------
+    kind : str
+        One of ``incidents``, ``persons``, ``involvements``, ``missing``, ``associations``, ``intelligence``,
+        ``screenings``, ``referrals``.
+    pseudonymise_key : bytes or None
+        When given, person IDs are replaced by keyed HMAC-SHA256 pseudonyms before anything is stored.
+    """
+    path = Path(path)
+    table = read_text_table(path)
+    earlier = already_ingested(con, kind, table.sha256)
+    if earlier is not None:
+        log.info("%s %s: same bytes already ingested (file %s); nothing to add", kind, path.name, earlier)
+        return IngestResult(kind, str(path), earlier, 0, 0, 0, skipped_same_file=True,
+                            notes=["the same file was ingested before: nothing added"])
+    batch = prepare_batch(kind, table, settings=settings, pseudonymise_key=pseudonymise_key)
+    return store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)

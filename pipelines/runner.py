@@ -1,0 +1,78 @@
+"""Ingest many files of one kind, each in its own transaction, collecting results and failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.errors import CtxriskError
+from pipelines.ingest import IngestResult, already_ingested, ingest_file, store_batch
+from pipelines.kinds import KINDS
+from pipelines.settings import Settings
+from pipelines.tabular import file_sha256
+
+log = logging.getLogger(__name__)
+
+
+def ingest_one(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: Path,
+    *,
+    settings: Settings,
+    pseudonymise_key: bytes | None = None,
+    options: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> IngestResult:
+    """Ingest one file of a canonical kind or of a public format."""
+    if kind in KINDS:
+        return ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
+    from pipelines import sources
+
+    if not Path(path).is_file():
+        from pipelines.errors import ValidationError
+
+        msg = f"{path}: no such file"
+        raise ValidationError(msg)
+    earlier = already_ingested(con, kind, file_sha256(Path(path)))
+    if earlier is not None:
+        return IngestResult(kind, str(path), earlier, 0, 0, 0, skipped_same_file=True,
+                            notes=["the same file was ingested before: nothing added"])
+    batch = sources.read_source(kind, Path(path), settings=settings,
+                                options={**(options or {}), "pseudonymise_key": pseudonymise_key})
+    result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
+    sources.after_load(kind, con, settings=settings)
+    return result
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    paths: Iterable[Path],
+    *,
+    settings: Settings,
+    pseudonymise_key: bytes | None = None,
+    options: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> tuple[list[IngestResult], list[tuple[str, str]]]:
+    """Ingest each path; a file that cannot be read is reported and the others still load.
+
+    Returns
+    -------
+    results : list of IngestResult
+    failures : list of (path, message)
+    """
+    results: list[IngestResult] = []
+    failures: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            results.append(ingest_one(con, kind, Path(path), settings=settings, pseudonymise_key=pseudonymise_key,
+                                      options=options, run_id=run_id))
+        except CtxriskError as exc:
+            log.error("%s", exc)
+            failures.append((str(path), str(exc)))
+    return results, failures

@@ -1,0 +1,222 @@
+"""One place for settings and paths: packaged defaults, an optional ctxrisk.toml, then CLI overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import ValidationError
+
+DEFAULT_CONFIG_NAME = "ctxrisk.toml"
+ENV_CONFIG = "CTXRISK_CONFIG"
+ENV_WAREHOUSE = "CTXRISK_WAREHOUSE"
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    """Where the warehouse, outputs, drop folders and boundary files are."""
+
+    warehouse: Path = Path("output/ctxrisk.duckdb")
+    output_dir: Path = Path("output")
+    drop_dirs: dict[str, Path] = field(default_factory=dict)
+    boundaries: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Disclosure control and identifier refusal."""
+
+    suppression_threshold: int = 5
+    refuse_identifier_columns: bool = True
+
+
+@dataclass(frozen=True)
+class HotspotSettings:
+    """Defaults for the locations-of-concern statistics."""
+
+    h3_resolution: int = 9
+    permutations: int = 999
+    seed: int = 12345
+    alpha: float = 0.05
+    distance_band_m: float = 400.0
+    time_bin: str = "month"
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """Defaults for the association graphs."""
+
+    recency_half_life_days: float = 365.0
+    min_children: int = 2
+    exact_betweenness_max_nodes: int = 5000
+
+
+@dataclass(frozen=True)
+class ScreeningSettings:
+    """The screening tool's risk scale, lowest first."""
+
+    risk_levels: tuple[str, ...] = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """Basemap: none unless a tile URL is configured."""
+
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All ctxrisk settings.
+
+    Attributes
+    ----------
+    paths, privacy, hotspots, graph, screening, maps
+        Sections of the TOML file of the same name.
+    themes : tuple of str
+        Allowed theme names.
+    theme_categories : dict
+        Lower-cased category -> theme.
+    aliases : dict
+        Kind -> {canonical column -> [accepted alternative names]}.
+    local_timezone : str
+        Zone of times written without an offset (default ``Europe/London``).
+    source : Path or None
+        The TOML file these settings came from, if any.
+    """
+
+    paths: PathSettings = field(default_factory=PathSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    hotspots: HotspotSettings = field(default_factory=HotspotSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
+    screening: ScreeningSettings = field(default_factory=ScreeningSettings)
+    maps: MapSettings = field(default_factory=MapSettings)
+    themes: tuple[str, ...] = ()
+    theme_categories: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    local_timezone: str = "Europe/London"
+    source: Path | None = None
+
+    def theme_for(self, category: str | None) -> str:
+        """Return the theme a category maps to (``other`` when unknown)."""
+        if not category:
+            return "other"
+        return self.theme_categories.get(category.strip().lower(), "other")
+
+    def with_warehouse(self, path: str | Path | None) -> Settings:
+        """Return a copy whose warehouse path is ``path`` (unchanged when None)."""
+        if path is None:
+            return self
+        return replace(self, paths=replace(self.paths, warehouse=Path(path)))
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _section(cls: type, raw: dict[str, Any], name: str) -> Any:
+    allowed = set(cls.__dataclass_fields__)
+    unknown = set(raw) - allowed
+    if unknown:
+        msg = f"unknown setting(s) {sorted(unknown)} in [{name}]; allowed: {sorted(allowed)}"
+        raise ValidationError(msg)
+    return cls(**raw)
+
+
+def default_config_text() -> str:
+    """Return the packaged default configuration (a commented TOML file)."""
+    return resources.files("pipelines").joinpath("default_config.toml").read_text(encoding="utf-8")
+
+
+def load_settings(path: str | Path | None = None, *, warehouse: str | Path | None = None) -> Settings:
+    """Load settings from packaged defaults, a TOML file and the environment.
+
+    Parameters
+    ----------
+    path : str, Path or None
+        TOML file. When None: ``$CTXRISK_CONFIG``, else ``ctxrisk.toml`` in the current folder if present,
+        else the packaged defaults only.
+    warehouse : str, Path or None
+        Overrides the warehouse path (as ``--warehouse`` does). Otherwise ``$CTXRISK_WAREHOUSE`` overrides
+        the file's value.
+
+    Returns
+    -------
+    Settings
+    """
+    raw = tomllib.loads(default_config_text())
+    source: Path | None = None
+    if path is None:
+        env = os.environ.get(ENV_CONFIG)
+        if env:
+            path = env
+        elif Path(DEFAULT_CONFIG_NAME).is_file():
+            path = DEFAULT_CONFIG_NAME
+    if path is not None:
+        source = Path(path)
+        if not source.is_file():
+            msg = f"settings file {source} does not exist"
+            raise ValidationError(msg)
+        try:
+            user = tomllib.loads(source.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"{source}: not valid TOML: {exc}"
+            raise ValidationError(msg) from exc
+        if isinstance(user.get("themes", {}).get("categories"), dict):
+            # A partnership's own mapping extends the default one rather than replacing it.
+            user["themes"]["categories"] = {
+                **raw["themes"]["categories"],
+                **{str(k).lower(): v for k, v in user["themes"]["categories"].items()},
+            }
+        raw = _merge(raw, user)
+    base_dir = source.parent if source is not None else Path(".")
+
+    def resolve(p: str | Path) -> Path:
+        p = Path(p)
+        return p if p.is_absolute() else base_dir / p
+
+    paths_raw = dict(raw.get("paths", {}))
+    paths = PathSettings(
+        warehouse=resolve(paths_raw.get("warehouse", "output/ctxrisk.duckdb")),
+        output_dir=resolve(paths_raw.get("output_dir", "output")),
+        drop_dirs={k: resolve(v) for k, v in paths_raw.get("drop_dirs", {}).items()},
+        boundaries={k: resolve(v) for k, v in paths_raw.get("boundaries", {}).items()},
+    )
+    themes_raw = raw.get("themes", {})
+    themes = tuple(themes_raw.get("names", ()))
+    categories = {str(k).lower(): str(v) for k, v in themes_raw.get("categories", {}).items()}
+    bad = sorted({v for v in categories.values() if v not in themes})
+    if bad:
+        msg = f"[themes.categories] maps to unknown theme(s) {bad}; allowed: {list(themes)}"
+        raise ValidationError(msg)
+    maps_raw = dict(raw.get("maps", {}))
+    maps_raw["basemap_url"] = maps_raw.get("basemap_url") or None
+    screening_raw = dict(raw.get("screening", {}))
+    screening_raw["risk_levels"] = tuple(screening_raw.get("risk_levels", ("low", "medium", "high")))
+    settings = Settings(
+        paths=paths,
+        privacy=_section(PrivacySettings, raw.get("privacy", {}), "privacy"),
+        hotspots=_section(HotspotSettings, raw.get("hotspots", {}), "hotspots"),
+        graph=_section(GraphSettings, raw.get("graph", {}), "graph"),
+        screening=_section(ScreeningSettings, screening_raw, "screening"),
+        maps=_section(MapSettings, maps_raw, "maps"),
+        themes=themes,
+        theme_categories=categories,
+        aliases={k: dict(v) for k, v in raw.get("aliases", {}).items()},
+        local_timezone=raw.get("time", {}).get("local_timezone", "Europe/London"),
+        source=source,
+    )
+    if warehouse is None:
+        warehouse = os.environ.get(ENV_WAREHOUSE) or None
+    return settings.with_warehouse(warehouse)

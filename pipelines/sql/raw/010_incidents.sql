@@ -1,0 +1,25 @@
+-- Incidents from partners and police.uk street-level crime.
+create table if not exists raw.incidents (
+    incident_id varchar not null,
+    source varchar not null,
+    occurred_at timestamptz not null,
+    time_precision varchar not null,
+    category varchar not null,
+    theme varchar not null,
+    location_type varchar,
+    latitude double,
+    longitude double,
+    easting double,
+    northing double,
+    located boolean not null,
+    lsoa_code varchar,
+    lsoa_name varchar,
+    lsoa_vintage varchar,
+    falls_within varchar,
+    reported_by varchar,
+    location_description varchar,
+    outcome_category varchar,
+    context varchar,
+    file_id varchar not null,
+    line bigint
+);

@@ -1,0 +1,260 @@
+"""Read a CSV or Parquet file as text columns, keeping each record's line number and the records that do not parse."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pipelines.errors import ValidationError
+
+log = logging.getLogger(__name__)
+
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass
+class StructuralReject:
+    """A record that could not be split into the header's columns."""
+
+    line: int
+    reason: str
+    value: str | None = None
+    column: str | None = None
+
+
+@dataclass
+class TextTable:
+    """A file's records as strings.
+
+    Attributes
+    ----------
+    path : Path
+    header : list of str
+        Column names as written in the file (BOM and surrounding spaces removed).
+    frame : DataFrame
+        One string column per header name, one row per well-formed record; blanks are None.
+    lines : ndarray of int
+        The 1-based line on which each row of ``frame`` starts (for Parquet, the 1-based row number).
+    rejects : list of StructuralReject
+        Records with the wrong number of fields or broken quoting.
+    rows_read : int
+        Records read, blank lines not counted: ``len(frame) + len(rejects)``.
+    sha256 : str
+        Digest of the file's bytes.
+    """
+
+    path: Path
+    header: list[str]
+    frame: pd.DataFrame
+    lines: np.ndarray
+    rejects: list[StructuralReject] = field(default_factory=list)
+    rows_read: int = 0
+    sha256: str = ""
+    line_kind: str = "line"
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        msg = (
+            f"{path}: line {line}, column {column}: the file is not UTF-8 text "
+            f"(byte 0x{data[exc.start]:02x}); export it as UTF-8 and ingest again. Nothing was loaded from it."
+        )
+        raise ValidationError(msg) from exc
+
+
+def _check_header(path: Path, header: list[str]) -> list[str]:
+    header = [h.strip() for h in header]
+    if not header or all(not h for h in header):
+        msg = f"{path}: line 1: no header row"
+        raise ValidationError(msg)
+    blanks = [i + 1 for i, h in enumerate(header) if not h]
+    if blanks:
+        msg = f"{path}: line 1: header has blank column name(s) at position(s) {blanks}"
+        raise ValidationError(msg)
+    seen: set[str] = set()
+    for name in header:
+        if name.lower() in seen:
+            msg = f"{path}: line 1: column {name!r} appears twice in the header"
+            raise ValidationError(msg)
+        seen.add(name.lower())
+    return header
+
+
+def _is_blank(record: list[str]) -> bool:
+    return len(record) <= 1 and (not record or not record[0].strip())
+
+
+def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
+    """Read with Arrow's multi-threaded parser when every record is one line; None to use the exact reader."""
+    invalid = 0
+
+    def on_invalid(_row: object) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if invalid:
+        return None
+    newlines = data.count(b"\n")
+    physical_lines = newlines + (0 if data.endswith(b"\n") else 1)
+    if physical_lines != table.num_rows + 1:
+        # Blank lines or values spanning lines: the exact reader numbers lines correctly.
+        return None
+    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
+    frame = frame.apply(lambda col: col.str.strip())
+    frame = frame.mask(frame == "", None)
+    lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    return TextTable(path, header, frame, lines, [], table.num_rows)
+
+
+def _exact_csv(path: Path, text: str, header: list[str]) -> TextTable:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    next(reader)  # header, already checked
+    width = len(header)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    rejects: list[StructuralReject] = []
+    last_line = reader.line_num
+    final_line = _last_record_line(text)
+    while True:
+        start = last_line + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rejects.append(StructuralReject(start, f"the record could not be parsed as CSV: {exc}"))
+            last_line = reader.line_num
+            continue
+        last_line = reader.line_num
+        if _is_blank(record):
+            continue
+        if len(record) != width:
+            kind = "too few" if len(record) < width else "too many"
+            reason = f"{kind} fields: expected {width}, found {len(record)}"
+            if len(record) < width and start == final_line:
+                reason += " (the last line looks truncated)"
+            rejects.append(StructuralReject(start, reason, value=",".join(record)[:200]))
+            continue
+        if all(not value.strip() for value in record):
+            rejects.append(StructuralReject(start, "empty record: every field is blank"))
+            continue
+        rows.append(record)
+        lines.append(start)
+    frame = pd.DataFrame(rows, columns=header, dtype=pd.StringDtype("pyarrow")) if rows else pd.DataFrame(
+        {name: pd.Series([], dtype=pd.StringDtype("pyarrow")) for name in header}
+    )
+    frame = frame.apply(lambda col: col.str.strip())
+    frame = frame.mask(frame == "", None)
+    return TextTable(path, header, frame, np.asarray(lines, dtype=np.int64), rejects, len(rows) + len(rejects))
+
+
+def _last_record_line(text: str) -> int:
+    stripped = text.rstrip("\r\n \t")
+    return stripped.count("\n") + 1
+
+
+def read_csv_text(path: str | Path) -> TextTable:
+    """Read a CSV file as strings with exact line numbers.
+
+    UTF-8 with or without a BOM; LF, CRLF or mixed line endings; blank lines are skipped (not counted);
+    quoted values may hold commas, quotes and line breaks. Records with the wrong number of fields are
+    returned as ``rejects`` with their line.
+
+    Raises
+    ------
+    ValidationError
+        The file is missing, empty, not UTF-8, or its header is unusable. Nothing is read then.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path}: no such file"
+        raise ValidationError(msg)
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    text = _decode(path, data)
+    if not text.strip():
+        msg = f"{path}: the file is empty"
+        raise ValidationError(msg)
+    first = next(csv.reader(io.StringIO(text, newline="")))
+    header = _check_header(path, first)
+    table = None
+    if not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data[: 1 << 16]:
+        table = _fast_csv(path, data, header)
+    if table is None:
+        table = _exact_csv(path, text, header)
+    table.sha256 = sha
+    log.info("read %s: %s records, %s malformed", path.name, f"{table.rows_read:,}", f"{len(table.rejects):,}")
+    return table
+
+
+def read_parquet_text(path: str | Path) -> TextTable:
+    """Read a Parquet file with every column as strings; ``lines`` holds 1-based row numbers."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path}: no such file"
+        raise ValidationError(msg)
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        msg = f"{path}: not a readable Parquet file: {exc}"
+        raise ValidationError(msg) from exc
+    header = _check_header(path, [str(c) for c in frame.columns])
+    frame.columns = header
+    out = {}
+    for name in header:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            text = col.map(lambda v: v.isoformat() if pd.notna(v) else None)
+        else:
+            text = col.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+        out[name] = text.astype(pd.StringDtype("pyarrow")).str.strip()
+    frame = pd.DataFrame(out)
+    frame = frame.mask(frame == "", None)
+    lines = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return TextTable(path, header, frame, lines, [], len(frame), file_sha256(path), line_kind="row")
+
+
+def read_text_table(path: str | Path) -> TextTable:
+    """Read a CSV (``.csv``, ``.txt``) or Parquet (``.parquet``, ``.pq``) file as strings."""
+    suffix = Path(path).suffix.lower()
+    if suffix in {".parquet", ".pq"}:
+        return read_parquet_text(path)
+    return read_csv_text(path)

@@ -1,0 +1,227 @@
+"""The DuckDB warehouse: open or create it, apply the layered SQL schema, check its version, write marts."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines import __version__
+from pipelines.errors import SchemaVersionError, ValidationError
+from pipelines.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+LAYERS = ("meta", "raw", "staging", "marts")
+_MART_NAME = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def schema_files() -> list[tuple[str, str, str]]:
+    """Return ``(layer, file name, sql)`` for every schema file, in the order they are applied."""
+    root = resources.files("pipelines").joinpath("sql")
+    out: list[tuple[str, str, str]] = []
+    for layer in LAYERS:
+        folder = root.joinpath(layer)
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".sql"):
+                out.append((layer, entry.name, entry.read_text(encoding="utf-8")))
+    return out
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'meta' and table_name = 'schema_info'"
+    ).fetchone()[0]
+    if not exists:
+        return None
+    row = con.execute("select max(schema_version) from meta.schema_info").fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema object that is missing and record the schema version."""
+    with transaction(con):
+        for _layer, _name, sql in schema_files():
+            con.execute(sql)
+        if _stored_version(con) is None:
+            con.execute(
+                "insert into meta.schema_info values (?, ?, ?)", [SCHEMA_VERSION, datetime.now(UTC), __version__]
+            )
+
+
+def check_version(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
+    """Raise SchemaVersionError when the warehouse was made by another schema version."""
+    stored = _stored_version(con)
+    if stored is None or stored == SCHEMA_VERSION:
+        return
+    if stored > SCHEMA_VERSION:
+        msg = (
+            f"{path} uses warehouse schema version {stored}, newer than this ctxrisk ({__version__}, schema "
+            f"{SCHEMA_VERSION}); upgrade ctxrisk to open it"
+        )
+    else:
+        msg = (
+            f"{path} uses warehouse schema version {stored}, older than this ctxrisk's schema {SCHEMA_VERSION}; "
+            "re-create it with `ctxrisk init --warehouse NEW` and ingest the source files again"
+        )
+    raise SchemaVersionError(msg)
+
+
+def _secure_parent(path: Path) -> None:
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+
+
+def connect(
+    path: str | Path | None = None,
+    *,
+    read_only: bool = False,
+    settings: Settings | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse and make sure its schema is current.
+
+    Parameters
+    ----------
+    path : str, Path or None
+        The DuckDB file, or ``":memory:"``. When None, ``settings.paths.warehouse``.
+    read_only : bool
+        Open without write access (the file must exist).
+    settings : Settings or None
+        Loaded with :func:`pipelines.settings.load_settings` when None.
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+        With its time zone set to UTC.
+
+    Raises
+    ------
+    SchemaVersionError
+        When the file was made by another schema version.
+    """
+    if path is None:
+        path = (settings or load_settings()).paths.warehouse
+    memory = str(path) == ":memory:"
+    if not memory:
+        path = Path(path)
+        if read_only and not path.is_file():
+            msg = f"warehouse {path} does not exist; run `ctxrisk init` or `ctxrisk ingest` first"
+            raise ValidationError(msg)
+        _secure_parent(path)
+        created = not path.exists()
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        msg = f"cannot open warehouse {path}: {exc}"
+        raise ValidationError(msg) from exc
+    con.execute("set TimeZone = 'UTC'")
+    check_version(con, path)
+    if not read_only:
+        apply_schema(con)
+        if not memory and created:
+            # Owner-only: this file holds data about children.
+            os.chmod(path, 0o600)
+    return con
+
+
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    """Load DuckDB's spatial extension from the installed ``duckdb-extension-spatial`` wheel (no download)."""
+    try:
+        con.execute("load spatial")
+        return
+    except duckdb.Error:
+        pass
+    from duckdb_extensions import import_extension
+
+    import_extension("spatial", con=con)
+    con.execute("load spatial")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run a block in one transaction: all of it is committed, or none of it."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    else:
+        con.execute("commit")
+
+
+def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> int:
+    """Atomically replace table ``marts.<name>`` with ``df``; return its row count.
+
+    Parameters
+    ----------
+    name : str
+        Lower-case letters, digits and ``_`` only.
+    """
+    if not name or any(ch not in _MART_NAME for ch in name):
+        msg = f"mart name {name!r} must be lower-case letters, digits and _"
+        raise ValidationError(msg)
+    view = f"_mart_src_{name}"
+    con.register(view, df)
+    try:
+        in_transaction = False
+        try:
+            con.execute("begin transaction")
+            in_transaction = True
+        except duckdb.TransactionException:
+            pass  # already inside the caller's transaction
+        con.execute(f'create or replace table marts."{name}" as select * from "{view}"')
+        if in_transaction:
+            con.execute("commit")
+    except BaseException:
+        if in_transaction:
+            con.execute("rollback")
+        raise
+    finally:
+        con.unregister(view)
+    log.info("wrote mart %s with %s rows", name, f"{len(df):,}")
+    return len(df)
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row counts of every raw and marts table, keyed ``schema.table``."""
+    rows = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('raw', 'marts') and table_type = 'BASE TABLE' order by 1, 2"
+    ).fetchall()
+    return {
+        f"{schema}.{table}": con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+        for schema, table in rows
+    }
+
+
+def audit(
+    con: duckdb.DuckDBPyConnection,
+    action: str,
+    *,
+    edition: str | None = None,
+    target: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Record an action in ``meta.audit`` with the OS user that made it."""
+    try:
+        user = os.getlogin()
+    except OSError:
+        import getpass
+
+        user = getpass.getuser()
+    con.execute(
+        "insert into meta.audit values (?, ?, ?, ?, ?, ?)",
+        [datetime.now(UTC), action, edition, target, user, detail],
+    )
