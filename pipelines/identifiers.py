@@ -15,9 +15,9 @@ _NAME_PATTERNS: dict[str, str] = {
     r"(^|_)nhs(_?(no|num|number))?($|_)": "an NHS number",
     r"(^|_)(chi|upn|ni|nino|national_insurance)(_?(no|num|number))?$": "a national identifier",
     r"(^|_)(post_?code|postal_code|zip)($|_)": "a full postcode",
+    r"(^|_)e_?mail(_address)?($|_)": "an e-mail address",
     r"(^|_)(address|street_address|home_address|address_line_?\d?)($|_)": "an address",
     r"(^|_)(phone|telephone|mobile|tel)(_?(no|num|number))?($|_)": "a phone number",
-    r"(^|_)e_?mail(_address)?($|_)": "an e-mail address",
 }
 
 # Value patterns used by `check_pii` to look inside columns whatever their names.

@@ -140,6 +140,8 @@ def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
     frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
     frame = frame.apply(lambda col: col.str.strip())
     frame = frame.mask(frame == "", None)
+    if len(frame) and frame.isna().all(axis=1).any():
+        return None  # records with every field blank are refused by the exact reader
     lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
     return TextTable(path, header, frame, lines, [], table.num_rows)
 

@@ -1,0 +1,86 @@
+"""Tests for pipelines.tabular: exact line numbers through the quirks real exports have."""
+
+import pandas as pd
+import pytest
+
+from pipelines.errors import ValidationError
+from pipelines.tabular import read_csv_text, read_parquet_text, read_text_table
+
+
+def values(series):
+    return [None if pd.isna(v) else v for v in series]
+
+
+def write(tmp_path, data: bytes, name="f.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_clean_file_uses_fast_path_line_numbers(tmp_path):
+    path = write(tmp_path, b"a,b\n1,2\n3,4\n")
+    t = read_csv_text(path)
+    assert t.header == ["a", "b"]
+    assert t.frame["a"].tolist() == ["1", "3"]
+    assert t.lines.tolist() == [2, 3]
+    assert t.rows_read == 2 and not t.rejects
+
+
+def test_bom_mixed_endings_blank_lines_quotes_and_truncation(tmp_path):
+    data = (
+        b'\xef\xbb\xbfa,b,c\r\n1,"x,y",3\n2,z\r\n\n4,5,6,7\n5,"multi\nline",8\n6,"say ""hi""",8\n\n\n9,1'
+    )
+    t = read_csv_text(write(tmp_path, data))
+    assert t.header == ["a", "b", "c"]
+    assert t.frame["b"].tolist() == ["x,y", "multi\nline", 'say "hi"']
+    assert t.lines.tolist() == [2, 6, 8]
+    assert [(r.line, r.reason) for r in t.rejects] == [
+        (3, "too few fields: expected 3, found 2"),
+        (5, "too many fields: expected 3, found 4"),
+        (11, "too few fields: expected 3, found 2 (the last line looks truncated)"),
+    ]
+    assert t.rows_read == len(t.frame) + len(t.rejects) == 6
+
+
+def test_blank_values_become_none_and_spaces_are_trimmed(tmp_path):
+    t = read_csv_text(write(tmp_path, b"a,b\n 1 ,\n"))
+    assert values(t.frame.iloc[0]) == ["1", None]
+
+
+def test_all_blank_record_is_rejected_not_dropped(tmp_path):
+    t = read_csv_text(write(tmp_path, b"a,b\n1,2\n,\n"))
+    assert [(r.line, r.reason) for r in t.rejects] == [(3, "empty record: every field is blank")]
+    assert t.rows_read == 2
+
+
+def test_not_utf8_names_line_and_column(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n3,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ValidationError, match=r"line 3, column 6: the file is not UTF-8"):
+        read_csv_text(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"", "the file is empty"),
+        (b"a,a\n1,2\n", "column 'a' appears twice"),
+        (b"a,,c\n1,2,3\n", "blank column name"),
+    ],
+)
+def test_unusable_files(tmp_path, data, match):
+    with pytest.raises(ValidationError, match=match):
+        read_csv_text(write(tmp_path, data))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ValidationError, match="no such file"):
+        read_text_table(tmp_path / "nope.csv")
+
+
+def test_parquet_rows_are_numbered_and_typed_values_become_text(tmp_path):
+    path = tmp_path / "f.parquet"
+    pd.DataFrame({"a": [1.5, None], "t": pd.to_datetime(["2024-01-01 10:00", None])}).to_parquet(path)
+    t = read_parquet_text(path)
+    assert values(t.frame["a"]) == ["1.5", None]
+    assert values(t.frame["t"]) == ["2024-01-01T10:00:00", None]
+    assert t.lines.tolist() == [1, 2] and t.line_kind == "row"

@@ -1,0 +1,60 @@
+"""Tests for pipelines.warehouse: schema layers, version checks, marts, permissions."""
+
+import os
+import stat
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.errors import SchemaVersionError, ValidationError
+from pipelines.warehouse import SCHEMA_VERSION, connect, schema_files, write_mart
+
+
+def test_schema_is_layered_raw_staging_marts(con):
+    layers = [layer for layer, _, _ in schema_files()]
+    assert layers == sorted(layers, key=["meta", "raw", "staging", "marts"].index)
+    schemas = {r[0] for r in con.execute("select schema_name from information_schema.schemata").fetchall()}
+    assert {"meta", "raw", "staging", "marts"} <= schemas
+    assert con.execute("select schema_version from meta.schema_info").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_reopening_keeps_one_version_row(settings):
+    connect(settings=settings).close()
+    con = connect(settings=settings)
+    assert con.execute("select count(*) from meta.schema_info").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("stored", "match"), [(SCHEMA_VERSION + 1, "newer than this ctxrisk"),
+                                               (SCHEMA_VERSION - 1, "older than this ctxrisk")])
+def test_other_schema_version_is_refused(settings, stored, match):
+    connect(settings=settings).close()
+    raw = duckdb.connect(str(settings.paths.warehouse))
+    raw.execute("update meta.schema_info set schema_version = ?", [stored])
+    raw.close()
+    with pytest.raises(SchemaVersionError, match=match):
+        connect(settings=settings)
+
+
+def test_files_are_owner_only(settings):
+    connect(settings=settings).close()
+    path = settings.paths.warehouse
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
+def test_read_only_needs_an_existing_file(tmp_path):
+    with pytest.raises(ValidationError, match="does not exist"):
+        connect(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_write_mart_replaces_atomically(con):
+    assert write_mart(con, "example", pd.DataFrame({"a": [1, 2]})) == 2
+    assert write_mart(con, "example", pd.DataFrame({"a": [3]})) == 1
+    assert con.execute("select a from marts.example").fetchall() == [(3,)]
+    with pytest.raises(ValidationError, match="mart name"):
+        write_mart(con, "bad; drop table x", pd.DataFrame({"a": [1]}))
+
+
+def test_time_zone_is_utc(con):
+    assert con.execute("select current_setting('TimeZone')").fetchone()[0] == "UTC"
