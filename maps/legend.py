@@ -64,17 +64,18 @@ class _Control(MacroElement):
             L.DomEvent.disableScrollPropagation(div);
             return div;
         };
-        {%- if this.layer %}
-        var {{ this.get_name() }}_map = {{ this._parent.get_name() }};
-        if ({{ this.get_name() }}_map.hasLayer({{ this.layer.get_name() }})) {
-            {{ this.get_name() }}.addTo({{ this.get_name() }}_map);
-        }
-        {{ this.get_name() }}_map.on("overlayadd", function (e) {
-            if (e.layer === {{ this.layer.get_name() }}) { {{ this.get_name() }}.addTo({{ this.get_name() }}_map); }
-        });
-        {{ this.get_name() }}_map.on("overlayremove", function (e) {
-            if (e.layer === {{ this.layer.get_name() }}) { {{ this.get_name() }}.remove(); }
-        });
+        {%- if this.layers %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var control = {{ this.get_name() }};
+            var layers = [{% for layer in this.layers %}{{ layer.get_name() }}{{ "," if not loop.last }}{% endfor %}];
+            function update() {
+                if (layers.some(function (l) { return map.hasLayer(l); })) { control.addTo(map); }
+                else { control.remove(); }
+            }
+            map.on("overlayadd overlayremove", update);
+            update();
+        })();
         {%- else %}
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {%- endif %}
@@ -82,7 +83,9 @@ class _Control(MacroElement):
         """
     )
 
-    def __init__(self, content: str, *, position: str, css_class: str, layer: folium.map.Layer | None) -> None:
+    def __init__(
+        self, content: str, *, position: str, css_class: str, layers: Sequence[folium.map.Layer] = ()
+    ) -> None:
         super().__init__()
         if position not in _POSITIONS:
             msg = f"position must be one of {', '.join(_POSITIONS)}; got {position!r}"
@@ -91,7 +94,7 @@ class _Control(MacroElement):
         self.content = content
         self.position = position
         self.css_class = css_class
-        self.layer = layer
+        self.layers = list(layers)
 
 
 class Legend(_Control):
@@ -105,8 +108,9 @@ class Legend(_Control):
         ``colour`` is ``#rgb`` or ``#rrggbb``; labels are escaped.
     position : str
         ``"topleft"``, ``"topright"``, ``"bottomleft"`` or ``"bottomright"`` (default).
-    layer : folium layer or None
-        When given, the legend is shown only while that overlay is on the map.
+    layers : sequence of folium layers
+        When given, the legend is shown only while at least one of these overlays is on the map (they must
+        be added to the map before the legend).
     """
 
     def __init__(
@@ -115,12 +119,12 @@ class Legend(_Control):
         items: Sequence[tuple[str, str]],
         *,
         position: str = "bottomright",
-        layer: folium.map.Layer | None = None,
+        layers: Sequence[folium.map.Layer] = (),
     ) -> None:
         if not items:
             msg = f"legend {title!r} has no items"
             raise ValidationError(msg)
-        super().__init__(legend_html(title, items), position=position, css_class="ctxrisk-control ctxrisk-legend", layer=layer)
+        super().__init__(legend_html(title, items), position=position, css_class="ctxrisk-control ctxrisk-legend", layers=layers)
         self.title = title
         self.items = list(items)
 
@@ -140,6 +144,6 @@ class InfoBox(_Control):
 
     def __init__(self, title: str, lines: Sequence[str], *, position: str = "bottomleft") -> None:
         content = f"<h4>{html_lib.escape(title)}</h4>" + "".join(f"<p>{html_lib.escape(line)}</p>" for line in lines)
-        super().__init__(content, position=position, css_class="ctxrisk-control ctxrisk-info", layer=None)
+        super().__init__(content, position=position, css_class="ctxrisk-control ctxrisk-info")
         self.title = title
         self.lines = list(lines)
