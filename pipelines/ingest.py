@@ -30,6 +30,32 @@ _FALSE = {"false", "f", "no", "n", "0"}
 REJECT_COLUMNS = ["line", "column_name", "value", "reason", "rule"]
 
 
+EXTRA_MODES = ("replace", "fill")
+
+
+@dataclass
+class ExtraRows:
+    """Rows one file also feeds into a second raw table (e.g. SSDA903 births into ``raw.persons``).
+
+    Attributes
+    ----------
+    table : str
+        Target raw table.
+    key : tuple of str
+        Columns identifying a row; keys must be unique within ``rows``.
+    rows : DataFrame
+        Rows with the table's columns (``file_id`` is added on load).
+    mode : str
+        ``replace``: rows with the same key are replaced, as for the main rows. ``fill``: a stored row with the
+        same key keeps its values and only its blank columns are filled from these rows; new keys are inserted.
+    """
+
+    table: str
+    key: tuple[str, ...]
+    rows: pd.DataFrame
+    mode: str = "replace"
+
+
 @dataclass
 class Batch:
     """Rows ready to load from one file, and the rows refused.
@@ -54,6 +80,9 @@ class Batch:
         Distinct records refused; ``rows_read == len(rows) + rejected_records``.
     notes : list of str
         Things the analyst should know (ignored columns, unlocated rows …).
+    extra : list of ExtraRows
+        Rows for other tables derived from the same file, loaded in the same transaction (not counted in
+        ``rows_read``).
     """
 
     kind: str
@@ -66,6 +95,7 @@ class Batch:
     rejects: pd.DataFrame
     rejected_records: int
     notes: list[str] = field(default_factory=list)
+    extra: list[ExtraRows] = field(default_factory=list)
 
 
 @dataclass
@@ -477,6 +507,39 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         "order by ordinal_position", [schema, name]).fetchall()]
 
 
+def _store_extra(con: duckdb.DuckDBPyConnection, extra: ExtraRows, file_id: str) -> None:
+    """Load one ExtraRows block inside the caller's transaction."""
+    if extra.mode not in EXTRA_MODES:
+        msg = f"internal: extra rows mode {extra.mode!r} is not one of {', '.join(EXTRA_MODES)}"
+        raise ValidationError(msg)
+    if not len(extra.rows):
+        return
+    rows = extra.rows.copy()
+    rows["file_id"] = file_id
+    columns = _table_columns(con, extra.table)
+    unknown = [c for c in rows.columns if c not in columns]
+    if unknown:
+        msg = f"internal: extra columns {unknown} are not in {extra.table}"
+        raise ValidationError(msg)
+    column_list = ", ".join(f'"{c}"' for c in rows.columns)
+    key_match = " and ".join(f't."{k}" is not distinct from n."{k}"' for k in extra.key)
+    con.register("_extra_rows", rows)
+    try:
+        if extra.mode == "replace":
+            con.execute(f"delete from {extra.table} t using _extra_rows n where {key_match}")
+        else:
+            fill = [c for c in rows.columns if c not in extra.key and c not in ("file_id", "line")]
+            if fill:
+                sets = ", ".join(f'"{c}" = coalesce(t."{c}", n."{c}")' for c in fill)
+                con.execute(f"update {extra.table} t set {sets} from _extra_rows n where {key_match}")
+        con.execute(
+            f"insert into {extra.table} ({column_list}) select {column_list} from _extra_rows n "
+            f"where not exists (select 1 from {extra.table} t where {key_match})"
+        )
+    finally:
+        con.unregister("_extra_rows")
+
+
 def store_batch(
     con: duckdb.DuckDBPyConnection,
     batch: Batch,
@@ -525,6 +588,8 @@ def store_batch(
                 [file_id, batch.kind, str(batch.path), batch.sha256, batch.rows_read, len(rows),
                  batch.rejected_records, datetime.now(UTC), run_id, pseudonymised],
             )
+            for extra in batch.extra:
+                _store_extra(con, extra, file_id)
     finally:
         con.unregister("_batch_rows")
         con.unregister("_batch_rejects")

@@ -82,6 +82,10 @@ class Settings:
         Allowed theme names.
     theme_categories : dict
         Lower-cased category -> theme.
+    police_uk_themes : dict
+        Lower-cased data.police.uk ``Crime type`` -> theme (``[themes.police_uk]``).
+    police_uk_search_themes : dict
+        Lower-cased stop-and-search ``Object of search`` -> theme (``[themes.police_uk_search]``).
     aliases : dict
         Kind -> {canonical column -> [accepted alternative names]}.
     local_timezone : str
@@ -98,6 +102,8 @@ class Settings:
     maps: MapSettings = field(default_factory=MapSettings)
     themes: tuple[str, ...] = ()
     theme_categories: dict[str, str] = field(default_factory=dict)
+    police_uk_themes: dict[str, str] = field(default_factory=dict)
+    police_uk_search_themes: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     local_timezone: str = "Europe/London"
     source: Path | None = None
@@ -107,6 +113,12 @@ class Settings:
         if not category:
             return "other"
         return self.theme_categories.get(category.strip().lower(), "other")
+
+    def theme_for_crime_type(self, crime_type: str | None) -> str:
+        """Return the theme of a data.police.uk ``Crime type`` (``other`` when unknown or blank)."""
+        if not crime_type:
+            return "other"
+        return self.police_uk_themes.get(crime_type.strip().lower(), "other")
 
     def with_warehouse(self, path: str | Path | None) -> Settings:
         """Return a copy whose warehouse path is ``path`` (unchanged when None)."""
@@ -179,6 +191,12 @@ def load_settings(path: str | Path | None = None, *, warehouse: str | Path | Non
                 **raw["themes"]["categories"],
                 **{str(k).lower(): v for k, v in user["themes"]["categories"].items()},
             }
+        for table in ("police_uk", "police_uk_search"):
+            if isinstance(user.get("themes", {}).get(table), dict):
+                user["themes"][table] = {
+                    **raw["themes"].get(table, {}),
+                    **{str(k).lower(): v for k, v in user["themes"][table].items()},
+                }
         raw = _merge(raw, user)
     base_dir = source.parent if source is not None else Path(".")
 
@@ -200,6 +218,14 @@ def load_settings(path: str | Path | None = None, *, warehouse: str | Path | Non
     if bad:
         msg = f"[themes.categories] maps to unknown theme(s) {bad}; allowed: {list(themes)}"
         raise ValidationError(msg)
+    police_tables: dict[str, dict[str, str]] = {}
+    for table in ("police_uk", "police_uk_search"):
+        mapping = {str(k).lower(): str(v) for k, v in themes_raw.get(table, {}).items()}
+        bad = sorted({v for v in mapping.values() if v not in themes})
+        if bad:
+            msg = f"[themes.{table}] maps to unknown theme(s) {bad}; allowed: {list(themes)}"
+            raise ValidationError(msg)
+        police_tables[table] = mapping
     maps_raw = dict(raw.get("maps", {}))
     maps_raw["basemap_url"] = maps_raw.get("basemap_url") or None
     screening_raw = dict(raw.get("screening", {}))
@@ -213,6 +239,8 @@ def load_settings(path: str | Path | None = None, *, warehouse: str | Path | Non
         maps=_section(MapSettings, maps_raw, "maps"),
         themes=themes,
         theme_categories=categories,
+        police_uk_themes=police_tables["police_uk"],
+        police_uk_search_themes=police_tables["police_uk_search"],
         aliases={k: dict(v) for k, v in raw.get("aliases", {}).items()},
         local_timezone=raw.get("time", {}).get("local_timezone", "Europe/London"),
         source=source,

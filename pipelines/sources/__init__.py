@@ -48,3 +48,7 @@ def after_load(name: str, con: duckdb.DuckDBPyConnection, *, settings: Settings)
     hook = SOURCE_KINDS[name].after_load
     if hook is not None:
         hook(con, settings=settings)
+
+
+# Register the public formats (each module calls register() on import).
+from pipelines.sources import police_uk  # noqa: E402,F401

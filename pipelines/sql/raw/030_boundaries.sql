@@ -6,7 +6,8 @@ create table if not exists raw.boundaries (
     imd_decile integer,
     imd_rank integer,
     geometry_wkt varchar not null,
-    file_id varchar not null
+    file_id varchar not null,
+    line bigint
 );
 
 -- Point-in-polygon assignment of every located event to each loaded level.

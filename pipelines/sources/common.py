@@ -1,0 +1,163 @@
+"""Helpers shared by the public-format readers: header matching, stable derived keys, value checks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import ValidationError
+from pipelines.ingest import MAX_TEXT, RejectCollector
+from pipelines.tabular import TextTable
+
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+HASH_HEX_CHARS = 20
+
+
+def normalise_header(name: str) -> str:
+    """Lower-case a column name, straighten curly quotes and collapse white space."""
+    name = name.replace("\u2018", "'").replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return _SPACES.sub(" ", name.strip().lower())
+
+
+def map_columns(
+    table: TextTable,
+    columns: dict[str, str],
+    *,
+    required: tuple[str, ...],
+    fmt: str,
+) -> pd.DataFrame:
+    """Return the file's columns renamed to internal names; raise when a required column is missing.
+
+    Parameters
+    ----------
+    columns : dict
+        Internal name -> the column name the format uses (matched case-insensitively).
+    required : tuple of str
+        Internal names that must be in the header.
+    fmt : str
+        The format's name, for messages.
+    """
+    by_norm = {normalise_header(h): h for h in table.header}
+    found = {name: by_norm[normalise_header(header)] for name, header in columns.items()
+             if normalise_header(header) in by_norm}
+    missing = [columns[name] for name in required if name not in found]
+    if missing:
+        msg = (
+            f"{table.path}: line 1: not a {fmt} file: column(s) {', '.join(repr(m) for m in missing)} missing; "
+            f"the header has {', '.join(table.header)}. Nothing was loaded from this file"
+        )
+        raise ValidationError(msg)
+    frame = table.frame[list(found.values())].copy()
+    frame.columns = list(found.keys())
+    for name in columns:
+        if name not in frame.columns:
+            frame[name] = pd.Series([None] * len(frame), dtype=pd.StringDtype("pyarrow"))
+    return frame.reset_index(drop=True)
+
+
+def map_unique(series: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply a vectorised ``func`` to the distinct values of ``series`` only and spread the result back.
+
+    Real exports repeat a few values millions of times (one month, one force), so checking the distinct
+    values is much faster than checking every row.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = pd.Series([*list(uniques), None], dtype=series.dtype)
+    result = func(values).reset_index(drop=True)
+    out = result.take(np.where(codes < 0, len(uniques), codes))
+    out.index = series.index
+    return out
+
+
+def text_checks(collector: RejectCollector, series: pd.Series, column: str) -> None:
+    """Refuse values longer than the text limit or holding control characters (checked per distinct value)."""
+    uniques = pd.Series(series.dropna().unique(), dtype="object")
+    if uniques.empty:
+        return
+    bad = {value for value in uniques if len(value) > MAX_TEXT or _CONTROL.search(value)}
+    if not bad:
+        return
+    mask = series.isin(list(bad)).fillna(False).to_numpy(dtype=bool)
+    long = series.str.len().fillna(0).to_numpy() > MAX_TEXT
+    collector.add(mask & long, column, series, f"longer than {MAX_TEXT} characters")
+    collector.add(mask & ~long, column, series, "contains control characters")
+
+
+def content_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """SHA-256 (first 20 hex digits) of each row's values in ``columns``, joined by a unit separator."""
+    if not len(frame):
+        return pd.Series([], dtype="object")
+    parts = [frame[c].astype("object").where(frame[c].notna(), "").astype(str) for c in columns]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
+    uniques = pd.unique(joined)
+    digests = {u: hashlib.sha256(u.encode("utf-8")).hexdigest()[:HASH_HEX_CHARS] for u in uniques}
+    return joined.map(digests)
+
+
+def occurrence(values: pd.Series) -> np.ndarray:
+    """1-based count of each value's appearances so far (in file order)."""
+    return values.groupby(values, sort=False).cumcount().to_numpy() + 1
+
+
+def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str) -> pd.Series:
+    """Stable keys for rows without a usable ID: ``prefix`` + content hash + ``-`` + occurrence number.
+
+    The same rows in a re-export get the same keys (so a re-export replaces rather than duplicates);
+    identical rows are told apart by the order in which they appear.
+    """
+    digest = content_hash(frame, columns)
+    occ = occurrence(digest)
+    return pd.Series(prefix + digest.to_numpy().astype(object) + "-" + occ.astype(str).astype(object),
+                     index=frame.index, dtype="object")
+
+
+def match_month(series: pd.Series) -> np.ndarray:
+    """True where a value is a valid ``YYYY-MM`` month (checked per distinct value)."""
+    return map_unique(series, lambda s: s.str.match(r"^\d{4}-(0[1-9]|1[0-2])$").fillna(False).astype(bool)) \
+        .to_numpy(dtype=bool)
+
+
+def lsoa_vintage(month: pd.Series, lsoa_code: pd.Series, *, lsoa21_from: str) -> pd.Series:
+    """``lsoa11`` for months before ``lsoa21_from`` (``YYYY-MM``), else ``lsoa21``; None where no LSOA code."""
+    vintage = np.where(month.fillna("").to_numpy(dtype=object) < lsoa21_from, "lsoa11", "lsoa21")
+    return pd.Series(np.where(lsoa_code.notna().to_numpy(), vintage, None), dtype="object")
+
+
+def yes_no(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse ``True/False``, ``Yes/No``, ``Y/N`` (with optional letter prefix ``a) Yes``); return values, bad mask."""
+    low = series.str.lower().str.replace(r"^[a-z]{1,2}\)\s*", "", regex=True).str.strip()
+    value = pd.Series([None] * len(series), dtype="object")
+    value[low.isin(["true", "yes", "y", "1"]).fillna(False).to_numpy(dtype=bool)] = True
+    value[low.isin(["false", "no", "n", "0"]).fillna(False).to_numpy(dtype=bool)] = False
+    bad = series.notna().to_numpy() & value.isna().to_numpy()
+    return value.astype("boolean"), bad
+
+
+def batch_lines(table_lines: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """Lines of the rows kept."""
+    return np.asarray(table_lines)[good]
+
+
+def force_from_filename(path: Path, suffix: str) -> str | None:
+    """The force slug in a data.police.uk file name ``YYYY-MM-<force>-<suffix>.csv``, if it has that shape."""
+    match = re.match(rf"^(?:.*?)(\d{{4}}-\d{{2}})-(.+)-{re.escape(suffix)}$", path.stem)
+    return match.group(2) if match else None
+
+
+def parse_times_unique(values: pd.Series, *, timezone: str) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """:func:`pipelines.timeparse.parse_times` on the distinct values only; returns utc, precision, invalid."""
+    from pipelines.timeparse import parse_times
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series([*list(uniques), None], dtype="object")
+    utc, precision, invalid = parse_times(distinct, timezone=timezone)
+    idx = np.where(codes < 0, len(uniques), codes)
+    out_utc = utc.take(idx).reset_index(drop=True)
+    out_precision = precision.take(idx).reset_index(drop=True)
+    return out_utc, out_precision, invalid.to_numpy(dtype=bool)[idx]

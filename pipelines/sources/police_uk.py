@@ -1,0 +1,390 @@
+"""data.police.uk street-level crime, stop and search, and outcomes CSVs, read as they are published."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipelines.ingest import Batch, RejectCollector, validate_points
+from pipelines.kinds import KEY_PATTERN, Point
+from pipelines.settings import Settings
+from pipelines.sources import register
+from pipelines.sources.common import (
+    derived_keys,
+    force_from_filename,
+    lsoa_vintage,
+    map_columns,
+    map_unique,
+    match_month,
+    parse_times_unique,
+    text_checks,
+    yes_no,
+)
+from pipelines.tabular import TextTable, read_csv_text
+
+log = logging.getLogger(__name__)
+
+# police.uk files use LSOA 2011 codes for months up to May 2023 and LSOA 2021 codes from June 2023.
+LSOA21_FROM = "2023-06"
+CHILD_AGE_RANGES = ("under 10", "10-17")
+AGE_RANGES = ("under 10", "10-17", "18-24", "25-34", "over 34")
+# Themes whose searches of a child are an exploitation indicator at that place.
+EXPLOITATION_THEMES = ("county_lines", "cce")
+
+STREET_COLUMNS = {
+    "crime_id": "Crime ID",
+    "month": "Month",
+    "reported_by": "Reported by",
+    "falls_within": "Falls within",
+    "longitude": "Longitude",
+    "latitude": "Latitude",
+    "location": "Location",
+    "lsoa_code": "LSOA code",
+    "lsoa_name": "LSOA name",
+    "crime_type": "Crime type",
+    "last_outcome": "Last outcome category",
+    "context": "Context",
+}
+# Columns that identify a street record; the outcome and context may change in a corrected re-export.
+STREET_IDENTITY = ["crime_id", "month", "reported_by", "falls_within", "longitude", "latitude", "location",
+                   "lsoa_code", "crime_type"]
+
+SEARCH_COLUMNS = {
+    "search_type": "Type",
+    "date": "Date",
+    "part_of_operation": "Part of a policing operation",
+    "policing_operation": "Policing operation",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "gender": "Gender",
+    "age_range": "Age range",
+    "self_defined_ethnicity": "Self-defined ethnicity",
+    "officer_defined_ethnicity": "Officer-defined ethnicity",
+    "legislation": "Legislation",
+    "object_of_search": "Object of search",
+    "outcome": "Outcome",
+    "outcome_linked": "Outcome linked to object of search",
+    "removal_of_clothing": "Removal of more than just outer clothing",
+}
+
+OUTCOME_COLUMNS = {
+    "crime_id": "Crime ID",
+    "month": "Month",
+    "reported_by": "Reported by",
+    "falls_within": "Falls within",
+    "longitude": "Longitude",
+    "latitude": "Latitude",
+    "location": "Location",
+    "lsoa_code": "LSOA code",
+    "lsoa_name": "LSOA name",
+    "outcome_type": "Outcome type",
+}
+
+
+def _finish(kind: str, table_name: str, key: tuple[str, ...], table: TextTable, rows: pd.DataFrame,
+            collector: RejectCollector, notes: list[str]) -> Batch:
+    """Drop refused records, attach line numbers and structural rejects, and build the Batch."""
+    good = ~collector.bad
+    rows = rows.loc[good].reset_index(drop=True)
+    rows["line"] = table.lines[good]
+    rejects = collector.frame(table.lines)
+    if table.rejects:
+        structural = pd.DataFrame(
+            [{"line": r.line, "column_name": r.column, "value": r.value, "reason": r.reason, "rule": None}
+             for r in table.rejects]
+        )
+        rejects = pd.concat([structural, rejects], ignore_index=True).sort_values("line", kind="stable")
+    rejected = int(collector.bad.sum()) + len(table.rejects)
+    log.info("%s %s: %s rows ready, %s refused", kind, table.path.name, f"{len(rows):,}", f"{rejected:,}")
+    return Batch(kind=kind, table=table_name, key=key, path=table.path, sha256=table.sha256,
+                 rows_read=table.rows_read, rows=rows, rejects=rejects.reset_index(drop=True),
+                 rejected_records=rejected, notes=notes)
+
+
+def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Settings) -> tuple[pd.Series, pd.Series]:
+    month = frame["month"]
+    collector.add(month.isna().to_numpy(), "Month", None, "required value is blank")
+    bad = month.notna().to_numpy() & ~match_month(month)
+    collector.add(bad, "Month", month, "not a month (YYYY-MM)")
+    utc, precision, _invalid = parse_times_unique(month.where(~pd.Series(bad)), timezone=settings.local_timezone)
+    return utc, precision
+
+
+def _points(frame: pd.DataFrame, collector: RejectCollector, names: dict[str, str]) -> dict[str, np.ndarray]:
+    """Validate the coordinate pair, naming the file's own columns in rejects."""
+    coords = pd.DataFrame({"latitude": frame["latitude"], "longitude": frame["longitude"]})
+    own = RejectCollector(len(frame))
+    points = validate_points(Point(""), coords, own)
+    for block in own._blocks:  # re-label with the file's column names
+        block["column_name"] = block["column_name"].map(lambda c: names.get(c, c))
+    collector._blocks.extend(own._blocks)
+    collector.bad |= own.bad
+    return points
+
+
+def _unlocated_note(points: dict[str, np.ndarray], good: np.ndarray) -> list[str]:
+    unlocated = int((~points["located"][good]).sum())
+    if not unlocated:
+        return []
+    return [f"{unlocated:,} row(s) have no coordinates ('No Location'): kept as unlocated "
+            "(counted in indicators, never mapped)"]
+
+
+def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> Batch:
+    """Read a data.police.uk street-level crime CSV into ``raw.incidents`` rows.
+
+    Parameters
+    ----------
+    path : Path
+        A ``YYYY-MM-<force>-street.csv`` file (any name; the 12-column header is what is checked).
+    settings : Settings
+        ``[themes.police_uk]`` maps ``Crime type`` to a theme.
+    options : dict
+        Unused.
+
+    Returns
+    -------
+    Batch
+        ``incident_id`` is the Crime ID when it is given and unique in the file; a Crime ID repeated on
+        several rows becomes ``<Crime ID>#<hash>-<n>``; a blank Crime ID (anti-social behaviour) becomes
+        ``pu-<hash>-<n>``, where ``<hash>`` is the first 20 hex digits of SHA-256 over the row's identifying
+        columns (Crime ID, Month, Reported by, Falls within, Longitude, Latitude, Location, LSOA code, Crime
+        type) and ``<n>`` numbers identical rows in file order. Every row has ``time_precision = 'month'``.
+    """
+    table = read_csv_text(path)
+    frame = map_columns(table, STREET_COLUMNS, required=("crime_id", "month", "longitude", "latitude",
+                                                         "crime_type"), fmt="data.police.uk street-level crime")
+    n = len(frame)
+    collector = RejectCollector(n)
+    utc, precision = _month_checks(frame, collector, settings)
+    crime_type = frame["crime_type"]
+    collector.add(crime_type.isna().to_numpy(), "Crime type", None, "required value is blank")
+    crime_id = frame["crime_id"]
+    bad_id = map_unique(crime_id, lambda s: ~s.str.match(KEY_PATTERN).fillna(True).astype(bool)).to_numpy(bool)
+    collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
+    for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
+                 "last_outcome", "context"):
+        text_checks(collector, frame[name], STREET_COLUMNS[name])
+    points = _points(frame, collector, {"latitude": "Latitude", "longitude": "Longitude"})
+
+    blank_id = crime_id.isna().to_numpy()
+    repeated = crime_id.notna().to_numpy() & crime_id.duplicated(keep=False).to_numpy()
+    incident_id = crime_id.astype("object").copy()
+    if blank_id.any():
+        incident_id[blank_id] = derived_keys(frame.loc[blank_id], STREET_IDENTITY, prefix="pu-").to_numpy()
+    if repeated.any():
+        sub = frame.loc[repeated]
+        incident_id[repeated] = (sub["crime_id"].astype("object") + "#"
+                                 + derived_keys(sub, STREET_IDENTITY, prefix="")).to_numpy()
+    themes = map_unique(crime_type, lambda s: s.map(settings.theme_for_crime_type, na_action="ignore")
+                        .astype("object"))
+    rows = pd.DataFrame({
+        "incident_id": incident_id.to_numpy(),
+        "source": "police_uk_street",
+        "occurred_at": utc,
+        "time_precision": precision,
+        "category": crime_type.astype("object"),
+        "theme": themes.fillna("other").to_numpy(),
+        "location_type": None,
+        "latitude": points["latitude"],
+        "longitude": points["longitude"],
+        "easting": points["easting"],
+        "northing": points["northing"],
+        "located": points["located"],
+        "lsoa_code": frame["lsoa_code"].astype("object"),
+        "lsoa_name": frame["lsoa_name"].astype("object"),
+        "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM),
+        "falls_within": frame["falls_within"].astype("object"),
+        "reported_by": frame["reported_by"].astype("object"),
+        "location_description": frame["location"].astype("object"),
+        "outcome_category": frame["last_outcome"].astype("object"),
+        "context": frame["context"].astype("object"),
+    })
+    good = ~collector.bad
+    notes = _unlocated_note(points, good)
+    if good.any():
+        notes.append(f"{int(good.sum()):,} row(s) have month precision only: analyses by week, weekday or time "
+                     "of day leave them out")
+    if blank_id[good].any():
+        notes.append(f"{int(blank_id[good].sum()):,} row(s) have no Crime ID (anti-social behaviour): "
+                     "given derived keys pu-<hash>-<n>")
+    if repeated[good].any():
+        notes.append(f"{int(repeated[good].sum()):,} row(s) share a Crime ID with another row: "
+                     "keyed <Crime ID>#<hash>-<n>")
+    return _finish("police-uk-street", "raw.incidents", ("incident_id",), table, rows, collector, notes)
+
+
+def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any]) -> Batch:
+    """Read a data.police.uk stop-and-search CSV into ``raw.stop_searches`` rows.
+
+    Parameters
+    ----------
+    path : Path
+        A ``YYYY-MM-<force>-stop-and-search.csv`` file. Latitude comes before Longitude in this format;
+        columns are matched by name, never by position.
+    options : dict
+        ``force``: the force's name; by default the ``<force>`` part of the file name.
+
+    Returns
+    -------
+    Batch
+        ``Date`` is read as UTC when it has no offset (police.uk publishes UTC). ``is_child`` is True for
+        age ranges ``under 10`` and ``10-17``. ``theme`` comes from ``[themes.police_uk_search]`` by
+        ``Object of search``; ``exploitation_indicator`` is True for a child searched for an object whose
+        theme is ``county_lines`` or ``cce`` (drugs, weapons). ``search_id`` is ``ss-<hash>-<n>``: SHA-256 over
+        every column of the row, numbered in file order among identical rows.
+    """
+    table = read_csv_text(path)
+    frame = map_columns(table, SEARCH_COLUMNS, required=("date", "latitude", "longitude", "age_range",
+                                                         "object_of_search"), fmt="data.police.uk stop and search")
+    n = len(frame)
+    collector = RejectCollector(n)
+    date = frame["date"]
+    collector.add(date.isna().to_numpy(), "Date", None, "required value is blank")
+    utc, precision, invalid = parse_times_unique(date, timezone="UTC")
+    collector.add(invalid, "Date", date, "not an ISO 8601 date and time (e.g. 2025-06-01T00:38:00+00:00)")
+    booleans = {}
+    for name in ("part_of_operation", "outcome_linked", "removal_of_clothing"):
+        value, bad = yes_no(frame[name])
+        collector.add(bad, SEARCH_COLUMNS[name], frame[name], "not True or False")
+        booleans[name] = value
+    for name in ("search_type", "policing_operation", "gender", "age_range", "self_defined_ethnicity",
+                 "officer_defined_ethnicity", "legislation", "object_of_search", "outcome"):
+        text_checks(collector, frame[name], SEARCH_COLUMNS[name])
+    points = _points(frame, collector, {"latitude": "Latitude", "longitude": "Longitude"})
+    age = frame["age_range"].str.strip().str.lower()
+    is_child = pd.Series(np.where(age.isna(), None, age.isin(list(CHILD_AGE_RANGES)).fillna(False)),
+                         dtype="object").astype("boolean")
+    obj = frame["object_of_search"]
+    theme = obj.str.strip().str.lower().map(settings.police_uk_search_themes, na_action="ignore") \
+        .astype("object").fillna("other")
+    indicator = is_child.fillna(False).to_numpy(bool) & theme.isin(list(EXPLOITATION_THEMES)).to_numpy(bool)
+    force = options.get("force") or force_from_filename(path, "stop-and-search")
+    search_id = derived_keys(frame, list(SEARCH_COLUMNS), prefix="ss-")
+    rows = pd.DataFrame({
+        "search_id": search_id.to_numpy(),
+        "source": "police_uk_stop_search",
+        "occurred_at": utc,
+        "time_precision": precision,
+        "search_type": frame["search_type"].astype("object"),
+        "part_of_policing_operation": booleans["part_of_operation"],
+        "policing_operation": frame["policing_operation"].astype("object"),
+        "latitude": points["latitude"],
+        "longitude": points["longitude"],
+        "easting": points["easting"],
+        "northing": points["northing"],
+        "located": points["located"],
+        "gender": frame["gender"].astype("object"),
+        "age_range": frame["age_range"].astype("object"),
+        "is_child": is_child,
+        "self_defined_ethnicity": frame["self_defined_ethnicity"].astype("object"),
+        "officer_defined_ethnicity": frame["officer_defined_ethnicity"].astype("object"),
+        "legislation": frame["legislation"].astype("object"),
+        "object_of_search": obj.astype("object"),
+        "outcome": frame["outcome"].astype("object"),
+        "outcome_linked_to_object": booleans["outcome_linked"],
+        "removal_of_clothing": booleans["removal_of_clothing"],
+        "exploitation_indicator": indicator,
+        "theme": theme.to_numpy(),
+        "force": force,
+    })
+    good = ~collector.bad
+    notes = _unlocated_note(points, good)
+    unknown_age = age.notna().to_numpy() & ~age.isin(list(AGE_RANGES)).fillna(False).to_numpy(bool) & good
+    if unknown_age.any():
+        values = ", ".join(sorted(set(frame["age_range"][unknown_age].dropna())))
+        notes.append(f"{int(unknown_age.sum()):,} row(s) have an age range not known to ctxrisk ({values}): "
+                     "kept, not counted as children")
+    if indicator[good].any():
+        notes.append(f"{int(indicator[good].sum()):,} search(es) of children for drugs or weapons: "
+                     "exploitation indicators at those places")
+    return _finish("police-uk-stop-search", "raw.stop_searches", ("search_id",), table, rows, collector, notes)
+
+
+def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) -> Batch:
+    """Read a data.police.uk outcomes CSV into ``raw.police_outcomes`` rows.
+
+    Returns
+    -------
+    Batch
+        ``outcome_id`` is ``<Crime ID>:<hash>-<n>`` (SHA-256 over every column; identical rows, e.g. one
+        outcome per suspect, are numbered in file order). ``month`` is the month the outcome was recorded,
+        not the crime's month. Outcomes are joined to street crimes by Crime ID after loading
+        (:func:`link_outcomes`).
+    """
+    table = read_csv_text(path)
+    frame = map_columns(table, OUTCOME_COLUMNS, required=("crime_id", "month", "longitude", "latitude",
+                                                          "outcome_type"), fmt="data.police.uk outcomes")
+    collector = RejectCollector(len(frame))
+    utc, _precision = _month_checks(frame, collector, settings)
+    crime_id = frame["crime_id"]
+    collector.add(crime_id.isna().to_numpy(), "Crime ID", None, "required value is blank")
+    bad_id = map_unique(crime_id, lambda s: ~s.str.match(KEY_PATTERN).fillna(True).astype(bool)).to_numpy(bool)
+    collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
+    collector.add(frame["outcome_type"].isna().to_numpy(), "Outcome type", None, "required value is blank")
+    for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "outcome_type"):
+        text_checks(collector, frame[name], OUTCOME_COLUMNS[name])
+    points = _points(frame, collector, {"latitude": "Latitude", "longitude": "Longitude"})
+    outcome_id = crime_id.astype("object").fillna("") + ":" + derived_keys(frame, list(OUTCOME_COLUMNS), prefix="")
+    rows = pd.DataFrame({
+        "outcome_id": outcome_id.to_numpy(),
+        "crime_id": crime_id.astype("object"),
+        "month": frame["month"].astype("object"),
+        "recorded_at": utc,
+        "reported_by": frame["reported_by"].astype("object"),
+        "falls_within": frame["falls_within"].astype("object"),
+        "latitude": points["latitude"],
+        "longitude": points["longitude"],
+        "easting": points["easting"],
+        "northing": points["northing"],
+        "located": points["located"],
+        "location_description": frame["location"].astype("object"),
+        "lsoa_code": frame["lsoa_code"].astype("object"),
+        "lsoa_name": frame["lsoa_name"].astype("object"),
+        "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM),
+        "outcome_type": frame["outcome_type"].astype("object"),
+        "incident_id": None,
+        "match_status": None,
+    })
+    return _finish("police-uk-outcomes", "raw.police_outcomes", ("outcome_id",), table, rows, collector, [])
+
+
+def link_outcomes(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = None) -> int:
+    """Join stored outcomes to stored street crimes by Crime ID; return the number of outcomes matched.
+
+    ``match_status`` is ``matched`` (one street row has that Crime ID), ``ambiguous`` (several street rows
+    share it: ``incident_id`` is the first of them) or ``unmatched`` (the crime's street file is not loaded).
+    Re-run after every street or outcomes ingest, so the order of ingest does not matter.
+    """
+    con.execute("update raw.police_outcomes set incident_id = null, match_status = 'unmatched'")
+    con.execute(
+        """
+        update raw.police_outcomes o
+        set incident_id = m.incident_id,
+            match_status = case when m.n = 1 then 'matched' else 'ambiguous' end
+        from (
+            select split_part(incident_id, '#', 1) as crime_id, min(incident_id) as incident_id, count(*) as n
+            from raw.incidents
+            where source = 'police_uk_street'
+            group by 1
+        ) m
+        where m.crime_id = o.crime_id
+        """
+    )
+    matched = con.execute("select count(*) from raw.police_outcomes where match_status <> 'unmatched'").fetchone()[0]
+    log.info("linked %s police.uk outcome(s) to street crimes", f"{matched:,}")
+    return int(matched)
+
+
+def _after_street(con: duckdb.DuckDBPyConnection, *, settings: Settings) -> None:
+    link_outcomes(con, settings=settings)
+
+
+register("police-uk-street", read_street, _after_street)
+register("police-uk-stop-search", read_stop_search)
+register("police-uk-outcomes", read_outcomes, _after_street)
