@@ -16,6 +16,7 @@ from pipelines.settings import Settings
 from pipelines.sources import register
 from pipelines.sources.common import (
     derived_keys,
+    finish_batch,
     force_from_filename,
     lsoa_vintage,
     map_columns,
@@ -84,26 +85,6 @@ OUTCOME_COLUMNS = {
     "lsoa_name": "LSOA name",
     "outcome_type": "Outcome type",
 }
-
-
-def _finish(kind: str, table_name: str, key: tuple[str, ...], table: TextTable, rows: pd.DataFrame,
-            collector: RejectCollector, notes: list[str]) -> Batch:
-    """Drop refused records, attach line numbers and structural rejects, and build the Batch."""
-    good = ~collector.bad
-    rows = rows.loc[good].reset_index(drop=True)
-    rows["line"] = table.lines[good]
-    rejects = collector.frame(table.lines)
-    if table.rejects:
-        structural = pd.DataFrame(
-            [{"line": r.line, "column_name": r.column, "value": r.value, "reason": r.reason, "rule": None}
-             for r in table.rejects]
-        )
-        rejects = pd.concat([structural, rejects], ignore_index=True).sort_values("line", kind="stable")
-    rejected = int(collector.bad.sum()) + len(table.rejects)
-    log.info("%s %s: %s rows ready, %s refused", kind, table.path.name, f"{len(rows):,}", f"{rejected:,}")
-    return Batch(kind=kind, table=table_name, key=key, path=table.path, sha256=table.sha256,
-                 rows_read=table.rows_read, rows=rows, rejects=rejects.reset_index(drop=True),
-                 rejected_records=rejected, notes=notes)
 
 
 def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Settings) -> tuple[pd.Series, pd.Series]:
@@ -216,7 +197,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     if repeated[good].any():
         notes.append(f"{int(repeated[good].sum()):,} row(s) share a Crime ID with another row: "
                      "keyed <Crime ID>#<hash>-<n>")
-    return _finish("police-uk-street", "raw.incidents", ("incident_id",), table, rows, collector, notes)
+    return finish_batch("police-uk-street", "raw.incidents", ("incident_id",), table, rows, collector, notes)
 
 
 def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any]) -> Batch:
@@ -303,7 +284,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     if indicator[good].any():
         notes.append(f"{int(indicator[good].sum()):,} search(es) of children for drugs or weapons: "
                      "exploitation indicators at those places")
-    return _finish("police-uk-stop-search", "raw.stop_searches", ("search_id",), table, rows, collector, notes)
+    return finish_batch("police-uk-stop-search", "raw.stop_searches", ("search_id",), table, rows, collector, notes)
 
 
 def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) -> Batch:
@@ -351,7 +332,7 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
         "incident_id": None,
         "match_status": None,
     })
-    return _finish("police-uk-outcomes", "raw.police_outcomes", ("outcome_id",), table, rows, collector, [])
+    return finish_batch("police-uk-outcomes", "raw.police_outcomes", ("outcome_id",), table, rows, collector, [])
 
 
 def link_outcomes(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = None) -> int:
