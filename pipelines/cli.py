@@ -51,6 +51,8 @@ class State:
     """Options shared by every command."""
 
     config: Path | None = None
+    log_format: str = "plain"
+    log_level: str = "WARNING"
 
 
 def settings_from(config: Path | None, warehouse: Path | None) -> Settings:
@@ -84,6 +86,7 @@ def _main(
     log_format: Annotated[str, typer.Option("--log-format", help="plain or json.")] = "plain",
 ) -> None:
     State.config = config
+    State.log_format, State.log_level = log_format, log_level
     setup_logging(log_level, log_format)
 
 
@@ -284,6 +287,135 @@ def check_pii(
         console.print("no identifying columns found")
     if found:
         raise typer.Exit(ExitCode.INPUT_ERROR)
+
+
+class _RichRunProgress:
+    """A rich progress bar for ``ctxrisk run`` on a terminal (one bar for the steps, a line per file)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=err_console, transient=False)
+        self._task = None
+
+    def run_started(self, run_id: str, steps: list) -> None:
+        self._bar.start()
+        self._task = self._bar.add_task(f"run {run_id}", total=max(len(steps), 1))
+
+    def step_started(self, step, index: int) -> None:
+        self._bar.update(self._task, description=f"{step.name}")
+
+    def file_done(self, step, outcome) -> None:
+        colour = {"ok": "green", "skipped": "dim", "quarantined": "yellow", "failed": "red"}.get(outcome.status, "")
+        text = f"  {step.name}: {Path(outcome.path).name} [{colour}]{outcome.status}[/]"
+        if outcome.reason:
+            text += f": {outcome.reason}"
+        elif outcome.status == "ok":
+            text += f" (loaded {outcome.rows_loaded:,}, rejected {outcome.rows_rejected:,})"
+        self._bar.console.print(text, highlight=False)
+
+    def step_finished(self, result) -> None:
+        colour = "green" if result.status == "ok" else "yellow" if result.status in ("skipped", "partial") else "red"
+        self._bar.console.print(f"[{colour}]{result.status}[/] {result.name} ({result.seconds:.1f} s)"
+                                + (f": {result.error}" if result.error and not result.files else ""),
+                                highlight=False)
+        self._bar.advance(self._task)
+
+    def run_finished(self, summary) -> None:
+        self._bar.stop()
+
+
+@app.command()
+def run(
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace person IDs in dropped files by keyed "
+                                                                      "HMAC-SHA256 pseudonyms before storing.")] = False,
+    key_file: Annotated[Path | None, typer.Option("--key-file", help="File holding the pseudonymisation key "
+                                                                     "(else $CTXRISK_PSEUDO_KEY).")] = None,
+    progress: Annotated[str, typer.Option("--progress", help="auto (a bar on a terminal, log lines otherwise), "
+                                                             "bar or lines.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help="table or json (the summary on stdout).")] = "table",
+    log_format: Annotated[str | None, typer.Option("--log-format", help="plain or json log lines on stderr "
+                                                                       "(as the global option).")] = None,
+) -> None:
+    """Run the whole job: ingest new files from the drop folders, then analytics, maps and report.
+
+    Exit codes: 0 all done; 1 settings or key not usable; 3 warehouse schema mismatch; 4 another run holds the
+    lock; 5 finished, but files were quarantined or steps failed. See docs/operations.md.
+    """
+    import logging as _logging
+
+    from pipelines.jobs import LogProgress, run_job
+    from pipelines.pseudonymise import load_key
+
+    if progress not in ("auto", "bar", "lines") or fmt not in ("table", "json"):
+        err_console.print("[bold red]error:[/] --progress is auto, bar or lines; --format is table or json")
+        raise typer.Exit(ExitCode.USAGE)
+    if log_format is not None:
+        if log_format not in ("plain", "json"):
+            err_console.print("[bold red]error:[/] --log-format is plain or json")
+            raise typer.Exit(ExitCode.USAGE)
+        State.log_format = log_format
+        setup_logging(State.log_level, log_format)
+    use_bar = progress == "bar" or (progress == "auto" and err_console.is_terminal and State.log_format != "json")
+    jobs_log = _logging.getLogger("pipelines.jobs")
+    if not use_bar and jobs_log.getEffectiveLevel() > _logging.INFO:
+        jobs_log.setLevel(_logging.INFO)  # plain line logs under cron and systemd
+    try:
+        settings = settings_from(config, warehouse)
+        key = load_key(key_file=key_file) if pseudonymise else None
+        summary = run_job(settings, pseudonymise_key=key, progress=_RichRunProgress() if use_bar else LogProgress())
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    if fmt == "json":
+        console.print_json(json.dumps(summary.as_dict(), default=str))
+    else:
+        table = Table(title=f"run {summary.run_id}: {summary.status}")
+        for name in ("step", "status", "read", "loaded", "rejected", "seconds", "detail / error"):
+            table.add_column(name, justify="right" if name in ("read", "loaded", "rejected", "seconds") else "left")
+        for r in summary.steps:
+            table.add_row(r.name, r.status, "" if r.rows_read is None else f"{r.rows_read:,}",
+                          "" if r.rows_loaded is None else f"{r.rows_loaded:,}",
+                          "" if r.rows_rejected is None else f"{r.rows_rejected:,}", f"{r.seconds:.1f}",
+                          (r.detail if r.files else r.error or r.detail) or "")
+        console.print(table)
+        for f in summary.quarantined:
+            console.print(f"quarantined {f.path} -> {f.moved_to}: {f.reason}", highlight=False)
+        console.print(summary.headline(), highlight=False)
+    if summary.status != "ok":
+        raise typer.Exit(ExitCode.PARTIAL)
+
+
+@app.command()
+def purge(
+    older_than: Annotated[str, typer.Option("--older-than", help="Retention period: e.g. 7y, 18m, 6w, 30d or 1y6m "
+                                                                  "(d days, w weeks, m months, y years).")],
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be removed; change nothing.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Remove events (and their involvements, area links, rejected rows) older than the retention period."""
+    from pipelines.purge import purge as purge_records
+
+    try:
+        settings = settings_from(config, warehouse)
+        result = purge_records(settings, older_than, dry_run=dry_run)
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    if fmt == "json":
+        console.print_json(json.dumps(result.as_dict()))
+        return
+    table = Table(title=f"{'would remove (dry run)' if dry_run else 'removed'}: records before "
+                        f"{result.cutoff:%Y-%m-%d %H:%M} UTC")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in result.deleted.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    console.print(f"{'would remove' if dry_run else 'removed'} {result.total:,} row(s)", highlight=False)
 
 
 def _mount_subcommands() -> None:

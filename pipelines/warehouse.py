@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipelines import __version__
 from pipelines.errors import SchemaVersionError, ValidationError
+from pipelines.fsutil import private_umask, secure_mkdir
 from pipelines.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,7 @@ def check_version(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
 
 
 def _secure_parent(path: Path) -> None:
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
+    secure_mkdir(path.parent)
 
 
 def connect(
@@ -114,6 +113,8 @@ def connect(
         path = (settings or load_settings()).paths.warehouse
     memory = str(path) == ":memory:"
     if not memory:
+        # Owner-only from the first byte: the file, its write-ahead log and spill folder hold data about children.
+        private_umask()
         path = Path(path)
         if read_only and not path.is_file():
             msg = f"warehouse {path} does not exist; run `ctxrisk init` or `ctxrisk ingest` first"

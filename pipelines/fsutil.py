@@ -1,0 +1,148 @@
+"""Owner-only files and folders, written atomically: a temporary file in the same folder, then a rename."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+PRIVATE_UMASK = 0o077
+
+
+def private_umask() -> int:
+    """Make every file this process creates from now on owner-only; return the previous umask.
+
+    The umask is process-wide: DuckDB's write-ahead log, spill folder and every output inherit it, which a
+    ``chmod`` after the fact cannot guarantee (the file would be readable by others for a moment). Bits
+    already masked stay masked, so a stricter umask is kept.
+    """
+    previous = os.umask(PRIVATE_UMASK)
+    os.umask(previous | PRIVATE_UMASK)
+    return previous
+
+
+def secure_mkdir(path: str | Path) -> Path:
+    """Create ``path`` (and missing parents) as owner-only folders (0700); return it.
+
+    Folders that already exist keep their mode: ctxrisk never loosens or silently changes a folder an
+    administrator set up.
+    """
+    path = Path(path)
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=DIR_MODE)
+        os.chmod(folder, DIR_MODE)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, mode: int = FILE_MODE) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is made ``mode`` and renamed over ``path``.
+
+    For writers that want a file name (``folium.Map.save``, ``DataFrame.to_parquet`` …). If the block raises
+    or the process dies, ``path`` keeps its previous content (or stays absent) and the temporary file
+    (named ``.<name>.<random>.tmp``) is removed when possible.
+
+    Parameters
+    ----------
+    path : str or Path
+        The final file. Its folder is created owner-only (0700) when missing.
+    mode : int
+        Permission bits of the final file; default 0600 (owner read/write only).
+    """
+    path = Path(path)
+    secure_mkdir(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, mode)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int = FILE_MODE) -> Path:
+    """Write ``data`` to ``path`` atomically with owner-only permissions (0600 unless ``mode`` says).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = Path(path)
+    with atomic_path(path, mode=mode) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+    log.debug("wrote %s (%s bytes)", path, f"{len(data):,}")
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str, *, mode: int = FILE_MODE, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically with owner-only permissions; see :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, text.encode(encoding), mode=mode)
+
+
+def move_private(source: str | Path, folder: str | Path, *, name: str | None = None) -> Path:
+    """Move a file into ``folder`` (created 0700) and make it 0600, never overwriting: a clash gets ``.1``, ``.2`` …
+
+    Returns
+    -------
+    Path
+        Where the file now is.
+    """
+    source = Path(source)
+    folder = secure_mkdir(folder)
+    base = name or source.name
+    target = folder / base
+    counter = 0
+    while True:
+        try:
+            # link + unlink: atomic and fails rather than replacing an existing file.
+            os.link(source, target)
+        except FileExistsError:
+            counter += 1
+            target = folder / f"{base}.{counter}"
+            continue
+        except OSError:
+            if target.exists():
+                counter += 1
+                target = folder / f"{base}.{counter}"
+                continue
+            os.replace(source, target)  # file systems without hard links
+            os.chmod(target, FILE_MODE)
+            return target
+        source.unlink()
+        os.chmod(target, FILE_MODE)
+        return target
