@@ -388,7 +388,7 @@ def build_steering_map(
     if len(imd):
         deciles = pd.to_numeric(imd["imd_decile"], errors="coerce")
         if deciles.isna().any() or not deciles.between(1, 10).all() or (deciles != deciles.round()).any():
-            msg = f"imd_decile must be a whole number 1-10; found {imd['imd_decile'][~deciles.between(1, 10)].iloc[0]!r}"
+            msg = f"imd_decile must be a whole number 1-10; found {imd['imd_decile'][~deciles.between(1, 10)].iloc[0]}"
             raise ValidationError(msg)
         shown = gpd.GeoDataFrame(
             {
@@ -412,7 +412,7 @@ def build_steering_map(
     # --- Gi* hot spots
     bins = pd.to_numeric(hotspots["bin"], errors="coerce")
     if bins.isna().any() or not bins.isin(list(GI_BINS)).all():
-        msg = f"hotspots bin must be an integer -3..3; found {hotspots['bin'][~bins.isin(list(GI_BINS))].iloc[0]!r}"
+        msg = f"hotspots bin must be an integer -3..3; found {hotspots['bin'][~bins.isin(list(GI_BINS))].iloc[0]}"
         raise ValidationError(msg)
     hot = hotspots.assign(bin=bins.astype(int))
     if not show_not_significant:
@@ -515,8 +515,8 @@ def build_steering_map(
     ]
     generated += info
     InfoBox(title, info).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.LayerControl(collapsed=False).add_to(fmap)
     assert_appropriate("\n".join(generated), where="steering map text")
     logger.info(
         "built steering map: %s boundaries, %s hot/cold spot cells, %s emerging cells, %s places of concern",

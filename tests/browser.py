@@ -10,6 +10,7 @@ import tempfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ class PageReport:
     screenshot_png : bytes
         PNG screenshot of the viewport after the page settled.
     non_blank_fraction : float
-        Share of screenshot pixels that differ from the most common colour (0 for a blank page).
+        Share of screenshot pixels that differ from the most common colour (0 for a blank page);
+        decoded from ``screenshot_png`` on first access (about a second in pure Python).
     page : playwright.sync_api.Page
         The open page, for further queries; closed with the harness.
     """
@@ -55,9 +57,12 @@ class PageReport:
     console_errors: list[str]
     requests_external: list[str]
     requests_local_failed: list[str]
-    screenshot_png: bytes
-    non_blank_fraction: float
+    screenshot_png: bytes = field(repr=False)
     page: Any = field(repr=False)
+
+    @cached_property
+    def non_blank_fraction(self) -> float:
+        return non_blank_fraction(self.screenshot_png)
 
 
 def chromium_status() -> tuple[bool, str]:
@@ -140,7 +145,6 @@ class BrowserSession:
             requests_external=external,
             requests_local_failed=local_failed,
             screenshot_png=png,
-            non_blank_fraction=non_blank_fraction(png),
             page=page,
         )
 
