@@ -1,0 +1,81 @@
+"""Tests for analytics.graph.centrality: hand-computed measures, igraph vs networkx, sampled betweenness."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from analytics.graph.centrality import betweenness, brokers, centrality, kcore
+from pipelines.errors import ValidationError
+
+
+def _tiny() -> nx.Graph:
+    """Hub h with x, y, z; x-y closes a triangle; z-w is a tail."""
+    g = nx.Graph()
+    g.add_edges_from([("h", "x"), ("h", "y"), ("h", "z"), ("z", "w"), ("x", "y")], weight=1.0)
+    for n in g:
+        g.nodes[n]["age_band"] = "child" if n in ("x", "w") else "adult"
+    return g
+
+
+def test_centrality_hand_computed():
+    df = centrality(_tiny()).set_index("person_id")
+    # h lies on (x,z) (y,z) (x,w) (y,w): 4 of (5-1)(5-2)/2 = 6 pairs; z on (w,h) (w,x) (w,y): 3 of 6
+    assert df.loc["h", "betweenness"] == pytest.approx(4 / 6)
+    assert df.loc["z", "betweenness"] == pytest.approx(3 / 6)
+    assert df.loc["x", "betweenness"] == 0.0
+    assert df["triangles"].to_dict() == {"h": 1, "z": 0, "x": 1, "y": 1, "w": 0}
+    assert df["degree"].to_dict() == {"h": 3, "z": 2, "x": 2, "y": 2, "w": 1}
+    assert list(df.index[:2]) == ["h", "z"]  # ranked by betweenness
+    assert df.attrs["method"] == "exact"
+    assert (df["betweenness_se"] == 0).all()
+    assert np.linalg.norm(df["eigenvector"]) == pytest.approx(1.0)
+    assert df["eigenvector"].idxmax() == "h"
+
+
+def test_igraph_agrees_with_networkx():
+    g = nx.karate_club_graph()
+    expected = nx.betweenness_centrality(g)
+    got, _, info = betweenness(g, use_igraph=True)
+    assert info["engine"] == "igraph"
+    assert np.allclose([expected[n] for n in g], got.to_numpy())
+    nx_only, _, _ = betweenness(g, use_igraph=False)
+    assert np.allclose(nx_only.to_numpy(), got.to_numpy())
+    # with every node as a pivot the sampled estimator is exact, for both engines
+    for use_igraph in (True, False):
+        all_pivots, se, info = betweenness(g, exact_max_nodes=0, k=g.number_of_nodes(), use_igraph=use_igraph)
+        assert info["method"] == "sampled"
+        assert np.allclose(all_pivots.to_numpy(), got.to_numpy())
+        assert np.allclose(se.to_numpy(), 0.0)
+
+
+def test_sampled_betweenness_error_estimate_is_honest():
+    g = nx.barabasi_albert_graph(400, 2, seed=3)
+    exact, _, _ = betweenness(g)
+    est, se, info = betweenness(g, exact_max_nodes=100, k=80, seed=1)
+    assert info["method"] == "sampled" and info["pivots"] == 80
+    err = (est - exact).abs()
+    # the mean absolute error is of the order of the stated standard error (about 0.8 SE)
+    assert 0.3 * se.mean() < err.mean() < 2.0 * se.mean()
+    with pytest.raises(ValidationError, match="k \\(pivots"):
+        betweenness(g, k=0)
+
+
+def test_brokers_hand_computed():
+    g = _tiny()
+    df = brokers(g, [{"h", "x", "y"}, {"z", "w"}]).set_index("person_id")
+    # h: links to x, y (own group) and z (other group): 1 - (2/3)^2 - (1/3)^2 = 4/9
+    assert df.loc["h", "participation"] == pytest.approx(4 / 9)
+    assert df.loc["h", "groups_linked"] == 1
+    assert df.loc["x", "participation"] == 0.0
+    # Burt: z has two unconnected contacts of equal weight: 2 x (1/2)^2
+    assert df.loc["z", "constraint"] == pytest.approx(0.5)
+    # x's contacts h and y know each other: (1/2 + 1/2*1/2)^2 for h (via y, who has 2 contacts)
+    # + (1/2 + 1/2*1/3)^2 for y (via h, who has 3 contacts) = 9/16 + 4/9
+    assert df.loc["x", "constraint"] == pytest.approx(9 / 16 + 4 / 9)
+    assert df.index[0] == "h"
+
+
+def test_kcore():
+    df = kcore(_tiny())
+    assert df.set_index("person_id")["core_number"].to_dict() == {"h": 2, "x": 2, "y": 2, "z": 1, "w": 1}
+    assert df.attrs["max_core"] == 2

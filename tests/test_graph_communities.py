@@ -1,0 +1,67 @@
+"""Tests for analytics.graph.communities: Leiden and the Louvain fallback, summaries, stability."""
+
+import math
+
+import networkx as nx
+import pytest
+
+from analytics.graph.build import build_graph
+from analytics.graph.communities import adjusted_rand_index, group_summary, groups
+from analytics.graph.synthetic import worked_example
+from pipelines.errors import ValidationError
+
+
+def _two_cliques() -> nx.Graph:
+    g = nx.Graph()
+    a, b = ["a1", "a2", "a3", "a4"], ["b1", "b2", "b3"]
+    for grp in (a, b):
+        g.add_edges_from(((u, v) for i, u in enumerate(grp) for v in grp[i + 1 :]), weight=1.0)
+    g.add_edge("a1", "b1", weight=0.1)
+    g.add_node("lone")
+    for n in g:
+        g.nodes[n].update(age_band="child" if n.endswith("2") else "adult", locations=["L9"] if n in ("b1", "b2") else [])
+    return g
+
+
+@pytest.mark.parametrize("use_leiden", [True, False])
+def test_groups_two_cliques(use_leiden):
+    df = groups(_two_cliques(), seeds=range(3), use_leiden=use_leiden)
+    assert df.attrs["method"] == ("leiden" if use_leiden else "louvain_split")
+    got = df.groupby("group_id")["person_id"].agg(lambda s: sorted(s)).to_dict()
+    assert got == {1: ["a1", "a2", "a3", "a4"], 2: ["b1", "b2", "b3"], 3: ["lone"]}
+    assert df.attrs["stability_ari"] == pytest.approx(1.0)
+    b1 = df.set_index("person_id").loc["b1"]
+    assert (b1["group_size"], b1["group_children"], b1["group_adults"], b1["group_shared_locations"]) == (3, 1, 2, 1)
+
+
+def test_modularity_hand_computed():
+    # two triangles joined by one link (all weight 1): m = 7; each triangle has 3 inner links and degree sum 7
+    g = nx.Graph([("a", "b"), ("b", "c"), ("a", "c"), ("x", "y"), ("y", "z"), ("x", "z"), ("c", "x")])
+    nx.set_edge_attributes(g, 1.0, "weight")
+    df = groups(g, seeds=[0])
+    assert df.attrs["modularity"] == pytest.approx(2 * (3 / 7 - (7 / 14) ** 2))
+    assert math.isnan(df.attrs["stability_ari"])  # one seed: nothing to compare
+
+
+def test_group_summary_on_worked_example():
+    g = build_graph(worked_example())
+    df = groups(g)
+    summary = group_summary(g, df)
+    assert summary["size"].sum() == 8
+    assert summary["children"].sum() == 4
+    assert list(summary.columns[:4]) == ["group_id", "size", "children", "adults"]
+
+
+def test_bad_options():
+    with pytest.raises(ValidationError, match="at least one seed"):
+        groups(_two_cliques(), seeds=[])
+    with pytest.raises(ValidationError, match="resolution must be > 0"):
+        groups(_two_cliques(), resolution=0)
+
+
+def test_adjusted_rand_index_literal_values():
+    # values from the scikit-learn documentation of adjusted_rand_score
+    assert adjusted_rand_index([0, 0, 1, 1], [0, 0, 1, 1]) == pytest.approx(1.0)
+    assert adjusted_rand_index([0, 0, 1, 1], [1, 1, 0, 0]) == pytest.approx(1.0)
+    assert adjusted_rand_index([0, 0, 1, 2], [0, 0, 1, 1]) == pytest.approx(4 / 7)
+    assert adjusted_rand_index([0, 0, 1, 1], [0, 1, 0, 1]) == pytest.approx(-0.5)
