@@ -30,7 +30,10 @@ def ingest_one(
 ) -> IngestResult:
     """Ingest one file of a canonical kind or of a public format."""
     if kind in KINDS:
-        return ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
+        result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
+        if not result.skipped_same_file:
+            _assign_areas(con, kind)
+        return result
     from pipelines import sources
 
     if not Path(path).is_file():
@@ -46,7 +49,16 @@ def ingest_one(
                                 options={**(options or {}), "pseudonymise_key": pseudonymise_key})
     result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
     sources.after_load(kind, con, settings=settings)
+    _assign_areas(con, kind)
     return result
+
+
+def _assign_areas(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Point-in-polygon assignment after an ingest: all events after boundaries change, else new events only."""
+    from pipelines.areas import assign_event_areas, boundaries_loaded
+
+    if boundaries_loaded(con):
+        assign_event_areas(con, only_new=kind != "boundaries")
 
 
 def ingest_paths(
