@@ -51,4 +51,4 @@ def after_load(name: str, con: duckdb.DuckDBPyConnection, *, settings: Settings)
 
 
 # Register the public formats (each module calls register() on import).
-from pipelines.sources import boundaries, police_uk, ssda903  # noqa: E402,F401
+from pipelines.sources import annex_a, boundaries, police_uk, ssda903  # noqa: E402,F401
