@@ -46,7 +46,9 @@ PERSONS_PER_INCIDENT = 0.40
 MISSING_PER_INCIDENT = 0.12
 INTELLIGENCE_PER_INCIDENT = 0.10
 ASSOCIATIONS_PER_INCIDENT = 0.30
-PLANTED_SITE_SHARE = 0.10  # share of incidents that happen at planted locations of concern
+PLANTED_SITE_SHARE = 0.06  # share of incidents within SITE_RADIUS_M of a planted location of concern
+HALO_SHARE = 0.12  # share of incidents in the streets around a site (HALO_INNER_M..HALO_OUTER_M from it)
+HALO_INNER_M, HALO_OUTER_M = 90.0, 380.0
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,14 @@ def _disc(rng: np.random.Generator, n: int, cx: float, cy: float, radius: float 
     r = np.hypot(dx, dy)
     shrink = np.where(r > radius, radius / np.maximum(r, 1e-9) * rng.uniform(0.5, 1.0, n), 1.0)
     return cx + dx * shrink, cy + dy * shrink
+
+
+def _annulus(rng: np.random.Generator, n: int, cx: float, cy: float, inner: float = HALO_INNER_M,
+             outer: float = HALO_OUTER_M) -> tuple[np.ndarray, np.ndarray]:
+    """Points spread evenly over the ring between ``inner`` and ``outer`` metres from a site centre."""
+    r = np.sqrt(rng.uniform(inner**2, outer**2, n))
+    angle = rng.uniform(0, 2 * np.pi, n)
+    return cx + r * np.cos(angle), cy + r * np.sin(angle)
 
 
 def _minutes(rng: np.random.Generator, day: np.ndarray, hour_weights: np.ndarray) -> np.ndarray:
@@ -746,16 +756,27 @@ def _background_incidents(rng: np.random.Generator, n: int) -> dict[str, np.ndar
 
 
 def _planted_incidents(plan: _Plan, rng: np.random.Generator) -> tuple[dict, dict]:
-    """Incidents at the planted sites and the involvements of network members in them."""
-    total = round(PLANTED_SITE_SHARE * plan.n_incidents)
+    """Incidents at the planted sites and the involvements of network members in them.
+
+    Each site has core events within ``SITE_RADIUS_M`` (all in the site's H3 resolution-9 cell) and a
+    smaller halo of related events in the surrounding streets, so that the site is a cluster (which Gi*
+    with conditional permutation needs) and not a lone spike.
+    """
     share = _p(rng.uniform(0.8, 1.2, len(plan.sites)))
-    counts = np.floor(share * total).astype(int)
-    counts[: total - counts.sum()] += 1
+    counts = []
+    for total in (round(PLANTED_SITE_SHARE * plan.n_incidents), round(HALO_SHARE * plan.n_incidents)):
+        c = np.floor(share * total).astype(int)
+        c[: total - c.sum()] += 1
+        counts.append(c)
     frames, inv = [], []
     offset = 0
-    for site, n in zip(plan.sites, counts):
+    for site, n_core, n_halo in zip(plan.sites, *counts):
+        n = int(n_core + n_halo)
         f = _incident_frame(int(n))
+        halo = np.arange(n) >= n_core
         f["x"], f["y"] = _disc(rng, n, site.x, site.y)
+        hx, hy = _annulus(rng, int(halo.sum()), site.x, site.y)
+        f["x"][halo], f["y"][halo] = hx, hy
         f["t"] = _site_minutes(rng, site, n)
         f["bng"] = rng.random(n) < 0.06
         theme = rng.choice(np.array(site.themes), size=n)
@@ -767,6 +788,7 @@ def _planted_incidents(plan: _Plan, rng: np.random.Generator) -> tuple[dict, dic
         cats[rng.random(n) < 0.10] = _CAT["Anti-social behaviour"]
         f["cat"] = cats
         f["ltype"][:] = LOCATION_TYPES.index(site.location_type)
+        f["ltype"][halo] = LOCATION_TYPES.index("street")
         f["source"] = rng.choice(len(SOURCES), size=n, p=_p(_SITE_SOURCE_WEIGHTS)).astype(np.int8)
         frames.append(f)
         row = offset + np.arange(n)
@@ -1038,11 +1060,11 @@ def _write_missing(plan: _Plan, seed: int, enc: _Encoder, out: _Writer, inv_out:
             "rhi_offered_at": enc.times(f["offer"]), "rhi_completed_at": enc.times(f["done"]),
         })
         row = np.arange(m)
-        inv = _concat([
-            {"row": row, "person": f["person"], "role": np.full(m, 5, np.int8)},
-            {"row": row[f["w0"] >= 0], "person": f["w0"][f["w0"] >= 0], "role": np.full(int((f["w0"] >= 0).sum()), 4, np.int8)},
-            {"row": row[f["w1"] >= 0], "person": f["w1"][f["w1"] >= 0], "role": np.full(int((f["w1"] >= 0).sum()), 4, np.int8)},
-        ])
+        parts = [{"row": row, "person": f["person"], "role": np.full(m, 5, np.int8)}]  # subject
+        for key in ("w0", "w1"):
+            has = f[key] >= 0
+            parts.append({"row": row[has], "person": f[key][has], "role": np.full(int(has.sum()), 4, np.int8)})
+        inv = _concat(parts)
         inv = _take(inv, np.lexsort((inv["role"], inv["row"])))
         inv_out.write({
             "person_id": enc.persons(inv["person"]), "event_id": pc.take(ids, pa.array(inv["row"])),
@@ -1240,7 +1262,7 @@ def _write_screenings_referrals(plan: _Plan, seed: int, enc: _Encoder, out: _Wri
         n = len(idx)
         is_net = np.isin(idx, networked)
         is_peer = np.isin(idx, peers)
-        screened = is_net | (is_peer & (rng.random(n) < 0.5)) | (rng.random(n) < 0.10)
+        screened = is_net | (is_peer & (rng.random(n) < 0.5)) | (rng.random(n) < 0.25)
         t0 = rng.integers(30, 520, n) * 1440 + rng.integers(8 * 60, 18 * 60, n)
         pre_risk = np.where(is_net, rng.choice(3, size=n, p=[0, .4, .6]),
                             np.where(is_peer, rng.choice(3, size=n, p=[.5, .45, .05]),
@@ -1263,7 +1285,7 @@ def _write_screenings_referrals(plan: _Plan, seed: int, enc: _Encoder, out: _Wri
 
         concern = screened & (np.maximum(pre_risk, np.where(full, full_risk, 0)) >= 1)
         exploit = np.array([bool(net_theme.get(int(i), set()) & {"cce", "county_lines", "modern_slavery", "cse"})
-                            for i in idx[is_net]])
+                            for i in idx[is_net]], dtype=bool)
         nrm = np.zeros(n, bool)
         nrm[np.flatnonzero(is_net)] = exploit & (rng.random(int(is_net.sum())) < 0.45)
         refs = [
@@ -1272,8 +1294,8 @@ def _write_screenings_referrals(plan: _Plan, seed: int, enc: _Encoder, out: _Wri
             ((is_net & (rng.random(n) < 0.15)) | (~is_net & concern & (rng.random(n) < 0.35))
              | (~screened & (rng.random(n) < 0.02)), 3),
             (~is_net & concern & (rng.random(n) < 0.2), 1),
-            (rng.random(n) < 0.004, 2),
-            (~is_net & concern & (rng.random(n) < 0.05), 4),
+            (rng.random(n) < 0.01, 2),
+            (~is_net & concern & (rng.random(n) < 0.10), 4),
         ]
         who, when, kind = [], [], []
         for sel, k in refs:
@@ -1312,6 +1334,7 @@ def ground_truth(plan: _Plan, seed: int, enc: _Encoder) -> dict[str, object]:
         sites.append({
             "name": s.name, "town": s.town, "latitude": s.latitude, "longitude": s.longitude,
             "easting": round(s.x, 1), "northing": round(s.y, 1), "h3_res9": s.cell, "radius_m": SITE_RADIUS_M,
+            "halo_m": [HALO_INNER_M, HALO_OUTER_M],
             "themes": list(s.themes), "location_type": s.location_type, "pattern": s.pattern.as_dict(),
             "trend": s.trend, "start": _day_iso(s.start_day), "end": _day_iso(s.end_day - 1),
             "networks": [f"NET-{k + 1:02d}" for k in s.networks],
@@ -1354,8 +1377,9 @@ All files follow `docs/data-model.md`. Times are Europe/London local times witho
 
 `ground_truth.json` names what was planted so analyses can be checked:
 
-* `locations_of_concern` - sites whose events fall within `radius_m` of the point (one H3 resolution-9
-  cell each), with their themes, location type, time pattern and trend (persistent, emerging, diminishing);
+* `locations_of_concern` - sites whose core events fall within `radius_m` of the point (one H3
+  resolution-9 cell each; twice as many related events fall in the streets `halo_m` metres
+  around), with their themes, location type, time pattern and trend (persistent, emerging, diminishing);
 * `adults_of_concern` - adults each linked to several children by co-involvement, missing episodes
   (found with), associations and intelligence;
 * `peer_groups` - groups of children densely linked inside and sparsely outside;
@@ -1399,9 +1423,10 @@ def generate_sample(
 
     Sizes are proportional to ``incidents``: persons 0.40, missing episodes 0.12, intelligence 0.10 and
     associations 0.30 per incident; involvements, screenings and referrals follow from those. Planted sites
-    (about 8 at 5,000 incidents) and networks (about 5) grow with the square root of the size; 10 % of
-    incidents happen at planted sites. Generation is vectorised and streamed in chunks of
-    ``CHUNK_ROWS`` rows, so memory stays bounded (around 1 GB at 10 M incidents).
+    (about 8 at 5,000 incidents) and networks (about 5) grow with the square root of the size; 6 % of
+    incidents happen within 60 m of a planted site and 12 % in the streets 90-380 m around one (so each
+    site is a cluster that Gi* can find, peaking in the site's own cell). Generation is vectorised and
+    streamed in chunks of ``CHUNK_ROWS`` rows, so memory stays bounded.
 
     Parameters
     ----------
