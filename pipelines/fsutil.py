@@ -94,6 +94,27 @@ def atomic_path(path: str | Path, *, mode: int = FILE_MODE) -> Iterator[Path]:
             tmp.unlink()
 
 
+def remove_stale_temps(folder: str | Path) -> int:
+    """Remove temporary files left under ``folder`` by :func:`atomic_path` when a writer was killed; return how many.
+
+    Only call while no writer is active (the run lock is held). Files named ``.<name>.<8 characters>.tmp``
+    are removed; nothing else is touched.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for entry in folder.rglob(".*.tmp"):
+        parts = entry.name.split(".")
+        if entry.is_file() and len(parts) >= 4 and len(parts[-2]) == 8:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed += 1
+    if removed:
+        log.warning("removed %s unfinished temporary output file(s) under %s", f"{removed:,}", folder)
+    return removed
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int = FILE_MODE) -> Path:
     """Write ``data`` to ``path`` atomically with owner-only permissions (0600 unless ``mode`` says).
 

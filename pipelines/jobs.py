@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import duckdb
 
 from pipelines.errors import CtxriskError, ValidationError
-from pipelines.fsutil import atomic_path, private_umask, secure_mkdir
+from pipelines.fsutil import atomic_path, private_umask, remove_stale_temps, secure_mkdir
 from pipelines.kinds import KINDS
 from pipelines.lock import LockHolder, RunLock, lock_path_for
 from pipelines.quarantine import mark_processed, pending_files, quarantine
@@ -808,6 +808,7 @@ def run_job(
         lock = RunLock(lock_path_for(warehouse), command="run")
         with lock:
             secure_mkdir(settings.paths.output_dir)
+            remove_stale_temps(settings.paths.output_dir)
             con = connect(settings=settings)
             try:
                 return _run_plan(con, settings, plan, progress=progress, redact=redact, recovered=lock.recovered)
