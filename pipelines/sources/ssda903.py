@@ -86,7 +86,7 @@ def _rule_574(person: pd.Series, start: pd.Series, end: pd.Series, eligible: np.
                         "end": end.to_numpy()[idx], "pos": idx})
     sub = sub.sort_values(["person", "start", "pos"], kind="stable")
     # An open period (no end) runs on for ever.
-    end_filled = sub["end"].fillna(pd.Timestamp.max)
+    end_filled = sub["end"].fillna(pd.Timestamp("9999-12-31").as_unit(sub["end"].dt.unit))
     prev_max = end_filled.groupby(sub["person"].to_numpy()).transform(lambda s: s.cummax().shift(1))
     overlap = (prev_max.notna() & (sub["start"] < prev_max)).to_numpy(dtype=bool)
     out[sub["pos"].to_numpy()[overlap]] = True

@@ -1,0 +1,137 @@
+"""SSDA903 Missing reader: the fake DfE CSV and XML, the DfE rules, pseudonyms and raw.persons."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from conftest import shared_data_path
+
+from pipelines.errors import ValidationError
+from pipelines.ingest import Batch, ExtraRows, store_batch
+from pipelines.runner import ingest_one
+from pipelines.sources.ssda903 import read_missing
+
+KEY = b"0123456789abcdef-test-key"
+HEADER = "CHILD,DOB,MISSING,MIS_START,MIS_END"
+
+
+def verified(name: str) -> Path:
+    path = shared_data_path("ssda903", name)
+    sums = dict(line.split()[::-1] for line in (path.parent / "SHA256SUMS").read_text().splitlines() if line.strip())
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[name]
+    return path
+
+
+def count(con, sql: str) -> int:
+    return con.execute(sql).fetchone()[0]
+
+
+def write(tmp_path: Path, *rows: str, name: str = "missing.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    return path
+
+
+def test_real_csv_reconciles_with_one_overlap_refused(con, settings):
+    result = ingest_one(con, "ssda903-missing", verified("missing.csv"), settings=settings)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (43, 42, 1)
+    reject = con.execute("select line, column_name, rule from raw.rejected_rows").fetchall()
+    assert reject == [(36, "MIS_START", "574")]  # 366621: M from 20/11/2017 inside A 02/11-22/12/2017
+    assert count(con, "select count(*) from raw.missing_episodes where missing_type = 'away'") == 24
+    assert count(con, "select count(*) from raw.missing_episodes where started_precision <> 'day'") == 0
+    assert count(con, "select count(*) from raw.persons where looked_after and source = 'ssda903'") == 39
+    assert con.execute("select birth_year_month from raw.persons where person_id = '510000'").fetchone() == ("2002-03",)
+    again = ingest_one(con, "ssda903-missing", verified("missing.csv"), settings=settings)
+    assert again.skipped_same_file
+    assert count(con, "select count(*) from raw.missing_episodes") == 42
+
+
+def test_real_xml_reconciles_and_records_every_child(con, settings):
+    result = ingest_one(con, "ssda903-missing", verified("fake_903.xml"), settings=settings)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 6, 0)
+    episode = con.execute("select person_id, missing_type, started_at, ended_at from raw.missing_episodes "
+                          "where person_id = '608176'").fetchone()
+    assert episode[1] == "away"
+    assert str(episode[2]) == "2017-07-28 23:00:00+00:00"  # 29/07/2017 00:00 BST
+    assert str(episode[3]) == "2017-09-14 23:00:00+00:00"
+    assert count(con, "select count(*) from raw.persons") == 253
+    assert count(con, "select count(*) from raw.persons where sex in ('male', 'female')") == 253
+
+
+def test_no_full_date_of_birth_is_stored(con, settings):
+    ingest_one(con, "ssda903-missing", verified("missing.csv"), settings=settings)
+    assert count(con, "select count(*) from raw.persons where length(birth_year_month) <> 7") == 0
+    assert count(con, "select count(*) from raw.rejected_rows where value like '%/%/%' and column_name = 'DOB'") == 0
+
+
+def test_rules_567_574_586_and_code_checks(tmp_path, settings):
+    path = write(
+        tmp_path,
+        "C1,01/01/2010,M,10/03/2020,05/03/2020",  # 567 ends before it starts
+        "C2,01/01/2010,A,01/01/2020,",  # open period ...
+        "C2,01/01/2010,M,05/01/2020,06/01/2020",  # ... 574 starts while it is open
+        "C3,01/06/2015,M,01/05/2015,10/05/2015",  # 586 before birth
+        "C4,01/01/2010,X,01/01/2020,02/01/2020",  # 1006
+        "C5,01/01/2010,M,,02/01/2020",  # 564
+        "C6,01/01/2010,M,31/02/2020,",  # 1004
+        "C7,01/01/2010,M,01/02/2020,2020-02-30",  # 1005
+        "C8,01/01/2010,,01/02/2020,02/02/2020",  # 565
+        "C9,01/01/2010,A,01/02/2020,10/02/2020",
+        "C9,01/01/2010,M,10/02/2020,12/02/2020",  # starts the day the last one ended: allowed
+        "C9,01/01/2010,M,11/02/2020,15/02/2020",  # 574 overlaps
+    )
+    batch = read_missing(path, settings=settings, options={})
+    assert batch.rows_read == 12 and len(batch.rows) == 3 and batch.rejected_records == 9
+    rules = dict(zip(batch.rejects["line"], batch.rejects["rule"], strict=True))
+    assert rules == {2: "567", 4: "574", 5: "586", 6: "1006", 7: "564", 8: "1004", 9: "1005", 10: "565", 13: "574"}
+    assert list(batch.rows["person_id"]) == ["C2", "C9", "C9"]
+    assert batch.rows["ended_at"].isna().tolist() == [True, False, False]
+
+
+def test_pseudonymised_children_never_reach_the_warehouse_in_clear(tmp_path, con, settings):
+    path = write(tmp_path, "123456,01/01/2010,M,01/02/2020,02/02/2020")
+    ingest_one(con, "ssda903-missing", path, settings=settings, pseudonymise_key=KEY)
+    person, episode = con.execute("select person_id, episode_id from raw.missing_episodes").fetchone()
+    assert person.startswith("p_") and "123456" not in episode
+    assert con.execute("select person_id from raw.persons").fetchone() == (person,)
+
+
+def test_persons_fill_blanks_without_overwriting(tmp_path, con, settings):
+    persons = tmp_path / "persons.csv"
+    persons.write_text("person_id,birth_year_month,sex\nC1,,female\n")
+    ingest_one(con, "persons", persons, settings=settings)
+    ingest_one(con, "ssda903-missing", write(tmp_path, "C1,15/04/2009,M,01/02/2020,02/02/2020"), settings=settings)
+    row = con.execute("select birth_year_month, sex, looked_after, source from raw.persons").fetchall()
+    assert row == [("2009-04", "female", True, "partnership")]
+
+
+def test_store_batch_extra_replace_mode(tmp_path, con, settings):
+    import pandas as pd
+
+    def batch(value: str) -> Batch:
+        rows = pd.DataFrame({"person_id": ["E1"], "birth_year_month": [value], "source": ["test"], "line": [2]})
+        return Batch("persons", "raw.persons", ("person_id",), tmp_path / "x.csv", value, 0,
+                     pd.DataFrame({"person_id": [], "source": [], "line": []}, dtype="object"),
+                     pd.DataFrame(columns=["line", "column_name", "value", "reason", "rule"]), 0,
+                     extra=[ExtraRows("raw.persons", ("person_id",), rows.rename(columns={"person_id": "person_id"}))])
+
+    store_batch(con, batch("2001-01"))
+    store_batch(con, batch("2002-02"))
+    assert con.execute("select birth_year_month from raw.persons").fetchall() == [("2002-02",)]
+    bad = batch("2003-03")
+    bad.extra[0].mode = "merge"
+    with pytest.raises(ValidationError, match="not one of replace, fill"):
+        store_batch(con, bad)
+
+
+def test_missing_column_and_bad_xml_are_refused(tmp_path, settings):
+    path = tmp_path / "m.csv"
+    path.write_text("CHILD,DOB,MISSING,MIS_START\nC1,01/01/2010,M,01/01/2020\n")
+    with pytest.raises(ValidationError, match="'MIS_END' missing"):
+        read_missing(path, settings=settings, options={})
+    xml = tmp_path / "m.xml"
+    xml.write_text("<EXPSSDA903><CHILD><HEADER><CHILDID>1</CHILDID></HEADER></EXPSSDA903>")
+    with pytest.raises(ValidationError, match="not well-formed XML"):
+        read_missing(xml, settings=settings, options={})
