@@ -138,7 +138,7 @@ def read_boundaries(path: Path, *, settings: Settings, options: dict[str, Any]) 
         if g is None or not_polygon[i]:
             continue
         if not g.is_valid:
-            g = shapely.make_valid(g)
+            g = shapely.make_valid(g, method="structure", keep_collapsed=False)
             fixed += 1
         if g.geom_type == "GeometryCollection":
             parts = [p for p in g.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
