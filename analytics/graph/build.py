@@ -141,9 +141,13 @@ def _grading_table(grading_weights: Mapping[str, float] | None) -> dict[str, flo
 
 
 def _norm_grade(values: pd.Series, allowed: str, column: str) -> pd.Series:
-    out = values.astype(object).where(values.notna(), None)
-    out = out.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip().upper())
-    out = out.map(lambda v: v[:-2] if isinstance(v, str) and v.endswith(".0") else v)
+    out = pd.Series(None, index=values.index, dtype=object)
+    held = values.notna()
+    if held.any():
+        text = values[held].astype(str).str.strip().str.upper().str.replace(r"\.0$", "", regex=True)
+        text = text.where(text != "", None)
+        out[held] = text.astype(object)
+    out = out.where(out.notna(), None)
     bad = out.dropna()[~out.dropna().isin(list(allowed))]
     if len(bad):
         msg = f"{len(bad):,} value(s) of {column} are not one of {list(allowed)} (first: {bad.iloc[0]!r})"
@@ -303,9 +307,11 @@ def _clean(values: pd.Series) -> np.ndarray:
 
 
 def _iso(times: pd.Series) -> np.ndarray:
-    out = times.dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(dtype=object)
-    out[times.isna().to_numpy()] = None
-    return out
+    """ISO 8601 UTC strings (``2024-03-05T00:00:00Z``) of a UTC datetime Series; None for NaT."""
+    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    text = np.char.add(np.datetime_as_string(naive, unit="s"), "Z").astype(object)
+    text[np.isnat(naive)] = None
+    return text
 
 
 def build_graph(
@@ -412,7 +418,13 @@ def build_graph(
     ev["event_id"] = ev["event_id"].astype(object).where(ev["event_id"].notna(), None)
 
     # aggregate evidence into edges
-    ev = ev.sort_values(["a", "b", "date", "relation"], na_position="first", kind="stable").reset_index(drop=True)
+    a_code, a_uni = pd.factorize(ev["a"].astype(str), sort=True)
+    b_code, b_uni = pd.factorize(ev["b"].astype(str), sort=True)
+    date_key = ev["date"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+    date_key = np.where(ev["date"].isna().to_numpy(), np.iinfo(np.int64).min, date_key)
+    rel_code = pd.factorize(ev["relation"].astype(str), sort=True)[0]
+    order = np.lexsort((rel_code, date_key, b_code, a_code))
+    ev = ev.iloc[order].reset_index(drop=True)
     g = nx.Graph()
     if len(ev):
         keys = ev["a"].to_numpy(dtype=object), ev["b"].to_numpy(dtype=object)
@@ -474,10 +486,23 @@ def build_graph(
     return g
 
 
+def _lists(keys: pd.Series, values: pd.Series) -> dict[str, list[str]]:
+    """Sorted distinct values per key, without a Python-level groupby apply."""
+    frame = pd.DataFrame({"k": keys.astype(str).to_numpy(), "v": values.astype(str).to_numpy()}).drop_duplicates()
+    frame = frame.sort_values(["k", "v"], kind="stable")
+    out: dict[str, list[str]] = {}
+    for k, v in zip(frame["k"].to_numpy(dtype=object), frame["v"].to_numpy(dtype=object), strict=True):
+        out.setdefault(k, []).append(v)
+    return out
+
+
 def _add_nodes(g: nx.Graph, inputs: GraphInputs, inv: pd.DataFrame, ev: pd.DataFrame, lo, hi, ref: pd.Timestamp) -> None:
     people = set(inv["person_id"].astype(str)) | set(g.nodes)
     g.add_nodes_from(people)
-    persons = inputs.persons.drop_duplicates("person_id", keep="last").set_index(inputs.persons.drop_duplicates("person_id", keep="last")["person_id"].astype(str))
+    persons = inputs.persons.drop_duplicates("person_id", keep="last")
+    pid = persons["person_id"].astype(str).to_numpy(dtype=object)
+    birth = dict(zip(pid, persons["birth_year_month"].to_numpy(dtype=object), strict=True))
+    looked = dict(zip(pid, persons["looked_after"].to_numpy(dtype=object), strict=True))
 
     # age band at the latest event in the window
     latest_inv = inv.sort_values("occurred_at").drop_duplicates("person_id", keep="last")
@@ -495,33 +520,32 @@ def _add_nodes(g: nx.Graph, inputs: GraphInputs, inv: pd.DataFrame, ev: pd.DataF
     risk = dict(zip(scr["person_id"].astype(str), scr["risk_level"], strict=True))
     screened = dict(zip(scr["person_id"].astype(str), _iso(scr["screened_at"]), strict=True))
 
-    roles = inv.groupby(inv["person_id"].astype(str))["role"].agg(lambda s: sorted(set(map(str, s)))).to_dict()
-    n_events = inv.groupby(inv["person_id"].astype(str))[["event_type", "event_id"]].apply(
-        lambda f: len(set(zip(f["event_type"], f["event_id"], strict=True)))
-    ).to_dict() if len(inv) else {}
-
+    roles = _lists(inv["person_id"], inv["role"])
+    n_events = (
+        inv.assign(person_id=inv["person_id"].astype(str)).drop_duplicates(["person_id", "event_type", "event_id"]).groupby("person_id").size().to_dict()
+    )
     pl = inputs.person_locations
     if len(pl):
         pl = pl.loc[in_window(pl["linked_at"], lo, hi, keep_null=True)]
-    locs = pl.groupby(pl["person_id"].astype(str))["location_id"].agg(lambda s: sorted(set(map(str, s)))).to_dict() if len(pl) else {}
+    locs = _lists(pl["person_id"], pl["location_id"]) if len(pl) else {}
 
     for p in g.nodes:
         band = band_from_inv.get(p)
         if band not in ("child", "young_adult", "adult"):
             when = time_from_inv.get(p, time_from_ev.get(p, ref))
-            bym = persons["birth_year_month"].get(p) if p in persons.index else None
-            band = age_band_at(bym, when)
-        la = persons["looked_after"].get(p) if p in persons.index else None
-        looked_after = None if la is None or (isinstance(la, float) and np.isnan(la)) or la is pd.NA else bool(la)
+            band = age_band_at(birth.get(p), when)
+        la = looked.get(p)
+        looked_after = None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la)
         rl = risk.get(p)
+        p_roles = roles.get(p, [])
         g.nodes[p].update(
             {
                 "age_band": band,
                 "looked_after": looked_after,
                 "risk_level": None if rl is None or pd.isna(rl) else str(rl),
                 "screened_at": screened.get(p),
-                "is_suspect": "suspect" in roles.get(p, []),
-                "roles": roles.get(p, []),
+                "is_suspect": "suspect" in p_roles,
+                "roles": p_roles,
                 "n_events": int(n_events.get(p, 0)),
                 "locations": locs.get(p, []),
             }

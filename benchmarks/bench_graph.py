@@ -1,0 +1,183 @@
+"""Benchmark the association graph: build vs a naive networkx projection, sampled vs exact betweenness, Leiden vs Louvain.
+
+Run from the repository root::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_graph.py            # ~1M involvements
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_graph.py --quick    # 50k, for a smoke test
+
+Prints a markdown table and writes ``benchmarks/results/graph.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from analytics.graph.build import build_graph
+from analytics.graph.centrality import betweenness
+from analytics.graph.communities import groups
+from analytics.graph.synthetic import synthetic_inputs
+
+RESULTS = Path(__file__).parent / "results" / "graph.json"
+NO_DECAY = 1e12
+
+
+def _timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def naive_projection(involvements: pd.DataFrame, max_event_size: int) -> nx.Graph:
+    """What one would write with networkx alone: a bipartite person-event graph, then Newman's projection."""
+    inv = involvements.drop_duplicates(["person_id", "event_id"])
+    sizes = inv.groupby("event_id")["person_id"].transform("size")
+    inv = inv.loc[sizes <= max_event_size]
+    b = nx.Graph()
+    people = set(inv["person_id"])
+    b.add_nodes_from(people, bipartite=0)
+    b.add_nodes_from(("event", e) for e in inv["event_id"].unique())
+    b.add_edges_from(zip(inv["person_id"], (("event", e) for e in inv["event_id"]), strict=True))
+    return nx.bipartite.collaboration_weighted_projected_graph(b, people)
+
+
+def bench_build(n: int, seed: int, baseline: bool) -> dict:
+    inputs, t_gen = _timed(synthetic_inputs, n, seed=seed)
+    n_inv = len(inputs.involvements)
+    full, t_full = _timed(build_graph, inputs)
+    co, t_co = _timed(build_graph, inputs, relations=["co_involvement"], half_life_days=NO_DECAY)
+    out = {
+        "involvements": n_inv,
+        "generate_s": round(t_gen, 2),
+        "build_full_s": round(t_full, 2),
+        "full_nodes": full.number_of_nodes(),
+        "full_edges": full.number_of_edges(),
+        "build_co_involvement_s": round(t_co, 2),
+        "co_involvement_edges": co.number_of_edges(),
+    }
+    if baseline:
+        naive, t_naive = _timed(naive_projection, inputs.involvements, 30)
+        # same pairs and the same weights (Newman 1/(n-1)), recency decay switched off
+        pairs = {frozenset(e) for e in co.edges}
+        same_pairs = pairs == {frozenset(e) for e in naive.edges}
+        diffs = [abs(co.edges[a, b]["weight"] - d["weight"]) for a, b, d in naive.edges(data=True) if co.has_edge(a, b)]
+        out.update(
+            {
+                "naive_projection_s": round(t_naive, 2),
+                "naive_edges": naive.number_of_edges(),
+                "same_pairs_as_naive": bool(same_pairs),
+                "max_weight_difference": float(max(diffs)) if diffs else 0.0,
+                "speedup_vs_naive": round(t_naive / t_co, 2) if t_co else None,
+            }
+        )
+    return out
+
+
+def bench_betweenness(n_nodes: int, seed: int, pivots: tuple[int, ...], networkx_exact: bool) -> dict:
+    inputs = synthetic_inputs(n_nodes * 4, seed=seed)
+    g = build_graph(inputs)
+    (exact, _, _), t_exact = _timed(betweenness, g)
+    out = {"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "exact_igraph_s": round(t_exact, 2), "sampled": []}
+    if networkx_exact:
+        (nx_exact, _, _), t_nx = _timed(betweenness, g, use_igraph=False)
+        out["exact_networkx_s"] = round(t_nx, 2)
+        out["igraph_matches_networkx"] = bool(np.allclose(nx_exact.to_numpy(), exact.to_numpy()))
+    top = set(exact.nlargest(50).index)
+    for k in pivots:
+        for engine in ("igraph", "networkx") if k == pivots[-1] else ("igraph",):
+            (est, se, info), t = _timed(betweenness, g, exact_max_nodes=0, k=k, seed=seed, use_igraph=engine == "igraph")
+            err = (est - exact).abs()
+            out["sampled"].append(
+                {
+                    "engine": engine,
+                    "pivots": k,
+                    "seconds": round(t, 2),
+                    "mean_abs_error": float(err.mean()),
+                    "max_abs_error": float(err.max()),
+                    "mean_stated_se": info["mean_se"],
+                    "share_within_2se": float((err <= 2 * se + 1e-15).mean()),
+                    "top50_overlap": len(top & set(est.nlargest(50).index)) / 50,
+                }
+            )
+    return out
+
+
+def bench_communities(n_nodes: int, seed: int) -> dict:
+    g = build_graph(synthetic_inputs(n_nodes * 4, seed=seed))
+    leiden, t_leiden = _timed(groups, g, seeds=range(3))
+    louvain, t_louvain = _timed(groups, g, seeds=range(3), use_leiden=False)
+    return {
+        "nodes": g.number_of_nodes(),
+        "edges": g.number_of_edges(),
+        "leiden_s": round(t_leiden, 2),
+        "leiden_modularity": leiden.attrs["modularity"],
+        "leiden_groups": int(leiden["group_id"].nunique()),
+        "leiden_stability_ari": leiden.attrs["stability_ari"],
+        "louvain_split_s": round(t_louvain, 2),
+        "louvain_split_modularity": louvain.attrs["modularity"],
+        "louvain_split_groups": int(louvain["group_id"].nunique()),
+        "louvain_stability_ari": louvain.attrs["stability_ari"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--involvements", type=int, default=1_000_000)
+    parser.add_argument("--nodes", type=int, default=5_000, help="graph size for betweenness and community benchmarks")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive networkx projection")
+    parser.add_argument("--networkx-exact", action="store_true", help="also time exact networkx betweenness (slow)")
+    parser.add_argument("--quick", action="store_true", help="50k involvements, 1k nodes")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if args.quick:
+        args.involvements, args.nodes = 50_000, 1_000
+
+    result = {
+        "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(), "networkx": nx.__version__},
+        "seed": args.seed,
+        "build": bench_build(args.involvements, args.seed, not args.no_baseline),
+        "betweenness": bench_betweenness(args.nodes, args.seed, (100, 250, 500), args.networkx_exact),
+        "communities": bench_communities(args.nodes, args.seed),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+    b, bc, cm = result["build"], result["betweenness"], result["communities"]
+    print("| benchmark | measure | value |")
+    print("| --- | --- | --- |")
+    print(f"| build ({b['involvements']:,} involvements) | full graph | {b['build_full_s']} s, {b['full_nodes']:,} nodes, {b['full_edges']:,} edges |")
+    print(f"| build | co-involvement only | {b['build_co_involvement_s']} s, {b['co_involvement_edges']:,} edges |")
+    if "naive_projection_s" in b:
+        print(
+            f"| naive networkx bipartite projection | same events | {b['naive_projection_s']} s "
+            f"(x{b['speedup_vs_naive']} slower), same pairs: {b['same_pairs_as_naive']}, max weight diff {b['max_weight_difference']:.2g} |"
+        )
+    print(f"| betweenness ({bc['nodes']:,} nodes, {bc['edges']:,} edges) | exact, igraph | {bc['exact_igraph_s']} s |")
+    if "exact_networkx_s" in bc:
+        print(f"| betweenness | exact, networkx | {bc['exact_networkx_s']} s (agrees: {bc['igraph_matches_networkx']}) |")
+    for s in bc["sampled"]:
+        print(
+            f"| betweenness | sampled k={s['pivots']}, {s['engine']} | {s['seconds']} s, mean abs error {s['mean_abs_error']:.2g} "
+            f"(stated SE {s['mean_stated_se']:.2g}), {s['share_within_2se']:.0%} within 2 SE, top-50 overlap {s['top50_overlap']:.0%} |"
+        )
+    print(
+        f"| groups ({cm['nodes']:,} nodes), 3 seeds | Leiden | {cm['leiden_s']} s, modularity {cm['leiden_modularity']:.3f}, "
+        f"{cm['leiden_groups']:,} groups, ARI {cm['leiden_stability_ari']:.3f} |"
+    )
+    print(
+        f"| groups, 3 seeds | networkx Louvain + split | {cm['louvain_split_s']} s, modularity {cm['louvain_split_modularity']:.3f}, "
+        f"{cm['louvain_split_groups']:,} groups, ARI {cm['louvain_stability_ari']:.3f} |"
+    )
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
