@@ -781,7 +781,7 @@ def _planted_incidents(plan: _Plan, rng: np.random.Generator) -> tuple[dict, dic
         f["bng"] = rng.random(n) < 0.06
         theme = rng.choice(np.array(site.themes), size=n)
         cats = np.zeros(n, dtype=np.int16)
-        for t in set(site.themes):  # vary within a theme
+        for t in dict.fromkeys(site.themes):  # vary within a theme (ordered: set order depends on hashing)
             options = np.array([_CAT[c] for c in THEME_CATEGORIES[t]], dtype=np.int16)
             sel = theme == t
             cats[sel] = rng.choice(options, size=int(sel.sum()))
@@ -891,9 +891,10 @@ def _write_incidents(plan: _Plan, seed: int, enc: _Encoder, out: _Writer, inv_ou
 def _write_persons(plan: _Plan, seed: int, enc: _Encoder, out: _Writer) -> None:
     """Birth month (never a full date), sex and looked-after status for each pseudonymous person."""
     networked = plan.networked_children
+    by_id = np.argsort(plan.person_number)
     for chunk, lo in enumerate(range(0, plan.n_persons, CHUNK_ROWS)):
         rng = _rng(seed, 10, chunk)
-        idx = np.arange(lo, min(lo + CHUNK_ROWS, plan.n_persons))
+        idx = by_id[lo: lo + CHUNK_ROWS]  # rows in pseudonym order, so row order reveals nothing
         n = len(idx)
         aoc = idx < plan.n_adults_of_concern
         group_child = (idx >= plan.n_adults_of_concern) & (idx < plan.child_lo)
@@ -1278,7 +1279,7 @@ def _write_screenings_referrals(plan: _Plan, seed: int, enc: _Encoder, out: _Wri
         when = np.concatenate([t[s] for s, t, *_ in parts])
         tool = np.concatenate([np.full(int(s.sum()), k) for s, _, k, _ in parts])
         risk = np.concatenate([r[s] for s, _, _, r in parts])
-        order = np.lexsort((when, who))
+        order = np.lexsort((plan.person_number[who], when))  # by time, as an export would be
         out.write({"person_id": enc.persons(who[order]), "screened_at": enc.times(when[order]),
                    "tool": enc.codes(("pre_screen", "full"), tool[order]),
                    "risk_level": enc.codes(RISK_LEVELS, risk[order])})
@@ -1308,7 +1309,7 @@ def _write_screenings_referrals(plan: _Plan, seed: int, enc: _Encoder, out: _Wri
         n_out = np.diff(_OUTCOME_START)[kind]
         outcome = _OUTCOME_START[kind] + np.floor(rng.random(len(kind)) * n_out).astype(int)
         outcome = np.where((rng.random(len(kind)) < 0.1) | (when > PERIOD_MINUTES - 30 * 1440), -1, outcome)
-        order = np.lexsort((when, who))
+        order = np.lexsort((plan.person_number[who], when))  # by time, as an export would be
         ref_out.write({"person_id": enc.persons(who[order]), "referred_at": enc.times(when[order]),
                        "type": enc.codes(REFERRAL_TYPES, kind[order]),
                        "outcome": enc.codes(_OUTCOME_LIST, outcome[order])})

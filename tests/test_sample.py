@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -132,6 +135,15 @@ def test_same_seed_gives_identical_bytes_and_other_seeds_differ(tmp_path):
     for name in [*(f"{n}.csv" for n in FILES), "ground_truth.json", "README.md"]:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "incidents.csv").read_bytes() != (c / "incidents.csv").read_bytes()
+
+
+def test_output_does_not_depend_on_string_hashing(tmp_path):
+    code = "import sys; from pipelines.sample import generate_sample; generate_sample(sys.argv[1], incidents=1000)"
+    for k, hash_seed in enumerate(("1", "2")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO)}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / str(k))], check=True, env=env, cwd=REPO)
+    for name in [*(f"{n}.csv" for n in FILES), "ground_truth.json"]:
+        assert (tmp_path / "0" / name).read_bytes() == (tmp_path / "1" / name).read_bytes(), name
 
 
 def test_chunked_streaming_matches_rows_and_is_deterministic(tmp_path, monkeypatch):
