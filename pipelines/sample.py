@@ -902,7 +902,7 @@ def _write_persons(plan: _Plan, seed: int, enc: _Encoder, out: _Writer) -> None:
         ya = (idx >= plan.ya_lo) & (idx < plan.ya_hi)
         months = np.select(
             [aoc, group_child, child, ya],
-            [rng.integers(240, 540, n), rng.integers(144, 198, n), rng.integers(120, 204, n),
+            [rng.integers(240, 540, n), rng.integers(144, 198, n), rng.integers(132, 192, n),
              rng.integers(216, 300, n)],
             300 + np.floor(660 * rng.random(n) ** 1.5).astype(np.int64),
         )
