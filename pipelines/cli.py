@@ -254,7 +254,8 @@ def sample(
         summary = generate_sample(out, seed=seed, incidents=incidents, fmt=fmt)
     except CtxriskError as exc:
         raise fail(exc) from exc
-    console.print(f"wrote synthetic sample to {out}: {summary}")
+    counts = ", ".join(f"{name} {count:,}" for name, count in summary.rows().items())
+    console.print(f"wrote a synthetic partnership to {out} in {summary.seconds:.1f} s: {counts}", highlight=False)
 
 
 @app.command("check-pii")

@@ -69,3 +69,18 @@ def test_check_pii(tmp_path):
     result = runner.invoke(app, ["check-pii", str(dirty), "--format", "json"])
     assert result.exit_code == ExitCode.INPUT_ERROR
     assert {f["column"] for f in json.loads(result.output)} == {"surname", "home"}
+
+
+def test_sample_then_ingest_every_kind(tmp_path):
+    out = tmp_path / "sample"
+    result = runner.invoke(app, ["sample", "--out", str(out), "--seed", "3", "--scale", "2000"])
+    assert result.exit_code == 0, result.output
+    assert "incidents 2,000" in result.output
+    wh = str(tmp_path / "w.duckdb")
+    for kind, name in (("persons", "persons"), ("incidents", "incidents"), ("involvements", "involvements"),
+                       ("missing", "missing"), ("associations", "associations"), ("intelligence", "intelligence"),
+                       ("screenings", "screenings"), ("referrals", "referrals")):
+        result = runner.invoke(app, ["ingest", kind, str(out / f"{name}.csv"), "--warehouse", wh, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        files = json.loads(result.output)["files"]
+        assert files[0]["rows_rejected"] == 0 and files[0]["rows_loaded"] > 0, kind
