@@ -1,0 +1,313 @@
+"""``ctxrisk graph ...`` commands: association-graph analyses over the warehouse, written to marts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import networkx as nx
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.errors import CtxriskError, LockError, SchemaVersionError
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(help="Association graphs for Prepare and Pursue: who is linked to whom, and how.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+FORMATS = ("table", "csv", "json")
+
+WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", "-w", help="DuckDB warehouse (default from settings).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="ctxrisk.toml settings file.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Keep evidence on or after this date/time (ISO 8601, London time).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Keep evidence before this time; a date includes the whole day.")]
+RelationsOpt = Annotated[
+    str | None,
+    typer.Option("--relations", help="Comma-separated relations to keep, e.g. found_with,co_involvement (default all)."),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: table, csv or json.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="Rows shown in a table (all rows go to the mart).")]
+MartOpt = Annotated[bool, typer.Option("--mart/--no-mart", help="Write the result to marts.graph_<command>.")]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    if isinstance(exc, SchemaVersionError):
+        return typer.Exit(3)
+    if isinstance(exc, LockError):
+        return typer.Exit(4)
+    return typer.Exit(1)
+
+
+def _open(config: Path | None, warehouse: Path | None):
+    from pipelines.settings import load_settings
+    from pipelines.warehouse import connect
+
+    settings = load_settings(config, warehouse=warehouse)
+    return settings, connect(settings.paths.warehouse, settings=settings)
+
+
+def _graph(con, settings, since: str | None, until: str | None, relations: str | None) -> nx.Graph:
+    from analytics.graph.build import build_graph
+    from analytics.graph.inputs import load_graph_inputs
+
+    inputs = load_graph_inputs(con, since=since, until=until, location_resolution=settings.hotspots.h3_resolution)
+    return build_graph(
+        inputs,
+        since=since,
+        until=until,
+        relations=relations,
+        half_life_days=settings.graph.recency_half_life_days,
+    )
+
+
+def _emit(con, frame: pd.DataFrame, *, mart: str | None, fmt: str, title: str, limit: int) -> None:
+    if fmt not in FORMATS:
+        msg = f"--format must be one of {list(FORMATS)}, got {fmt!r}"
+        raise typer.BadParameter(msg)
+    if mart:
+        from pipelines.warehouse import write_mart
+
+        write_mart(con, mart, frame.reset_index(drop=True))
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso") + "\n")
+    else:
+        table = Table(title=f"{title} ({len(frame):,} rows{', first ' + str(limit) if len(frame) > limit else ''})")
+        for col in frame.columns:
+            table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(frame[col]) else "left")
+        for row in frame.head(limit).itertuples(index=False):
+            table.add_row(*("" if v is None or (isinstance(v, float) and pd.isna(v)) else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row))
+        console.print(table)
+
+
+def _run(config, warehouse, fn) -> None:
+    try:
+        settings, con = _open(config, warehouse)
+        try:
+            fn(settings, con)
+        finally:
+            con.close()
+    except CtxriskError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("adults-of-concern")
+def adults_of_concern_cmd(
+    min_children: Annotated[int | None, typer.Option("--min-children", help="Least distinct children linked (default from settings).")] = None,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """Adults (18+) linked directly to several distinct children, strongest evidence first."""
+    from analytics.graph.concern import adults_of_concern
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, relations)
+        frame = adults_of_concern(g, min_children=min_children or settings.graph.min_children)
+        _emit(con, frame, mart="graph_adults_of_concern" if mart else None, fmt=fmt, title="Adults linked to several children", limit=limit)
+
+    _run(config, warehouse, go)
+
+
+@app.command("groups")
+def groups_cmd(
+    seeds: Annotated[int, typer.Option("--seeds", help="Number of Leiden runs (seeds 0..N-1) for the stability check.")] = 10,
+    resolution: Annotated[float, typer.Option("--resolution", help="Modularity resolution; higher gives smaller groups.")] = 1.0,
+    summary: Annotated[bool, typer.Option("--summary/--members", help="One row per group, or one row per person.")] = True,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """Groups of closely linked people (Leiden), with their stability across seeds."""
+    from analytics.graph.communities import group_summary, groups
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, relations)
+        members = groups(g, seeds=range(max(1, seeds)), resolution=resolution)
+        groups_table = group_summary(g, members)
+        if mart:
+            from pipelines.warehouse import write_mart
+
+            write_mart(con, "graph_group_members", members)
+        err_console.print(
+            f"{members.attrs['method']}: modularity {members.attrs['modularity']:.3f}, "
+            f"stability (mean adjusted Rand index over {seeds} seeds) {members.attrs['stability_ari']:.3f}",
+            highlight=False,
+        )
+        frame = groups_table if summary else members
+        _emit(con, frame, mart="graph_groups" if mart and summary else None, fmt=fmt, title="Groups", limit=limit)
+
+    _run(config, warehouse, go)
+
+
+@app.command("centrality")
+def centrality_cmd(
+    pivots: Annotated[int | None, typer.Option("--pivots", help="Pivots for sampled betweenness on large graphs.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """Degree, betweenness (exact or sampled with standard error), eigenvector and triangles."""
+    from analytics.graph.centrality import centrality
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, relations)
+        frame = centrality(g, exact_max_nodes=settings.graph.exact_betweenness_max_nodes, k=pivots, seed=seed)
+        err_console.print(
+            f"betweenness {frame.attrs['method']} ({frame.attrs['engine']}, {frame.attrs['pivots']:,} pivots, "
+            f"mean standard error {frame.attrs['mean_se']:.2g})",
+            highlight=False,
+        )
+        _emit(con, frame, mart="graph_centrality" if mart else None, fmt=fmt, title="Centrality", limit=limit)
+
+    _run(config, warehouse, go)
+
+
+@app.command("at-risk-children")
+def at_risk_children_cmd(
+    hops: Annotated[int, typer.Option("--hops", help="Largest number of links to a suspect.")] = 2,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """Children ranked by the number of distinct suspects within a few links of them."""
+    from analytics.graph.concern import at_risk_children
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, relations)
+        frame = at_risk_children(g, hops=hops)
+        _emit(con, frame, mart="graph_at_risk_children" if mart else None, fmt=fmt, title="Children near suspects", limit=limit)
+
+    _run(config, warehouse, go)
+
+
+@app.command("ego")
+def ego_cmd(
+    person: Annotated[str, typer.Argument(help="Pseudonymous person ID.")],
+    hops: Annotated[int, typer.Option("--hops")] = 2,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """Everyone within a few links of one person."""
+    from analytics.graph.paths import ego
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, relations)
+        frame = ego(g, person, hops=hops)
+        _emit(con, frame, mart="graph_ego" if mart else None, fmt=fmt, title=f"Network of {person}", limit=limit)
+
+    _run(config, warehouse, go)
+
+
+@app.command("paths")
+def paths_cmd(
+    a: Annotated[str, typer.Argument(help="From person ID.")],
+    b: Annotated[str, typer.Argument(help="To person ID.")],
+    max_hops: Annotated[int, typer.Option("--max-hops")] = 6,
+    time_ordered: Annotated[bool, typer.Option("--time-ordered", help="Follow links in date order (i2 Find Path).")] = False,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """All shortest paths between two people, with the type and date of each link."""
+    from analytics.graph.paths import paths
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, None)
+        frame = paths(g, a, b, max_hops=max_hops, relations=relations, time_ordered=time_ordered)
+        _emit(con, frame, mart="graph_paths" if mart else None, fmt=fmt, title=f"Paths {a} to {b}", limit=limit)
+
+    _run(config, warehouse, go)
+
+
+@app.command("connect")
+def connect_cmd(
+    people: Annotated[list[str], typer.Argument(help="Two or more person IDs.")],
+    by: Annotated[str, typer.Option("--by", help="hops (fewest links) or strength (strongest links).")] = "hops",
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """The smallest network joining several people (like i2 Find Connecting Network)."""
+    from analytics.graph.paths import connect
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, relations)
+        frame = connect(g, people, by=by)
+        if frame.attrs.get("connectors"):
+            err_console.print(f"joined through: {', '.join(map(str, frame.attrs['connectors']))}", highlight=False)
+        _emit(con, frame, mart="graph_connect" if mart else None, fmt=fmt, title="Connecting network", limit=limit)
+
+    _run(config, warehouse, go)
+
+
+@app.command("export")
+def export_cmd(
+    path: Annotated[Path, typer.Argument(help="Output file (GraphML/GEXF) or folder / name.csv (i2).")],
+    to: Annotated[str, typer.Option("--to", help="graphml, gexf or i2.")] = "graphml",
+    person: Annotated[str | None, typer.Option("--person", help="Export only this person's network.")] = None,
+    hops: Annotated[int, typer.Option("--hops", help="Links around --person.")] = 2,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+) -> None:
+    """Write the graph for Gephi, yEd or an i2 Analyst's Notebook import specification."""
+    from analytics.graph.export import export
+    from analytics.graph.paths import ego_graph
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, relations)
+        if person:
+            g = ego_graph(g, person, hops=hops)
+        written = export(g, path, format=to)
+        console.print(json.dumps({"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "files": [str(p) for p in written]}))
+
+    _run(config, warehouse, go)
