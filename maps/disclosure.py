@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import geopandas as gpd
 import h3
@@ -212,24 +212,57 @@ class Leak:
     context: str
 
 
-def _decimal_forms(value: float, decimals: int) -> set[str]:
+#: Extra decimal places, beyond ``decimals``, at which a more precise number in the page is compared.
+_EXTRA_PLACES = 2
+
+
+def _decimal_forms(value: float, places: int) -> set[str]:
+    """A coordinate written to ``places`` decimals: rounded half-even, rounded half-up, or truncated."""
     exact = Decimal(repr(float(value)))
-    quantum = Decimal(1).scaleb(-decimals)
+    quantum = Decimal(1).scaleb(-places)
     return {
-        format(exact.quantize(quantum, rounding=ROUND_HALF_EVEN), "f"),
-        format(exact.quantize(quantum, rounding=ROUND_DOWN), "f"),
-        f"{float(value):.{decimals}f}",
+        format(exact.quantize(quantum, rounding=mode), "f") for mode in (ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_DOWN)
     }
 
 
-def _number(text: str) -> str:
-    """Regex for a number that starts with ``text`` (more digits may follow) and is not part of another."""
-    lead = r"(?<![\d.])" if text.startswith("-") else r"(?<![\d.\-])"
-    return lead + re.escape(text) + r"\d*"
+_DECIMAL = re.compile(r"(?<![\d.])-?\d+\.\d+")
+_GAP = re.compile(r"[\s,;:\"'=A-Za-z_]{1,16}")
+_WORD_RUN = re.compile(r"[A-Za-z0-9_]+")
+_SIMPLE_ID = re.compile(r"[A-Za-z0-9_]+(?:[-.:]+[A-Za-z0-9_]+)*")
+
+
+def _compared(text: str, decimals: int) -> str | None:
+    """A number's text cut to the places it is compared at, or ``None`` when it has fewer than ``decimals``."""
+    whole, frac = text.split(".", 1)
+    if len(frac) < decimals:
+        return None
+    return f"{whole}.{frac[: min(len(frac), decimals + _EXTRA_PLACES)]}"
 
 
 def _context(html: str, start: int, end: int) -> str:
     return html[max(0, start - 40) : end + 40]
+
+
+def _scan_person_ids(html: str, ids: list[str]) -> list[Leak]:
+    """Whole-token hits of IDs, in one pass over the page's word runs (regex per unusual ID)."""
+    leaks: list[Leak] = []
+    simple: dict[int, set[str]] = {}
+    for pid in ids:
+        if _SIMPLE_ID.fullmatch(pid):
+            simple.setdefault(len(_WORD_RUN.findall(pid)), set()).add(pid)
+        else:
+            pattern = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(pid) + r"(?![A-Za-z0-9_])")
+            leaks.extend(Leak("person_id", pid, m.start(), _context(html, m.start(), m.end())) for m in pattern.finditer(html))
+    if simple:
+        runs = [(m.start(), m.end()) for m in _WORD_RUN.finditer(html)]
+        for i, (start, _end) in enumerate(runs):
+            for n_runs, wanted in simple.items():
+                if i + n_runs > len(runs):
+                    continue
+                end = runs[i + n_runs - 1][1]
+                if html[start:end] in wanted:
+                    leaks.append(Leak("person_id", html[start:end], start, _context(html, start, end)))
+    return leaks
 
 
 def scan_for_leaks(
@@ -242,10 +275,14 @@ def scan_for_leaks(
     """Find person IDs and raw event coordinates written into a page.
 
     A person ID is reported where it appears as a whole token (not preceded or followed by a letter, digit
-    or ``_``). A coordinate is reported where its latitude and longitude, written to ``decimals`` places
-    (rounded or truncated; more digits may follow), appear as a pair: separated by at most 16 spaces,
-    commas, colons, semicolons, quotes, ``=`` or letters (``[lat, lon]``, ``"lat": …, "lng": …``), in either order (``[lat, lon]`` as Leaflet writes it or ``[lon, lat]`` as GeoJSON does).
-    A lone latitude or longitude is not reported: polygon vertices match those by chance.
+    or ``_``). A coordinate is reported where two adjacent numbers of the page are its latitude and
+    longitude, in either order (``[lat, lon]`` as Leaflet writes it, ``[lon, lat]`` as GeoJSON does),
+    separated by at most 16 spaces, commas, colons, semicolons, quotes, ``=`` or letters (``"lat": …,
+    "lng": …``). A number written with ``p >= decimals`` places is compared at ``min(p, decimals + 2)``
+    places with the event coordinate rounded (half-even or half-up) or truncated to as many places, so a
+    raw coordinate is found at any precision it is printed with, while a polygon vertex printed to 6
+    places matches an event only if it lies within about 0.1 m of it. Numbers with fewer than
+    ``decimals`` places, and a lone latitude or longitude, are not reported.
 
     Parameters
     ----------
@@ -266,37 +303,33 @@ def scan_for_leaks(
     if not 1 <= decimals <= 10:
         msg = f"decimals must be 1-10, got {decimals}"
         raise ValidationError(msg)
-    leaks: list[Leak] = []
-    for pid in dict.fromkeys(str(p) for p in person_ids):
-        if not pid:
-            continue
-        pattern = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(pid) + r"(?![A-Za-z0-9_])")
-        leaks.extend(
-            Leak("person_id", pid, m.start(), _context(html, m.start(), m.end())) for m in pattern.finditer(html)
-        )
+    leaks = _scan_person_ids(html, [p for p in dict.fromkeys(str(p) for p in person_ids) if p])
     if isinstance(coordinates, pd.DataFrame):
         pairs: Iterable[tuple[float, float]] = zip(
             coordinates["latitude"].to_numpy(), coordinates["longitude"].to_numpy(), strict=True
         )
     else:
         pairs = coordinates
-    seen: set[tuple[str, str]] = set()
-    for lat, lon in pairs:
+    lat_index: dict[str, set[int]] = {}
+    lon_index: dict[str, set[int]] = {}
+    for i, (lat, lon) in enumerate(pairs):
         if pd.isna(lat) or pd.isna(lon):
             continue
-        for lat_s in _decimal_forms(lat, decimals):
-            for lon_s in _decimal_forms(lon, decimals):
-                if (lat_s, lon_s) in seen:
-                    continue
-                seen.add((lat_s, lon_s))
-                gap = r"[\s,;:\"'=A-Za-z_]{1,16}?"
-                pattern = re.compile(
-                    f"{_number(lat_s)}{gap}{_number(lon_s)}|{_number(lon_s)}{gap}{_number(lat_s)}"
-                )
-                leaks.extend(
-                    Leak("coordinate", f"{lat_s},{lon_s}", m.start(), _context(html, m.start(), m.end()))
-                    for m in pattern.finditer(html)
-                )
+        for places in range(decimals, decimals + _EXTRA_PLACES + 1):
+            for form in _decimal_forms(lat, places):
+                lat_index.setdefault(form, set()).add(i)
+            for form in _decimal_forms(lon, places):
+                lon_index.setdefault(form, set()).add(i)
+    if lat_index:
+        # one pass over the numbers of the page; each adjacent pair is looked up in both orders
+        tokens = [(m.start(), m.end(), _compared(m.group(0), decimals)) for m in _DECIMAL.finditer(html)]
+        for (s1, e1, t1), (s2, e2, t2) in zip(tokens, tokens[1:], strict=False):
+            if t1 is None or t2 is None or not _GAP.fullmatch(html, e1, s2):
+                continue
+            if lat_index.get(t1, set()) & lon_index.get(t2, set()):
+                leaks.append(Leak("coordinate", f"{t1},{t2}", s1, _context(html, s1, e2)))
+            elif lat_index.get(t2, set()) & lon_index.get(t1, set()):
+                leaks.append(Leak("coordinate", f"{t2},{t1}", s1, _context(html, s1, e2)))
     leaks.sort(key=lambda leak: (leak.position, leak.kind, leak.value))
     unique = list(dict.fromkeys(leaks))
     if unique:

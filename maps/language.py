@@ -107,9 +107,16 @@ class TermHit:
 
 
 @cache
-def _compiled(term: Term) -> re.Pattern[str]:
+def _compiled(term: Term, *, lowered: bool) -> re.Pattern[str]:
     body = term.pattern.replace(" ", r"[\s-]+")
+    if lowered:
+        # no look-behind: lets the engine jump between literal prefixes; the left boundary is checked after
+        return re.compile(r"(?:" + body + r")(?![\w-])")
     return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w-])", re.IGNORECASE)
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_-"
 
 
 def find_terms(text: str, *, include_contextual: bool = True) -> list[TermHit]:
@@ -132,13 +139,18 @@ def find_terms(text: str, *, include_contextual: bool = True) -> list[TermHit]:
         In text order.
     """
     candidates: list[TermHit] = []
+    low = text.lower()
+    lowered = len(low) == len(text)  # offsets stay valid (true for all but a few non-ASCII letters)
+    haystack = low if lowered else text
     for term in TERMS:
         if term.contextual and not include_contextual:
             continue
-        for m in _compiled(term).finditer(text):
+        for m in _compiled(term, lowered=lowered).finditer(haystack):
+            if lowered and m.start() > 0 and _word_char(text[m.start() - 1]):
+                continue
             context = " ".join(text[max(0, m.start() - 40) : m.end() + 40].split())
             line = text.count("\n", 0, m.start()) + 1
-            candidates.append(TermHit(term, m.start(), m.end(), m.group(0), line, context))
+            candidates.append(TermHit(term, m.start(), m.end(), text[m.start() : m.end()], line, context))
     candidates.sort(key=lambda h: (h.start, -(h.end - h.start)))
     hits: list[TermHit] = []
     for hit in candidates:

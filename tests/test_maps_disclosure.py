@@ -85,21 +85,43 @@ def test_scan_finds_person_ids_as_whole_tokens_only():
     ]
 
 
-def test_scan_finds_coordinate_pairs_in_either_order_rounded_or_truncated():
+def test_scan_finds_coordinate_pairs_in_either_order_at_printed_precision():
     html = (
-        "L.circleMarker([53.79974, -1.54927])"  # full precision, Leaflet order
-        ' "coordinates": [-1.5493, 53.7997]'  # GeoJSON order, rounded
+        "L.circleMarker([53.79974, -1.54927])"  # 5 places, Leaflet order
+        ' "coordinates": [-1.5493, 53.7997]'  # GeoJSON order, rounded to 4 places
+        ' {"lat": 53.799741, "lng": -1.549271}'  # full precision
         " [53.7997] is not next to [-1.54927]"
     )
     leaks = scan_for_leaks(html, person_ids=[], coordinates=[(53.799741, -1.549271)])
-    assert [(leak.value, leak.position) for leak in leaks] == [("53.7997,-1.5492", 16), ("53.7997,-1.5493", 53)]
+    assert [(leak.value, leak.position) for leak in leaks] == [
+        ("53.79974,-1.54927", 16),
+        ("53.7997,-1.5493", 53),
+        ("53.799741,-1.549271", 79),
+    ]
     assert all(isinstance(leak, Leak) and leak.kind == "coordinate" for leak in leaks)
 
 
-def test_scan_ignores_sign_flip_and_other_numbers():
-    html = "[53.7997, 1.5492] [153.7997, -1.5492] [53.79971234, -1.54929]"
-    leaks = scan_for_leaks(html, person_ids=[], coordinates=pd.DataFrame({"latitude": [53.7997], "longitude": [-1.5492]}))
-    assert [leak.position for leak in leaks] == [html.index("[53.7997123") + 1]
+def test_scan_ignores_sign_flip_other_numbers_and_nearby_vertices():
+    html = (
+        "[53.7997, 1.5492] [153.7997, -1.5492]"  # sign flip; 153 is not 53
+        " [53.799712, -1.549209]"  # a vertex 1.4 m away, printed to 6 places
+        " [53.799, -1.549]"  # too coarse to compare
+        " [53.79700, -1.54920]"  # the event itself, 5 places
+    )
+    coords = pd.DataFrame({"latitude": [53.797], "longitude": [-1.5492]})
+    leaks = scan_for_leaks(html, person_ids=[], coordinates=coords)
+    assert [(leak.value, leak.position) for leak in leaks] == [("53.79700,-1.54920", html.index("[53.79700") + 1)]
+
+
+def test_scan_many_ids_in_one_pass_with_unusual_ids():
+    ids = [f"p_{i:016x}" for i in range(500)] + ["ssd:1204.7", "-odd"]
+    html = f"a p_{7:016x} b ssd:1204.7. c ssd:1204.77 d x-odd -odd"
+    leaks = scan_for_leaks(html, person_ids=ids, coordinates=[])
+    assert [(leak.value, leak.position) for leak in leaks] == [
+        (f"p_{7:016x}", 2),
+        ("ssd:1204.7", 23),
+        ("-odd", 57),
+    ]
 
 
 def test_scan_decimals_bounds():

@@ -82,3 +82,8 @@ def test_safe_product_text_has_no_hits():
 def test_assert_appropriate_names_term_line_and_alternative():
     with pytest.raises(ValidationError, match=r"map popup uses victim-blaming language: 'drug runner' on line 2 \(use: child who is being criminally exploited\)"):
         assert_appropriate("ok\nknown drug runner", where="map popup")
+
+
+def test_non_ascii_text_whose_lower_case_changes_length_still_matches():
+    text = "İstanbul report: a drug runner"  # "İ".lower() is two characters
+    assert [(h.term.phrase, h.start) for h in find_terms(text)] == [("drug runner", 19)]
