@@ -149,21 +149,42 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("load spatial")
 
 
+_OPEN_TRANSACTIONS: set[int] = set()
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return True inside a :func:`transaction` block on this connection."""
+    return id(con) in _OPEN_TRANSACTIONS
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Run a block in one transaction: all of it is committed, or none of it."""
+    """Run a block in one transaction: all of it is committed, or none of it.
+
+    A block inside another ``transaction`` on the same connection joins the outer one (DuckDB has no nested
+    transactions, and a failed ``BEGIN`` would abort the open one): it is committed or rolled back with it.
+    """
+    key = id(con)
+    if key in _OPEN_TRANSACTIONS:
+        yield con
+        return
     con.execute("begin transaction")
+    _OPEN_TRANSACTIONS.add(key)
     try:
         yield con
     except BaseException:
+        _OPEN_TRANSACTIONS.discard(key)
         con.execute("rollback")
         raise
     else:
+        _OPEN_TRANSACTIONS.discard(key)
         con.execute("commit")
 
 
 def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> int:
     """Atomically replace table ``marts.<name>`` with ``df``; return its row count.
+
+    Inside a :func:`transaction` (e.g. a ``ctxrisk run`` step) the table is replaced as part of it.
 
     Parameters
     ----------
@@ -176,19 +197,8 @@ def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> i
     view = f"_mart_src_{name}"
     con.register(view, df)
     try:
-        in_transaction = False
-        try:
-            con.execute("begin transaction")
-            in_transaction = True
-        except duckdb.TransactionException:
-            pass  # already inside the caller's transaction
-        con.execute(f'create or replace table marts."{name}" as select * from "{view}"')
-        if in_transaction:
-            con.execute("commit")
-    except BaseException:
-        if in_transaction:
-            con.execute("rollback")
-        raise
+        with transaction(con):
+            con.execute(f'create or replace table marts."{name}" as select * from "{view}"')
     finally:
         con.unregister(view)
     log.info("wrote mart %s with %s rows", name, f"{len(df):,}")
