@@ -451,3 +451,59 @@ def test_sigkill_at_an_arbitrary_moment_of_a_large_ingest(tmp_path: Path, delay:
     _finish(config)
     assert assert_consistent(tmp_path / "wh" / "ctxrisk.duckdb")["incidents"] == 60_000
     assert (tmp_path / "out" / "report.txt").read_text() == "incidents 60000\n"
+
+
+# ---------------------------------------------------------------------------------------------------- deploy
+
+
+def test_systemd_units_verify(tmp_path: Path) -> None:
+    import shutil
+
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    ctxrisk = Path(sys.executable).with_name("ctxrisk")
+    assert ctxrisk.exists()
+    service = (REPO / "deploy" / "ctxrisk.service").read_text()
+    assert "ExecStart=/opt/ctxrisk/.venv/bin/ctxrisk --log-format json run --config" in service
+    # verify checks that ExecStart's program exists: point it at this checkout's ctxrisk.
+    (tmp_path / "ctxrisk.service").write_text(service.replace("/opt/ctxrisk/.venv/bin/ctxrisk", str(ctxrisk)))
+    shutil.copy(REPO / "deploy" / "ctxrisk.timer", tmp_path / "ctxrisk.timer")
+    done = subprocess.run([analyze, "verify", str(tmp_path / "ctxrisk.service"), str(tmp_path / "ctxrisk.timer")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr  # no ignored or unknown settings
+    calendar = subprocess.run([analyze, "calendar", "*-*-* 02:30:00"], capture_output=True, text=True, timeout=30)
+    assert calendar.returncode == 0 and "Normalized form: *-*-* 02:30:00" in calendar.stdout
+
+
+def _cron_field_ok(field: str, low: int, high: int) -> bool:
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        if step and not (step.isdigit() and int(step) > 0):
+            return False
+        if base == "*":
+            continue
+        lo, _, hi = base.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            return False
+        if not (low <= int(lo) <= high and (not hi or int(lo) <= int(hi) <= high)):
+            return False
+    return True
+
+
+def test_cron_example_lines_are_well_formed() -> None:
+    lines = [line for line in (REPO / "deploy" / "crontab.example").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    jobs_lines = [line for line in lines if "=" not in line.split()[0]]
+    assert len(jobs_lines) == 1
+    fields = jobs_lines[0].split(None, 5)
+    ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+    assert all(_cron_field_ok(f, lo, hi) for f, (lo, hi) in zip(fields[:5], ranges, strict=True)), fields[:5]
+    command = fields[5]
+    assert "ctxrisk run --config ctxrisk.toml" in command and "%" not in command  # % is special in crontab
+    assert not _cron_field_ok("61", 0, 59) and not _cron_field_ok("*/0", 0, 59)
+    docs = (REPO / "docs" / "operations.md").read_text()
+    assert jobs_lines[0] in docs  # the documented line is the tested one
+    check = subprocess.run(["sh", "-n", "-c", command], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
