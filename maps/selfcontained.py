@@ -50,9 +50,9 @@ class VendoredAsset:
         ``"js"`` or ``"css"``.
     package, version, licence : str
         npm package, exact version and licence of the file.
-    needed_when : str or None
-        Regular expression; the asset is inlined only when the page's own (folium-generated) text matches
-        it. ``None`` means always.
+    needed_when : tuple of str
+        The asset is inlined only when the page's own (folium-generated) text contains one of these
+        strings; empty means always.
     images : tuple of (str, str)
         For stylesheets: ``(relative url in the CSS, asset file name)`` pairs turned into ``data:`` URIs.
     """
@@ -62,7 +62,7 @@ class VendoredAsset:
     package: str
     version: str
     licence: str
-    needed_when: str | None = None
+    needed_when: tuple[str, ...] = ()
     images: tuple[tuple[str, str], ...] = ()
 
 
@@ -80,7 +80,7 @@ _LEAFLET_CSS = VendoredAsset(
     ),
 )
 _JQUERY_JS = VendoredAsset(
-    "jquery.min.js", "js", "jquery", "3.7.1", "MIT", needed_when=r"(?<![\w$])\$[(.]|\bjQuery\b"
+    "jquery.min.js", "js", "jquery", "3.7.1", "MIT", needed_when=("$(", "$.", "jQuery")
 )
 _AWESOME_JS = VendoredAsset(
     "leaflet.awesome-markers.min.js",
@@ -88,7 +88,7 @@ _AWESOME_JS = VendoredAsset(
     "drmonty-leaflet-awesome-markers",
     "2.0.2",
     "MIT",
-    needed_when=r"\bL\.AwesomeMarkers\b",
+    needed_when=("L.AwesomeMarkers",),
 )
 _AWESOME_CSS = VendoredAsset(
     "leaflet.awesome-markers.css",
@@ -96,7 +96,7 @@ _AWESOME_CSS = VendoredAsset(
     "drmonty-leaflet-awesome-markers",
     "2.0.2",
     "MIT",
-    needed_when=r"\bL\.AwesomeMarkers\b",
+    needed_when=("L.AwesomeMarkers",),
     images=(
         ("images/markers-soft.png", "awesome-markers-soft.png"),
         ("images/markers-shadow.png", "awesome-markers-shadow.png"),
@@ -353,7 +353,7 @@ def render_self_contained(
         asset = _URL_ASSETS.get(match.group(1))
         if asset is None:
             return ""
-        if asset.needed_when is not None and not re.search(asset.needed_when, own_text):
+        if asset.needed_when and not any(needle in own_text for needle in asset.needed_when):
             return ""
         if asset.kind == "css":
             return _inline_css(asset)
