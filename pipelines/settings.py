@@ -44,6 +44,26 @@ class HotspotSettings:
     alpha: float = 0.05
     distance_band_m: float = 400.0
     time_bin: str = "month"
+    k_ring: int = 2
+    event_types: tuple[str, ...] = ("incident",)
+    min_cluster_size: int = 10
+    time_step_window: int = 1
+    trend_alpha: float = 0.05
+
+
+@dataclass(frozen=True)
+class LocationSettings:
+    """Weights of the locations-of-concern score (see docs/hotspots.md) and how candidates are chosen."""
+
+    weight_hotspot: float = 0.30
+    weight_children: float = 0.20
+    weight_repeat_found: float = 0.15
+    weight_intelligence: float = 0.15
+    weight_searches: float = 0.10
+    weight_trend: float = 0.10
+    min_repeat_found: int = 2
+    min_graded_intelligence: float = 2.0
+    top: int = 20
 
 
 @dataclass(frozen=True)
@@ -76,7 +96,7 @@ class Settings:
 
     Attributes
     ----------
-    paths, privacy, hotspots, graph, screening, maps
+    paths, privacy, hotspots, locations, graph, screening, maps
         Sections of the TOML file of the same name.
     themes : tuple of str
         Allowed theme names.
@@ -97,6 +117,7 @@ class Settings:
     paths: PathSettings = field(default_factory=PathSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     hotspots: HotspotSettings = field(default_factory=HotspotSettings)
+    locations: LocationSettings = field(default_factory=LocationSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
     screening: ScreeningSettings = field(default_factory=ScreeningSettings)
     maps: MapSettings = field(default_factory=MapSettings)
@@ -229,11 +250,15 @@ def load_settings(path: str | Path | None = None, *, warehouse: str | Path | Non
     maps_raw = dict(raw.get("maps", {}))
     maps_raw["basemap_url"] = maps_raw.get("basemap_url") or None
     screening_raw = dict(raw.get("screening", {}))
+    hotspots_raw = dict(raw.get("hotspots", {}))
+    if "event_types" in hotspots_raw:
+        hotspots_raw["event_types"] = tuple(hotspots_raw["event_types"])
     screening_raw["risk_levels"] = tuple(screening_raw.get("risk_levels", ("low", "medium", "high")))
     settings = Settings(
         paths=paths,
         privacy=_section(PrivacySettings, raw.get("privacy", {}), "privacy"),
-        hotspots=_section(HotspotSettings, raw.get("hotspots", {}), "hotspots"),
+        hotspots=_section(HotspotSettings, hotspots_raw, "hotspots"),
+        locations=_section(LocationSettings, raw.get("locations", {}), "locations"),
         graph=_section(GraphSettings, raw.get("graph", {}), "graph"),
         screening=_section(ScreeningSettings, screening_raw, "screening"),
         maps=_section(MapSettings, maps_raw, "maps"),
