@@ -55,11 +55,12 @@ class HotspotSettings:
 class LocationSettings:
     """Weights of the locations-of-concern score (see docs/hotspots.md) and how candidates are chosen."""
 
-    weight_hotspot: float = 0.30
-    weight_children: float = 0.20
+    weight_hotspot: float = 0.20
+    weight_events: float = 0.25
+    weight_children: float = 0.15
     weight_repeat_found: float = 0.15
-    weight_intelligence: float = 0.15
-    weight_searches: float = 0.10
+    weight_intelligence: float = 0.10
+    weight_searches: float = 0.05
     weight_trend: float = 0.10
     min_repeat_found: int = 2
     min_graded_intelligence: float = 2.0
