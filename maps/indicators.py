@@ -1,0 +1,480 @@
+"""Outcome indicators for the steering report: the reporting period, its comparison period, and tidy counts from the marts.
+
+Every function reads the ``marts.indicators_*`` views (``pipelines/sql/marts``) and returns a tidy
+``pandas.DataFrame`` of **exact** counts; disclosure control is applied later, by the report
+(:mod:`maps.report_suppression`). Dates are UK local calendar dates (Europe/London); a period is
+``[start, end)``.
+
+Definitions
+-----------
+incidents in a period
+    Partnership and police incidents whose local date falls in the period, by theme.
+missing episodes in a period
+    Missing and away episodes that **started** in the period. *Children missing*: distinct children with at
+    least one such episode. *Children missing repeatedly*: children with **3 or more** episodes (missing or away)
+    starting in the period (the DfE/Ofsted convention of "three or more episodes" applied to the period).
+return home interviews
+    Over episodes recorded as ``missing`` (not ``away``) whose child **returned** in the period (``ended_at``
+    in the period): *offered within 72 hours* when ``rhi_offered_at <= ended_at + 72 h``; *completed within
+    72 hours* when ``rhi_completed_at <= ended_at + 72 h`` (statutory guidance on children who run away or go
+    missing from home or care, DfE 2014: an interview within 72 hours of return).
+screenings by latest risk level
+    Children screened in the period, each counted once at the risk level of their **latest** screening in the
+    period (a full screening wins over a pre-screen on the same instant).
+referrals
+    Referrals made in the period by type: ``nrm``, ``mace``, ``channel``, ``early_help``, ``other``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from pipelines.errors import ValidationError
+
+__all__ = [
+    "REFERRAL_TYPES",
+    "REPEAT_EPISODES",
+    "RHI_HOURS",
+    "Period",
+    "annex_a_summary",
+    "data_quality",
+    "default_period",
+    "incidents_by_quarter",
+    "incidents_by_theme",
+    "incidents_daily",
+    "locations_of_concern",
+    "missing_summary",
+    "parse_period",
+    "period_from_dates",
+    "quarter_of",
+    "quarters_between",
+    "referrals_by_type",
+    "screenings_by_risk",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Episodes (missing or away) starting in a period that make a child "missing repeatedly".
+REPEAT_EPISODES = 3
+#: Hours after a child's return within which a return home interview should be offered and held.
+RHI_HOURS = 72
+REFERRAL_TYPES: tuple[str, ...] = ("nrm", "mace", "channel", "early_help", "other")
+
+_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_VIEWS = (
+    "indicators_incidents",
+    "indicators_incidents_quarterly",
+    "indicators_missing_episodes",
+    "indicators_screenings",
+    "indicators_referrals",
+)
+
+
+def _add_months(d: date, months: int) -> date:
+    index = d.year * 12 + d.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def quarter_of(d: date) -> date:
+    """First day of the calendar quarter holding ``d``."""
+    return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+
+
+def quarters_between(first: date, last: date) -> list[date]:
+    """First days of the calendar quarters from the one holding ``first`` to the one holding ``last``."""
+    out, q = [], quarter_of(first)
+    while q <= last:
+        out.append(q)
+        q = _add_months(q, 3)
+    return out
+
+
+def quarter_label(start: date) -> str:
+    """``2026Q3`` for a quarter starting 2026-07-01."""
+    return f"{start.year}Q{(start.month - 1) // 3 + 1}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period ``[start, end)`` of UK local dates.
+
+    Attributes
+    ----------
+    start : datetime.date
+        First day, included.
+    end : datetime.date
+        Day after the last day (excluded).
+    kind : str
+        ``"quarter"``, ``"month"``, ``"year"`` or ``"range"`` (from ``--since``/``--until``).
+    """
+
+    start: date
+    end: date
+    kind: str = "range"
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            msg = f"a period must end after it starts: {self.start} to {self.end}"
+            raise ValidationError(msg)
+        if self.kind not in ("quarter", "month", "year", "range"):
+            msg = f"period kind must be quarter, month, year or range, got {self.kind!r}"
+            raise ValidationError(msg)
+
+    @property
+    def days(self) -> int:
+        """Length in days."""
+        return (self.end - self.start).days
+
+    @property
+    def last_day(self) -> date:
+        """The last day included."""
+        return self.end - timedelta(days=1)
+
+    @property
+    def label(self) -> str:
+        """``2026Q3``, ``2026-07``, ``2026`` or ``1 Jul 2026 to 30 Sep 2026``."""
+        if self.kind == "quarter":
+            return quarter_label(self.start)
+        if self.kind == "month":
+            return f"{self.start:%Y-%m}"
+        if self.kind == "year":
+            return f"{self.start:%Y}"
+        return f"{_long(self.start)} to {_long(self.last_day)}"
+
+    @property
+    def long_label(self) -> str:
+        """The label with its dates, e.g. ``2026Q3 (1 Jul 2026 to 30 Sep 2026)``."""
+        dates = f"{_long(self.start)} to {_long(self.last_day)}"
+        return dates if self.kind == "range" else f"{self.label} ({dates})"
+
+    def previous(self) -> Period:
+        """The comparison period: the previous quarter, month or year, or the same number of days before.
+
+        A calendar period is compared with the calendar period before it (2026Q3 with 2026Q2, although the
+        two differ by a day); a ``--since/--until`` range with the range of equal length that ends the day
+        before it starts.
+        """
+        if self.kind == "quarter":
+            return Period(_add_months(self.start, -3), self.start, "quarter")
+        if self.kind == "month":
+            return Period(_add_months(self.start, -1), self.start, "month")
+        if self.kind == "year":
+            return Period(date(self.start.year - 1, 1, 1), self.start, "year")
+        return Period(self.start - timedelta(days=self.days), self.start, "range")
+
+
+def _long(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def parse_period(text: str) -> Period:
+    """Parse ``--period``: a quarter ``2026Q3`` (or ``2026-Q3``), a month ``2026-07`` or a year ``2026``.
+
+    Raises
+    ------
+    ValidationError
+        For any other text.
+    """
+    value = text.strip()
+    if m := _QUARTER.match(value):
+        start = date(int(m.group(1)), 3 * (int(m.group(2)) - 1) + 1, 1)
+        return Period(start, _add_months(start, 3), "quarter")
+    if m := _MONTH.match(value):
+        month = int(m.group(2))
+        if not 1 <= month <= 12:
+            msg = f"period {text!r}: month must be 01-12"
+            raise ValidationError(msg)
+        start = date(int(m.group(1)), month, 1)
+        return Period(start, _add_months(start, 1), "month")
+    if m := _YEAR.match(value):
+        return Period(date(int(m.group(1)), 1, 1), date(int(m.group(1)) + 1, 1, 1), "year")
+    msg = f"period {text!r} is not a quarter (2026Q3), a month (2026-07) or a year (2026)"
+    raise ValidationError(msg)
+
+
+def period_from_dates(since: str | date, until: str | date) -> Period:
+    """A ``--since``/``--until`` period: both ISO dates (``YYYY-MM-DD``), both days included."""
+    try:
+        start = since if isinstance(since, date) else date.fromisoformat(str(since).strip())
+        last = until if isinstance(until, date) else date.fromisoformat(str(until).strip())
+    except ValueError as exc:
+        msg = f"--since and --until must be dates written YYYY-MM-DD: {exc}"
+        raise ValidationError(msg) from exc
+    if last < start:
+        msg = f"--until {last} is before --since {start}"
+        raise ValidationError(msg)
+    return Period(start, last + timedelta(days=1), "range")
+
+
+def check_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise ValidationError when the warehouse lacks the indicator views (opened read-only before they existed)."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    }
+    missing = [v for v in _VIEWS if v not in present]
+    if missing:
+        msg = (
+            f"the warehouse has no marts.{missing[0]} view; open it writable once (e.g. `ctxrisk init`) so the "
+            "indicator views are created"
+        )
+        raise ValidationError(msg)
+
+
+def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None) -> Period:
+    """The last calendar quarter that is complete both by the calendar and by the data.
+
+    That is the last quarter ending on or before ``today`` and on or before the day after the latest
+    incident, missing episode, screening or referral in the warehouse (so a sample whose data end on
+    30 September reports on the July-September quarter).
+    """
+    check_views(con)
+    today = today or datetime.now(UTC).date()
+    latest = con.execute(
+        """
+        select max(d) from (
+            select max(local_date) as d from marts.indicators_incidents
+            union all select max(start_date) from marts.indicators_missing_episodes
+            union all select max(screened_date) from marts.indicators_screenings
+            union all select max(referred_date) from marts.indicators_referrals
+        )
+        """
+    ).fetchone()[0]
+    horizon = today if latest is None else min(today, latest + timedelta(days=1))
+    start = _add_months(quarter_of(horizon), -3)
+    if quarter_of(horizon + timedelta(days=1)) != quarter_of(horizon):
+        start = quarter_of(horizon)  # horizon is the last day of its quarter: that quarter is complete
+    return Period(start, _add_months(start, 3), "quarter")
+
+
+def incidents_daily(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> pd.DataFrame:
+    """Incidents per local date and theme in ``[start, end)``: columns ``local_date``, ``theme``, ``incidents``."""
+    check_views(con)
+    return con.execute(
+        """
+        select local_date, theme, count(*)::bigint as incidents
+        from marts.indicators_incidents
+        where local_date >= ? and local_date < ?
+        group by all order by all
+        """,
+        [start, end],
+    ).df()
+
+
+def incidents_by_theme(con: duckdb.DuckDBPyConnection, period: Period, *, themes: tuple[str, ...]) -> pd.DataFrame:
+    """Incidents in the period by theme: columns ``theme``, ``incidents`` (every theme of ``themes``, zeros kept)."""
+    daily = incidents_daily(con, start=period.start, end=period.end)
+    counts = daily.groupby("theme")["incidents"].sum()
+    names = list(themes) + sorted(set(counts.index) - set(themes))
+    return pd.DataFrame({"theme": names, "incidents": [int(counts.get(t, 0)) for t in names]})
+
+
+def incidents_by_quarter(
+    con: duckdb.DuckDBPyConnection, *, first: date, last: date, themes: tuple[str, ...]
+) -> pd.DataFrame:
+    """Incidents per calendar quarter and theme from ``marts.indicators_incidents_quarterly``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``quarter_start``, ``quarter``, ``theme``, ``incidents``, ``unlocated``, ``out_of_area``,
+        ``coarse_time``: one row per quarter from the one holding ``first`` to the one holding ``last`` and per
+        theme, zeros included.
+    """
+    check_views(con)
+    quarters = quarters_between(first, last)
+    got = con.execute(
+        "select * from marts.indicators_incidents_quarterly where quarter_start >= ? and quarter_start <= ?",
+        [quarters[0], quarters[-1]],
+    ).df()
+    names = list(themes) + sorted(set(got["theme"]) - set(themes))
+    grid = pd.MultiIndex.from_product([quarters, names], names=["quarter_start", "theme"]).to_frame(index=False)
+    if len(got):
+        got["quarter_start"] = pd.to_datetime(got["quarter_start"]).dt.date
+    out = grid.merge(got.drop(columns=["quarter"]), on=["quarter_start", "theme"], how="left")
+    for col in ("incidents", "unlocated", "out_of_area", "coarse_time"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out.insert(1, "quarter", [quarter_label(q) for q in out["quarter_start"]])
+    return out
+
+
+def missing_summary(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
+    """Missing-episode indicators for the period: columns ``indicator``, ``value``.
+
+    Indicators: ``episodes``, ``episodes_missing``, ``episodes_away``, ``children``, ``children_repeat``
+    (``REPEAT_EPISODES`` or more episodes), ``returns`` (missing episodes whose child returned in the period),
+    ``rhi_offered_72h``, ``rhi_completed_72h``, ``episodes_no_found_place``, and ``episodes_source:<source>``
+    per source of the episodes (``partnership``, ``ssda903`` …).
+    """
+    check_views(con)
+    row = con.execute(
+        f"""
+        with started as (
+            select * from marts.indicators_missing_episodes where start_date >= $1 and start_date < $2
+        ),
+        per_child as (select person_id, count(*) as n from started group by person_id),
+        returned as (
+            select * from marts.indicators_missing_episodes
+            where returned and missing_type = 'missing' and return_date >= $1 and return_date < $2
+        )
+        select
+            (select count(*) from started),
+            (select count(*) from started where missing_type = 'missing'),
+            (select count(*) from started where missing_type <> 'missing'),
+            (select count(*) from per_child),
+            (select count(*) from per_child where n >= {REPEAT_EPISODES}),
+            (select count(*) from returned),
+            (select count(*) from returned where rhi_offered_72h),
+            (select count(*) from returned where rhi_completed_72h),
+            (select count(*) from started where not found_located)
+        """,
+        [period.start, period.end],
+    ).fetchone()
+    names = ["episodes", "episodes_missing", "episodes_away", "children", "children_repeat", "returns",
+             "rhi_offered_72h", "rhi_completed_72h", "episodes_no_found_place"]
+    out = pd.DataFrame({"indicator": names, "value": [int(v) for v in row]})
+    sources = con.execute(
+        "select source, count(*) from marts.indicators_missing_episodes where start_date >= ? and start_date < ? "
+        "group by 1 order by 1",
+        [period.start, period.end],
+    ).fetchall()
+    extra = pd.DataFrame({"indicator": [f"episodes_source:{s}" for s, _ in sources], "value": [int(n) for _, n in sources]})
+    return pd.concat([out, extra], ignore_index=True)
+
+
+def missing_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Sources of the missing episodes held (e.g. ``["partnership", "ssda903"]``)."""
+    check_views(con)
+    return [r[0] for r in con.execute("select distinct source from marts.indicators_missing_episodes order by 1").fetchall()]
+
+
+def screenings_by_risk(
+    con: duckdb.DuckDBPyConnection, period: Period, *, levels: tuple[str, ...]
+) -> pd.DataFrame:
+    """Children screened in the period by the risk level of their latest screening in it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``risk_level``, ``children``: one row per level of ``levels`` (lowest first, zeros kept),
+        then any other level found, sorted.
+    """
+    check_views(con)
+    got = con.execute(
+        """
+        with latest as (
+            select person_id, risk_level from marts.indicators_screenings
+            where screened_date >= ? and screened_date < ?
+            qualify row_number() over (
+                partition by person_id order by screened_at desc, (tool = 'full') desc, risk_level
+            ) = 1
+        )
+        select risk_level, count(*)::bigint as children from latest group by 1
+        """,
+        [period.start, period.end],
+    ).df()
+    counts = dict(zip(got["risk_level"], got["children"], strict=True))
+    names = list(levels) + sorted(set(counts) - set(levels))
+    return pd.DataFrame({"risk_level": names, "children": [int(counts.get(n, 0)) for n in names]})
+
+
+def referrals_by_type(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
+    """Referrals made in the period by type: columns ``referral_type``, ``referrals`` (every type, zeros kept)."""
+    check_views(con)
+    got = con.execute(
+        "select referral_type, count(*)::bigint as n from marts.indicators_referrals "
+        "where referred_date >= ? and referred_date < ? group by 1",
+        [period.start, period.end],
+    ).fetchall()
+    counts = dict(got)
+    names = list(REFERRAL_TYPES) + sorted(set(counts) - set(REFERRAL_TYPES))
+    return pd.DataFrame({"referral_type": names, "referrals": [int(counts.get(n, 0)) for n in names]})
+
+
+def data_quality(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
+    """Place and time quality of the period's incidents: columns ``indicator``, ``value``.
+
+    Indicators: ``incidents``, ``unlocated`` (no place: counted, never mapped), ``out_of_area`` (located
+    outside every loaded boundary), ``day_precision`` and ``month_precision`` (dated to the day or month only:
+    left out of analyses by time of day or weekday).
+    """
+    check_views(con)
+    row = con.execute(
+        """
+        select count(*), count(*) filter (where not located), count(*) filter (where out_of_area),
+               count(*) filter (where time_precision = 'day'), count(*) filter (where time_precision = 'month')
+        from marts.indicators_incidents where local_date >= ? and local_date < ?
+        """,
+        [period.start, period.end],
+    ).fetchone()
+    names = ["incidents", "unlocated", "out_of_area", "day_precision", "month_precision"]
+    return pd.DataFrame({"indicator": names, "value": [int(v) for v in row]})
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
+
+
+def locations_of_concern(con: duckdb.DuckDBPyConnection, *, top: int = 10) -> pd.DataFrame | None:
+    """The top ranked places of ``marts.locations_of_concern``, or None when that mart has not been built.
+
+    Only display-safe columns are read: ``rank``, ``unit_id``, a name (``name``/``label``/``area_name``), a
+    theme, the ``score``, counts (``count``, ``events``, ``incidents``, ``count_current``, ``count_previous``)
+    and ``trend``. Coordinates, geometries and any person column are never read.
+    """
+    columns = _table_columns(con, "marts", "locations_of_concern")
+    if not columns:
+        return None
+    wanted = ["rank", "unit_id", "unit_type", "name", "label", "area_name", "theme", "top_theme", "score",
+              "count", "events", "incidents", "count_current", "count_previous", "trend", "trend_label"]
+    keep = [c for c in wanted if c in columns]
+    if "rank" not in keep:
+        msg = f"marts.locations_of_concern has no rank column; columns are {columns}"
+        raise ValidationError(msg)
+    quoted = ", ".join(f'"{c}"' for c in keep)
+    return con.execute(
+        f'select {quoted} from marts.locations_of_concern order by "rank" limit ?', [int(top)]
+    ).df()
+
+
+def annex_a_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """Ofsted Annex A List 8 (children looked after) counts, or None when no Annex A return is loaded.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Columns ``indicator``, ``value``: ``children`` (listed), ``children_missing`` (one or more missing
+        episodes in the last 12 months), ``children_absent`` (one or more absences), ``rhi_offered`` and
+        ``rhi_accepted`` (children offered / who accepted a return interview).
+    """
+    if not _table_columns(con, "raw", "annex_a_children"):
+        return None
+    row = con.execute(
+        """
+        select count(*), count(*) filter (where missing_episodes_12m > 0),
+               count(*) filter (where absent_episodes_12m > 0),
+               count(*) filter (where rhi_offered), count(*) filter (where rhi_accepted)
+        from (select distinct on (person_id) * from raw.annex_a_children order by person_id)
+        """
+    ).fetchone()
+    if not row[0]:
+        return None
+    names = ["children", "children_missing", "children_absent", "rhi_offered", "rhi_accepted"]
+    return pd.DataFrame({"indicator": names, "value": [int(v) for v in row]})

@@ -1,0 +1,305 @@
+"""Small-number suppression for the outcome report: primary "<5" cells plus secondary suppression against differencing.
+
+The rule (documented for the steering group in the report's method note):
+
+1. **Primary suppression.** Every count below the threshold (``settings.privacy.suppression_threshold``,
+   default 5), zero included, is shown as ``"<5"``.
+2. **Secondary suppression.** The report publishes totals, subtotals and counts for overlapping windows, which
+   are tied by linear relations (``total = part_1 + … + part_n``). A suppressed count must not be recoverable
+   by adding and subtracting published numbers. After primary suppression, the published, unsuppressed cells
+   are taken as known; a cell is *recoverable* when every solution of the relations gives it the same value
+   (its row of the null space of the relation matrix restricted to unknown cells is zero). While any small
+   cell (a primary-suppressed cell, or a hidden cell such as the complement of a percentage) is recoverable,
+   the smallest known published cell linked to it is withheld as well (shown as ``"withheld"``), and the check
+   is repeated. A second audit then adds what a reader also knows (a ``"<5"`` cell lies in 0-4, a withheld
+   cell is at least 5, no count is negative) and solves, for every small unknown cell, the least and greatest
+   value consistent with everything published (linear programmes); where only one whole number remains
+   (two ``"<5"`` parts of a published 8 must both be 4) another cell is withheld.
+3. **Ratios last.** A percentage is computed only from two published, unsuppressed counts, and its
+   complement (denominator minus numerator) is a hidden cell of the relations: a percentage is never shown
+   when it would reveal a small complement ("96 % of 100" reveals 4).
+
+Afterwards no small cell has a single possible value; a small cell may still be bounded more tightly than
+0-4 (a "<5" part of a published 7 whose other part is withheld lies in 2-4), which the threshold accepts.
+
+References
+----------
+Hundepool, A. et al. (2012). *Statistical Disclosure Control*, ch. 4 (tabular data: primary and secondary
+cell suppression, the audit for exact disclosure). Wiley.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linprog
+
+from pipelines.errors import ValidationError
+
+__all__ = ["PRIMARY", "SECONDARY", "SHOWN", "HIDDEN", "Protected", "protect"]
+
+logger = logging.getLogger(__name__)
+
+SHOWN = "shown"
+PRIMARY = "primary"
+SECONDARY = "secondary"
+HIDDEN = "hidden"
+
+#: Display text of a cell withheld by secondary suppression.
+WITHHELD = "withheld"
+
+_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Protected:
+    """Cells after suppression.
+
+    Attributes
+    ----------
+    values : dict
+        Cell key -> count (every cell, hidden ones included).
+    status : dict
+        Cell key -> ``"shown"``, ``"primary"`` (below the threshold, shown as ``"<5"``), ``"secondary"``
+        (withheld against differencing) or ``"hidden"`` (never published: an atom or a complement).
+    threshold : int
+        The suppression threshold.
+    """
+
+    values: dict[Hashable, int]
+    status: dict[Hashable, str]
+    threshold: int
+    relations: tuple[tuple[Hashable, tuple[Hashable, ...]], ...] = field(default=(), repr=False)
+
+    def shown(self, key: Hashable) -> bool:
+        """True when the cell's number may be published."""
+        return self.status[key] == SHOWN
+
+    def text(self, key: Hashable) -> str:
+        """Display text: the count with thousands separators, ``"<5"`` or ``"withheld"``."""
+        status = self.status[key]
+        if status == SHOWN:
+            return f"{self.values[key]:,}"
+        if status == PRIMARY:
+            return f"<{self.threshold}"
+        if status == SECONDARY:
+            return WITHHELD
+        msg = f"cell {key!r} is hidden and has no display text"
+        raise ValidationError(msg)
+
+    def number(self, key: Hashable) -> int | None:
+        """The count when it may be published, else None (for charts: a gap, never the true value)."""
+        return self.values[key] if self.shown(key) else None
+
+    def percent(self, numerator: Hashable, denominator: Hashable) -> float | None:
+        """``100 * numerator / denominator`` when both are published (else None).
+
+        The complement must have been declared as a hidden cell with ``denominator = numerator + complement``
+        for the percentage to be safe; :func:`protect` then withholds a cell when the complement is small.
+        """
+        num, den = self.number(numerator), self.number(denominator)
+        if num is None or den is None or den == 0:
+            return None
+        return 100.0 * num / den
+
+    @property
+    def suppressed(self) -> int:
+        """Number of published cells not shown (primary plus secondary)."""
+        return sum(1 for s in self.status.values() if s in (PRIMARY, SECONDARY))
+
+
+def protect(
+    values: Mapping[Hashable, int],
+    *,
+    relations: Iterable[tuple[Hashable, Sequence[Hashable]]] = (),
+    hidden: Iterable[Hashable] = (),
+    threshold: int = 5,
+) -> Protected:
+    """Apply primary and secondary suppression to a set of related counts.
+
+    Parameters
+    ----------
+    values : mapping
+        Cell key -> count (whole number >= 0) for every published and hidden cell.
+    relations : iterable of (total key, sequence of part keys)
+        Each states ``values[total] == sum(values[part] for part in parts)``; checked.
+    hidden : iterable of keys
+        Cells that are never published (e.g. counts of the elementary time slices that windows are sums of,
+        or the complement of a percentage). A hidden cell below the threshold must not be recoverable either.
+    threshold : int
+        Smallest count shown (``settings.privacy.suppression_threshold``), at least 1.
+
+    Returns
+    -------
+    Protected
+
+    Raises
+    ------
+    ValidationError
+        On a negative or fractional count, an unknown key in a relation, a relation that does not add up,
+        or a threshold below 1.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
+        msg = f"threshold must be a whole number of at least 1, got {threshold!r}"
+        raise ValidationError(msg)
+    vals: dict[Hashable, int] = {}
+    for key, value in values.items():
+        if value is None or value < 0 or int(value) != value:
+            msg = f"cell {key!r}: counts must be whole numbers >= 0, got {value!r}"
+            raise ValidationError(msg)
+        vals[key] = int(value)
+    hidden_set = set(hidden)
+    rels: list[tuple[Hashable, tuple[Hashable, ...]]] = []
+    for total, parts in relations:
+        parts = tuple(parts)
+        for key in (total, *parts):
+            if key not in vals:
+                msg = f"relation names cell {key!r}, which has no value"
+                raise ValidationError(msg)
+        if vals[total] != sum(vals[p] for p in parts):
+            msg = f"relation does not add up: {total!r} = {vals[total]} but its parts sum to {sum(vals[p] for p in parts)}"
+            raise ValidationError(msg)
+        rels.append((total, parts))
+    status = {k: HIDDEN if k in hidden_set else (PRIMARY if v < threshold else SHOWN) for k, v in vals.items()}
+    sensitive = {k for k, v in vals.items() if v < threshold}
+    if rels:
+        _secondary(vals, status, sensitive, rels, threshold)
+    result = Protected(vals, status, threshold, tuple(rels))
+    logger.info(
+        "suppressed %s of %s published cells (%s secondary)",
+        f"{result.suppressed:,}",
+        f"{sum(1 for s in status.values() if s != HIDDEN):,}",
+        f"{sum(1 for s in status.values() if s == SECONDARY):,}",
+    )
+    return result
+
+
+def _recoverable(keys: list[Hashable], index: dict[Hashable, int], matrix: np.ndarray, status: dict) -> set:
+    """Unknown cells fixed by the relations: those whose unit vector lies in the row space of A_U."""
+    unknown = [k for k in keys if status[k] != SHOWN]
+    if not unknown:
+        return set()
+    sub = matrix[:, [index[k] for k in unknown]]
+    sub = sub[np.abs(sub).sum(axis=1) > 0]
+    if sub.shape[0] == 0:
+        return set()
+    _u, s, vh = np.linalg.svd(sub, full_matrices=False)
+    rank = int((s > _TOL * max(sub.shape) * (s[0] if s.size else 1.0)).sum())
+    basis = vh[:rank]
+    # squared length of the projection of e_u onto the row space; 1 means x_u is fixed by the relations
+    projected = (basis**2).sum(axis=0)
+    return {k for k, p in zip(unknown, projected, strict=True) if p > 1 - 1e-7}
+
+
+def _pinned_by_bounds(
+    comp: list[Hashable], index: dict, matrix: np.ndarray, status: dict, vals: dict, sensitive: set, threshold: int
+) -> list[Hashable]:
+    """Small unknown cells whose value the relations *and* the published bounds fix exactly.
+
+    A reader knows more than the relations: a ``"<5"`` cell lies in 0-4, a withheld cell is at least 5 (else it
+    would read ``"<5"``), every count is >= 0. Two ``"<5"`` parts of a published 8 must both be 4. For each
+    small unknown cell, the least and greatest values consistent with all of that (linear programmes) are
+    compared; equal bounds are an exact disclosure.
+    """
+    unknown = [k for k in comp if status[k] != SHOWN]
+    targets = [k for k in unknown if k in sensitive]
+    if not targets:
+        return []
+    cols = {k: i for i, k in enumerate(unknown)}
+    known = [k for k in comp if status[k] == SHOWN]
+    a_eq = matrix[:, [index[k] for k in unknown]]
+    b_eq = -matrix[:, [index[k] for k in known]] @ np.array([vals[k] for k in known], dtype=float) if known else (
+        np.zeros(matrix.shape[0]))
+    bounds = [
+        (0, threshold - 1) if status[k] == PRIMARY else (threshold, None) if status[k] == SECONDARY else (0, None)
+        for k in unknown
+    ]
+    pinned = []
+    for k in targets:
+        c = np.zeros(len(unknown))
+        c[cols[k]] = 1.0
+        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if low.status == 0 and high.status == 0 and math.floor(-high.fun + 1e-6) <= math.ceil(low.fun - 1e-6):
+            pinned.append(k)
+    return pinned
+
+
+def _components(keys: list[Hashable], neighbours: dict[Hashable, set]) -> list[list[Hashable]]:
+    seen: set = set()
+    out = []
+    for start in keys:
+        if start in seen:
+            continue
+        seen.add(start)
+        comp, stack = [], [start]
+        while stack:
+            cell = stack.pop()
+            comp.append(cell)
+            for other in neighbours[cell]:
+                if other not in seen:
+                    seen.add(other)
+                    stack.append(other)
+        out.append(comp)
+    return out
+
+
+def _secondary(vals: dict, status: dict, sensitive: set, rels: list, threshold: int) -> None:
+    keys = sorted({k for total, parts in rels for k in (total, *parts)}, key=repr)
+    neighbours: dict[Hashable, set] = {k: set() for k in keys}
+    for total, parts in rels:
+        members = {total, *parts}
+        for m in members:
+            neighbours[m] |= members - {m}
+    for comp in _components(keys, neighbours):
+        members = set(comp)
+        comp_rels = [r for r in rels if r[0] in members]
+        index = {k: i for i, k in enumerate(comp)}
+        matrix = np.zeros((len(comp_rels), len(comp)))
+        for row, (total, parts) in enumerate(comp_rels):
+            matrix[row, index[total]] += 1.0
+            for p in parts:
+                matrix[row, index[p]] -= 1.0
+        while True:
+            exposed = sorted(_recoverable(comp, index, matrix, status) & sensitive, key=repr)
+            if not exposed:
+                exposed = _pinned_by_bounds(comp, index, matrix, status, vals, sensitive, threshold)
+            if not exposed:
+                break
+            withheld_now: set = set()
+            for target in exposed:
+                if neighbours[target] & withheld_now:
+                    continue  # a cell withheld this round may already protect it; check again first
+                candidate = _nearest_known(target, neighbours, status, vals)
+                if candidate is None:  # pragma: no cover - a recoverable cell always has a known cell linked to it
+                    msg = f"cannot protect cell {target!r}: no published cell is linked to it"
+                    raise ValidationError(msg)
+                status[candidate] = SECONDARY
+                withheld_now.add(candidate)
+                logger.debug("withheld %r so that %r cannot be recovered by differencing", candidate, target)
+
+
+def _nearest_known(target: Hashable, neighbours: dict, status: dict, vals: dict) -> Hashable | None:
+    """Smallest shown cell linked to ``target`` through relations (via unknown cells only), nearest first."""
+    seen = {target}
+    frontier = [target]
+    while frontier:
+        known: list[Hashable] = []
+        nxt: list[Hashable] = []
+        for cell in frontier:
+            for other in neighbours[cell]:
+                if other in seen:
+                    continue
+                seen.add(other)
+                if status[other] == SHOWN:
+                    known.append(other)
+                else:
+                    nxt.append(other)
+        if known:
+            return min(known, key=lambda k: (vals[k], repr(k)))
+        frontier = nxt
+    return None
