@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.errors import ValidationError
 from pipelines.ingest import MAX_TEXT, Batch, RejectCollector
@@ -64,16 +66,30 @@ def map_columns(
     return frame.reset_index(drop=True)
 
 
+def to_arrow(series: pd.Series) -> pa.Array:
+    """A column as one Arrow array (zero-copy for Arrow-backed strings)."""
+    arr = pa.array(series, from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def factorize(series: pd.Series) -> tuple[np.ndarray, list[object]]:
+    """Codes and distinct values of a column with Arrow's hash kernel; blanks get code ``len(uniques)``."""
+    encoded = pc.dictionary_encode(to_arrow(series))
+    uniques = encoded.dictionary.to_pylist()
+    codes = pc.fill_null(encoded.indices, len(uniques)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, uniques
+
+
 def map_unique(series: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Apply a vectorised ``func`` to the distinct values of ``series`` only and spread the result back.
 
     Real exports repeat a few values millions of times (one month, one force), so checking the distinct
-    values is much faster than checking every row.
+    values is much faster than checking every row. ``func`` also gets one blank value (last).
     """
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    values = pd.Series([*list(uniques), None], dtype=series.dtype)
+    codes, uniques = factorize(series)
+    values = pd.Series([*uniques, None], dtype=series.dtype)
     result = func(values).reset_index(drop=True)
-    out = result.take(np.where(codes < 0, len(uniques), codes))
+    out = result.take(codes)
     out.index = series.index
     return out
 
@@ -96,16 +112,18 @@ def content_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """SHA-256 (first 20 hex digits) of each row's values in ``columns``, joined by a unit separator."""
     if not len(frame):
         return pd.Series([], dtype="object")
-    parts = [frame[c].astype("object").where(frame[c].notna(), "").astype(str) for c in columns]
-    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-    uniques = pd.unique(joined)
-    digests = {u: hashlib.sha256(u.encode("utf-8")).hexdigest()[:HASH_HEX_CHARS] for u in uniques}
-    return joined.map(digests)
+    parts = [pc.fill_null(to_arrow(frame[c]).cast(pa.string()), "") for c in columns]
+    joined = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
+    codes, uniques = factorize(pd.Series(pd.arrays.ArrowStringArray(joined)))
+    digests = np.array([hashlib.sha256(u.encode("utf-8")).hexdigest()[:HASH_HEX_CHARS] for u in uniques] + [""],
+                       dtype=object)
+    return pd.Series(digests[codes], index=frame.index, dtype="object")
 
 
 def occurrence(values: pd.Series) -> np.ndarray:
     """1-based count of each value's appearances so far (in file order)."""
-    return values.groupby(values, sort=False).cumcount().to_numpy() + 1
+    codes = pd.factorize(values)[0]
+    return pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy() + 1
 
 
 def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str) -> pd.Series:
@@ -128,8 +146,9 @@ def match_month(series: pd.Series) -> np.ndarray:
 
 def lsoa_vintage(month: pd.Series, lsoa_code: pd.Series, *, lsoa21_from: str) -> pd.Series:
     """``lsoa11`` for months before ``lsoa21_from`` (``YYYY-MM``), else ``lsoa21``; None where no LSOA code."""
-    vintage = np.where(month.fillna("").to_numpy(dtype=object) < lsoa21_from, "lsoa11", "lsoa21")
-    return pd.Series(np.where(lsoa_code.notna().to_numpy(), vintage, None), dtype="object")
+    vintage = map_unique(month, lambda s: pd.Series(np.where(s.fillna("").to_numpy(dtype=object) < lsoa21_from,
+                                                             "lsoa11", "lsoa21"), dtype="object"))
+    return pd.Series(np.where(lsoa_code.notna().to_numpy(), vintage.to_numpy(dtype=object), None), dtype="object")
 
 
 def yes_no(series: pd.Series) -> tuple[pd.Series, np.ndarray]:

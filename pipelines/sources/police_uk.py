@@ -146,7 +146,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     crime_type = frame["crime_type"]
     collector.add(crime_type.isna().to_numpy(), "Crime type", None, "required value is blank")
     crime_id = frame["crime_id"]
-    bad_id = map_unique(crime_id, lambda s: ~s.str.match(KEY_PATTERN).fillna(True).astype(bool)).to_numpy(bool)
+    bad_id = ~crime_id.str.match(KEY_PATTERN).fillna(True).to_numpy(dtype=bool)
     collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
                  "last_outcome", "context"):
@@ -169,7 +169,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
         "source": "police_uk_street",
         "occurred_at": utc,
         "time_precision": precision,
-        "category": crime_type.astype("object"),
+        "category": crime_type,
         "theme": themes.fillna("other").to_numpy(),
         "location_type": None,
         "latitude": points["latitude"],
@@ -177,14 +177,14 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
         "easting": points["easting"],
         "northing": points["northing"],
         "located": points["located"],
-        "lsoa_code": frame["lsoa_code"].astype("object"),
-        "lsoa_name": frame["lsoa_name"].astype("object"),
+        "lsoa_code": frame["lsoa_code"],
+        "lsoa_name": frame["lsoa_name"],
         "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM),
-        "falls_within": frame["falls_within"].astype("object"),
-        "reported_by": frame["reported_by"].astype("object"),
-        "location_description": frame["location"].astype("object"),
-        "outcome_category": frame["last_outcome"].astype("object"),
-        "context": frame["context"].astype("object"),
+        "falls_within": frame["falls_within"],
+        "reported_by": frame["reported_by"],
+        "location_description": frame["location"],
+        "outcome_category": frame["last_outcome"],
+        "context": frame["context"],
     })
     good = ~collector.bad
     notes = _unlocated_note(points, good)
@@ -252,22 +252,22 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
         "source": "police_uk_stop_search",
         "occurred_at": utc,
         "time_precision": precision,
-        "search_type": frame["search_type"].astype("object"),
+        "search_type": frame["search_type"],
         "part_of_policing_operation": booleans["part_of_operation"],
-        "policing_operation": frame["policing_operation"].astype("object"),
+        "policing_operation": frame["policing_operation"],
         "latitude": points["latitude"],
         "longitude": points["longitude"],
         "easting": points["easting"],
         "northing": points["northing"],
         "located": points["located"],
-        "gender": frame["gender"].astype("object"),
-        "age_range": frame["age_range"].astype("object"),
+        "gender": frame["gender"],
+        "age_range": frame["age_range"],
         "is_child": is_child,
-        "self_defined_ethnicity": frame["self_defined_ethnicity"].astype("object"),
-        "officer_defined_ethnicity": frame["officer_defined_ethnicity"].astype("object"),
-        "legislation": frame["legislation"].astype("object"),
-        "object_of_search": obj.astype("object"),
-        "outcome": frame["outcome"].astype("object"),
+        "self_defined_ethnicity": frame["self_defined_ethnicity"],
+        "officer_defined_ethnicity": frame["officer_defined_ethnicity"],
+        "legislation": frame["legislation"],
+        "object_of_search": obj,
+        "outcome": frame["outcome"],
         "outcome_linked_to_object": booleans["outcome_linked"],
         "removal_of_clothing": booleans["removal_of_clothing"],
         "exploitation_indicator": indicator,
@@ -305,7 +305,7 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     utc, _precision = _month_checks(frame, collector, settings)
     crime_id = frame["crime_id"]
     collector.add(crime_id.isna().to_numpy(), "Crime ID", None, "required value is blank")
-    bad_id = map_unique(crime_id, lambda s: ~s.str.match(KEY_PATTERN).fillna(True).astype(bool)).to_numpy(bool)
+    bad_id = ~crime_id.str.match(KEY_PATTERN).fillna(True).to_numpy(dtype=bool)
     collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
     collector.add(frame["outcome_type"].isna().to_numpy(), "Outcome type", None, "required value is blank")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "outcome_type"):
@@ -314,21 +314,21 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     outcome_id = crime_id.astype("object").fillna("") + ":" + derived_keys(frame, list(OUTCOME_COLUMNS), prefix="")
     rows = pd.DataFrame({
         "outcome_id": outcome_id.to_numpy(),
-        "crime_id": crime_id.astype("object"),
-        "month": frame["month"].astype("object"),
+        "crime_id": crime_id,
+        "month": frame["month"],
         "recorded_at": utc,
-        "reported_by": frame["reported_by"].astype("object"),
-        "falls_within": frame["falls_within"].astype("object"),
+        "reported_by": frame["reported_by"],
+        "falls_within": frame["falls_within"],
         "latitude": points["latitude"],
         "longitude": points["longitude"],
         "easting": points["easting"],
         "northing": points["northing"],
         "located": points["located"],
-        "location_description": frame["location"].astype("object"),
-        "lsoa_code": frame["lsoa_code"].astype("object"),
-        "lsoa_name": frame["lsoa_name"].astype("object"),
+        "location_description": frame["location"],
+        "lsoa_code": frame["lsoa_code"],
+        "lsoa_name": frame["lsoa_name"],
         "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM),
-        "outcome_type": frame["outcome_type"].astype("object"),
+        "outcome_type": frame["outcome_type"],
         "incident_id": None,
         "match_status": None,
     })

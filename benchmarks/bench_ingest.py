@@ -1,0 +1,130 @@
+"""Ingest speed of a police.uk street CSV: ctxrisk against DuckDB's read_csv (the ceiling) and pandas.
+
+Usage::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--repeat 2]
+
+The real Merseyside 2018-12 file in ``../shared/data/police_uk/street`` is replicated (each copy's Crime IDs
+made unique, blank anti-social-behaviour IDs left blank) to about ``--rows`` rows in a temporary folder.
+Each contender loads the same file into a fresh database file on disk; the best of ``--repeat`` runs counts.
+Writes ``benchmarks/results/ingest.json`` and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT.parent / "shared" / "data" / "police_uk" / "street" / "police-uk-2018-12-merseyside-street.csv"
+RESULTS = ROOT / "benchmarks" / "results" / "ingest.json"
+
+
+def build_file(folder: Path, rows: int) -> tuple[Path, int]:
+    """Replicate the real file to at least ``rows`` records; return the path and the record count."""
+    lines = SOURCE.read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:]
+    copies = max(1, -(-rows // len(body)))
+    path = folder / f"2018-12-merseyside-street-x{copies}.csv"
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        out.write(header + "\n")
+        for k in range(copies):
+            suffix = f"{k:06x}"
+            for line in body:
+                if line.startswith(","):
+                    out.write(line + "\n")
+                else:
+                    crime_id, rest = line.split(",", 1)
+                    out.write(crime_id[:-6] + suffix + "," + rest + "\n")
+    return path, copies * len(body)
+
+
+def run_ctxrisk(path: Path, folder: Path) -> int:
+    from pipelines.runner import ingest_one
+    from pipelines.settings import load_settings
+    from pipelines.warehouse import connect
+
+    settings = load_settings(None, warehouse=folder / "ctxrisk.duckdb")
+    con = connect(settings=settings)
+    result = ingest_one(con, "police-uk-street", path, settings=settings)
+    con.close()
+    return result.rows_loaded
+
+
+def run_duckdb(path: Path, folder: Path) -> int:
+    con = duckdb.connect(str(folder / "duckdb.duckdb"))
+    con.execute("create table street as select * from read_csv(?)", [str(path)])
+    n = con.execute("select count(*) from street").fetchone()[0]
+    con.close()
+    return n
+
+
+def run_pandas(path: Path, folder: Path) -> int:
+    frame = pd.read_csv(path)
+    with sqlite3.connect(folder / "pandas.sqlite") as con:
+        frame.to_sql("street", con, index=False, chunksize=100_000)
+    return len(frame)
+
+
+def timed(name: str, func: Callable[[Path, Path], int], path: Path, repeat: int) -> dict[str, object]:
+    best = None
+    loaded = 0
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as scratch:
+            start = time.perf_counter()
+            loaded = func(path, Path(scratch))
+            elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return {"name": name, "rows": loaded, "seconds": round(best, 3), "rows_per_second": round(loaded / best)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--skip-pandas", action="store_true")
+    args = parser.parse_args(argv)
+    if not SOURCE.is_file():
+        print(f"{SOURCE} is not present: nothing to measure", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as folder:
+        path, rows = build_file(Path(folder), args.rows)
+        results = [timed("duckdb read_csv (ceiling)", run_duckdb, path, args.repeat),
+                   timed("ctxrisk ingest police-uk-street", run_ctxrisk, path, args.repeat)]
+        if not args.skip_pandas:
+            results.append(timed("pandas read_csv + to_sql (sqlite)", run_pandas, path, args.repeat))
+        size = path.stat().st_size
+    ceiling = results[0]["rows_per_second"]
+    for r in results:
+        r["share_of_ceiling"] = round(r["rows_per_second"] / ceiling, 3)
+    report = {
+        "file": {"rows": rows, "bytes": size, "replicated_from": SOURCE.name},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                    "duckdb": duckdb.__version__, "pandas": pd.__version__},
+        "results": results,
+        "goal": "ctxrisk at least half the ceiling's rows per second",
+        "goal_met": results[1]["share_of_ceiling"] >= 0.5,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{rows:,} rows, {size / 1e6:.0f} MB\n")
+    print("| contender | seconds | rows/s | share of ceiling |")
+    print("| --- | ---: | ---: | ---: |")
+    for r in results:
+        print(f"| {r['name']} | {r['seconds']:.2f} | {r['rows_per_second']:,} | {r['share_of_ceiling']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
