@@ -55,6 +55,13 @@ p-values because a study region has thousands of cells and unadjusted 90 % bins 
 about one cell in ten by chance alone. With ``P`` permutations the smallest p is ``1/(P+1)``,
 so bin 3 needs ``P >= 100``. For a one-sided ``alternative`` only that side's bins occur.
 
+Permutations and FDR over many units: BH gives ``q >= m p / r`` for a unit of rank ``r`` among
+``m`` tested units, and ``p_sim >= 1 / (P + 1)``. With ``m = 100,000`` cells and ``P = 999`` a
+cell needs thousands of other cells at the minimum ``p_sim`` to reach ``q < 0.05``, so planted
+clusters of a few hundred cells are never significant. Use ``P`` well above ``m / alpha`` for
+region-wide maps (99,999 permutations of 100,000 count cells take about 0.2 s because the null
+is simulated once per distinct ``(y_i, k_i)``); a warning is logged when ``m / (P + 1) > alpha``.
+
 Islands (units with no neighbour) keep their analytic ``z`` (as esda computes it), but their
 ``p_sim`` and ``q`` are 1 and their ``bin`` 0: a unit alone cannot be a spatial cluster.
 
@@ -346,6 +353,14 @@ class GiStar:
         q = np.ones(n)
         testable = ~self.islands
         q[testable] = benjamini_hochberg(p_for_q[testable])
+        m = int(testable.sum())
+        if self.permutations and m / (self.permutations + 1) > self.alpha:
+            logger.warning(
+                "%s permutations are coarse for FDR over %s units: a unit reaches q < %.2f only if about %s "
+                "units share the smallest p_sim (1/%s); raise permutations (about %s lets 10 such units reach it)",
+                f"{self.permutations:,}", f"{m:,}", self.alpha, f"{int(np.ceil(m / (self.permutations + 1) / self.alpha)):,}",
+                f"{self.permutations + 1:,}", f"{int(np.ceil(m / (10 * self.alpha))):,}",
+            )
         self.q = q
         self.bin = gi_bin(z, q, alternative=alternative)
         self.bin[self.islands] = 0

@@ -203,3 +203,15 @@ def test_gi_bin_levels():
 def test_validation_errors(y, w, kwargs, match):
     with pytest.raises(ValidationError, match=match):
         GiStar(y, w, **kwargs)
+
+
+def test_warns_when_permutations_too_coarse_for_fdr(caplog):
+    rng = np.random.default_rng(0)
+    y = rng.poisson(1, 200).astype(float)
+    with caplog.at_level("WARNING", logger="analytics.gistar"):
+        GiStar(y, path_weights(200), permutations=99, seed=0)
+    assert "coarse for FDR over 200 units" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="analytics.gistar"):
+        GiStar(y, path_weights(200), permutations=9_999, seed=0)
+    assert "coarse" not in caplog.text
