@@ -48,8 +48,8 @@ STEP_MODULES: list[str] = ["analytics.steps", "maps.steps", "reports.steps"]
 
 #: Test hooks: when ``$CTXRISK_TEST_PAUSE_AT`` names a pause point, the run writes the point's name to the file
 #: named by ``$CTXRISK_TEST_PAUSE_SIGNAL`` and sleeps there (``$CTXRISK_TEST_PAUSE_SECONDS``, default 60), so a
-#: test can kill it at a known place. Points: ``ingest:<kind>:committed`` (a file's rows are committed, the file
-#: not yet moved), ``step:<name>:in-transaction`` (a step's work is done but not committed),
+#: test can kill it at a known place. Points: ``ingest:<kind>:in-transaction`` (a file's rows are stored, not yet
+#: committed), ``ingest:<kind>:committed`` (committed, the file not yet moved), ``step:<name>:in-transaction`` (a step's work is done but not committed),
 #: ``step:<name>:committed``, ``output:<file name>:written`` (temporary file written, not yet renamed).
 ENV_PAUSE_AT = "CTXRISK_TEST_PAUSE_AT"
 ENV_PAUSE_SIGNAL = "CTXRISK_TEST_PAUSE_SIGNAL"
@@ -318,9 +318,8 @@ def _source_kinds() -> dict[str, Any]:
 
 
 def _ingest_kind_order() -> list[str]:
-    sources = _source_kinds()
-    # Boundaries first: other public formats assign their events to the areas already loaded.
-    return [k for k in ("boundaries",) if k in sources] + list(KINDS) + [k for k in sources if k != "boundaries"]
+    """Kinds a drop folder may hold, in the order they are ingested: canonical kinds, then public formats."""
+    return list(KINDS) + [k for k in _source_kinds() if k != "boundaries"]
 
 
 def _error_text(exc: BaseException, redact: Callable[[str], str]) -> str:
@@ -342,8 +341,17 @@ def _ingest_dropped(ctx: StepContext, step: Step, kind: str, path: Path, *, key:
     row = _file_step_name(step, path)
     _log_start(con, ctx.run_id, row)
     try:
-        result = ingest_one(con, kind, path, settings=ctx.settings, pseudonymise_key=key, options=options,
-                            run_id=ctx.run_id)
+        # One transaction for the file's rows, its rejected rows, the source's after-load work (area
+        # assignment, outcome joins) and its run-log row: all of it is committed, or none.
+        with transaction(con):
+            result = ingest_one(con, kind, path, settings=ctx.settings, pseudonymise_key=key, options=options,
+                                run_id=ctx.run_id)
+            _pause_point(f"ingest:{kind}:in-transaction")
+            status = STATUS_SKIPPED if result.skipped_same_file else STATUS_OK
+            detail = "; ".join(result.notes) or None
+            _log_end(con, ctx.run_id, row, status,
+                     rows=(result.rows_read, result.rows_loaded, result.rows_rejected),
+                     detail=redact(detail) if detail else None)
     except CtxriskError as exc:
         reason = _error_text(exc, redact)
         moved = quarantine(path, reason, run_id=ctx.run_id) if move else None
@@ -356,11 +364,7 @@ def _ingest_dropped(ctx: StepContext, step: Step, kind: str, path: Path, *, key:
         _log_end(con, ctx.run_id, row, STATUS_FAILED, error=reason)
         return FileOutcome(str(path), STATUS_FAILED, reason=reason)
     _pause_point(f"ingest:{kind}:committed")
-    status = STATUS_SKIPPED if result.skipped_same_file else STATUS_OK
     moved = mark_processed(path) if move else None
-    detail = "; ".join(result.notes) or None
-    _log_end(con, ctx.run_id, row, status, rows=(result.rows_read, result.rows_loaded, result.rows_rejected),
-             detail=redact(detail) if detail else None)
     return FileOutcome(str(path), status, result.rows_read, result.rows_loaded, result.rows_rejected,
                        moved_to=str(moved) if moved else None)
 
@@ -411,6 +415,10 @@ def plan_steps(settings: Settings, *, pseudonymise_key: bytes | None = None,
     """
     sources = _source_kinds()
     allowed = _ingest_kind_order()
+    if "boundaries" in settings.paths.drop_dirs:
+        msg = ("boundary files are not read from a drop folder: list them by level in [paths] boundaries, e.g. "
+               'boundaries = { lsoa21 = "geography/lsoa21.geojson" } (a changed file is loaded again)')
+        raise ValidationError(msg)
     unknown = sorted(set(settings.paths.drop_dirs) - set(allowed))
     if unknown:
         msg = (f"[paths] drop_dirs names unknown kind(s) {unknown}; allowed: {', '.join(allowed)}")

@@ -115,6 +115,34 @@ def test_plan_refuses_unknown_kinds_and_reserved_names(tmp_path: Path) -> None:
         register_step(" ", lambda ctx: None)
 
 
+def test_boundaries_are_configured_by_level_not_dropped(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, ("incidents", "boundaries")))
+    with pytest.raises(ValidationError, match=r"not read from a drop folder: list them by level in \[paths\]"):
+        plan_steps(settings)
+
+
+def test_configured_boundaries_load_once_and_stay_in_place(tmp_path: Path) -> None:
+    square = [[-2.45, 53.05], [-2.35, 53.05], [-2.35, 53.15], [-2.45, 53.15], [-2.45, 53.05]]
+    layer = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"LSOA21CD": "E01000001", "LSOA21NM": "Test 001A"},
+         "geometry": {"type": "Polygon", "coordinates": [square]}}]}
+    (tmp_path / "lsoa.geojson").write_text(json.dumps(layer))
+    config = _config(tmp_path, ("incidents",))
+    config.write_text(config.read_text() + 'boundaries = { lsoa21 = "lsoa.geojson" }\n')
+    _drop(tmp_path, "incidents", "a.csv", INCIDENTS_A)
+    settings = load_settings(config)
+    assert [s.name for s in plan_steps(settings)] == ["ingest boundaries (configured)", "ingest incidents"]
+    first = run_job(settings)
+    assert first.status == "ok", first.as_dict()
+    assert [(Path(f.path).name, f.status, f.rows_loaded) for f in first.files] == [
+        ("lsoa.geojson", "ok", 1), ("a.csv", "ok", 2)]
+    assert (tmp_path / "lsoa.geojson").exists()  # configured files are not moved
+    assert [f.status for f in run_job(settings).files] == ["skipped"]
+    con = connect(settings=settings)
+    assert _rows(con, "select level, code from raw.boundaries") == [("lsoa21", "E01000001")]
+    con.close()
+
+
 def test_step_modules_register_their_steps(monkeypatch, tmp_path: Path) -> None:
     (tmp_path / "ctx_test_steps_mod.py").write_text(
         "def register_steps(register):\n    register('from module', lambda ctx: 7)\n")
@@ -397,11 +425,25 @@ def test_sigkill_after_a_file_commit_before_it_moves(killable) -> None:
     assert (root / "wh" / "ctxrisk.duckdb.lock").exists()
     done = _finish(config)
     assert done.recovered_lock.pid is not None
-    assert done.interrupted_steps == 3  # the run, its ingest step and a.csv were still "running"
+    assert done.interrupted_steps == 2  # the run and its ingest step; a.csv's row was committed with its rows
     statuses = {Path(f.path).name: f.status for f in done.files}
     assert statuses == {"a.csv": "skipped", "b.csv": "ok"}
     assert assert_consistent(wh)["incidents"] == 4
     assert (root / "out" / "report.txt").read_text() == "incidents 4\n"
+
+
+def test_sigkill_inside_a_file_transaction_loads_nothing_of_it(killable) -> None:
+    root, config = killable
+    _kill_at(root, config, "ingest:incidents:in-transaction")
+    wh = root / "wh" / "ctxrisk.duckdb"
+    assert assert_consistent(wh)["incidents"] == 0  # a.csv's rows were stored but never committed
+    con = connect(wh)
+    assert _rows(con, "select count(*) from raw.ingest_files")[0][0] == 0
+    assert _rows(con, "select count(*) from raw.rejected_rows")[0][0] == 0
+    con.close()
+    done = _finish(config)
+    assert [(Path(f.path).name, f.status) for f in done.files] == [("a.csv", "ok"), ("b.csv", "ok")]
+    assert assert_consistent(wh)["incidents"] == 4
 
 
 def test_sigkill_inside_a_step_transaction_rolls_it_back(killable) -> None:
