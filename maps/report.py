@@ -192,16 +192,26 @@ def _incident_cells(cells: _Cells, daily: pd.DataFrame, windows: _Windows, theme
         named.pop(name, None)
     bounds = sorted({d for span in named.values() for d in span})
     atoms = list(zip(bounds, bounds[1:], strict=False))
+    inside = {name: [a for a in atoms if a[0] >= w[0] and a[1] <= w[1]] for name, w in named.items()}
+    # a slice that is a whole window is that window's cell; other slices are hidden cells of their own
+    slice_key: dict[tuple[date, date], str | None] = {a: None for a in atoms}
+    for name, slices in inside.items():
+        if len(slices) == 1:
+            slice_key[slices[0]] = name
     dates = pd.to_datetime(daily["local_date"]).dt.date if len(daily) else pd.Series([], dtype=object)
-    for a_start, a_end in atoms:
-        in_atom = daily[(dates >= a_start) & (dates < a_end)] if len(daily) else daily
+    for atom in atoms:
+        in_atom = daily[(dates >= atom[0]) & (dates < atom[1])] if len(daily) else daily
         by_theme = in_atom.groupby("theme")["incidents"].sum() if len(in_atom) else {}
         for t in themes:
-            cells.add(("inc_slice", a_start, t), int(by_theme.get(t, 0)), hidden=True)
-    for name, (w_start, w_end) in named.items():
-        inside = [a for a in atoms if a[0] >= w_start and a[1] <= w_end]
-        for t in themes:
-            cells.total(("inc", name, t), [("inc_slice", a[0], t) for a in inside])
+            owner = slice_key[atom]
+            key = ("inc", owner, t) if owner is not None else ("inc_slice", atom[0], t)
+            cells.add(key, int(by_theme.get(t, 0)), hidden=owner is None)
+    for name, slices in inside.items():
+        if len(slices) > 1:
+            for t in themes:
+                parts = [("inc", slice_key[a], t) if slice_key[a] is not None else ("inc_slice", a[0], t)
+                         for a in slices]
+                cells.total(("inc", name, t), parts)
         cells.total(("inc", name, "all"), [("inc", name, t) for t in themes])
 
 
@@ -295,7 +305,7 @@ def _count_sentence(page: _Page, what: str, current: Hashable, previous: Hashabl
     now, before = page.text(current), page.text(previous)
     cls, phrase = change_phrase(page.n(current), page.n(previous))
     if not cls:
-        return f"{what}: {now} in {labels[0]} and {before} in {labels[1]} (too few to compare)."
+        return f"{what}: {now} in {labels[0]} and {before} in {labels[1]} (no comparison: a figure is small or withheld)."
     return f"{what}: {now} in {labels[0]}, {phrase} on {labels[1]} ({before})."
 
 
@@ -576,8 +586,8 @@ def _incidents_section(page: _Page, themes: list[str], quarters: list[date], lab
 def _missing_section(page: _Page, labels: tuple[str, str], sources: list[str]) -> str:
     spec = [
         ("Missing and away episodes", "episodes"),
-        ("  of which missing", "episodes_missing"),
-        ("  of which away (absent)", "episodes_away"),
+        ("of which missing", "episodes_missing"),
+        ("of which away (absent)", "episodes_away"),
         ("Children with an episode", "children"),
         (f"Children missing repeatedly ({ind.REPEAT_EPISODES}+ episodes)", "children_repeat"),
         ("Children returned from a missing episode (episodes)", "returns"),
@@ -585,7 +595,7 @@ def _missing_section(page: _Page, labels: tuple[str, str], sources: list[str]) -
         ("Return home interview completed within 72 hours", "rhi_completed_72h"),
     ]
     if len(sources) > 1:
-        spec[3:3] = [(f"  from {s.replace('_', ' ')} records", f"source:{s}") for s in sources]
+        spec[3:3] = [(f"from {s.replace('_', ' ')} records", f"source:{s}") for s in sources]
     rows = [
         [(label, ""), page.cell(("mis", "B", key)), page.cell(("mis", "P", key)),
          page.change(("mis", "P", key), ("mis", "B", key))]

@@ -31,7 +31,6 @@ cell suppression, the audit for exact disclosure). Wiley.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -218,15 +217,53 @@ def _pinned_by_bounds(
         (0, threshold - 1) if status[k] == PRIMARY else (threshold, None) if status[k] == SECONDARY else (0, None)
         for k in unknown
     ]
+    x = np.array([vals[k] for k in unknown], dtype=float)
+    lower = np.array([b[0] for b in bounds], dtype=float)
+    upper = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
+    free = _null_basis(a_eq)
     pinned = []
     for k in targets:
+        if free is not None and _moves_by_one(cols[k], x, lower, upper, free):
+            continue  # the true values can be moved along the relations so this cell changes by 1 or more
         c = np.zeros(len(unknown))
         c[cols[k]] = 1.0
-        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
         high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        if low.status == 0 and high.status == 0 and math.floor(-high.fun + 1e-6) <= math.ceil(low.fun - 1e-6):
-            pinned.append(k)
+        if high.status == 3 or (high.status == 0 and -high.fun >= vals[k] + 1 - 1e-6):
+            continue  # unbounded above, or can be at least one more
+        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if low.status == 0 and low.fun <= vals[k] - 1 + 1e-6:
+            continue
+        pinned.append(k)
+        break  # one is enough: the caller withholds one cell and checks again
     return pinned
+
+
+def _null_basis(a: np.ndarray) -> np.ndarray | None:
+    """Orthonormal basis (columns) of the null space of ``a``, or None when it is trivial."""
+    if a.shape[0] == 0:
+        return np.eye(a.shape[1])
+    _u, sv, vh = np.linalg.svd(a, full_matrices=True)
+    rank = int((sv > _TOL * max(a.shape) * (sv[0] if sv.size else 1.0)).sum())
+    basis = vh[rank:].T
+    return basis if basis.shape[1] else None
+
+
+def _moves_by_one(u: int, x: np.ndarray, lower: np.ndarray, upper: np.ndarray, free: np.ndarray) -> bool:
+    """True when, from the true values ``x``, a step along the relations changes ``x[u]`` by at least 1 in bounds.
+
+    The direction is the projection of the unit vector of ``u`` onto the null space; a cheap certificate that
+    the cell is not pinned (the linear programmes are run only when it fails).
+    """
+    d = free @ free[u]
+    if d[u] < 1e-9:
+        return False
+    for sign in (1.0, -1.0):
+        step = sign * d
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(step > 1e-12, (upper - x) / step, np.where(step < -1e-12, (lower - x) / step, np.inf))
+        if np.min(room) * d[u] >= 1 - 1e-9:
+            return True
+    return False
 
 
 def _components(keys: list[Hashable], neighbours: dict[Hashable, set]) -> list[list[Hashable]]:
@@ -270,17 +307,14 @@ def _secondary(vals: dict, status: dict, sensitive: set, rels: list, threshold: 
                 exposed = _pinned_by_bounds(comp, index, matrix, status, vals, sensitive, threshold)
             if not exposed:
                 break
-            withheld_now: set = set()
-            for target in exposed:
-                if neighbours[target] & withheld_now:
-                    continue  # a cell withheld this round may already protect it; check again first
-                candidate = _nearest_known(target, neighbours, status, vals)
-                if candidate is None:  # pragma: no cover - a recoverable cell always has a known cell linked to it
-                    msg = f"cannot protect cell {target!r}: no published cell is linked to it"
-                    raise ValidationError(msg)
-                status[candidate] = SECONDARY
-                withheld_now.add(candidate)
-                logger.debug("withheld %r so that %r cannot be recovered by differencing", candidate, target)
+            # one cell at a time: a cell withheld for one exposure often protects others too
+            target = exposed[0]
+            candidate = _nearest_known(target, neighbours, status, vals)
+            if candidate is None:  # pragma: no cover - an exposed cell always has a published cell linked to it
+                msg = f"cannot protect cell {target!r}: no published cell is linked to it"
+                raise ValidationError(msg)
+            status[candidate] = SECONDARY
+            logger.debug("withheld %r so that %r cannot be recovered by differencing", candidate, target)
 
 
 def _nearest_known(target: Hashable, neighbours: dict, status: dict, vals: dict) -> Hashable | None:
