@@ -12,9 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+KINDS := persons incidents missing intelligence involvements associations screenings referrals
+SHARED_BOUNDARIES := ../shared/data/boundaries
+DEMO_CONFIG := $(if $(wildcard $(SHARED_BOUNDARIES)),config/demo-with-boundaries.toml,config/demo.toml)
+
 # Build the environment and run the main job on the bundled samples; everything goes to output/.
+# The samples are copied into drop folders (the run moves what it ingests to processed/).
 demo: $(STAMP)
-	$(BIN)/ctxrisk --log-level INFO run --config config/demo.toml
+	@for kind in $(KINDS); do mkdir -p output/drop/$$kind && cp data_samples/$$kind.csv output/drop/$$kind/; done
+	$(BIN)/ctxrisk --log-level INFO run --config $(DEMO_CONFIG)
 
 # Run the whole test suite (CI calls this through .ci/run).
 test: $(STAMP)
