@@ -457,6 +457,8 @@ def locations_of_concern(con: duckdb.DuckDBPyConnection, *, top: int = 10) -> pd
 def annex_a_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """Ofsted Annex A List 8 (children looked after) counts, or None when no Annex A return is loaded.
 
+    Each child is counted once, from the most recently ingested return that lists them.
+
     Returns
     -------
     pandas.DataFrame or None
@@ -471,7 +473,12 @@ def annex_a_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
         select count(*), count(*) filter (where missing_episodes_12m > 0),
                count(*) filter (where absent_episodes_12m > 0),
                count(*) filter (where rhi_offered), count(*) filter (where rhi_accepted)
-        from (select distinct on (person_id) * from raw.annex_a_children order by person_id)
+        from (
+            select distinct on (person_id) children.*
+            from raw.annex_a_children as children
+            left join raw.ingest_files as files using (file_id)
+            order by person_id, files.ingested_at desc nulls last
+        )
         """
     ).fetchone()
     if not row[0]:

@@ -57,6 +57,7 @@ REFERRAL_LABELS: dict[str, str] = {
     "other": "Other referrals",
 }
 RISK_LABEL = "{} risk"
+_SOURCE_LABELS = {"partnership": "partnership records", "ssda903": "SSDA903 returns (children looked after)"}
 
 _CSS = """
 :root { --ink: #1d1d1f; --muted: #5a5a5a; --rule: #d9d9d9; --band: #f4f6f8; --accent: #0b4f8a; }
@@ -595,7 +596,7 @@ def _missing_section(page: _Page, labels: tuple[str, str], sources: list[str]) -
         ("Return home interview completed within 72 hours", "rhi_completed_72h"),
     ]
     if len(sources) > 1:
-        spec[3:3] = [(f"from {s.replace('_', ' ')} records", f"source:{s}") for s in sources]
+        spec[3:3] = [(f"from {_SOURCE_LABELS.get(s, s.replace('_', ' ') + ' records')}", f"source:{s}") for s in sources]
     rows = [
         [(label, ""), page.cell(("mis", "B", key)), page.cell(("mis", "P", key)),
          page.change(("mis", "P", key), ("mis", "B", key))]

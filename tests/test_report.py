@@ -174,3 +174,17 @@ def test_sample_report_end_to_end(sample):
     assert scan_for_leaks(html, person_ids=ids, coordinates=coords) == []
     assert find_terms(html) == []
     assert external_references(html) == []
+
+
+def test_ssda903_episodes_are_shown_by_source(tiny):
+    con, settings = tiny
+    con.execute("insert into raw.missing_episodes (episode_id, person_id, started_at, started_precision, ended_at,"
+                " missing_type, source, file_id) select '903:x' || i, 'c903-' || i, timestamptz '2026-08-01 09:00'"
+                " + to_days(i::int), 'day', null, 'missing', 'ssda903', 'f903' from range(6) t(i)")
+    try:
+        html = build_report(con, period="2026Q3", settings=settings, generated_at=FIXED)
+    finally:
+        con.execute("delete from raw.missing_episodes where source = 'ssda903'")
+    assert _row(html, "from partnership records")[1] == "12"
+    assert _row(html, "from SSDA903 returns (children looked after)")[1] == "6"
+    assert _row(html, "Missing and away episodes")[1] == "18"
