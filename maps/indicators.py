@@ -42,16 +42,20 @@ __all__ = [
     "REPEAT_EPISODES",
     "RHI_HOURS",
     "Period",
+    "add_months",
     "annex_a_summary",
+    "check_views",
     "data_quality",
     "default_period",
     "incidents_by_quarter",
     "incidents_by_theme",
     "incidents_daily",
     "locations_of_concern",
+    "missing_sources",
     "missing_summary",
     "parse_period",
     "period_from_dates",
+    "quarter_label",
     "quarter_of",
     "quarters_between",
     "referrals_by_type",
@@ -78,7 +82,8 @@ _VIEWS = (
 )
 
 
-def _add_months(d: date, months: int) -> date:
+def add_months(d: date, months: int) -> date:
+    """The first day of the month ``months`` after (or before, when negative) the month of ``d``."""
     index = d.year * 12 + d.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
 
@@ -93,7 +98,7 @@ def quarters_between(first: date, last: date) -> list[date]:
     out, q = [], quarter_of(first)
     while q <= last:
         out.append(q)
-        q = _add_months(q, 3)
+        q = add_months(q, 3)
     return out
 
 
@@ -163,9 +168,9 @@ class Period:
         before it starts.
         """
         if self.kind == "quarter":
-            return Period(_add_months(self.start, -3), self.start, "quarter")
+            return Period(add_months(self.start, -3), self.start, "quarter")
         if self.kind == "month":
-            return Period(_add_months(self.start, -1), self.start, "month")
+            return Period(add_months(self.start, -1), self.start, "month")
         if self.kind == "year":
             return Period(date(self.start.year - 1, 1, 1), self.start, "year")
         return Period(self.start - timedelta(days=self.days), self.start, "range")
@@ -186,14 +191,14 @@ def parse_period(text: str) -> Period:
     value = text.strip()
     if m := _QUARTER.match(value):
         start = date(int(m.group(1)), 3 * (int(m.group(2)) - 1) + 1, 1)
-        return Period(start, _add_months(start, 3), "quarter")
+        return Period(start, add_months(start, 3), "quarter")
     if m := _MONTH.match(value):
         month = int(m.group(2))
         if not 1 <= month <= 12:
             msg = f"period {text!r}: month must be 01-12"
             raise ValidationError(msg)
         start = date(int(m.group(1)), month, 1)
-        return Period(start, _add_months(start, 1), "month")
+        return Period(start, add_months(start, 1), "month")
     if m := _YEAR.match(value):
         return Period(date(int(m.group(1)), 1, 1), date(int(m.group(1)) + 1, 1, 1), "year")
     msg = f"period {text!r} is not a quarter (2026Q3), a month (2026-07) or a year (2026)"
@@ -251,10 +256,10 @@ def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None)
         """
     ).fetchone()[0]
     horizon = today if latest is None else min(today, latest + timedelta(days=1))
-    start = _add_months(quarter_of(horizon), -3)
+    start = add_months(quarter_of(horizon), -3)
     if quarter_of(horizon + timedelta(days=1)) != quarter_of(horizon):
         start = quarter_of(horizon)  # horizon is the last day of its quarter: that quarter is complete
-    return Period(start, _add_months(start, 3), "quarter")
+    return Period(start, add_months(start, 3), "quarter")
 
 
 def incidents_daily(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import html
 import logging
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import duckdb
 import pandas as pd
@@ -182,7 +182,7 @@ class _Windows:
     def named(self) -> dict[str, tuple[date, date]]:
         out = {"P": (self.period.start, self.period.end), "B": (self.previous.start, self.previous.end)}
         for q in self.quarters:
-            out[ind.quarter_label(q)] = (q, ind._add_months(q, 3))
+            out[ind.quarter_label(q)] = (q, ind.add_months(q, 3))
         return out
 
 
@@ -371,20 +371,20 @@ def build_report(
     themes = list(settings.themes) or list(THEME_LABELS)
     levels = tuple(settings.screening.risk_levels)
     last_q = ind.quarter_of(period.last_day)
-    quarters = ind.quarters_between(ind._add_months(last_q, -3 * (QUARTERS_SHOWN - 1)), last_q)
+    quarters = ind.quarters_between(ind.add_months(last_q, -3 * (QUARTERS_SHOWN - 1)), last_q)
     windows = _Windows(period, previous, quarters)
     labels = (period.label, previous.label)
 
     # ------------------------------------------------------------------ counts
     first = min(quarters[0], previous.start)
-    last = max(ind._add_months(quarters[-1], 3), period.end)
+    last = max(ind.add_months(quarters[-1], 3), period.end)
     daily = ind.incidents_daily(con, start=first, end=last)
     extra = sorted(set(daily["theme"]) - set(themes)) if len(daily) else []
     themes = themes + extra
     cells = _Cells()
     for name, p in (("P", period), ("B", previous)):
         for q in quarters:
-            if (q, ind._add_months(q, 3)) == (p.start, p.end):
+            if (q, ind.add_months(q, 3)) == (p.start, p.end):
                 cells.alias[name] = ind.quarter_label(q)
     _incident_cells(cells, daily, windows, themes)
     _quality_cells(cells, ind.data_quality(con, period))
