@@ -501,7 +501,7 @@ def build_intel_page(
     )
     counts = payload["counts"]
     page = (
-        own.replace("%%CSP%%", html_lib.escape(_csp(basemap_url), quote=True))
+        own.replace("%%CSP%%", html_lib.escape(_csp(basemap_url), quote=False))
         .replace("%%BANNER%%", BANNER)
         .replace("%%PERIOD%%", html_lib.escape(str(period)))
         .replace("%%MADE%%", html_lib.escape(made))
