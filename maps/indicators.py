@@ -440,15 +440,17 @@ def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> l
 def locations_of_concern(con: duckdb.DuckDBPyConnection, *, top: int = 10) -> pd.DataFrame | None:
     """The top ranked places of ``marts.locations_of_concern``, or None when that mart has not been built.
 
-    Only display-safe columns are read: ``rank``, ``unit_id``, a name (``name``/``label``/``area_name``), a
-    theme, the ``score``, counts (``count``, ``events``, ``incidents``, ``count_current``, ``count_previous``)
-    and ``trend``. Coordinates, geometries and any person column are never read.
+    Only display-safe columns are read: ``rank``, ``unit_id``, a name (``name``/``label``/``area_name``), ward
+    and LSOA names, ``themes`` (``;``-separated), the ``score``, counts (``count``, ``events``, ``incidents``,
+    ``distinct_children``, ``count_current``, ``count_previous``) and ``trend``. Coordinates, geometries, profiles
+    and any person column are never read.
     """
     columns = _table_columns(con, "marts", "locations_of_concern")
     if not columns:
         return None
-    wanted = ["rank", "unit_id", "unit_type", "name", "label", "area_name", "theme", "top_theme", "score",
-              "count", "events", "incidents", "count_current", "count_previous", "trend", "trend_label"]
+    wanted = ["rank", "unit_id", "name", "label", "area_name", "ward_name", "lsoa_name", "themes", "theme", "score",
+              "count", "events", "incidents", "distinct_children", "count_current", "count_previous", "trend",
+              "trend_label"]
     keep = [c for c in wanted if c in columns]
     if "rank" not in keep:
         msg = f"marts.locations_of_concern has no rank column; columns are {columns}"

@@ -412,7 +412,8 @@ def build_report(
     locations = ind.locations_of_concern(con)
     count_cols: list[str] = []
     if locations is not None:
-        count_cols = [c for c in ("count", "events", "incidents", "count_current", "count_previous") if c in locations]
+        count_cols = [c for c in ("count", "events", "incidents", "distinct_children", "count_current",
+                                  "count_previous") if c in locations]
         for i, row in locations.iterrows():
             for c in count_cols:
                 cells.add(("loc", i, c), 0 if pd.isna(row[c]) else int(row[c]))
@@ -699,11 +700,20 @@ def _locations_section(page: _Page, locations: pd.DataFrame | None, count_cols: 
         )
     if not len(locations):
         return head + "<p>The locations-of-concern analysis found no place of concern.</p></section>"
-    text_cols = [c for c in ("unit_id", "name", "label", "area_name", "theme", "top_theme") if c in locations]
-    header = ["Rank", *[c.replace("_", " ").capitalize() for c in text_cols]]
+    name_col = next((c for c in ("name", "label", "area_name", "unit_id") if c in locations), None)
+    text_cols = [c for c in (name_col, "ward_name", "lsoa_name")
+                 if c is not None and c in locations and locations[c].notna().any()]
+    theme_col = "themes" if "themes" in locations else ("theme" if "theme" in locations else None)
+    titles = {"name": "Place", "label": "Place", "area_name": "Place", "unit_id": "Place", "ward_name": "Ward",
+              "lsoa_name": "Neighbourhood (LSOA)", "count": "Events", "events": "Events", "incidents": "Incidents",
+              "distinct_children": "Children involved", "count_current": "Events this period",
+              "count_previous": "Events before"}
+    header = ["Rank", *[titles[c] for c in text_cols]]
+    if theme_col:
+        header.append("Themes")
     if "score" in locations:
         header.append("Score")
-    header += [c.replace("_", " ").capitalize() for c in count_cols]
+    header += [titles[c] for c in count_cols]
     trend_col = "trend_label" if "trend_label" in locations else ("trend" if "trend" in locations else None)
     if trend_col:
         header.append("Trend")
@@ -711,6 +721,10 @@ def _locations_section(page: _Page, locations: pd.DataFrame | None, count_cols: 
     for i, row in locations.iterrows():
         cells = [(f"{int(row['rank'])}", "")]
         cells += [("" if pd.isna(row[c]) else str(row[c]).replace("_", " "), "") for c in text_cols]
+        if theme_col:
+            names = [] if pd.isna(row[theme_col]) else [t for t in str(row[theme_col]).split(";") if t]
+            shown = ", ".join(THEME_LABELS.get(t, t.replace("_", " ")) for t in names[:3])
+            cells.append((shown + (f" and {len(names) - 3} more" if len(names) > 3 else ""), ""))
         if "score" in locations:
             cells.append(("" if pd.isna(row["score"]) else f"{float(row['score']):.2f}", ""))
         cells += [page.cell(("loc", i, c)) for c in count_cols]
@@ -720,7 +734,8 @@ def _locations_section(page: _Page, locations: pd.DataFrame | None, count_cols: 
     return head + (
         "<p>Places ranked by the locations-of-concern analysis (areas or map cells, never exact points), with "
         "the direction of their trend.</p>"
-        + _table("Top locations of concern", header, rows) + "</section>"
+        + _table("Top locations of concern", header, rows, text_cols=1 + len(text_cols) + (1 if theme_col else 0))
+        + "</section>"
     )
 
 

@@ -144,8 +144,9 @@ def test_range_period_and_bad_period(tiny):
 def test_locations_and_annex_a_sections_when_present(tiny):
     con, settings = tiny
     con.execute("create table marts.locations_of_concern as select * from (values "
-                "(1, '89195da49a3ffff', 9.1, 30, 'intensifying'), (2, '89195da49b7ffff', 7.5, 3, 'new')) "
-                "t(rank, unit_id, score, count, trend)")
+                "(1, '89195da49a3ffff', 'H3 cell 89195da49a3ffff', 'cse;county_lines', 9.1, 30, 6, 'increasing'), "
+                "(2, '89195da49b7ffff', 'H3 cell 89195da49b7ffff', 'cce', 7.5, 3, 2, 'no trend')) "
+                "t(rank, unit_id, name, themes, score, count, distinct_children, trend)")
     con.execute("insert into raw.annex_a_children (person_id, missing_episodes_12m, absent_episodes_12m, rhi_offered,"
                 " rhi_accepted, file_id) select 'aa-' || i, (i % 3)::int, 0, i % 3 > 0, i % 2 = 0, 'f'"
                 " from range(30) t(i)")
@@ -155,8 +156,9 @@ def test_locations_and_annex_a_sections_when_present(tiny):
         con.execute("drop table marts.locations_of_concern")
         con.execute("delete from raw.annex_a_children")
     assert "Hotspot analysis has not been run" not in html
-    assert _row(html, "1") == ["89195da49a3ffff", "9.10", "30", "intensifying"]
-    assert _row(html, "2")[2] == "&lt;5"
+    assert _row(html, "1") == ["H3 cell 89195da49a3ffff", "Child sexual exploitation, County lines", "9.10", "30",
+                               "6", "increasing"]
+    assert _row(html, "2")[3:5] == ["&lt;5", "&lt;5"]
     assert _row(html, "Children looked after in the Annex A list") == ["30"]
     assert _row(html, "Children with a missing episode in the last 12 months") == ["20"]
     assert _row(html, "Children who accepted a return interview") == ["15"]
