@@ -307,6 +307,7 @@ def _file_tables(con) -> list[str]:
     return [r[0] for r in rows]
 
 
+EXTRA_TABLES = {"raw.persons"}
 SENTINEL = ("SENTINEL-ROW", "partnership", "2020-01-01 00:00:00+00", "day", "sentinel", "other", False, "sentinel")
 
 
@@ -331,9 +332,14 @@ def _check_one(con, settings, kind: str, path: Path, options: dict, before: dict
     stored = con.execute("select rows_read, rows_loaded, rows_rejected from raw.ingest_files where file_id = ?",
                          [result.file_id]).fetchone()
     assert stored == (result.rows_read, result.rows_loaded, result.rows_rejected)
-    held = sum(con.execute(f"select count(*) from {t} where file_id = ?", [result.file_id]).fetchone()[0]
-               for t in _file_tables(con))
-    assert held == result.rows_loaded, "the loaded rows are not exactly the rows stored for the file"
+    held = {t: con.execute(f"select count(*) from {t} where file_id = ?", [result.file_id]).fetchone()[0]
+            for t in _file_tables(con)}
+    # Public formats may also fill a second table (``Batch.extra``: raw.persons from SSDA903 and Annex A);
+    # those rows are not counted as loaded, but cannot outnumber the records read.
+    extra = {t: n for t, n in held.items() if kind not in KINDS and t in EXTRA_TABLES}
+    assert all(n <= result.rows_read for n in extra.values()), extra
+    main = sum(n for t, n in held.items() if t not in extra)
+    assert main == result.rows_loaded, f"the loaded rows are not exactly the rows stored for the file: {held}"
     refused = con.execute("select count(*) from raw.rejected_rows where file_id = ?", [result.file_id]).fetchone()[0]
     assert refused >= result.rows_rejected
     return "loaded", after
@@ -365,7 +371,11 @@ def test_every_kind_errors_cleanly_or_loads_whole_files(kind: str, warehouse) ->
         suffix, data = file
         path = folder / f"{kind}-{next(counter)}{suffix}"
         path.write_bytes(data)
-        outcome, state["before"] = _check_one(con, settings, kind, path, options, state["before"])
+        try:
+            outcome, state["before"] = _check_one(con, settings, kind, path, options, state["before"])
+        except BaseException:
+            state["before"] = _snapshot(con)  # hypothesis replays and shrinks from the true state
+            raise
         outcomes.append(outcome)
 
     check()
