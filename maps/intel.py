@@ -715,6 +715,9 @@ information sharing agreement; do not copy into the steering group's papers.</di
 
   const renderer = new Sigma(graph, document.getElementById("graph"), {
     hideEdgesOnMove: E > 20000,
+    // thin one-pixel lines for big graphs: a quarter of the vertices of sigma's default rectangles
+    defaultEdgeType: E > 10000 && Sigma.rendering && Sigma.rendering.EdgeLineProgram ? "line" : "rectangle",
+    edgeProgramClasses: Sigma.rendering && Sigma.rendering.EdgeLineProgram ? {line: Sigma.rendering.EdgeLineProgram} : {},
     labelRenderedSizeThreshold: 7,
     labelDensity: 0.5,
     zIndex: true,
@@ -893,6 +896,7 @@ information sharing agreement; do not copy into the steering group's papers.</di
     visibleNodes: () => visibleNodes,
     visibleEdges: () => visibleEdges,
     applyFilters: applyFilters,
+    renderer: renderer,
     state: state,
     ready: true,
   };

@@ -35,7 +35,7 @@ def period_text(g: nx.Graph, *, since: str | None = None, until: str | None = No
     Returns
     -------
     str
-        E.g. ``"2024-10-01 to 2026-09-30"`` or ``"2025-01-01 to 2025-12-31 (window asked for)"``.
+        London dates, e.g. ``"2024-10-01 to 2026-09-30"``, or ``"2025-01-01 to 2025-12-31 (window asked for)"``.
     """
     if since or until:
         return f"{since or 'start of records'} to {until or 'latest record'} (window asked for)"
@@ -43,7 +43,8 @@ def period_text(g: nx.Graph, *, since: str | None = None, until: str | None = No
     last = [d["last_seen"] for _, _, d in g.edges(data=True) if d.get("last_seen")]
     if not first:
         return "no dated evidence"
-    return f"{min(first)[:10]} to {max(last)[:10]}"
+    london = [pd.Timestamp(t).tz_convert("Europe/London").strftime("%Y-%m-%d") for t in (min(first), max(last))]
+    return f"{london[0]} to {london[1]}"
 
 
 def _places(con: Any) -> pd.DataFrame | None:

@@ -238,8 +238,8 @@ def sample(tmp_path_factory):
     settings, path = sample_warehouse(tmp_path_factory.mktemp("intel-sample"))
     con = connect(settings=settings)
     try:
-        hot = run_hotspots(con, settings=settings)
-        run_emerging(con, settings=settings)
+        hot = run_hotspots(con, settings=settings, permutations=99)
+        run_emerging(con, settings=settings, permutations=99)
         run_locations(con, settings=settings, hotspots=hot)
         out = tmp_path_factory.mktemp("intel-out")
         intel_path, _, _ = make_intel_page(con, out / "intel.html", settings=settings, made_at=MADE, seeds=2)

@@ -1,0 +1,148 @@
+"""Benchmark the intel explorer on a 50k-person synthetic graph: page size, time to open and to answer a filter in Chromium.
+
+Run from the repository root::
+
+    PYTHONPATH=.:tests .venv/bin/python benchmarks/bench_intel.py            # about 50,000 people
+    PYTHONPATH=.:tests .venv/bin/python benchmarks/bench_intel.py --quick    # about 5,000, a smoke test
+
+Writes ``benchmarks/results/intel.json``. Chromium runs headless with ``--disable-gpu``, so WebGL is drawn
+by the software rasteriser (SwiftShader): a desktop with a GPU draws faster than measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results" / "intel.json"
+
+#: Synthetic involvements per person in ``synthetic_inputs`` (about 3.85 at its defaults).
+_INVOLVEMENTS_PER_PERSON = 3.85
+
+#: Above this many people the benchmark does not time ``brokers()`` (see ``main``).
+BROKERS_MAX_NODES = 10_000
+
+_FRAME = "() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))"
+
+
+def _timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, round(time.perf_counter() - t0, 2)
+
+
+def _browser(path: Path) -> dict:
+    from browser import open_page
+
+    t0 = time.perf_counter()
+    report = open_page(path, settle_ms=0)
+    page = report.page
+    page.wait_for_selector("body[data-ready='true']", timeout=120_000)
+    page.evaluate(_FRAME)
+    opened = time.perf_counter() - t0
+    out = {"open_s": round(opened, 2), "console_errors": report.console_errors, "requests_external": report.requests_external}
+    total = int(page.get_attribute("#count", "data-visible-nodes"))
+
+    def measure(action_js: str) -> float:
+        return round(page.evaluate(f"async () => {{ const t0 = performance.now(); {action_js}; await ({_FRAME})(); return performance.now() - t0; }}"), 1)
+
+    out["filter_age_band_ms"] = measure("document.querySelector(\"#bandset input[data-band='0']\").click()")
+    out["visible_after_age_filter"] = int(page.get_attribute("#count", "data-visible-nodes"))
+    out["filter_relation_ms"] = measure("document.querySelector('#relset input').click()")
+    out["visible_after_relation_filter"] = int(page.get_attribute("#count", "data-visible-nodes"))
+    out["reset_ms"] = measure("document.getElementById('reset').click()")
+    known = page.evaluate("() => { const f = JSON.parse(document.getElementById('intel-data').textContent).nodes; const i = f.flags.findIndex((x) => x & 1); return f.id[i >= 0 ? i : 0]; }")
+    t0 = time.perf_counter()
+    page.fill("#search", known)
+    page.press("#search", "Enter")
+    page.wait_for_selector("#person-id")
+    out["search_and_evidence_s"] = round(time.perf_counter() - t0, 2)
+    out["ego_2_hops_ms"] = measure("const h = document.getElementById('hops'); h.value = '2'; h.dispatchEvent(new Event('change'))")
+    out["visible_in_ego"] = int(page.get_attribute("#count", "data-visible-nodes"))
+    out["visible_total"] = total
+    out["console_errors"] = report.console_errors
+    out["requests_external"] = report.requests_external
+    page.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=50_000, help="Approximate number of people.")
+    parser.add_argument("--quick", action="store_true", help="About 5,000 people.")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    persons = 5_000 if args.quick else args.persons
+
+    from analytics.graph import adults_of_concern, brokers, build_graph, centrality, groups
+    from analytics.graph.synthetic import synthetic_inputs
+    from maps.intel import build_intel_page
+    from maps.selfcontained import write_html
+
+    inputs, t_gen = _timed(synthetic_inputs, int(persons * _INVOLVEMENTS_PER_PERSON), seed=args.seed)
+    g, t_build = _timed(build_graph, inputs)
+    members, t_groups = _timed(groups, g, seeds=[args.seed])
+    cent, t_cent = _timed(centrality, g, k=100, seed=args.seed)
+    adults, t_adults = _timed(adults_of_concern, g)
+    if g.number_of_nodes() <= BROKERS_MAX_NODES:
+        brk, t_brk = _timed(brokers, g, members, exact_max_nodes=5000, seed=args.seed)
+        broker_source = "analytics.graph.brokers"
+    else:
+        # brokers() adds Burt's constraint (networkx, pure Python, O(sum of squared degrees)): minutes at 5k people,
+        # hours at 50k. The page only reads person_id, betweenness and groups_linked, so take them from centrality.
+        group_of = dict(zip(members["person_id"], members["group_id"], strict=True))
+        linked = {n: len({group_of[m] for m in g.neighbors(n)} - {group_of[n]}) for n in g.nodes}
+        brk = cent[["person_id", "betweenness"]].assign(groups_linked=cent["person_id"].map(linked))
+        brk = brk.sort_values("betweenness", ascending=False, kind="stable")
+        t_brk = None
+        broker_source = "centrality betweenness + groups linked (brokers() skipped above 10,000 people)"
+    html, t_page = _timed(
+        build_intel_page,
+        g,
+        communities=members,
+        centrality=cent,
+        adults=adults,
+        brokers=brk,
+        period="synthetic",
+        made_at=dt.datetime.now(dt.UTC),
+    )
+    folder = Path(tempfile.mkdtemp(prefix="ctxrisk-bench-intel-"))
+    path = write_html(html, folder / "intel.html")
+    result = {
+        "machine": {"python": platform.python_version(), "processor": platform.machine(), "cores": __import__("os").cpu_count()},
+        "seed": args.seed,
+        "graph": {
+            "people": g.number_of_nodes(),
+            "links": g.number_of_edges(),
+            "evidence_items": sum(len(d.get("evidence") or []) for _, _, d in g.edges(data=True)),
+            "groups": int(members["group_id"].nunique()),
+            "adults_of_concern": len(adults),
+        },
+        "python_s": {
+            "generate": t_gen,
+            "build_graph": t_build,
+            "groups_1_seed": t_groups,
+            "centrality_100_pivots": t_cent,
+            "adults_of_concern": t_adults,
+            "brokers": t_brk,
+            "brokers_source": broker_source,
+            "build_intel_page": t_page,
+        },
+        "page_bytes": len(html.encode("utf-8")),
+        "chromium": _browser(path),
+        "note": "headless Chromium with --disable-gpu: WebGL drawn in software (SwiftShader) on 2 cores",
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    path.unlink()
+    folder.rmdir()
+
+
+if __name__ == "__main__":
+    main()
