@@ -344,11 +344,12 @@ def run(
     """Run the whole job: ingest new files from the drop folders, then analytics, maps and report.
 
     Exit codes: 0 all done; 1 settings or key not usable; 3 warehouse schema mismatch; 4 another run holds the
-    lock; 5 finished, but files were quarantined or steps failed. See docs/operations.md.
+    lock; 5 finished, but files were quarantined or steps failed; 143 stopped by SIGTERM (rolled back to the
+    last commit). See docs/operations.md.
     """
     import logging as _logging
 
-    from pipelines.jobs import LogProgress, run_job
+    from pipelines.jobs import LogProgress, Terminated, run_job
     from pipelines.pseudonymise import load_key
 
     if progress not in ("auto", "bar", "lines") or fmt not in ("table", "json"):
@@ -370,6 +371,10 @@ def run(
         summary = run_job(settings, pseudonymise_key=key, progress=_RichRunProgress() if use_bar else LogProgress())
     except CtxriskError as exc:
         raise fail(exc) from exc
+    except Terminated as exc:
+        err_console.print(f"[bold red]stopped:[/] {exc}; the open step was rolled back, the next run redoes it",
+                          highlight=False)
+        raise typer.Exit(128 + 15) from None
     if fmt == "json":
         console.print_json(json.dumps(summary.as_dict(), default=str))
     else:
@@ -428,6 +433,7 @@ def _mount_subcommands() -> None:
         ("analytics.locations_cli", "locations", None),
         ("analytics.graph_cli", "graph", None),
         ("maps.cli", "map", None),
+        ("maps.report_cli", "report", None),
     )
     for module_name, name, _ in groups:
         try:

@@ -157,28 +157,37 @@ def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     return id(con) in _OPEN_TRANSACTIONS
 
 
+# Connections (by id) with a transaction opened by :func:`transaction`, and how deeply it is nested. DuckDB
+# aborts the open transaction when asked to begin a second one, so nesting is tracked here instead.
+_OPEN_TRANSACTIONS: dict[int, int] = {}
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """Run a block in one transaction: all of it is committed, or none of it.
 
-    A block inside another ``transaction`` on the same connection joins the outer one (DuckDB has no nested
-    transactions, and a failed ``BEGIN`` would abort the open one): it is committed or rolled back with it.
+    Inside a transaction opened by an outer ``transaction(con)`` (a run step, say) the block joins it: the
+    outer transaction commits or rolls back the block's work with its own.
     """
     key = id(con)
-    if key in _OPEN_TRANSACTIONS:
-        yield con
+    if _OPEN_TRANSACTIONS.get(key):
+        _OPEN_TRANSACTIONS[key] += 1
+        try:
+            yield con
+        finally:
+            _OPEN_TRANSACTIONS[key] -= 1
         return
     con.execute("begin transaction")
-    _OPEN_TRANSACTIONS.add(key)
+    _OPEN_TRANSACTIONS[key] = 1
     try:
         yield con
     except BaseException:
-        _OPEN_TRANSACTIONS.discard(key)
         con.execute("rollback")
         raise
     else:
-        _OPEN_TRANSACTIONS.discard(key)
         con.execute("commit")
+    finally:
+        _OPEN_TRANSACTIONS.pop(key, None)
 
 
 def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> int:

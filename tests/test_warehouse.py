@@ -58,3 +58,20 @@ def test_write_mart_replaces_atomically(con):
 
 def test_time_zone_is_utc(con):
     assert con.execute("select current_setting('TimeZone')").fetchone()[0] == "UTC"
+
+
+def test_nested_transaction_joins_the_outer_one(con):
+    from pipelines.warehouse import transaction
+
+    con.execute("create table marts.t (a int)")
+    try:
+        with transaction(con):
+            with transaction(con):
+                con.execute("insert into marts.t values (1)")
+            write_mart(con, "inner", pd.DataFrame({"a": [1]}))
+            raise RuntimeError("roll everything back")
+    except RuntimeError:
+        pass
+    assert con.execute("select count(*) from marts.t").fetchone()[0] == 0
+    tables = con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
+    assert ("inner",) not in tables

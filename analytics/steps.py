@@ -1,0 +1,116 @@
+"""The analytics steps of ``ctxrisk run``: hot spots, emerging hot spots, locations of concern, graph marts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pipelines.jobs import StepContext, StepOutput
+
+log = logging.getLogger(__name__)
+
+HOTSPOTS = "hotspots"
+EMERGING = "emerging hotspots"
+LOCATIONS = "locations of concern"
+GRAPH = "association graph"
+
+
+def _events_present(ctx: StepContext) -> int:
+    return int(ctx.con.execute("select count(*) from staging.events where located").fetchone()[0])
+
+
+def hotspots_step(ctx: StepContext) -> StepOutput:
+    """Gi* on H3 cells at the configured resolution, all themes, the whole period -> ``marts.hotspots``."""
+    from analytics.hotspots import run_hotspots
+
+    if not _events_present(ctx):
+        return StepOutput(rows=0, detail="no located events yet: nothing to analyse")
+    result = run_hotspots(ctx.con, settings=ctx.settings, unit=f"h3:{ctx.settings.hotspots.h3_resolution}")
+    frame = result.frame
+    hot = int((frame["bin"] > 0).sum())
+    cold = int((frame["bin"] < 0).sum())
+    return StepOutput(rows=len(frame), detail=f"{len(frame):,} cells: {hot:,} hot, {cold:,} cold (q < alpha). "
+                                              f"{result.selection.note()}")
+
+
+def emerging_step(ctx: StepContext) -> StepOutput:
+    """Emerging hot spot categories on the unit x month cube -> ``marts.emerging_hotspots``."""
+    from analytics.emerging import CATEGORIES
+    from analytics.hotspots import run_emerging
+
+    if not _events_present(ctx):
+        return StepOutput(rows=0, detail="no located events yet: nothing to analyse")
+    result = run_emerging(ctx.con, settings=ctx.settings, unit=f"h3:{ctx.settings.hotspots.h3_resolution}")
+    frame = result.frame
+    no_pattern = CATEGORIES[-1]
+    counts = frame["category"].value_counts()
+    patterns = ", ".join(f"{n:,} {name}" for name, n in counts.items() if name != no_pattern)
+    return StepOutput(rows=len(frame), detail=f"{len(frame):,} cells; {patterns or 'no pattern anywhere'}")
+
+
+def locations_step(ctx: StepContext) -> StepOutput:
+    """Profiles and the ranked ``marts.locations_of_concern``."""
+    from analytics.locations import run_locations
+
+    if not _events_present(ctx):
+        return StepOutput(rows=0, detail="no located events yet: nothing to rank")
+    result = run_locations(ctx.con, settings=ctx.settings)
+    return StepOutput(rows=len(result.frame), detail=f"{len(result.frame):,} locations of concern ranked")
+
+
+def graph_step(ctx: StepContext) -> StepOutput:
+    """Build the association graph and write adults of concern, groups, centrality and at-risk children."""
+    import pandas as pd
+
+    from analytics.graph import (
+        adults_of_concern,
+        at_risk_children,
+        build_graph,
+        centrality,
+        group_summary,
+        groups,
+        load_graph_inputs,
+    )
+    from pipelines.warehouse import write_mart
+
+    settings = ctx.settings
+    inputs = load_graph_inputs(ctx.con)
+    g = build_graph(inputs, half_life_days=settings.graph.recency_half_life_days)
+    if g.number_of_nodes() == 0:
+        return StepOutput(rows=0, detail="no persons linked yet: no graph")
+    adults = adults_of_concern(g, min_children=settings.graph.min_children)
+    members = groups(g)
+    marts: dict[str, pd.DataFrame] = {
+        "graph_adults_of_concern": adults,
+        "graph_group_members": members,
+        "graph_groups": group_summary(g, members),
+        "graph_centrality": centrality(g, exact_max_nodes=settings.graph.exact_betweenness_max_nodes),
+        "graph_at_risk_children": at_risk_children(g),
+    }
+    rows = 0
+    for name, frame in marts.items():
+        rows += write_mart(ctx.con, name, _flatten(frame))
+    return StepOutput(rows=rows, detail=f"{g.number_of_nodes():,} persons, {g.number_of_edges():,} links; "
+                                        f"{len(adults):,} adults of concern")
+
+
+def _flatten(frame: Any) -> Any:
+    """Lists, sets and dicts in cells become JSON text so the mart keeps them."""
+    import json
+
+    out = frame.reset_index(drop=True).copy()
+    for column in out.columns:
+        if out[column].dtype == object and out[column].map(lambda v: isinstance(v, list | set | tuple | dict)).any():
+            out[column] = out[column].map(
+                lambda v: json.dumps(sorted(v) if isinstance(v, set) else v, default=str)
+                if isinstance(v, list | set | tuple | dict) else v)
+    return out
+
+
+def register_steps(register: Callable[..., Any]) -> None:
+    """Add the analytics steps to ``ctxrisk run`` (called by :func:`pipelines.jobs.load_step_modules`)."""
+    register(HOTSPOTS, hotspots_step)
+    register(EMERGING, emerging_step, after=HOTSPOTS)
+    register(LOCATIONS, locations_step, after=EMERGING)
+    register(GRAPH, graph_step, after=LOCATIONS)

@@ -1,0 +1,58 @@
+"""Tests for analytics.steps: the analytics steps of `ctxrisk run` on the committed sample."""
+
+import pytest
+from hotspot_fixtures import sample_warehouse
+
+from analytics import steps
+from pipelines.jobs import StepContext, registered_steps
+from pipelines.warehouse import connect, transaction
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    settings, _ = sample_warehouse(tmp_path_factory.mktemp("steps"))
+    con = connect(settings=settings)
+    yield StepContext(con, settings, "test-run")
+    con.close()
+
+
+def marts(con):
+    return {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+
+
+def test_steps_are_registered_in_order():
+    names = [s.name for s in registered_steps()]
+    order = [steps.HOTSPOTS, steps.EMERGING, steps.LOCATIONS, steps.GRAPH]
+    assert [n for n in names if n in order] == order
+
+
+def test_each_step_writes_its_marts_in_one_transaction(ctx):
+    for func, expected in ((steps.hotspots_step, {"hotspots"}),
+                           (steps.emerging_step, {"emerging_hotspots", "emerging_bins"}),
+                           (steps.locations_step, {"locations_of_concern", "location_profiles"}),
+                           (steps.graph_step, {"graph_adults_of_concern", "graph_groups", "graph_group_members",
+                                               "graph_centrality", "graph_at_risk_children"})):
+        with transaction(ctx.con):
+            out = func(ctx)
+        assert out.rows and out.rows > 0, func.__name__
+        assert expected <= marts(ctx.con), func.__name__
+    hot = ctx.con.execute("select count(*) from marts.hotspots where bin > 0").fetchone()[0]
+    assert hot > 0
+    ranked = ctx.con.execute("select count(*) from marts.locations_of_concern").fetchone()[0]
+    assert ranked >= 8  # the sample plants eight places
+
+
+def test_a_failing_step_leaves_no_partial_mart(ctx, monkeypatch):
+    import analytics.hotspots
+
+    before = ctx.con.execute("select count(*) from marts.hotspots").fetchone()[0]
+
+    def broken(*args, **kwargs):
+        ctx.con.execute("create or replace table marts.hotspots as select 1 as x")
+        raise RuntimeError("step failed half way")
+
+    monkeypatch.setattr(analytics.hotspots, "run_hotspots", broken)
+    with pytest.raises(RuntimeError), transaction(ctx.con):
+        steps.hotspots_step(ctx)
+    assert ctx.con.execute("select count(*) from marts.hotspots").fetchone()[0] == before
