@@ -9,6 +9,7 @@ as ``"<5"``. Only the display fields are written into the page, never the input 
 from __future__ import annotations
 
 import html as html_lib
+import json
 import logging
 import math
 from collections.abc import Sequence
@@ -19,6 +20,8 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from maps.disclosure import suppress_counts
 from maps.language import assert_appropriate
@@ -292,6 +295,8 @@ def build_steering_map(
     settings: Any = None,
     title: str = "Contextual safeguarding: places of concern",
     show_not_significant: bool = False,
+    period_hotspots: Sequence[tuple[str, gpd.GeoDataFrame]] | None = None,
+    notes: Sequence[str] = (),
 ) -> folium.Map:
     """Build the steering-group map: one layer per theme or kind of result, layer control last.
 
@@ -328,6 +333,15 @@ def build_steering_map(
         Heading of the info box.
     show_not_significant : bool
         Also draw Gi* cells with ``bin == 0`` (default ``False``: fewer shapes, smaller page).
+    period_hotspots : sequence of (str, geopandas.GeoDataFrame) or None
+        The period selector: Gi* results of the same analysis for several periods, as ``(label, frame)``
+        pairs with the columns of ``hotspots``. Each becomes one *base* layer ``"Hot spots: <label>"`` of the
+        layer control (radio buttons under the heading "Period"), so exactly one period's hot spots show at
+        a time; the first is shown at first. ``hotspots`` is then not drawn on its own (pass the first
+        period's frame). Per-theme splitting does not apply here. ``None`` (default): ``hotspots`` is drawn
+        as overlay(s) as described above.
+    notes : sequence of str
+        Extra lines for the info box (e.g. what the period selector switches, what was left out).
 
     Returns
     -------
@@ -417,9 +431,16 @@ def build_steering_map(
     hot = hotspots.assign(bin=bins.astype(int))
     if not show_not_significant:
         hot = hot[hot["bin"] != 0]
+    if period_hotspots is None:
+        hot_parts = [
+            ("Hot spots (Gi*)" if theme is None else f"Hot spots: {_theme_label(theme)}", part, True)
+            for theme, part in _split_by_theme(hot, order)
+        ]
+    else:
+        hot_parts = _period_parts(period_hotspots, show_not_significant=show_not_significant)
+        hot = pd.concat([part for _label, part, _base in hot_parts]) if hot_parts else hot.iloc[0:0]
     hot_groups = []
-    for theme, part in _split_by_theme(hot, order):
-        label = "Hot spots (Gi*)" if theme is None else f"Hot spots: {_theme_label(theme)}"
+    for label, part, first in hot_parts:
         events = suppress_counts(part["count"].reset_index(drop=True), threshold=threshold)
         shown = gpd.GeoDataFrame(
             {
@@ -431,17 +452,27 @@ def build_steering_map(
             geometry=part.geometry.values,
             crs=4326,
         )
-        group = folium.FeatureGroup(name=label, show=True).add_to(fmap)
+        if period_hotspots is None:
+            group = folium.FeatureGroup(name=label, show=True).add_to(fmap)
+        else:
+            group = folium.FeatureGroup(name=label, overlay=False, show=first).add_to(fmap)
         folium.GeoJson(
             _feature_collection(shown, ["label", "events", "z", "fill"]),
             style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#444444", "weight": 0.5, "fillOpacity": 0.75},
-            tooltip=folium.GeoJsonTooltip(fields=["label", "events", "z"], aliases=["Gi*", "Events", "z"]),
+            # folium refuses tooltip fields on an empty collection (a period with no significant cell)
+            tooltip=folium.GeoJsonTooltip(fields=["label", "events", "z"], aliases=["Gi*", "Events", "z"])
+            if len(shown)
+            else None,
         ).add_to(group)
         hot_groups.append(group)
     gi_items = [(GI_BINS[b][1], GI_BINS[b][0]) for b in (3, 2, 1, 0, -1, -2, -3) if show_not_significant or b != 0]
     generated += [label for _c, label in gi_items]
     if hot_groups:
-        Legend("Hot spots (Getis-Ord Gi*, FDR-adjusted)", gi_items, layers=hot_groups).add_to(fmap)
+        # With a period selector one base layer always shows, so the legend always shows too.
+        tied = hot_groups if period_hotspots is None else ()
+        Legend("Hot spots (Getis-Ord Gi*, FDR-adjusted)", gi_items, layers=tied).add_to(fmap)
+    if period_hotspots is not None:
+        generated += [label for label, _part, _first in hot_parts]
 
     # --- emerging hot spots
     categories = emerging["category"].map(_normalise_category)
@@ -481,28 +512,37 @@ def build_steering_map(
     for idx, value in locs["themes"].items():
         for theme in _themes_of(value) or ["other"]:
             by_theme.setdefault(theme, []).append(idx)
+    # A place listed under several themes has one badge per theme layer; its popup (text and a 168-cell chart)
+    # is written into the page once and bound to each badge (see _SharedPopups), not copied per badge.
+    popups = _SharedPopups(max_width=280)
+    for idx in locs.index:
+        popup_html, popup_text = _location_popup(locs.loc[idx], threshold=threshold, parts=parts, n_ranked=n_ranked)
+        generated.append(popup_text)
+        popups.contents[str(idx)] = popup_html
     for theme in order(list(by_theme)):
         group = folium.FeatureGroup(name=f"Places of concern: {_theme_label(theme)}", show=True).add_to(fmap)
         for idx in by_theme[theme]:
             row = locs.loc[idx]
-            popup_html, popup_text = _location_popup(row, threshold=threshold, parts=parts, n_ranked=n_ranked)
-            generated.append(popup_text)
             rank = int(row["rank"])
-            folium.Marker(
+            marker = folium.Marker(
                 [float(row["latitude"]), float(row["longitude"])],
                 icon=folium.DivIcon(
                     html=f'<div class="ctxrisk-rank">{rank}</div>', icon_size=(22, 22), icon_anchor=(11, 11)
                 ),
                 tooltip=f"{rank}. {html_lib.escape(str(row['_name']))}",
-                popup=folium.Popup(popup_html, max_width=280),
             ).add_to(group)
+            popups.bindings.append((marker, str(idx)))
+    if popups.bindings:
+        popups.add_to(fmap)
     generated += [_theme_label(t) for t in by_theme]
     fmap.get_root().header.add_child(
         folium.Element(
             "<style>.ctxrisk-rank{width:22px;height:22px;border-radius:11px;background:#252525;color:#fff;"
             "font:bold 11px/22px Arial,sans-serif;text-align:center;border:2px solid #fff;"
             "box-shadow:0 0 3px rgba(0,0,0,.6);box-sizing:border-box}"
-            ".leaflet-control-layers{font:12px/1.4 Arial,Helvetica,sans-serif}</style>"
+            ".leaflet-control-layers{font:12px/1.4 Arial,Helvetica,sans-serif}"
+            ".leaflet-control-layers-base:not(:empty)::before{content:'Period';display:block;font-weight:bold}"
+            "</style>"
         ),
         name="ctxrisk_rank_css",
     )
@@ -512,6 +552,7 @@ def build_steering_map(
         f"Counts under {threshold} are shown as <{threshold}.",
         "Places are shown as grid cells or areas: no event locations and no information about individual "
         "children are included.",
+        *notes,
     ]
     generated += info
     InfoBox(title, info).add_to(fmap)
@@ -526,6 +567,59 @@ def build_steering_map(
         f"{n_ranked:,}",
     )
     return fmap
+
+
+class _SharedPopups(MacroElement):
+    """Bind one popup text to several markers: each text is written into the page once, as a JSON string."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.contents_json() }};
+        {%- for marker, key in this.bindings %}
+        {{ marker.get_name() }}.bindPopup({{ this.get_name() }}[{{ key|tojson }}], {maxWidth: {{ this.max_width }}});
+        {%- endfor %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, max_width: int) -> None:
+        super().__init__()
+        self._name = "CtxriskPopups"
+        self.max_width = int(max_width)
+        self.contents: dict[str, str] = {}
+        self.bindings: list[tuple[folium.Marker, str]] = []
+
+    def contents_json(self) -> str:
+        # "</" is escaped so that no popup text can close the page's <script> element
+        return json.dumps(self.contents, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _period_parts(
+    period_hotspots: Sequence[tuple[str, gpd.GeoDataFrame]], *, show_not_significant: bool
+) -> list[tuple[str, gpd.GeoDataFrame, bool]]:
+    """Validate each period's Gi* frame; return ``(layer label, cells to draw, shown first)`` per period."""
+    if len(period_hotspots) == 0:
+        msg = "period_hotspots is empty: give at least one (label, hot spots) pair, or None"
+        raise ValidationError(msg)
+    labels = [str(label) for label, _frame in period_hotspots]
+    if len(set(labels)) != len(labels):
+        msg = f"period labels must differ from each other, got {labels}"
+        raise ValidationError(msg)
+    out = []
+    for i, (label, frame) in enumerate(period_hotspots):
+        name = f"hot spots of period {label!r}"
+        _require(frame, name, ["unit_id", "count", "z", "p", "q", "bin", "geometry"])
+        frame = _wgs84(frame, name)
+        bins = pd.to_numeric(frame["bin"], errors="coerce")
+        if bins.isna().any() or not bins.isin(list(GI_BINS)).all():
+            msg = f"{name}: bin must be an integer -3..3; found {frame['bin'][~bins.isin(list(GI_BINS))].iloc[0]}"
+            raise ValidationError(msg)
+        part = frame.assign(bin=bins.astype(int))
+        if not show_not_significant:
+            part = part[part["bin"] != 0]
+        out.append((f"Hot spots: {label}", part, i == 0))
+    return out
 
 
 def _split_by_theme(frame: gpd.GeoDataFrame, order: Any) -> list[tuple[str | None, gpd.GeoDataFrame]]:

@@ -1,0 +1,688 @@
+"""Read the steering map's inputs from the warehouse: simplified areas, Gi* hot spots per period, emerging hot spots, places.
+
+:func:`load_steering_inputs` turns ``raw.boundaries`` and the hot spot and location marts into the frames
+that :func:`maps.steering.build_steering_map` draws. Only display fields leave this module: area names,
+codes, IMD deciles and simplified outlines; cell outlines with their count, z and bin; emerging-pattern
+categories; and for each ranked place its name, cell-centre position, score parts, themes, trend in words
+and weekday x hour profile. No event row, event coordinate or person ID is read.
+
+The period selector
+-------------------
+``marts.hotspots`` holds one Gi* run. The map's period selector offers that run (``"all"``: every period it
+analysed) and, by default, the latest calendar quarter with events and the quarter before it: for each of
+those the same Gi* analysis (unit, weights, permutations, seed, filters, read from the mart's
+``parameters``) is run again on that quarter's events only (:func:`analytics.hotspots.run_hotspots` with
+``since``/``until``, nothing written), with enough permutations for the FDR step to reach ``alpha`` over a
+quarter's sparser counts (:func:`period_permutations`). The selector switches only the Gi* hot spot layer; emerging hot
+spots and places of concern always cover the whole period of their own runs (the map says so).
+
+Size
+----
+Area outlines are simplified in British National Grid metres (``simplify_m``, default 10 m: the Cheshire
+East LSOAs shrink from 364 kB to about 150 kB of coordinates, with no visible change at the zoom levels a
+borough is viewed at) and every outline's coordinates are rounded to 6 decimal places (about 0.1 m). Gi* cells
+that are not significant are not drawn (``show_not_significant``), nor are emerging cells with no pattern.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import wkt as shapely_wkt
+
+from pipelines.errors import ValidationError
+from pipelines.settings import Settings
+
+__all__ = [
+    "DEFAULT_PERIODS",
+    "DISPLAY_DECIMALS",
+    "MAX_PERIOD_PERMUTATIONS",
+    "SIMPLIFY_M",
+    "PeriodSpec",
+    "SteeringInputs",
+    "SteeringPeriod",
+    "load_steering_inputs",
+    "period_permutations",
+    "resolve_periods",
+    "trend_text",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Periods offered by the selector when none are asked for: the mart's own run, then the latest quarter
+#: with events and the one before it.
+DEFAULT_PERIODS: tuple[str, ...] = ("all", "latest-quarter", "previous-quarter")
+#: Douglas-Peucker tolerance for area outlines, metres (BNG).
+SIMPLIFY_M = 10.0
+#: Largest number of permutations a per-period Gi* re-run uses (see :func:`period_permutations`).
+MAX_PERIOD_PERMUTATIONS = 99_999
+#: Decimal places of every outline coordinate written to the page (6: about 0.1 m). Not 5: at 5 places
+#: (about 1 m) an H3 vertex coincides with some event position by chance once there are a few thousand
+#: events, and the page's leak scan (:func:`maps.disclosure.scan_for_leaks`) rightly cannot tell a grid
+#: vertex from an event; at 6 places the chance is a hundred times smaller.
+DISPLAY_DECIMALS = 6
+
+_QUARTER = re.compile(r"(\d{4})-?Q([1-4])", re.IGNORECASE)
+_BASE_LEVEL = "study area"
+
+
+@dataclass(frozen=True)
+class PeriodSpec:
+    """One period of the selector.
+
+    Attributes
+    ----------
+    key : str
+        What was asked for (``all``, ``latest-quarter``, ``2026-Q3``, ``2025-01..2025-06`` ...).
+    label : str
+        Shown in the selector, e.g. ``"2026 Q3 (1 Jul to 30 Sep 2026)"``.
+    since, until : datetime.date or None
+        First and last local day (both inclusive); None for ``all`` (the mart's own run).
+    """
+
+    key: str
+    label: str
+    since: date | None
+    until: date | None
+
+
+@dataclass(frozen=True)
+class SteeringPeriod:
+    """One period's Gi* hot spots, ready to draw.
+
+    Attributes
+    ----------
+    spec : PeriodSpec
+    hotspots : geopandas.GeoDataFrame
+        ``unit_id``, ``count``, ``z``, ``p``, ``q``, ``bin`` and the cell or area outline (WGS84), only
+        the cells that are drawn.
+    events_used : int
+        Events the Gi* run placed in the study region.
+    run_id : str
+        The mart's run (``all``) or the run made for this map.
+    """
+
+    spec: PeriodSpec
+    hotspots: gpd.GeoDataFrame
+    events_used: int
+    run_id: str
+
+
+@dataclass(frozen=True)
+class SteeringInputs:
+    """Everything the steering map draws.
+
+    Attributes
+    ----------
+    boundaries : geopandas.GeoDataFrame
+        ``level``, ``code``, ``name``, ``imd_decile``, simplified outlines (WGS84). When no boundary is
+        loaded, one ``"study area"`` outline: the union of the hot spot run's cells.
+    periods : list of SteeringPeriod
+        In selector order; the first is shown when the page opens.
+    emerging : geopandas.GeoDataFrame
+        ``unit_id``, ``category``, outline; cells with no pattern left out.
+    locations : pandas.DataFrame
+        The ranked places (at most ``settings.locations.top``): ``rank``, ``unit_id``, ``name``, ``score``,
+        ``score_*``, ``themes``, ``trend`` (words), ``profile`` (7 x 24), ``count``, ``latitude``,
+        ``longitude`` (cell centre).
+    notes : list of str
+        Lines for the map's info box: what the selector switches, what each layer covers, what was left out.
+    unit : str
+        The analysis unit (``h3:9``, ``lsoa11`` ...).
+    """
+
+    boundaries: gpd.GeoDataFrame
+    periods: list[SteeringPeriod]
+    emerging: gpd.GeoDataFrame
+    locations: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    unit: str = ""
+
+    @property
+    def hotspots(self) -> gpd.GeoDataFrame:
+        """The first period's hot spots (shown when the page opens)."""
+        return self.periods[0].hotspots
+
+    def build_map(
+        self,
+        *,
+        settings: Settings,
+        title: str = "Contextual safeguarding: places of concern",
+        show_not_significant: bool = False,
+    ) -> folium.Map:
+        """Draw the map with :func:`maps.steering.build_steering_map`, one selector entry per period."""
+        from maps.steering import build_steering_map
+
+        return build_steering_map(
+            boundaries=self.boundaries,
+            hotspots=self.hotspots,
+            emerging=self.emerging,
+            locations=self.locations,
+            periods=[p.spec.label for p in self.periods],
+            settings=settings,
+            title=title,
+            show_not_significant=show_not_significant,
+            period_hotspots=[(p.spec.label, p.hotspots) for p in self.periods],
+            notes=self.notes,
+        )
+
+
+# --------------------------------------------------------------------------------------------------- periods
+
+
+def _day_text(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def _quarter_of(d: date) -> tuple[int, int]:
+    return d.year, (d.month - 1) // 3 + 1
+
+
+def _quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
+    start = date(year, 3 * quarter - 2, 1)
+    nxt = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)
+    return start, nxt - timedelta(days=1)
+
+
+def _quarter_spec(key: str, year: int, quarter: int) -> PeriodSpec:
+    start, end = _quarter_bounds(year, quarter)
+    return PeriodSpec(key, f"{year} Q{quarter} ({start.day} {start:%b} to {_day_text(end)})", start, end)
+
+
+def resolve_periods(
+    specs: str | Sequence[str] | None, *, first_day: date | None, last_day: date | None
+) -> list[PeriodSpec]:
+    """Turn the ``--period`` texts into selector periods.
+
+    Parameters
+    ----------
+    specs : str, sequence of str or None
+        Comma-separated (or a sequence of) period texts, in selector order:
+
+        * ``all`` -- the hot spot mart's own run (every period it analysed);
+        * ``latest-quarter`` / ``previous-quarter`` -- the calendar quarter holding ``last_day`` / the one
+          before it;
+        * ``YYYY-Qn`` (or ``YYYYQn``) -- a calendar quarter;
+        * ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ``A..B`` (both ends inclusive), as
+          :func:`analytics.events.parse_period`.
+
+        None means :data:`DEFAULT_PERIODS`.
+    first_day, last_day : datetime.date or None
+        Local dates of the first and last event the hot spot run used (for ``all``'s label and the
+        relative quarters).
+
+    Returns
+    -------
+    list of PeriodSpec
+        Duplicates (same dates) are dropped, keeping the first.
+
+    Raises
+    ------
+    ValidationError
+        On an unreadable period, or a relative quarter with no events to anchor it.
+    """
+    from analytics.events import parse_period
+
+    if specs is None:
+        texts = list(DEFAULT_PERIODS)
+    elif isinstance(specs, str):
+        texts = [t.strip() for t in specs.split(",") if t.strip()]
+    else:
+        texts = [str(t).strip() for t in specs if str(t).strip()]
+    if not texts:
+        msg = "no period given: use all, latest-quarter, previous-quarter, YYYY-Qn, YYYY[-MM[-DD]] or A..B"
+        raise ValidationError(msg)
+    out: list[PeriodSpec] = []
+    for text in texts:
+        key = text.lower()
+        if key == "all":
+            if first_day is not None and last_day is not None:
+                label = f"all periods ({_day_text(first_day)} to {_day_text(last_day)})"
+            else:
+                label = "all periods analysed"
+            spec = PeriodSpec("all", label, None, None)
+        elif key in ("latest-quarter", "previous-quarter"):
+            if last_day is None:
+                msg = f"period {text!r} needs events to find the latest quarter, and the hot spot run used none"
+                raise ValidationError(msg)
+            year, quarter = _quarter_of(last_day)
+            if key == "previous-quarter":
+                year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+            spec = _quarter_spec(key, year, quarter)
+        elif m := _QUARTER.fullmatch(text.strip()):
+            spec = _quarter_spec(key, int(m.group(1)), int(m.group(2)))
+        else:
+            start, end = parse_period(text)
+            last = end - timedelta(days=1)
+            spec = PeriodSpec(text, f"{_day_text(start)} to {_day_text(last)}", start, last)
+        if any((p.since, p.until) == (spec.since, spec.until) for p in out):
+            continue
+        out.append(spec)
+    return out
+
+
+def trend_text(trend: object, *, p: object = None) -> str:
+    """Say a Mann-Kendall trend of monthly counts in words.
+
+    Parameters
+    ----------
+    trend : str
+        ``"increasing"``, ``"decreasing"``, ``"no trend"`` (as :mod:`analytics.mannkendall`) or other text
+        (returned as it is, e.g. ``"too few months"``).
+    p : float or None
+        The test's two-sided p-value, stated when given.
+
+    Returns
+    -------
+    str
+        E.g. ``"rising (Mann-Kendall test of monthly counts, p = 0.003)"``.
+    """
+    words = {"increasing": "rising", "decreasing": "falling", "no trend": "no clear change"}
+    text = str(trend) if trend is not None and not (isinstance(trend, float) and math.isnan(trend)) else "unknown"
+    if text not in words:
+        return text
+    p_val = None if p is None else float(p)
+    p_text = "" if p_val is None or math.isnan(p_val) else f", p = {p_val:.3f}"
+    return f"{words[text]} (Mann-Kendall test of monthly counts{p_text})"
+
+
+# ------------------------------------------------------------------------------------------------- reading
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _round_geoms(geoms: Any) -> np.ndarray:
+    return shapely.set_precision(np.asarray(geoms, dtype=object), 10.0**-DISPLAY_DECIMALS)
+
+
+def _cells_frame(frame: pd.DataFrame, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    geoms = _round_geoms(shapely.from_wkt(frame["geometry_wkt"].to_numpy(object)))
+    return gpd.GeoDataFrame(frame[list(columns)].reset_index(drop=True), geometry=geoms, crs=4326)
+
+
+def read_boundaries(con: duckdb.DuckDBPyConnection, *, simplify_m: float = SIMPLIFY_M) -> gpd.GeoDataFrame:
+    """Every loaded boundary (one row per level and code), simplified and rounded for display.
+
+    Parameters
+    ----------
+    simplify_m : float
+        Douglas-Peucker tolerance in metres, applied in British National Grid (topology kept); 0 keeps
+        every vertex.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``level``, ``code``, ``name``, ``imd_decile`` (Int64), geometry (WGS84); empty when none is loaded.
+    """
+    if simplify_m < 0:
+        msg = f"simplify_m must be >= 0 metres, got {simplify_m}"
+        raise ValidationError(msg)
+    rows = con.execute(
+        "select level, code, any_value(name) as name, any_value(imd_decile) as imd_decile, "
+        "any_value(geometry_wkt) as wkt from raw.boundaries group by level, code order by level, code"
+    ).df()
+    geoms = shapely.from_wkt(rows["wkt"].to_numpy(object)) if len(rows) else []
+    gdf = gpd.GeoDataFrame(
+        {
+            "level": rows["level"].astype(str).to_numpy(),
+            "code": rows["code"].astype(str).to_numpy(),
+            "name": rows["name"].fillna(rows["code"]).astype(str).to_numpy(),
+            "imd_decile": pd.array(rows["imd_decile"], dtype="Int64"),
+        },
+        geometry=list(geoms),
+        crs=4326,
+    )
+    if not len(gdf):
+        return gdf
+    before = int(shapely.get_num_coordinates(gdf.geometry.values).sum())
+    if simplify_m > 0:
+        gdf = gdf.to_crs(27700)
+        gdf["geometry"] = gdf.geometry.simplify(simplify_m, preserve_topology=True)
+        gdf = gdf.to_crs(4326)
+    gdf["geometry"] = _round_geoms(gdf.geometry.values)
+    after = int(shapely.get_num_coordinates(gdf.geometry.values).sum())
+    logger.info("read %s boundaries: %s vertices kept of %s (%g m tolerance)", f"{len(gdf):,}", f"{after:,}",
+                f"{before:,}", simplify_m)
+    return gdf
+
+
+def _study_area(cells: gpd.GeoDataFrame, unit: str, *, simplify_m: float) -> gpd.GeoDataFrame:
+    """One outline: the union of every unit of the hot spot run (the base when no boundary is loaded)."""
+    outline = shapely.union_all(shapely.make_valid(cells.geometry.values))
+    base = gpd.GeoSeries([outline], crs=4326)
+    if simplify_m > 0:
+        base = base.to_crs(27700).simplify(simplify_m, preserve_topology=True).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {
+            "level": [_BASE_LEVEL],
+            "code": [unit],
+            "name": [f"Area analysed ({len(cells):,} {'H3 cells' if unit.startswith('h3') else 'areas'})"],
+            "imd_decile": pd.array([None], dtype="Int64"),
+        },
+        geometry=_round_geoms(base.values),
+        crs=4326,
+    )
+
+
+def _mart_parameters(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], str, str, int]:
+    row = con.execute(
+        "select any_value(parameters), any_value(theme), any_value(run_id), any_value(events_used), count(*) "
+        "from marts.hotspots"
+    ).fetchone()
+    if row is None or not row[4]:
+        msg = "marts.hotspots is empty: run `ctxrisk hotspots` first"
+        raise ValidationError(msg)
+    return json.loads(row[0] or "{}"), str(row[1] or "all"), str(row[2]), int(row[3] or 0)
+
+
+def _event_days(
+    con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, settings: Settings
+) -> tuple[date | None, date | None]:
+    """First and last local day of the events matching the hot spot run's filters."""
+    filters = params.get("filters") or {}
+    where, args = ["occurred_at is not null"], []
+    for column, key in (("event_type", "event_types"), ("theme", "themes"), ("source", "sources")):
+        values = filters.get(key, "all")
+        if values not in (None, "all") and len(values):
+            where.append(f"{column} in ({', '.join('?' for _ in values)})")
+            args.extend(values)
+    row = con.execute(
+        f"select min(occurred_at), max(occurred_at) from staging.events where {' and '.join(where)}", args
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None, None
+    tz = settings.local_timezone
+    first = pd.Timestamp(row[0]).tz_convert(tz).date() if pd.Timestamp(row[0]).tzinfo else pd.Timestamp(row[0]).date()
+    last = pd.Timestamp(row[1]).tz_convert(tz).date() if pd.Timestamp(row[1]).tzinfo else pd.Timestamp(row[1]).date()
+    if filters.get("since"):
+        first = max(first, date.fromisoformat(str(filters["since"])))
+    if filters.get("until"):
+        last = min(last, date.fromisoformat(str(filters["until"])))
+    return first, last
+
+
+def _weights_kind(text: object) -> str | None:
+    t = str(text or "")
+    if t.startswith("kring"):
+        return "kring"
+    if t.startswith("distance"):
+        return "distance"
+    if "contiguity" in t:
+        return "contiguity"
+    return None
+
+
+def _as_filter(value: object) -> Any:
+    return None if value in (None, "all") else value
+
+
+def period_permutations(params: dict[str, Any], *, cap: int = MAX_PERIOD_PERMUTATIONS) -> int:
+    """Permutations for a per-period Gi* re-run: enough for the FDR step to reach ``alpha``.
+
+    With ``P`` permutations the smallest pseudo p-value is ``1 / (P + 1)``; under Benjamini-Hochberg over
+    ``n`` units, ``m`` units tied at that value reach ``q < alpha`` only if ``1 / (P + 1) <= alpha m / n``.
+    A quarter has a fraction of the events of the whole run, so fewer units are extreme; this returns the
+    ``P`` that lets ``m = 10`` tied units through, ``P + 1 >= n / (10 alpha)``, rounded up to a whole
+    thousand minus one and capped at ``cap``. The test (conditional permutation Gi*) is unchanged; only its
+    p-values are finer.
+
+    Parameters
+    ----------
+    params : dict
+        The hot spot mart's ``parameters`` (``n_units``, ``alpha``).
+    cap : int
+        Upper bound (run time grows linearly with permutations).
+    """
+    n_units = int(params.get("n_units") or 0)
+    alpha = float(params.get("alpha") or 0.05)
+    need = math.ceil(n_units / (10 * alpha))
+    return int(min(cap, math.ceil(need / 1000) * 1000 - 1)) if need > 0 else 0
+
+
+def _rerun_hotspots(
+    con: duckdb.DuckDBPyConnection,
+    params: dict[str, Any],
+    spec: PeriodSpec,
+    *,
+    settings: Settings,
+    include_out_of_area: bool,
+) -> pd.DataFrame | None:
+    """Repeat the mart's Gi* analysis on one period's events (nothing written); None when it has no events."""
+    from analytics.hotspots import run_hotspots
+
+    filters = params.get("filters") or {}
+    since, until = spec.since, spec.until
+    if filters.get("since"):
+        since = max(since, date.fromisoformat(str(filters["since"])))
+    if filters.get("until"):
+        until = min(until, date.fromisoformat(str(filters["until"])))
+    if until < since:
+        return None
+    permutations = params.get("permutations")
+    if permutations:
+        permutations = max(int(permutations), period_permutations(params))
+    try:
+        result = run_hotspots(
+            con,
+            settings=settings,
+            unit=str(params.get("unit") or "h3"),
+            event_types=_as_filter(filters.get("event_types")),
+            theme=_as_filter(filters.get("themes")),
+            source=_as_filter(filters.get("sources")),
+            since=since.isoformat(),
+            until=until.isoformat(),
+            hours=filters.get("hours"),
+            include_out_of_area=bool(filters.get("include_out_of_area")) or include_out_of_area,
+            weights=_weights_kind(params.get("weights")),
+            k_ring=params.get("k_ring"),
+            distance_m=params.get("distance_m"),
+            permutations=permutations,
+            seed=params.get("seed"),
+            alternative=params.get("alternative") or "two-sided",
+            alpha=params.get("alpha"),
+            write=False,
+        )
+    except ValidationError as exc:
+        if "nothing to analyse" in str(exc):
+            logger.info("period %s: %s", spec.label, exc)
+            return None
+        raise
+    return result.frame
+
+
+def _inside(cells: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """True for each cell that touches any area."""
+    if not len(cells):
+        return np.zeros(0, dtype=bool)
+    tree = shapely.STRtree(areas.geometry.values)
+    hit, _ = tree.query(cells.geometry.values, predicate="intersects")
+    mask = np.zeros(len(cells), dtype=bool)
+    mask[hit] = True
+    return mask
+
+
+def _hot_display(frame: pd.DataFrame, *, show_not_significant: bool) -> gpd.GeoDataFrame:
+    keep = frame if show_not_significant else frame[frame["bin"].fillna(0).astype(int) != 0]
+    return _cells_frame(keep, ["unit_id", "count", "z", "p", "q", "bin"])
+
+
+def _read_locations(con: duckdb.DuckDBPyConnection, *, top: int) -> pd.DataFrame | None:
+    if not _table_exists(con, "marts", "locations_of_concern"):
+        return None
+    frame = con.execute(f"select * from marts.locations_of_concern order by rank limit {int(top)}").df()
+    parts = [c for c in frame.columns if str(c).startswith("score_")]
+    needed = ["rank", "unit_id", "name", "score", "themes", "trend", "profile", "latitude", "longitude"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        msg = f"marts.locations_of_concern lacks column(s) {missing}: re-run `ctxrisk locations`"
+        raise ValidationError(msg)
+    profiles = []
+    for rank, values in zip(frame["rank"], frame["profile"], strict=True):
+        arr = np.asarray(list(values) if values is not None else [], dtype="float64")
+        if arr.size != 168:
+            msg = f"marts.locations_of_concern rank {rank}: profile has {arr.size} values, expected 7 x 24 = 168"
+            raise ValidationError(msg)
+        profiles.append(arr.reshape(7, 24))
+    p_values = frame["trend_p"] if "trend_p" in frame.columns else [None] * len(frame)
+    out = pd.DataFrame(
+        {
+            "rank": frame["rank"].astype(int).to_numpy(),
+            "unit_id": frame["unit_id"].astype(str).to_numpy(),
+            "name": frame["name"].astype(str).to_numpy(),
+            "score": frame["score"].astype(float).to_numpy(),
+            **{c: frame[c].astype(float).to_numpy() for c in parts},
+            "themes": frame["themes"].fillna("").astype(str).to_numpy(),
+            "trend": [trend_text(t, p=p) for t, p in zip(frame["trend"], p_values, strict=True)],
+            "profile": profiles,
+            "latitude": frame["latitude"].astype(float).to_numpy(),
+            "longitude": frame["longitude"].astype(float).to_numpy(),
+        }
+    )
+    if "count" in frame.columns:
+        out["count"] = frame["count"].astype(int).to_numpy()
+    return out
+
+
+def _empty_locations() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in
+         ("rank", "unit_id", "name", "score", "themes", "trend", "profile", "latitude", "longitude")}
+    )
+
+
+def load_steering_inputs(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    settings: Settings,
+    period: str | Sequence[str] | None = None,
+    include_out_of_area: bool = False,
+    simplify_m: float = SIMPLIFY_M,
+    show_not_significant: bool = False,
+) -> SteeringInputs:
+    """Read the steering map's inputs from the warehouse (see the module docstring).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse, after ``ctxrisk hotspots`` (``marts.hotspots`` and ``marts.emerging_hotspots``) and,
+        for the places of concern, ``ctxrisk locations`` (``marts.locations_of_concern``).
+    settings : Settings
+        ``hotspots`` (re-runs), ``locations.top`` (places drawn), ``local_timezone``.
+    period : str, sequence of str or None
+        The selector's periods, in order (see :func:`resolve_periods`); None: ``all``, the latest quarter
+        with events and the quarter before.
+    include_out_of_area : bool
+        Also draw hot spot and emerging cells that touch no loaded boundary, and keep out-of-area events in
+        the per-period re-runs (default: such cells are left out of the page and counted in the notes).
+    simplify_m : float
+        Outline simplification tolerance in metres (BNG), see :func:`read_boundaries`.
+    show_not_significant : bool
+        Keep Gi* cells with ``bin == 0`` (default False: the page carries significant cells only).
+
+    Returns
+    -------
+    SteeringInputs
+
+    Raises
+    ------
+    ValidationError
+        When ``marts.hotspots`` or ``marts.emerging_hotspots`` is missing or empty (the message says to run
+        ``ctxrisk hotspots`` first), on an unreadable period, or on a malformed locations mart.
+    """
+    for mart, command in (("hotspots", "ctxrisk hotspots"), ("emerging_hotspots", "ctxrisk hotspots emerging")):
+        if not _table_exists(con, "marts", mart):
+            msg = (f"the warehouse has no marts.{mart}: run `{command}` first, then make the map "
+                   "(the steering map draws the hot spot marts, it does not compute them)")
+            raise ValidationError(msg)
+    params, theme, run_id, events_used = _mart_parameters(con)
+    unit = str(params.get("unit") or "")
+    notes: list[str] = []
+
+    boundaries = read_boundaries(con, simplify_m=simplify_m)
+    mart = con.execute(
+        "select unit_id, count, z, p, q, bin, geometry_wkt from marts.hotspots order by unit_id"
+    ).df()
+    if len(boundaries):
+        areas = boundaries
+    else:
+        region = _cells_frame(mart, ["unit_id"])
+        boundaries = _study_area(region, unit, simplify_m=simplify_m)
+        areas = boundaries
+        logger.warning("no boundaries loaded: the map's base is the outline of the %s units analysed", f"{len(mart):,}")
+        notes.append("No area boundaries are loaded: the outline shows the area analysed.")
+
+    first_day, last_day = _event_days(con, params, settings=settings)
+    specs = resolve_periods(period, first_day=first_day, last_day=last_day)
+    periods: list[SteeringPeriod] = []
+    left_out = 0
+    for spec in specs:
+        if spec.since is None:
+            frame, used, rid = mart, events_used, run_id
+        else:
+            frame = _rerun_hotspots(con, params, spec, settings=settings, include_out_of_area=include_out_of_area)
+            if frame is None:
+                notes.append(f"{spec.label}: no events, so no hot spot layer.")
+                continue
+            used, rid = int(frame["events_used"].iloc[0]), str(frame["run_id"].iloc[0])
+        cells = _hot_display(frame, show_not_significant=show_not_significant)
+        if not include_out_of_area and len(cells):
+            inside = _inside(cells, areas)
+            left_out += int((~inside).sum())
+            cells = cells[inside].reset_index(drop=True)
+        periods.append(SteeringPeriod(spec, cells, used, rid))
+        logger.info("period %s: %s hot/cold spot cells drawn from %s events", spec.label, f"{len(cells):,}",
+                    f"{used:,}")
+    if not periods:
+        msg = f"none of the periods {[s.label for s in specs]} has events: there are no hot spots to map"
+        raise ValidationError(msg)
+
+    em = con.execute("select * from marts.emerging_hotspots").df()
+    if not len(em):
+        msg = "marts.emerging_hotspots is empty: run `ctxrisk hotspots emerging` first"
+        raise ValidationError(msg)
+    category = em["category"].astype(str).str.lower().str.replace("_", " ")
+    em = em[~category.isin(["no pattern detected", "no pattern", "not significant", "none", ""])]
+    emerging = _cells_frame(em, ["unit_id", "category"])
+    if not include_out_of_area and len(emerging):
+        inside = _inside(emerging, areas)
+        left_out += int((~inside).sum())
+        emerging = emerging[inside].reset_index(drop=True)
+    first_step = em["first_step"].iloc[0] if len(em) and "first_step" in em.columns else None
+    last_step = em["last_step"].iloc[0] if len(em) and "last_step" in em.columns else None
+
+    locations = _read_locations(con, top=settings.locations.top)
+    if locations is None:
+        logger.warning("marts.locations_of_concern is missing: run `ctxrisk locations` to rank places of concern")
+        notes.append("Places of concern have not been ranked for this edition.")
+        locations = _empty_locations()
+
+    if theme != "all":
+        notes.append(f"Hot spots count events of the theme(s) {theme.replace(',', ', ')} only.")
+    if len(periods) > 1:
+        notes.append("The period selector switches the Gi* hot spots; emerging hot spots and places of concern "
+                     "cover the whole period analysed.")
+    if first_step is not None and last_step is not None:
+        notes.append(f"Emerging hot spots: {pd.Timestamp(first_step):%b %Y} to {pd.Timestamp(last_step):%b %Y}.")
+    if left_out:
+        notes.append(f"{left_out:,} cells outside the partnership's boundaries are not drawn.")
+    logger.info("steering inputs: %s areas, %s period(s), %s emerging cells, %s places", f"{len(boundaries):,}",
+                f"{len(periods):,}", f"{len(emerging):,}", f"{len(locations):,}")
+    return SteeringInputs(boundaries, periods, emerging, locations, notes, unit)
