@@ -588,7 +588,7 @@ def time_steps(local_time: pd.Series, time_bin: str, *, start: Any = None, end: 
         time's step number.
     """
     if time_bin == "week":
-        floor = local_time.dt.normalize() - pd.to_timedelta(local_time.dt.weekday, unit="D")
+        floor = local_time.dt.normalize() - pd.to_timedelta(local_time.dt.day_of_week, unit="D")
         freq = "W-MON"
     elif time_bin == "month":
         floor = local_time.dt.to_period("M").dt.to_timestamp()

@@ -212,7 +212,7 @@ def build_profiles(
         timed = g[g["time_precision"] == "minute"]
         prof = np.zeros(168, dtype=np.int64)
         if len(timed):
-            np.add.at(prof, timed["local_time"].dt.weekday.to_numpy() * 24 + timed["local_time"].dt.hour.to_numpy(), 1)
+            np.add.at(prof, timed["local_time"].dt.day_of_week.to_numpy() * 24 + timed["local_time"].dt.hour.to_numpy(), 1)
         for p, n in g["month"].value_counts().items():
             series[row_i, month_pos[p]] = n
         m = miss_groups.get(cell)
