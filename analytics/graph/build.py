@@ -23,8 +23,11 @@ edge ``weight`` is the sum over its evidence.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -140,178 +143,323 @@ def _grading_table(grading_weights: Mapping[str, float] | None) -> dict[str, flo
     return table
 
 
-def _norm_grade(values: pd.Series, allowed: str, column: str) -> pd.Series:
-    out = pd.Series(None, index=values.index, dtype=object)
-    held = values.notna()
-    if held.any():
-        text = values[held].astype(str).str.strip().str.upper().str.replace(r"\.0$", "", regex=True)
-        text = text.where(text != "", None)
-        out[held] = text.astype(object)
-    out = out.where(out.notna(), None)
-    bad = out.dropna()[~out.dropna().isin(list(allowed))]
-    if len(bad):
-        msg = f"{len(bad):,} value(s) of {column} are not one of {list(allowed)} (first: {bad.iloc[0]!r})"
+def _norm_grade(values: np.ndarray, allowed: str, column: str) -> np.ndarray:
+    """Normalise grading codes (``' 2 '`` -> ``'2'``, ``'b'`` -> ``'B'``, ``2.0`` -> ``'2'``); None where not held.
+
+    Works on the distinct values only, so it costs the same for a million rows as for ten.
+    """
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    norm = []
+    for value in uniques:
+        text = str(value).strip().upper()
+        if text.endswith(".0"):
+            text = text[:-2]
+        norm.append(text or None)
+    bad = [(i, t) for i, t in enumerate(norm) if t is not None and t not in allowed]
+    if bad:
+        bad_codes = np.array([i for i, _ in bad])
+        n_bad = int(np.isin(codes, bad_codes).sum())
+        first = norm[int(codes[np.isin(codes, bad_codes)][0])]
+        msg = f"{n_bad:,} value(s) of {column} are not one of {list(allowed)} (first: {first!r})"
         raise ValidationError(msg)
-    return out
+    table = np.array([*norm, None], dtype=object)
+    return table[codes]  # code -1 (not held) takes the trailing None
 
 
-def _project(members: pd.DataFrame, relation: str, max_event_size: int) -> tuple[pd.DataFrame, int, int]:
-    """Project event membership (event_id, person_id, date) onto weighted pairs."""
-    members = members.drop_duplicates(["event_id", "person_id"]).reset_index(drop=True)
-    sizes = members.groupby("event_id", sort=False)["person_id"].transform("size")
-    too_big = members.loc[sizes > max_event_size, "event_id"].nunique()
-    members = members.loc[(sizes >= 2) & (sizes <= max_event_size)].copy()
-    members["n"] = sizes.loc[members.index]
-    if members.empty:
-        return pd.DataFrame(columns=_EVIDENCE_COLUMNS), too_big, 0
-    left = members[["event_id", "person_id", "date", "n"]]
-    pairs = left.merge(members[["event_id", "person_id"]], on="event_id", suffixes=("_a", "_b"))
-    pairs = pairs.loc[pairs["person_id_a"] < pairs["person_id_b"]]
-    out = pd.DataFrame(
-        {
-            "a": pairs["person_id_a"].to_numpy(),
-            "b": pairs["person_id_b"].to_numpy(),
-            "relation": relation,
-            "event_id": pairs["event_id"].to_numpy(),
-            "date": pairs["date"].to_numpy(),
-            "base": 1.0 / (pairs["n"].to_numpy() - 1.0),
-        }
-    )
-    return out, too_big, members["event_id"].nunique()
+#: Relation names in sorted order; evidence carries the position in this index as its relation code.
+_REL_NAMES: list[str] = sorted(RELATIONS)
+_REL_CODE = pd.Index(_REL_NAMES, dtype=object)
+
+_NAT = np.iinfo(np.int64).min  # int64 view of numpy's NaT: sorts before every real time
 
 
-def _event_evidence(inputs: GraphInputs, lo, hi, max_event_size: int) -> list[pd.DataFrame]:
-    inv = inputs.involvements
-    inv = inv.loc[in_window(inv["occurred_at"], lo, hi, keep_null=False)]
-    frames: list[pd.DataFrame] = []
+def _ids(values: pd.Series | np.ndarray) -> np.ndarray:
+    """IDs as an object array of str (None where missing)."""
+    arr = np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values.to_numpy(dtype=object, na_value=None)
+    return np.array([None if v is None or v is pd.NA or v != v else str(v) for v in arr], dtype=object) if arr.size else arr
 
-    # co-involvement in incidents
-    inc = inv.loc[inv["event_type"] == "incident", ["event_id", "person_id", "occurred_at"]]
-    inc = inc.assign(date=inc.groupby("event_id")["occurred_at"].transform("min"))
-    ev, big, used = _project(inc, "co_involvement", max_event_size)
-    frames.append(ev)
-    log.info("co-involvement: %s incidents linked people, %s larger than %d people left out", f"{used:,}", f"{big:,}", max_event_size)
 
-    # intelligence co-subjects, graded by the item
+def _factorize(values: pd.Series | np.ndarray, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (``-1`` where missing) and the distinct values as str (hashing runs in C, on Arrow where it can)."""
+    codes, uniques = pd.factorize(values, sort=sort)
+    names = np.array([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
+    return np.asarray(codes, dtype=np.int64), names
+
+
+def _unique_ints(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct integers (a sort, several times faster here than numpy 2's hash-based ``np.unique``)."""
+    out = np.sort(values)
+    return out[np.r_[True, out[1:] != out[:-1]]] if out.size else out
+
+
+def _times(values: pd.Series | np.ndarray) -> np.ndarray:
+    """UTC times as a naive ``datetime64[us]`` array (NaT where missing)."""
+    series = pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = pd.to_datetime(series, utc=True)
+    return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+
+
+def _iso(times: np.ndarray) -> np.ndarray:
+    """ISO 8601 UTC strings (``2024-03-05T00:00:00Z``) of ``datetime64`` values; None for NaT.
+
+    Formats each distinct second once.
+    """
+    secs = np.asarray(times).astype("datetime64[s]")
+    if secs.size == 0:
+        return np.empty(0, dtype=object)
+    uniq, inverse = np.unique(secs.view(np.int64), return_inverse=True)
+    text = np.char.add(np.datetime_as_string(uniq.view("datetime64[s]"), unit="s"), "Z").astype(object)
+    text[uniq == _NAT] = None
+    return text[inverse.ravel()]
+
+
+def _explode(ids: pd.Series, lists: pd.Series, times: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``(id, member, time)`` for every member of a list column (list, array or ``;``-string)."""
+    parsed = [as_id_list(v) for v in lists.to_numpy(dtype=object)]
+    repeat = np.array([len(x) for x in parsed], dtype=np.int64)
+    members = np.array([m for x in parsed for m in x], dtype=object)
+    return np.repeat(_ids(ids), repeat), members, np.repeat(_times(times), repeat)
+
+
+class _PersonIndex:
+    """One sorted index of every person ID met, so integer codes compare as the IDs do.
+
+    Each column is factorised on its own (fast, in C) and only the distinct IDs are merged.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.people = np.empty(0, dtype=object)
+
+    def add(self, values: pd.Series | np.ndarray) -> int:
+        self._parts.append(_factorize(values))
+        return len(self._parts) - 1
+
+    def build(self) -> list[np.ndarray]:
+        names = np.concatenate([u for _, u in self._parts]) if self._parts else np.empty(0, dtype=object)
+        codes, people = pd.factorize(names, sort=True)
+        self.people = np.asarray(people, dtype=object)
+        out, offset = [], 0
+        for local, uniques in self._parts:
+            table = np.r_[codes[offset : offset + len(uniques)], -1].astype(np.int64)
+            out.append(table[local])  # local -1 (missing) reads the trailing -1
+            offset += len(uniques)
+        return out
+
+
+def _project(event: pd.Series | np.ndarray, person: np.ndarray, time: np.ndarray, max_event_size: int) -> tuple[dict[str, np.ndarray], int, int]:
+    """Project event membership onto weighted pairs ``1/(n-1)`` (Newman 2001), vectorised.
+
+    Parameters are aligned rows (event ID, person code, time). Returns the evidence arrays (``a < b``
+    person codes, ``event`` as str, ``date`` the event's earliest recorded time, ``base``), the number
+    of events left out as larger than ``max_event_size`` and the number of events that linked people.
+    """
+    ev_code, ev_names = _factorize(event)
+    tkey = time.view(np.int64).copy()
+    tkey[tkey == _NAT] = np.iinfo(np.int64).max  # NaT never wins the minimum
+    known = (person >= 0) & (ev_code >= 0)  # rows without a person or event ID link nobody
+    ev_code, person, tkey = ev_code[known], person[known], tkey[known]
+    empty = {"a": np.empty(0, np.int64), "b": np.empty(0, np.int64), "event": np.empty(0, object), "date": np.empty(0, "datetime64[us]"), "base": np.empty(0)}
+    if ev_code.size == 0:
+        return empty, 0, 0
+    order = np.lexsort((person, ev_code))
+    e, p, t = ev_code[order], person[order], tkey[order]
+    # the event's date is its earliest recorded time (over every row, before de-duplication)
+    est = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+    event_time = np.full(len(ev_names), np.iinfo(np.int64).max, dtype=np.int64)
+    event_time[e[est]] = np.minimum.reduceat(t, est)
+    event_time[event_time == np.iinfo(np.int64).max] = _NAT
+    # one row per (event, person); people within an event in code (= ID) order
+    keep = np.r_[True, (e[1:] != e[:-1]) | (p[1:] != p[:-1])]
+    e, p = e[keep], p[keep]
+    starts = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+    sizes = np.diff(np.r_[starts, e.size])
+    too_big = int((sizes > max_event_size).sum())
+    valid = (sizes >= 2) & (sizes <= max_event_size)
+    n = np.repeat(sizes, sizes)
+    k = np.arange(e.size) - np.repeat(starts, sizes)  # position within the event
+    count = np.where(np.repeat(valid, sizes), n - 1 - k, 0)  # partners later in the event
+    left = np.repeat(np.arange(e.size), count)
+    right = left + (np.arange(left.size) - np.repeat(np.cumsum(count) - count, count)) + 1
+    out = {
+        "a": p[left],
+        "b": p[right],
+        "event": ev_names[e[left]],
+        "date": event_time[e[left]].view("datetime64[us]"),
+        "base": 1.0 / (n[left] - 1.0),
+    }
+    return out, too_big, int(valid.sum())
+
+
+def _evidence_frame(rel: str | np.ndarray, a: np.ndarray, b: np.ndarray, event: np.ndarray | None, date: np.ndarray, base: np.ndarray | float = 1.0, **grades: np.ndarray) -> dict[str, np.ndarray]:
+    """Evidence columns with ``a < b``; pairs of a person with themselves or unknown people are left out."""
+    keep = (a != b) & (a >= 0) & (b >= 0)
+    size = int(keep.sum())
+    cols = {
+        "a": np.minimum(a, b)[keep],
+        "b": np.maximum(a, b)[keep],
+        "relation": _REL_CODE.get_indexer(rel[keep]).astype(np.int8) if isinstance(rel, np.ndarray) else np.full(size, _REL_CODE.get_loc(rel), dtype=np.int8),
+        "event_id": event[keep] if event is not None else np.full(size, None, dtype=object),
+        "date": np.asarray(date, dtype="datetime64[us]")[keep],
+        "base": np.broadcast_to(np.asarray(base, dtype=float), a.shape)[keep],
+    }
+    for col in ("source_evaluation", "intelligence_evaluation", "handling"):
+        cols[col] = grades[col][keep] if col in grades else np.full(size, None, dtype=object)
+    return cols
+
+
+@dataclass
+class _Coded:
+    """Evidence and the person codes of the node-attribute sources."""
+
+    evidence: dict[str, np.ndarray]
+    people: np.ndarray
+    inv_person: np.ndarray
+    persons: np.ndarray
+    screenings: np.ndarray
+    locations: np.ndarray
+
+
+def _evidence(inputs: GraphInputs, inv: pd.DataFrame, lo, hi, chosen: frozenset[str] | None, max_event_size: int) -> _Coded:
+    """Every evidence item as a row of arrays, with people as codes into one sorted ID index."""
+
+    def use(rel: str) -> bool:
+        return chosen is None or rel in chosen
+
+    index = _PersonIndex()
+    h_inv = index.add(inv["person_id"])
+    is_type = {t: (inv["event_type"] == t).to_numpy(dtype=bool) for t in ("incident", "intelligence", "missing")}
+
     intel = inputs.intelligence
     intel = intel.loc[in_window(intel["reported_at"], lo, hi, keep_null=False)]
-    listed = intel[["intel_id", "persons", "reported_at"]].copy()
-    listed["person_id"] = listed["persons"].map(as_id_list)
-    listed = listed.explode("person_id").dropna(subset=["person_id"])
-    members = pd.concat(
-        [
-            inv.loc[inv["event_type"] == "intelligence", ["event_id", "person_id", "occurred_at"]].rename(
-                columns={"occurred_at": "date"}
-            ),
-            listed.rename(columns={"intel_id": "event_id", "reported_at": "date"})[["event_id", "person_id", "date"]],
-        ],
-        ignore_index=True,
-    )
-    members["event_id"] = members["event_id"].astype(str)
-    members["date"] = members.groupby("event_id")["date"].transform("min")
-    ev, big, used = _project(members, "intelligence_co_subject", max_event_size)
-    if len(ev):
-        grades = inputs.intelligence.drop_duplicates("intel_id").set_index(
-            inputs.intelligence.drop_duplicates("intel_id")["intel_id"].astype(str)
-        )
-        for col in ("source_evaluation", "intelligence_evaluation", "handling"):
-            ev[col] = ev["event_id"].map(grades[col]) if len(grades) else None
-    frames.append(ev)
-    log.info("intelligence co-subjects: %s items linked people, %s larger than %d people left out", f"{used:,}", f"{big:,}", max_event_size)
+    intel_event, intel_people, intel_time = _explode(intel["intel_id"], intel["persons"], intel["reported_at"])
+    h_intel = index.add(intel_people)
 
-    # found with during a missing episode
     eps = inputs.missing_episodes
     eps = eps.loc[in_window(eps["started_at"], lo, hi, keep_null=False)]
-    from_eps = eps[["episode_id", "person_id", "started_at", "found_with"]].copy()
-    from_eps["other"] = from_eps["found_with"].map(as_id_list)
-    from_eps = from_eps.explode("other").dropna(subset=["other"])
-    pairs = [
-        pd.DataFrame(
-            {
-                "child": from_eps["person_id"].astype(str).to_numpy(),
-                "other": from_eps["other"].astype(str).to_numpy(),
-                "event_id": from_eps["episode_id"].astype(str).to_numpy(),
-                "date": from_eps["started_at"].to_numpy(),
-            }
-        )
-    ]
-    mis = inv.loc[inv["event_type"] == "missing"]
-    if len(mis):
-        child_of = dict(zip(inputs.missing_episodes["episode_id"].astype(str), inputs.missing_episodes["person_id"].astype(str), strict=True))
-        fw = mis.loc[mis["role"] == "found_with", ["event_id", "person_id", "occurred_at"]]
-        missing_people = mis.loc[mis["role"] != "found_with", ["event_id", "person_id"]]
-        recorded = pd.DataFrame(
-            {"event_id": list(child_of), "child": list(child_of.values())}
-        )
-        kids = pd.concat([missing_people.rename(columns={"person_id": "child"}), recorded], ignore_index=True)
-        kids["event_id"] = kids["event_id"].astype(str)
-        fw = fw.assign(event_id=fw["event_id"].astype(str))
-        joined = fw.merge(kids.drop_duplicates(), on="event_id")
-        pairs.append(
-            pd.DataFrame(
-                {
-                    "child": joined["child"].to_numpy(),
-                    "other": joined["person_id"].to_numpy(),
-                    "event_id": joined["event_id"].to_numpy(),
-                    "date": joined["occurred_at"].to_numpy(),
-                }
-            )
-        )
-    fw_all = pd.concat(pairs, ignore_index=True)
-    fw_all = fw_all.loc[fw_all["child"] != fw_all["other"]]
-    a = np.where(fw_all["child"] < fw_all["other"], fw_all["child"], fw_all["other"])
-    b = np.where(fw_all["child"] < fw_all["other"], fw_all["other"], fw_all["child"])
-    fw_ev = pd.DataFrame(
-        {"a": a, "b": b, "relation": "found_with", "event_id": fw_all["event_id"].to_numpy(), "date": fw_all["date"].to_numpy(), "base": 1.0}
-    )
-    fw_ev = fw_ev.sort_values("date").drop_duplicates(["a", "b", "event_id"])
-    frames.append(fw_ev)
-    log.info("found with: %s links from %s missing episodes", f"{len(fw_ev):,}", f"{fw_ev['event_id'].nunique():,}")
-    return frames
+    eps_event, eps_other, eps_time = _explode(eps["episode_id"], eps["found_with"], eps["started_at"])
+    eps_child = np.repeat(_ids(eps["person_id"]), [len(as_id_list(v)) for v in eps["found_with"].to_numpy(dtype=object)])
+    h_eps_child, h_eps_other = index.add(eps_child), index.add(eps_other)
+    h_all_eps = index.add(inputs.missing_episodes["person_id"])
 
-
-def _association_evidence(inputs: GraphInputs, lo, hi) -> pd.DataFrame:
     assoc = inputs.associations
     assoc = assoc.loc[in_window(assoc["observed_at"], lo, hi, keep_null=True)]
-    bad = ~assoc["relation"].isin(ASSOCIATION_RELATIONS)
+    assoc_rel = _ids(assoc["relation"])
+    bad = ~np.isin(assoc_rel, np.array(ASSOCIATION_RELATIONS, dtype=object))
     if bad.any():
-        msg = f"{int(bad.sum()):,} association(s) have a relation not in {list(ASSOCIATION_RELATIONS)} (first: {assoc.loc[bad, 'relation'].iloc[0]!r})"
+        msg = f"{int(bad.sum()):,} association(s) have a relation not in {list(ASSOCIATION_RELATIONS)} (first: {assoc_rel[bad][0]!r})"
         raise ValidationError(msg)
-    pa, pb = assoc["person_a"].astype(str), assoc["person_b"].astype(str)
-    same = pa == pb
+    h_a, h_b = index.add(assoc["person_a"]), index.add(assoc["person_b"])
+    h_persons = index.add(inputs.persons["person_id"])
+    h_scr = index.add(inputs.screenings["person_id"])
+    h_pl = index.add(inputs.person_locations["person_id"])
+    codes = index.build()
+    inv_code = codes[h_inv]
+
+    frames: list[dict[str, np.ndarray]] = []
+    if use("co_involvement"):
+        sel = is_type["incident"]
+        ev, big, used = _project(inv["event_id"][sel], inv_code[sel], _times(inv["occurred_at"][sel]), max_event_size)
+        frames.append(_evidence_frame("co_involvement", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"]))
+        log.info("co-involvement: %s incidents linked people, %s larger than %d people left out", f"{used:,}", f"{big:,}", max_event_size)
+    if use("intelligence_co_subject"):
+        sel = is_type["intelligence"]
+        ev, big, used = _project(
+            np.concatenate([_ids(inv["event_id"][sel]), intel_event]),
+            np.concatenate([inv_code[sel], codes[h_intel]]),
+            np.concatenate([_times(inv["occurred_at"][sel]), intel_time]),
+            max_event_size,
+        )
+        grade_of = inputs.intelligence.assign(_id=_ids(inputs.intelligence["intel_id"])).drop_duplicates("_id").set_index("_id")
+        pos = pd.Index(grade_of.index, dtype=object).get_indexer(pd.Index(ev["event"], dtype=object)) if len(grade_of) else np.full(ev["event"].size, -1)
+        grades = {}
+        for col in ("source_evaluation", "intelligence_evaluation", "handling"):
+            table = np.r_[grade_of[col].to_numpy(dtype=object), None] if len(grade_of) else np.array([None], dtype=object)
+            grades[col] = table[pos]
+        frames.append(_evidence_frame("intelligence_co_subject", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"], **grades))
+        log.info("intelligence co-subjects: %s items linked people, %s larger than %d people left out", f"{used:,}", f"{big:,}", max_event_size)
+    if use("found_with"):
+        child, other, event, date = [codes[h_eps_child]], [codes[h_eps_other]], [eps_event], [eps_time]
+        sel = is_type["missing"]
+        if sel.any():
+            fw_sel = sel & (inv["role"] == "found_with").to_numpy(dtype=bool)
+            kid_sel = sel & ~fw_sel
+            fw = pd.DataFrame({"event_id": _ids(inv["event_id"][fw_sel]), "other": inv_code[fw_sel], "date": _times(inv["occurred_at"][fw_sel])})
+            # the missing child: the episode's other people, or the child the episode records
+            kids = pd.DataFrame(
+                {
+                    "event_id": np.concatenate([_ids(inv["event_id"][kid_sel]), _ids(inputs.missing_episodes["episode_id"])]),
+                    "child": np.concatenate([inv_code[kid_sel], codes[h_all_eps]]),
+                }
+            ).drop_duplicates()
+            joined = fw.merge(kids, on="event_id")
+            child.append(joined["child"].to_numpy(dtype=np.int64))
+            other.append(joined["other"].to_numpy(dtype=np.int64))
+            event.append(_ids(joined["event_id"]))
+            date.append(joined["date"].to_numpy(dtype="datetime64[us]"))
+        cols = _evidence_frame("found_with", np.concatenate(child), np.concatenate(other), np.concatenate(event), np.concatenate(date))
+        # one link per pair and episode, dated by its earliest record
+        order = np.argsort(cols["date"], kind="stable")
+        key = pd.DataFrame({"a": cols["a"][order], "b": cols["b"][order], "e": pd.factorize(cols["event_id"][order])[0]})
+        first = order[~key.duplicated().to_numpy()]
+        cols = {k: v[first] for k, v in cols.items()}
+        frames.append(cols)
+        log.info("found with: %s links from %s missing episodes", f"{first.size:,}", f"{len(set(cols['event_id'].tolist())):,}")
+    keep = np.ones(len(assoc), dtype=bool) if chosen is None else np.isin(assoc_rel, np.array(sorted(chosen), dtype=object))
+    a_code, b_code = codes[h_a], codes[h_b]
+    same = (a_code == b_code) & (a_code >= 0)
     if same.any():
         log.warning("left out %s association(s) of a person with themselves", f"{int(same.sum()):,}")
-    keep = ~same
-    undated = int(assoc.loc[keep, "observed_at"].isna().sum())
+    assoc_date = _times(assoc["observed_at"])
+    undated = int((np.isnat(assoc_date) & keep & ~same).sum())
     if undated:
         log.info("%s association(s) have no date: kept in every window and not decayed", f"{undated:,}")
-    return pd.DataFrame(
-        {
-            "a": np.where(pa < pb, pa, pb)[keep.to_numpy()],
-            "b": np.where(pa < pb, pb, pa)[keep.to_numpy()],
-            "relation": assoc.loc[keep, "relation"].to_numpy(),
-            "event_id": None,
-            "date": assoc.loc[keep, "observed_at"].to_numpy(),
-            "source_evaluation": assoc.loc[keep, "source_evaluation"].to_numpy(),
-            "intelligence_evaluation": assoc.loc[keep, "intelligence_evaluation"].to_numpy(),
-            "handling": assoc.loc[keep, "handling"].to_numpy(),
-            "base": 1.0,
-        }
+    frames.append(
+        _evidence_frame(
+            assoc_rel[keep],
+            a_code[keep],
+            b_code[keep],
+            None,
+            assoc_date[keep],
+            source_evaluation=assoc["source_evaluation"].to_numpy(dtype=object)[keep],
+            intelligence_evaluation=assoc["intelligence_evaluation"].to_numpy(dtype=object)[keep],
+            handling=assoc["handling"].to_numpy(dtype=object)[keep],
+        )
     )
+    evidence = {col: np.concatenate([f[col] for f in frames]) for col in frames[0]}
+    return _Coded(evidence, index.people, inv_code, codes[h_persons], codes[h_scr], codes[h_pl])
 
 
-def _clean(values: pd.Series) -> np.ndarray:
-    """Object array with every missing value (None, NaN, NA) as None and the rest as str."""
-    arr = values.to_numpy(dtype=object)
-    return np.array([None if x is None or x is pd.NA or x != x else str(x) for x in arr], dtype=object)
+def _code_lists(keys: np.ndarray, values: pd.Series | np.ndarray) -> dict[int, list[str]]:
+    """Sorted distinct values (as str) per integer key, without a Python-level groupby."""
+    v_code, v_names = _factorize(values, sort=True)
+    ok = (keys >= 0) & (v_code >= 0)
+    n_v = max(len(v_names), 1)
+    pairs = _unique_ints(keys[ok] * n_v + v_code[ok])
+    if pairs.size == 0:
+        return {}
+    k = pairs // n_v
+    names = v_names[pairs % n_v].tolist()
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], k.size]
+    return {key: names[s:e] for key, s, e in zip(k[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)}
 
 
-def _iso(times: pd.Series) -> np.ndarray:
-    """ISO 8601 UTC strings (``2024-03-05T00:00:00Z``) of a UTC datetime Series; None for NaT."""
-    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
-    text = np.char.add(np.datetime_as_string(naive, unit="s"), "Z").astype(object)
-    text[np.isnat(naive)] = None
-    return text
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while millions of small dicts and lists are made.
+
+    None of them form reference cycles, but each generation-2 pass would walk every one of them
+    again; without the pause the edge and evidence records cost several times more to build.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_graph(
@@ -326,6 +474,10 @@ def build_graph(
     max_event_size: int = 30,
 ) -> nx.Graph:
     """Build the person association graph.
+
+    The projection is vectorised (numpy): each source becomes arrays of person codes, events are
+    projected onto their pairs in one pass, weights are computed as arrays, evidence is sorted by
+    pair and date once, and the graph is filled with a single ``add_edges_from``.
 
     Parameters
     ----------
@@ -377,92 +529,54 @@ def build_graph(
         msg = f"until ({until}) must be after since ({since})"
         raise ValidationError(msg)
 
-    frames = _event_evidence(inputs, lo, hi, int(max_event_size))
-    frames.append(_association_evidence(inputs, lo, hi))
-    frames = [f.reindex(columns=_EVIDENCE_COLUMNS) for f in frames if len(f)]
-    if frames:
-        ev = pd.concat(frames, ignore_index=True)
-    else:
-        ev = pd.DataFrame(columns=_EVIDENCE_COLUMNS)
-    ev["date"] = pd.to_datetime(ev["date"], utc=True).astype("datetime64[us, UTC]")
-    if chosen is not None:
-        before = len(ev)
-        ev = ev.loc[ev["relation"].isin(chosen)]
-        log.info("relation filter %s kept %s of %s evidence items", sorted(chosen), f"{len(ev):,}", f"{before:,}")
-
     inv = inputs.involvements
     inv = inv.loc[in_window(inv["occurred_at"], lo, hi, keep_null=False)]
+    coded = _evidence(inputs, inv, lo, hi, chosen, int(max_event_size))
+    ev = coded.evidence
+    n_ev = ev["a"].size
+    if chosen is not None:
+        log.info("relation filter %s kept %s evidence items", sorted(chosen), f"{n_ev:,}")
+
+    dates = ev["date"]
     if as_of is not None:
         ref = parse_bound(as_of)
     elif hi is not None:
         ref = hi
     else:
-        candidates = [t for t in (ev["date"].max(), inv["occurred_at"].max()) if pd.notna(t)]
-        ref = max(candidates) if candidates else pd.Timestamp.now(tz="UTC")
+        inv_times = _times(inv["occurred_at"])
+        candidates = [x.max() for x in (dates[~np.isnat(dates)], inv_times[~np.isnat(inv_times)]) if x.size]
+        ref = pd.Timestamp(max(candidates)).tz_localize("UTC") if candidates else pd.Timestamp.now(tz="UTC")
+    ref_us = np.datetime64(ref.tz_convert("UTC").tz_localize(None).to_datetime64(), "us")
 
-    # weights
+    # weights: base x grading x recency decay, as arrays
     src = _norm_grade(ev["source_evaluation"], "123", "source_evaluation")
     itl = _norm_grade(ev["intelligence_evaluation"], "ABCDE", "intelligence_evaluation")
     handling = _norm_grade(ev["handling"], "PC", "handling")
-    graded = src.notna() | itl.notna()
-    codes = src.fillna("1") + itl.fillna("A")
-    grading = np.where(graded, codes.map(table).astype(float), 1.0)
-    age_days = ((ref - ev["date"]).dt.total_seconds() / 86400.0).clip(lower=0).to_numpy(dtype=float)
-    decay = np.where(np.isnan(age_days), 1.0, 0.5 ** (np.nan_to_num(age_days) / float(half_life_days)))
-    ev = ev.assign(
-        weight=ev["base"].astype(float).to_numpy() * grading * decay,
-        grading=np.where(graded, src.fillna("") + itl.fillna(""), None),
-        handling=handling,
-        date_iso=_iso(ev["date"]),
-    )
-    ev["event_id"] = ev["event_id"].astype(object).where(ev["event_id"].notna(), None)
+    has_src, has_itl = src != None, itl != None  # noqa: E711 - elementwise on object arrays
+    graded = has_src | has_itl
+    grading_code = np.full(n_ev, None, dtype=object)
+    grade_weight = np.ones(n_ev)
+    if graded.any():
+        s_held, i_held = np.where(has_src, src, "")[graded].astype(str), np.where(has_itl, itl, "")[graded].astype(str)
+        s_full, i_full = np.where(has_src, src, "1")[graded].astype(str), np.where(has_itl, itl, "A")[graded].astype(str)
+        grade_weight[graded] = pd.Series(np.char.add(s_full, i_full), dtype=object).map(table).to_numpy(dtype=float)
+        grading_code[graded] = np.char.add(s_held, i_held).astype(object)
+    undated = np.isnat(dates)
+    age_days = np.clip((ref_us - dates).astype("timedelta64[us]").astype(np.int64) / 86_400e6, 0, None)
+    decay = np.where(undated, 1.0, 0.5 ** (np.where(undated, 0.0, age_days) / float(half_life_days)))
+    weight = ev["base"] * grade_weight * decay
 
-    # aggregate evidence into edges
-    a_code, a_uni = pd.factorize(ev["a"].astype(str), sort=True)
-    b_code, b_uni = pd.factorize(ev["b"].astype(str), sort=True)
-    date_key = ev["date"].to_numpy(dtype="datetime64[us]").astype(np.int64)
-    date_key = np.where(ev["date"].isna().to_numpy(), np.iinfo(np.int64).min, date_key)
-    rel_code = pd.factorize(ev["relation"].astype(str), sort=True)[0]
-    order = np.lexsort((rel_code, date_key, b_code, a_code))
-    ev = ev.iloc[order].reset_index(drop=True)
+    # evidence sorted by pair, date (undated first), relation
+    rel_names = _REL_NAMES
+    rel_code = ev["relation"].astype(np.int64)
+    order = np.lexsort((rel_code, dates.view(np.int64), ev["b"], ev["a"]))
+    a, b, rel_code, dates, weight = ev["a"][order], ev["b"][order], rel_code[order], dates[order], weight[order]
+
     g = nx.Graph()
-    if len(ev):
-        keys = ev["a"].to_numpy(dtype=object), ev["b"].to_numpy(dtype=object)
-        change = np.r_[True, (keys[0][1:] != keys[0][:-1]) | (keys[1][1:] != keys[1][:-1])]
-        starts = np.flatnonzero(change)
-        ends = np.r_[starts[1:], len(ev)]
-        w = ev["weight"].to_numpy()
-        wsum = np.add.reduceat(w, starts)
-        rel = ev["relation"].to_numpy(dtype=object)
-        eid = _clean(ev["event_id"])
-        dte = _clean(ev["date_iso"])
-        grd = _clean(ev["grading"])
-        hdl = _clean(ev["handling"])
-        records = [
-            {"relation": r, "event_id": e, "date": d, "grading": gr, "handling": h, "weight": float(x)}
-            for r, e, d, gr, h, x in zip(rel, eid, dte, grd, hdl, w, strict=True)
-        ]
-        edges = []
-        for s, e, total in zip(starts, ends, wsum, strict=True):
-            dates = [d for d in dte[s:e] if d is not None]
-            edges.append(
-                (
-                    keys[0][s],
-                    keys[1][s],
-                    {
-                        "weight": float(total),
-                        "relations": sorted(set(rel[s:e])),
-                        "evidence": records[s:e],
-                        "first_seen": min(dates) if dates else None,
-                        "last_seen": max(dates) if dates else None,
-                        "n_evidence": int(e - s),
-                        "handling_conditions": bool(any(h == "C" for h in hdl[s:e])),
-                    },
-                )
-            )
-        g.add_edges_from(edges)
-
-    _add_nodes(g, inputs, inv, ev, lo, hi, ref)
+    with _no_gc():
+        if n_ev:
+            _add_edges(g, coded.people, a, b, rel_code, rel_names, ev["event_id"][order], dates, grading_code[order], handling[order], weight)
+        _add_nodes(g, inputs, inv, coded, a, b, dates, lo, hi, ref)
     g.graph.update(
         {
             "as_of": ref.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -475,78 +589,205 @@ def build_graph(
         g.graph["since"] = lo.strftime("%Y-%m-%dT%H:%M:%SZ")
     if hi is not None:
         g.graph["until"] = hi.strftime("%Y-%m-%dT%H:%M:%SZ")
-    bands = pd.Series([d["age_band"] for _, d in g.nodes(data=True)], dtype=object).value_counts()
+    children = sum(1 for _, band in g.nodes(data="age_band") if band == "child")
     log.info(
         "built graph with %s nodes (%s children) and %s edges from %s evidence items",
         f"{g.number_of_nodes():,}",
-        f"{int(bands.get('child', 0)):,}",
+        f"{children:,}",
         f"{g.number_of_edges():,}",
-        f"{len(ev):,}",
+        f"{n_ev:,}",
     )
     return g
 
 
-def _lists(keys: pd.Series, values: pd.Series) -> dict[str, list[str]]:
-    """Sorted distinct values per key, without a Python-level groupby apply."""
-    frame = pd.DataFrame({"k": keys.astype(str).to_numpy(), "v": values.astype(str).to_numpy()}).drop_duplicates()
-    frame = frame.sort_values(["k", "v"], kind="stable")
-    out: dict[str, list[str]] = {}
-    for k, v in zip(frame["k"].to_numpy(dtype=object), frame["v"].to_numpy(dtype=object), strict=True):
-        out.setdefault(k, []).append(v)
+def _add_edges(
+    g: nx.Graph,
+    people: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    rel_code: np.ndarray,
+    rel_names: list[str],
+    event_ids: np.ndarray,
+    dates: np.ndarray,
+    grading: np.ndarray,
+    handling: np.ndarray,
+    weight: np.ndarray,
+) -> None:
+    """Group the sorted evidence per pair and add every edge with one ``add_edges_from``."""
+    n_ev = a.size
+    starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
+    ends = np.r_[starts[1:], n_ev]
+    edge_of = np.repeat(np.arange(starts.size), ends - starts)
+    wsum = np.add.reduceat(weight, starts)
+    undated = np.isnat(dates)
+    n_undated = np.add.reduceat(undated.astype(np.int64), starts)
+    first_idx = starts + n_undated  # undated evidence sorts first within a pair
+    has_date = first_idx < ends
+    iso_arr = _iso(dates)
+    first_seen = np.where(has_date, iso_arr[np.minimum(first_idx, n_ev - 1)], None).tolist()
+    last_seen = iso_arr[ends - 1].tolist()
+    iso = iso_arr.tolist()
+    conditions = (np.add.reduceat((handling == "C").astype(np.int64), starts) > 0).tolist()
+    # distinct relations per pair, in name order
+    n_rel = len(rel_names)
+    pair_rel = _unique_ints(edge_of * n_rel + rel_code)
+    rel_starts = np.flatnonzero(np.r_[True, np.diff(pair_rel // n_rel) != 0])
+    rel_ends = np.r_[rel_starts[1:], pair_rel.size]
+    rel_list = np.array(rel_names, dtype=object)[pair_rel % n_rel].tolist()
+
+    names = np.array(rel_names, dtype=object)[rel_code].tolist()
+    records = [
+        {"relation": r, "event_id": e, "date": d, "grading": gr, "handling": h, "weight": x}
+        for r, e, d, gr, h, x in zip(names, event_ids.tolist(), iso, grading.tolist(), handling.tolist(), weight.tolist(), strict=True)
+    ]
+    ids = people.tolist()
+    edges = [
+        (
+            ids[u],
+            ids[v],
+            {
+                "weight": w,
+                "relations": rel_list[rs:re],
+                "evidence": records[s:e],
+                "first_seen": f,
+                "last_seen": last,
+                "n_evidence": e - s,
+                "handling_conditions": c,
+            },
+        )
+        for u, v, w, rs, re, s, e, f, last, c in zip(
+            a[starts].tolist(),
+            b[starts].tolist(),
+            wsum.tolist(),
+            rel_starts.tolist(),
+            rel_ends.tolist(),
+            starts.tolist(),
+            ends.tolist(),
+            first_seen,
+            last_seen,
+            conditions,
+            strict=True,
+        )
+    ]
+    g.add_edges_from(edges)
+
+
+def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`age_band_at` over ``YYYY-MM`` strings and ``datetime64`` times."""
+    code, months = pd.factorize(np.asarray(birth, dtype=object))
+    year_of, month_of = np.full(len(months) + 1, np.nan), np.full(len(months) + 1, np.nan)
+    for i, text in enumerate(np.asarray(months, dtype=object)):
+        if isinstance(text, str) and len(text) >= 7:
+            try:
+                year_of[i], month_of[i] = int(text[:4]), int(text[5:7])
+            except ValueError:
+                pass
+    year, month = year_of[code], month_of[code]  # code -1 (no birth month) reads the trailing NaN
+    stamp = pd.DatetimeIndex(when)
+    age = stamp.year.to_numpy(dtype=float) - year - (stamp.month.to_numpy(dtype=float) < month)
+    out = np.full(len(birth), "unknown", dtype=object)
+    known = ~np.isnan(age) & (age >= 0) & ~np.isnat(when)
+    out[known & (age < 18)] = "child"
+    out[known & (age >= 18) & (age < 25)] = "young_adult"
+    out[known & (age >= 25)] = "adult"
     return out
 
 
-def _add_nodes(g: nx.Graph, inputs: GraphInputs, inv: pd.DataFrame, ev: pd.DataFrame, lo, hi, ref: pd.Timestamp) -> None:
-    people = set(inv["person_id"].astype(str)) | set(g.nodes)
-    g.add_nodes_from(people)
-    persons = inputs.persons.drop_duplicates("person_id", keep="last")
-    pid = persons["person_id"].astype(str).to_numpy(dtype=object)
-    birth = dict(zip(pid, persons["birth_year_month"].to_numpy(dtype=object), strict=True))
-    looked = dict(zip(pid, persons["looked_after"].to_numpy(dtype=object), strict=True))
+def _add_nodes(g: nx.Graph, inputs: GraphInputs, inv: pd.DataFrame, coded: _Coded, a: np.ndarray, b: np.ndarray, dates: np.ndarray, lo, hi, ref: pd.Timestamp) -> None:
+    """Add everyone involved in the window (linked or not, unlinked in ID order) and set every node attribute."""
+    people = coded.people
+    n_people = len(people)
+    inv_code = coded.inv_person
+    # node order: linked people as add_edges_from met them, then the unlinked in ID order
+    met = np.column_stack([a, b]).ravel()
+    _, first = np.unique(met, return_index=True)
+    linked = met[np.sort(first)]
+    is_linked = np.zeros(n_people, dtype=bool)
+    is_linked[linked] = True
+    involved = _unique_ints(inv_code[inv_code >= 0])
+    nodes = np.r_[linked, involved[~is_linked[involved]]].astype(np.int64)
 
-    # age band at the latest event in the window
-    latest_inv = inv.sort_values("occurred_at").drop_duplicates("person_id", keep="last")
-    band_from_inv = dict(zip(latest_inv["person_id"].astype(str), latest_inv["age_band"], strict=True))
-    time_from_inv = dict(zip(latest_inv["person_id"].astype(str), latest_inv["occurred_at"], strict=True))
-    dated = ev.dropna(subset=["date"])
-    last_ev = pd.concat([dated[["a", "date"]].rename(columns={"a": "p"}), dated[["b", "date"]].rename(columns={"b": "p"})])
-    time_from_ev = last_ev.groupby("p")["date"].max().to_dict() if len(last_ev) else {}
+    # age band at the latest involvement in the window, else from the birth month at the latest event
+    inv_time = _times(inv["occurred_at"]).view(np.int64)
+    ok = inv_code >= 0
+    order = np.lexsort((inv_time[ok], inv_code[ok]))  # stable: the last row of the latest time wins
+    pc = inv_code[ok][order]
+    last = np.flatnonzero(np.r_[pc[1:] != pc[:-1], True]) if pc.size else np.empty(0, dtype=np.int64)
+    band = np.full(n_people, None, dtype=object)
+    band[pc[last]] = inv["age_band"].to_numpy(dtype=object)[ok][order][last]
+    when = np.full(n_people, _NAT, dtype=np.int64)
+    when[pc[last]] = inv_time[ok][order][last]
+    has_inv = np.zeros(n_people, dtype=bool)
+    has_inv[pc[last]] = True
+    ev_time = np.full(n_people, _NAT, dtype=np.int64)
+    dated = ~np.isnat(dates)
+    for ends in (a, b):
+        np.maximum.at(ev_time, ends[dated], dates[dated].view(np.int64))
+    ref_us = np.datetime64(ref.tz_convert("UTC").tz_localize(None).to_datetime64(), "us").view(np.int64)
+    when = np.where(has_inv, when, np.where(ev_time != _NAT, ev_time, ref_us))
+    birth = np.full(n_people, None, dtype=object)
+    looked = np.full(n_people, None, dtype=object)
+    pcode = coded.persons
+    last_row = np.flatnonzero(pcode >= 0)
+    if last_row.size:  # the last row of a person wins
+        birth[pcode[last_row]] = inputs.persons["birth_year_month"].to_numpy(dtype=object)[last_row]
+        looked[pcode[last_row]] = inputs.persons["looked_after"].to_numpy(dtype=object)[last_row]
+    valid_band = np.isin(band[nodes], np.array(["child", "young_adult", "adult"], dtype=object))
+    node_band = np.where(valid_band, band[nodes], _age_bands(birth[nodes], when[nodes].view("datetime64[us]"))).tolist()
 
     # latest screening before the window end (or as_of)
     scr = inputs.screenings
     scr_end = hi if hi is not None else ref
-    scr = scr.loc[scr["screened_at"].notna() & (scr["screened_at"] <= scr_end)].sort_values("screened_at")
-    scr = scr.drop_duplicates("person_id", keep="last")
-    risk = dict(zip(scr["person_id"].astype(str), scr["risk_level"], strict=True))
-    screened = dict(zip(scr["person_id"].astype(str), _iso(scr["screened_at"]), strict=True))
+    keep = (scr["screened_at"].notna() & (scr["screened_at"] <= scr_end)).to_numpy(dtype=bool) & (coded.screenings >= 0)
+    risk = np.full(n_people, None, dtype=object)
+    screened = np.full(n_people, None, dtype=object)
+    if keep.any():
+        s_time = _times(scr["screened_at"])[keep]
+        s_code = coded.screenings[keep]
+        order = np.lexsort((s_time.view(np.int64), s_code))
+        sc = s_code[order]
+        last = np.flatnonzero(np.r_[sc[1:] != sc[:-1], True])
+        levels = scr["risk_level"].to_numpy(dtype=object)[keep][order][last]
+        risk[sc[last]] = [None if v is None or v is pd.NA or v != v else str(v) for v in levels]
+        screened[sc[last]] = _iso(s_time[order][last])
 
-    roles = _lists(inv["person_id"], inv["role"])
-    n_events = (
-        inv.assign(person_id=inv["person_id"].astype(str)).drop_duplicates(["person_id", "event_type", "event_id"]).groupby("person_id").size().to_dict()
-    )
+    roles = _code_lists(inv_code, inv["role"])
+    etype, _ = _factorize(inv["event_type"])
+    eid, eid_names = _factorize(inv["event_id"])
+    combined = np.where((etype >= 0) & (eid >= 0) & (inv_code >= 0), (inv_code * max(len(eid_names), 1) + eid) * 8 + etype, -1)
+    distinct = _unique_ints(combined[combined >= 0])
+    n_events = np.bincount(distinct // 8 // max(len(eid_names), 1), minlength=n_people) if distinct.size else np.zeros(n_people, dtype=np.int64)
     pl = inputs.person_locations
+    locs: dict[int, list[str]] = {}
     if len(pl):
-        pl = pl.loc[in_window(pl["linked_at"], lo, hi, keep_null=True)]
-    locs = _lists(pl["person_id"], pl["location_id"]) if len(pl) else {}
+        window = in_window(pl["linked_at"], lo, hi, keep_null=True).to_numpy(dtype=bool)
+        locs = _code_lists(np.where(window, coded.locations, -1), pl["location_id"])
 
-    for p in g.nodes:
-        band = band_from_inv.get(p)
-        if band not in ("child", "young_adult", "adult"):
-            when = time_from_inv.get(p, time_from_ev.get(p, ref))
-            band = age_band_at(birth.get(p), when)
-        la = looked.get(p)
-        looked_after = None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la)
-        rl = risk.get(p)
-        p_roles = roles.get(p, [])
-        g.nodes[p].update(
-            {
-                "age_band": band,
-                "looked_after": looked_after,
-                "risk_level": None if rl is None or pd.isna(rl) else str(rl),
-                "screened_at": screened.get(p),
-                "is_suspect": "suspect" in p_roles,
-                "roles": p_roles,
-                "n_events": int(n_events.get(p, 0)),
-                "locations": locs.get(p, []),
-            }
+    attrs = []
+    for code, p, bd, la, rl, sc, ne in zip(
+        nodes.tolist(),
+        people[nodes].tolist(),
+        node_band,
+        looked[nodes].tolist(),
+        risk[nodes].tolist(),
+        screened[nodes].tolist(),
+        n_events[nodes].tolist(),
+        strict=True,
+    ):
+        p_roles = list(roles.get(code, ()))
+        attrs.append(
+            (
+                p,
+                {
+                    "age_band": bd,
+                    "looked_after": None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la),
+                    "risk_level": rl,
+                    "screened_at": sc,
+                    "is_suspect": "suspect" in p_roles,
+                    "roles": p_roles,
+                    "n_events": ne,
+                    "locations": list(locs.get(code, ())),
+                },
+            )
         )
+    g.add_nodes_from(attrs)
