@@ -844,7 +844,11 @@ def _run_plan(con: duckdb.DuckDBPyConnection, settings: Settings, plan: list[Ste
             results.append(result)
             progress.step_finished(result)
     except Terminated as exc:
+        con.execute("update meta.run_log set status = ?, ended_at = ?, error = ? where run_id = ? and "
+                    "status = 'running' and step <> 'run'",
+                    [STATUS_INTERRUPTED, _now(), f"{exc}; rolled back to the last commit", run_id])
         _log_end(con, run_id, "run", STATUS_FAILED, error=f"{exc}; rolled back to the last commit")
+        audit(con, "run", target=str(settings.paths.warehouse), detail=f"run {run_id} {exc}")
         raise
     ok = all(r.status == STATUS_OK for r in results)
     summary = RunSummary(run_id, STATUS_OK if ok else STATUS_PARTIAL, results, started_at, _now(),

@@ -479,6 +479,29 @@ def test_sigkill_while_an_output_is_half_written(killable) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["report.txt"]  # the temporary file was cleared away
 
 
+def test_sigterm_rolls_back_the_open_step_and_releases_the_lock(killable) -> None:
+    root, config = killable
+    signal_file = root / "paused"
+    env = {**os.environ, jobs.ENV_PAUSE_AT: "step:count:in-transaction", jobs.ENV_PAUSE_SIGNAL: str(signal_file)}
+    proc = subprocess.Popen([sys.executable, "-c", STEPS_SCRIPT, "run", "--config", str(config)], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not signal_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "stopped: stopped by signal 15; the open step was rolled back" in err
+    assert not (root / "wh" / "ctxrisk.duckdb.lock").exists()
+    con = connect(root / "wh" / "ctxrisk.duckdb")
+    rows = dict(_rows(con, "select step, status from meta.run_log"))
+    tables = _rows(con, "select count(*) from information_schema.tables where table_name = 'kill_test'")[0][0]
+    con.close()
+    assert rows["run"] == "failed" and rows["count"] == "interrupted" and rows["ingest incidents"] == "ok"
+    assert tables == 0
+    assert _finish(config).interrupted_steps == 0
+
+
 @pytest.mark.parametrize("delay", [0.9])
 def test_sigkill_at_an_arbitrary_moment_of_a_large_ingest(tmp_path: Path, delay: float) -> None:
     config = _config(tmp_path)
