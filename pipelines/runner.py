@@ -14,6 +14,7 @@ from pipelines.ingest import IngestResult, already_ingested, ingest_file, store_
 from pipelines.kinds import KINDS
 from pipelines.settings import Settings
 from pipelines.tabular import file_sha256
+from pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,10 @@ def ingest_paths(
     failures: list[tuple[str, str]] = []
     for path in paths:
         try:
-            results.append(ingest_one(con, kind, Path(path), settings=settings, pseudonymise_key=pseudonymise_key,
-                                      options=options, run_id=run_id))
+            # The file's rows and its format's follow-up work (area assignment, outcome joins) commit together.
+            with transaction(con):
+                results.append(ingest_one(con, kind, Path(path), settings=settings,
+                                          pseudonymise_key=pseudonymise_key, options=options, run_id=run_id))
         except CtxriskError as exc:
             log.error("%s", exc)
             failures.append((str(path), str(exc)))

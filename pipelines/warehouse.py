@@ -149,14 +149,6 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("load spatial")
 
 
-_OPEN_TRANSACTIONS: set[int] = set()
-
-
-def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
-    """Return True inside a :func:`transaction` block on this connection."""
-    return id(con) in _OPEN_TRANSACTIONS
-
-
 # Connections (by id) with a transaction opened by :func:`transaction`, and how deeply it is nested. DuckDB
 # aborts the open transaction when asked to begin a second one, so nesting is tracked here instead.
 _OPEN_TRANSACTIONS: dict[int, int] = {}
