@@ -1,0 +1,96 @@
+"""Tests for benchmarks/run_all.py: scales, growth fit, goals, memory measurement and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("bench_run_all", ROOT / "benchmarks" / "run_all.py")
+run_all = importlib.util.module_from_spec(_spec)
+sys.modules["bench_run_all"] = run_all
+_spec.loader.exec_module(run_all)
+
+
+def test_parse_scales_sorts_and_deduplicates():
+    assert run_all.parse_scales("10M, 100k,1M,100_000") == [100_000, 1_000_000, 10_000_000]
+
+
+@pytest.mark.parametrize(("text", "match"), [("500", "below the sample's minimum"), ("lots", "is not a count"),
+                                             (" , ", "no scales")])
+def test_parse_scales_refuses(text, match):
+    with pytest.raises(run_all.BenchError, match=match):
+        run_all.parse_scales(text)
+
+
+@pytest.mark.parametrize(("n", "label"), [(100_000, "100k"), (1_000_000, "1M"), (10_000_000, "10M"),
+                                          (2_000, "2000"), (2_500_000, "2500k")])
+def test_scale_label(n, label):
+    assert run_all.scale_label(n) == label
+
+
+def test_fit_exponent_linear_quadratic_and_too_few():
+    assert run_all.fit_exponent([1e5, 1e6, 1e7], [2.0, 20.0, 200.0]) == pytest.approx(1.0)
+    assert run_all.fit_exponent([10, 100], [1.0, 100.0]) == pytest.approx(2.0)
+    assert run_all.fit_exponent([1e5, 1e6, 1e7], [10.0, 20.0, 40.0]) == pytest.approx(0.30103, abs=1e-5)
+    assert run_all.fit_exponent([1e5], [3.0]) is None
+    assert run_all.linearity(1.04) == "linear"
+    assert run_all.linearity(0.5).startswith("sub-linear")
+    assert run_all.linearity(1.3) == "super-linear"
+
+
+def _scale(n: int, seconds: float, peak: int, share: float) -> dict:
+    steps = [{"step": "run", "status": "ok", "seconds": seconds},
+             {"step": "hotspots", "status": "ok", "seconds": seconds / 2}]
+    return {"incidents": n, "label": run_all.scale_label(n),
+            "sample": {"rows": {"incidents": n}, "seconds": 1.0},
+            "end_to_end": {"seconds": seconds, "peak_rss_bytes": peak, "returncode": 0, "status": "ok",
+                           "load_average": {"mean": 1.0}, "steps": steps},
+            "ingest": {"bytes": 1e6, "contenders": {"ctxrisk": {"share_of_duckdb": share}}}}
+
+
+def test_goals_and_growth_from_results():
+    results = {"scales": {"1M": _scale(1_000_000, 90.0, 2 * 1024**3, 0.6),
+                          "10M": _scale(10_000_000, 900.0, 9 * 1024**3, 0.4)},
+               "fixed": {"gistar": {"result": {"speedup_same_subset": 239.3, "esda_cells": 10_000}}}}
+    status = {g["goal"]: g["status"] for g in run_all.evaluate_goals(results)}
+    assert list(status.values()) == ["pass", "fail", "fail", "pass"]
+    grown = run_all.growth(results["scales"])
+    assert grown["incidents"] == [1_000_000, 10_000_000]
+    assert grown["series"]["end-to-end time"]["exponent"] == 1.0
+    assert grown["series"]["step: hotspots"]["verdict"] == "linear"
+
+
+def test_run_measured_sees_a_child_s_memory(tmp_path):
+    code = "x = bytearray(150_000_000); x[::4096] = b'1' * len(x[::4096]); import time; time.sleep(0.4)"
+    m = run_all.run_measured([sys.executable, "-c", code], interval=0.05)
+    assert m.returncode == 0
+    assert m.peak_rss_bytes > 150_000_000
+    assert m.seconds > 0.4
+
+
+@pytest.mark.slow
+def test_harness_tiny_end_to_end(tmp_path):
+    out, md = tmp_path / "run.json", tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--scales", "1000", "--skip-baselines",
+         "--no-boundaries", "--data-dir", str(tmp_path / "data"), "--output", str(out), "--markdown", str(md)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    scale = result["scales"]["1000"]
+    assert scale["sample"]["rows"]["incidents"] == 1000
+    e2e = scale["end_to_end"]
+    assert (e2e["returncode"], e2e["status"]) == (0, "ok")
+    assert e2e["peak_rss_bytes"] > 50_000_000
+    steps = {s["step"]: s for s in e2e["steps"]}
+    assert {"run", "ingest incidents", "hotspots", "association graph", "steering map"} <= set(steps)
+    assert steps["ingest incidents"]["rows_loaded"] == 1000
+    assert scale["steering_map"]["bytes"] > 10_000
+    text = md.read_text(encoding="utf-8")
+    assert "| 1,000 | " in text and "**not measured**" in text and "The machine is shared" in text
