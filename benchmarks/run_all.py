@@ -33,11 +33,13 @@ with ratios and pass/fail against each goal, growth 100k -> 1M -> 10M with a fit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -146,6 +148,8 @@ class Measured:
     returncode : int
     load_average : dict
         ``min``, ``mean``, ``max`` of the 1-minute load average sampled while it ran.
+    timed_out : bool
+        Stopped by the ``timeout`` of :func:`run_measured`.
     stdout : str
     """
 
@@ -155,6 +159,7 @@ class Measured:
     maxrss_bytes: int
     returncode: int
     load_average: dict[str, float]
+    timed_out: bool = False
     stdout: str = field(repr=False, default="")
 
     def as_dict(self) -> dict[str, Any]:
@@ -185,7 +190,8 @@ def _load_summary(samples: Sequence[float]) -> dict[str, float]:
 
 
 def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path | None = None,
-                 interval: float = 0.2, env: dict[str, str] | None = None) -> Measured:
+                 interval: float = 0.2, env: dict[str, str] | None = None,
+                 timeout: float | None = None) -> Measured:
     """Run ``cmd``; measure wall time, peak memory of its process tree and the load average meanwhile.
 
     Parameters
@@ -198,14 +204,20 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path 
         Seconds between memory polls (the load average is sampled every 25 polls).
     env : dict or None
         Extra environment variables.
+    timeout : float or None
+        Seconds after which the process group is sent SIGTERM (``ctxrisk run`` rolls back to its last
+        commit and exits 143); ``Measured.timed_out`` is then True.
     """
+    import signal
+
     import psutil
 
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     err = open(log_path, "w", encoding="utf-8") if log_path else subprocess.DEVNULL  # noqa: SIM115
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
         began = time.perf_counter()
-        popen = subprocess.Popen(list(cmd), cwd=cwd, stdout=out, stderr=err, env=full_env)
+        popen = subprocess.Popen(list(cmd), cwd=cwd, stdout=out, stderr=err, env=full_env,
+                                 start_new_session=timeout is not None)
         proc = psutil.Process(popen.pid)
         peak = 0
         loads: list[float] = []
@@ -222,8 +234,14 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path 
         waiter = threading.Thread(target=wait, daemon=True)
         waiter.start()
         polls = 0
+        timed_out = False
         while not done.is_set():
             peak = max(peak, _tree_rss(proc))
+            if timeout is not None and not timed_out and time.perf_counter() - began > timeout:
+                timed_out = True
+                log.warning("stopping %s after %.0f s (timeout)", cmd[0], timeout)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(popen.pid, signal.SIGTERM)
             if polls % 25 == 0:
                 loads.append(os.getloadavg()[0])
             polls += 1
@@ -236,7 +254,7 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path 
         err.close()
     return Measured(seconds=round(status["ended"] - began, 3), peak_rss_bytes=max(peak, status["maxrss"]),
                     polled_peak_rss_bytes=peak, maxrss_bytes=status["maxrss"], returncode=status["code"],
-                    load_average=_load_summary(loads), stdout=stdout)
+                    load_average=_load_summary(loads), timed_out=timed_out, stdout=stdout)
 
 
 def _ctxrisk() -> str:
@@ -332,11 +350,35 @@ def run_log_steps(warehouse: Path, run_id: str | None = None) -> list[dict[str, 
             for s, st, sec, rr, rl, d in rows if ": " not in s]
 
 
-def end_to_end(work: Path, sample: Path, *, boundaries: bool) -> dict[str, Any]:
-    """``ctxrisk run`` over the sample in a subprocess: wall time, peak memory, steps from ``meta.run_log``."""
+_STEP_DONE = re.compile(r"pipelines\.jobs: step (.+) (ok|partial|failed|skipped) in ([0-9.]+) s")
+_STEP_STARTED = re.compile(r"pipelines\.jobs: step \d+/\d+ (.+) started")
+
+
+def steps_from_log(path: Path) -> tuple[list[dict[str, Any]], str | None]:
+    """Finished steps (name, status, seconds) from a run's log lines, and the step still running, if any.
+
+    Used when ``meta.run_log`` cannot be read (the run was stopped before it committed its summary).
+    """
+    steps: list[dict[str, Any]] = []
+    running = None
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if m := _STEP_STARTED.search(line):
+            running = m.group(1)
+        elif m := _STEP_DONE.search(line):
+            steps.append({"step": m.group(1), "status": m.group(2), "seconds": float(m.group(3)),
+                          "rows_read": None, "rows_loaded": None, "detail": None})
+            running = None
+    return steps, running
+
+
+def end_to_end(work: Path, sample: Path, *, boundaries: bool, timeout: float | None = None) -> dict[str, Any]:
+    """``ctxrisk run`` over the sample in a subprocess: wall time, peak memory, steps from ``meta.run_log``.
+
+    With ``timeout`` (seconds) a run still going is stopped; its finished steps then come from its log.
+    """
     config = prepare_run(work, sample, boundaries=boundaries)
     m = run_measured([_ctxrisk(), "--log-level", "INFO", "run", "--config", str(config), "--format", "json",
-                      "--progress", "lines"], cwd=work, log_path=work / "run.log")
+                      "--progress", "lines"], cwd=work, log_path=work / "run.log", timeout=timeout)
     result: dict[str, Any] = {"command": f"ctxrisk run --config {config.name}", **m.as_dict(),
                               "boundaries": boundaries and any((SHARED_BOUNDARIES / n).is_file()
                                                                for n in BOUNDARIES.values())}
@@ -347,7 +389,11 @@ def end_to_end(work: Path, sample: Path, *, boundaries: bool) -> dict[str, Any]:
     result["status"] = summary.get("status", f"exit code {m.returncode}")
     result["headline"] = summary.get("headline")
     warehouse = work / "ctxrisk.duckdb"
-    result["steps"] = run_log_steps(warehouse, summary.get("run_id")) if warehouse.exists() else []
+    result["steps"] = run_log_steps(warehouse, summary.get("run_id")) if warehouse.exists() and summary else []
+    if not result["steps"]:
+        result["steps"], result["running_step"] = steps_from_log(work / "run.log")
+        if m.timed_out:
+            result["status"] = f"stopped after {m.seconds:,.0f} s (timeout) during {result['running_step']}"
     result["warehouse_bytes"] = warehouse.stat().st_size if warehouse.exists() else None
     page = work / "output" / "maps" / "steering.html"
     result["steering_page"] = str(page) if page.exists() else None
@@ -440,7 +486,7 @@ def steering_page(page: str | None, *, runs: int) -> dict[str, Any]:
 
 
 def bench_scale(n: int, *, data_dir: Path, seed: int, baselines: bool, boundaries: bool,
-                browser_runs: int) -> dict[str, Any]:
+                browser_runs: int, run_timeout: float | None = None) -> dict[str, Any]:
     """Everything measured at one scale (see the module docstring)."""
     label = scale_label(n)
     work = data_dir / label
@@ -449,7 +495,7 @@ def bench_scale(n: int, *, data_dir: Path, seed: int, baselines: bool, boundarie
     log.info("scale %s: sample", label)
     sample = generate(n, work / "sample", seed=seed)
     log.info("scale %s: end-to-end ctxrisk run", label)
-    e2e = end_to_end(work, work / "sample", boundaries=boundaries)
+    e2e = end_to_end(work, work / "sample", boundaries=boundaries, timeout=run_timeout)
     log.info("scale %s: run %s in %.1f s, peak %.2f GB", label, e2e["status"], e2e["seconds"],
              e2e["peak_rss_bytes"] / 1e9)
     result: dict[str, Any] = {"incidents": n, "label": label, "started_at": began, "sample": sample,
@@ -662,9 +708,20 @@ def render_markdown(results: dict[str, Any]) -> str:
               "fresh process and database. Peak memory is the larger of the polled summed RSS of the run's "
               "process tree and the kernel's `ru_maxrss`.", ""]
     lines += ["## Goals", "", "| goal | measured | result |", "| --- | --- | --- |"]
-    for g in evaluate_goals(results):
+    goals = evaluate_goals(results)
+    for g in goals:
         lines.append(f"| {g['goal']} | {g['measured'] or '-'} | **{g['status']}** |")
     lines.append("")
+    missed = [g for g in goals if g["status"] == "fail"]
+    if missed:
+        lines += ["**Missed:** " + "; ".join(f"{g['goal']} (measured {g['measured']})" for g in missed) + "."]
+        for n in (1_000_000, 10_000_000):
+            s = _scale(results, n)
+            if s is not None:
+                run = s["end_to_end"]["seconds"]
+                top = "; ".join(f"{name} {_s(t)} ({t / run:.0%})" for name, t in _top_steps(s, 4))
+                lines.append(f"Where the time goes at {scale_label(n)} (share of the {_s(run)} run): {top}.")
+        lines.append("")
     if scales:
         lines += ["## End-to-end `ctxrisk run`", "",
                   "| incidents | rows in all files | sample generation | run wall time | peak memory | status "
@@ -690,8 +747,8 @@ def render_markdown(results: dict[str, Any]) -> str:
     ing = [s for s in scales if "ingest" in s]
     if ing:
         lines += ["## Ingest: `incidents.csv` alone", "",
-                  "| incidents | file | contender | seconds | rows/s | share of DuckDB read_csv | peak memory |",
-                  "| ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+                  "| incidents | file | contender | seconds | rows/s | share of DuckDB read_csv | peak memory | load avg |",
+                  "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
         names = {"duckdb": "DuckDB `read_csv` (ceiling)", "ctxrisk": "ctxrisk `ingest_one`",
                  "pandas": "pandas `read_csv` + `to_sql` (SQLite)"}
         for s in ing:
@@ -700,11 +757,11 @@ def render_markdown(results: dict[str, Any]) -> str:
                 if r is None:
                     continue
                 if "error" in r:
-                    lines.append(f"| {s['incidents']:,} | | {names[key]} | {r['error']} | | | |")
+                    lines.append(f"| {s['incidents']:,} | | {names[key]} | {r['error']} | | | | |")
                     continue
                 lines.append(f"| {s['incidents']:,} | {s['ingest']['bytes'] / 1e6:,.0f} MB | {names[key]} | "
                              f"{r['seconds']:,.1f} | {r['rows_per_second']:,} | {r.get('share_of_duckdb', '-')} | "
-                             f"{_gb(r['peak_rss_bytes'])} |")
+                             f"{_gb(r['peak_rss_bytes'])} | {r['load_average']['mean']} |")
         vs = [f"{s['ingest']['ctxrisk_vs_pandas']}x at {s['label']}" for s in ing if "ctxrisk_vs_pandas" in s["ingest"]]
         if vs:
             lines += ["", f"ctxrisk against pandas + `to_sql`: {', '.join(vs)} (rows/s ratio). ctxrisk's time "
@@ -814,6 +871,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fixed-only", action="store_true", help="only the fixed-size Gi* and graph benchmarks")
     parser.add_argument("--no-boundaries", action="store_true", help="do not configure the shared ONS boundaries")
     parser.add_argument("--browser-runs", type=int, default=3)
+    parser.add_argument("--run-timeout", type=float, default=None,
+                        help="stop an end-to-end run after this many seconds (its finished steps are kept)")
     parser.add_argument("--esda-cells", type=int, default=10_000)
     parser.add_argument("--graph-involvements", type=int, default=1_000_000)
     parser.add_argument("--graph-nodes", type=int, default=5_000)
@@ -822,6 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--merge-from", type=Path, nargs="*", default=[],
                         help="also take scales and fixed results from these run_all JSON files")
     parser.add_argument("--render-only", action="store_true", help="re-render --markdown from --output (+ merges)")
+    parser.add_argument("--note", action="append", default=[], help="a note for BENCHMARKS.md (repeatable)")
     parser.add_argument("--ingest-worker", nargs=3, metavar=("CONTENDER", "CSV", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -850,7 +910,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in [] if args.fixed_only else scales:
             results["scales"][scale_label(n)] = bench_scale(
                 n, data_dir=args.data_dir, seed=args.seed, baselines=not args.skip_baselines,
-                boundaries=not args.no_boundaries, browser_runs=args.browser_runs)
+                boundaries=not args.no_boundaries, browser_runs=args.browser_runs, run_timeout=args.run_timeout)
             _write(results, args.output)
         if not args.skip_baselines and not args.skip_fixed:
             results["fixed"] = bench_fixed(args.data_dir, esda_cells=args.esda_cells,
@@ -860,6 +920,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in args.merge_from:
         _merge(results, json.loads(path.read_text(encoding="utf-8")))
     results.setdefault("machine", machine_info())
+    results["notes"] = [*results.get("notes", []), *[n for n in args.note if n not in results.get("notes", [])]]
     results["growth"] = growth(results.get("scales", {}))
     results["goals"] = evaluate_goals(results)
     _write(results, args.output)

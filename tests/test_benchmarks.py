@@ -94,3 +94,24 @@ def test_harness_tiny_end_to_end(tmp_path):
     assert scale["steering_map"]["bytes"] > 10_000
     text = md.read_text(encoding="utf-8")
     assert "| 1,000 | " in text and "**not measured**" in text and "The machine is shared" in text
+
+
+def test_steps_from_log_reads_finished_steps_and_the_running_one(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(
+        "2026-11-26 23:56:06,629 INFO pipelines.jobs: step 1/3 ingest incidents started\n"
+        "2026-11-26 23:56:08,413 INFO pipelines.jobs: step ingest incidents ok in 1.78 s: 1 file(s)\n"
+        "2026-11-26 23:56:08,413 INFO pipelines.jobs: step 2/3 locations of concern started\n"
+        "2026-11-26 23:56:09,000 WARNING pipelines.jobs: step locations of concern failed in 0.50 s; error: x\n"
+        "2026-11-26 23:56:09,100 INFO pipelines.jobs: step 3/3 association graph started\n", encoding="utf-8")
+    steps, running = run_all.steps_from_log(log)
+    assert [(s["step"], s["status"], s["seconds"]) for s in steps] == [
+        ("ingest incidents", "ok", 1.78), ("locations of concern", "failed", 0.5)]
+    assert running == "association graph"
+
+
+def test_run_measured_stops_at_the_timeout():
+    m = run_all.run_measured([sys.executable, "-c", "import time; time.sleep(30)"], interval=0.05, timeout=0.5)
+    assert m.timed_out
+    assert m.returncode == -15
+    assert m.seconds < 10
