@@ -384,11 +384,14 @@ def build_steering_map(
     )
     generated: list[str] = [title, period_text]
 
+    area_groups: list[folium.FeatureGroup] = []
+
     # --- boundaries, finest level first
     levels = boundaries["level"].astype(str).value_counts().index.tolist()
     for i, level in enumerate(levels):
         part = boundaries[boundaries["level"].astype(str) == level]
         group = folium.FeatureGroup(name=f"Boundaries: {level}", show=True).add_to(fmap)
+        area_groups.append(group)
         shown = pd.DataFrame({"name": part["name"].astype(str), "code": part["code"].astype(str)})
         folium.GeoJson(
             _feature_collection(gpd.GeoDataFrame(shown, geometry=part.geometry.values, crs=4326), ["name", "code"]),
@@ -414,6 +417,7 @@ def build_steering_map(
             crs=4326,
         )
         group = folium.FeatureGroup(name="Deprivation (IMD decile)", show=False).add_to(fmap)
+        area_groups.append(group)
         folium.GeoJson(
             _feature_collection(shown, ["name", "decile", "fill"]),
             style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#666666", "weight": 0.5, "fillOpacity": 0.7},
@@ -556,6 +560,8 @@ def build_steering_map(
     ]
     generated += info
     InfoBox(title, info).add_to(fmap)
+    if area_groups and (hot_groups or em_groups):
+        _CellsOnTop(area_groups, hot_groups + em_groups).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.LayerControl(collapsed=False).add_to(fmap)
     assert_appropriate("\n".join(generated), where="steering map text")
@@ -567,6 +573,36 @@ def build_steering_map(
         f"{n_ranked:,}",
     )
     return fmap
+
+
+class _CellsOnTop(MacroElement):
+    """Keep hot spot and emerging cells above the area layers when an area layer is switched on.
+
+    Leaflet draws a layer that is (re-)added on top of the others, so switching on the IMD overlay or a
+    boundary layer (both filled) would hide the cells; the visible cell layers are brought back to the front.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var areas = [{% for l in this.areas %}{{ l.get_name() }}{{ "," if not loop.last }}{% endfor %}];
+            var cells = [{% for l in this.cells %}{{ l.get_name() }}{{ "," if not loop.last }}{% endfor %}];
+            map.on("overlayadd", function (e) {
+                if (areas.indexOf(e.layer) < 0) { return; }
+                cells.forEach(function (l) { if (map.hasLayer(l)) { l.bringToFront(); } });
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, areas: Sequence[folium.FeatureGroup], cells: Sequence[folium.FeatureGroup]) -> None:
+        super().__init__()
+        self._name = "CtxriskCellsOnTop"
+        self.areas = list(areas)
+        self.cells = list(cells)
 
 
 class _SharedPopups(MacroElement):

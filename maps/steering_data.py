@@ -283,7 +283,7 @@ def trend_text(trend: object, *, p: object = None) -> str:
         ``"increasing"``, ``"decreasing"``, ``"no trend"`` (as :mod:`analytics.mannkendall`) or other text
         (returned as it is, e.g. ``"too few months"``).
     p : float or None
-        The test's two-sided p-value, stated when given.
+        The test's two-sided p-value, stated when given (to 3 places; below 0.001 as ``p < 0.001``).
 
     Returns
     -------
@@ -295,7 +295,10 @@ def trend_text(trend: object, *, p: object = None) -> str:
     if text not in words:
         return text
     p_val = None if p is None else float(p)
-    p_text = "" if p_val is None or math.isnan(p_val) else f", p = {p_val:.3f}"
+    if p_val is None or math.isnan(p_val):
+        p_text = ""
+    else:
+        p_text = ", p < 0.001" if p_val < 0.001 else f", p = {p_val:.3f}"
     return f"{words[text]} (Mann-Kendall test of monthly counts{p_text})"
 
 

@@ -21,7 +21,6 @@ from pipelines.settings import load_settings
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data_samples"
 KINDS = ("persons", "incidents", "involvements", "missing", "associations", "intelligence", "screenings", "referrals")
-DOCS_IMG = REPO / "docs" / "img" / "steering-map.png"
 
 runner = CliRunner()
 
@@ -177,9 +176,6 @@ def test_steering_page_opens_offline_with_its_layers(steering_page):
     assert all(name.startswith("Places of concern: ") for name in overlays[2:]) and len(overlays) >= 4
     legends = page.eval_on_selector_all(".ctxrisk-legend h4", "els => els.map(e => e.textContent)")
     assert legends == ["Hot spots (Getis-Ord Gi*, FDR-adjusted)"]
-    if os.environ.get("CTXRISK_UPDATE_DOCS_IMG") == "1":
-        DOCS_IMG.parent.mkdir(parents=True, exist_ok=True)
-        DOCS_IMG.write_bytes(steering_page.screenshot_png)
 
 
 @pytest.mark.browser

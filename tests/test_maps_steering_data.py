@@ -63,6 +63,7 @@ def test_trend_words():
     assert trend_text("increasing", p=0.0031) == "rising (Mann-Kendall test of monthly counts, p = 0.003)"
     assert trend_text("decreasing", p=0.04) == "falling (Mann-Kendall test of monthly counts, p = 0.040)"
     assert trend_text("no trend", p=float("nan")) == "no clear change (Mann-Kendall test of monthly counts)"
+    assert trend_text("increasing", p=0.00002) == "rising (Mann-Kendall test of monthly counts, p < 0.001)"
     assert trend_text("too few months") == "too few months"
     assert trend_text(None) == "unknown"
 
@@ -277,3 +278,30 @@ def test_a_place_under_two_themes_has_two_badges_but_one_popup_text():
     assert html.count("Ranked 1 of 3 places of concern.") == 1  # rank 1 is under cse and county_lines
     assert html.count('\\u003cdiv class=\\"ctxrisk-rank\\"\\u003e1\\u003c/div\\u003e') == 2
     assert len(re.findall(r'\.bindPopup\(ctxrisk_popups_[0-9a-f]+\["\d+"\], \{maxWidth: 280\}\)', html)) == 5
+
+
+@pytest.mark.browser
+def test_switching_on_deprivation_keeps_hot_spot_cells_on_top(tmp_path):
+    from browser import open_page, require_chromium
+
+    from maps.selfcontained import write_html
+
+    require_chromium()
+    hot = F.hotspots().drop(columns="debug_info")
+    path = tmp_path / "layers.html"
+    write_html(render_self_contained(_inputs([("all", hot)]).build_map(settings=F.settings())), path)
+    page = open_page(path).page
+
+    def last_fill() -> str:  # the fill of the path drawn last, i.e. on top
+        return page.evaluate(
+            "() => { const p = [...document.querySelectorAll('path.leaflet-interactive')]; "
+            "return p[p.length - 1].getAttribute('fill'); }"
+        )
+
+    hot_fills = {"#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"}
+    assert last_fill() in hot_fills
+    page.locator(".leaflet-control-layers-overlays label", has_text="Deprivation").locator("input").check()
+    assert last_fill() in hot_fills
+    page.locator(".leaflet-control-layers-overlays label", has_text="Boundaries: lsoa").locator("input").uncheck()
+    page.locator(".leaflet-control-layers-overlays label", has_text="Boundaries: lsoa").locator("input").check()
+    assert last_fill() in hot_fills
