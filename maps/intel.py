@@ -234,6 +234,7 @@ def _graph_payload(
     brokers: pd.DataFrame,
     places: pd.DataFrame | None,
     top_brokers: int,
+    top_adults: int,
     seed: int,
 ) -> dict[str, Any]:
     nodes = list(g.nodes)
@@ -256,6 +257,7 @@ def _graph_payload(
     sizes = 2.0 + 10.0 * np.sqrt(basis / top) if top > 0 else np.full(len(nodes), 2.0)
 
     adult_ids = set(adults["person_id"])
+    top_adult_ids = set(adults["person_id"].head(int(top_adults)))
     ranked = brokers.loc[(brokers["betweenness"] > 0) & (brokers["groups_linked"] >= 1)]
     broker_ids = set(ranked["person_id"].head(int(top_brokers)))
     bands = list(AGE_BAND_COLOURS)
@@ -268,6 +270,7 @@ def _graph_payload(
         f |= 2 if n in broker_ids else 0
         f |= 4 if d.get("looked_after") else 0
         f |= 8 if d.get("is_suspect") else 0
+        f |= 16 if n in top_adult_ids else 0
         flags.append(f)
 
     place_ids, place_data = _places_table(g, places)
@@ -407,6 +410,7 @@ def build_intel_page(
     made_at: dt.datetime | str,
     places: pd.DataFrame | None = None,
     top_brokers: int = 20,
+    top_adults: int = 50,
     basemap_url: str | None = None,
     basemap_attribution: str | None = None,
     seed: int = 0,
@@ -437,6 +441,10 @@ def build_intel_page(
         ``locations`` attribute; H3 cells are drawn as hexagons.
     top_brokers : int
         How many brokers to highlight (``>= 0``).
+    top_adults : int
+        How many adults of concern (the first rows of ``adults``) always show their label (``>= 0``); every
+        one of them is flagged, listed and shown in the panel, but thousands of forced labels would make a
+        large graph slow to draw.
     basemap_url, basemap_attribution : str, optional
         Tile URL template of the configured basemap; ``None`` (the default) draws no tiles and the page
         makes no request at all.
@@ -457,8 +465,8 @@ def build_intel_page(
     if not isinstance(g, nx.Graph) or g.is_directed() or g.is_multigraph():
         msg = f"g must be an undirected networkx.Graph from build_graph, not {type(g).__name__}"
         raise ValidationError(msg)
-    if int(top_brokers) < 0:
-        msg = f"top_brokers must be >= 0, got {top_brokers!r}"
+    if int(top_brokers) < 0 or int(top_adults) < 0:
+        msg = f"top_brokers and top_adults must be >= 0, got {top_brokers!r} and {top_adults!r}"
         raise ValidationError(msg)
     if basemap_url is not None and not (
         re.match(r"^https://[^\s\"'<>]+$", basemap_url) and all(k in basemap_url for k in ("{z}", "{x}", "{y}"))
@@ -480,6 +488,7 @@ def build_intel_page(
         brokers=brokers,
         places=places,
         top_brokers=int(top_brokers),
+        top_adults=int(top_adults),
         seed=int(seed),
     )
     payload["meta"] = {
@@ -618,7 +627,8 @@ information sharing agreement; do not copy into the steering group's papers.</di
 (function () {
   const D = JSON.parse(document.getElementById("intel-data").textContent);
   const N = D.nodes.id.length, E = D.edges.s.length;
-  const FLAG_CONCERN = 1, FLAG_BROKER = 2, FLAG_LOOKED_AFTER = 4, FLAG_SUSPECT = 8;
+  const FLAG_CONCERN = 1, FLAG_BROKER = 2, FLAG_LOOKED_AFTER = 4, FLAG_SUSPECT = 8, FLAG_TOP_CONCERN = 16;
+  const BIG = E > 20000;
   const fmt = (v) => v.toLocaleString("en-GB");
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
   const dayText = (d) => d === null ? "undated" : new Date(d * 86400000).toISOString().slice(0, 10);
@@ -716,8 +726,8 @@ information sharing agreement; do not copy into the steering group's papers.</di
   const renderer = new Sigma(graph, document.getElementById("graph"), {
     hideEdgesOnMove: E > 20000,
     // thin one-pixel lines for big graphs: a quarter of the vertices of sigma's default rectangles
-    defaultEdgeType: E > 10000 && Sigma.rendering && Sigma.rendering.EdgeLineProgram ? "line" : "rectangle",
-    edgeProgramClasses: Sigma.rendering && Sigma.rendering.EdgeLineProgram ? {line: Sigma.rendering.EdgeLineProgram} : {},
+    ...(E > 10000 && Sigma.rendering && Sigma.rendering.EdgeLineProgram
+      ? {defaultEdgeType: "line", edgeProgramClasses: {line: Sigma.rendering.EdgeLineProgram}} : {}),
     labelRenderedSizeThreshold: 7,
     labelDensity: 0.5,
     zIndex: true,
@@ -727,7 +737,8 @@ information sharing agreement; do not copy into the steering group's papers.</di
       const res = {...data};
       const f = D.nodes.flags[i];
       const marked = (state.hlConcern && (f & FLAG_CONCERN)) || (state.hlBroker && (f & FLAG_BROKER));
-      if (marked) { res.forceLabel = true; res.zIndex = 1; res.size = data.size + 2; res.label = D.nodes.id[i] + ((f & FLAG_CONCERN) ? " (adult of concern)" : " (broker)"); }
+      if (marked && (f & (FLAG_TOP_CONCERN | FLAG_BROKER))) res.forceLabel = true;
+      if (marked) { res.zIndex = 1; res.size = data.size + 2; res.label = D.nodes.id[i] + ((f & FLAG_CONCERN) ? " (adult of concern)" : " (broker)"); }
       if (state.selected !== null) {
         if (i === state.selected) { res.highlighted = true; res.forceLabel = true; res.zIndex = 2; }
         else if (focus[i]) { res.forceLabel = true; res.zIndex = 1; }
@@ -817,7 +828,8 @@ information sharing agreement; do not copy into the steering group's papers.</di
     applyFilters();
     if (move && nodeVis[i]) {
       const d = renderer.getNodeDisplayData(String(i));
-      if (d) renderer.getCamera().animate({x: d.x, y: d.y, ratio: 0.15}, {duration: 300});
+      if (d && BIG) renderer.getCamera().setState({x: d.x, y: d.y, ratio: 0.15});  // one frame, not an animation
+      else if (d) renderer.getCamera().animate({x: d.x, y: d.y, ratio: 0.15}, {duration: 300});
     }
   }
 

@@ -174,7 +174,7 @@ def test_sizes_follow_betweenness_and_flags_mark_brokers():
     size = dict(zip(data["nodes"]["id"], data["nodes"]["size"], strict=True))
     assert size == {"c1": 2.0, "c2": 2.0, "a1": 12.0, "y1": 2.0, "u1": 2.0}
     flags = dict(zip(data["nodes"]["id"], data["nodes"]["flags"], strict=True))
-    assert flags["a1"] == 1 | 2 and flags["y1"] == 0
+    assert flags["a1"] == 1 | 2 | 16 and flags["y1"] == 0
     assert data["groups"]["id"] == [1, 2] and data["groups"]["size"] == [4, 1] and data["groups"]["children"] == [2, 0]
     assert data["evidence"]["day"] == [None, None, None] and data["dayRange"] is None
 
