@@ -376,7 +376,7 @@ def end_to_end(work: Path, sample: Path, *, boundaries: bool, timeout: float | N
 
     With ``timeout`` (seconds) a run still going is stopped; its finished steps then come from its log.
     """
-    config = prepare_run(work, sample, boundaries=boundaries)
+    config = prepare_run(work.resolve(), sample.resolve(), boundaries=boundaries)
     m = run_measured([_ctxrisk(), "--log-level", "INFO", "run", "--config", str(config), "--format", "json",
                       "--progress", "lines"], cwd=work, log_path=work / "run.log", timeout=timeout)
     result: dict[str, Any] = {"command": f"ctxrisk run --config {config.name}", **m.as_dict(),
@@ -884,6 +884,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--note", action="append", default=[], help="a note for BENCHMARKS.md (repeatable)")
     parser.add_argument("--ingest-worker", nargs=3, metavar=("CONTENDER", "CSV", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.data_dir = args.data_dir.resolve()
 
     if args.ingest_worker:
         contender, csv, folder = args.ingest_worker

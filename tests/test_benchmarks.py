@@ -79,8 +79,8 @@ def test_harness_tiny_end_to_end(tmp_path):
     out, md = tmp_path / "run.json", tmp_path / "BENCHMARKS.md"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--scales", "1000", "--skip-baselines",
-         "--no-boundaries", "--data-dir", str(tmp_path / "data"), "--output", str(out), "--markdown", str(md)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300)
+         "--no-boundaries", "--data-dir", "data", "--output", "run.json", "--markdown", "BENCHMARKS.md"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)  # relative paths, as a user types them
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(out.read_text(encoding="utf-8"))
     scale = result["scales"]["1000"]
