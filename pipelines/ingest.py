@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,10 @@ from pipelines.warehouse import transaction
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 500
+# DuckDB's row group size: batches of this many rows are loaded in parallel.
+ROW_GROUP_ROWS = 122_880
+# Below this many points every pair is transformed; above it, each distinct pair once.
+DISTINCT_TRANSFORM_MIN = 10_000
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 REJECT_COLUMNS = ["line", "column_name", "value", "reason", "rule"]
@@ -144,8 +149,8 @@ class RejectCollector:
             return
         positions = np.flatnonzero(mask)
         self.bad |= mask
-        vals = (
-            pd.Series(values.to_numpy()[positions], dtype="object").astype("string").str.slice(0, 200)
+        vals = (  # take the refused positions first: converting a whole column of millions of strings is slow
+            pd.Series(values.iloc[positions].to_numpy(), dtype="object").astype("string").str.slice(0, 200)
             if values is not None
             else pd.Series([None] * len(positions), dtype="object")
         )
@@ -264,6 +269,29 @@ def validate_columns(
     return out
 
 
+def _transform_distinct(
+    transform: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a coordinate ``transform`` to each distinct (a, b) pair once and spread the results back.
+
+    Published points repeat (police.uk snaps crimes to a fixed set of map points), so this is much faster
+    than transforming every row; pairs are told apart by their exact bits, so results are identical.
+    """
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    if len(a) < DISTINCT_TRANSFORM_MIN:
+        return transform(a, b)
+    codes_a, uniques_a = pd.factorize(a.view(np.int64))
+    codes_b, uniques_b = pd.factorize(b.view(np.int64))
+    pair_codes, pairs = pd.factorize(codes_a.astype(np.int64) * len(uniques_b) + codes_b)
+    if len(pairs) > len(a) // 2:
+        return transform(a, b)
+    first_a = uniques_a.view(np.float64)[pairs // len(uniques_b)]
+    first_b = uniques_b.view(np.float64)[pairs % len(uniques_b)]
+    out_a, out_b = transform(first_a, first_b)
+    return np.asarray(out_a)[pair_codes], np.asarray(out_b)[pair_codes]
+
+
 def validate_points(
     point: Point, frame: pd.DataFrame, collector: RejectCollector
 ) -> dict[str, np.ndarray]:
@@ -308,10 +336,10 @@ def validate_points(
     east_out = np.where(use_bng, east, np.nan)
     north_out = np.where(use_bng, north, np.nan)
     if use_wgs.any():
-        e2, n2 = wgs84_to_bng(lat[use_wgs], lon[use_wgs])
+        e2, n2 = _transform_distinct(wgs84_to_bng, lat[use_wgs], lon[use_wgs])
         east_out[use_wgs], north_out[use_wgs] = e2, n2
     if use_bng.any():
-        la2, lo2 = bng_to_wgs84(east[use_bng], north[use_bng])
+        la2, lo2 = _transform_distinct(bng_to_wgs84, east[use_bng], north[use_bng])
         lat_out[use_bng], lon_out[use_bng] = la2, lo2
     located = use_wgs | use_bng
     return {"latitude": lat_out, "longitude": lon_out, "easting": east_out, "northing": north_out,
@@ -514,11 +542,18 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def _to_arrow(rows: pd.DataFrame) -> pa.Table | pd.DataFrame:
-    """The rows as an Arrow table for a fast scan; the DataFrame itself where Arrow cannot type a column."""
+    """The rows as an Arrow table for a fast scan; the DataFrame itself where Arrow cannot type a column.
+
+    The table is cut into record batches of one DuckDB row group each, so DuckDB scans and compresses them on
+    all its threads (one batch would be read by one thread).
+    """
     try:
-        return pa.Table.from_pandas(rows, preserve_index=False)
+        table = pa.Table.from_pandas(rows, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return rows
+    if table.num_rows <= ROW_GROUP_ROWS:
+        return table
+    return pa.Table.from_batches(table.to_batches(max_chunksize=ROW_GROUP_ROWS), schema=table.schema)
 
 
 def _store_extra(con: duckdb.DuckDBPyConnection, extra: ExtraRows, file_id: str) -> None:
@@ -567,8 +602,9 @@ def store_batch(
     """
     assert batch.rows_read == len(batch.rows) + batch.rejected_records, "rows do not reconcile"
     file_id = uuid.uuid4().hex[:16]
-    rows = batch.rows.copy()
-    rows["file_id"] = file_id
+    rows = batch.rows
+    if "file_id" in rows.columns:
+        rows = rows.drop(columns="file_id")
     columns = _table_columns(con, batch.table)
     unknown = [c for c in rows.columns if c not in columns]
     if unknown:
@@ -593,7 +629,9 @@ def store_batch(
                 ).fetchone()[0]
                 if replaced:
                     con.execute(f"delete from {batch.table} t using _batch_rows n where {key_match}")
-                con.execute(f"insert into {batch.table} ({column_list}) select {column_list} from _batch_rows")
+                # file_id is a bound parameter, the same for every row: no copy of the rows is made for it.
+                con.execute(f'insert into {batch.table} ({column_list}, "file_id") '
+                            f"select {column_list}, ?::varchar from _batch_rows", [file_id])
             con.execute(
                 "insert into raw.rejected_rows (file_id, kind, path, line, column_name, value, reason, rule) "
                 "select file_id, kind, path, line, column_name, value, reason, rule from _batch_rejects"

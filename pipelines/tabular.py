@@ -16,11 +16,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from pipelines.arrowtext import clean_text
 from pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
 csv.field_size_limit(2**31 - 1)
+HEAD_BYTES = 1 << 20
 
 
 @dataclass
@@ -86,6 +88,20 @@ def _decode(path: Path, data: bytes) -> str:
         raise ValidationError(msg) from exc
 
 
+def _decode_head(path: Path, data: bytes) -> str:
+    """The first MiB as text (the whole file when it is shorter), cut at a line end; decoding errors raised."""
+    if len(data) <= HEAD_BYTES:
+        return _decode(path, data)
+    cut = data.rfind(b"\n", 0, HEAD_BYTES)
+    head = data[: cut + 1] if cut >= 0 else data[:HEAD_BYTES]
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if cut >= 0:
+            return _decode(path, head)
+        return _decode(path, data)
+
+
 def _check_header(path: Path, header: list[str]) -> list[str]:
     header = [h.strip() for h in header]
     if not header or all(not h for h in header):
@@ -123,7 +139,8 @@ def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
+                # large_string is what pandas' Arrow-backed strings hold: no conversion when the frame is made
+                column_types={name: pa.large_string() for name in header},
                 strings_can_be_null=True,
                 null_values=[""],
                 quoted_strings_can_be_null=True,
@@ -138,20 +155,18 @@ def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
     if physical_lines != table.num_rows + 1:
         # Blank lines or values spanning lines: the exact reader numbers lines correctly.
         return None
-    # Trim and turn blanks into nulls with Arrow kernels (much faster than pandas on millions of rows).
-    blank = pa.scalar(None, pa.string())
-    columns = []
-    all_blank = None
-    for column in table.columns:
-        trimmed = pc.utf8_trim_whitespace(column)
-        cleaned = pc.if_else(pc.equal(trimmed, ""), blank, trimmed)
-        columns.append(cleaned)
-        is_null = pc.is_null(cleaned)
-        all_blank = is_null if all_blank is None else pc.and_(all_blank, is_null)
-    if table.num_rows and all_blank is not None and pc.any(all_blank).as_py():
-        return None  # records with every field blank are refused by the exact reader
+    # Trim and turn blanks into nulls with Arrow kernels, only on columns where a value can change.
+    columns = [clean_text(column) for column in table.columns]
+    if table.num_rows and columns:
+        all_blank = pc.is_null(columns[0])
+        for column in columns[1:]:
+            all_blank = pc.and_(all_blank, pc.is_null(column))
+        if pc.any(all_blank).as_py():
+            return None  # records with every field blank are refused by the exact reader
     table = pa.table(columns, names=header)
-    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
+    frame = table.to_pandas(
+        types_mapper=lambda t: pd.StringDtype("pyarrow") if t in (pa.string(), pa.large_string()) else None
+    )
     lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
     return TextTable(path, header, frame, lines, [], table.num_rows)
 
@@ -221,17 +236,19 @@ def read_csv_text(path: str | Path) -> TextTable:
         raise ValidationError(msg)
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    text = _decode(path, data)
-    if not text.strip():
+    head = _decode_head(path, data)
+    if not head.strip() and (len(data) <= HEAD_BYTES or not _decode(path, data).strip()):
         msg = f"{path}: the file is empty"
         raise ValidationError(msg)
-    first = next(csv.reader(io.StringIO(text[: 1 << 20], newline="")))  # the header is in the first MiB
+    first = next(csv.reader(io.StringIO(head, newline="")))  # the header is in the first MiB
     header = _check_header(path, first)
     table = None
     if not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data[: 1 << 16]:
+        # Arrow checks that every value is UTF-8; a file that is not falls through to the exact reader,
+        # which names the first bad byte.
         table = _fast_csv(path, data, header)
     if table is None:
-        table = _exact_csv(path, text, header)
+        table = _exact_csv(path, _decode(path, data), header)
     table.sha256 = sha
     log.info("read %s: %s records, %s malformed", path.name, f"{table.rows_read:,}", f"{len(table.rejects):,}")
     return table

@@ -257,3 +257,33 @@ def test_parquet_input(tmp_path, con, settings):
     result = ingest_file(con, "incidents", path, settings=settings)
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
     assert rejects(con)[0][0] == 2  # row number for Parquet
+
+
+def test_distinct_point_transform_equals_transforming_every_point():
+    import numpy as np
+
+    from pipelines.geo import bng_to_wgs84, wgs84_to_bng
+    from pipelines.ingest import DISTINCT_TRANSFORM_MIN, _transform_distinct
+
+    rng = np.random.default_rng(3)
+    lat = rng.uniform(53.3, 53.5, 50)[rng.integers(0, 50, DISTINCT_TRANSFORM_MIN + 7)]
+    lon = rng.uniform(-3.0, -2.8, 50)[rng.integers(0, 50, DISTINCT_TRANSFORM_MIN + 7)]
+    lon[:3] = [0.0, -0.0, 0.0]  # told apart by their bits, as a per-point transform would see them
+    for transform, a, b in ((wgs84_to_bng, lat, lon), (bng_to_wgs84, *wgs84_to_bng(lat, lon))):
+        fast = _transform_distinct(transform, a, b)
+        slow = transform(a, b)
+        assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+
+
+def test_reject_values_are_taken_at_the_refused_positions_only():
+    import numpy as np
+
+    from pipelines.ingest import RejectCollector
+
+    collector = RejectCollector(4)
+    values = pd.Series(["a", None, "x" * 250, "d"], dtype="string[pyarrow]")
+    collector.add(np.array([False, True, True, False]), "c", values, "bad")
+    frame = collector.frame(np.array([2, 3, 5, 6]))
+    assert frame["line"].tolist() == [3, 5]
+    assert frame["value"].isna().tolist() == [True, False]
+    assert frame["value"].iloc[1] == "x" * 200

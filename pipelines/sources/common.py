@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.arrowtext import has_control, longer_than
 from pipelines.errors import ValidationError
 from pipelines.ingest import MAX_TEXT, Batch, RejectCollector
 from pipelines.tabular import TextTable
@@ -20,7 +21,6 @@ from pipelines.tabular import TextTable
 log = logging.getLogger(__name__)
 
 _SPACES = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 HASH_HEX_CHARS = 20
 
 
@@ -72,12 +72,42 @@ def to_arrow(series: pd.Series) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
+def to_chunked(series: pd.Series) -> pa.ChunkedArray:
+    """A column as an Arrow ChunkedArray, without copying Arrow-backed values into one buffer."""
+    arr = pa.array(series, from_pandas=True)
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr], type=arr.type)
+
+
+def encode(series: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Codes and the Arrow array of distinct values (first-seen order); blanks get code ``len(distinct)``."""
+    encoded = pc.dictionary_encode(to_chunked(series))
+    chunks = [c for c in encoded.chunks if len(c)]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), pa.array([], type=encoded.type.value_type)
+    # Arrow encodes all chunks with one memo table: every chunk carries the same, final dictionary.
+    dictionary = chunks[-1].dictionary
+    if any(len(c.dictionary) != len(dictionary) for c in chunks):  # pragma: no cover - defensive
+        combined = encoded.combine_chunks()
+        chunks, dictionary = [combined], combined.dictionary
+    n = len(dictionary)
+    codes = np.concatenate([pc.fill_null(c.indices, n).to_numpy(zero_copy_only=False) for c in chunks])
+    return codes.astype(np.int64, copy=False), dictionary
+
+
 def factorize(series: pd.Series) -> tuple[np.ndarray, list[object]]:
     """Codes and distinct values of a column with Arrow's hash kernel; blanks get code ``len(uniques)``."""
-    encoded = pc.dictionary_encode(to_arrow(series))
-    uniques = encoded.dictionary.to_pylist()
-    codes = pc.fill_null(encoded.indices, len(uniques)).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, uniques
+    codes, dictionary = encode(series)
+    return codes, dictionary.to_pylist()
+
+
+def repeated(series: pd.Series) -> np.ndarray:
+    """True where a non-blank value appears more than once in the column."""
+    values = to_chunked(series)
+    counts = pc.value_counts(values)
+    several = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1)).drop_null()
+    if not len(several):  # all different: the usual case
+        return np.zeros(len(values), dtype=bool)
+    return pc.is_in(values, value_set=several).to_numpy(zero_copy_only=False)
 
 
 def map_unique(series: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -95,17 +125,38 @@ def map_unique(series: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.
 
 
 def text_checks(collector: RejectCollector, series: pd.Series, column: str) -> None:
-    """Refuse values longer than the text limit or holding control characters (checked per distinct value)."""
-    uniques = pd.Series(series.dropna().unique(), dtype="object")
-    if uniques.empty:
-        return
-    bad = {value for value in uniques if len(value) > MAX_TEXT or _CONTROL.search(value)}
-    if not bad:
-        return
-    mask = series.isin(list(bad)).fillna(False).to_numpy(dtype=bool)
-    long = series.str.len().fillna(0).to_numpy() > MAX_TEXT
-    collector.add(mask & long, column, series, f"longer than {MAX_TEXT} characters")
-    collector.add(mask & ~long, column, series, "contains control characters")
+    """Refuse values longer than the text limit or holding control characters.
+
+    Both checks look at the column's bytes (a value's byte length bounds its length in characters; control
+    characters are single bytes in UTF-8), so clean columns cost one pass over memory, not one regex per value.
+    """
+    values = to_chunked(series)
+    long = longer_than(values, MAX_TEXT)
+    control = has_control(values)
+    collector.add(long, column, series, f"longer than {MAX_TEXT} characters")
+    collector.add(control & ~long, column, series, "contains control characters")
+
+
+def is_arrow_text(series: pd.Series) -> bool:
+    """True for strings held in Arrow (``string[pyarrow]`` or an Arrow string dtype)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    if isinstance(dtype, pd.ArrowDtype):
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    return False
+
+
+def text_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """An Arrow string array as a ``string[pyarrow]`` Series without copying it."""
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values], type=values.type)
+    return pd.Series(pd.arrays.ArrowStringArray(values), dtype=pd.StringDtype("pyarrow"))
+
+
+def spread(values: list[object], codes: np.ndarray, type: pa.DataType = pa.string()) -> pa.Array:
+    """One value per distinct code (``values[code]``) spread back to every row as an Arrow array."""
+    return pa.array(values, type=type).take(pa.array(codes))
 
 
 def content_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -146,9 +197,12 @@ def match_month(series: pd.Series) -> np.ndarray:
 
 def lsoa_vintage(month: pd.Series, lsoa_code: pd.Series, *, lsoa21_from: str) -> pd.Series:
     """``lsoa11`` for months before ``lsoa21_from`` (``YYYY-MM``), else ``lsoa21``; None where no LSOA code."""
-    vintage = map_unique(month, lambda s: pd.Series(np.where(s.fillna("").to_numpy(dtype=object) < lsoa21_from,
-                                                             "lsoa11", "lsoa21"), dtype="object"))
-    return pd.Series(np.where(lsoa_code.notna().to_numpy(), vintage.to_numpy(dtype=object), None), dtype="object")
+    codes, uniques = factorize(month)
+    per_month = ["lsoa11" if (u or "") < lsoa21_from else "lsoa21" for u in uniques] + [
+        "lsoa11" if "" < lsoa21_from else "lsoa21"]
+    vintage = spread(per_month, codes)
+    vintage = pc.if_else(pc.is_valid(to_arrow(lsoa_code)), vintage, pa.scalar(None, pa.string()))
+    return text_series(vintage)
 
 
 def yes_no(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -176,10 +230,14 @@ def parse_times_unique(values: pd.Series, *, timezone: str) -> tuple[pd.Series, 
     """:func:`pipelines.timeparse.parse_times` on the distinct values only; returns utc, precision, invalid."""
     from pipelines.timeparse import parse_times
 
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = pd.Series([*list(uniques), None], dtype="object")
+    if is_arrow_text(values):  # Arrow's hash kernel, much faster than pandas on millions of strings
+        idx, uniques = factorize(values)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        uniques = list(uniques)
+        idx = np.where(codes < 0, len(uniques), codes)
+    distinct = pd.Series([*uniques, None], dtype="object")
     utc, precision, invalid = parse_times(distinct, timezone=timezone)
-    idx = np.where(codes < 0, len(uniques), codes)
     out_utc = utc.take(idx).reset_index(drop=True)
     out_precision = precision.take(idx).reset_index(drop=True)
     return out_utc, out_precision, invalid.to_numpy(dtype=bool)[idx]
@@ -189,7 +247,7 @@ def finish_batch(kind: str, table_name: str, key: tuple[str, ...], table: TextTa
             collector: RejectCollector, notes: list[str]) -> Batch:
     """Drop refused records, attach line numbers and structural rejects, and build the Batch."""
     good = ~collector.bad
-    rows = rows.loc[good].reset_index(drop=True)
+    rows = rows.reset_index(drop=True) if good.all() else rows.loc[good].reset_index(drop=True)
     rows["line"] = table.lines[good]
     rejects = collector.frame(table.lines)
     if table.rejects:

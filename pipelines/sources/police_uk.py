@@ -9,6 +9,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.ingest import Batch, RejectCollector, validate_points
 from pipelines.kinds import KEY_PATTERN, Point
@@ -16,22 +18,27 @@ from pipelines.settings import Settings
 from pipelines.sources import register
 from pipelines.sources.common import (
     derived_keys,
+    factorize,
     finish_batch,
     force_from_filename,
     lsoa_vintage,
     map_columns,
-    map_unique,
-    match_month,
     parse_times_unique,
+    repeated as repeated_values,
+    spread,
     text_checks,
+    text_series,
+    to_chunked,
     yes_no,
 )
 from pipelines.tabular import TextTable, read_csv_text
+from pipelines.timeparse import parse_times
 
 log = logging.getLogger(__name__)
 
 # police.uk files use LSOA 2011 codes for months up to May 2023 and LSOA 2021 codes from June 2023.
 LSOA21_FROM = "2023-06"
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 CHILD_AGE_RANGES = ("under 10", "10-17")
 AGE_RANGES = ("under 10", "10-17", "18-24", "25-34", "over 34")
 # Themes whose searches of a child are an exploitation indicator at that place.
@@ -88,12 +95,18 @@ OUTCOME_COLUMNS = {
 
 
 def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Settings) -> tuple[pd.Series, pd.Series]:
+    """Refuse blank and malformed months; parse each distinct month once."""
     month = frame["month"]
-    collector.add(month.isna().to_numpy(), "Month", None, "required value is blank")
-    bad = month.notna().to_numpy() & ~match_month(month)
+    codes, uniques = factorize(month)
+    collector.add(codes == len(uniques), "Month", None, "required value is blank")
+    shaped = pc.match_substring_regex(pa.array(uniques, type=pa.string()), MONTH_PATTERN)
+    ok = np.append(np.asarray(shaped.to_numpy(zero_copy_only=False), dtype=bool), True)  # blank: refused above
+    bad = ~ok[codes]
     collector.add(bad, "Month", month, "not a month (YYYY-MM)")
-    utc, precision, _invalid = parse_times_unique(month.where(~pd.Series(bad)), timezone=settings.local_timezone)
-    return utc, precision
+    distinct = pd.Series([u if good else None for u, good in zip(uniques, ok, strict=False)] + [None],
+                         dtype="object")
+    utc, precision, _invalid = parse_times(distinct, timezone=settings.local_timezone)
+    return utc.take(codes).reset_index(drop=True), precision.take(codes).reset_index(drop=True)
 
 
 def _points(frame: pd.DataFrame, collector: RejectCollector, names: dict[str, str]) -> dict[str, np.ndarray]:
@@ -144,33 +157,40 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     collector = RejectCollector(n)
     utc, precision = _month_checks(frame, collector, settings)
     crime_type = frame["crime_type"]
-    collector.add(crime_type.isna().to_numpy(), "Crime type", None, "required value is blank")
+    type_codes, type_uniques = factorize(crime_type)
+    collector.add(type_codes == len(type_uniques), "Crime type", None, "required value is blank")
     crime_id = frame["crime_id"]
-    bad_id = ~crime_id.str.match(KEY_PATTERN).fillna(True).to_numpy(dtype=bool)
+    ids = to_chunked(crime_id)
+    bad_id = ~pc.fill_null(pc.match_substring_regex(ids, KEY_PATTERN), True).to_numpy(zero_copy_only=False)
     collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
                  "last_outcome", "context"):
         text_checks(collector, frame[name], STREET_COLUMNS[name])
     points = _points(frame, collector, {"latitude": "Latitude", "longitude": "Longitude"})
 
-    blank_id = crime_id.isna().to_numpy()
-    repeated = crime_id.notna().to_numpy() & crime_id.duplicated(keep=False).to_numpy()
-    incident_id = crime_id.astype("object").copy()
-    if blank_id.any():
-        incident_id[blank_id] = derived_keys(frame.loc[blank_id], STREET_IDENTITY, prefix="pu-").to_numpy()
-    if repeated.any():
-        sub = frame.loc[repeated]
-        incident_id[repeated] = (sub["crime_id"].astype("object") + "#"
-                                 + derived_keys(sub, STREET_IDENTITY, prefix="")).to_numpy()
-    themes = map_unique(crime_type, lambda s: s.map(settings.theme_for_crime_type, na_action="ignore")
-                        .astype("object"))
+    blank_id = pc.is_null(ids).to_numpy(zero_copy_only=False)
+    repeated = repeated_values(crime_id)
+    incident_id = ids
+    if blank_id.any() or repeated.any():
+        replace = blank_id | repeated
+        keys = pd.Series(np.empty(n, dtype=object))
+        if blank_id.any():
+            keys[blank_id] = derived_keys(frame.loc[blank_id, STREET_IDENTITY], STREET_IDENTITY,
+                                          prefix="pu-").to_numpy()
+        if repeated.any():
+            sub = frame.loc[repeated, STREET_IDENTITY]
+            keys[repeated] = (sub["crime_id"].astype("object") + "#"
+                              + derived_keys(sub, STREET_IDENTITY, prefix="")).to_numpy()
+        incident_id = pc.replace_with_mask(ids.combine_chunks().cast(pa.large_string()), pa.array(replace),
+                                           pa.array(keys[replace].to_numpy(), type=pa.large_string()))
+    themes = [settings.theme_for_crime_type(t) for t in type_uniques] + ["other"]  # blank type: other
     rows = pd.DataFrame({
-        "incident_id": incident_id.to_numpy(),
+        "incident_id": text_series(incident_id),
         "source": "police_uk_street",
         "occurred_at": utc,
         "time_precision": precision,
         "category": crime_type,
-        "theme": themes.fillna("other").to_numpy(),
+        "theme": text_series(spread(themes, type_codes)),
         "location_type": None,
         "latitude": points["latitude"],
         "longitude": points["longitude"],
@@ -342,6 +362,9 @@ def link_outcomes(con: duckdb.DuckDBPyConnection, *, settings: Settings | None =
     share it: ``incident_id`` is the first of them) or ``unmatched`` (the crime's street file is not loaded).
     Re-run after every street or outcomes ingest, so the order of ingest does not matter.
     """
+    if con.execute("select count(*) from raw.police_outcomes").fetchone()[0] == 0:
+        log.info("linked 0 police.uk outcome(s) to street crimes: no outcomes are loaded")
+        return 0
     con.execute("update raw.police_outcomes set incident_id = null, match_status = 'unmatched'")
     con.execute(
         """

@@ -1,0 +1,115 @@
+"""Byte-level checks on Arrow string columns: exact answers without scanning every value with a regex."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Bytes that may start or end a value that Unicode trimming changes: ASCII controls and space (0x00-0x20)
+# and any byte of a multi-byte UTF-8 sequence (>= 0x80). Conservative: a value without such a first or last
+# byte is certainly left unchanged by ``utf8_trim_whitespace``.
+_TRIM_CANDIDATE = np.zeros(256, dtype=bool)
+_TRIM_CANDIDATE[:0x21] = True
+_TRIM_CANDIDATE[0x80:] = True
+# Control characters refused in text values: U+0000-U+0008, U+000B, U+000C, U+000E-U+001F. In UTF-8 these
+# bytes occur only as those characters, so a byte scan is exact.
+_CONTROL = np.zeros(256, dtype=bool)
+_CONTROL[[*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]] = True
+
+
+def as_chunked(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as a ChunkedArray of ``string`` or ``large_string``."""
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values], type=values.type)
+    if values.type not in (pa.string(), pa.large_string()):
+        values = values.cast(pa.string())
+    return values
+
+
+def _chunks(values: pa.ChunkedArray) -> Iterator[tuple[pa.Array, np.ndarray, np.ndarray]]:
+    """Each chunk with its value offsets (``len + 1`` of them) and its data bytes."""
+    for chunk in values.chunks:
+        if not len(chunk):
+            continue
+        offset_type = np.int64 if chunk.type == pa.large_string() else np.int32
+        buffers = chunk.buffers()
+        offsets = np.frombuffer(buffers[1], dtype=offset_type)[chunk.offset: chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+        yield chunk, offsets.astype(np.int64), data
+
+
+def _valid(chunk: pa.Array) -> np.ndarray:
+    if chunk.null_count == 0:
+        return np.ones(len(chunk), dtype=bool)
+    return pc.is_valid(chunk).to_numpy(zero_copy_only=False)
+
+
+def may_need_trim(values: pa.Array | pa.ChunkedArray) -> bool:
+    """False when no value can change under Unicode white-space trimming (first and last bytes checked)."""
+    for _chunk, offsets, data in _chunks(as_chunked(values)):
+        if not len(data) or offsets[-1] == offsets[0]:
+            continue
+        # An empty value's "first byte" is its neighbour's: looking at it too can only cause a needless trim.
+        last = len(data) - 1
+        first_bytes = data[np.minimum(offsets[:-1], last)]
+        last_bytes = data[np.clip(offsets[1:] - 1, 0, last)]
+        if _TRIM_CANDIDATE[first_bytes].any() or _TRIM_CANDIDATE[last_bytes].any():
+            return True
+    return False
+
+
+def clean_text(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """Trim Unicode white space and turn blank values into nulls, touching only columns that need it."""
+    values = as_chunked(values)
+    if may_need_trim(values):
+        values = pc.utf8_trim_whitespace(values)
+    if pc.any(pc.equal(values, "")).as_py():
+        values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+    return values
+
+
+def byte_lengths(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Length of each value in bytes (0 for nulls)."""
+    values = as_chunked(values)
+    out = [np.diff(offsets) * _valid(chunk) for chunk, offsets, _data in _chunks(values)]
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def longer_than(values: pa.Array | pa.ChunkedArray, limit: int) -> np.ndarray:
+    """True where a value has more than ``limit`` characters (code points); False for nulls.
+
+    Only values with more than ``limit`` bytes are counted in characters.
+    """
+    values = as_chunked(values)
+    candidates = byte_lengths(values) > limit
+    if not candidates.any():
+        return candidates
+    positions = np.flatnonzero(candidates)
+    chars = pc.utf8_length(values.take(pa.array(positions))).to_numpy(zero_copy_only=False)
+    out = np.zeros(len(values), dtype=bool)
+    out[positions] = chars > limit
+    return out
+
+
+def has_control(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """True where a value holds a control character (U+0000-U+0008, U+000B, U+000C, U+000E-U+001F)."""
+    values = as_chunked(values)
+    out = np.zeros(len(values), dtype=bool)
+    start = 0
+    for chunk, offsets, data in _chunks(values):
+        n = len(chunk)
+        lo, hi = int(offsets[0]), int(offsets[-1])
+        if hi <= lo or data[lo:hi].min() >= 0x20:  # every control character is a byte below 0x20
+            start += n
+            continue
+        hits = np.flatnonzero(_CONTROL[data[lo:hi]])
+        if hits.size:
+            rows = np.searchsorted(offsets, hits + lo, side="right") - 1
+            mask = np.zeros(n, dtype=bool)
+            mask[rows] = True
+            out[start:start + n] = mask & _valid(chunk)
+        start += n
+    return out

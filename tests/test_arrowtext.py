@@ -1,0 +1,53 @@
+"""Byte-level checks on Arrow string columns agree with the per-value definitions they replace."""
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from pipelines.arrowtext import byte_lengths, clean_text, has_control, longer_than, may_need_trim
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def chunked(*chunks, type=pa.large_string()):
+    return pa.chunked_array([pa.array(c, type=type) for c in chunks], type=type)
+
+
+def test_clean_text_trims_unicode_space_and_blanks_become_null():
+    values = chunked(["a", " b ", "\u00a0c\u2003"], [None, "   ", "d\t"], type=pa.string())
+    assert clean_text(values).to_pylist() == ["a", "b", "c", None, None, "d"]
+
+
+def test_clean_column_is_returned_untouched():
+    values = chunked(["E01006512", "Merseyside Police"], [None, "Café Street"])
+    assert not may_need_trim(values)
+    assert clean_text(values).equals(values)
+
+
+@pytest.mark.parametrize("value", [" x", "x ", "\tx", "x\n", "\u00a0x", "x\u3000", "é", "\x1fx"])
+def test_values_that_may_change_are_noticed(value):
+    assert may_need_trim(chunked(["ok", value]))
+
+
+def test_longer_than_counts_characters_not_bytes():
+    values = chunked(["x" * 501, "é" * 300], [None, "é" * 501, "x" * 500])
+    assert longer_than(values, 500).tolist() == [True, False, False, True, False]
+    assert byte_lengths(values).tolist() == [501, 600, 0, 1002, 500]
+
+
+def test_control_characters_found_per_row_across_chunks_and_slices():
+    rows = ["ok", "bell\x07", None, "tab\tnewline\n", "unit\x1f", "ésc\x1b", "del\x7f"]
+    values = chunked(rows[:3], rows[3:])
+    expected = [bool(v is not None and CONTROL.search(v)) for v in rows]
+    assert has_control(values).tolist() == expected == [False, True, False, False, True, True, False]
+    sliced = pa.array(rows, type=pa.string()).slice(2, 4)  # offsets that do not start at 0
+    assert has_control(sliced).tolist() == [False, False, True, True]
+
+
+def test_empty_and_all_null_columns():
+    assert has_control(chunked([])).tolist() == []
+    assert longer_than(chunked([None, None]), 5).tolist() == [False, False]
+    assert clean_text(chunked([None, ""])).to_pylist() == [None, None]
+    assert np.array_equal(byte_lengths(chunked([None])), [0])
