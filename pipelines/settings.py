@@ -74,6 +74,7 @@ class GraphSettings:
     recency_half_life_days: float = 365.0
     min_children: int = 2
     exact_betweenness_max_nodes: int = 5000
+    max_event_size: int = 30
 
 
 @dataclass(frozen=True)

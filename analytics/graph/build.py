@@ -459,6 +459,11 @@ def _no_gc():
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:
+                # file the new long-lived objects with the oldest generation without walking them
+                # (a first young-generation pass over millions of objects would cost seconds)
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -530,7 +535,9 @@ def build_graph(
         raise ValidationError(msg)
 
     inv = inputs.involvements
-    inv = inv.loc[in_window(inv["occurred_at"], lo, hi, keep_null=False)]
+    in_inv = in_window(inv["occurred_at"], lo, hi, keep_null=False)
+    if not in_inv.all():
+        inv = inv.loc[in_inv]
     coded = _evidence(inputs, inv, lo, hi, chosen, int(max_event_size))
     ev = coded.evidence
     n_ev = ev["a"].size
@@ -573,10 +580,11 @@ def build_graph(
     a, b, rel_code, dates, weight = ev["a"][order], ev["b"][order], rel_code[order], dates[order], weight[order]
 
     g = nx.Graph()
+    n_edges = 0
     with _no_gc():
         if n_ev:
-            _add_edges(g, coded.people, a, b, rel_code, rel_names, ev["event_id"][order], dates, grading_code[order], handling[order], weight)
-        _add_nodes(g, inputs, inv, coded, a, b, dates, lo, hi, ref)
+            n_edges = _add_edges(g, coded.people, a, b, rel_code, rel_names, ev["event_id"][order], dates, grading_code[order], handling[order], weight)
+        n_nodes, children = _add_nodes(g, inputs, inv, coded, a, b, dates, lo, hi, ref)
     g.graph.update(
         {
             "as_of": ref.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -589,12 +597,11 @@ def build_graph(
         g.graph["since"] = lo.strftime("%Y-%m-%dT%H:%M:%SZ")
     if hi is not None:
         g.graph["until"] = hi.strftime("%Y-%m-%dT%H:%M:%SZ")
-    children = sum(1 for _, band in g.nodes(data="age_band") if band == "child")
     log.info(
         "built graph with %s nodes (%s children) and %s edges from %s evidence items",
-        f"{g.number_of_nodes():,}",
+        f"{n_nodes:,}",
         f"{children:,}",
-        f"{g.number_of_edges():,}",
+        f"{n_edges:,}",
         f"{n_ev:,}",
     )
     return g
@@ -612,8 +619,8 @@ def _add_edges(
     grading: np.ndarray,
     handling: np.ndarray,
     weight: np.ndarray,
-) -> None:
-    """Group the sorted evidence per pair and add every edge with one ``add_edges_from``."""
+) -> int:
+    """Group the sorted evidence per pair and add every edge with one ``add_edges_from``; returns the edge count."""
     n_ev = a.size
     starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
     ends = np.r_[starts[1:], n_ev]
@@ -670,6 +677,7 @@ def _add_edges(
         )
     ]
     g.add_edges_from(edges)
+    return len(edges)
 
 
 def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
@@ -693,8 +701,13 @@ def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
     return out
 
 
-def _add_nodes(g: nx.Graph, inputs: GraphInputs, inv: pd.DataFrame, coded: _Coded, a: np.ndarray, b: np.ndarray, dates: np.ndarray, lo, hi, ref: pd.Timestamp) -> None:
-    """Add everyone involved in the window (linked or not, unlinked in ID order) and set every node attribute."""
+def _add_nodes(
+    g: nx.Graph, inputs: GraphInputs, inv: pd.DataFrame, coded: _Coded, a: np.ndarray, b: np.ndarray, dates: np.ndarray, lo, hi, ref: pd.Timestamp
+) -> tuple[int, int]:
+    """Add everyone involved in the window (linked or not, unlinked in ID order) and set every node attribute.
+
+    Returns the number of nodes and of children among them.
+    """
     people = coded.people
     n_people = len(people)
     inv_code = coded.inv_person
@@ -791,3 +804,4 @@ def _add_nodes(g: nx.Graph, inputs: GraphInputs, inv: pd.DataFrame, coded: _Code
             )
         )
     g.add_nodes_from(attrs)
+    return len(attrs), node_band.count("child")

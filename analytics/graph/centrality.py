@@ -30,33 +30,126 @@ CENTRALITY_COLUMNS = (
 )
 
 
-def to_igraph(g: nx.Graph, *, weight: str | None = "weight") -> tuple[Any, list]:
-    """Convert to an undirected ``igraph.Graph``; returns the graph and the node list (vertex order)."""
-    import igraph as ig
+def adjacency_arrays(g: nx.Graph, *, weight: str | None = "weight") -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """CSR adjacency of ``g`` in node order: ``indptr``, ``indices``, ``weights`` (1.0 when ``weight`` is None) and the node list.
 
+    One pass over the networkx adjacency; each undirected edge appears in both rows.
+    """
     nodes = list(g.nodes)
     index = {n: i for i, n in enumerate(nodes)}
-    edges = [(index[a], index[b]) for a, b in g.edges]
-    h = ig.Graph(n=len(nodes), edges=edges, directed=False)
+    adj = list(g.adjacency())
+    indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(nbrs) for _, nbrs in adj])
+    indices = np.fromiter((index[v] for _, nbrs in adj for v in nbrs), dtype=np.int64, count=int(indptr[-1]))
+    if weight is None:
+        weights = np.ones(indices.size)
+    else:
+        weights = np.fromiter((float(d.get(weight, 1.0)) for _, nbrs in adj for d in nbrs.values()), dtype=float, count=int(indptr[-1]))
+    return indptr, indices, weights, nodes
+
+
+def _edge_rows(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each edge once and the mask of CSR entries kept, in the order ``networkx.Graph.edges`` yields them."""
+    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+    once = indices >= rows  # networkx yields (u, v) when v comes later in node order (or is u)
+    return rows[once], once
+
+
+def to_igraph(g: nx.Graph, *, weight: str | None = "weight") -> tuple[Any, list]:
+    """Convert to an undirected ``igraph.Graph``; returns the graph and the node list (vertex order).
+
+    Edges are added in ``g.edges`` order, so edge attributes line up with networkx.
+    """
+    import igraph as ig
+
+    indptr, indices, weights, nodes = adjacency_arrays(g, weight=weight)
+    rows, once = _edge_rows(indptr, indices)
+    h = ig.Graph(n=len(nodes), edges=np.column_stack([rows, indices[once]]).tolist(), directed=False)
     if weight is not None:
-        h.es["weight"] = [float(d.get(weight, 1.0)) for _, _, d in g.edges(data=True)]
+        h.es["weight"] = weights[once].tolist()
     return h, nodes
 
 
-def _per_pivot_dependencies(g: nx.Graph, nodes: list, pivots: np.ndarray, use_igraph: bool) -> np.ndarray:
-    """Matrix (pivots x nodes) of each pivot's contribution to unnormalised betweenness.
+def _brandes_moments_py(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and sum of squares over pivots of each node's single-source dependency (Brandes 2001), halved.
 
-    Summed over every node as pivot this is the exact (pairs counted once) betweenness.
+    Unweighted BFS from each pivot, then dependencies accumulated in reverse BFS order; halving
+    makes the sum over every node as pivot the undirected betweenness with each pair counted once.
     """
-    if use_igraph:
-        h, _ = to_igraph(g, weight=None)
-        return np.array([h.betweenness(directed=False, sources=[int(s)]) for s in pivots], dtype=float).reshape(len(pivots), len(nodes))
-    rows = []
+    total = np.zeros(n)
+    total_sq = np.zeros(n)
+    sigma = np.zeros(n)
+    dist = np.full(n, -1, dtype=np.int64)
+    delta = np.zeros(n)
+    order = np.empty(n, dtype=np.int64)
     for s in pivots:
-        # same per-pivot share as igraph's betweenness(sources=[s]) (undirected, halved)
-        b = nx.betweenness_centrality_subset(g, sources=[nodes[s]], targets=nodes, normalized=False)
-        rows.append([b[n] for n in nodes])
-    return np.array(rows, dtype=float).reshape(len(pivots), len(nodes))
+        head = 0
+        tail = 1
+        order[0] = s
+        dist[s] = 0
+        sigma[s] = 1.0
+        while head < tail:
+            v = order[head]
+            head += 1
+            for j in range(indptr[v], indptr[v + 1]):
+                w = indices[j]
+                if dist[w] < 0:
+                    dist[w] = dist[v] + 1
+                    order[tail] = w
+                    tail += 1
+                if dist[w] == dist[v] + 1:
+                    sigma[w] += sigma[v]
+        for i in range(tail - 1, -1, -1):
+            w = order[i]
+            for j in range(indptr[w], indptr[w + 1]):
+                v = indices[j]
+                if dist[v] == dist[w] - 1:
+                    delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w])
+            if w != s:
+                half = delta[w] / 2.0
+                total[w] += half
+                total_sq[w] += half * half
+        for i in range(tail):
+            w = order[i]
+            dist[w] = -1
+            sigma[w] = 0.0
+            delta[w] = 0.0
+    return total, total_sq
+
+
+try:  # compiled when numba is there (a pinned dependency); the same code runs as Python otherwise
+    from numba import njit
+
+    _brandes_moments = njit(cache=True, nogil=True)(_brandes_moments_py)
+except ImportError:  # pragma: no cover
+    _brandes_moments = _brandes_moments_py
+
+
+def _pivot_moments(g: nx.Graph, nodes: list, pivots: np.ndarray, use_igraph: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation (ddof 1) over pivots of each node's share of betweenness.
+
+    Summed over every node as pivot the shares give the exact (pairs counted once) betweenness.
+    The fast path is a compiled Brandes accumulation on CSR arrays (igraph's per-source subset
+    betweenness costs far more per pivot); ``use_igraph=False`` asks networkx for each pivot's
+    share instead (slow; for cross-checks).
+    """
+    k, n = len(pivots), len(nodes)
+    if use_igraph:
+        indptr, indices, _, _ = adjacency_arrays(g, weight=None)
+        total, total_sq = _brandes_moments(indptr, indices, np.asarray(pivots, dtype=np.int64), n)
+    else:
+        total, total_sq = np.zeros(n), np.zeros(n)
+        for s in pivots:
+            b = nx.betweenness_centrality_subset(g, sources=[nodes[s]], targets=nodes, normalized=False)
+            row = np.array([b[v] for v in nodes], dtype=float)
+            total += row
+            total_sq += row * row
+    mean = total / k
+    if k > 1:
+        sd = np.sqrt(np.maximum(total_sq - k * mean * mean, 0.0) / (k - 1))
+    else:
+        sd = np.full(n, np.nan)
+    return mean, sd
 
 
 def betweenness(
@@ -83,7 +176,8 @@ def betweenness(
     -------
     (betweenness, standard_error, info)
         Two Series indexed by node and a dict with ``method`` (``exact`` or ``sampled``),
-        ``engine`` (``igraph`` or ``networkx``), ``pivots``, ``mean_se`` and ``max_se``.
+        ``engine`` (``igraph`` for exact, ``numba`` — a compiled Brandes accumulation over CSR
+        arrays — for sampled, or ``networkx``), ``pivots``, ``mean_se`` and ``max_se``.
     """
     n = g.number_of_nodes()
     if exact_max_nodes < 0:
@@ -93,13 +187,14 @@ def betweenness(
         msg = f"k (pivots for sampled betweenness) must be >= 1, got {k!r}"
         raise ValidationError(msg)
     nodes = list(g.nodes)
-    engine = "igraph" if use_igraph else "networkx"
+    engine = "networkx"
     scale = 1.0 / ((n - 1) * (n - 2) / 2.0) if n > 2 else 0.0
     exact = n <= exact_max_nodes and (k is None or int(k) >= n)
     if n == 0:
         empty = pd.Series(dtype=float)
         return empty, empty, {"method": "exact", "engine": engine, "pivots": 0, "mean_se": 0.0, "max_se": 0.0}
     if exact:
+        engine = "igraph" if use_igraph else "networkx"
         if use_igraph:
             h, _ = to_igraph(g, weight=None)
             raw = np.array(h.betweenness(directed=False), dtype=float)
@@ -113,9 +208,9 @@ def betweenness(
         kk = min(int(k) if k is not None else DEFAULT_PIVOTS, n)
         rng = np.random.default_rng(seed)
         pivots = rng.choice(n, size=kk, replace=False)
-        dep = _per_pivot_dependencies(g, nodes, pivots, use_igraph)
-        est = dep.mean(axis=0) * n * scale
-        sd = dep.std(axis=0, ddof=1) if kk > 1 else np.full(n, np.nan)
+        engine = "numba" if use_igraph else "networkx"
+        mean, sd = _pivot_moments(g, nodes, pivots, use_igraph)
+        est = mean * n * scale
         se = n * sd / math.sqrt(kk) * math.sqrt(max(0.0, 1.0 - kk / n)) * scale
         info = {
             "method": "sampled",
@@ -135,14 +230,44 @@ def betweenness(
     return pd.Series(est, index=nodes), pd.Series(se, index=nodes), info
 
 
+def _sparse(g: nx.Graph, *, weight: str | None) -> tuple[Any, list]:
+    from scipy import sparse
+
+    indptr, indices, weights, nodes = adjacency_arrays(g, weight=weight)
+    n = len(nodes)
+    return sparse.csr_array((weights, indices, indptr), shape=(n, n)), nodes
+
+
 def _eigenvector(g: nx.Graph) -> dict:
+    """Weighted eigenvector centrality: the leading eigenvector of the weighted adjacency, unit length.
+
+    Dense ``eigh`` up to 2,000 nodes, ARPACK ``eigsh`` beyond. On a disconnected graph the vector
+    lives on the component with the largest eigenvalue and is 0 elsewhere.
+    """
     if g.number_of_edges() == 0:
         return dict.fromkeys(g.nodes, 0.0)
-    try:
-        ev = nx.eigenvector_centrality_numpy(g, weight="weight")
-    except (nx.NetworkXException, ArithmeticError, ValueError):
-        ev = nx.eigenvector_centrality(g, weight="weight", max_iter=1000, tol=1e-8)
-    return {n: abs(float(v)) for n, v in ev.items()}
+    a, nodes = _sparse(g, weight="weight")
+    if len(nodes) <= 2000:
+        _, vectors = np.linalg.eigh(a.toarray())
+        vec = vectors[:, -1]
+    else:
+        from scipy.sparse.linalg import eigsh
+
+        _, vectors = eigsh(a.astype(float), k=1, which="LA", tol=1e-10)
+        vec = vectors[:, 0]
+    vec = np.abs(vec) / np.linalg.norm(vec)
+    return dict(zip(nodes, vec.tolist(), strict=True))
+
+
+def _triangles(g: nx.Graph) -> dict:
+    """Closed triangles through each node: ``diag(A^3)/2`` on the 0/1 adjacency without self-loops."""
+    if g.number_of_edges() == 0:
+        return dict.fromkeys(g.nodes, 0)
+    a, nodes = _sparse(g, weight=None)
+    a.setdiag(0)
+    a.eliminate_zeros()
+    counts = np.asarray((a @ a).multiply(a).sum(axis=1)).ravel() / 2
+    return dict(zip(nodes, np.rint(counts).astype(np.int64).tolist(), strict=True))
 
 
 def centrality(
@@ -166,7 +291,8 @@ def centrality(
     seed : int
         Seed of the pivot draw.
     use_igraph : bool
-        Compute betweenness with igraph (C, several times faster); ``False`` uses networkx only.
+        Fast engines: igraph for exact betweenness, compiled Brandes pivots for sampled;
+        ``False`` uses networkx only (for cross-checks).
 
     Returns
     -------
@@ -180,7 +306,7 @@ def centrality(
     """
     bc, se, info = betweenness(g, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph)
     ev = _eigenvector(g)
-    tri = nx.triangles(g)
+    tri = _triangles(g)
     nodes = list(g.nodes)
     frame = pd.DataFrame(
         {

@@ -63,12 +63,10 @@ def adjusted_rand_index(labels_a: list, labels_b: list) -> float:
     return (index - expected) / (maximum - expected)
 
 
-def _leiden(g: nx.Graph, nodes: list, seed: int, resolution: float) -> list[int]:
+def _leiden(h, seed: int, resolution: float) -> list[int]:
+    """One Leiden run on an igraph graph with edge attribute ``weight``."""
     import leidenalg
 
-    from analytics.graph.centrality import to_igraph
-
-    h, _ = to_igraph(g.subgraph(nodes) if len(nodes) != g.number_of_nodes() else g)
     part = leidenalg.find_partition(
         h,
         leidenalg.RBConfigurationVertexPartition,
@@ -94,13 +92,20 @@ def _louvain_split(g: nx.Graph, seed: int, resolution: float) -> list[int]:
     return labels.tolist()
 
 
-def _modularity(g: nx.Graph, labels: list[int], resolution: float) -> float:
-    if g.number_of_edges() == 0:
+def _modularity(adjacency: tuple[np.ndarray, np.ndarray, np.ndarray], labels: list[int], resolution: float) -> float:
+    """Weighted modularity ``sum_c [L_c/m - gamma (d_c/2m)^2]`` (as ``networkx.community.modularity``) from CSR arrays."""
+    indptr, indices, weights = adjacency
+    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+    loop = np.where(rows == indices, weights, 0.0)  # a self-loop is one CSR entry but counts twice in degree
+    two_m = float(weights.sum() + loop.sum())
+    if two_m == 0:
         return 0.0
-    parts: dict[int, set] = {}
-    for n, lab in zip(g.nodes, labels, strict=True):
-        parts.setdefault(lab, set()).add(n)
-    return float(nx.community.modularity(g, parts.values(), weight="weight", resolution=resolution))
+    lab = np.unique(np.asarray(labels), return_inverse=True)[1].ravel()
+    strength = np.bincount(rows, weights=weights + loop, minlength=lab.size)
+    same = lab[rows] == lab[indices]
+    internal = float((weights + loop)[same].sum())  # 2 x the weight inside groups
+    degree_sum = np.bincount(lab, weights=strength)
+    return internal / two_m - resolution * float(((degree_sum / two_m) ** 2).sum())
 
 
 def group_summary(g: nx.Graph, members: pd.DataFrame) -> pd.DataFrame:
@@ -208,10 +213,14 @@ def groups(
         frame = pd.DataFrame(columns=list(GROUP_MEMBER_COLUMNS))
         frame.attrs.update({"method": method, "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0, "stability_ari": float("nan")})
         return frame
+    from analytics.graph.centrality import adjacency_arrays, to_igraph
+
+    indptr, indices, weights, _ = adjacency_arrays(g)
+    h = to_igraph(g)[0] if method == "leiden" else None
     runs = []
     for seed in seeds:
-        labels = _leiden(g, nodes, seed, resolution) if method == "leiden" else _louvain_split(g, seed, resolution)
-        runs.append((seed, labels, _modularity(g, labels, resolution)))
+        labels = _leiden(h, seed, resolution) if method == "leiden" else _louvain_split(g, seed, resolution)
+        runs.append((seed, labels, _modularity((indptr, indices, weights), labels, resolution)))
     best_seed, best, best_q = max(runs, key=lambda r: r[2])
     if len(runs) > 1:
         aris = [adjusted_rand_index(a[1], b[1]) for a, b in itertools.combinations(runs, 2)]

@@ -56,7 +56,10 @@ def adults_of_concern(
     Returns
     -------
     DataFrame
-        Ranked by ``children_linked`` then ``score`` (highest first). Columns ``person_id``;
+        Ranked by ``score`` then ``children_linked`` (highest first): among adults linked to
+        enough children, the strongest evidence comes first, so weak, old or low-graded links to
+        many children (e.g. one large event each) do not outrank repeated, graded evidence.
+        Columns ``person_id``;
         ``age_band`` (``young_adult`` or ``adult``); ``children_linked`` (distinct children with a
         direct link); ``score`` (sum of the link weights to those children: recency-decayed,
         grading-weighted evidence); ``looked_after_children``; ``high_risk_children``;
@@ -107,7 +110,7 @@ def adults_of_concern(
             }
         )
     frame = pd.DataFrame(rows, columns=list(ADULTS_OF_CONCERN_COLUMNS))
-    frame = frame.sort_values(["children_linked", "score", "person_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["score", "children_linked", "person_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
     log.info("%s adults linked to %d or more children", f"{len(frame):,}", int(min_children))
     return frame
 
