@@ -54,18 +54,27 @@ def _open(config: Path | None, warehouse: Path | None):
     return settings, connect(settings.paths.warehouse, settings=settings)
 
 
-def _graph(con, settings, since: str | None, until: str | None, relations: str | None) -> nx.Graph:
-    from analytics.graph.build import build_graph
+def _inputs(con, settings, since: str | None, until: str | None):
     from analytics.graph.inputs import load_graph_inputs
 
-    inputs = load_graph_inputs(con, since=since, until=until, location_resolution=settings.hotspots.h3_resolution)
+    return load_graph_inputs(con, since=since, until=until, location_resolution=settings.hotspots.h3_resolution)
+
+
+def _build(inputs, settings, since, until, relations: str | None) -> nx.Graph:
+    from analytics.graph.build import build_graph
+
     return build_graph(
         inputs,
         since=since,
         until=until,
         relations=relations,
         half_life_days=settings.graph.recency_half_life_days,
+        max_event_size=settings.graph.max_event_size,
     )
+
+
+def _graph(con, settings, since: str | None, until: str | None, relations: str | None) -> nx.Graph:
+    return _build(_inputs(con, settings, since, until), settings, since, until, relations)
 
 
 def _emit(con, frame: pd.DataFrame, *, mart: str | None, fmt: str, title: str, limit: int) -> None:
@@ -254,7 +263,7 @@ def paths_cmd(
     from analytics.graph.paths import paths
 
     def go(settings, con):
-        g = _graph(con, settings, since, until, None)
+        g = _graph(con, settings, since, until, relations)
         frame = paths(g, a, b, max_hops=max_hops, relations=relations, time_ordered=time_ordered)
         _emit(con, frame, mart="graph_paths" if mart else None, fmt=fmt, title=f"Paths {a} to {b}", limit=limit)
 
@@ -309,5 +318,116 @@ def export_cmd(
             g = ego_graph(g, person, hops=hops)
         written = export(g, path, format=to)
         console.print(json.dumps({"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "files": [str(p) for p in written]}))
+
+    _run(config, warehouse, go)
+
+
+COMPARE_TABLES = ("new-links", "dropped-links", "growing-groups")
+RANKINGS = ("adults-of-concern", "at-risk-children", "centrality")
+
+
+def _period_end(split: str) -> str:
+    """``--split`` as an exclusive end: a date means the start of that day, not its end."""
+    text = split.strip()
+    return f"{text}T00:00:00" if len(text) == 10 else text
+
+
+@app.command("compare")
+def compare_cmd(
+    split: Annotated[str, typer.Option("--split", help="Start of the later period (ISO date/time, London time); the earlier period ends there.")],
+    show: Annotated[str, typer.Option("--show", help="Table to print: new-links, dropped-links or growing-groups (all three go to marts).")] = "growing-groups",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the Leiden runs finding each period's groups.")] = 0,
+    resolution: Annotated[float, typer.Option("--resolution", help="Modularity resolution of those runs.")] = 1.0,
+    min_growth: Annotated[int, typer.Option("--min-growth", help="Least growth (members) for a group to be listed.")] = 1,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """Changes between two periods: new links, dropped links and growing groups.
+
+    The earlier period runs from --since (or the first record) to --split, the later one from --split
+    to --until (or the last record).
+    """
+    from analytics.graph.compare import compare_periods
+    from analytics.graph.inputs import parse_bound
+
+    if show not in COMPARE_TABLES:
+        msg = f"--show must be one of {list(COMPARE_TABLES)}, got {show!r}"
+        raise typer.BadParameter(msg)
+
+    def go(settings, con):
+        cut = parse_bound(_period_end(split))
+        lo, hi = parse_bound(since), parse_bound(until, end=True)
+        if (lo is not None and cut <= lo) or (hi is not None and cut >= hi):
+            from pipelines.errors import ValidationError
+
+            msg = f"--split {split} must fall inside the --since/--until window"
+            raise ValidationError(msg)
+        inputs = _inputs(con, settings, since, until)
+        before = _build(inputs, settings, since, _period_end(split), relations)
+        after = _build(inputs, settings, split, until, relations)
+        result = compare_periods(before, after, seed=seed, resolution=resolution, min_growth=min_growth)
+        tables = {"new-links": result.new_links, "dropped-links": result.dropped_links, "growing-groups": result.growing_groups}
+        if mart:
+            from pipelines.warehouse import write_mart
+
+            for name, frame in tables.items():
+                write_mart(con, "graph_" + name.replace("-", "_"), frame)
+        err_console.print(
+            f"earlier period: {before.number_of_edges():,} links; later period: {after.number_of_edges():,} links; "
+            f"{len(result.new_links):,} new, {len(result.dropped_links):,} dropped, {len(result.growing_groups):,} growing groups",
+            highlight=False,
+        )
+        _emit(con, tables[show], mart=None, fmt=fmt, title=show.replace("-", " ").capitalize(), limit=limit)
+
+    _run(config, warehouse, go)
+
+
+@app.command("sensitivity")
+def sensitivity_cmd(
+    ranking: Annotated[str, typer.Option("--ranking", help="Ranking to test: adults-of-concern, at-risk-children or centrality.")] = "adults-of-concern",
+    drop_share: Annotated[float, typer.Option("--drop-share", help="Share of links dropped at random in each repeat (0-1).")] = 0.2,
+    repeats: Annotated[int, typer.Option("--repeats", help="Number of random repeats.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random link drops.")] = 0,
+    top: Annotated[int, typer.Option("--top", help="Size of the top list counted in top_share.")] = 10,
+    min_children: Annotated[int | None, typer.Option("--min-children", help="For adults-of-concern (default from settings).")] = None,
+    hops: Annotated[int, typer.Option("--hops", help="For at-risk-children.")] = 2,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    mart: MartOpt = True,
+) -> None:
+    """How much each person's rank moves when a share of the links is dropped at random."""
+    from analytics.graph.centrality import centrality
+    from analytics.graph.concern import adults_of_concern, at_risk_children
+    from analytics.graph.sensitivity import rank_sensitivity
+
+    if ranking not in RANKINGS:
+        msg = f"--ranking must be one of {list(RANKINGS)}, got {ranking!r}"
+        raise typer.BadParameter(msg)
+
+    def go(settings, con):
+        g = _graph(con, settings, since, until, relations)
+        fns = {
+            "adults-of-concern": lambda h: adults_of_concern(h, min_children=min_children or settings.graph.min_children),
+            "at-risk-children": lambda h: at_risk_children(h, hops=hops),
+            "centrality": lambda h: centrality(h, exact_max_nodes=settings.graph.exact_betweenness_max_nodes, seed=seed),
+        }
+        frame = rank_sensitivity(g, fns[ranking], drop_share=drop_share, repeats=repeats, seed=seed, top=top)
+        err_console.print(
+            f"{ranking}: {len(frame):,} people ranked; dropping {drop_share:.0%} of links {repeats} times, "
+            f"mean Spearman correlation with the full ranking {frame.attrs['mean_spearman']:.3f}",
+            highlight=False,
+        )
+        _emit(con, frame, mart="graph_sensitivity" if mart else None, fmt=fmt, title=f"Rank sensitivity: {ranking}", limit=limit)
 
     _run(config, warehouse, go)

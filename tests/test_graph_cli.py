@@ -79,3 +79,68 @@ def test_other_commands(warehouse, tmp_path):
     assert nx.read_graphml(out).number_of_edges() == 3
     missing = runner.invoke(app, ["ego", "nobody", "-w", str(warehouse)])
     assert missing.exit_code == 1
+
+
+def _json(*args):
+    return json.loads(_run(*args, "-f", "json", "--no-mart").stdout)
+
+
+def test_relations_filter_on_every_command(warehouse, tmp_path):
+    w = ("-w", str(warehouse))
+    only = ("--relations", "co_offender")  # keeps the a1-a2 link only; the children lose every link
+    assert [r["person_id"] for r in _json("adults-of-concern", *w)] == ["a1"]
+    assert _json("adults-of-concern", *w, *only) == []
+    members = {r["person_id"]: r for r in _json("groups", "--members", "--seeds", "1", *w, *only)}
+    assert members["a1"]["group_id"] == members["a2"]["group_id"]
+    assert (members["c1"]["group_size"], members["c2"]["group_size"]) == (1, 1)
+    assert {r["person_id"] for r in _json("centrality", *w, *only) if r["degree"] > 0} == {"a1", "a2"}
+    assert {r["person_id"] for r in _json("at-risk-children", *w)} == {"c1", "c2"}
+    assert _json("at-risk-children", *w, *only) == []
+    assert {r["person_id"] for r in _json("ego", "a1", "--hops", "1", *w)} == {"a1", "a2", "c1", "c2"}
+    assert {r["person_id"] for r in _json("ego", "a1", "--hops", "1", *w, *only)} == {"a1", "a2"}
+    assert _json("paths", "c1", "c2", *w)[0]["persons"] == "c1 > a1 > c2"
+    assert _json("paths", "c1", "c2", *w, *only) == []
+    assert len(_json("connect", "c1", "c2", *w, "--relations", "co_involvement")) == 2
+    apart = runner.invoke(app, ["connect", "c1", "c2", *w, *only, "--no-mart"])
+    assert apart.exit_code == 1 and "no chain of links" in apart.output
+    out = tmp_path / "only.graphml"
+    _run("export", str(out), *w, *only)
+    assert nx.read_graphml(out).number_of_edges() == 1
+    cmp = _json("compare", "--split", "2024-02-15", "--show", "dropped-links", *w, "--relations", "co_involvement")
+    assert [(r["person_a"], r["person_b"]) for r in cmp] == [("a1", "c1")]  # the co-offender link is filtered out
+    sens = _json("sensitivity", "--repeats", "3", *w, *only)
+    assert sens == []
+
+
+def test_compare_periods_command(warehouse):
+    w = ("-w", str(warehouse))
+    result = runner.invoke(app, ["compare", "--split", "2024-02-15", "--show", "new-links", *w, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    new = json.loads(result.stdout)
+    assert [(r["person_a"], r["person_b"], r["relations"], r["children"]) for r in new] == [("a1", "c2", "co_involvement", 1)]
+    assert "2 dropped" in result.stderr
+    con = connect(warehouse, read_only=True)
+    dropped = con.execute("select person_a, person_b from marts.graph_dropped_links order by 1, 2").fetchall()
+    assert dropped == [("a1", "a2"), ("a1", "c1")]
+    assert con.execute("select count(*) from marts.graph_new_links").fetchone() == (1,)
+    con.close()
+    bad = runner.invoke(app, ["compare", "--split", "2025-01-01", *w, "--until", "2024-06-30"])
+    assert bad.exit_code == 1 and "must fall inside" in bad.output
+    wrong = runner.invoke(app, ["compare", "--split", "2024-02-15", "--show", "everything", *w])
+    assert wrong.exit_code != 0
+
+
+def test_sensitivity_command(warehouse):
+    w = ("-w", str(warehouse))
+    result = runner.invoke(app, ["sensitivity", "--ranking", "at-risk-children", "--repeats", "4", "--drop-share", "0.25", *w, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    # c1 and c2 are each one link from suspect a1; 3 links, one dropped each time
+    assert [r["person_id"] for r in rows] == ["c1", "c2"]
+    assert all(0 < r["kept_share"] <= 1 for r in rows)
+    assert "mean Spearman" in result.stderr
+    con = connect(warehouse, read_only=True)
+    assert con.execute("select count(*) from marts.graph_sensitivity").fetchone() == (2,)
+    con.close()
+    wrong = runner.invoke(app, ["sensitivity", "--ranking", "gossip", *w])
+    assert wrong.exit_code != 0
