@@ -605,27 +605,41 @@ def linearity(b: float | None) -> str:
 
 
 def growth(scales: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Fitted exponents of end-to-end time, peak memory, ctxrisk ingest and each run step over the scales."""
-    ok = sorted((s for s in scales.values() if s.get("end_to_end", {}).get("returncode") in (0, 5)),
-                key=lambda s: s["incidents"])
-    ns = [s["incidents"] for s in ok]
+    """Fitted exponents of end-to-end time, peak memory, ctxrisk ingest and each run step over the scales.
+
+    End-to-end time and peak memory count only runs that finished (exit code 0 or 5); a step counts at every
+    scale where it finished ``ok``, also in a run that was stopped later. A series' values are aligned with
+    ``incidents`` (None where not measured); the exponent is fitted on the measured points.
+    """
+    runs = sorted((s for s in scales.values() if s.get("end_to_end")), key=lambda s: s["incidents"])
+    ns = [s["incidents"] for s in runs]
+
+    def finished(s: dict[str, Any], key: str) -> float | None:
+        e = s["end_to_end"]
+        return e[key] if e.get("returncode") in (0, 5) else None
+
     series: dict[str, list[float | None]] = {
-        "end-to-end time": [s["end_to_end"]["seconds"] for s in ok],
-        "peak memory": [s["end_to_end"]["peak_rss_bytes"] for s in ok],
+        "end-to-end time": [finished(s, "seconds") for s in runs],
+        "peak memory": [finished(s, "peak_rss_bytes") for s in runs],
+        "ingest incidents (ctxrisk, alone)": [s.get("ingest", {}).get("contenders", {}).get("ctxrisk", {})
+                                              .get("seconds") for s in runs],
     }
-    if all("rows_per_second" in s.get("ingest", {}).get("contenders", {}).get("ctxrisk", {}) for s in ok):
-        series["ingest incidents (ctxrisk, alone)"] = [s["ingest"]["contenders"]["ctxrisk"]["seconds"] for s in ok]
-    names = [st["step"] for st in (ok[-1]["end_to_end"]["steps"] if ok else []) if st["step"] != "run"]
+    names: list[str] = []
+    for s in runs:
+        names += [st["step"] for st in s["end_to_end"]["steps"] if st["step"] != "run" and st["step"] not in names]
     for name in names:
-        series[f"step: {name}"] = [next((st["seconds"] for st in s["end_to_end"]["steps"] if st["step"] == name),
-                                        None) for s in ok]
+        series[f"step: {name}"] = [next((st["seconds"] for st in s["end_to_end"]["steps"]
+                                         if st["step"] == name and st["status"] == "ok"), None) for s in runs]
     out = {}
     for name, values in series.items():
-        b = fit_exponent(ns, values) if all(v is not None for v in values) else None
-        segments = [fit_exponent(ns[i:i + 2], values[i:i + 2]) for i in range(len(ns) - 1)] \
-            if all(v is not None for v in values) else []
+        points = [(n, v) for n, v in zip(ns, values, strict=True) if v is not None]
+        if not points:
+            continue
+        b = fit_exponent([n for n, _ in points], [v for _, v in points])
+        segments = [fit_exponent([points[i][0], points[i + 1][0]], [points[i][1], points[i + 1][1]])
+                    for i in range(len(points) - 1)]
         out[name] = {"values": values, "exponent": None if b is None else round(b, 2),
-                     "segments": [None if s is None else round(s, 2) for s in segments], "verdict": linearity(b)}
+                     "segments": [None if x is None else round(x, 2) for x in segments], "verdict": linearity(b)}
     return {"incidents": ns, "series": out}
 
 
@@ -733,7 +747,9 @@ def render_markdown(results: dict[str, Any]) -> str:
                          f"{_s(e['seconds'])} | {_gb(e['peak_rss_bytes'])} | {e['status']} | "
                          f"{e['load_average']['mean']} | {top} |")
         lines += ["", "### Step times (from `meta.run_log`)", ""]
-        names = [st["step"] for st in scales[-1]["end_to_end"]["steps"] if st["step"] != "run"]
+        names: list[str] = []
+        for s in scales:
+            names += [st["step"] for st in s["end_to_end"]["steps"] if st["step"] not in ("run", *names)]
         lines += ["| step | " + " | ".join(s["label"] for s in scales) + " |",
                   "| --- | " + " | ".join("---:" for _ in scales) + " |"]
         for name in names:

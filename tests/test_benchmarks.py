@@ -115,3 +115,14 @@ def test_run_measured_stops_at_the_timeout():
     assert m.timed_out
     assert m.returncode == -15
     assert m.seconds < 10
+
+
+def test_growth_keeps_steps_of_a_stopped_run():
+    stopped = _scale(10_000_000, 3000.0, 6 * 1024**3, 0.3)
+    stopped["end_to_end"].update(returncode=-15, steps=[{"step": "hotspots", "status": "ok", "seconds": 450.0},
+                                                        {"step": "graph", "status": "failed", "seconds": 1.0}])
+    grown = run_all.growth({"1M": _scale(1_000_000, 90.0, 2 * 1024**3, 0.6), "10M": stopped})
+    assert grown["series"]["end-to-end time"]["values"] == [90.0, None]
+    assert grown["series"]["end-to-end time"]["exponent"] is None
+    assert grown["series"]["step: hotspots"]["exponent"] == 1.0
+    assert "step: graph" not in grown["series"]  # never finished ok anywhere
