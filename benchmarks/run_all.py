@@ -148,6 +148,9 @@ class Measured:
     returncode : int
     load_average : dict
         ``min``, ``mean``, ``max`` of the 1-minute load average sampled while it ran.
+    cpu_seconds : float
+        User + system CPU time of the process and the descendants it waited for (``wait4`` rusage). On a
+        shared machine this is the steadier measure: wall time ≈ CPU time when the work is single-threaded.
     timed_out : bool
         Stopped by the ``timeout`` of :func:`run_measured`.
     stdout : str
@@ -159,6 +162,7 @@ class Measured:
     maxrss_bytes: int
     returncode: int
     load_average: dict[str, float]
+    cpu_seconds: float = 0.0
     timed_out: bool = False
     stdout: str = field(repr=False, default="")
 
@@ -228,6 +232,7 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path 
             _, code, usage = os.wait4(popen.pid, 0)
             status["code"] = os.waitstatus_to_exitcode(code)
             status["maxrss"] = usage.ru_maxrss * 1024  # kilobytes on Linux
+            status["cpu"] = usage.ru_utime + usage.ru_stime
             status["ended"] = time.perf_counter()
             done.set()
 
@@ -254,7 +259,8 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path 
         err.close()
     return Measured(seconds=round(status["ended"] - began, 3), peak_rss_bytes=max(peak, status["maxrss"]),
                     polled_peak_rss_bytes=peak, maxrss_bytes=status["maxrss"], returncode=status["code"],
-                    load_average=_load_summary(loads), timed_out=timed_out, stdout=stdout)
+                    load_average=_load_summary(loads), cpu_seconds=round(status["cpu"], 2),
+                    timed_out=timed_out, stdout=stdout)
 
 
 def _ctxrisk() -> str:
@@ -653,7 +659,9 @@ def evaluate_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     one = _scale(results, 1_000_000)
     e2e = one["end_to_end"] if one else None
     goals.append({"goal": "end-to-end run over 1M incidents in under 2 minutes on 2 cores",
-                  "measured": f"{e2e['seconds']:.0f} s ({e2e['status']})" if e2e else None,
+                  "measured": (f"{e2e['seconds']:.0f} s wall, "
+                               + (f"{e2e['cpu_seconds']:.0f} s CPU, " if e2e.get("cpu_seconds") else "")
+                               + f"load average {e2e['load_average']['mean']} ({e2e['status']})") if e2e else None,
                   "status": "not measured" if not e2e else
                   "pass" if e2e["seconds"] < GOAL_E2E_1M_S and e2e["returncode"] == 0 else "fail"})
     ten = _scale(results, 10_000_000)
@@ -738,13 +746,15 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines.append("")
     if scales:
         lines += ["## End-to-end `ctxrisk run`", "",
-                  "| incidents | rows in all files | sample generation | run wall time | peak memory | status "
-                  "| load avg (mean) | slowest steps |", "| ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
+                  "| incidents | rows in all files | sample generation | run wall time | run CPU time | peak memory "
+                  "| status | load avg (mean) | slowest steps (wall) |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
         for s in scales:
             e, smp = s["end_to_end"], s["sample"]
             top = "; ".join(f"{n} {_s(t)}" for n, t in _top_steps(s))
             lines.append(f"| {s['incidents']:,} | {sum(smp['rows'].values()):,} | {_s(smp['seconds'])} | "
-                         f"{_s(e['seconds'])} | {_gb(e['peak_rss_bytes'])} | {e['status']} | "
+                         f"{_s(e['seconds'])} | {_s(e.get('cpu_seconds'))} | {_gb(e['peak_rss_bytes'])} | "
+                         f"{e['status']} | "
                          f"{e['load_average']['mean']} | {top} |")
         lines += ["", "### Step times (from `meta.run_log`)", ""]
         names: list[str] = []

@@ -72,6 +72,7 @@ def test_run_measured_sees_a_child_s_memory(tmp_path):
     assert m.returncode == 0
     assert m.peak_rss_bytes > 150_000_000
     assert m.seconds > 0.4
+    assert 0 < m.cpu_seconds < m.seconds + 5
 
 
 @pytest.mark.slow
