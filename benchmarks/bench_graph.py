@@ -1,17 +1,20 @@
-"""Benchmark the association graph: build vs a naive networkx projection, sampled vs exact betweenness, Leiden vs Louvain.
+"""Benchmark the association graph: build vs a naive networkx projection, analyses at 100k people, sampled vs exact betweenness, Leiden vs Louvain.
 
 Run from the repository root::
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_graph.py            # ~1M involvements
     PYTHONPATH=. .venv/bin/python benchmarks/bench_graph.py --quick    # 50k, for a smoke test
 
-Prints a markdown table and writes ``benchmarks/results/graph.json``.
+Prints a markdown table and writes ``benchmarks/results/graph.json``. The machine is shared, so every
+timing is recorded with its CPU time and the 1-minute load average before and after it: wall time
+on a loaded 2-core machine can be several times the CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -22,17 +25,30 @@ import pandas as pd
 
 from analytics.graph.build import build_graph
 from analytics.graph.centrality import betweenness
+from analytics.graph.centrality import centrality
 from analytics.graph.communities import groups
+from analytics.graph.concern import adults_of_concern, at_risk_children
 from analytics.graph.synthetic import synthetic_inputs
 
 RESULTS = Path(__file__).parent / "results" / "graph.json"
 NO_DECAY = 1e12
 
 
+LOG: list[dict] = []
+
+
 def _timed(fn, *args, **kwargs):
-    t0 = time.perf_counter()
+    """Run ``fn``; return its result and wall seconds, logging CPU seconds and load average too."""
+    load0 = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    LOG.append({"step": getattr(fn, "__name__", str(fn)), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)})
+    return out, wall
+
+
+def _last() -> dict:
+    return {k: v for k, v in LOG[-1].items() if k != "step"}
 
 
 def naive_projection(involvements: pd.DataFrame, max_event_size: int) -> nx.Graph:
@@ -52,11 +68,15 @@ def bench_build(n: int, seed: int, baseline: bool) -> dict:
     inputs, t_gen = _timed(synthetic_inputs, n, seed=seed)
     n_inv = len(inputs.involvements)
     full, t_full = _timed(build_graph, inputs)
+    full_timing = _last()
     co, t_co = _timed(build_graph, inputs, relations=["co_involvement"], half_life_days=NO_DECAY)
+    co_timing = _last()
     out = {
         "involvements": n_inv,
         "generate_s": round(t_gen, 2),
         "build_full_s": round(t_full, 2),
+        "build_full": full_timing,
+        "build_co_involvement": co_timing,
         "full_nodes": full.number_of_nodes(),
         "full_edges": full.number_of_edges(),
         "build_co_involvement_s": round(t_co, 2),
@@ -64,6 +84,7 @@ def bench_build(n: int, seed: int, baseline: bool) -> dict:
     }
     if baseline:
         naive, t_naive = _timed(naive_projection, inputs.involvements, 30)
+        out["naive_projection"] = _last()
         # same pairs and the same weights (Newman 1/(n-1)), recency decay switched off
         pairs = {frozenset(e) for e in co.edges}
         same_pairs = pairs == {frozenset(e) for e in naive.edges}
@@ -75,6 +96,8 @@ def bench_build(n: int, seed: int, baseline: bool) -> dict:
                 "same_pairs_as_naive": bool(same_pairs),
                 "max_weight_difference": float(max(diffs)) if diffs else 0.0,
                 "speedup_vs_naive": round(t_naive / t_co, 2) if t_co else None,
+                "full_build_speedup_vs_naive": round(t_naive / t_full, 2) if t_full else None,
+                "cpu_speedup_vs_naive": round(out["naive_projection"]["cpu_s"] / co_timing["cpu_s"], 2) if co_timing["cpu_s"] else None,
             }
         )
     return out
@@ -127,6 +150,26 @@ def bench_communities(n_nodes: int, seed: int) -> dict:
     }
 
 
+def bench_analyses(n_persons: int, seed: int, seeds: int) -> dict:
+    """Every analysis on a graph of about ``n_persons`` people (synthetic: 4 involvements per person)."""
+    g, _ = _timed(build_graph, synthetic_inputs(n_persons * 4, seed=seed))
+    out = {"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "build": _last()}
+    steps = {
+        "adults_of_concern": lambda: adults_of_concern(g, min_children=2),
+        "at_risk_children": lambda: at_risk_children(g, hops=2),
+        "centrality_sampled_500": lambda: centrality(g, seed=seed),
+        f"groups_leiden_{seeds}_seeds": lambda: groups(g, seeds=range(seeds)),
+    }
+    for name, fn in steps.items():
+        result, _ = _timed(fn)
+        out[name] = {**_last(), "rows": len(result)}
+        if name.startswith("centrality"):
+            out[name].update({k: result.attrs[k] for k in ("method", "engine", "pivots", "mean_se")})
+        if name.startswith("groups"):
+            out[name].update({"groups": int(result["group_id"].nunique()), "modularity": result.attrs["modularity"], "stability_ari": result.attrs["stability_ari"]})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--involvements", type=int, default=1_000_000)
@@ -134,32 +177,49 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive networkx projection")
     parser.add_argument("--networkx-exact", action="store_true", help="also time exact networkx betweenness (slow)")
-    parser.add_argument("--quick", action="store_true", help="50k involvements, 1k nodes")
+    parser.add_argument("--persons", type=int, default=100_000, help="graph size for the every-analysis benchmark")
+    parser.add_argument("--group-seeds", type=int, default=10, help="Leiden seeds in the every-analysis benchmark (the CLI default)")
+    parser.add_argument("--quick", action="store_true", help="50k involvements, 1k nodes, 10k persons")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
-        args.involvements, args.nodes = 50_000, 1_000
+        args.involvements, args.nodes, args.persons = 50_000, 1_000, 10_000
 
     result = {
-        "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(), "networkx": nx.__version__},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "networkx": nx.__version__,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "seed": args.seed,
         "build": bench_build(args.involvements, args.seed, not args.no_baseline),
+        "analyses": bench_analyses(args.persons, args.seed, args.group_seeds),
         "betweenness": bench_betweenness(args.nodes, args.seed, (100, 250, 500), args.networkx_exact),
         "communities": bench_communities(args.nodes, args.seed),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
-    b, bc, cm = result["build"], result["betweenness"], result["communities"]
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    b, bc, cm, an = result["build"], result["betweenness"], result["communities"], result["analyses"]
     print("| benchmark | measure | value |")
     print("| --- | --- | --- |")
     print(f"| build ({b['involvements']:,} involvements) | full graph | {b['build_full_s']} s, {b['full_nodes']:,} nodes, {b['full_edges']:,} edges |")
+    print(
+        f"| build | (CPU, load) | {b['build_full']['cpu_s']} s CPU, load {b['build_full']['load_before']} -> {b['build_full']['load_after']} |"
+    )
     print(f"| build | co-involvement only | {b['build_co_involvement_s']} s, {b['co_involvement_edges']:,} edges |")
     if "naive_projection_s" in b:
         print(
             f"| naive networkx bipartite projection | same events | {b['naive_projection_s']} s "
-            f"(x{b['speedup_vs_naive']} slower), same pairs: {b['same_pairs_as_naive']}, max weight diff {b['max_weight_difference']:.2g} |"
+            f"(build is x{b['speedup_vs_naive']} faster), same pairs: {b['same_pairs_as_naive']}, max weight diff {b['max_weight_difference']:.2g} |"
         )
+    for name, step in an.items():
+        if isinstance(step, dict) and "wall_s" in step:
+            print(f"| {an['nodes']:,}-person graph | {name} | {step['wall_s']} s ({step['cpu_s']} s CPU, load {step['load_before']}) |")
     print(f"| betweenness ({bc['nodes']:,} nodes, {bc['edges']:,} edges) | exact, igraph | {bc['exact_igraph_s']} s |")
     if "exact_networkx_s" in bc:
         print(f"| betweenness | exact, networkx | {bc['exact_networkx_s']} s (agrees: {bc['igraph_matches_networkx']}) |")
