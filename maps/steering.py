@@ -20,6 +20,7 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
@@ -129,11 +130,36 @@ def _wgs84(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)
 
 
+def full_precision(geoms: Any) -> np.ndarray:
+    """Round coordinates to 6 decimal places so that each is *written* with all 6 (about 0.1 m).
+
+    A value whose 6th decimal is 0 (``53.294700``) would print as ``53.2947`` and be compared by a leak scan at
+    4 places (about 11 m) instead of 6; such values move by 1e-6 degree (at most 0.11 m), the same way
+    wherever they occur, so shared vertices stay shared.
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries (WGS84)
+
+    Returns
+    -------
+    numpy.ndarray of shapely geometries
+    """
+    arr = np.array(shapely.set_precision(np.asarray(geoms, dtype=object), 1e-6), dtype=object, copy=True)
+    coords = shapely.get_coordinates(arr)
+    if not len(coords):
+        return arr
+    micro = np.rint(coords * 1e6).astype(np.int64)
+    micro[micro % 10 == 0] += 1
+    return shapely.set_coordinates(arr, micro / 1e6)
+
+
 def _feature_collection(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
-    """GeoJSON of only the given display columns (plus geometry), coordinates rounded to 6 places."""
+    """GeoJSON of only the given display columns (plus geometry), coordinates rounded to 6 places, no bbox."""
     out = gpd.GeoDataFrame(gdf[list(columns)].reset_index(drop=True), geometry=gdf.geometry.values, crs=4326)
-    out["geometry"] = out.geometry.set_precision(1e-6)
-    return out.__geo_interface__
+    out["geometry"] = full_precision(out.geometry.values)
+    # no per-feature "bbox": it adds four numbers per feature, and its (min lat, max lon) pair reads as a point
+    return out.to_geo_dict(na="null", show_bbox=False, drop_id=True)
 
 
 def _normalise_category(value: object) -> str:

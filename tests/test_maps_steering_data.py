@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date
 
 import folium
+import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
@@ -256,6 +257,7 @@ def test_period_selector_is_one_base_layer_per_period_first_shown():
     html = render_self_contained(fmap)
     assert "The period selector switches the Gi* hot spots." in html
     assert "content:'Period'" in html
+    assert '"bbox"' not in html  # no per-feature bounding boxes: size, and no (lat, lon)-looking pairs
 
 
 def test_period_with_no_significant_cell_still_gets_its_selector_entry():
@@ -305,3 +307,26 @@ def test_switching_on_deprivation_keeps_hot_spot_cells_on_top(tmp_path):
     page.locator(".leaflet-control-layers-overlays label", has_text="Boundaries: lsoa").locator("input").uncheck()
     page.locator(".leaflet-control-layers-overlays label", has_text="Boundaries: lsoa").locator("input").check()
     assert last_fill() in hot_fills
+
+
+def test_vertices_on_event_positions_move_off_them(con):
+    from maps.steering import full_precision
+    from maps.steering_data import clear_of_event_positions
+
+    cell = F.CELLS[0]
+    poly = full_precision([F.cell_polygon(cell)])[0]
+    lon, lat = shapely.get_coordinates(poly)[0]
+    # an event 0.05 m from the first vertex, another far away
+    con.execute("create table raw.fake_events (latitude double, longitude double)")
+    con.execute("insert into raw.fake_events values (?, ?), (53.9, -1.2)", [lat + 4e-7, lon - 3e-7])
+    layer = gpd.GeoDataFrame({"unit_id": [cell]}, geometry=[poly], crs=4326)
+    twin = gpd.GeoDataFrame({"unit_id": ["copy"]}, geometry=[poly], crs=4326)
+    (out, out_twin), moved = clear_of_event_positions(con, [layer, twin])
+    assert moved == 1
+    new = shapely.get_coordinates(out.geometry.values)
+    old = shapely.get_coordinates(layer.geometry.values)
+    changed = np.flatnonzero((new != old).any(axis=1))
+    assert changed.tolist() == [0, len(old) - 1]  # the ring's first (= last) vertex only
+    assert round((new[0, 1] - old[0, 1]) * 1e6) in (2, 3) and new[0, 0] == old[0, 0]
+    assert np.array_equal(new, shapely.get_coordinates(out_twin.geometry.values))  # shared vertices move together
+    assert clear_of_event_positions(con, [out])[1] == 0
