@@ -6,12 +6,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["STEERING_OUTPUT", "register_steps", "steering_map_step"]
+__all__ = ["REPORT_OUTPUT", "STEERING_OUTPUT", "register_steps", "report_step", "steering_map_step"]
 
 logger = logging.getLogger(__name__)
 
 #: Where the run writes the steering map, under ``settings.paths.output_dir``.
 STEERING_OUTPUT = "maps/steering.html"
+#: Where the run writes the outcome report, under ``settings.paths.output_dir``.
+REPORT_OUTPUT = "reports/report.html"
 
 
 def steering_map_step(ctx: Any) -> Any:
@@ -41,6 +43,31 @@ def steering_map_step(ctx: Any) -> Any:
     return StepOutput(rows=len(page.inputs.locations), detail=detail)
 
 
+def report_step(ctx: Any) -> Any:
+    """Write ``<output_dir>/reports/report.html``: the latest quarter against the one before (audited as ``steering``).
+
+    Parameters
+    ----------
+    ctx : pipelines.jobs.StepContext
+
+    Returns
+    -------
+    pipelines.jobs.StepOutput
+        ``detail`` = the period reported on and the page's size.
+    """
+    from maps.indicators import default_period
+    from maps.report import build_report
+    from pipelines.jobs import StepOutput
+
+    period = default_period(ctx.con)
+    html = build_report(ctx.con, period=period, settings=ctx.settings)
+    detail = f"period {period.label}; {len(html.encode('utf-8')):,} bytes"
+    ctx.write_output(REPORT_OUTPUT, html, action="report", edition="steering", detail=detail)
+    logger.info("report step: %s", detail)
+    return StepOutput(detail=detail)
+
+
 def register_steps(register: Callable[..., Any]) -> None:
-    """Register the ``steering map`` step with :func:`pipelines.jobs.register_step` (it runs after analytics)."""
+    """Register the ``steering map`` and ``report`` steps with :func:`pipelines.jobs.register_step`."""
     register("steering map", steering_map_step)
+    register("report", report_step, after="steering map")

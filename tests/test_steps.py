@@ -56,3 +56,24 @@ def test_a_failing_step_leaves_no_partial_mart(ctx, monkeypatch):
     with pytest.raises(RuntimeError), transaction(ctx.con):
         steps.hotspots_step(ctx)
     assert ctx.con.execute("select count(*) from marts.hotspots").fetchone()[0] == before
+
+
+def test_report_step_writes_an_audited_owner_only_report(ctx, tmp_path):
+    import os
+    import stat
+    from dataclasses import replace
+
+    from maps.language import find_terms
+    from maps.steps import REPORT_OUTPUT, report_step
+
+    out_settings = replace(ctx.settings, paths=replace(ctx.settings.paths, output_dir=tmp_path / "out"))
+    step_ctx = StepContext(ctx.con, out_settings, "test-run")
+    with transaction(ctx.con):
+        output = report_step(step_ctx)
+    path = tmp_path / "out" / REPORT_OUTPUT
+    html = path.read_text(encoding="utf-8")
+    assert "outcome report" in html and output.detail.startswith("period ")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert find_terms(html) == []
+    audited = ctx.con.execute("select action, edition from meta.audit where target = ?", [str(path)]).fetchall()
+    assert audited == [("report", "steering")]
