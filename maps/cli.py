@@ -201,8 +201,3 @@ def steering(
 
 
 _register_other_pages()
-
-
-from maps.intel_cli import register_intel  # noqa: E402 - `ctxrisk map intel`, the OFFICIAL-SENSITIVE edition (maps/intel_cli.py)
-
-register_intel(app)
