@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 csv.field_size_limit(2**31 - 1)
 HEAD_BYTES = 1 << 20
+# Arrow parses blocks of this size in parallel; large blocks mean few chunks for every later column pass.
+CSV_BLOCK_BYTES = 16 << 20
 
 
 @dataclass
@@ -136,7 +138,7 @@ def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 # large_string is what pandas' Arrow-backed strings hold: no conversion when the frame is made

@@ -287,3 +287,25 @@ def test_reject_values_are_taken_at_the_refused_positions_only():
     assert frame["line"].tolist() == [3, 5]
     assert frame["value"].isna().tolist() == [True, False]
     assert frame["value"].iloc[1] == "x" * 200
+
+
+def test_dict_fsst_is_skipped_for_large_batches_only_and_the_setting_restored():
+    import duckdb
+
+    from pipelines.ingest import ROW_GROUP_ROWS, _without_dict_fsst
+
+    con = duckdb.connect()
+
+    def setting():
+        return con.execute("select current_setting('disabled_compression_methods')").fetchone()[0].lower()
+
+    with _without_dict_fsst(con, rows=ROW_GROUP_ROWS - 1):
+        assert setting() == ""
+    with _without_dict_fsst(con, rows=ROW_GROUP_ROWS):
+        assert setting() == "dict_fsst"
+    assert setting() == ""
+    con.execute("set disabled_compression_methods = 'fsst'")
+    with pytest.raises(RuntimeError, match="boom"), _without_dict_fsst(con, rows=ROW_GROUP_ROWS):
+        assert setting() == "fsst,dict_fsst"
+        raise RuntimeError("boom")
+    assert setting() == "fsst"
