@@ -103,3 +103,69 @@ def test_fast_paths_agree_with_networkx():
     slow, slow_se, _ = betweenness(g, exact_max_nodes=0, k=30, seed=2, use_igraph=False)
     assert info["engine"] == "numba"
     assert np.allclose(fast.to_numpy(), slow.to_numpy()) and np.allclose(fast_se.to_numpy(), slow_se.to_numpy())
+
+
+def _weighted_cases() -> list[nx.Graph]:
+    karate = nx.karate_club_graph()
+    rnd = nx.gnm_random_graph(60, 150, seed=4)
+    rng = np.random.default_rng(4)
+    for u, v in rnd.edges:
+        rnd.edges[u, v]["weight"] = float(rng.uniform(0.1, 3.0))
+    odd = nx.Graph()
+    odd.add_edge("a", "b", weight=2.0)
+    odd.add_edge("b", "c", weight=0.0)  # zero weight: still a neighbour
+    odd.add_edge("c", "d")  # no weight attribute: counts 1
+    odd.add_edge("a", "a", weight=1.5)  # self-loop
+    odd.add_edge("a", "c", weight=0.5)
+    odd.add_node("lonely")
+    directed = nx.gnm_random_graph(40, 90, seed=7, directed=True)
+    for u, v in directed.edges:
+        directed.edges[u, v]["weight"] = float(rng.uniform(0.5, 2.0))
+    return [karate, nx.les_miserables_graph(), rnd, odd, directed]
+
+
+def test_burt_constraint_equals_networkx():
+    from analytics.graph.centrality import burt_constraint
+
+    for g in _weighted_cases():
+        expected = nx.constraint(g, nodes=list(g), weight="weight")  # the per-node definition
+        got = burt_constraint(g)
+        assert list(got.index) == list(g.nodes)
+        want = np.array([expected[n] for n in g], dtype=float)
+        assert np.array_equal(np.isnan(got.to_numpy()), np.isnan(want))
+        assert np.allclose(got.to_numpy(), want, rtol=0, atol=1e-12, equal_nan=True)
+    unweighted = nx.karate_club_graph()
+    reference = nx.constraint(unweighted, nodes=list(unweighted))
+    assert np.allclose(burt_constraint(unweighted, weight=None).to_numpy(), [reference[n] for n in unweighted], rtol=0, atol=1e-12)
+    # h: x and y (who know each other) (1/3 + 1/3 * 1/2)^2 each, z (1/3)^2; w: one contact
+    assert burt_constraint(_tiny()).to_dict() == pytest.approx({"h": 11 / 18, "x": 9 / 16 + 4 / 9, "y": 9 / 16 + 4 / 9, "z": 0.5, "w": 1.0}, abs=1e-15)
+
+
+def test_brokers_participation_equals_loop_definition():
+    """Vectorised participation and groups_linked against the per-node loop (Guimerà & Amaral 2005)."""
+    g = nx.karate_club_graph()
+    g.add_edge(0, 0, weight=1.0)  # a self-loop counts twice in the degree, once as a neighbour
+    comms = nx.community.louvain_communities(g, seed=1)
+    groups = {n: i for i, c in enumerate(comms) for n in c if n not in (5, 33)}  # 5 and 33: groups of their own
+    df = brokers(g, groups).set_index("person_id")
+    constraint = nx.constraint(g, nodes=list(g), weight="weight")
+    for n in g:
+        counts: dict = {}
+        for m in g.neighbors(n):
+            key = groups.get(m, ("own", m))
+            counts[key] = counts.get(key, 0) + 1
+        deg = g.degree(n)
+        own = groups.get(n, ("own", n))
+        assert df.loc[n, "degree"] == deg
+        assert df.loc[n, "participation"] == pytest.approx(1.0 - sum((c / deg) ** 2 for c in counts.values()), abs=1e-12)
+        assert df.loc[n, "groups_linked"] == len([c for c in counts if c != own])
+        assert df.loc[n, "constraint"] == pytest.approx(constraint[n], abs=1e-12)
+    assert burt_constraint_is_networkx_fast_path_where_no_zero_weights(g)
+
+
+def burt_constraint_is_networkx_fast_path_where_no_zero_weights(g: nx.Graph) -> bool:
+    """Without zero weights or self-loop-only nodes, networkx's own matrix path gives the same numbers."""
+    from analytics.graph.centrality import burt_constraint
+
+    fast = nx.constraint(g, weight="weight")
+    return bool(np.allclose(burt_constraint(g).to_numpy(), [fast[n] for n in g], rtol=0, atol=1e-12))

@@ -1,7 +1,7 @@
 """Person association graphs for Prepare and Pursue work: build, analyse and export (networkx model)."""
 
 from analytics.graph.build import DEFAULT_GRADING_WEIGHTS, age_band_at, build_graph, validate_relations
-from analytics.graph.centrality import betweenness, brokers, centrality, kcore
+from analytics.graph.centrality import betweenness, brokers, burt_constraint, centrality, kcore
 from analytics.graph.communities import adjusted_rand_index, group_summary, groups
 from analytics.graph.compare import PeriodComparison, compare_periods
 from analytics.graph.concern import adults_of_concern, at_risk_children
@@ -22,6 +22,7 @@ __all__ = [
     "at_risk_children",
     "betweenness",
     "brokers",
+    "burt_constraint",
     "build_graph",
     "centrality",
     "children_linked_through_locations",

@@ -346,6 +346,77 @@ def membership(communities: Any) -> dict:
     raise ValidationError(msg)
 
 
+def burt_constraint(g: nx.Graph, *, weight: str | None = "weight") -> pd.Series:
+    """Burt's (1992) constraint of every node, vectorised with scipy sparse matrices.
+
+    ``c_i = sum_{j in N(i)} (p_ij + sum_q p_iq p_qj)^2`` with the normalised mutual weight
+    ``p_ij = (w_ij + w_ji) / sum_k (w_ik + w_ki)`` (0 when the sum is 0), over the neighbours
+    ``N(i)`` of ``i`` — the definition of ``networkx.constraint``, which it matches to rounding
+    (about 1e-15) including self-loops and zero weights, but as two sparse products ``P + P @ P``
+    read at the edges instead of a Python loop over each pair. Low constraint = many
+    non-redundant contacts = brokerage opportunity; 1 for a single contact.
+
+    Parameters
+    ----------
+    g : networkx.Graph
+        Graph (for a directed graph, neighbours are predecessors and successors, as networkx).
+    weight : str or None
+        Edge attribute holding the tie strength (missing = 1); ``None`` weighs every edge 1.
+
+    Returns
+    -------
+    Series
+        Constraint indexed by node, in node order; NaN for nodes without links.
+    """
+    from scipy import sparse
+
+    indptr, indices, weights, nodes = adjacency_arrays(g, weight=weight)
+    n = len(nodes)
+    if n == 0:
+        return pd.Series(dtype=float)
+    a = sparse.csr_array((weights, indices, indptr), shape=(n, n))
+    mutual = (a + a.T).tocsr()
+    pattern = sparse.csr_array((np.ones(indices.size), indices, indptr), shape=(n, n))
+    pattern = ((pattern + pattern.T) > 0).astype(float)  # neighbours either way; zero weights kept
+    total = np.asarray(mutual.sum(axis=1)).ravel()
+    inv = np.divide(1.0, total, out=np.zeros(n), where=total != 0)
+    p = (sparse.diags_array(inv) @ mutual).tocsr()
+    local = (p + p @ p).multiply(pattern)
+    out = np.asarray(local.power(2).sum(axis=1), dtype=float).ravel()
+    out[np.diff(pattern.indptr) == 0] = np.nan
+    if g.is_directed():  # networkx: NaN when the node has no successors
+        out[np.diff(indptr) == 0] = np.nan
+    return pd.Series(out, index=nodes)
+
+
+def _participation(indptr: np.ndarray, indices: np.ndarray, nodes: list, groups: Mapping) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Degree, distinct other groups linked and participation coefficient of every node, from CSR arrays.
+
+    A node missing from ``groups`` is a group of its own. Degree counts a self-loop twice (as
+    ``networkx.Graph.degree``); the group counts count each neighbour once.
+    """
+    n = len(nodes)
+    known = pd.Series([groups.get(v, _MISSING) for v in nodes], dtype=object)
+    present = (known != _MISSING).to_numpy()
+    labels = np.empty(n, dtype=np.int64)
+    codes, _ = pd.factorize(known[present], use_na_sentinel=False)
+    labels[present] = codes
+    labels[~present] = codes.max(initial=-1) + 1 + np.arange(int((~present).sum()))
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    deg = np.diff(indptr) + np.bincount(rows[rows == indices], minlength=n)
+    pair = rows * (labels.max(initial=0) + 1) + labels[indices]
+    uniq, counts = np.unique(pair, return_counts=True)
+    urow = uniq // (labels.max(initial=0) + 1)
+    ulab = uniq % (labels.max(initial=0) + 1)
+    share = np.divide(counts, deg[urow], out=np.zeros(counts.size), where=deg[urow] != 0)
+    participation = 1.0 - np.bincount(urow, weights=share * share, minlength=n)
+    linked = np.bincount(urow, weights=(ulab != labels[urow]).astype(float), minlength=n).astype(np.int64)
+    return deg, linked, participation
+
+
+_MISSING = object()
+
+
 def brokers(g: nx.Graph, communities: Any, *, exact_max_nodes: int = 5000, seed: int = 0) -> pd.DataFrame:
     """People who bridge groups: betweenness, participation coefficient and Burt's constraint.
 
@@ -367,35 +438,30 @@ def brokers(g: nx.Graph, communities: Any, *, exact_max_nodes: int = 5000, seed:
         ``groups_linked`` (distinct other groups among their links), ``betweenness``,
         ``participation`` (Guimerà & Amaral 2005: ``1 - sum_s (k_is/k_i)^2`` over groups s with
         k_is links into group s — 0 when all links stay in one group, towards 1 when spread over
-        many), ``constraint`` (Burt 1992 via ``networkx.constraint`` on edge weights; low
-        constraint = many non-redundant contacts = brokerage opportunity).
+        many), ``constraint`` (Burt 1992, see :func:`burt_constraint`, on edge weights; low
+        constraint = many non-redundant contacts = brokerage opportunity). Participation and
+        constraint are computed on sparse arrays (vectorised); they equal the networkx
+        definitions (``networkx.constraint``) to rounding.
     """
     groups = membership(communities)
-    linked = [n for n in g.nodes if g.degree(n) > 0]
+    indptr, indices, _, nodes = adjacency_arrays(g, weight=None)
+    deg, linked_groups, participation = _participation(indptr, indices, nodes, groups)
+    keep = np.flatnonzero(deg > 0)
     bc, _, info = betweenness(g, exact_max_nodes=exact_max_nodes, seed=seed)
-    constraint = nx.constraint(g, nodes=linked, weight="weight") if linked else {}
-    rows = []
-    for n in linked:
-        own = groups.get(n, ("own", n))
-        counts: dict[Any, int] = {}
-        for m in g.neighbors(n):
-            key = groups.get(m, ("own", m))
-            counts[key] = counts.get(key, 0) + 1
-        deg = g.degree(n)
-        rows.append(
-            {
-                "person_id": n,
-                "age_band": g.nodes[n].get("age_band", "unknown"),
-                "group_id": groups.get(n),
-                "degree": deg,
-                "groups_linked": len([c for c in counts if c != own]),
-                "betweenness": float(bc.get(n, 0.0)),
-                "participation": 1.0 - sum((c / deg) ** 2 for c in counts.values()),
-                "constraint": float(constraint.get(n, np.nan)),
-            }
-        )
+    constraint = burt_constraint(g, weight="weight") if keep.size else pd.Series(dtype=float)
+    people = [nodes[i] for i in keep]
     frame = pd.DataFrame(
-        rows, columns=["person_id", "age_band", "group_id", "degree", "groups_linked", "betweenness", "participation", "constraint"]
+        {
+            "person_id": people,
+            "age_band": [g.nodes[v].get("age_band", "unknown") for v in people],
+            "group_id": [groups.get(v) for v in people],
+            "degree": deg[keep],
+            "groups_linked": linked_groups[keep],
+            "betweenness": bc.to_numpy(dtype=float)[keep] if len(bc) else np.zeros(keep.size),
+            "participation": participation[keep],
+            "constraint": constraint.to_numpy(dtype=float)[keep] if len(constraint) else np.zeros(keep.size),
+        },
+        columns=["person_id", "age_band", "group_id", "degree", "groups_linked", "betweenness", "participation", "constraint"],
     )
     frame = frame.sort_values(
         ["betweenness", "participation", "constraint", "person_id"], ascending=[False, False, True, True], kind="stable"
