@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import pickle
 import platform
 import tempfile
 import time
@@ -71,26 +72,17 @@ def _browser(path: Path) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=50_000, help="Approximate number of people.")
-    parser.add_argument("--quick", action="store_true", help="About 5,000 people.")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    persons = 5_000 if args.quick else args.persons
-
+def _analytics(persons: int, seed: int, pivots: int):
     from analytics.graph import adults_of_concern, brokers, build_graph, centrality, groups
     from analytics.graph.synthetic import synthetic_inputs
-    from maps.intel import build_intel_page
-    from maps.selfcontained import write_html
 
-    inputs, t_gen = _timed(synthetic_inputs, int(persons * _INVOLVEMENTS_PER_PERSON), seed=args.seed)
+    inputs, t_gen = _timed(synthetic_inputs, int(persons * _INVOLVEMENTS_PER_PERSON), seed=seed)
     g, t_build = _timed(build_graph, inputs)
-    members, t_groups = _timed(groups, g, seeds=[args.seed])
-    cent, t_cent = _timed(centrality, g, k=100, seed=args.seed)
+    members, t_groups = _timed(groups, g, seeds=[seed])
+    cent, t_cent = _timed(centrality, g, k=pivots, seed=seed)
     adults, t_adults = _timed(adults_of_concern, g)
     if g.number_of_nodes() <= BROKERS_MAX_NODES:
-        brk, t_brk = _timed(brokers, g, members, exact_max_nodes=5000, seed=args.seed)
+        brk, t_brk = _timed(brokers, g, members, exact_max_nodes=5000, seed=seed)
         broker_source = "analytics.graph.brokers"
     else:
         # brokers() adds Burt's constraint (networkx, pure Python, O(sum of squared degrees)): minutes at 5k people,
@@ -101,6 +93,46 @@ def main() -> None:
         brk = brk.sort_values("betweenness", ascending=False, kind="stable")
         t_brk = None
         broker_source = "centrality betweenness + groups linked (brokers() skipped above 10,000 people)"
+    python_s = {
+        "generate": t_gen,
+        "build_graph": t_build,
+        "groups_1_seed": t_groups,
+        f"centrality_{pivots}_pivots": t_cent,
+        "adults_of_concern": t_adults,
+        "brokers": t_brk,
+    }
+    return g, members, cent, adults, brk, python_s, broker_source
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=50_000, help="Approximate number of people.")
+    parser.add_argument("--quick", action="store_true", help="About 5,000 people.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pivots", type=int, default=100, help="Betweenness pivots (centrality k).")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="Pickle of the analytics inputs (graph, groups, centrality, adults, brokers and their timings): "
+        "read when it exists, else written, so the page can be re-measured without recomputing centrality.",
+    )
+    args = parser.parse_args()
+    persons = 5_000 if args.quick else args.persons
+
+    from maps.intel import build_intel_page
+    from maps.selfcontained import write_html
+
+    if args.cache is not None and args.cache.is_file():
+        with args.cache.open("rb") as fh:
+            cached = pickle.load(fh)  # noqa: S301 - a file this script wrote
+        g, members, cent, adults, brk = cached["inputs"]
+        python_s, broker_source = cached["python_s"], cached["brokers_source"]
+    else:
+        g, members, cent, adults, brk, python_s, broker_source = _analytics(persons, args.seed, args.pivots)
+        if args.cache is not None:
+            with args.cache.open("wb") as fh:
+                pickle.dump({"inputs": (g, members, cent, adults, brk), "python_s": python_s, "brokers_source": broker_source}, fh)
     html, t_page = _timed(
         build_intel_page,
         g,
@@ -123,16 +155,7 @@ def main() -> None:
             "groups": int(members["group_id"].nunique()),
             "adults_of_concern": len(adults),
         },
-        "python_s": {
-            "generate": t_gen,
-            "build_graph": t_build,
-            "groups_1_seed": t_groups,
-            "centrality_100_pivots": t_cent,
-            "adults_of_concern": t_adults,
-            "brokers": t_brk,
-            "brokers_source": broker_source,
-            "build_intel_page": t_page,
-        },
+        "python_s": python_s | {"brokers_source": broker_source, "build_intel_page": t_page},
         "page_bytes": len(html.encode("utf-8")),
         "chromium": _browser(path),
         "note": "headless Chromium with --disable-gpu: WebGL drawn in software (SwiftShader) on 2 cores",

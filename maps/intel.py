@@ -37,6 +37,8 @@ from pipelines.errors import ValidationError
 __all__ = [
     "AGE_BAND_COLOURS",
     "BANNER",
+    "FOCUS_BUDGET",
+    "FOCUS_THRESHOLD",
     "INTEL_MARKER",
     "LINK_NOTICE",
     "build_intel_page",
@@ -57,6 +59,12 @@ LINK_NOTICE = (
     "recorded together: in one incident, intelligence item or missing episode, or as a recorded association. "
     "Each link shows its source, date and grading. Children shown here are at risk of, or are being, exploited."
 )
+
+#: Above this many people the page opens on a focused view (see :func:`build_intel_page`), not the whole graph.
+FOCUS_THRESHOLD = 5_000
+
+#: At most this many people in the focused first view of a large graph.
+FOCUS_BUDGET = 2_000
 
 #: Node colour of each age band (Okabe-Ito, colour-blind safe).
 AGE_BAND_COLOURS: dict[str, str] = {
@@ -413,6 +421,8 @@ def build_intel_page(
     top_adults: int = 50,
     basemap_url: str | None = None,
     basemap_attribution: str | None = None,
+    focus_threshold: int = FOCUS_THRESHOLD,
+    focus_budget: int = FOCUS_BUDGET,
     seed: int = 0,
 ) -> str:
     """Build the self-contained intelligence explorer page.
@@ -448,6 +458,17 @@ def build_intel_page(
     basemap_url, basemap_attribution : str, optional
         Tile URL template of the configured basemap; ``None`` (the default) draws no tiles and the page
         makes no request at all.
+    focus_threshold : int
+        Above this many people (``>= 0``; default :data:`FOCUS_THRESHOLD`) the page opens on a focused view:
+        the WebGL graph holds only the flagged adults of concern (the first ``top_adults``) and the
+        highlighted brokers with their strongest links, at most ``focus_budget`` people (the largest groups
+        when nobody is flagged). Choosing a group shows that group; finding or clicking a person adds them
+        and their links; the ego view adds the people within its hops; "Show everyone" draws the whole
+        graph. The whole graph and its evidence are always in the page: search, the lists, the counts and
+        the evidence panel cover everyone. Filters hide people through sigma's reducers, never by
+        rebuilding the graph.
+    focus_budget : int
+        Most people in the focused first view (``>= 1``; default :data:`FOCUS_BUDGET`).
     seed : int
         Seed of the layout.
 
@@ -467,6 +488,9 @@ def build_intel_page(
         raise ValidationError(msg)
     if int(top_brokers) < 0 or int(top_adults) < 0:
         msg = f"top_brokers and top_adults must be >= 0, got {top_brokers!r} and {top_adults!r}"
+        raise ValidationError(msg)
+    if int(focus_threshold) < 0 or int(focus_budget) < 1:
+        msg = f"focus_threshold must be >= 0 and focus_budget >= 1, got {focus_threshold!r} and {focus_budget!r}"
         raise ValidationError(msg)
     if basemap_url is not None and not (
         re.match(r"^https://[^\s\"'<>]+$", basemap_url) and all(k in basemap_url for k in ("{z}", "{x}", "{y}"))
@@ -498,6 +522,7 @@ def build_intel_page(
         "basemap": basemap_url,
         "attribution": basemap_attribution or "",
     }
+    payload["view"] = {"threshold": int(focus_threshold), "budget": int(focus_budget)}
     data = _script_safe(json.dumps(payload, separators=(",", ":"), allow_nan=False))
     own = _TEMPLATE
     assert_appropriate(own + LINK_NOTICE + json.dumps(payload["meta"]), where="intel page text")
@@ -558,6 +583,7 @@ main { flex: 1; display: flex; min-height: 0; }
 #controls legend { font-weight: 600; }
 #controls label { display: block; }
 #graph { flex: 1; position: relative; min-width: 200px; background: #fff; }
+#viewnote { position: absolute; left: 8px; bottom: 6px; right: 8px; z-index: 2; background: rgba(255,248,225,.92); padding: 2px 6px; border-radius: 3px; font-size: 12px; }
 #count { position: absolute; left: 8px; top: 6px; z-index: 2; background: rgba(255,255,255,.85); padding: 2px 6px; border-radius: 3px; }
 #side { width: 380px; display: flex; flex-direction: column; border-left: 1px solid #ccc; min-height: 0; }
 #panel { flex: 1; overflow-y: auto; padding: 8px; }
@@ -610,10 +636,11 @@ information sharing agreement; do not copy into the steering group's papers.</di
       <label><input type="checkbox" id="hl-broker" checked> brokers between groups</label>
       <label><input type="checkbox" id="dim"> dim everyone else</label>
     </fieldset>
-    <button id="reset" type="button">Reset filters</button>
+    <button id="reset" type="button">Reset filters and view</button>
     <fieldset style="margin-top:8px"><legend>Lists</legend><div id="lists"></div></fieldset>
   </div>
-  <div id="graph"><div id="count" data-visible-nodes="0" data-visible-edges="0"></div></div>
+  <div id="graph"><div id="count" data-visible-nodes="0" data-visible-edges="0"></div>
+    <div id="viewnote" hidden><span id="viewtext"></span> <button id="show-all" type="button">Show everyone (slow)</button></div></div>
   <div id="side">
     <div id="panel"><p>Click a person, or find one by ID, to see their links and the evidence behind each.</p></div>
     <div id="mapcaption">Places linked to the selected group</div>
@@ -644,23 +671,82 @@ information sharing agreement; do not copy into the steering group's papers.</di
   const idIndex = new Map(D.nodes.id.map((id, i) => [id, i]));
   const groupIndex = new Map(D.groups.id.map((g, k) => [g, k]));
 
-  // graph
+  // view: above D.view.threshold people the sigma graph holds only a focused view (the top adults of concern and
+  // the brokers with their strongest links, or the largest groups); a group, a search, a click or the ego view widen
+  // it. The full graph stays in D and in the CSR arrays; filters hide nodes through sigma's reducers.
+  const FOCUSED = N > D.view.threshold;
+  const inView = new Uint8Array(N), want = new Uint8Array(N), base = new Uint8Array(N), edgeIn = new Uint8Array(E);
+  const memberStart = new Int32Array(D.groups.id.length + 1), members = new Int32Array(N);
+  {
+    for (let i = 0; i < N; i++) { const k = groupIndex.get(D.nodes.group[i]); if (k !== undefined) memberStart[k + 1]++; }
+    for (let k = 0; k < D.groups.id.length; k++) memberStart[k + 1] += memberStart[k];
+    const at = memberStart.slice(0, D.groups.id.length);
+    for (let i = 0; i < N; i++) { const k = groupIndex.get(D.nodes.group[i]); if (k !== undefined) members[at[k]++] = i; }
+  }
+  function neighboursByWeight(i) {
+    const links = [];
+    for (let p = deg[i]; p < deg[i + 1]; p++) links.push(adj[p]);
+    links.sort((a, b) => D.edges.w[b] - D.edges.w[a]);
+    return links.map((j) => other(j, i));
+  }
+  let baseSize = 0, baseKind = "everyone";
+  if (FOCUSED) {
+    const budget = D.view.budget;
+    const add = (i) => { if (!base[i] && baseSize < budget) { base[i] = 1; baseSize++; } };
+    const seeds = [];
+    for (let i = 0; i < N; i++) if (D.nodes.flags[i] & (FLAG_TOP_CONCERN | FLAG_BROKER)) seeds.push(i);
+    seeds.forEach(add);
+    for (const s of seeds) { if (baseSize >= budget) break; for (const o of neighboursByWeight(s)) add(o); }
+    baseKind = "adults of concern and brokers with their strongest links";
+    if (!seeds.length) {
+      const order = D.groups.id.map((_, k) => k).sort((a, b) => D.groups.size[b] - D.groups.size[a]);
+      for (const k of order) {
+        const size = memberStart[k + 1] - memberStart[k];
+        if (baseSize && baseSize + size > budget) continue;
+        for (let p = memberStart[k]; p < memberStart[k + 1]; p++) { base[members[p]] = 1; baseSize++; }
+      }
+      baseKind = "the largest groups";
+    }
+  }
+
+  // graph (only the view's people and the links between them)
   const graph = new graphology.Graph({type: "undirected", multi: false, allowSelfLoops: false});
   let maxW = 1e-9;
   for (let j = 0; j < E; j++) if (D.edges.w[j] > maxW) maxW = D.edges.w[j];
-  for (let i = 0; i < N; i++) {
-    graph.addNode(String(i), {x: D.nodes.x[i], y: -D.nodes.y[i], size: D.nodes.size[i], label: D.nodes.id[i], color: D.colours[D.nodes.band[i]]});
-  }
-  for (let j = 0; j < E; j++) {
-    graph.addEdgeWithKey(String(j), String(D.edges.s[j]), String(D.edges.t[j]), {size: 0.5 + 2.5 * Math.sqrt(D.edges.w[j] / maxW), color: "#c8c8c8"});
+  function syncGraph() {
+    for (let i = 0; i < N; i++) {
+      if (inView[i] && !want[i]) {
+        for (let p = deg[i]; p < deg[i + 1]; p++) edgeIn[adj[p]] = 0;
+        graph.dropNode(String(i));
+        inView[i] = 0;
+      }
+    }
+    const added = [];
+    for (let i = 0; i < N; i++) {
+      if (want[i] && !inView[i]) {
+        graph.addNode(String(i), {x: D.nodes.x[i], y: -D.nodes.y[i], size: D.nodes.size[i], label: D.nodes.id[i], color: D.colours[D.nodes.band[i]]});
+        inView[i] = 1;
+        added.push(i);
+      }
+    }
+    for (const i of added) {
+      for (let p = deg[i]; p < deg[i + 1]; p++) {
+        const j = adj[p];
+        if (edgeIn[j] || !inView[other(j, i)]) continue;
+        graph.addEdgeWithKey(String(j), String(D.edges.s[j]), String(D.edges.t[j]), {size: 0.5 + 2.5 * Math.sqrt(D.edges.w[j] / maxW), color: "#c8c8c8"});
+        edgeIn[j] = 1;
+      }
+    }
   }
 
   // state
   const state = {bands: new Set(D.bands.map((_, k) => k)), relations: new Set(D.relations.map((_, k) => k)),
                  from: null, to: null, group: null, hops: 0, selected: null,
-                 hlConcern: true, hlBroker: true, dim: false};
+                 hlConcern: true, hlBroker: true, dim: false, all: !FOCUSED, extra: new Set()};
   const nodeVis = new Uint8Array(N), edgeVis = new Uint8Array(E), evPass = new Uint8Array(D.evidence.rel.length), focus = new Uint8Array(N);
-  let visibleNodes = 0, visibleEdges = 0;
+  const nodePass = new Uint8Array(N), vdeg = new Int32Array(N), dist = new Int32Array(N);
+  let visibleNodes = 0, visibleEdges = 0, evKey = "";
+  let renderer = null;
 
   function edgeFilterActive() {
     return state.relations.size < D.relations.length || state.from !== null || state.to !== null;
@@ -672,11 +758,12 @@ information sharing agreement; do not copy into the steering group's papers.</di
     return (state.from === null || d >= state.from) && (state.to === null || d <= state.to);
   }
   function applyFilters() {
-    const nodePass = new Uint8Array(N), vdeg = new Int32Array(N);
     for (let i = 0; i < N; i++) {
       nodePass[i] = state.bands.has(D.nodes.band[i]) && (state.group === null || D.nodes.group[i] === state.group) ? 1 : 0;
     }
-    for (let k = 0; k < evPass.length; k++) evPass[k] = evidenceOk(k) ? 1 : 0;
+    const key = [...state.relations].join(",") + "|" + state.from + "|" + state.to;
+    if (key !== evKey) { for (let k = 0; k < evPass.length; k++) evPass[k] = evidenceOk(k) ? 1 : 0; evKey = key; }
+    vdeg.fill(0);
     for (let j = 0; j < E; j++) {
       let ok = 0;
       for (let k = D.edges.ev[j]; k < D.edges.ev[j + 1]; k++) if (evPass[k]) { ok = 1; break; }
@@ -686,8 +773,18 @@ information sharing agreement; do not copy into the steering group's papers.</di
     }
     const active = edgeFilterActive();
     for (let i = 0; i < N; i++) nodeVis[i] = nodePass[i] && (vdeg[i] > 0 || !active) ? 1 : 0;
+    // the view: everyone, or the focused view / the chosen group, widened around each person looked at
+    if (state.all) want.fill(1);
+    else {
+      want.fill(0);
+      if (state.group !== null && groupIndex.has(state.group)) {
+        const k = groupIndex.get(state.group);
+        for (let p = memberStart[k]; p < memberStart[k + 1]; p++) want[members[p]] = 1;
+      } else want.set(base);
+      for (const i of state.extra) { want[i] = 1; for (let p = deg[i]; p < deg[i + 1]; p++) want[other(adj[p], i)] = 1; }
+    }
     if (state.hops > 0 && state.selected !== null) {
-      const dist = new Int32Array(N).fill(-1);
+      dist.fill(-1);
       const queue = [state.selected];
       dist[state.selected] = 0;
       for (let q = 0; q < queue.length; q++) {
@@ -700,11 +797,12 @@ information sharing agreement; do not copy into the steering group's papers.</di
           if (dist[v] < 0) { dist[v] = dist[u] + 1; queue.push(v); }
         }
       }
-      for (let i = 0; i < N; i++) nodeVis[i] = dist[i] >= 0 ? 1 : 0;
+      for (let i = 0; i < N; i++) { nodeVis[i] = dist[i] >= 0 ? 1 : 0; if (nodeVis[i]) want[i] = 1; }
       nodeVis[state.selected] = 1;
     }
+    if (state.selected !== null) want[state.selected] = 1;
     visibleNodes = 0; visibleEdges = 0;
-    for (let i = 0; i < N; i++) visibleNodes += nodeVis[i];
+    for (let i = 0; i < N; i++) { if (!want[i]) nodeVis[i] = 0; visibleNodes += nodeVis[i]; }
     for (let j = 0; j < E; j++) {
       if (edgeVis[j] && !(nodeVis[D.edges.s[j]] && nodeVis[D.edges.t[j]])) edgeVis[j] = 0;
       visibleEdges += edgeVis[j];
@@ -714,21 +812,42 @@ information sharing agreement; do not copy into the steering group's papers.</di
       focus[state.selected] = 1;
       for (let p = deg[state.selected]; p < deg[state.selected + 1]; p++) if (edgeVis[adj[p]]) focus[other(adj[p], state.selected)] = 1;
     }
+    syncGraph();
     const count = document.getElementById("count");
+    const focusedNow = !state.all;
     count.dataset.visibleNodes = visibleNodes;
     count.dataset.visibleEdges = visibleEdges;
+    count.dataset.view = focusedNow ? "focused" : "all";
+    count.dataset.inGraph = graph.order;
     count.textContent = "Showing " + fmt(visibleNodes) + " of " + fmt(N) + " people and " + fmt(visibleEdges) + " of " + fmt(E) + " links";
-    renderer.refresh();
+    const note = document.getElementById("viewnote");
+    if (focusedNow) {
+      note.hidden = false;
+      document.getElementById("viewtext").textContent = "Focused view of a large graph (over " + fmt(D.view.threshold) + " people): " +
+        (state.group !== null ? "group " + state.group : baseKind) +
+        (state.extra.size ? ", widened around " + fmt(state.extra.size) + (state.extra.size === 1 ? " person" : " people") + " looked at" : "") +
+        ". Choose a group, find a person, click one or use the ego view to widen it.";
+    } else note.hidden = !FOCUSED;
+    if (!focusedNow && FOCUSED) document.getElementById("viewtext").textContent = "Showing everyone: drawing the whole graph is slow.";
+    document.getElementById("show-all").hidden = !focusedNow;
+    if (renderer) renderer.refresh();
     if (state.selected !== null) showPerson(state.selected);
     drawPlaces();
   }
 
-  const renderer = new Sigma(graph, document.getElementById("graph"), {
+  // side map
+  const map = L.map("map", {preferCanvas: true, attributionControl: !!D.meta.basemap, zoomControl: true}).setView([54.0, -2.5], 5);
+  if (D.meta.basemap) L.tileLayer(D.meta.basemap, {attribution: D.meta.attribution, maxZoom: 18}).addTo(map);
+  const placeLayer = L.layerGroup().addTo(map);
+
+  applyFilters();
+  renderer = new Sigma(graph, document.getElementById("graph"), {
     hideEdgesOnMove: E > 20000,
     // thin one-pixel lines for big graphs: a quarter of the vertices of sigma's default rectangles
     ...(E > 10000 && Sigma.rendering && Sigma.rendering.EdgeLineProgram
       ? {defaultEdgeType: "line", edgeProgramClasses: {line: Sigma.rendering.EdgeLineProgram}} : {}),
-    labelRenderedSizeThreshold: 7,
+    // on large graphs only forced labels are drawn: the top adults of concern, the brokers, the selected person and their links
+    labelRenderedSizeThreshold: FOCUSED ? 1e9 : 7,
     labelDensity: 0.5,
     zIndex: true,
     nodeReducer: (key, data) => {
@@ -755,11 +874,6 @@ information sharing agreement; do not copy into the steering group's papers.</di
     },
   });
   renderer.on("clickNode", ({node}) => select(+node, false));
-
-  // side map
-  const map = L.map("map", {preferCanvas: true, attributionControl: !!D.meta.basemap, zoomControl: true}).setView([54.0, -2.5], 5);
-  if (D.meta.basemap) L.tileLayer(D.meta.basemap, {attribution: D.meta.attribution, maxZoom: 18}).addTo(map);
-  const placeLayer = L.layerGroup().addTo(map);
   function currentGroup() {
     if (state.group !== null) return state.group;
     if (state.selected !== null) return D.nodes.group[state.selected];
@@ -825,6 +939,7 @@ information sharing agreement; do not copy into the steering group's papers.</di
 
   function select(i, move) {
     state.selected = i;
+    if (!state.all) state.extra.add(i);
     applyFilters();
     if (move && nodeVis[i]) {
       const d = renderer.getNodeDisplayData(String(i));
@@ -835,6 +950,17 @@ information sharing agreement; do not copy into the steering group's papers.</di
 
   // controls
   const search = document.getElementById("search"), matches = document.getElementById("matches");
+  let lowIds = null, lineStart = null;
+  function lineOf(at) {  // the person whose line of lowIds holds character ``at`` (binary search over line starts)
+    if (lineStart === null) {
+      lineStart = new Int32Array(N);
+      let pos = 1;
+      for (let i = 0; i < N; i++) { lineStart[i] = pos; pos += D.nodes.id[i].length + 1; }
+    }
+    let lo = 0, hi = N - 1;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (lineStart[mid] <= at) lo = mid; else hi = mid - 1; }
+    return lo;
+  }
   function runSearch() {
     const q = search.value.trim();
     matches.innerHTML = "";
@@ -842,7 +968,11 @@ information sharing agreement; do not copy into the steering group's papers.</di
     if (idIndex.has(q)) { select(idIndex.get(q), true); matches.textContent = "found " + q; return; }
     const found = [];
     const low = q.toLowerCase();
-    for (let i = 0; i < N && found.length < 20; i++) if (D.nodes.id[i].toLowerCase().includes(low)) found.push(i);
+    if (lowIds === null) lowIds = "\n" + D.nodes.id.join("\n").toLowerCase() + "\n";  // one string: indexOf, not 50k calls
+    for (let at = lowIds.indexOf(low); at >= 0 && found.length < 20; at = lowIds.indexOf(low, at + 1)) {
+      const i = lineOf(at);
+      if (!found.length || found[found.length - 1] !== i) found.push(i);
+    }
     if (!found.length) { matches.textContent = "no person with that ID"; return; }
     matches.innerHTML = found.map((i) => '<button class="person" data-node="' + i + '">' + esc(D.nodes.id[i]) + "</button>").join("");
   }
@@ -884,9 +1014,10 @@ information sharing agreement; do not copy into the steering group's papers.</di
   document.getElementById("hl-concern").addEventListener("change", (ev) => { state.hlConcern = ev.target.checked; renderer.refresh(); });
   document.getElementById("hl-broker").addEventListener("change", (ev) => { state.hlBroker = ev.target.checked; renderer.refresh(); });
   document.getElementById("dim").addEventListener("change", (ev) => { state.dim = ev.target.checked; renderer.refresh(); });
+  document.getElementById("show-all").addEventListener("click", () => { state.all = true; applyFilters(); });
   document.getElementById("reset").addEventListener("click", () => {
     state.bands = new Set(D.bands.map((_, k) => k)); state.relations = new Set(D.relations.map((_, k) => k));
-    state.from = state.to = state.group = null; state.hops = 0;
+    state.from = state.to = state.group = null; state.hops = 0; state.all = !FOCUSED; state.extra.clear();
     document.querySelectorAll("#bandset input, #relset input").forEach((c) => { c.checked = true; });
     from.value = to.value = ""; groupSel.value = ""; document.getElementById("hops").value = "0";
     applyFilters();
@@ -908,11 +1039,13 @@ information sharing agreement; do not copy into the steering group's papers.</di
     visibleNodes: () => visibleNodes,
     visibleEdges: () => visibleEdges,
     applyFilters: applyFilters,
+    graphOrder: () => graph.order,
+    id: (i) => D.nodes.id[i],
+    focused: FOCUSED,
     renderer: renderer,
     state: state,
     ready: true,
   };
-  applyFilters();
   document.body.dataset.ready = "true";
 })();
 </script>

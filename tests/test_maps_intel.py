@@ -347,3 +347,104 @@ def test_sample_page_in_chromium(sample):
         assert report.requests_external == []
     finally:
         page.close()
+
+
+# ------------------------------------------------------------------------------------ large-graph view
+
+
+def _large_graph(groups: int = 8, size: int = 30) -> tuple[nx.Graph, dict]:
+    """``groups`` rings of ``size`` people (every third a child), each ring chorded, ring k tied to ring k+1 by one link."""
+    g = nx.Graph()
+    bands = ("child", "young_adult", "adult")
+    for k in range(groups):
+        for m in range(size):
+            g.add_node(f"p{k:02d}-{m:02d}", age_band=bands[m % 3], locations=[], n_events=1)
+    edges = []
+    for k in range(groups):
+        ring = [f"p{k:02d}-{m:02d}" for m in range(size)]
+        edges += list(zip(ring, ring[1:] + ring[:1], strict=True)) + [(ring[m], ring[(m + 5) % size]) for m in range(0, size, 3)]
+        if k + 1 < groups:
+            edges.append((ring[0], f"p{k + 1:02d}-00"))
+    for n, (a, b) in enumerate(edges):
+        ev = {"relation": "co_involvement", "event_id": f"e{n}", "date": "2025-03-01", "grading": None, "handling": None}
+        g.add_edge(a, b, weight=1.0 + (n % 4), relations=["co_involvement"], evidence=[ev])
+    people = list(g.nodes)
+    frames = {
+        "communities": pd.DataFrame({"person_id": people, "group_id": [int(p[1:3]) + 1 for p in people]}),
+        "centrality": pd.DataFrame({"person_id": people, "betweenness": [float(g.degree(p)) for p in people]}),
+        "adults": pd.DataFrame({"person_id": ["p00-02"]}),
+        "brokers": pd.DataFrame({"person_id": ["p03-00"], "betweenness": [1.0], "groups_linked": [1]}),
+    }
+    return g, frames
+
+
+def test_large_graph_page_records_its_view_options():
+    g, frames = _large_graph(groups=2, size=6)
+    data = _data(build_intel_page(g, **frames, period="p", made_at="x", focus_threshold=10, focus_budget=4))
+    assert data["view"] == {"threshold": 10, "budget": 4}
+    assert len(data["nodes"]["id"]) == 12  # the whole graph is always in the page
+    with pytest.raises(ValidationError, match="focus_budget >= 1"):
+        build_intel_page(g, **frames, period="p", made_at="x", focus_budget=0)
+
+
+@pytest.mark.browser
+def test_large_graph_opens_on_a_focused_view_in_chromium(tmp_path):
+    require_chromium()
+    g, frames = _large_graph()
+    html = build_intel_page(g, **frames, period="p", made_at="x", focus_threshold=100, focus_budget=6)
+    path = tmp_path / "large.html"
+    path.write_text(html, encoding="utf-8")
+    report = open_page(path, settle_ms=100)
+    page = report.page
+
+    def count(attr: str = "data-visible-nodes") -> int:
+        return int(page.get_attribute("#count", attr))
+
+    try:
+        assert page.get_attribute("body", "data-ready") == "true"
+        assert page.get_attribute("#count", "data-view") == "focused"
+        assert page.is_visible("#viewnote") and "Focused view" in page.inner_text("#viewtext")
+        # the adult of concern p00-02 and broker p03-00 are in the view with their strongest links, 6 people at most
+        assert count("data-in-graph") == count() == 6 and page.evaluate("window.intel.graphOrder()") == 6
+        shown = set(page.evaluate("window.intel.renderer.getGraph().nodes().map((k) => window.intel.id(+k))"))
+        assert {"p00-02", "p03-00"} <= shown and shown <= {"p00-02", "p03-00", *g["p00-02"], *g["p03-00"]}
+        assert "of 240 people" in page.inner_text("#count")
+
+        # a band filter hides people through the reducers: the sigma graph keeps its 25 nodes
+        page.uncheck("#bandset input[data-band='0']")
+        assert 0 < count() < 6 and count("data-in-graph") == 6
+        page.check("#bandset input[data-band='0']")
+
+        # search finds someone outside the view: they and their links join the graph, with their evidence
+        page.fill("#search", "p06-10")
+        page.press("#search", "Enter")
+        page.wait_for_selector("#person-id")
+        assert page.inner_text("#person-id") == "p06-10"
+        assert count("data-in-graph") == 6 + 1 + g.degree("p06-10")
+        assert page.locator("#links tr.evidence").count() == g.degree("p06-10")
+        assert "2025-03-01" in page.locator("#links tr.evidence").first.inner_text()
+
+        # partial IDs list matches from the prebuilt index
+        page.fill("#search", "p07-1")
+        page.press("#search", "Enter")
+        assert page.locator("#matches button.person").count() == 10
+
+        # a group shows that group only; the ego view widens beyond it
+        page.select_option("#group", "6")
+        assert count() == 30
+        page.select_option("#group", "")
+        page.select_option("#hops", "2")
+        ego = count()
+        assert ego > 1 and page.evaluate("window.intel.graphOrder()") >= ego
+        page.select_option("#hops", "0")
+
+        page.click("#show-all")
+        assert page.get_attribute("#count", "data-view") == "all" and count() == 240 and count("data-in-graph") == 240
+        page.click("#reset")
+        # back to the first view, plus the person still selected in the panel
+        assert page.get_attribute("#count", "data-view") == "focused" and count("data-in-graph") == 6 + 1
+        assert page.inner_text("#person-id") == "p06-10"
+        assert report.console_errors == []
+        assert report.requests_external == []
+    finally:
+        page.close()
