@@ -195,7 +195,7 @@ def _load_summary(samples: Sequence[float]) -> dict[str, float]:
 
 def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path | None = None,
                  interval: float = 0.2, env: dict[str, str] | None = None,
-                 timeout: float | None = None) -> Measured:
+                 timeout: float | None = None, max_rss_bytes: int | None = None) -> Measured:
     """Run ``cmd``; measure wall time, peak memory of its process tree and the load average meanwhile.
 
     Parameters
@@ -211,6 +211,9 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path 
     timeout : float or None
         Seconds after which the process group is sent SIGTERM (``ctxrisk run`` rolls back to its last
         commit and exits 143); ``Measured.timed_out`` is then True.
+    max_rss_bytes : int or None
+        Stop the process group (SIGTERM, SIGKILL 30 s later) when the tree's RSS passes this, to protect a
+        shared machine; ``Measured.timed_out`` is then True and ``peak_rss_bytes`` shows the level reached.
     """
     import signal
 
@@ -221,7 +224,7 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path 
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
         began = time.perf_counter()
         popen = subprocess.Popen(list(cmd), cwd=cwd, stdout=out, stderr=err, env=full_env,
-                                 start_new_session=timeout is not None)
+                                 start_new_session=timeout is not None or max_rss_bytes is not None)
         proc = psutil.Process(popen.pid)
         peak = 0
         loads: list[float] = []
@@ -240,13 +243,22 @@ def run_measured(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path 
         waiter.start()
         polls = 0
         timed_out = False
+        stopped_at = None
         while not done.is_set():
             peak = max(peak, _tree_rss(proc))
-            if timeout is not None and not timed_out and time.perf_counter() - began > timeout:
+            over_time = timeout is not None and time.perf_counter() - began > timeout
+            over_memory = max_rss_bytes is not None and peak > max_rss_bytes
+            if (over_time or over_memory) and not timed_out:
                 timed_out = True
-                log.warning("stopping %s after %.0f s (timeout)", cmd[0], timeout)
+                stopped_at = time.perf_counter()
+                log.warning("stopping %s: %s", cmd[0], f"after {timeout:.0f} s (timeout)" if over_time
+                            else f"memory {peak / 1e9:.1f} GB over the {max_rss_bytes / 1e9:.1f} GB cap")
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(popen.pid, signal.SIGTERM)
+            elif timed_out and stopped_at is not None and time.perf_counter() - stopped_at > 30:
+                stopped_at = None
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(popen.pid, signal.SIGKILL)
             if polls % 25 == 0:
                 loads.append(os.getloadavg()[0])
             polls += 1
@@ -377,14 +389,16 @@ def steps_from_log(path: Path) -> tuple[list[dict[str, Any]], str | None]:
     return steps, running
 
 
-def end_to_end(work: Path, sample: Path, *, boundaries: bool, timeout: float | None = None) -> dict[str, Any]:
+def end_to_end(work: Path, sample: Path, *, boundaries: bool, timeout: float | None = None,
+               max_rss_bytes: int | None = None) -> dict[str, Any]:
     """``ctxrisk run`` over the sample in a subprocess: wall time, peak memory, steps from ``meta.run_log``.
 
     With ``timeout`` (seconds) a run still going is stopped; its finished steps then come from its log.
     """
     config = prepare_run(work.resolve(), sample.resolve(), boundaries=boundaries)
     m = run_measured([_ctxrisk(), "--log-level", "INFO", "run", "--config", str(config), "--format", "json",
-                      "--progress", "lines"], cwd=work, log_path=work / "run.log", timeout=timeout)
+                      "--progress", "lines"], cwd=work, log_path=work / "run.log", timeout=timeout,
+                     max_rss_bytes=max_rss_bytes)
     result: dict[str, Any] = {"command": f"ctxrisk run --config {config.name}", **m.as_dict(),
                               "boundaries": boundaries and any((SHARED_BOUNDARIES / n).is_file()
                                                                for n in BOUNDARIES.values())}
@@ -399,7 +413,8 @@ def end_to_end(work: Path, sample: Path, *, boundaries: bool, timeout: float | N
     if not result["steps"]:
         result["steps"], result["running_step"] = steps_from_log(work / "run.log")
         if m.timed_out:
-            result["status"] = f"stopped after {m.seconds:,.0f} s (timeout) during {result['running_step']}"
+            why = "timeout" if timeout is not None and m.seconds >= timeout else "memory cap"
+            result["status"] = f"stopped after {m.seconds:,.0f} s ({why}) during {result['running_step']}"
     result["warehouse_bytes"] = warehouse.stat().st_size if warehouse.exists() else None
     page = work / "output" / "maps" / "steering.html"
     result["steering_page"] = str(page) if page.exists() else None
@@ -492,7 +507,8 @@ def steering_page(page: str | None, *, runs: int) -> dict[str, Any]:
 
 
 def bench_scale(n: int, *, data_dir: Path, seed: int, baselines: bool, boundaries: bool,
-                browser_runs: int, run_timeout: float | None = None) -> dict[str, Any]:
+                browser_runs: int, run_timeout: float | None = None,
+                max_rss_bytes: int | None = None) -> dict[str, Any]:
     """Everything measured at one scale (see the module docstring)."""
     label = scale_label(n)
     work = data_dir / label
@@ -501,10 +517,10 @@ def bench_scale(n: int, *, data_dir: Path, seed: int, baselines: bool, boundarie
     log.info("scale %s: sample", label)
     sample = generate(n, work / "sample", seed=seed)
     log.info("scale %s: end-to-end ctxrisk run", label)
-    e2e = end_to_end(work, work / "sample", boundaries=boundaries, timeout=run_timeout)
+    e2e = end_to_end(work, work / "sample", boundaries=boundaries, timeout=run_timeout, max_rss_bytes=max_rss_bytes)
     log.info("scale %s: run %s in %.1f s, peak %.2f GB", label, e2e["status"], e2e["seconds"],
              e2e["peak_rss_bytes"] / 1e9)
-    result: dict[str, Any] = {"incidents": n, "label": label, "started_at": began, "sample": sample,
+    result: dict[str, Any] = {"incidents": n, "label": label, "started_at": began, "git": git_state(), "sample": sample,
                               "end_to_end": e2e}
     if baselines:
         log.info("scale %s: ingest contenders", label)
@@ -548,6 +564,18 @@ def bench_fixed(data_dir: Path, *, esda_cells: int, graph_involvements: int, gra
 
 # --------------------------------------------------------------------------------------------------------------
 # Machine, growth and goals
+
+
+def git_state() -> str | None:
+    """``<commit>`` or ``<commit>+dirty`` of the checkout being measured (None outside git)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
 
 
 def _lscpu_model() -> str:
@@ -897,6 +925,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fixed-only", action="store_true", help="only the fixed-size Gi* and graph benchmarks")
     parser.add_argument("--no-boundaries", action="store_true", help="do not configure the shared ONS boundaries")
     parser.add_argument("--browser-runs", type=int, default=3)
+    parser.add_argument("--max-rss-gb", type=float, default=None,
+                        help="stop an end-to-end run whose memory passes this many GB (protects a shared machine)")
     parser.add_argument("--run-timeout", type=float, default=None,
                         help="stop an end-to-end run after this many seconds (its finished steps are kept)")
     parser.add_argument("--esda-cells", type=int, default=10_000)
@@ -937,7 +967,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in [] if args.fixed_only else scales:
             results["scales"][scale_label(n)] = bench_scale(
                 n, data_dir=args.data_dir, seed=args.seed, baselines=not args.skip_baselines,
-                boundaries=not args.no_boundaries, browser_runs=args.browser_runs, run_timeout=args.run_timeout)
+                boundaries=not args.no_boundaries, browser_runs=args.browser_runs, run_timeout=args.run_timeout,
+                max_rss_bytes=int(args.max_rss_gb * 1e9) if args.max_rss_gb else None)
             _write(results, args.output)
         if not args.skip_baselines and not args.skip_fixed:
             results["fixed"] = bench_fixed(args.data_dir, esda_cells=args.esda_cells,

@@ -127,3 +127,11 @@ def test_growth_keeps_steps_of_a_stopped_run():
     assert grown["series"]["end-to-end time"]["exponent"] is None
     assert grown["series"]["step: hotspots"]["exponent"] == 1.0
     assert "step: graph" not in grown["series"]  # never finished ok anywhere
+
+
+def test_run_measured_stops_at_the_memory_cap():
+    code = "x = bytearray(300_000_000); x[::4096] = b'1' * len(x[::4096]); import time; time.sleep(30)"
+    m = run_all.run_measured([sys.executable, "-c", code], interval=0.05, max_rss_bytes=100_000_000)
+    assert m.timed_out
+    assert m.peak_rss_bytes > 100_000_000
+    assert m.seconds < 20
