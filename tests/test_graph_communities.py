@@ -65,3 +65,13 @@ def test_adjusted_rand_index_literal_values():
     assert adjusted_rand_index([0, 0, 1, 1], [1, 1, 0, 0]) == pytest.approx(1.0)
     assert adjusted_rand_index([0, 0, 1, 2], [0, 0, 1, 1]) == pytest.approx(4 / 7)
     assert adjusted_rand_index([0, 0, 1, 1], [0, 1, 0, 1]) == pytest.approx(-0.5)
+
+
+def test_group_summary_internal_weight_equals_subgraph_size():
+    """Vectorised internal weights against networkx subgraph sizes (self-loop counted once)."""
+    g = nx.les_miserables_graph()
+    g.add_edge("Valjean", "Valjean", weight=2.5)
+    members = groups(g, seeds=[0])
+    summary = group_summary(g, members).set_index("group_id")
+    for gid, part in members.groupby("group_id"):
+        assert summary.loc[gid, "internal_weight"] == pytest.approx(g.subgraph(part["person_id"]).size(weight="weight"), abs=1e-12)

@@ -111,7 +111,26 @@ def _modularity(adjacency: tuple[np.ndarray, np.ndarray, np.ndarray], labels: li
     return internal / two_m - resolution * float(((degree_sum / two_m) ** 2).sum())
 
 
-def group_summary(g: nx.Graph, members: pd.DataFrame) -> pd.DataFrame:
+def _internal_weights(g: nx.Graph, members: pd.DataFrame, adjacency: tuple | None = None) -> dict:
+    """Sum of edge weights inside each group (each edge, and each self-loop, once), from CSR arrays.
+
+    Equals ``g.subgraph(people).size(weight="weight")`` per group without building subgraphs.
+    """
+    from analytics.graph.centrality import _edge_rows, adjacency_arrays
+
+    indptr, indices, weights, nodes = adjacency if adjacency is not None else adjacency_arrays(g)
+    gids = list(dict.fromkeys(members["group_id"]))
+    code = {gid: i for i, gid in enumerate(gids)}
+    of = dict(zip(members["person_id"], members["group_id"].map(code), strict=True))
+    labels = np.array([of.get(n, -1) for n in nodes], dtype=np.int64)
+    rows, once = _edge_rows(indptr, indices)
+    cols, w = indices[once], weights[once]
+    same = (labels[rows] == labels[cols]) & (labels[rows] >= 0)
+    sums = np.bincount(labels[rows][same], weights=w[same], minlength=len(gids))
+    return {gid: float(sums[i]) for i, gid in enumerate(gids)}
+
+
+def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None = None) -> pd.DataFrame:
     """Summarise each group: size, children, adults, suspects, shared locations.
 
     Parameters
@@ -130,7 +149,10 @@ def group_summary(g: nx.Graph, members: pd.DataFrame) -> pd.DataFrame:
         weights inside the group); ``shared_locations`` (locations linked to two or more members);
         ``top_locations`` (up to five of them, most members first, ``;``-separated). Ordered by
         ``group_id``.
+    adjacency : tuple, optional
+        ``analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
     """
+    internal = _internal_weights(g, members, adjacency)
     rows = []
     for gid, part in members.groupby("group_id", sort=True):
         people = list(part["person_id"])
@@ -150,7 +172,7 @@ def group_summary(g: nx.Graph, members: pd.DataFrame) -> pd.DataFrame:
                 "unknown_age": bands.count("unknown"),
                 "suspects": sum(bool(a.get("is_suspect")) for a in attrs),
                 "looked_after_children": sum(bool(a.get("looked_after")) and b == "child" for a, b in zip(attrs, bands, strict=True)),
-                "internal_weight": float(g.subgraph(people).size(weight="weight")),
+                "internal_weight": internal.get(gid, 0.0),
                 "shared_locations": len(shared),
                 "top_locations": ";".join(shared[:5]),
             }
@@ -216,10 +238,10 @@ def groups(
         frame = pd.DataFrame(columns=list(GROUP_MEMBER_COLUMNS))
         frame.attrs.update({"method": method, "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0, "stability_ari": float("nan")})
         return frame
-    from analytics.graph.centrality import adjacency_arrays, to_igraph
+    from analytics.graph.centrality import adjacency_arrays, igraph_from_arrays
 
     indptr, indices, weights, _ = adjacency_arrays(g)
-    h = to_igraph(g)[0] if method == "leiden" else None
+    h = igraph_from_arrays(indptr, indices, weights, len(nodes)) if method == "leiden" else None
     runs = []
     for seed in seeds:
         labels = _leiden(h, seed, resolution) if method == "leiden" else _louvain_split(g, seed, resolution)
@@ -238,7 +260,7 @@ def groups(
     stats = stats.sort_values(["size", "children", "first"], ascending=[False, False, True])
     renumber = {lab: i for i, lab in enumerate(stats.index, start=1)}
     members = pd.DataFrame({"person_id": nodes, "group_id": [renumber[lab] for lab in best]})
-    summary = group_summary(g, members)
+    summary = group_summary(g, members, adjacency=(indptr, indices, weights, nodes))
     by_group = summary.set_index("group_id")
     frame = pd.DataFrame(
         {
