@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import pickle
 import platform
 import tempfile
@@ -47,6 +48,9 @@ def _browser(path: Path) -> dict:
     page.evaluate(_FRAME)
     opened = time.perf_counter() - t0
     out = {"open_s": round(opened, 2), "console_errors": report.console_errors, "requests_external": report.requests_external}
+    out["open_in_page_ms"] = {k: round(v, 1) for k, v in page.evaluate("window.intel.timings").items()}
+    out["view_at_open"] = page.get_attribute("#count", "data-view")
+    out["people_in_webgl_graph_at_open"] = int(page.get_attribute("#count", "data-in-graph"))
     total = int(page.get_attribute("#count", "data-visible-nodes"))
 
     def measure(action_js: str) -> float:
@@ -66,6 +70,19 @@ def _browser(path: Path) -> dict:
     out["ego_2_hops_ms"] = measure("const h = document.getElementById('hops'); h.value = '2'; h.dispatchEvent(new Event('change'))")
     out["visible_in_ego"] = int(page.get_attribute("#count", "data-visible-nodes"))
     out["visible_total"] = total
+    out["ego_off_ms"] = measure("const h = document.getElementById('hops'); h.value = '0'; h.dispatchEvent(new Event('change'))")
+    out["group_largest_ms"] = measure(
+        "const s = document.getElementById('group'); s.selectedIndex = 1; s.dispatchEvent(new Event('change'))"
+    )
+    out["visible_in_largest_group"] = int(page.get_attribute("#count", "data-visible-nodes"))
+    out["partial_search_ms"] = measure(
+        "const q = document.getElementById('search'); q.value = q.value.slice(0, -2); q.dispatchEvent(new Event('change'))"
+    )
+    out["partial_search_matches"] = page.locator("#matches button.person").count()
+    if out["view_at_open"] == "focused":
+        out["show_everyone_ms"] = measure("document.getElementById('show-all').click()")
+        out["people_in_webgl_graph_everyone"] = int(page.get_attribute("#count", "data-in-graph"))
+        out["filter_age_band_everyone_ms"] = measure("document.querySelector(\"#bandset input[data-band='0']\").click()")
     out["console_errors"] = report.console_errors
     out["requests_external"] = report.requests_external
     page.close()
@@ -146,7 +163,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="ctxrisk-bench-intel-"))
     path = write_html(html, folder / "intel.html")
     result = {
-        "machine": {"python": platform.python_version(), "processor": platform.machine(), "cores": __import__("os").cpu_count()},
+        "machine": {"python": platform.python_version(), "processor": platform.machine(), "cores": os.cpu_count()},
         "seed": args.seed,
         "graph": {
             "people": g.number_of_nodes(),
@@ -157,7 +174,9 @@ def main() -> None:
         },
         "python_s": python_s | {"brokers_source": broker_source, "build_intel_page": t_page},
         "page_bytes": len(html.encode("utf-8")),
+        "load_average_before": [round(v, 2) for v in os.getloadavg()],
         "chromium": _browser(path),
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "note": "headless Chromium with --disable-gpu: WebGL drawn in software (SwiftShader) on 2 cores",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

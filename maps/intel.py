@@ -652,7 +652,9 @@ information sharing agreement; do not copy into the steering group's papers.</di
 <script>
 "use strict";
 (function () {
+  const t0 = performance.now();
   const D = JSON.parse(document.getElementById("intel-data").textContent);
+  const tParsed = performance.now();
   const N = D.nodes.id.length, E = D.edges.s.length;
   const FLAG_CONCERN = 1, FLAG_BROKER = 2, FLAG_LOOKED_AFTER = 4, FLAG_SUSPECT = 8, FLAG_TOP_CONCERN = 16;
   const BIG = E > 20000;
@@ -713,7 +715,13 @@ information sharing agreement; do not copy into the steering group's papers.</di
   const graph = new graphology.Graph({type: "undirected", multi: false, allowSelfLoops: false});
   let maxW = 1e-9;
   for (let j = 0; j < E; j++) if (D.edges.w[j] > maxW) maxW = D.edges.w[j];
+  // sigma runs a full re-index on every dropped node or edge: detach the graph while it changes, re-attach once
+  const detached = new graphology.Graph({type: "undirected"});
   function syncGraph() {
+    let changed = false;
+    for (let i = 0; i < N; i++) if (inView[i] !== want[i]) { changed = true; break; }
+    if (!changed) return false;
+    if (renderer) renderer.setGraph(detached);
     for (let i = 0; i < N; i++) {
       if (inView[i] && !want[i]) {
         for (let p = deg[i]; p < deg[i + 1]; p++) edgeIn[adj[p]] = 0;
@@ -737,6 +745,8 @@ information sharing agreement; do not copy into the steering group's papers.</di
         edgeIn[j] = 1;
       }
     }
+    if (renderer) renderer.setGraph(graph);  // one full refresh and render
+    return true;
   }
 
   // state
@@ -812,7 +822,7 @@ information sharing agreement; do not copy into the steering group's papers.</di
       focus[state.selected] = 1;
       for (let p = deg[state.selected]; p < deg[state.selected + 1]; p++) if (edgeVis[adj[p]]) focus[other(adj[p], state.selected)] = 1;
     }
-    syncGraph();
+    const synced = syncGraph();
     const count = document.getElementById("count");
     const focusedNow = !state.all;
     count.dataset.visibleNodes = visibleNodes;
@@ -830,7 +840,7 @@ information sharing agreement; do not copy into the steering group's papers.</di
     } else note.hidden = !FOCUSED;
     if (!focusedNow && FOCUSED) document.getElementById("viewtext").textContent = "Showing everyone: drawing the whole graph is slow.";
     document.getElementById("show-all").hidden = !focusedNow;
-    if (renderer) renderer.refresh();
+    if (renderer && !synced) renderer.refresh();
     if (state.selected !== null) showPerson(state.selected);
     drawPlaces();
   }
@@ -840,7 +850,9 @@ information sharing agreement; do not copy into the steering group's papers.</di
   if (D.meta.basemap) L.tileLayer(D.meta.basemap, {attribution: D.meta.attribution, maxZoom: 18}).addTo(map);
   const placeLayer = L.layerGroup().addTo(map);
 
+  const tPrepared = performance.now();
   applyFilters();
+  const tView = performance.now();
   renderer = new Sigma(graph, document.getElementById("graph"), {
     hideEdgesOnMove: E > 20000,
     // thin one-pixel lines for big graphs: a quarter of the vertices of sigma's default rectangles
@@ -1005,7 +1017,8 @@ information sharing agreement; do not copy into the steering group's papers.</di
   from.addEventListener("change", () => { state.from = dayOf(from.value); applyFilters(); });
   to.addEventListener("change", () => { state.to = dayOf(to.value); applyFilters(); });
   const groupSel = document.getElementById("group");
-  D.groups.id.forEach((g, k) => {
+  D.groups.id.map((g, k) => k).sort((a, b) => D.groups.size[b] - D.groups.size[a] || D.groups.id[a] - D.groups.id[b]).forEach((k) => {  // largest first
+    const g = D.groups.id[k];
     if (D.groups.size[k] < 2) return;
     groupSel.insertAdjacentHTML("beforeend", '<option value="' + g + '">group ' + g + " (" + D.groups.size[k] + " people, " + D.groups.children[k] + " children)</option>");
   });
@@ -1046,6 +1059,9 @@ information sharing agreement; do not copy into the steering group's papers.</di
     state: state,
     ready: true,
   };
+  const tDone = performance.now();
+  window.intel.timings = {parseMs: tParsed - t0, prepareMs: tPrepared - tParsed, viewMs: tView - tPrepared, drawAndControlsMs: tDone - tView,
+                          scriptMs: tDone - t0, pageMs: tDone};
   document.body.dataset.ready = "true";
 })();
 </script>
