@@ -1062,6 +1062,7 @@ information sharing agreement; do not copy into the steering group's papers.</di
   const tDone = performance.now();
   window.intel.timings = {parseMs: tParsed - t0, prepareMs: tPrepared - tParsed, viewMs: tView - tPrepared, drawAndControlsMs: tDone - tView,
                           scriptMs: tDone - t0, pageMs: tDone};
+  requestAnimationFrame(() => requestAnimationFrame(() => { window.intel.timings.firstFramesMs = performance.now(); }));
   document.body.dataset.ready = "true";
 })();
 </script>
