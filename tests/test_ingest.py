@@ -301,9 +301,12 @@ def test_dict_fsst_is_skipped_for_large_batches_only_and_the_setting_restored():
 
     with _without_dict_fsst(con, rows=ROW_GROUP_ROWS - 1):
         assert setting() == ""
+    con.execute("set threads = 2")
     with _without_dict_fsst(con, rows=ROW_GROUP_ROWS):
         assert setting() == "dict_fsst"
+        assert con.execute("select current_setting('threads')").fetchone()[0] == 1
     assert setting() == ""
+    assert con.execute("select current_setting('threads')").fetchone()[0] == 2
     con.execute("set disabled_compression_methods = 'fsst'")
     with pytest.raises(RuntimeError, match="boom"), _without_dict_fsst(con, rows=ROW_GROUP_ROWS):
         assert setting() == "fsst,dict_fsst"
