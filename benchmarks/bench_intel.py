@@ -185,7 +185,14 @@ def main() -> None:
         "load_average_before": [round(v, 2) for v in os.getloadavg()],
         "chromium": _browser(path),
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        "note": "headless Chromium with --disable-gpu: WebGL drawn in software (SwiftShader) on 2 cores",
+        "note": (
+            "headless Chromium with --disable-gpu: WebGL drawn in software (SwiftShader) on 2 cores, other jobs "
+            "running (see load_average_*). open_s is wall clock of a new tab, load and the harness screenshot; "
+            "open_in_page_ms is the page's own clock from navigation start (firstFramesMs: two frames drawn after"
+            " ready); reopen_to_first_frames_s is a reload without the screenshot. Above "
+            "maps.intel.FOCUS_THRESHOLD people the page opens on a focused view (people_in_webgl_graph_at_open); "
+            "show_everyone_ms and filter_age_band_everyone_ms time the whole graph drawn on request."
+        ),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
