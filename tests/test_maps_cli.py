@@ -211,13 +211,13 @@ def test_place_popup_describes_the_place_in_words(steering_page):
 
 
 def test_run_step_writes_the_steering_map_into_the_output_folder(warehouse, tmp_path):
-    from maps.steps import STEERING_OUTPUT, register_steps, steering_map_step
+    from maps.steps import STEERING_OUTPUT, register_steps, report_step, steering_map_step
     from pipelines.jobs import StepContext
     from pipelines.warehouse import connect, transaction
 
     registered = []
     register_steps(lambda name, func, **kw: registered.append((name, func)))
-    assert registered == [("steering map", steering_map_step)]
+    assert registered == [("steering map", steering_map_step), ("report", report_step)]
 
     settings = load_settings(None, warehouse=warehouse)
     settings = replace(settings, paths=replace(settings.paths, output_dir=tmp_path / "output"))
