@@ -195,6 +195,24 @@ def _text_rejects(collector: RejectCollector, series: pd.Series, column: str) ->
     collector.add(control, column, series, "contains control characters")
 
 
+def _split_id_list(series: pd.Series) -> pd.Series:
+    """One row per non-blank ID of a ``;``-separated list, indexed by the record it came from."""
+    flat = series.str.split(";").explode().str.strip()
+    return flat[flat.notna() & (flat != "")]
+
+
+def _invalid_person_ids(series: pd.Series, column_type: str) -> np.ndarray:
+    """Mask of records holding a malformed person ID (``id``) or a malformed ID in a list (``idlist``)."""
+    if column_type == "id":
+        return ~series.str.match(ID_PATTERN).fillna(True).to_numpy()
+    flat = _split_id_list(series)
+    bad_ids = ~flat.str.match(ID_PATTERN).fillna(False)
+    bad_rows = np.zeros(len(series), dtype=bool)
+    if bad_ids.any():
+        bad_rows[series.index.get_indexer(flat[bad_ids].index.unique())] = True
+    return bad_rows
+
+
 def validate_columns(
     kind: Kind,
     frame: pd.DataFrame,
@@ -255,15 +273,9 @@ def validate_columns(
             collector.add(bad, column.name, series, "not a yes/no value (true/false, yes/no, 1/0, Y/N)")
             out[column.name] = value.astype("boolean")
         elif column.type == "idlist":
-            parts = series.str.split(";")
-            flat = parts.explode()
-            flat = flat.str.strip()
-            flat = flat[flat.notna() & (flat != "")]
-            bad_ids = ~flat.str.match(ID_PATTERN).fillna(False)
-            bad_rows = np.zeros(len(series), dtype=bool)
-            if bad_ids.any():
-                bad_rows[series.index.get_indexer(flat[bad_ids].index.unique())] = True
-            collector.add(bad_rows, column.name, series, "holds an invalid person ID (IDs are separated by ;)")
+            flat = _split_id_list(series)
+            collector.add(_invalid_person_ids(series, "idlist"), column.name, series,
+                          "holds an invalid person ID (IDs are separated by ;)")
             cleaned = flat.groupby(level=0).agg(list)
             out[column.name] = cleaned.reindex(series.index)
         else:  # pragma: no cover - guarded by the kind definitions
@@ -487,13 +499,17 @@ def prepare_batch(
             f"{', '.join(table.header)}. Nothing was loaded from this file"
         )
         raise ValidationError(msg)
+    collector = RejectCollector(len(frame))
     if pseudonymise_key is not None:
         for column in kind.columns:
             if column.person and column.name in frame.columns:
+                # Checked before hashing: the pseudonym of a malformed ID would look valid. The raw value is
+                # not kept in the rejected rows either.
+                collector.add(_invalid_person_ids(frame[column.name], column.type), column.name, None,
+                              "invalid person ID (value not kept: this ingest pseudonymises person IDs)")
                 sep = ";" if column.type == "idlist" else None
                 frame[column.name] = pseudonymise_series(frame[column.name], pseudonymise_key,
                                                          separator=sep).astype("string")
-    collector = RejectCollector(len(frame))
     values = validate_columns(kind, frame, collector, settings=settings)
     points = {p.prefix: validate_points(p, frame, collector) for p in kind.points}
     rows = _shape_rows(kind, frame, values, points, collector, settings)

@@ -312,3 +312,15 @@ def test_dict_fsst_is_skipped_for_large_batches_only_and_the_setting_restored():
         assert setting() == "fsst,dict_fsst"
         raise RuntimeError("boom")
     assert setting() == "fsst"
+
+
+def test_pseudonymised_ingest_still_rejects_malformed_ids_without_keeping_them(tmp_path, con, settings):
+    key = b"a-test-key-of-enough-length"
+    path = csv_file(tmp_path, "m.csv", "episode_id,person_id,started_at,found_with\n"
+                                       "M1,bad id!,2024-01-01,P2\nM2,P1,2024-01-01,P3;no good\nM3,P4,2024-01-01,\n")
+    result = ingest_file(con, "missing", path, settings=settings, pseudonymise_key=key)
+    reconcile(result)
+    assert (result.rows_loaded, result.rows_rejected) == (1, 2)
+    assert con.execute("select person_id from raw.missing_episodes").fetchall() == [(pseudonym("P4", key),)]
+    stored = con.execute("select line, column_name, value from raw.rejected_rows order by line").fetchall()
+    assert stored == [(2, "person_id", None), (3, "found_with", None)]
