@@ -73,6 +73,7 @@ def make_intel_page(
     relations: str | None = None,
     made_at: dt.datetime | None = None,
     seeds: int = 10,
+    focus_threshold: int | None = None,
 ) -> tuple[Path, int, str]:
     """Build the intel explorer from the warehouse, write it atomically (0600) and audit it as edition ``intel``.
 
@@ -93,6 +94,9 @@ def make_intel_page(
         Time stamped on the page (default now, UTC).
     seeds : int
         Leiden runs for the groups (``>= 1``).
+    focus_threshold : int or None
+        Above this many people the page opens on a focused view (``>= 0``; None uses
+        :data:`maps.intel.FOCUS_THRESHOLD`, 5,000).
 
     Returns
     -------
@@ -100,7 +104,7 @@ def make_intel_page(
         The written path, its size in bytes and a one-line summary.
     """
     from analytics.graph import adults_of_concern, brokers, build_graph, centrality, groups, load_graph_inputs
-    from maps.intel import build_intel_page
+    from maps.intel import FOCUS_THRESHOLD, build_intel_page
     from maps.selfcontained import write_html
     from pipelines.warehouse import audit
 
@@ -119,6 +123,7 @@ def make_intel_page(
         places=_places(con),
         basemap_url=settings.maps.basemap_url,
         basemap_attribution=settings.maps.basemap_attribution,
+        focus_threshold=FOCUS_THRESHOLD if focus_threshold is None else int(focus_threshold),
     )
     path = write_html(html, out)
     size = len(html.encode("utf-8"))
@@ -140,6 +145,10 @@ def intel(
     ] = None,
     warehouse: Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse (default from settings).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")] = None,
+    focus_threshold: Annotated[
+        int | None,
+        typer.Option("--focus-threshold", min=0, help="Above this many people the page opens on a focused view (default 5,000)."),
+    ] = None,
 ) -> None:
     """Write the OFFICIAL-SENSITIVE association-graph explorer (pseudonymous IDs, links and their evidence).
 
@@ -159,7 +168,9 @@ def intel(
         settings = load_settings(config, warehouse=warehouse)
         con = connect(settings=settings)
         try:
-            path, size, summary = make_intel_page(con, out, settings=settings, since=since, until=until, relations=relations)
+            path, size, summary = make_intel_page(
+                con, out, settings=settings, since=since, until=until, relations=relations, focus_threshold=focus_threshold
+            )
         finally:
             con.close()
     except CtxriskError as exc:

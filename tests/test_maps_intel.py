@@ -135,10 +135,14 @@ def test_cli_writes_page_and_audits_intel_edition(tiny, tmp_path):
     data = _data(out.read_text(encoding="utf-8"))
     assert sorted(data["nodes"]["id"]) == ["a1", "a2", "c1", "c2"]  # people involved in the window stay, unlinked
     assert data["relations"] == ["co_offender"] and data["edges"]["s"] and len(data["edges"]["s"]) == 1
+    assert data["view"] == {"threshold": 5000, "budget": 2000}
+    focused = runner.invoke(app, ["intel", "--out", str(out), "--warehouse", str(tiny), "--focus-threshold", "2"])
+    assert focused.exit_code == 0, focused.output
+    assert _data(out.read_text(encoding="utf-8"))["view"]["threshold"] == 2
     con = connect(tiny, read_only=True)
     rows = con.execute("select action, edition, target from meta.audit where edition = 'intel'").fetchall()
     con.close()
-    assert rows == [("map", "intel", str(out))]
+    assert rows == [("map", "intel", str(out)), ("map", "intel", str(out))]
     bad = runner.invoke(app, ["intel", "--out", str(out), "--warehouse", str(tiny), "--relations", "gang"])
     assert bad.exit_code == 1 and "unknown relation" in bad.output
 
