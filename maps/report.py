@@ -28,6 +28,7 @@ from maps.charts import bar_chart, line_chart
 from maps.language import assert_appropriate
 from maps.report_suppression import SECONDARY, Protected, protect
 from maps.selfcontained import external_references
+from maps.steering import THEME_LABELS  # one wording of each theme for every page
 from pipelines.errors import ValidationError
 
 __all__ = ["QUARTERS_SHOWN", "REFERRAL_LABELS", "RISK_LABEL", "THEME_LABELS", "build_report", "change_phrase"]
@@ -39,16 +40,6 @@ QUARTERS_SHOWN = 8
 #: Relative change (in %) within which two counts are described as "about the same".
 STEADY_PERCENT = 5.0
 
-THEME_LABELS: dict[str, str] = {
-    "cse": "Child sexual exploitation",
-    "cce": "Child criminal exploitation",
-    "county_lines": "County lines",
-    "missing": "Missing children",
-    "radicalisation": "Radicalisation",
-    "modern_slavery": "Modern slavery and trafficking",
-    "serious_violence": "Serious violence",
-    "other": "Other concerns",
-}
 REFERRAL_LABELS: dict[str, str] = {
     "nrm": "National Referral Mechanism (NRM)",
     "mace": "Multi-agency child exploitation (MACE) panel",
