@@ -412,6 +412,11 @@ def end_to_end(work: Path, sample: Path, *, boundaries: bool, timeout: float | N
     result["steps"] = run_log_steps(warehouse, summary.get("run_id")) if warehouse.exists() and summary else []
     if not result["steps"]:
         result["steps"], result["running_step"] = steps_from_log(work / "run.log")
+        if result["running_step"]:  # the unfinished step gets the rest of the wall time
+            done = sum(st["seconds"] for st in result["steps"])
+            result["steps"].append({"step": result["running_step"], "status": "stopped",
+                                    "seconds": round(max(0.0, m.seconds - done), 3), "rows_read": None,
+                                    "rows_loaded": None, "detail": "unfinished when the run was stopped"})
         if m.timed_out:
             why = "timeout" if timeout is not None and m.seconds >= timeout else "memory cap"
             result["status"] = f"stopped after {m.seconds:,.0f} s ({why}) during {result['running_step']}"
@@ -893,9 +898,19 @@ def render_markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {name} | {vals} | {ser['exponent'] if ser['exponent'] is not None else '-'} | "
                          f"{segs} | {ser['verdict']} |")
         e2e = gw["series"].get("end-to-end time", {})
-        lines += ["", f"**Is it linear?** End-to-end time: {e2e.get('verdict', 'not measured')}"
-                  + (f" (b = {e2e['exponent']})." if e2e.get("exponent") is not None else ".")
-                  + " " + results.get("growth_note", ""), ""]
+        fitted = {k: v for k, v in gw["series"].items() if v["exponent"] is not None and k != "end-to-end time"}
+        ingest = [v["exponent"] for k, v in fitted.items() if k.startswith("step: ingest")]
+        analytics = {k[6:]: v["exponent"] for k, v in fitted.items()
+                     if k.startswith("step: ") and not k.startswith("step: ingest")}
+        answer = f"End-to-end time: {e2e.get('verdict', 'not measured')}" + (
+            f" (b = {e2e['exponent']})." if e2e.get("exponent") is not None
+            else " (it needs two scales whose runs finished).")
+        if ingest:
+            answer += (f" Ingest steps grow with b from {min(ingest)} to {max(ingest)} "
+                       f"({linearity(sum(ingest) / len(ingest))} on average).")
+        if analytics:
+            answer += " Analytics steps: " + ", ".join(f"{k} b = {v}" for k, v in analytics.items()) + "."
+        lines += ["", f"**Is it linear?** {answer}", ""]
     if results.get("notes"):
         lines += ["## Notes", "", *[f"* {n}" for n in results["notes"]], ""]
     return "\n".join(lines).rstrip() + "\n"
