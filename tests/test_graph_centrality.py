@@ -169,3 +169,15 @@ def burt_constraint_is_networkx_fast_path_where_no_zero_weights(g: nx.Graph) -> 
 
     fast = nx.constraint(g, weight="weight")
     return bool(np.allclose(burt_constraint(g).to_numpy(), [fast[n] for n in g], rtol=0, atol=1e-12))
+
+
+def test_default_pivots_scale_with_graph_size():
+    from analytics.graph.centrality import default_pivots
+
+    assert default_pivots(4_939, 20_003) == 500  # small graphs: the full 500
+    assert default_pivots(98_874, 400_867) == 166  # 1.5e8 // (98,874 + 801,734)
+    assert default_pivots(1_000_000, 5_000_000) == 100  # never below 100 ...
+    assert default_pivots(10, 12) == 10  # ... nor above n
+    g = nx.barabasi_albert_graph(300, 2, seed=1)
+    _, _, info = betweenness(g, exact_max_nodes=100)
+    assert info["method"] == "sampled" and info["pivots"] == 300  # n + 2m is small: min(500, n)
