@@ -7,6 +7,11 @@ Leaflet bundles (see ``maps/assets/README.md``), the graph as JSON with a layout
 page's own vanilla JavaScript. A Content-Security-Policy forbids every network request (tile images from
 the configured basemap host excepted).
 
+Scale: above :data:`FOCUS_THRESHOLD` people the WebGL graph holds only a focused view (the top adults of
+concern and the brokers with their strongest links, at most :data:`FOCUS_BUDGET` people), widened by a
+group, a search, a click or the ego view; the whole graph stays in the page's data, and filters hide people
+through sigma's reducers. ``benchmarks/bench_intel.py`` measures it at 50,000 people.
+
 Peer-mapping practice: the page states that a link is not proof of gang membership or of involvement in
 offending, shows each link's source and grading, and uses no victim-blaming term
 (:func:`maps.language.assert_appropriate` is run on its text).
