@@ -75,3 +75,13 @@ def test_group_summary_internal_weight_equals_subgraph_size():
     summary = group_summary(g, members).set_index("group_id")
     for gid, part in members.groupby("group_id"):
         assert summary.loc[gid, "internal_weight"] == pytest.approx(g.subgraph(part["person_id"]).size(weight="weight"), abs=1e-12)
+
+
+def test_adjusted_rand_index_is_sparse_enough_for_many_groups():
+    # 200,000 people in 50,000 groups: a dense contingency table would need 20 GB.
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 50_000, 200_000)
+    b = a.copy()
+    b[:1000] = rng.integers(0, 50_000, 1000)
+    ari = adjusted_rand_index(list(a), list(b))
+    assert 0.98 < ari < 1.0

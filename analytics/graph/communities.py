@@ -44,17 +44,21 @@ def adjusted_rand_index(labels_a: list, labels_b: list) -> float:
     ``E = sum_i C(a_i,2) sum_j C(b_j,2) / C(n,2)``; 1 for identical partitions, about 0 for
     chance agreement. Returns 1.0 when both labellings are trivial (as scikit-learn does).
     """
-    a = np.unique(np.asarray(labels_a), return_inverse=True)[1]
-    b = np.unique(np.asarray(labels_b), return_inverse=True)[1]
+    a = np.unique(np.asarray(labels_a), return_inverse=True)[1].ravel().astype(np.int64)
+    b = np.unique(np.asarray(labels_b), return_inverse=True)[1].ravel().astype(np.int64)
     n = a.size
-    table = np.zeros((a.max() + 1 if n else 0, b.max() + 1 if n else 0), dtype=np.int64)
-    np.add.at(table, (a, b), 1)
+    # Sparse contingency: only the (group a, group b) cells that occur. A dense groups x groups table
+    # needs gigabytes once there are tens of thousands of groups.
+    width = int(b.max()) + 1 if n else 1
+    cells = np.unique(a * width + b, return_counts=True)[1] if n else np.zeros(0, dtype=np.int64)
+    rows = np.bincount(a) if n else np.zeros(0, dtype=np.int64)
+    cols = np.bincount(b) if n else np.zeros(0, dtype=np.int64)
 
     def pairs(x: np.ndarray) -> float:
         return float((x * (x - 1) // 2).sum())
 
-    index = pairs(table)
-    sum_a, sum_b = pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    index = pairs(cells)
+    sum_a, sum_b = pairs(rows), pairs(cols)
     total = n * (n - 1) / 2
     expected = sum_a * sum_b / total if total else 0.0
     maximum = (sum_a + sum_b) / 2
