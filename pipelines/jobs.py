@@ -359,6 +359,7 @@ def _ingest_dropped(ctx: StepContext, step: Step, kind: str, path: Path, *, key:
         return FileOutcome(str(path), STATUS_QUARANTINED if move else STATUS_FAILED, reason=reason,
                            moved_to=str(moved) if moved else None)
     except Exception as exc:  # an unexpected failure is not the file's fault: leave it to be tried again
+        _stop_if_requested(exc)
         reason = _error_text(exc, redact)
         log.error("%s: %s; the file stays in its folder and is tried again by the next run", path.name, reason)
         _log_end(con, ctx.run_id, row, STATUS_FAILED, error=reason)
@@ -690,6 +691,17 @@ class Terminated(BaseException):
     """Raised in the run when the process is asked to stop (SIGTERM), so the open step rolls back cleanly."""
 
 
+# Set by the SIGTERM handler: DuckDB turns a signal that arrives during a query into its own "Query
+# interrupted" error, which must still stop the run rather than count as a failed file or step.
+_STOP_REQUESTED: list[str] = []
+
+
+def _stop_if_requested(exc: BaseException) -> None:
+    """Re-raise as :class:`Terminated` when a stop was asked for while ``exc`` was being raised."""
+    if _STOP_REQUESTED:
+        raise Terminated(_STOP_REQUESTED[-1]) from exc
+
+
 @contextlib.contextmanager
 def _sigterm_rolls_back() -> Iterator[None]:
     import threading
@@ -699,8 +711,10 @@ def _sigterm_rolls_back() -> Iterator[None]:
         return
 
     def handler(signum: int, _frame: object) -> None:
-        raise Terminated(f"stopped by signal {signum}")
+        _STOP_REQUESTED.append(f"stopped by signal {signum}")
+        raise Terminated(_STOP_REQUESTED[-1])
 
+    _STOP_REQUESTED.clear()
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
@@ -746,6 +760,7 @@ def _execute(con: duckdb.DuckDBPyConnection, step: Step, ctx: StepContext, *, do
                               seconds=time.monotonic() - started)
         out = _as_output(step.func(ctx))
     except Exception as exc:
+        _stop_if_requested(exc)
         error = _error_text(exc, redact)
         with contextlib.suppress(duckdb.TransactionException):
             con.execute("rollback")  # a step that left a transaction open

@@ -572,3 +572,25 @@ def test_cron_example_lines_are_well_formed() -> None:
     assert jobs_lines[0] in docs  # the documented line is the tested one
     check = subprocess.run(["sh", "-n", "-c", command], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
+
+
+def test_a_query_interrupted_by_a_stop_request_ends_the_run(tmp_path: Path) -> None:
+    # DuckDB turns a SIGTERM that arrives mid-query into its own error; the run must still stop
+    # (not record a failed step and go on).
+    config = _config(tmp_path, ("incidents",))
+    settings = load_settings(config)
+
+    def interrupted(ctx):
+        jobs._STOP_REQUESTED.append("stopped by signal 15")
+        raise RuntimeError("Query interrupted")
+
+    def never(ctx):
+        raise AssertionError("the run went on after the stop")
+
+    with pytest.raises(jobs.Terminated, match="stopped by signal 15"):
+        with jobs._sigterm_rolls_back():
+            jobs._STOP_REQUESTED.clear()
+            run_job(settings, steps=[Step("interrupted", interrupted), Step("after", never)])
+    con = connect(settings=settings)
+    statuses = dict(con.execute("select step, status from meta.run_log").fetchall())
+    assert statuses["interrupted"] == "interrupted" and "after" not in statuses
