@@ -147,9 +147,12 @@ def test_key_never_appears_in_logs_errors_warehouse_or_outputs(tmp_path: Path, c
     con = connect(tmp_path / "wh" / "ctxrisk.duckdb")
     persons = [r[0] for r in con.execute("select person_id from raw.persons order by 1").fetchall()]
     errors = " ".join(r[0] or "" for r in con.execute("select error from meta.run_log").fetchall())
+    refused = con.execute("select column_name, value from raw.rejected_rows where kind = 'persons'").fetchall()
     con.execute("checkpoint")
     con.close()
-    assert len(persons) == 3 and all(p.startswith("p_") and len(p) == 18 for p in persons)
+    # "bad id!" is refused before hashing (its pseudonym would look valid), and its value is not kept.
+    assert len(persons) == 2 and all(p.startswith("p_") and len(p) == 18 for p in persons)
+    assert refused == [("person_id", None)]
     assert "[redacted]" in errors
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.suffix == ".duckdb" for p in files) and any(p.name == "people.csv" for p in files)
