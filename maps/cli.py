@@ -176,18 +176,12 @@ def steering(
     Needs `ctxrisk hotspots` (Gi* and emerging hot spots) first; places of concern come from
     `ctxrisk locations` when it has been run.
     """
-    from pipelines.settings import load_settings
     from pipelines.warehouse import connect
 
     try:
-        if config is None:
-            try:
-                from pipelines.cli import State
+        from pipelines.cli import settings_from
 
-                config = State.config
-            except ImportError:  # pragma: no cover - pipelines.cli is always present
-                pass
-        settings = load_settings(config, warehouse=warehouse)
+        settings = settings_from(config, warehouse)
         con = connect(settings=settings)
         try:
             path, size, summary = make_steering_map(

@@ -154,18 +154,12 @@ def intel(
 
     One self-contained HTML file for analysts: never part of the steering group's papers.
     """
-    from pipelines.settings import load_settings
     from pipelines.warehouse import connect
 
     try:
-        if config is None:
-            try:
-                from pipelines.cli import State
+        from pipelines.cli import settings_from
 
-                config = State.config
-            except ImportError:  # pragma: no cover - pipelines.cli is always present
-                pass
-        settings = load_settings(config, warehouse=warehouse)
+        settings = settings_from(config, warehouse)
         con = connect(settings=settings)
         try:
             path, size, summary = make_intel_page(
