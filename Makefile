@@ -19,7 +19,7 @@ DEMO_CONFIG := $(if $(wildcard $(SHARED_BOUNDARIES)),config/demo-with-boundaries
 # Build the environment and run the main job on the bundled samples; everything goes to output/.
 # The samples are copied into drop folders (the run moves what it ingests to processed/).
 demo: $(STAMP)
-	@for kind in $(KINDS); do mkdir -p output/drop/$$kind && cp data_samples/$$kind.csv output/drop/$$kind/; done
+	@umask 077; for kind in $(KINDS); do mkdir -p output/drop/$$kind && cp data_samples/$$kind.csv output/drop/$$kind/; done
 	$(BIN)/ctxrisk --log-level INFO run --config $(DEMO_CONFIG)
 
 # Run the whole test suite (CI calls this through .ci/run).
