@@ -42,7 +42,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely import wkt as shapely_wkt
 
 from pipelines.errors import ValidationError
 from pipelines.settings import Settings

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from pipelines.errors import IdentifierError, ValidationError
 from pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
 from pipelines.identifiers import find_identifier_columns
-from pipelines.kinds import ID_PATTERN, KEY_PATTERN, KINDS, Column, Kind, Point
+from pipelines.kinds import ID_PATTERN, KEY_PATTERN, KINDS, Kind, Point
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
 from pipelines.tabular import TextTable, read_text_table
@@ -515,7 +515,21 @@ def prepare_batch(
     rows = _shape_rows(kind, frame, values, points, collector, settings)
     _duplicate_keys(rows, kind.key, ~collector.bad, table.lines, collector)
     good = ~collector.bad
-    rows = rows.loc[good].reset_index(drop=True)
+    notes = []
+    if extra:
+        notes.append(f"ignored column(s) not in the {kind_name} contract: {', '.join(extra)}")
+    for prefix, p in points.items():
+        unlocated = int((~p["located"][good]).sum())
+        if unlocated and prefix == "":
+            notes.append(f"{unlocated:,} row(s) have no coordinates: kept as unlocated (counted, never mapped)")
+    return finish_batch(kind_name, kind.table, kind.key, table, rows, collector, notes)
+
+
+def finish_batch(kind: str, table_name: str, key: tuple[str, ...], table: TextTable, rows: pd.DataFrame,
+                 collector: RejectCollector, notes: list[str]) -> Batch:
+    """Drop refused records, attach line numbers and structural rejects, and build the Batch."""
+    good = ~collector.bad
+    rows = rows.reset_index(drop=True) if good.all() else rows.loc[good].reset_index(drop=True)
     rows["line"] = table.lines[good]
     rejects = collector.frame(table.lines)
     if table.rejects:
@@ -524,25 +538,11 @@ def prepare_batch(
              for r in table.rejects]
         )
         rejects = pd.concat([structural, rejects], ignore_index=True).sort_values("line", kind="stable")
-    notes = []
-    if extra:
-        notes.append(f"ignored column(s) not in the {kind_name} contract: {', '.join(extra)}")
-    for prefix, p in points.items():
-        unlocated = int((~p["located"][good]).sum())
-        if unlocated and prefix == "":
-            notes.append(f"{unlocated:,} row(s) have no coordinates: kept as unlocated (counted, never mapped)")
-    return Batch(
-        kind=kind_name,
-        table=kind.table,
-        key=kind.key,
-        path=path,
-        sha256=table.sha256,
-        rows_read=table.rows_read,
-        rows=rows,
-        rejects=rejects.reset_index(drop=True),
-        rejected_records=int(collector.bad.sum()) + len(table.rejects),
-        notes=notes,
-    )
+    rejected = int(collector.bad.sum()) + len(table.rejects)
+    log.info("%s %s: %s rows ready, %s refused", kind, table.path.name, f"{len(rows):,}", f"{rejected:,}")
+    return Batch(kind=kind, table=table_name, key=key, path=table.path, sha256=table.sha256,
+                 rows_read=table.rows_read, rows=rows, rejects=rejects.reset_index(drop=True),
+                 rejected_records=rejected, notes=notes)
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> str | None:

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import ValidationError
-from pipelines.ingest import Batch, ExtraRows, RejectCollector
+from pipelines.ingest import Batch, ExtraRows, RejectCollector, finish_batch
 from pipelines.kinds import ID_PATTERN
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
 from pipelines.sources import register
-from pipelines.sources.common import finish_batch, normalise_header, yes_no
+from pipelines.sources.common import normalise_header, yes_no
 from pipelines.tabular import TextTable, file_sha256
 
 log = logging.getLogger(__name__)

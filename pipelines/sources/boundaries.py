@@ -14,10 +14,9 @@ import shapely
 
 from pipelines.errors import ValidationError
 from pipelines.geo import in_gb_bng, in_gb_wgs84
-from pipelines.ingest import Batch, RejectCollector
+from pipelines.ingest import Batch, RejectCollector, finish_batch
 from pipelines.settings import Settings
 from pipelines.sources import register
-from pipelines.sources.common import finish_batch
 from pipelines.tabular import TextTable, file_sha256
 
 log = logging.getLogger(__name__)

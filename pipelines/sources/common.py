@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +14,9 @@ import pyarrow.compute as pc
 
 from pipelines.arrowtext import has_control, longer_than
 from pipelines.errors import ValidationError
-from pipelines.ingest import MAX_TEXT, Batch, RejectCollector
+from pipelines.ingest import MAX_TEXT, RejectCollector
 from pipelines.tabular import TextTable
 
-log = logging.getLogger(__name__)
 
 _SPACES = re.compile(r"\s+")
 HASH_HEX_CHARS = 20
@@ -241,23 +239,3 @@ def parse_times_unique(values: pd.Series, *, timezone: str) -> tuple[pd.Series, 
     out_utc = utc.take(idx).reset_index(drop=True)
     out_precision = precision.take(idx).reset_index(drop=True)
     return out_utc, out_precision, invalid.to_numpy(dtype=bool)[idx]
-
-
-def finish_batch(kind: str, table_name: str, key: tuple[str, ...], table: TextTable, rows: pd.DataFrame,
-            collector: RejectCollector, notes: list[str]) -> Batch:
-    """Drop refused records, attach line numbers and structural rejects, and build the Batch."""
-    good = ~collector.bad
-    rows = rows.reset_index(drop=True) if good.all() else rows.loc[good].reset_index(drop=True)
-    rows["line"] = table.lines[good]
-    rejects = collector.frame(table.lines)
-    if table.rejects:
-        structural = pd.DataFrame(
-            [{"line": r.line, "column_name": r.column, "value": r.value, "reason": r.reason, "rule": None}
-             for r in table.rejects]
-        )
-        rejects = pd.concat([structural, rejects], ignore_index=True).sort_values("line", kind="stable")
-    rejected = int(collector.bad.sum()) + len(table.rejects)
-    log.info("%s %s: %s rows ready, %s refused", kind, table.path.name, f"{len(rows):,}", f"{rejected:,}")
-    return Batch(kind=kind, table=table_name, key=key, path=table.path, sha256=table.sha256,
-                 rows_read=table.rows_read, rows=rows, rejects=rejects.reset_index(drop=True),
-                 rejected_records=rejected, notes=notes)

@@ -12,14 +12,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.ingest import Batch, RejectCollector, validate_points
+from pipelines.ingest import Batch, RejectCollector, finish_batch, validate_points
 from pipelines.kinds import KEY_PATTERN, Point
 from pipelines.settings import Settings
 from pipelines.sources import register
 from pipelines.sources.common import (
     derived_keys,
     factorize,
-    finish_batch,
     force_from_filename,
     lsoa_vintage,
     map_columns,
@@ -31,7 +30,7 @@ from pipelines.sources.common import (
     to_chunked,
     yes_no,
 )
-from pipelines.tabular import TextTable, read_csv_text
+from pipelines.tabular import read_csv_text
 from pipelines.timeparse import parse_times
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import ValidationError
-from pipelines.ingest import Batch, ExtraRows, RejectCollector
+from pipelines.ingest import Batch, ExtraRows, RejectCollector, finish_batch
 from pipelines.kinds import ID_PATTERN
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
 from pipelines.sources import register
-from pipelines.sources.common import finish_batch, map_columns, parse_times_unique
+from pipelines.sources.common import map_columns, parse_times_unique
 from pipelines.tabular import TextTable, file_sha256, read_csv_text
 
 log = logging.getLogger(__name__)
