@@ -22,7 +22,7 @@ from pipelines.identifiers import find_identifier_columns
 from pipelines.kinds import ID_PATTERN, KEY_PATTERN, KINDS, Kind, Point
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
-from pipelines.tabular import TextTable, read_text_table
+from pipelines.tabular import TextTable, file_sha256, read_text_table
 from pipelines.timeparse import parse_times
 from pipelines.warehouse import transaction
 
@@ -553,6 +553,27 @@ def already_ingested(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> 
     return None if row is None else row[0]
 
 
+def skip_if_ingested(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> IngestResult | None:
+    """Return a "nothing added" result when the same bytes were ingested before for ``kind``, else None.
+
+    Checked before the file is parsed, so re-delivering a large file costs one read of its bytes.
+
+    Raises
+    ------
+    ValidationError
+        When the file does not exist.
+    """
+    if not path.is_file():
+        msg = f"{path}: no such file"
+        raise ValidationError(msg)
+    earlier = already_ingested(con, kind, file_sha256(path))
+    if earlier is None:
+        return None
+    log.info("%s %s: same bytes already ingested (file %s); nothing to add", kind, path.name, earlier)
+    return IngestResult(kind, str(path), earlier, 0, 0, 0, skipped_same_file=True,
+                        notes=["the same file was ingested before: nothing added"])
+
+
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     schema, name = table.split(".")
     return [r[0] for r in con.execute(
@@ -724,11 +745,9 @@ def ingest_file(
         When given, person IDs are replaced by keyed HMAC-SHA256 pseudonyms before anything is stored.
     """
     path = Path(path)
+    skipped = skip_if_ingested(con, kind, path)
+    if skipped is not None:
+        return skipped
     table = read_text_table(path)
-    earlier = already_ingested(con, kind, table.sha256)
-    if earlier is not None:
-        log.info("%s %s: same bytes already ingested (file %s); nothing to add", kind, path.name, earlier)
-        return IngestResult(kind, str(path), earlier, 0, 0, 0, skipped_same_file=True,
-                            notes=["the same file was ingested before: nothing added"])
     batch = prepare_batch(kind, table, settings=settings, pseudonymise_key=pseudonymise_key)
     return store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)

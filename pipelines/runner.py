@@ -10,10 +10,9 @@ from typing import Any
 import duckdb
 
 from pipelines.errors import CtxriskError
-from pipelines.ingest import IngestResult, already_ingested, ingest_file, store_batch
+from pipelines.ingest import IngestResult, ingest_file, skip_if_ingested, store_batch
 from pipelines.kinds import KINDS
 from pipelines.settings import Settings
-from pipelines.tabular import file_sha256
 from pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -37,15 +36,9 @@ def ingest_one(
         return result
     from pipelines import sources
 
-    if not Path(path).is_file():
-        from pipelines.errors import ValidationError
-
-        msg = f"{path}: no such file"
-        raise ValidationError(msg)
-    earlier = already_ingested(con, kind, file_sha256(Path(path)))
-    if earlier is not None:
-        return IngestResult(kind, str(path), earlier, 0, 0, 0, skipped_same_file=True,
-                            notes=["the same file was ingested before: nothing added"])
+    skipped = skip_if_ingested(con, kind, Path(path))
+    if skipped is not None:
+        return skipped
     batch = sources.read_source(kind, Path(path), settings=settings,
                                 options={**(options or {}), "pseudonymise_key": pseudonymise_key})
     result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
