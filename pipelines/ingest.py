@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 500
 # DuckDB's row group size: batches of this many rows are loaded in parallel.
 ROW_GROUP_ROWS = 122_880
-# DuckDB threads while a batch of a row group or more is written (see _without_dict_fsst).
+# DuckDB threads while a batch of a row group or more is written (see bulk_write).
 BULK_WRITE_THREADS = 1
 # Below this many points every pair is transformed; above it, each distinct pair once.
 DISTINCT_TRANSFORM_MIN = 10_000
@@ -597,7 +597,7 @@ def _to_arrow(rows: pd.DataFrame) -> pa.Table | pd.DataFrame:
 
 
 @contextmanager
-def _without_dict_fsst(con: duckdb.DuckDBPyConnection, *, rows: int) -> Iterator[None]:
+def bulk_write(con: duckdb.DuckDBPyConnection, *, rows: int) -> Iterator[None]:
     """Skip DuckDB's ``dict_fsst`` string compression and write with one thread while a large batch is written.
 
     Both settings are restored afterwards.
@@ -694,7 +694,7 @@ def store_batch(
     con.register("_batch_rows", _to_arrow(rows))
     con.register("_batch_rejects", rejects)
     try:
-        with _without_dict_fsst(con, rows=len(rows)), transaction(con):
+        with bulk_write(con, rows=len(rows)), transaction(con):
             replaced = 0
             if len(rows):
                 replaced = con.execute(

@@ -32,7 +32,7 @@ def ingest_one(
     if kind in KINDS:
         result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
         if not result.skipped_same_file:
-            _assign_areas(con, kind)
+            _assign_areas(con, kind, result, tables=[KINDS[kind].table])
         return result
     from pipelines import sources
 
@@ -43,16 +43,25 @@ def ingest_one(
                                 options={**(options or {}), "pseudonymise_key": pseudonymise_key})
     result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
     sources.after_load(kind, con, settings=settings)
-    _assign_areas(con, kind)
+    _assign_areas(con, kind, result, tables=[batch.table, *(extra.table for extra in batch.extra)])
     return result
 
 
-def _assign_areas(con: duckdb.DuckDBPyConnection, kind: str) -> None:
-    """Point-in-polygon assignment after an ingest: all events after boundaries change, else new events only."""
-    from pipelines.areas import assign_event_areas, boundaries_loaded
+def _assign_areas(con: duckdb.DuckDBPyConnection, kind: str, result: IngestResult, *, tables: list[str]) -> None:
+    """Point-in-polygon assignment after an ingest.
 
-    if boundaries_loaded(con):
-        assign_event_areas(con, only_new=kind != "boundaries")
+    After boundaries change every event is assigned again; after a file that loaded events, exactly that
+    file's events are; a kind that writes no event table (persons, involvements …) needs nothing.
+    """
+    from pipelines.areas import adds_events, assign_event_areas, boundaries_loaded
+
+    if kind == "boundaries":
+        if boundaries_loaded(con):
+            assign_event_areas(con, only_new=False)
+        return
+    if not adds_events(tables) or not result.rows_loaded or not boundaries_loaded(con):
+        return
+    assign_event_areas(con, file_id=result.file_id)
 
 
 def ingest_paths(

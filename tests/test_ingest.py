@@ -292,23 +292,23 @@ def test_reject_values_are_taken_at_the_refused_positions_only():
 def test_dict_fsst_is_skipped_for_large_batches_only_and_the_setting_restored():
     import duckdb
 
-    from pipelines.ingest import ROW_GROUP_ROWS, _without_dict_fsst
+    from pipelines.ingest import ROW_GROUP_ROWS, bulk_write
 
     con = duckdb.connect()
 
     def setting():
         return con.execute("select current_setting('disabled_compression_methods')").fetchone()[0].lower()
 
-    with _without_dict_fsst(con, rows=ROW_GROUP_ROWS - 1):
+    with bulk_write(con, rows=ROW_GROUP_ROWS - 1):
         assert setting() == ""
     con.execute("set threads = 2")
-    with _without_dict_fsst(con, rows=ROW_GROUP_ROWS):
+    with bulk_write(con, rows=ROW_GROUP_ROWS):
         assert setting() == "dict_fsst"
         assert con.execute("select current_setting('threads')").fetchone()[0] == 1
     assert setting() == ""
     assert con.execute("select current_setting('threads')").fetchone()[0] == 2
     con.execute("set disabled_compression_methods = 'fsst'")
-    with pytest.raises(RuntimeError, match="boom"), _without_dict_fsst(con, rows=ROW_GROUP_ROWS):
+    with pytest.raises(RuntimeError, match="boom"), bulk_write(con, rows=ROW_GROUP_ROWS):
         assert setting() == "fsst,dict_fsst"
         raise RuntimeError("boom")
     assert setting() == "fsst"
