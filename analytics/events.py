@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import duckdb
@@ -56,6 +56,8 @@ PRECISION_OK: dict[str, frozenset[str]] = {
     "weekday": frozenset({"minute", "day"}),
     "hour": frozenset({"minute"}),
 }
+#: Added to both ends of the SQL pre-filter on ``occurred_at``: longer than a month plus any UTC offset.
+_PERIOD_MARGIN = timedelta(days=33)
 _REASONS = {
     "out_of_area": "out of area",
     "coarse_for_period": "time too coarse to place in the period",
@@ -318,6 +320,15 @@ def load_events(
     if source_t is not None:
         where.append(f"source in ({', '.join('?' for _ in source_t)})")
         params.extend(source_t)
+    # A coarse UTC window that holds every event overlapping the local period (a month-precision event spans
+    # at most 31 days; local time is within a day of UTC); the exact test, and the count of straddling
+    # events, follow below. Events outside it neither match nor straddle, so none is miscounted.
+    if since_d is not None:
+        where.append("occurred_at >= ?")
+        params.append(datetime(since_d.year, since_d.month, since_d.day, tzinfo=UTC) - _PERIOD_MARGIN)
+    if until_end is not None:
+        where.append("occurred_at < ?")
+        params.append(datetime(until_end.year, until_end.month, until_end.day, tzinfo=UTC) + _PERIOD_MARGIN)
     sql = (
         "select event_id, event_type, source, occurred_at, time_precision, category, theme, "
         "latitude, longitude, easting, northing, located, coalesce(out_of_area, false) as out_of_area "
@@ -325,7 +336,7 @@ def load_events(
         + (" where " + " and ".join(where) if where else "")
         + " order by event_type, event_id"
     )
-    df = con.execute(sql, params).df()
+    df = con.execute(sql, params).to_arrow_table().to_pandas()  # faster than .df() for text columns
     occurred = pd.to_datetime(df["occurred_at"], utc=True)
     df["occurred_at"] = occurred
     df["local_time"] = occurred.dt.tz_convert(tz).dt.tz_localize(None)

@@ -48,7 +48,7 @@ from analytics.events import EventSelection, load_events, parse_period
 from analytics.gistar import GiStar
 from analytics.weights import (
     distance_band_weights,
-    h3_cells_for_points,
+    h3_cells_indexed,
     h3_kring_weights,
     polygon_contiguity_weights,
     study_region_h3,
@@ -170,7 +170,9 @@ class StudyUnits:
 
     def position(self, unit_ids: Any) -> np.ndarray:
         """Row of each unit id in this region (-1 when not in it)."""
-        return np.array([self._index.get(str(u), -1) for u in unit_ids], dtype=np.int64)
+        codes, distinct = pd.factorize(np.asarray(unit_ids, dtype=object), use_na_sentinel=False)
+        rows = np.array([self._index.get(str(u), -1) for u in distinct], dtype=np.int64)
+        return rows[codes] if codes.size else np.zeros(0, dtype=np.int64)
 
 
 def _boundaries(con: duckdb.DuckDBPyConnection, level: str) -> gpd.GeoDataFrame:
@@ -188,17 +190,26 @@ def loaded_levels(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("select distinct level from raw.boundaries order by 1").fetchall()]
 
 
-def _event_cells(events: pd.DataFrame, resolution: int) -> np.ndarray:
+EventCells = tuple[np.ndarray, np.ndarray]
+
+
+def event_cells(events: pd.DataFrame, resolution: int) -> EventCells:
+    """The distinct H3 cells of located events and each event's position in them (:func:`h3_cells_indexed`).
+
+    Computed once per run and given to :func:`build_units` and :func:`place_events` (``cells=``).
+    """
     if events.empty:
-        return np.array([], dtype=str)
-    return h3_cells_for_points(events["latitude"].to_numpy(float), events["longitude"].to_numpy(float),
-                               resolution=resolution)
+        return np.array([], dtype=str), np.zeros(0, dtype=np.int64)
+    return h3_cells_indexed(events["latitude"].to_numpy(float), events["longitude"].to_numpy(float),
+                            resolution=resolution)
 
 
 def _h3_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, events: pd.DataFrame, *, weights: str, k: int,
-              distance_m: float, include_out_of_area: bool) -> StudyUnits:
+              distance_m: float, include_out_of_area: bool, cells: EventCells | None = None) -> StudyUnits:
     res = int(spec.resolution)
-    cells = _event_cells(events, res)
+    if cells is None:
+        cells = event_cells(events, res)
+    cells, index = cells
     levels = loaded_levels(con)
     region_level = next((lv for lv in REGION_LEVELS if lv in levels), None)
     if region_level is not None:
@@ -208,7 +219,8 @@ def _h3_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, events: pd.DataFra
         if include_out_of_area and cells.size:
             outside = events["out_of_area"].to_numpy(bool)
             if outside.any():
-                region |= set(study_region_h3(cells[outside], resolution=res, buffer_k=k).tolist())
+                region |= set(study_region_h3(cells[np.unique(index[outside])], resolution=res,
+                                              buffer_k=k).tolist())
                 how += f", plus out-of-area event cells and their {k}-ring"
     else:
         if not cells.size:
@@ -270,6 +282,7 @@ def build_units(
     k: int = 2,
     distance_m: float = 400.0,
     include_out_of_area: bool = False,
+    cells: EventCells | None = None,
 ) -> StudyUnits:
     """Build the study region's units and weights (see the module docstring).
 
@@ -286,6 +299,8 @@ def build_units(
         H3 ring size (>= 1), also the buffer of a region made from events.
     distance_m : float
         Distance band in metres for ``weights="distance"``.
+    cells : (numpy.ndarray, numpy.ndarray) or None
+        :func:`event_cells` of ``events`` at the unit's resolution, when already computed (H3 only).
     """
     if spec.kind == "points":
         msg = "points have no study units; use run_point_clusters"
@@ -297,12 +312,15 @@ def build_units(
         raise ValidationError(msg)
     if spec.kind == "h3":
         return _h3_units(con, spec, events, weights=weights, k=k, distance_m=distance_m,
-                         include_out_of_area=include_out_of_area)
+                         include_out_of_area=include_out_of_area, cells=cells)
     return _polygon_units(con, spec, weights=weights, distance_m=distance_m)
 
 
-def place_events(con: duckdb.DuckDBPyConnection, units: StudyUnits, selection: EventSelection) -> tuple[EventSelection, np.ndarray]:
+def place_events(con: duckdb.DuckDBPyConnection, units: StudyUnits, selection: EventSelection, *,
+                 cells: EventCells | None = None) -> tuple[EventSelection, np.ndarray]:
     """Place located events in the units; events outside them are left out and counted.
+
+    ``cells`` is :func:`event_cells` of ``selection.located()`` when already computed (H3 units only).
 
     Returns
     -------
@@ -315,8 +333,8 @@ def place_events(con: duckdb.DuckDBPyConnection, units: StudyUnits, selection: E
     pos = np.full(len(ev), -1, dtype=np.int64)
     if units.spec.kind == "h3":
         if located.any():
-            cells = _event_cells(ev[located], int(units.spec.resolution))
-            pos[located] = units.position(cells)
+            distinct, index = cells if cells is not None else event_cells(ev[located], int(units.spec.resolution))
+            pos[located] = units.position(distinct)[index]
         reason = "outside_region"
     else:
         areas = con.execute(
@@ -477,9 +495,11 @@ def run_hotspots(
     perms = hs.permutations if permutations is None else int(permutations)
     seed_v = hs.seed if seed is None else int(seed)
     alpha_v = hs.alpha if alpha is None else float(alpha)
-    units = build_units(con, spec, sel.located(), weights=weights, k=k, distance_m=dist,
-                        include_out_of_area=include_out_of_area)
-    sel, pos = place_events(con, units, sel)
+    located = sel.located()
+    cells = event_cells(located, int(spec.resolution)) if spec.kind == "h3" else None
+    units = build_units(con, spec, located, weights=weights, k=k, distance_m=dist,
+                        include_out_of_area=include_out_of_area, cells=cells)
+    sel, pos = place_events(con, units, sel, cells=cells)
     y = _counts(pos, units.n)
     if y.sum() == 0:
         msg = f"no events fall in the study region ({sel.note()}): there is nothing to analyse"
@@ -604,8 +624,7 @@ def time_steps(local_time: pd.Series, time_bin: str, *, start: Any = None, end: 
     else:
         first, last = first.replace(day=1), last.replace(day=1)
     steps = pd.date_range(first, last, freq=freq)
-    index = {t: i for i, t in enumerate(steps)}
-    step_of = np.array([index.get(t, -1) for t in floor], dtype=np.int64)
+    step_of = steps.get_indexer(pd.DatetimeIndex(floor)).astype(np.int64)
     return steps, step_of
 
 
@@ -673,9 +692,11 @@ def run_emerging(
     alpha_v = hs.alpha if alpha is None else float(alpha)
     t_alpha = hs.trend_alpha if trend_alpha is None else float(trend_alpha)
     window = hs.time_step_window if time_step_window is None else int(time_step_window)
-    units = build_units(con, spec, sel.located(), weights=weights, k=k, distance_m=dist,
-                        include_out_of_area=include_out_of_area)
-    sel, pos = place_events(con, units, sel)
+    located = sel.located()
+    cells = event_cells(located, int(spec.resolution)) if spec.kind == "h3" else None
+    units = build_units(con, spec, located, weights=weights, k=k, distance_m=dist,
+                        include_out_of_area=include_out_of_area, cells=cells)
+    sel, pos = place_events(con, units, sel, cells=cells)
     placed = pos >= 0
     if not placed.any():
         msg = f"no events fall in the study region ({sel.note()}): there is nothing to analyse"

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import h3
 import numpy as np
+from h3.api import basic_int as h3_int
 import scipy.sparse as sp
 import shapely
 from scipy.spatial import cKDTree
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "distance_band_weights",
     "h3_cells_for_points",
+    "h3_cells_indexed",
     "h3_kring_weights",
     "island_mask",
     "polygon_contiguity_weights",
@@ -100,8 +102,12 @@ def _check_resolution(resolution: int) -> int:
     return int(resolution)
 
 
-def h3_cells_for_points(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, *, resolution: int) -> np.ndarray:
-    """Return the H3 cell (string index) holding each WGS84 point.
+def h3_cells_indexed(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, *,
+                     resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct H3 cells holding WGS84 points and, for each point, the position of its cell.
+
+    ``cells[index]`` is :func:`h3_cells_for_points`; the distinct cells come first so that callers can work
+    on a few thousand cells instead of a million points (region, positions, names).
 
     Parameters
     ----------
@@ -113,8 +119,8 @@ def h3_cells_for_points(lat: Sequence[float] | np.ndarray, lon: Sequence[float] 
 
     Returns
     -------
-    numpy.ndarray of str
-        One cell index per point, in input order.
+    (numpy.ndarray of str, numpy.ndarray of int64)
+        The distinct cells (sorted) and, per point in input order, the position of its cell in them.
 
     Raises
     ------
@@ -136,9 +142,45 @@ def h3_cells_for_points(lat: Sequence[float] | np.ndarray, lon: Sequence[float] 
             "drop unlocated rows before assigning H3 cells"
         )
         raise ValidationError(msg)
-    cells = np.array([h3.latlng_to_cell(a, b, res) for a, b in zip(lat_a.tolist(), lon_a.tolist(), strict=True)], dtype=object)
-    logger.info("assigned %s points to %s H3 cells at resolution %d", f"{lat_a.size:,}", f"{len(set(cells.tolist())):,}", res)
-    return cells.astype(str) if cells.size else np.array([], dtype=str)
+    # The integer API skips a string per point; only the distinct cells are turned into strings.
+    to_cell = h3_int.latlng_to_cell
+    codes = np.fromiter((to_cell(a, b, res) for a, b in zip(lat_a.tolist(), lon_a.tolist(), strict=True)),
+                        dtype=np.uint64, count=lat_a.size)
+    distinct, index = np.unique(codes, return_inverse=True)
+    cells = np.array([h3_int.int_to_str(int(c)) for c in distinct.tolist()], dtype=str)
+    # Cells of one resolution are hex strings of one length, so numeric and text order agree; sort anyway.
+    order = np.argsort(cells, kind="stable")
+    if (order != np.arange(order.size)).any():
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        cells, index = cells[order], rank[index]
+    logger.info("assigned %s points to %s H3 cells at resolution %d", f"{lat_a.size:,}", f"{cells.size:,}", res)
+    return cells, index.astype(np.int64, copy=False)
+
+
+def h3_cells_for_points(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, *, resolution: int) -> np.ndarray:
+    """Return the H3 cell (string index) holding each WGS84 point.
+
+    Parameters
+    ----------
+    lat, lon : array-like of float
+        WGS84 latitude and longitude in decimal degrees, same length, all finite;
+        latitude in [-90, 90], longitude in [-180, 180].
+    resolution : int
+        H3 resolution, 0-15 (9 is about 0.1 km2 per cell).
+
+    Returns
+    -------
+    numpy.ndarray of str
+        One cell index per point, in input order.
+
+    Raises
+    ------
+    ValidationError
+        If lengths differ, a coordinate is missing or out of range, or the resolution is invalid.
+    """
+    cells, index = h3_cells_indexed(lat, lon, resolution=resolution)
+    return cells[index] if index.size else np.array([], dtype=str)
 
 
 def _boundary_polygons(boundary: Any) -> list[shapely.Polygon]:
