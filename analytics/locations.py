@@ -49,7 +49,7 @@ import pandas as pd
 
 from analytics.events import EventSelection, load_events
 from analytics.hotspots import HotspotResult, _run_stamp, _theme_label, run_hotspots
-from analytics.profiles import build_profiles, grade_weight
+from analytics.profiles import grades_of, build_profiles
 from analytics.weights import h3_cells_for_points
 from pipelines.errors import ValidationError
 from pipelines.settings import LocationSettings, Settings
@@ -106,7 +106,7 @@ def _cell_signals(selection: EventSelection, con: duckdb.DuckDBPyConnection, res
     intel = ev[ev["event_type"] == "intelligence"].merge(
         con.execute("select intel_id as event_id, source_evaluation, intelligence_evaluation from raw.intelligence").df(),
         on="event_id")
-    intel["w"] = [grade_weight(s, i) for s, i in zip(intel["source_evaluation"], intel["intelligence_evaluation"], strict=True)]
+    intel["w"] = grades_of(intel["source_evaluation"], intel["intelligence_evaluation"])[0]
     graded = intel.groupby("cell")["w"].sum().rename("intelligence_graded")
     out = pd.concat([rep, graded], axis=1).fillna(0).reset_index(names="cell")
     return out

@@ -52,13 +52,13 @@ from shapely import wkt as shapely_wkt
 
 from analytics.events import EventSelection, load_events
 from analytics.mannkendall import mann_kendall_many
-from analytics.weights import h3_cells_for_points
+from analytics.weights import h3_cells_indexed
 from pipelines.errors import ValidationError
 from pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROFILE_COLUMNS", "SOURCE_GRADE", "INTEL_GRADE", "build_profiles", "grade_weight", "profile_matrix"]
+__all__ = ["PROFILE_COLUMNS", "SOURCE_GRADE", "INTEL_GRADE", "build_profiles", "grade_weight", "grades_of", "profile_matrix"]
 
 SOURCE_GRADE: dict[str, float] = {"1": 1.0, "2": 0.6, "3": 0.2}
 INTEL_GRADE: dict[str, float] = {"A": 1.0, "B": 0.8, "C": 0.6, "D": 0.3, "E": 0.0}
@@ -101,6 +101,64 @@ def profile_matrix(profile: Sequence[int]) -> np.ndarray:
 def _json_counts(series: pd.Series) -> str:
     counts = series.value_counts()
     return json.dumps({str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))})
+
+
+def grades_of(source: pd.Series, intel: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """:func:`grade_weight` and the grade text (``"1B"``, ``"2?"``) of each item, worked out once per grading."""
+    done: dict[tuple[Any, Any], tuple[float, str]] = {}
+    weights, texts = [], []
+    for pair in zip(source.tolist(), intel.tolist(), strict=True):
+        got = done.get(pair)
+        if got is None:
+            s, i = pair
+            got = done[pair] = (grade_weight(s, i), (str(s) if _present(s) else "?") + (str(i).upper() if _present(i) else "?"))
+        weights.append(got[0])
+        texts.append(got[1])
+    return np.array(weights, dtype=np.float64), texts
+
+
+def _slot_counts(frame: pd.DataFrame, column: str) -> dict[int, list[tuple[Any, int]]]:
+    """Per slot, the values of ``column`` with their counts as ``Series.value_counts`` orders them.
+
+    Most frequent first; ties in order of first appearance; missing values left out.
+    """
+    if not len(frame):
+        return {}
+    work = pd.DataFrame({"slot": frame["slot"].to_numpy(np.int64), "value": frame[column].astype(object).to_numpy(),
+                         "row": np.arange(len(frame))})
+    work = work[frame[column].notna().to_numpy(bool)]
+    agg = work.groupby(["slot", "value"], sort=False).agg(n=("row", "size"), first=("row", "min")).reset_index()
+    agg = agg.sort_values(["slot", "n", "first"], ascending=[True, False, True], kind="stable")
+    out: dict[int, list[tuple[Any, int]]] = {}
+    for slot, value, n in zip(agg["slot"].tolist(), agg["value"].tolist(), agg["n"].tolist(), strict=True):
+        out.setdefault(slot, []).append((value, int(n)))
+    return out
+
+
+def _slot_nunique(frame: pd.DataFrame, column: str, n_slots: int) -> np.ndarray:
+    """Distinct non-missing values of ``column`` per slot."""
+    if not len(frame):
+        return np.zeros(n_slots, dtype=np.int64)
+    counts = frame.groupby("slot")[column].nunique()
+    return counts.reindex(range(n_slots), fill_value=0).to_numpy(np.int64)
+
+
+def _slot_sums(slot: np.ndarray, values: np.ndarray, n_slots: int) -> np.ndarray:
+    """Sum of ``values`` per slot, each slot summed as ``Series.sum`` does (numpy, rows in their order)."""
+    out = np.zeros(n_slots)
+    if not slot.size:
+        return out
+    order = np.argsort(slot, kind="stable")
+    bounds = np.searchsorted(slot[order], np.arange(n_slots + 1))
+    ordered = values[order]
+    for i in np.flatnonzero(np.diff(bounds)).tolist():
+        out[i] = ordered[bounds[i]:bounds[i + 1]].sum()
+    return out
+
+
+def _json_pairs(pairs: list[tuple[Any, int]]) -> str:
+    """Counts as a JSON object, most frequent first then by text (as :func:`_json_counts`)."""
+    return json.dumps({str(k): int(v) for k, v in sorted(pairs, key=lambda kv: (-kv[1], str(kv[0])))})
 
 
 def _areas_for_points(con: duckdb.DuckDBPyConnection, lat: np.ndarray, lon: np.ndarray) -> pd.DataFrame:
@@ -172,72 +230,97 @@ def build_profiles(
     if selection is None:
         selection = load_events(con, settings=settings, event_types="all", themes=theme, sources=source,
                                 since=since, until=until, include_out_of_area=include_out_of_area)
+    # One slot per distinct cell asked for; rows repeat a slot when a cell is asked for twice.
+    slots = list(dict.fromkeys(cell_list))
+    slot_of = {c: i for i, c in enumerate(slots)}
+    n_slots = len(slots)
     ev = selection.located()
-    ev["cell"] = h3_cells_for_points(ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float), resolution=res) if len(ev) else []
-    # months of the whole selection (for the trend), before restricting to the cells
-    month = ev["local_time"].dt.to_period("M") if len(ev) else pd.Series([], dtype="period[M]")
-    months = pd.period_range(month.min(), month.max(), freq="M") if len(ev) else pd.PeriodIndex([], freq="M")
-    ev["month"] = month
-    wanted = set(cell_list)
-    ev = ev[ev["cell"].isin(wanted)].reset_index(drop=True)
+    if len(ev):
+        distinct, index = h3_cells_indexed(ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float),
+                                           resolution=res)
+        # months of the whole selection (for the trend), before restricting to the cells
+        local = ev["local_time"]
+        months = pd.period_range(pd.Period(local.min(), "M"), pd.Period(local.max(), "M"), freq="M")
+        ev_slot = np.array([slot_of.get(c, -1) for c in distinct.tolist()], dtype=np.int64)[index]
+        keep = ev_slot >= 0
+        ev = ev[keep].reset_index(drop=True)
+        ev_slot = ev_slot[keep]
+    else:
+        months = pd.PeriodIndex([], freq="M")
+        ev_slot = np.zeros(0, dtype=np.int64)
+    ev["slot"] = ev_slot
 
     children = con.execute(
         "select distinct person_id, event_id, event_type from staging.involvements where age_band = 'child'"
-    ).df()
-    kids = ev[["cell", "event_id", "event_type"]].merge(children, on=["event_id", "event_type"])
-    missing = ev[ev["event_type"] == "missing"][["cell", "event_id"]].merge(
-        con.execute("select episode_id as event_id, person_id from raw.missing_episodes").df(), on="event_id")
-    searches = ev[ev["event_type"] == "stop_search"][["cell", "event_id"]].merge(
+    ).to_arrow_table().to_pandas()
+    kids = ev[["slot", "event_id", "event_type"]].merge(children, on=["event_id", "event_type"])
+    missing = ev[ev["event_type"] == "missing"][["slot", "event_id"]].merge(
+        con.execute("select episode_id as event_id, person_id from raw.missing_episodes").to_arrow_table().to_pandas(),
+        on="event_id")
+    searches = ev[ev["event_type"] == "stop_search"][["slot", "event_id"]].merge(
         con.execute("select search_id as event_id, coalesce(is_child, false) as is_child from raw.stop_searches").df(),
         on="event_id")
-    intel = ev[ev["event_type"] == "intelligence"][["cell", "event_id"]].merge(
-        con.execute("select intel_id as event_id, source_evaluation, intelligence_evaluation from raw.intelligence").df(),
+    intel = ev[ev["event_type"] == "intelligence"][["slot", "event_id"]].merge(
+        con.execute("select intel_id as event_id, source_evaluation, intelligence_evaluation from raw.intelligence")
+        .to_arrow_table().to_pandas(),
         on="event_id")
-    intel["weight"] = [grade_weight(s, i) for s, i in zip(intel["source_evaluation"], intel["intelligence_evaluation"], strict=True)]
-    intel["grade"] = [(str(s) if _present(s) else "?") + (str(i).upper() if _present(i) else "?")
-                      for s, i in zip(intel["source_evaluation"], intel["intelligence_evaluation"], strict=True)]
+    intel["weight"], intel["grade"] = grades_of(intel["source_evaluation"], intel["intelligence_evaluation"])
 
-    month_pos = {p: i for i, p in enumerate(months)}
-    series = np.zeros((len(cell_list), max(len(months), 1)))
+    slot_a = ev["slot"].to_numpy(np.int64)
+    count = np.bincount(slot_a, minlength=n_slots)
+    timed = (ev["time_precision"] == "minute").to_numpy(bool)
+    local = ev["local_time"]
+    hour_of_week = (local.dt.day_of_week.to_numpy() * 24 + local.dt.hour.to_numpy())[timed].astype(np.int64)
+    prof = np.bincount(slot_a[timed] * 168 + hour_of_week, minlength=n_slots * 168).reshape(n_slots, 168)
+    by_slot = np.zeros((n_slots, max(len(months), 1)))
+    if len(months):
+        dated = local.notna().to_numpy(bool)
+        first = months[0]
+        step = ((local.dt.year.to_numpy() - first.year) * 12 + local.dt.month.to_numpy() - first.month)
+        np.add.at(by_slot, (slot_a[dated], step[dated].astype(np.int64)), 1.0)
+    occurred = ev["occurred_at"].groupby(slot_a)
+    first_seen = occurred.min().reindex(range(n_slots))
+    last_seen = occurred.max().reindex(range(n_slots))
+
+    by_type = _slot_counts(ev, "event_type")
+    by_theme = _slot_counts(ev, "theme")
+    by_source = _slot_counts(ev, "source")
+    by_grade = _slot_counts(intel, "grade")
+    episodes = np.bincount(missing["slot"].to_numpy(np.int64), minlength=n_slots)
+    found_kids = _slot_nunique(missing, "person_id", n_slots)
+    per_child = missing.groupby(["slot", "person_id"]).size()
+    repeat_kids = np.bincount(per_child[per_child >= 2].index.get_level_values("slot").to_numpy(np.int64),
+                              minlength=n_slots)
+    distinct_kids = _slot_nunique(kids, "person_id", n_slots)
+    child_searches = np.bincount(searches["slot"].to_numpy(np.int64),
+                                 weights=searches["is_child"].to_numpy(bool).astype(np.float64), minlength=n_slots)
+    items = np.bincount(intel["slot"].to_numpy(np.int64), minlength=n_slots)
+    graded = _slot_sums(intel["slot"].to_numpy(np.int64), intel["weight"].to_numpy(np.float64), n_slots)
+
     rows: list[dict[str, Any]] = []
-    groups = dict(tuple(ev.groupby("cell"))) if len(ev) else {}
-    kid_groups = dict(tuple(kids.groupby("cell"))) if len(kids) else {}
-    miss_groups = dict(tuple(missing.groupby("cell"))) if len(missing) else {}
-    search_groups = dict(tuple(searches.groupby("cell"))) if len(searches) else {}
-    intel_groups = dict(tuple(intel.groupby("cell"))) if len(intel) else {}
-    empty = ev.iloc[0:0]
+    series = np.zeros((len(cell_list), max(len(months), 1)))
     for row_i, cell in enumerate(cell_list):
-        g = groups.get(cell, empty)
+        i = slot_of[cell]
         lat, lon = h3.cell_to_latlng(cell)
-        timed = g[g["time_precision"] == "minute"]
-        prof = np.zeros(168, dtype=np.int64)
-        if len(timed):
-            np.add.at(prof, timed["local_time"].dt.day_of_week.to_numpy() * 24 + timed["local_time"].dt.hour.to_numpy(), 1)
-        for p, n in g["month"].value_counts().items():
-            series[row_i, month_pos[p]] = n
-        m = miss_groups.get(cell)
-        episodes = 0 if m is None else len(m)
-        found_kids = 0 if m is None else m["person_id"].nunique()
-        repeat_kids = 0 if m is None else int((m["person_id"].value_counts() >= 2).sum())
-        s = search_groups.get(cell)
-        it = intel_groups.get(cell)
-        k = kid_groups.get(cell)
-        theme_counts = g["theme"].value_counts()
+        series[row_i] = by_slot[i]
+        n_events = int(count[i])
+        n_timed = int(prof[i].sum())
+        theme_counts = by_theme.get(i, [])
         rows.append({
-            "unit_id": cell, "latitude": lat, "longitude": lon, "count": len(g),
-            "counts_by_type": _json_counts(g["event_type"]), "counts_by_theme": _json_counts(g["theme"]),
-            "counts_by_source": _json_counts(g["source"]),
-            "themes": ";".join(str(t) for t in theme_counts.index),
-            "distinct_children": 0 if k is None else int(k["person_id"].nunique()),
-            "found_at_episodes": episodes, "repeat_found_at": episodes - found_kids,
-            "children_found_repeatedly": repeat_kids,
-            "searches_of_children": 0 if s is None else int(s["is_child"].sum()),
-            "intelligence_items": 0 if it is None else len(it),
-            "intelligence_graded": 0.0 if it is None else float(it["weight"].sum()),
-            "intelligence_by_grade": "{}" if it is None else _json_counts(it["grade"]),
-            "profile": prof.tolist(), "profile_events": int(prof.sum()), "profile_excluded": len(g) - len(timed),
-            "first_seen": g["occurred_at"].min() if len(g) else pd.NaT,
-            "last_seen": g["occurred_at"].max() if len(g) else pd.NaT,
+            "unit_id": cell, "latitude": lat, "longitude": lon, "count": n_events,
+            "counts_by_type": _json_pairs(by_type.get(i, [])), "counts_by_theme": _json_pairs(theme_counts),
+            "counts_by_source": _json_pairs(by_source.get(i, [])),
+            "themes": ";".join(str(t) for t, _ in theme_counts),
+            "distinct_children": int(distinct_kids[i]),
+            "found_at_episodes": int(episodes[i]), "repeat_found_at": int(episodes[i] - found_kids[i]),
+            "children_found_repeatedly": int(repeat_kids[i]),
+            "searches_of_children": int(child_searches[i]),
+            "intelligence_items": int(items[i]),
+            "intelligence_graded": float(graded[i]),
+            "intelligence_by_grade": _json_pairs(by_grade.get(i, [])),
+            "profile": prof[i].tolist(), "profile_events": n_timed, "profile_excluded": n_events - n_timed,
+            "first_seen": first_seen.iloc[i] if n_events else pd.NaT,
+            "last_seen": last_seen.iloc[i] if n_events else pd.NaT,
         })
     frame = pd.DataFrame(rows, columns=[c for c in PROFILE_COLUMNS if c not in
                                         ("trend", "trend_tau", "trend_p", "ward_code", "ward_name", "lsoa_code",
