@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from pipelines.errors import IdentifierError, ValidationError
 from pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
 from pipelines.identifiers import find_identifier_columns
+from pipelines.arrowtext import as_chunked, has_control, longer_than
 from pipelines.kinds import ID_PATTERN, KEY_PATTERN, KINDS, Kind, Point
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
@@ -35,9 +36,16 @@ ROW_GROUP_ROWS = 122_880
 BULK_WRITE_THREADS = 1
 # Below this many points every pair is transformed; above it, each distinct pair once.
 DISTINCT_TRANSFORM_MIN = 10_000
+# Above twice this many points, a sample of this size whose pairs are over 80% distinct means every pair is
+# transformed (finding the distinct pairs of a million points costs half as much as transforming them).
+DISTINCT_SAMPLE = 50_000
+DISTINCT_SAMPLE_SHARE = 0.8
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 REJECT_COLUMNS = ["line", "column_name", "value", "reason", "rule"]
+# What Python's str.strip() removes (every character whose isspace() is True): IDs in lists lose exactly these.
+_PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                  "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 EXTRA_MODES = ("replace", "fill")
@@ -189,28 +197,55 @@ def _canonical_header(kind: Kind, header: list[str], aliases: dict[str, list[str
 
 
 def _text_rejects(collector: RejectCollector, series: pd.Series, column: str) -> None:
-    too_long = series.str.len().fillna(0).to_numpy() > MAX_TEXT
-    collector.add(too_long, column, series, f"longer than {MAX_TEXT} characters")
-    control = series.str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", regex=True).fillna(False).to_numpy()
-    collector.add(control, column, series, "contains control characters")
+    values = _as_arrow(series)
+    collector.add(longer_than(values, MAX_TEXT), column, series, f"longer than {MAX_TEXT} characters")
+    collector.add(has_control(values), column, series, "contains control characters")
 
 
-def _split_id_list(series: pd.Series) -> pd.Series:
-    """One row per non-blank ID of a ``;``-separated list, indexed by the record it came from."""
-    flat = series.str.split(";").explode().str.strip()
-    return flat[flat.notna() & (flat != "")]
+def _as_arrow(series: pd.Series) -> pa.ChunkedArray:
+    """A text column as an Arrow string column (no copy for pandas' Arrow-backed strings)."""
+    try:
+        return as_chunked(pa.array(series, from_pandas=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return as_chunked(pa.array(series.astype("object").where(series.notna(), None), type=pa.string()))
+
+
+def _id_lists(series: pd.Series) -> tuple[pa.ListArray, np.ndarray]:
+    """Split ``;``-separated ID lists: the non-blank IDs of each record and which records hold an invalid one.
+
+    Each ID is stripped of white space as Python's ``str.strip`` does. Records with no ID (blank, or only
+    separators) get a null list.
+
+    Returns
+    -------
+    lists : ListArray of string
+        One list per record.
+    invalid : ndarray of bool
+        True where a record holds an ID that does not match ``ID_PATTERN``.
+    """
+    values = _as_arrow(series).combine_chunks() if len(series) else pa.array([], type=pa.string())
+    parts = pc.split_pattern(values, ";")
+    parent = pc.list_parent_indices(parts).to_numpy(zero_copy_only=False)
+    ids = pc.utf8_trim(pc.list_flatten(parts), characters=_PY_WHITESPACE)
+    keep = pc.not_equal(ids, "").to_numpy(zero_copy_only=False)
+    kept_ids = ids.filter(pa.array(keep)).cast(pa.string())
+    kept_parent = parent[keep]
+    n = len(series)
+    invalid = np.zeros(n, dtype=bool)
+    bad = ~np.asarray(pc.match_substring_regex(kept_ids, ID_PATTERN).to_numpy(zero_copy_only=False), dtype=bool)
+    invalid[kept_parent[bad]] = True
+    counts = np.bincount(kept_parent, minlength=n)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    lists = pa.ListArray.from_arrays(pa.array(offsets), kept_ids, mask=pa.array(counts == 0))
+    return lists, invalid
 
 
 def _invalid_person_ids(series: pd.Series, column_type: str) -> np.ndarray:
     """Mask of records holding a malformed person ID (``id``) or a malformed ID in a list (``idlist``)."""
     if column_type == "id":
         return ~series.str.match(ID_PATTERN).fillna(True).to_numpy()
-    flat = _split_id_list(series)
-    bad_ids = ~flat.str.match(ID_PATTERN).fillna(False)
-    bad_rows = np.zeros(len(series), dtype=bool)
-    if bad_ids.any():
-        bad_rows[series.index.get_indexer(flat[bad_ids].index.unique())] = True
-    return bad_rows
+    return _id_lists(series)[1]
 
 
 def validate_columns(
@@ -273,15 +308,26 @@ def validate_columns(
             collector.add(bad, column.name, series, "not a yes/no value (true/false, yes/no, 1/0, Y/N)")
             out[column.name] = value.astype("boolean")
         elif column.type == "idlist":
-            flat = _split_id_list(series)
-            collector.add(_invalid_person_ids(series, "idlist"), column.name, series,
-                          "holds an invalid person ID (IDs are separated by ;)")
-            cleaned = flat.groupby(level=0).agg(list)
-            out[column.name] = cleaned.reindex(series.index)
+            lists, invalid = _id_lists(series)
+            collector.add(invalid, column.name, series, "holds an invalid person ID (IDs are separated by ;)")
+            out[column.name] = pd.Series(pd.arrays.ArrowExtensionArray(lists), index=series.index)
         else:  # pragma: no cover - guarded by the kind definitions
             msg = f"unknown column type {column.type!r}"
             raise ValidationError(msg)
     return out
+
+
+def _repeats_likely(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether (a, b) pairs repeat enough to transform each distinct pair once: judged on a fixed sample.
+
+    Only speed depends on the answer; the transformed values are the same either way.
+    """
+    if len(a) <= 2 * DISTINCT_SAMPLE:
+        return True
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(a), DISTINCT_SAMPLE, replace=False)
+    pairs = np.stack([a[pick].view(np.int64), b[pick].view(np.int64)], axis=1)
+    return len(np.unique(pairs, axis=0)) <= DISTINCT_SAMPLE_SHARE * DISTINCT_SAMPLE
 
 
 def _transform_distinct(
@@ -294,7 +340,7 @@ def _transform_distinct(
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
-    if len(a) < DISTINCT_TRANSFORM_MIN:
+    if len(a) < DISTINCT_TRANSFORM_MIN or not _repeats_likely(a, b):
         return transform(a, b)
     codes_a, uniques_a = pd.factorize(a.view(np.int64))
     codes_b, uniques_b = pd.factorize(b.view(np.int64))
@@ -361,6 +407,13 @@ def validate_points(
             "located": located}
 
 
+def _map_distinct(series: pd.Series, func: Callable[[str], str]) -> pd.Series:
+    """``series.map(func, na_action="ignore")`` calling ``func`` once per distinct value."""
+    codes, uniques = pd.factorize(series)
+    mapped = np.array([func(u) for u in uniques] + [np.nan], dtype=object)
+    return pd.Series(mapped[codes], index=series.index, dtype=object)
+
+
 def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], points: dict[str, dict],
                 collector: RejectCollector, settings: Settings) -> pd.DataFrame:
     """Build the raw table's columns for a kind from validated values."""
@@ -379,7 +432,7 @@ def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], p
     name = kind.name
     if name in ("incidents", "intelligence"):
         theme = col("theme")
-        from_category = col("category").map(settings.theme_for, na_action="ignore")
+        from_category = _map_distinct(col("category"), settings.theme_for)
         time_col = "occurred_at" if name == "incidents" else "reported_at"
         out = {
             "incident_id" if name == "incidents" else "intel_id": col(kind.key[0]),
@@ -441,12 +494,26 @@ def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], p
 def _duplicate_keys(rows: pd.DataFrame, key: tuple[str, ...], good: np.ndarray, lines: np.ndarray,
                     collector: RejectCollector) -> None:
     """Refuse the second and later rows with the same key in one file, naming the first line."""
-    subset = rows.loc[good, list(key)]
-    dup = subset.duplicated(keep="first").to_numpy()
+    positions = np.flatnonzero(good)
+    codes = None
+    for name in key:
+        column = rows[name] if good.all() else rows[name].iloc[positions]
+        # Blank keys count as one value, as pandas' duplicated() and groupby(dropna=False) count them.
+        part, uniques = pd.factorize(column, use_na_sentinel=False)
+        part = part.astype(np.int64)
+        # Renumbered after each column, so the combined code stays below the row count squared.
+        codes = pd.factorize(part if codes is None else codes * len(uniques) + part)[0].astype(np.int64)
+    if codes is None or not len(codes):
+        return
+    # factorize numbers codes in order of first appearance (0, 1, 2 …): a row is a repeat when its code is
+    # not above every earlier one.
+    seen = np.maximum.accumulate(codes)
+    dup = np.zeros(len(codes), dtype=bool)
+    dup[1:] = codes[1:] <= seen[:-1]
     if not dup.any():
         return
-    positions = subset.index.to_numpy()
-    first_pos = subset.assign(_pos=positions).groupby(list(key), dropna=False)["_pos"].transform("min").to_numpy()
+    first = np.flatnonzero(~dup)[codes]
+    first_pos = positions[first]
     mask = np.zeros(len(rows), dtype=bool)
     mask[positions[dup]] = True
     reasons = np.array([f"duplicate key in this file (first on line {line})" for line in lines[first_pos[dup]]],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -324,3 +325,26 @@ def test_pseudonymised_ingest_still_rejects_malformed_ids_without_keeping_them(t
     assert con.execute("select person_id from raw.missing_episodes").fetchall() == [(pseudonym("P4", key),)]
     stored = con.execute("select line, column_name, value from raw.rejected_rows order by line").fetchall()
     assert stored == [(2, "person_id", None), (3, "found_with", None)]
+
+
+def test_id_lists_strip_like_python_and_flag_records_with_a_bad_id():
+    from pipelines.ingest import _id_lists
+
+    series = pd.Series(["p1; p2", "p1\x1c;p2\xa0", None, ";", " ; ;p3", "p\u2003x;\u2003y", "ok;bad id"],
+                       dtype=pd.StringDtype("pyarrow"))
+    lists, invalid = _id_lists(series)
+    assert lists.to_pylist() == [["p1", "p2"], ["p1", "p2"], None, None, ["p3"], ["p\u2003x", "y"],
+                                 ["ok", "bad id"]]
+    assert invalid.tolist() == [False, False, False, False, False, True, True]
+
+
+def test_duplicate_keys_over_several_columns_name_the_first_line():
+    from pipelines.ingest import RejectCollector, _duplicate_keys
+
+    rows = pd.DataFrame({"a": ["x", "x", "y", "x", None, None], "b": [1, 2, 1, 1, 5, 5]})
+    collector = RejectCollector(len(rows))
+    _duplicate_keys(rows, ("a", "b"), np.array([True, True, True, True, True, True]),
+                    np.array([2, 3, 4, 5, 6, 7]), collector)
+    frame = collector.frame(np.array([2, 3, 4, 5, 6, 7]))
+    assert frame[["line", "reason"]].values.tolist() == [[5, "duplicate key in this file (first on line 2)"],
+                                                          [7, "duplicate key in this file (first on line 6)"]]
