@@ -97,6 +97,10 @@ Alternative = Literal["two-sided", "greater", "less"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
 # Elements (int64 draws) per simulation chunk: bounds memory at about 8 bytes x this.
 _CHUNK_ELEMENTS = 4_000_000
+#: Up to this many draws per sample, duplicates are found by pairwise comparison (a 2-ring has 18 cells).
+_PAIRWISE_MAX_K = 24
+#: A null shared by more units than this is sorted once; for fewer, each unit counts the extremes directly.
+_SORT_ABOVE_UNITS = 8
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
@@ -193,7 +197,7 @@ def _draw_distinct(rng: np.random.Generator, n_pool: int, rows: int, k: int) -> 
         todo: np.ndarray | None = None  # None: every sample still to check
         while k > 1:
             sub = draws if todo is None else draws[:, todo]
-            if k <= 16:  # pairwise comparisons beat a sort for small k
+            if k <= _PAIRWISE_MAX_K:  # pairwise comparisons beat a sort for small k
                 dup = np.zeros(sub.shape[1], dtype=bool)
                 for i in range(1, k):
                     for j in range(i):
@@ -407,17 +411,26 @@ class GiStar:
                 del draws
                 if alt == "two-sided":
                     sims = np.abs(sims - g_mu[chunk, None])
-                sims.sort(axis=1)
                 for row, g in enumerate(chunk):
                     cells = cells_sorted[bounds[g] : bounds[g + 1]]
                     obs = t_obs[cells]
                     srow = sims[row]
-                    if alt == "greater":
-                        extreme = perms - np.searchsorted(srow, obs - tol, side="left")
+                    # X = simulated values at least as extreme as the observed one; a sort pays off only
+                    # when many units share this null, otherwise count directly (the same X).
+                    if cells.size > _SORT_ABOVE_UNITS:
+                        srow.sort()
+                        if alt == "greater":
+                            extreme = perms - np.searchsorted(srow, obs - tol, side="left")
+                        elif alt == "less":
+                            extreme = np.searchsorted(srow, obs + tol, side="right")
+                        else:
+                            extreme = perms - np.searchsorted(srow, np.abs(obs - g_mu[g]) - tol, side="left")
+                    elif alt == "greater":
+                        extreme = (srow[None, :] >= (obs - tol)[:, None]).sum(axis=1)
                     elif alt == "less":
-                        extreme = np.searchsorted(srow, obs + tol, side="right")
+                        extreme = (srow[None, :] <= (obs + tol)[:, None]).sum(axis=1)
                     else:
-                        extreme = perms - np.searchsorted(srow, np.abs(obs - g_mu[g]) - tol, side="left")
+                        extreme = (srow[None, :] >= (np.abs(obs - g_mu[g]) - tol)[:, None]).sum(axis=1)
                     p_sim[cells] = (extreme + 1.0) / (perms + 1.0)
         return p_sim
 

@@ -50,7 +50,7 @@ import pandas as pd
 from analytics.events import EventSelection, load_events
 from analytics.hotspots import HotspotResult, _run_stamp, _theme_label, run_hotspots
 from analytics.profiles import grades_of, build_profiles
-from analytics.weights import h3_cells_for_points
+from analytics.weights import h3_cells_indexed
 from pipelines.errors import ValidationError
 from pipelines.settings import LocationSettings, Settings
 from pipelines.warehouse import transaction, write_mart
@@ -92,14 +92,19 @@ def suppress(cells: list[str], k: int) -> list[str]:
     return kept
 
 
-def _cell_signals(selection: EventSelection, con: duckdb.DuckDBPyConnection, resolution: int) -> pd.DataFrame:
-    """Repeat found-at episodes and graded intelligence per cell, for choosing extra candidates."""
+def _cell_signals(selection: EventSelection, con: duckdb.DuckDBPyConnection,
+                  cells: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+    """Repeat found-at episodes and graded intelligence per cell, for choosing extra candidates.
+
+    ``cells`` is :func:`analytics.weights.h3_cells_indexed` of ``selection.located()``.
+    """
     ev = selection.located()
-    ev = ev[ev["event_type"].isin(["missing", "intelligence"])].reset_index(drop=True)
+    wanted = ev["event_type"].isin(["missing", "intelligence"]).to_numpy(bool)
+    ev = ev[wanted].reset_index(drop=True)
     if ev.empty:
         return pd.DataFrame(columns=["cell", "repeat_found_at", "intelligence_graded"])
-    ev["cell"] = h3_cells_for_points(ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float),
-                                     resolution=resolution)
+    distinct, index = cells
+    ev["cell"] = distinct[index[wanted]]
     miss = ev[ev["event_type"] == "missing"].merge(
         con.execute("select episode_id as event_id, person_id from raw.missing_episodes").df(), on="event_id")
     rep = (miss.groupby("cell").size() - miss.groupby("cell")["person_id"].nunique()).rename("repeat_found_at")
@@ -231,9 +236,13 @@ def run_locations(
         raise ValidationError(msg)
     sel = load_events(con, settings=settings, event_types="all", themes=theme, sources=source, since=since,
                       until=until, include_out_of_area=include_out_of_area)
-    signals = _cell_signals(sel, con, res)
+    located = sel.located()
+    cells = h3_cells_indexed(located["latitude"].to_numpy(float), located["longitude"].to_numpy(float),
+                             resolution=res) if len(located) else (np.array([], dtype=str), np.zeros(0, np.int64))
+    signals = _cell_signals(sel, con, cells)
     cands = candidate_cells(hotspots, signals, k=k, loc=settings.locations)
-    profiles = build_profiles(con, cands["unit_id"].tolist(), settings=settings, selection=sel)
+    profiles = build_profiles(con, cands["unit_id"].tolist(), settings=settings, selection=sel,
+                              cells_of_events=cells)
     hot = hotspots.frame.set_index("unit_id")
     profiles = profiles.merge(cands, on="unit_id", how="left")
     profiles["z"] = hot["z"].reindex(profiles["unit_id"]).to_numpy()

@@ -202,6 +202,7 @@ def build_profiles(
     since: str | None = None,
     until: str | None = None,
     include_out_of_area: bool = False,
+    cells_of_events: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Profile each H3 cell in ``cells`` (columns :data:`PROFILE_COLUMNS`, described in the module docstring).
 
@@ -216,6 +217,9 @@ def build_profiles(
         Events to profile (all event types); loaded with the filters below when None.
     theme, source, since, until, include_out_of_area
         Filters as :func:`analytics.events.load_events`.
+    cells_of_events : (numpy.ndarray, numpy.ndarray) or None
+        :func:`analytics.weights.h3_cells_indexed` of ``selection.located()`` at the resolution, when the
+        caller has it already (it is worked out otherwise).
 
     Returns
     -------
@@ -236,8 +240,8 @@ def build_profiles(
     n_slots = len(slots)
     ev = selection.located()
     if len(ev):
-        distinct, index = h3_cells_indexed(ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float),
-                                           resolution=res)
+        distinct, index = cells_of_events if cells_of_events is not None else h3_cells_indexed(
+            ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float), resolution=res)
         # months of the whole selection (for the trend), before restricting to the cells
         local = ev["local_time"]
         months = pd.period_range(pd.Period(local.min(), "M"), pd.Period(local.max(), "M"), freq="M")
