@@ -348,3 +348,30 @@ def test_duplicate_keys_over_several_columns_name_the_first_line():
     frame = collector.frame(np.array([2, 3, 4, 5, 6, 7]))
     assert frame[["line", "reason"]].values.tolist() == [[5, "duplicate key in this file (first on line 2)"],
                                                           [7, "duplicate key in this file (first on line 6)"]]
+
+
+@pytest.mark.parametrize("values", [
+    ["2025-03-30T01:30:00", "2025-10-26T01:30", "2024-02-29", "2025-03", None, "2025-06-01 12:00:59"],
+    ["2025-02-29", "2025-01-01T10:00"],  # not a real day: parse_times decides
+    ["2025-01-01T10:00Z", "2025-01-01T10:00:00+01:00"],  # offsets: parse_times decides
+    [None, None],
+    [],
+])
+def test_parse_plain_times_matches_parse_times(values):
+    from pipelines.ingest import parse_plain_times
+    from pipelines.timeparse import parse_times
+
+    series = pd.Series(values, dtype=pd.StringDtype("pyarrow"))
+    utc, precision, invalid = parse_plain_times(series, timezone="Europe/London")
+    ref_utc, ref_precision, ref_invalid = parse_times(series, timezone="Europe/London")
+    assert utc.equals(ref_utc) and precision.equals(ref_precision)
+    assert invalid.to_numpy(bool).tolist() == ref_invalid.to_numpy(bool).tolist()
+
+
+def test_parse_plain_times_reads_london_summer_time_as_utc():
+    from pipelines.ingest import parse_plain_times
+
+    utc, precision, _ = parse_plain_times(pd.Series(["2025-07-01T12:00", "2025-01"], dtype=pd.StringDtype("pyarrow")),
+                                          timezone="Europe/London")
+    assert [str(v) for v in utc] == ["2025-07-01 11:00:00+00:00", "2025-01-01 00:00:00+00:00"]
+    assert precision.tolist() == ["minute", "month"]
