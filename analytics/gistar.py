@@ -182,6 +182,29 @@ def _as_csr(w: Any, n: int) -> sp.csr_matrix:
     return w
 
 
+def _repeating_samples_py(draws: np.ndarray, n_pool: int) -> np.ndarray:
+    """True for each column of ``draws`` (``(k, rows)``) that holds an index twice (one pass, a stamp per index)."""
+    k, rows = draws.shape
+    seen = np.full(n_pool, -1, dtype=np.int64)
+    dup = np.zeros(rows, dtype=np.bool_)
+    for r in range(rows):
+        for i in range(k):
+            v = draws[i, r]
+            if seen[v] == r:
+                dup[r] = True
+                break
+            seen[v] = r
+    return dup
+
+
+try:  # compiled when numba is there (a pinned dependency); numpy comparisons otherwise
+    from numba import njit
+
+    _repeating_samples: Any = njit(cache=True, nogil=True)(_repeating_samples_py)
+except ImportError:  # pragma: no cover - numba is pinned
+    _repeating_samples = None
+
+
 def _draw_distinct(rng: np.random.Generator, n_pool: int, rows: int, k: int) -> np.ndarray:
     """Draw ``rows`` independent uniform samples of ``k`` distinct indices from ``range(n_pool)``.
 
@@ -197,7 +220,9 @@ def _draw_distinct(rng: np.random.Generator, n_pool: int, rows: int, k: int) -> 
         todo: np.ndarray | None = None  # None: every sample still to check
         while k > 1:
             sub = draws if todo is None else draws[:, todo]
-            if k <= _PAIRWISE_MAX_K:  # pairwise comparisons beat a sort for small k
+            if _repeating_samples is not None:
+                dup = _repeating_samples(sub, n_pool)
+            elif k <= _PAIRWISE_MAX_K:  # pairwise comparisons beat a sort for small k
                 dup = np.zeros(sub.shape[1], dtype=bool)
                 for i in range(1, k):
                     for j in range(i):
