@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any, Literal
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
@@ -50,6 +51,8 @@ __all__ = [
     "incidents_by_quarter",
     "incidents_by_theme",
     "incidents_daily",
+    "IncidentFacts",
+    "incident_facts",
     "locations_of_concern",
     "missing_sources",
     "missing_summary",
@@ -236,25 +239,65 @@ def check_views(con: duckdb.DuckDBPyConnection) -> None:
         raise ValidationError(msg)
 
 
-def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None) -> Period:
+@dataclass(frozen=True)
+class IncidentFacts:
+    """Incidents counted by ``local_date, theme, located, out_of_area, time_precision`` (column ``n``).
+
+    One pass over ``marts.indicators_incidents`` (a view over every event) that :func:`default_period`,
+    :func:`incidents_daily` and :func:`data_quality` can share instead of reading the view each.
+
+    Attributes
+    ----------
+    table : pyarrow.Table
+        The grouped counts, with the view's column types.
+    """
+
+    table: object
+
+    def query(self, con: duckdb.DuckDBPyConnection, sql: str, params: list[object], *,
+              fetch: Literal["df", "one"] = "df") -> Any:
+        """Run ``sql`` on ``con`` with ``{facts}`` naming the counts; ``fetch`` ``"df"`` (a DataFrame) or ``"one"``."""
+        con.register("_indicator_incident_facts", self.table)
+        try:
+            result = con.execute(sql.replace("{facts}", "_indicator_incident_facts"), params)
+            return result.df() if fetch == "df" else result.fetchone()
+        finally:
+            con.unregister("_indicator_incident_facts")
+
+
+def incident_facts(con: duckdb.DuckDBPyConnection) -> IncidentFacts:
+    """Count incidents by local date, theme, place and time quality in one pass (see :class:`IncidentFacts`)."""
+    check_views(con)
+    table = con.execute(
+        "select local_date, theme, located, out_of_area, time_precision, count(*)::bigint as n "
+        "from marts.indicators_incidents group by all"
+    ).to_arrow_table()
+    return IncidentFacts(table)
+
+
+def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
+                   facts: IncidentFacts | None = None) -> Period:
     """The last calendar quarter that is complete both by the calendar and by the data.
 
     That is the last quarter ending on or before ``today`` and on or before the day after the latest
     incident, missing episode, screening or referral in the warehouse (so a sample whose data end on
-    30 September reports on the July-September quarter).
+    30 September reports on the July-September quarter). ``facts`` (:func:`incident_facts`) saves a pass
+    over the incidents.
     """
     check_views(con)
     today = today or datetime.now(UTC).date()
-    latest = con.execute(
-        """
+    incidents = "marts.indicators_incidents" if facts is None else "{facts}"
+    sql = (
+        f"""
         select max(d) from (
-            select max(local_date) as d from marts.indicators_incidents
+            select max(local_date) as d from {incidents}
             union all select max(start_date) from marts.indicators_missing_episodes
             union all select max(screened_date) from marts.indicators_screenings
             union all select max(referred_date) from marts.indicators_referrals
         )
         """
-    ).fetchone()[0]
+    )
+    latest = (con.execute(sql).fetchone() if facts is None else facts.query(con, sql, [], fetch="one"))[0]
     horizon = today if latest is None else min(today, latest + timedelta(days=1))
     start = add_months(quarter_of(horizon), -3)
     if quarter_of(horizon + timedelta(days=1)) != quarter_of(horizon):
@@ -262,9 +305,20 @@ def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None)
     return Period(start, add_months(start, 3), "quarter")
 
 
-def incidents_daily(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> pd.DataFrame:
-    """Incidents per local date and theme in ``[start, end)``: columns ``local_date``, ``theme``, ``incidents``."""
+def incidents_daily(con: duckdb.DuckDBPyConnection, *, start: date, end: date,
+                    facts: IncidentFacts | None = None) -> pd.DataFrame:
+    """Incidents per local date and theme in ``[start, end)``: columns ``local_date``, ``theme``, ``incidents``.
+
+    ``facts`` (:func:`incident_facts`) saves a pass over the incidents.
+    """
     check_views(con)
+    if facts is not None:
+        return facts.query(con, """
+            select local_date, theme, sum(n)::bigint as incidents
+            from {facts}
+            where local_date >= ? and local_date < ?
+            group by all order by all
+            """, [start, end])
     return con.execute(
         """
         select local_date, theme, count(*)::bigint as incidents
@@ -406,14 +460,26 @@ def referrals_by_type(con: duckdb.DuckDBPyConnection, period: Period) -> pd.Data
     return pd.DataFrame({"referral_type": names, "referrals": [int(counts.get(n, 0)) for n in names]})
 
 
-def data_quality(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
+def data_quality(con: duckdb.DuckDBPyConnection, period: Period, *,
+                 facts: IncidentFacts | None = None) -> pd.DataFrame:
     """Place and time quality of the period's incidents: columns ``indicator``, ``value``.
 
     Indicators: ``incidents``, ``unlocated`` (no place: counted, never mapped), ``out_of_area`` (located
     outside every loaded boundary), ``day_precision`` and ``month_precision`` (dated to the day or month only:
-    left out of analyses by time of day or weekday).
+    left out of analyses by time of day or weekday). ``facts`` (:func:`incident_facts`) saves a pass over the
+    incidents.
     """
     check_views(con)
+    names = ["incidents", "unlocated", "out_of_area", "day_precision", "month_precision"]
+    if facts is not None:
+        row = facts.query(con, """
+            select coalesce(sum(n), 0), coalesce(sum(n) filter (where not located), 0),
+                   coalesce(sum(n) filter (where out_of_area), 0),
+                   coalesce(sum(n) filter (where time_precision = 'day'), 0),
+                   coalesce(sum(n) filter (where time_precision = 'month'), 0)
+            from {facts} where local_date >= ? and local_date < ?
+            """, [period.start, period.end], fetch="one")
+        return pd.DataFrame({"indicator": names, "value": [int(v) for v in row]})
     row = con.execute(
         """
         select count(*), count(*) filter (where not located), count(*) filter (where out_of_area),
@@ -422,7 +488,6 @@ def data_quality(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame
         """,
         [period.start, period.end],
     ).fetchone()
-    names = ["incidents", "unlocated", "out_of_area", "day_precision", "month_precision"]
     return pd.DataFrame({"indicator": names, "value": [int(v) for v in row]})
 
 

@@ -323,6 +323,7 @@ def build_report(
     settings: object,
     today: date | None = None,
     generated_at: datetime | None = None,
+    facts: ind.IncidentFacts | None = None,
 ) -> str:
     """Build the outcome report as one self-contained HTML page.
 
@@ -340,6 +341,9 @@ def build_report(
         For the default period (default: today, UTC).
     generated_at : datetime.datetime, optional
         Time printed on the page (default: now, UTC).
+    facts : maps.indicators.IncidentFacts, optional
+        :func:`maps.indicators.incident_facts` when the caller has it (one pass over the incidents is made
+        otherwise).
 
     Returns
     -------
@@ -353,8 +357,9 @@ def build_report(
         the language check.
     """
     ind.check_views(con)
+    facts = facts if facts is not None else ind.incident_facts(con)
     if period is None:
-        period = ind.default_period(con, today=today)
+        period = ind.default_period(con, today=today, facts=facts)
     elif isinstance(period, str):
         period = ind.parse_period(period)
     previous = period.previous()
@@ -369,7 +374,7 @@ def build_report(
     # ------------------------------------------------------------------ counts
     first = min(quarters[0], previous.start)
     last = max(ind.add_months(quarters[-1], 3), period.end)
-    daily = ind.incidents_daily(con, start=first, end=last)
+    daily = ind.incidents_daily(con, start=first, end=last, facts=facts)
     extra = sorted(set(daily["theme"]) - set(themes)) if len(daily) else []
     themes = themes + extra
     cells = _Cells()
@@ -378,7 +383,7 @@ def build_report(
             if (q, ind.add_months(q, 3)) == (p.start, p.end):
                 cells.alias[name] = ind.quarter_label(q)
     _incident_cells(cells, daily, windows, themes)
-    _quality_cells(cells, ind.data_quality(con, period))
+    _quality_cells(cells, ind.data_quality(con, period, facts=facts))
     sources = ind.missing_sources(con)
     for name, p in (("P", period), ("B", previous)):
         _missing_cells(cells, name, ind.missing_summary(con, p), sources)

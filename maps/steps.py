@@ -55,12 +55,13 @@ def report_step(ctx: Any) -> Any:
     pipelines.jobs.StepOutput
         ``detail`` = the period reported on and the page's size.
     """
-    from maps.indicators import default_period
+    from maps.indicators import default_period, incident_facts
     from maps.report import build_report
     from pipelines.jobs import StepOutput
 
-    period = default_period(ctx.con)
-    html = build_report(ctx.con, period=period, settings=ctx.settings)
+    facts = incident_facts(ctx.con)  # one pass over the incidents, shared by the period and the page
+    period = default_period(ctx.con, facts=facts)
+    html = build_report(ctx.con, period=period, settings=ctx.settings, facts=facts)
     detail = f"period {period.label}; {len(html.encode('utf-8')):,} bytes"
     ctx.write_output(REPORT_OUTPUT, html, action="report", edition="steering", detail=detail)
     logger.info("report step: %s", detail)

@@ -140,3 +140,18 @@ def test_missing_views_are_reported(tmp_path):
     con.execute("create schema marts")
     with pytest.raises(ValidationError, match="no marts.indicators_incidents view"):
         ind.check_views(con)
+
+
+def test_incident_facts_give_the_same_answers_in_one_pass(tiny):
+    con, _ = tiny
+    facts = ind.incident_facts(con)
+    assert facts.table.num_rows > 0
+    assert ind.default_period(con, today=date(2026, 11, 1), facts=facts) == ind.default_period(con, today=date(2026, 11, 1))
+    dq = dict(ind.data_quality(con, Q3, facts=facts).itertuples(index=False))
+    assert dq == {"incidents": 13, "unlocated": 1, "out_of_area": 0, "day_precision": 1, "month_precision": 0}
+    empty = ind.data_quality(con, ind.parse_period("2001Q1"), facts=facts)
+    assert empty["value"].tolist() == [0, 0, 0, 0, 0]
+    start, end = date(2026, 1, 1), date(2027, 1, 1)
+    with_facts = ind.incidents_daily(con, start=start, end=end, facts=facts)
+    assert with_facts.equals(ind.incidents_daily(con, start=start, end=end))
+    assert int(with_facts["incidents"].sum()) >= 13
