@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,13 +69,43 @@ class TextTable:
     line_kind: str = "line"
 
 
+# Digests of files hashed lately, by what stat() says of them: the same-bytes check hashes a file just before
+# it is read, and the reader then need not hash it again. Any write changes ctime, so a changed file misses.
+_DIGESTS: dict[tuple[object, ...], str] = {}
+_DIGESTS_KEPT = 16
+
+
+def _stat_key(path: Path) -> tuple[object, ...]:
+    st = os.stat(path)
+    return (str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _remember(key: tuple[object, ...], digest: str) -> None:
+    if len(_DIGESTS) >= _DIGESTS_KEPT:
+        _DIGESTS.clear()
+    _DIGESTS[key] = digest
+
+
 def file_sha256(path: Path) -> str:
     """Return the SHA-256 of a file's bytes."""
+    before = _stat_key(path)
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 22), b""):
             digest.update(chunk)
+    if _stat_key(path) == before:
+        _remember(before, digest.hexdigest())
     return digest.hexdigest()
+
+
+def _read_with_digest(path: Path) -> tuple[bytes, str]:
+    """A file's bytes and their SHA-256, hashed again only when the file is not the one hashed last time."""
+    before = _stat_key(path)
+    data = path.read_bytes()
+    known = _DIGESTS.get(before)
+    if known is not None and len(data) == before[3] and _stat_key(path) == before:
+        return data, known
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -236,8 +267,7 @@ def read_csv_text(path: str | Path) -> TextTable:
     if not path.is_file():
         msg = f"{path}: no such file"
         raise ValidationError(msg)
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+    data, sha = _read_with_digest(path)
     head = _decode_head(path, data)
     if not head.strip() and (len(data) <= HEAD_BYTES or not _decode(path, data).strip()):
         msg = f"{path}: the file is empty"

@@ -84,3 +84,20 @@ def test_parquet_rows_are_numbered_and_typed_values_become_text(tmp_path):
     assert values(t.frame["a"]) == ["1.5", None]
     assert values(t.frame["t"]) == ["2024-01-01T10:00:00", None]
     assert t.lines.tolist() == [1, 2] and t.line_kind == "row"
+
+
+def test_a_file_hashed_before_reading_is_not_hashed_again_unless_it_changed(tmp_path, monkeypatch):
+    import hashlib
+
+    from pipelines import tabular
+
+    path = tmp_path / "a.csv"
+    path.write_text("a,b\n1,2\n")
+    first = tabular.file_sha256(path)
+    calls = []
+    real = hashlib.sha256
+    monkeypatch.setattr(tabular.hashlib, "sha256", lambda *a: calls.append(a) or real(*a))
+    assert read_csv_text(path).sha256 == first
+    assert calls == []
+    path.write_text("a,b\n1,3\n")  # same size, new bytes
+    assert read_csv_text(path).sha256 == hashlib.sha256(b"a,b\n1,3\n").hexdigest() != first
