@@ -72,6 +72,7 @@ def graph_step(ctx: StepContext) -> StepOutput:
         groups,
         load_graph_inputs,
     )
+    from analytics.graph.centrality import adjacency_arrays
     from pipelines.warehouse import write_mart
 
     settings = ctx.settings
@@ -80,12 +81,14 @@ def graph_step(ctx: StepContext) -> StepOutput:
     if g.number_of_nodes() == 0:
         return StepOutput(rows=0, detail="no persons linked yet: no graph")
     adults = adults_of_concern(g, min_children=settings.graph.min_children)
-    members = groups(g)
+    adjacency = adjacency_arrays(g)  # one pass over the graph, shared by groups and centrality
+    members = groups(g, adjacency=adjacency)
     marts: dict[str, pd.DataFrame] = {
         "graph_adults_of_concern": adults,
         "graph_group_members": members,
-        "graph_groups": group_summary(g, members),
-        "graph_centrality": centrality(g, exact_max_nodes=settings.graph.exact_betweenness_max_nodes),
+        "graph_groups": group_summary(g, members, adjacency=adjacency),
+        "graph_centrality": centrality(g, exact_max_nodes=settings.graph.exact_betweenness_max_nodes,
+                                       adjacency=adjacency),
         "graph_at_risk_children": at_risk_children(g),
     }
     rows = 0

@@ -181,3 +181,27 @@ def test_default_pivots_scale_with_graph_size():
     g = nx.barabasi_albert_graph(300, 2, seed=1)
     _, _, info = betweenness(g, exact_max_nodes=100)
     assert info["method"] == "sampled" and info["pivots"] == 300  # n + 2m is small: min(500, n)
+
+
+def test_degree_and_strength_count_self_loops_as_networkx_does():
+    g = nx.Graph()
+    g.add_edge("a", "b", weight=2.0)
+    g.add_edge("b", "c", weight=0.5)
+    g.add_edge("b", "b", weight=3.0)
+    frame = centrality(g).set_index("person_id")
+    assert frame.loc["b", "degree"] == g.degree("b") == 4
+    assert frame.loc["b", "strength"] == g.degree("b", weight="weight") == 8.5
+    assert frame.loc["a", "strength"] == 2.0
+
+
+def test_pivot_chunks_sum_to_the_single_pass():
+    from analytics.graph.centrality import _brandes_chunks, _brandes_moments, adjacency_arrays
+
+    g = nx.connected_watts_strogatz_graph(300, 6, 0.2, seed=4)
+    indptr, indices, _, _ = adjacency_arrays(g, weight=None)
+    pivots = np.arange(0, 300, 7, dtype=np.int64)
+    one, one_sq = _brandes_moments(indptr, indices, pivots, 300)
+    for chunks in (2, 3):
+        many, many_sq = _brandes_chunks(indptr, indices, pivots, 300, chunks)
+        np.testing.assert_allclose(many, one, rtol=1e-12)
+        np.testing.assert_allclose(many_sq, one_sq, rtol=1e-12)

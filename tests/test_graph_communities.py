@@ -4,6 +4,7 @@ import math
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.graph.build import build_graph
@@ -86,3 +87,30 @@ def test_adjusted_rand_index_is_sparse_enough_for_many_groups():
     b[:1000] = rng.integers(0, 50_000, 1000)
     ari = adjusted_rand_index(list(a), list(b))
     assert 0.98 < ari < 1.0
+
+
+def test_leiden_seeds_in_worker_processes_give_the_same_groups(monkeypatch):
+    """Seeds shared with a worker process give the partitions this process finds for the same seeds."""
+    from analytics.graph import communities
+
+    g = nx.connected_caveman_graph(40, 6)
+    for u, v in g.edges:
+        g[u][v]["weight"] = 1.0 + (u * 7 + v) % 5
+    here = groups(g, seeds=range(4), processes=1)
+    monkeypatch.setattr(communities, "PARALLEL_MIN_EDGES", 0)
+    shared = groups(g, seeds=range(4), processes=2)
+    pd.testing.assert_frame_equal(shared, here)
+    assert shared.attrs == here.attrs
+
+
+def test_leiden_worker_failure_falls_back_to_this_process(monkeypatch, caplog):
+    from analytics.graph import communities
+
+    g = nx.connected_caveman_graph(10, 5)
+    nx.set_edge_attributes(g, 1.0, "weight")
+    monkeypatch.setattr(communities, "PARALLEL_MIN_EDGES", 0)
+    monkeypatch.setattr(communities, "_start_worker", lambda *a, **k: None)
+    with caplog.at_level("INFO", logger="analytics.graph.communities"):
+        frame = groups(g, seeds=range(3), processes=2)
+    assert frame.attrs["modularity"] == groups(g, seeds=range(3), processes=1).attrs["modularity"]
+    assert "ran 3 Leiden seeds in 2 processes" in caplog.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -52,6 +54,26 @@ def adjacency_arrays(g: nx.Graph, *, weight: str | None = "weight") -> tuple[np.
 
     One pass over the networkx adjacency; each undirected edge appears in both rows.
     """
+    with _no_gc():
+        return _adjacency_arrays(g, weight)
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while per-entry Python objects are made (none form cycles).
+
+    On a large association graph every collection would walk millions of edge and evidence records.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _adjacency_arrays(g: nx.Graph, weight: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     nodes = list(g.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     adj = list(g.adjacency())
@@ -139,12 +161,47 @@ def _brandes_moments_py(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndar
     return total, total_sq
 
 
+#: Most pivot chunks run side by side (one thread each); each chunk holds 6 arrays of n floats.
+MAX_PIVOT_CHUNKS = 4
+
+
+def _brandes_chunks_py(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarray, n: int,
+                       chunks: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_brandes_moments_py` over ``chunks`` interleaved slices of the pivots, summed in chunk order.
+
+    Compiled with ``parallel=True`` the chunks run on separate threads; the result depends on
+    ``chunks`` only in the last bits of the floating-point sums, never on thread timing.
+    """
+    totals = np.zeros((chunks, n))
+    totals_sq = np.zeros((chunks, n))
+    for c in _prange(chunks):
+        t, t_sq = _brandes_moments(indptr, indices, pivots[c::chunks], n)
+        totals[c] = t
+        totals_sq[c] = t_sq
+    total = np.zeros(n)
+    total_sq = np.zeros(n)
+    for c in range(chunks):
+        total += totals[c]
+        total_sq += totals_sq[c]
+    return total, total_sq
+
+
 try:  # compiled when numba is there (a pinned dependency); the same code runs as Python otherwise
-    from numba import njit
+    import numba
+    from numba import njit, prange as _prange
 
     _brandes_moments = njit(cache=True, nogil=True)(_brandes_moments_py)
+    _brandes_chunks = njit(cache=True, nogil=True, parallel=True)(_brandes_chunks_py)
+
+    def _pivot_chunks(k: int) -> int:
+        return max(1, min(MAX_PIVOT_CHUNKS, numba.get_num_threads(), k))
 except ImportError:  # pragma: no cover
+    _prange = range
     _brandes_moments = _brandes_moments_py
+    _brandes_chunks = _brandes_chunks_py
+
+    def _pivot_chunks(k: int) -> int:
+        return 1
 
 
 def _local_order(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,7 +223,8 @@ def _local_order(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, n
     return b.indptr.astype(np.int64), b.indices.astype(np.int64), new
 
 
-def _pivot_moments(g: nx.Graph, nodes: list, pivots: np.ndarray, use_igraph: bool) -> tuple[np.ndarray, np.ndarray]:
+def _pivot_moments(g: nx.Graph, nodes: list, pivots: np.ndarray, use_igraph: bool,
+                   adjacency: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample standard deviation (ddof 1) over pivots of each node's share of betweenness.
 
     Summed over every node as pivot the shares give the exact (pairs counted once) betweenness.
@@ -176,9 +234,14 @@ def _pivot_moments(g: nx.Graph, nodes: list, pivots: np.ndarray, use_igraph: boo
     """
     k, n = len(pivots), len(nodes)
     if use_igraph:
-        indptr, indices, _, _ = adjacency_arrays(g, weight=None)
+        indptr, indices, _, _ = adjacency if adjacency is not None else adjacency_arrays(g, weight=None)
         indptr, indices, new = _local_order(indptr, indices)
-        total, total_sq = _brandes_moments(indptr, indices, new[np.asarray(pivots, dtype=np.int64)], n)
+        order = new[np.asarray(pivots, dtype=np.int64)]
+        chunks = _pivot_chunks(k)
+        if chunks > 1:  # pivots are independent: one chunk of them per core
+            total, total_sq = _brandes_chunks(indptr, indices, order, n, chunks)
+        else:
+            total, total_sq = _brandes_moments(indptr, indices, order, n)
         total, total_sq = total[new], total_sq[new]
     else:
         total, total_sq = np.zeros(n), np.zeros(n)
@@ -202,6 +265,7 @@ def betweenness(
     k: int | None = None,
     seed: int = 0,
     use_igraph: bool = True,
+    adjacency: tuple | None = None,
 ) -> tuple[pd.Series, pd.Series, dict[str, Any]]:
     """Normalised shortest-path betweenness (hop counts), exact or sampled with a standard error.
 
@@ -222,6 +286,8 @@ def betweenness(
         Two Series indexed by node and a dict with ``method`` (``exact`` or ``sampled``),
         ``engine`` (``igraph`` for exact, ``numba`` — a compiled Brandes accumulation over CSR
         arrays — for sampled, or ``networkx``), ``pivots``, ``mean_se`` and ``max_se``.
+
+    ``adjacency`` is ``adjacency_arrays(g)`` if already computed (saves a pass; weights are not used).
     """
     n = g.number_of_nodes()
     if exact_max_nodes < 0:
@@ -240,7 +306,8 @@ def betweenness(
     if exact:
         engine = "igraph" if use_igraph else "networkx"
         if use_igraph:
-            h, _ = to_igraph(g, weight=None)
+            indptr, indices, _, _ = adjacency if adjacency is not None else adjacency_arrays(g, weight=None)
+            h = igraph_from_arrays(indptr, indices, None, n)
             raw = np.array(h.betweenness(directed=False), dtype=float)
         else:
             bc = nx.betweenness_centrality(g, normalized=False)
@@ -249,11 +316,11 @@ def betweenness(
         se = np.zeros(n)
         info = {"method": "exact", "engine": engine, "pivots": n, "mean_se": 0.0, "max_se": 0.0}
     else:
-        kk = min(int(k) if k is not None else default_pivots(n, g.number_of_edges()), n)
+        kk = min(int(k) if k is not None else default_pivots(n, _edge_count(g, adjacency)), n)
         rng = np.random.default_rng(seed)
         pivots = rng.choice(n, size=kk, replace=False)
         engine = "numba" if use_igraph else "networkx"
-        mean, sd = _pivot_moments(g, nodes, pivots, use_igraph)
+        mean, sd = _pivot_moments(g, nodes, pivots, use_igraph, adjacency)
         est = mean * n * scale
         se = n * sd / math.sqrt(kk) * math.sqrt(max(0.0, 1.0 - kk / n)) * scale
         info = {
@@ -274,40 +341,56 @@ def betweenness(
     return pd.Series(est, index=nodes), pd.Series(se, index=nodes), info
 
 
-def _sparse(g: nx.Graph, *, weight: str | None) -> tuple[Any, list]:
+def _edge_count(g: nx.Graph, adjacency: tuple | None) -> int:
+    """Number of edges, read off the CSR arrays when given (``g.number_of_edges`` walks every node)."""
+    if adjacency is None:
+        return g.number_of_edges()
+    indptr, indices = adjacency[0], adjacency[1]
+    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+    return int((indices.size + int((rows == indices).sum())) // 2)
+
+
+def _sparse(g: nx.Graph, *, weight: str | None, adjacency: tuple | None = None) -> tuple[Any, list]:
     from scipy import sparse
 
-    indptr, indices, weights, nodes = adjacency_arrays(g, weight=weight)
+    if adjacency is None:
+        indptr, indices, weights, nodes = adjacency_arrays(g, weight=weight)
+    else:
+        indptr, indices, weights, nodes = adjacency
+        if weight is None:
+            weights = np.ones(indices.size)
     n = len(nodes)
     return sparse.csr_array((weights, indices, indptr), shape=(n, n)), nodes
 
 
-def _eigenvector(g: nx.Graph) -> dict:
+def _eigenvector(g: nx.Graph, adjacency: tuple | None = None) -> dict:
     """Weighted eigenvector centrality: the leading eigenvector of the weighted adjacency, unit length.
 
     Dense ``eigh`` up to 2,000 nodes, ARPACK ``eigsh`` beyond. On a disconnected graph the vector
     lives on the component with the largest eigenvalue and is 0 elsewhere.
     """
-    if g.number_of_edges() == 0:
+    if _edge_count(g, adjacency) == 0:
         return dict.fromkeys(g.nodes, 0.0)
-    a, nodes = _sparse(g, weight="weight")
+    a, nodes = _sparse(g, weight="weight", adjacency=adjacency)
     if len(nodes) <= 2000:
         _, vectors = np.linalg.eigh(a.toarray())
         vec = vectors[:, -1]
     else:
         from scipy.sparse.linalg import eigsh
 
-        _, vectors = eigsh(a.astype(float), k=1, which="LA", tol=1e-10)
+        # a fixed start vector: ARPACK's default is random, which made the last digits vary run to run
+        start = np.full(len(nodes), 1.0 / math.sqrt(len(nodes)))
+        _, vectors = eigsh(a.astype(float), k=1, which="LA", tol=1e-10, v0=start)
         vec = vectors[:, 0]
     vec = np.abs(vec) / np.linalg.norm(vec)
     return dict(zip(nodes, vec.tolist(), strict=True))
 
 
-def _triangles(g: nx.Graph) -> dict:
+def _triangles(g: nx.Graph, adjacency: tuple | None = None) -> dict:
     """Closed triangles through each node: ``diag(A^3)/2`` on the 0/1 adjacency without self-loops."""
-    if g.number_of_edges() == 0:
+    if _edge_count(g, adjacency) == 0:
         return dict.fromkeys(g.nodes, 0)
-    a, nodes = _sparse(g, weight=None)
+    a, nodes = _sparse(g, weight=None, adjacency=adjacency)
     a.setdiag(0)
     a.eliminate_zeros()
     counts = np.asarray((a @ a).multiply(a).sum(axis=1)).ravel() / 2
@@ -321,6 +404,7 @@ def centrality(
     k: int | None = None,
     seed: int = 0,
     use_igraph: bool = True,
+    adjacency: tuple | None = None,
 ) -> pd.DataFrame:
     """Centrality of every person, ranked by betweenness then degree (highest first).
 
@@ -338,6 +422,8 @@ def centrality(
     use_igraph : bool
         Fast engines: igraph for exact betweenness, compiled Brandes pivots for sampled;
         ``False`` uses networkx only (for cross-checks).
+    adjacency : tuple, optional
+        ``adjacency_arrays(g)`` (weighted) if already computed (saves passes over the graph).
 
     Returns
     -------
@@ -349,18 +435,28 @@ def centrality(
         0); ``triangles`` (closed triangles through the person). ``attrs`` holds the betweenness
         ``method``, ``engine``, ``pivots``, ``mean_se`` and ``max_se``.
     """
-    bc, se, info = betweenness(g, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph)
-    ev = _eigenvector(g)
-    tri = _triangles(g)
-    nodes = list(g.nodes)
+    if adjacency is None:
+        adjacency = adjacency_arrays(g)
+    indptr, indices, weights, nodes = adjacency
+    bc, se, info = betweenness(g, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph,
+                               adjacency=adjacency)
+    ev = _eigenvector(g, adjacency)
+    tri = _triangles(g, adjacency)
+    # degree and strength as networkx counts them: a self-loop adds 2 to the degree and twice its weight
+    rows = np.repeat(np.arange(len(nodes)), np.diff(indptr))
+    loop = rows == indices
+    degree = np.diff(indptr) + np.bincount(rows[loop], minlength=len(nodes))
+    strength = np.bincount(rows, weights=weights, minlength=len(nodes)) + np.bincount(
+        rows[loop], weights=weights[loop], minlength=len(nodes))
+    node_data = dict(g.nodes(data=True))
     frame = pd.DataFrame(
         {
             "person_id": nodes,
-            "age_band": [g.nodes[n].get("age_band", "unknown") for n in nodes],
-            "degree": [g.degree(n) for n in nodes],
-            "strength": [float(g.degree(n, weight="weight")) for n in nodes],
-            "betweenness": [float(bc.get(n, 0.0)) for n in nodes],
-            "betweenness_se": [float(se.get(n, 0.0)) for n in nodes],
+            "age_band": [node_data[n].get("age_band", "unknown") for n in nodes],
+            "degree": degree.astype(np.int64),
+            "strength": strength.astype(float),
+            "betweenness": bc.to_numpy(dtype=float) if len(bc) else np.zeros(len(nodes)),  # in node order
+            "betweenness_se": se.to_numpy(dtype=float) if len(se) else np.zeros(len(nodes)),
             "eigenvector": [ev.get(n, 0.0) for n in nodes],
             "triangles": [int(tri[n]) for n in nodes],
         },

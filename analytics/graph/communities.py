@@ -68,21 +68,104 @@ def adjusted_rand_index(labels_a: list, labels_b: list) -> float:
 
 
 def _leiden(h, seed: int, resolution: float) -> list[int]:
-    """One Leiden run (igraph's C implementation, modularity objective) on a graph with edge ``weight``.
+    """One seeded Leiden run (see :func:`analytics.graph.leiden_worker.leiden_partition`)."""
+    from analytics.graph.leiden_worker import leiden_partition
 
-    igraph draws from the random number generator set with ``igraph.set_random_number_generator``;
-    a ``random.Random(seed)`` is set for the run and Python's ``random`` module put back after it.
-    """
-    import random
+    return leiden_partition(h, seed, resolution)
 
-    import igraph as ig
 
-    ig.set_random_number_generator(random.Random(int(seed)))
+#: Fewest links for which extra processes run Leiden seeds (starting one costs about a second).
+PARALLEL_MIN_EDGES = 100_000
+#: Most processes running Leiden seeds at once (this one included).
+MAX_LEIDEN_PROCESSES = 4
+
+
+def _usable_cpus() -> int:
+    import os
+
     try:
-        part = h.community_leiden(objective_function="modularity", weights="weight", resolution=resolution, n_iterations=2)
-    finally:
-        ig.set_random_number_generator(random)
-    return list(part.membership)
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _leiden_seeds(h, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, seeds: list[int],
+                  resolution: float, *, processes: int | None) -> list[list[int]]:
+    """One Leiden partition per seed, in seed order; on a large graph the seeds are shared with worker processes.
+
+    igraph holds the interpreter lock while it runs, so threads would not overlap. Each worker is a
+    fresh interpreter running :mod:`analytics.graph.leiden_worker` (not a fork of a process holding
+    database threads, and not a re-import of the caller's script as multiprocessing's spawn does);
+    it gets every ``processes``-th seed and this process runs its own share meanwhile.
+    """
+    from analytics.graph.centrality import _edge_rows
+
+    wanted = min(_usable_cpus() if processes is None else int(processes), MAX_LEIDEN_PROCESSES, len(seeds))
+    if wanted <= 1 or h.ecount() < PARALLEL_MIN_EDGES:
+        return [_leiden(h, seed, resolution) for seed in seeds]
+    rows, once = _edge_rows(indptr, indices)
+    payload = (np.column_stack([rows, indices[once]]), weights[once], h.vcount())
+    shares = [seeds[i::wanted] for i in range(wanted)]
+    workers = [_start_worker(payload, share, resolution) for share in shares[1:]]
+    found = dict(zip(shares[0], (_leiden(h, seed, resolution) for seed in shares[0]), strict=True))
+    for share, worker in zip(shares[1:], workers, strict=True):
+        result = _finish_worker(worker)
+        if result is None or len(result) != len(share):  # the worker failed (logged): run its seeds here
+            result = [_leiden(h, seed, resolution) for seed in share]
+        found.update(zip(share, result, strict=True))
+    log.info("ran %d Leiden seeds in %d processes", len(seeds), wanted)
+    return [found[seed] for seed in seeds]
+
+
+def _start_worker(payload: tuple, seeds: list[int], resolution: float) -> tuple | None:
+    """Start a Leiden worker and feed it its input from a thread (so this process can get on with its seeds)."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "analytics.graph.leiden_worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, env=env)
+    except OSError as exc:
+        log.warning("could not start a Leiden worker process (%s); its seeds run here", exc)
+        return None
+    data = pickle.dumps((*payload, list(seeds), float(resolution)), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def feed() -> None:
+        try:
+            proc.stdin.write(data)
+            proc.stdin.close()
+        except OSError:  # the worker died early; _finish_worker reports it
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    return proc, feeder
+
+
+def _finish_worker(worker: tuple | None) -> list[list[int]] | None:
+    """The worker's partitions, or None (logged) when it could not give them."""
+    import pickle
+
+    if worker is None:
+        return None
+    proc, feeder = worker
+    out = proc.stdout.read()
+    proc.wait()
+    feeder.join()
+    if proc.returncode != 0:
+        log.warning("a Leiden worker process exited with code %s; its seeds run here", proc.returncode)
+        return None
+    try:
+        return pickle.loads(out)
+    except (pickle.UnpicklingError, EOFError) as exc:
+        log.warning("a Leiden worker process gave unreadable output (%s); its seeds run here", exc)
+        return None
 
 
 def _louvain_split(g: nx.Graph, seed: int, resolution: float) -> list[int]:
@@ -123,15 +206,71 @@ def _internal_weights(g: nx.Graph, members: pd.DataFrame, adjacency: tuple | Non
     from analytics.graph.centrality import _edge_rows, adjacency_arrays
 
     indptr, indices, weights, nodes = adjacency if adjacency is not None else adjacency_arrays(g)
-    gids = list(dict.fromkeys(members["group_id"]))
-    code = {gid: i for i, gid in enumerate(gids)}
-    of = dict(zip(members["person_id"], members["group_id"].map(code), strict=True))
-    labels = np.array([of.get(n, -1) for n in nodes], dtype=np.int64)
+    group_code, gids = pd.factorize(members["group_id"], sort=False)
+    gids = list(gids)
+    # each node's group code (-1 when not a member); a person listed twice keeps the last group
+    people = pd.Index(members["person_id"].to_numpy(dtype=object), dtype=object)
+    if people.is_unique:
+        where = people.get_indexer(pd.Index(list(nodes), dtype=object))
+        labels = np.where(where >= 0, group_code[where], -1).astype(np.int64)
+    else:
+        last = dict(zip(people, group_code.tolist(), strict=True))
+        labels = np.array([last.get(n, -1) for n in nodes], dtype=np.int64)
     rows, once = _edge_rows(indptr, indices)
     cols, w = indices[once], weights[once]
     same = (labels[rows] == labels[cols]) & (labels[rows] >= 0)
     sums = np.bincount(labels[rows][same], weights=w[same], minlength=len(gids))
     return {gid: float(sums[i]) for i, gid in enumerate(gids)}
+
+
+def _node_attributes(g: nx.Graph, nodes: list) -> pd.DataFrame:
+    """Age band, suspect and looked-after flags of ``nodes`` (one pass over the node attribute dicts)."""
+    data = dict(g.nodes(data=True))  # plain dict lookups: NodeView indexing costs several times more
+    attrs = [data[n] for n in nodes]
+    return pd.DataFrame(
+        {
+            "age_band": np.array([a.get("age_band", "unknown") for a in attrs], dtype=object),
+            "suspect": np.array([bool(a.get("is_suspect")) for a in attrs], dtype=bool),
+            "looked_after": np.array([bool(a.get("looked_after")) for a in attrs], dtype=bool),
+        }
+    )
+
+
+def _shared_locations(g: nx.Graph, people: list, group_code: np.ndarray, n_groups: int) -> tuple[np.ndarray, list[str]]:
+    """Per group: how many locations two or more members are linked to, and up to five of them (``;``-joined).
+
+    A location listed twice for one person counts twice (as a per-member tally does). The five are
+    the most-linked first, then by location ID.
+    """
+    data = dict(g.nodes(data=True))
+    lists = [data[p].get("locations") or () for p in people]
+    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    counts = np.zeros(n_groups, dtype=np.int64)
+    top = [""] * n_groups
+    if not lengths.sum():
+        return counts, top
+    locs = pd.Series([loc for x in lists for loc in x], dtype=object)
+    tally = (
+        pd.DataFrame({"group": np.repeat(group_code, lengths), "location": locs.to_numpy(dtype=object)})
+        .groupby(["group", "location"], sort=False)
+        .size()
+        .reset_index(name="n")
+    )
+    tally = tally[tally["n"] >= 2]
+    if tally.empty:
+        return counts, top
+    tally = tally.sort_values(["group", "n", "location"], ascending=[True, False, True], kind="stable")
+    group = tally["group"].to_numpy(dtype=np.int64)
+    counts += np.bincount(group, minlength=n_groups)
+    rank = np.arange(group.size) - np.searchsorted(group, group, side="left")
+    first5 = rank < 5
+    names = tally["location"].to_numpy(dtype=object)[first5].tolist()
+    g5 = group[first5]
+    starts = np.flatnonzero(np.r_[True, g5[1:] != g5[:-1]])
+    ends = np.r_[starts[1:], g5.size]
+    for gid, s, e in zip(g5[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        top[gid] = ";".join(names[s:e])
+    return counts, top
 
 
 def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None = None) -> pd.DataFrame:
@@ -144,6 +283,8 @@ def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None
         ``locations``).
     members : DataFrame
         ``person_id`` and ``group_id`` columns (e.g. from :func:`groups`).
+    adjacency : tuple, optional
+        ``analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
 
     Returns
     -------
@@ -153,35 +294,40 @@ def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None
         weights inside the group); ``shared_locations`` (locations linked to two or more members);
         ``top_locations`` (up to five of them, most members first, ``;``-separated). Ordered by
         ``group_id``.
-    adjacency : tuple, optional
-        ``analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
+
+    Notes
+    -----
+    Counted with array operations over all people at once (no loop over groups).
     """
     internal = _internal_weights(g, members, adjacency)
-    rows = []
-    for gid, part in members.groupby("group_id", sort=True):
-        people = list(part["person_id"])
-        attrs = [g.nodes[p] for p in people]
-        bands = [a.get("age_band", "unknown") for a in attrs]
-        loc_counts: dict[str, int] = {}
-        for a in attrs:
-            for loc in a.get("locations") or []:
-                loc_counts[loc] = loc_counts.get(loc, 0) + 1
-        shared = sorted((loc for loc, c in loc_counts.items() if c >= 2), key=lambda loc: (-loc_counts[loc], loc))
-        rows.append(
-            {
-                "group_id": gid,
-                "size": len(people),
-                "children": bands.count("child"),
-                "adults": bands.count("young_adult") + bands.count("adult"),
-                "unknown_age": bands.count("unknown"),
-                "suspects": sum(bool(a.get("is_suspect")) for a in attrs),
-                "looked_after_children": sum(bool(a.get("looked_after")) and b == "child" for a, b in zip(attrs, bands, strict=True)),
-                "internal_weight": internal.get(gid, 0.0),
-                "shared_locations": len(shared),
-                "top_locations": ";".join(shared[:5]),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(GROUP_SUMMARY_COLUMNS))
+    people = members["person_id"].tolist()
+    gids, code = np.unique(members["group_id"].to_numpy(), return_inverse=True)
+    code = code.ravel().astype(np.int64)
+    k = gids.size
+    attrs = _node_attributes(g, people)
+    band = attrs["age_band"].to_numpy(dtype=object)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(code[mask], minlength=k).astype(np.int64)
+
+    child = band == "child"
+    shared, top = _shared_locations(g, people, code, k)
+    frame = pd.DataFrame(
+        {
+            "group_id": gids,
+            "size": np.bincount(code, minlength=k).astype(np.int64),
+            "children": count(child),
+            "adults": count((band == "young_adult") | (band == "adult")),
+            "unknown_age": count(band == "unknown"),
+            "suspects": count(attrs["suspect"].to_numpy()),
+            "looked_after_children": count(attrs["looked_after"].to_numpy() & child),
+            "internal_weight": [internal.get(gid, 0.0) for gid in gids.tolist()],
+            "shared_locations": shared,
+            "top_locations": top,
+        },
+        columns=list(GROUP_SUMMARY_COLUMNS),
+    )
+    return frame
 
 
 def groups(
@@ -190,6 +336,8 @@ def groups(
     seeds: Iterable[int] = range(10),
     resolution: float = 1.0,
     use_leiden: bool = True,
+    adjacency: tuple | None = None,
+    processes: int | None = None,
 ) -> pd.DataFrame:
     """Find groups of closely linked people and how stable they are across random seeds.
 
@@ -212,6 +360,13 @@ def groups(
         Modularity resolution, ``> 0``; higher gives more, smaller groups.
     use_leiden : bool
         ``False`` forces the networkx-only Louvain fallback.
+    adjacency : tuple, optional
+        ``analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
+    processes : int, optional
+        Processes running the Leiden seeds side by side on graphs of at least
+        :data:`PARALLEL_MIN_EDGES` links (default: the CPUs this process may use, at most
+        :data:`MAX_LEIDEN_PROCESSES`; 1 runs every seed here). Each seed's partition is the same
+        either way: every run has its own seeded random number generator.
 
     Returns
     -------
@@ -244,12 +399,14 @@ def groups(
         return frame
     from analytics.graph.centrality import adjacency_arrays, igraph_from_arrays
 
-    indptr, indices, weights, _ = adjacency_arrays(g)
+    indptr, indices, weights, _ = adjacency if adjacency is not None else adjacency_arrays(g)
     h = igraph_from_arrays(indptr, indices, weights, len(nodes)) if method == "leiden" else None
-    runs = []
-    for seed in seeds:
-        labels = _leiden(h, seed, resolution) if method == "leiden" else _louvain_split(g, seed, resolution)
-        runs.append((seed, labels, _modularity((indptr, indices, weights), labels, resolution)))
+    if method == "leiden":
+        partitions = _leiden_seeds(h, indptr, indices, weights, seeds, resolution, processes=processes)
+    else:
+        partitions = [_louvain_split(g, seed, resolution) for seed in seeds]
+    runs = [(seed, labels, _modularity((indptr, indices, weights), labels, resolution))
+            for seed, labels in zip(seeds, partitions, strict=True)]
     best_seed, best, best_q = max(runs, key=lambda r: r[2])
     if len(runs) > 1:
         aris = [adjusted_rand_index(a[1], b[1]) for a, b in itertools.combinations(runs, 2)]
@@ -257,13 +414,17 @@ def groups(
     else:
         stability = float("nan")
 
-    bands = [g.nodes[n].get("age_band", "unknown") for n in nodes]
-    raw = pd.DataFrame({"person_id": nodes, "label": best, "age_band": bands})
-    stats = raw.groupby("label").agg(size=("person_id", "size"), children=("age_band", lambda s: int((s == "child").sum())))
-    stats["first"] = raw.groupby("label")["person_id"].agg(lambda s: min(map(str, s)))
+    bands = _node_attributes(g, nodes)["age_band"].to_numpy(dtype=object)
+    label = np.asarray(best, dtype=np.int64)
+    keys = np.array([str(n) for n in nodes], dtype=object)
+    # rank groups by size, then children, then their smallest person ID as text (array operations:
+    # a per-group Python function costs seconds once there are tens of thousands of groups)
+    raw = pd.DataFrame({"label": label, "key": keys, "child": bands == "child"})
+    stats = raw.groupby("label", sort=True).agg(size=("key", "size"), children=("child", "sum"), first=("key", "min"))
     stats = stats.sort_values(["size", "children", "first"], ascending=[False, False, True])
-    renumber = {lab: i for i, lab in enumerate(stats.index, start=1)}
-    members = pd.DataFrame({"person_id": nodes, "group_id": [renumber[lab] for lab in best]})
+    renumber = np.zeros(int(label.max()) + 1, dtype=np.int64)
+    renumber[stats.index.to_numpy(dtype=np.int64)] = np.arange(1, len(stats) + 1)
+    members = pd.DataFrame({"person_id": nodes, "group_id": renumber[label]})
     summary = group_summary(g, members, adjacency=(indptr, indices, weights, nodes))
     by_group = summary.set_index("group_id")
     frame = pd.DataFrame(
@@ -278,7 +439,7 @@ def groups(
         },
         columns=list(GROUP_MEMBER_COLUMNS),
     )
-    frame["_key"] = frame["person_id"].map(str)
+    frame["_key"] = keys
     frame = frame.sort_values(["group_id", "_key"], kind="stable").drop(columns="_key").reset_index(drop=True)
     frame.attrs.update(
         {
