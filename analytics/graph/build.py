@@ -23,8 +23,6 @@ edge ``weight`` is the sum over its evidence.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +32,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from analytics.graph.arrays import GraphArrays, to_networkx
+from analytics.graph.arrays import iso as _iso
 from analytics.graph.inputs import (
     ASSOCIATION_RELATIONS,
     RELATIONS,
@@ -198,20 +198,6 @@ def _times(values: pd.Series | np.ndarray) -> np.ndarray:
     if not isinstance(series.dtype, pd.DatetimeTZDtype):
         series = pd.to_datetime(series, utc=True)
     return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-
-
-def _iso(times: np.ndarray) -> np.ndarray:
-    """ISO 8601 UTC strings (``2024-03-05T00:00:00Z``) of ``datetime64`` values; None for NaT.
-
-    Formats each distinct second once.
-    """
-    secs = np.asarray(times).astype("datetime64[s]")
-    if secs.size == 0:
-        return np.empty(0, dtype=object)
-    uniq, inverse = np.unique(secs.view(np.int64), return_inverse=True)
-    text = np.char.add(np.datetime_as_string(uniq.view("datetime64[s]"), unit="s"), "Z").astype(object)
-    text[uniq == _NAT] = None
-    return text[inverse.ravel()]
 
 
 def _explode(ids: pd.Series, lists: pd.Series, times: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -431,43 +417,7 @@ def _evidence(inputs: GraphInputs, inv: pd.DataFrame, lo, hi, chosen: frozenset[
     return _Coded(evidence, index.people, inv_code, codes[h_persons], codes[h_scr], codes[h_pl])
 
 
-def _code_lists(keys: np.ndarray, values: pd.Series | np.ndarray) -> dict[int, list[str]]:
-    """Sorted distinct values (as str) per integer key, without a Python-level groupby."""
-    v_code, v_names = _factorize(values, sort=True)
-    ok = (keys >= 0) & (v_code >= 0)
-    n_v = max(len(v_names), 1)
-    pairs = _unique_ints(keys[ok] * n_v + v_code[ok])
-    if pairs.size == 0:
-        return {}
-    k = pairs // n_v
-    names = v_names[pairs % n_v].tolist()
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    ends = np.r_[starts[1:], k.size]
-    return {key: names[s:e] for key, s, e in zip(k[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)}
-
-
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic garbage collector while millions of small dicts and lists are made.
-
-    None of them form reference cycles, but each generation-2 pass would walk every one of them
-    again; without the pause the edge and evidence records cost several times more to build.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if gc.get_freeze_count() == 0:
-                # file the new long-lived objects with the oldest generation without walking them
-                # (a first young-generation pass over millions of objects would cost seconds)
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
-
-
-def build_graph(
+def build_arrays(
     inputs: GraphInputs,
     *,
     since: Any = None,
@@ -477,12 +427,12 @@ def build_graph(
     as_of: Any = None,
     grading_weights: Mapping[str, float] | None = None,
     max_event_size: int = 30,
-) -> nx.Graph:
-    """Build the person association graph.
+) -> GraphArrays:
+    """Build the person association graph as arrays (see :class:`~analytics.graph.arrays.GraphArrays`).
 
     The projection is vectorised (numpy): each source becomes arrays of person codes, events are
     projected onto their pairs in one pass, weights are computed as arrays, evidence is sorted by
-    pair and date once, and the graph is filled with a single ``add_edges_from``.
+    pair and date once, and grouped per pair. :func:`build_graph` is ``to_networkx(build_arrays(...))``.
 
     Parameters
     ----------
@@ -507,8 +457,8 @@ def build_graph(
 
     Returns
     -------
-    networkx.Graph
-        Nodes are person IDs with attributes ``age_band`` (at their latest event in the window:
+    GraphArrays
+        The graph :func:`build_graph` returns, as arrays. Nodes are person IDs with attributes ``age_band`` (at their latest event in the window:
         ``child``, ``young_adult``, ``adult``, ``unknown``), ``looked_after`` (bool or None),
         ``risk_level`` and ``screened_at`` (latest screening before ``until``/``as_of``, or None),
         ``is_suspect`` (recorded as a suspect in the window), ``roles`` (sorted list), ``n_events``
@@ -578,108 +528,107 @@ def build_graph(
     rel_code = ev["relation"].astype(np.int64)
     order = np.lexsort((rel_code, dates.view(np.int64), ev["b"], ev["a"]))
     a, b, rel_code, dates, weight = ev["a"][order], ev["b"][order], rel_code[order], dates[order], weight[order]
+    event_ids, grading_code, handling = ev["event_id"][order], grading_code[order], handling[order]
+    del ev, coded.evidence, order, src, itl, has_src, has_itl, graded, grade_weight, undated, age_days, decay
 
-    g = nx.Graph()
-    n_edges = 0
-    with _no_gc():
-        if n_ev:
-            n_edges = _add_edges(g, coded.people, a, b, rel_code, rel_names, ev["event_id"][order], dates, grading_code[order], handling[order], weight)
-        n_nodes, children = _add_nodes(g, inputs, inv, coded, a, b, dates, lo, hi, ref)
-    g.graph.update(
-        {
-            "as_of": ref.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "half_life_days": float(half_life_days),
-            "max_event_size": int(max_event_size),
-            "relations": ",".join(sorted(chosen)) if chosen is not None else "all",
-        }
-    )
+    nodes = _node_arrays(inputs, inv, coded, a, b, dates, lo, hi, ref)
+    edges = _edge_arrays(a, b, dates, handling, weight, nodes.pop("position"))
+    attrs = {
+        "as_of": ref.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "half_life_days": float(half_life_days),
+        "max_event_size": int(max_event_size),
+        "relations": ",".join(sorted(chosen)) if chosen is not None else "all",
+    }
     if lo is not None:
-        g.graph["since"] = lo.strftime("%Y-%m-%dT%H:%M:%SZ")
+        attrs["since"] = lo.strftime("%Y-%m-%dT%H:%M:%SZ")
     if hi is not None:
-        g.graph["until"] = hi.strftime("%Y-%m-%dT%H:%M:%SZ")
+        attrs["until"] = hi.strftime("%Y-%m-%dT%H:%M:%SZ")
+    arrays = GraphArrays(
+        **nodes,
+        **edges,
+        evidence_relation=rel_code.astype(np.int8),
+        evidence_event_id=event_ids,
+        evidence_date=dates,
+        evidence_grading=grading_code,
+        evidence_handling=handling,
+        evidence_weight=weight,
+        relation_names=list(_REL_NAMES),
+        graph=attrs,
+    )
     log.info(
         "built graph with %s nodes (%s children) and %s edges from %s evidence items",
-        f"{n_nodes:,}",
-        f"{children:,}",
-        f"{n_edges:,}",
+        f"{arrays.n_nodes:,}",
+        f"{int((arrays.age_band == 'child').sum()):,}",
+        f"{arrays.n_edges:,}",
         f"{n_ev:,}",
     )
-    return g
+    return arrays
 
 
-def _add_edges(
-    g: nx.Graph,
-    people: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    rel_code: np.ndarray,
-    rel_names: list[str],
-    event_ids: np.ndarray,
-    dates: np.ndarray,
-    grading: np.ndarray,
-    handling: np.ndarray,
-    weight: np.ndarray,
-) -> int:
-    """Group the sorted evidence per pair and add every edge with one ``add_edges_from``; returns the edge count."""
+def build_graph(
+    inputs: GraphInputs,
+    *,
+    since: Any = None,
+    until: Any = None,
+    relations: Iterable[str] | str | None = None,
+    half_life_days: float = 365,
+    as_of: Any = None,
+    grading_weights: Mapping[str, float] | None = None,
+    max_event_size: int = 30,
+) -> nx.Graph:
+    """Build the person association graph (networkx): ``to_networkx(build_arrays(inputs, ...))``.
+
+    Parameters are those of :func:`build_arrays`.
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes are person IDs with attributes ``age_band`` (at their latest event in the window:
+        ``child``, ``young_adult``, ``adult``, ``unknown``), ``looked_after`` (bool or None),
+        ``risk_level`` and ``screened_at`` (latest screening before ``until``/``as_of``, or None),
+        ``is_suspect`` (recorded as a suspect in the window), ``roles`` (sorted list), ``n_events``
+        and ``locations`` (sorted list of location IDs). Edges carry ``weight`` (float),
+        ``relations`` (sorted list), ``evidence`` (list of dicts with ``relation``, ``event_id``,
+        ``date`` ISO UTC or None, ``grading`` like ``"2B"`` or None, ``handling``, ``weight``),
+        ``first_seen`` and ``last_seen`` (ISO UTC or None), ``n_evidence`` and
+        ``handling_conditions`` (True when any evidence has handling code ``C``).
+    """
+    arrays = build_arrays(
+        inputs,
+        since=since,
+        until=until,
+        relations=relations,
+        half_life_days=half_life_days,
+        as_of=as_of,
+        grading_weights=grading_weights,
+        max_event_size=max_event_size,
+    )
+    return to_networkx(arrays)
+
+
+def _edge_arrays(a: np.ndarray, b: np.ndarray, dates: np.ndarray, handling: np.ndarray, weight: np.ndarray,
+                 position: np.ndarray) -> dict[str, np.ndarray]:
+    """Group the evidence (sorted by pair) per pair: ends as node positions, weight, first/last seen, offsets."""
     n_ev = a.size
-    starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
-    ends = np.r_[starts[1:], n_ev]
-    edge_of = np.repeat(np.arange(starts.size), ends - starts)
-    wsum = np.add.reduceat(weight, starts)
+    starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]) if n_ev else np.empty(0, dtype=np.int64)
+    ends = np.r_[starts[1:], n_ev].astype(np.int64)
+    nat = np.full(starts.size, np.datetime64("NaT"), dtype="datetime64[us]")
+    if not n_ev:
+        return {"edge_u": starts.copy(), "edge_v": starts.copy(), "weight": np.zeros(0), "first_seen": nat, "last_seen": nat,
+                "handling_conditions": np.zeros(0, dtype=bool), "evidence_ptr": np.zeros(1, dtype=np.int64)}
     undated = np.isnat(dates)
     n_undated = np.add.reduceat(undated.astype(np.int64), starts)
     first_idx = starts + n_undated  # undated evidence sorts first within a pair
-    has_date = first_idx < ends
-    iso_arr = _iso(dates)
-    first_seen = np.where(has_date, iso_arr[np.minimum(first_idx, n_ev - 1)], None).tolist()
-    last_seen = iso_arr[ends - 1].tolist()
-    iso = iso_arr.tolist()
-    conditions = (np.add.reduceat((handling == "C").astype(np.int64), starts) > 0).tolist()
-    # distinct relations per pair, in name order
-    n_rel = len(rel_names)
-    pair_rel = _unique_ints(edge_of * n_rel + rel_code)
-    rel_starts = np.flatnonzero(np.r_[True, np.diff(pair_rel // n_rel) != 0])
-    rel_ends = np.r_[rel_starts[1:], pair_rel.size]
-    rel_list = np.array(rel_names, dtype=object)[pair_rel % n_rel].tolist()
-
-    names = np.array(rel_names, dtype=object)[rel_code].tolist()
-    records = [
-        {"relation": r, "event_id": e, "date": d, "grading": gr, "handling": h, "weight": x}
-        for r, e, d, gr, h, x in zip(names, event_ids.tolist(), iso, grading.tolist(), handling.tolist(), weight.tolist(), strict=True)
-    ]
-    ids = people.tolist()
-    edges = [
-        (
-            ids[u],
-            ids[v],
-            {
-                "weight": w,
-                "relations": rel_list[rs:re],
-                "evidence": records[s:e],
-                "first_seen": f,
-                "last_seen": last,
-                "n_evidence": e - s,
-                "handling_conditions": c,
-            },
-        )
-        for u, v, w, rs, re, s, e, f, last, c in zip(
-            a[starts].tolist(),
-            b[starts].tolist(),
-            wsum.tolist(),
-            rel_starts.tolist(),
-            rel_ends.tolist(),
-            starts.tolist(),
-            ends.tolist(),
-            first_seen,
-            last_seen,
-            conditions,
-            strict=True,
-        )
-    ]
-    g.add_edges_from(edges)
-    return len(edges)
-
-
+    first_seen = np.where(first_idx < ends, dates[np.minimum(first_idx, n_ev - 1)], nat)
+    return {
+        "edge_u": position[a[starts]],
+        "edge_v": position[b[starts]],
+        "weight": np.add.reduceat(weight, starts),
+        "first_seen": first_seen,
+        "last_seen": dates[ends - 1],
+        "handling_conditions": np.add.reduceat((handling == "C").astype(np.int64), starts) > 0,
+        "evidence_ptr": np.r_[starts, n_ev].astype(np.int64),
+    }
 def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
     """Vectorised :func:`age_band_at` over ``YYYY-MM`` strings and ``datetime64`` times."""
     code, months = pd.factorize(np.asarray(birth, dtype=object))
@@ -701,17 +650,33 @@ def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
     return out
 
 
-def _add_nodes(
-    g: nx.Graph, inputs: GraphInputs, inv: pd.DataFrame, coded: _Coded, a: np.ndarray, b: np.ndarray, dates: np.ndarray, lo, hi, ref: pd.Timestamp
-) -> tuple[int, int]:
-    """Add everyone involved in the window (linked or not, unlinked in ID order) and set every node attribute.
+def _code_csr(keys: np.ndarray, values: pd.Series | np.ndarray, nodes: np.ndarray, n_people: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values (as str) per integer key, as offsets over ``nodes`` (person codes) and the values."""
+    v_code, v_names = _factorize(values, sort=True)
+    ok = (keys >= 0) & (v_code >= 0)
+    n_v = max(len(v_names), 1)
+    pairs = _unique_ints(keys[ok] * n_v + v_code[ok])
+    key = pairs // n_v
+    counts = np.bincount(key, minlength=n_people)
+    first = np.r_[0, np.cumsum(counts)[:-1]] if n_people else np.zeros(0, dtype=np.int64)
+    per_node = counts[nodes]
+    ptr = np.zeros(nodes.size + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(per_node)
+    take = np.repeat(first[nodes] - ptr[:-1], per_node) + np.arange(int(ptr[-1]))
+    return ptr, v_names[pairs[take] % n_v] if take.size else np.empty(0, dtype=object)
 
-    Returns the number of nodes and of children among them.
+
+def _node_arrays(
+    inputs: GraphInputs, inv: pd.DataFrame, coded: _Coded, a: np.ndarray, b: np.ndarray, dates: np.ndarray, lo, hi, ref: pd.Timestamp
+) -> dict[str, np.ndarray]:
+    """Everyone involved in the window (linked or not, unlinked in ID order) and every node attribute, as arrays.
+
+    Also returns ``position``: the node position of every person code (-1 when not a node).
     """
     people = coded.people
     n_people = len(people)
     inv_code = coded.inv_person
-    # node order: linked people as add_edges_from met them, then the unlinked in ID order
+    # node order: linked people as add_edges_from meets them, then the unlinked in ID order
     met = np.column_stack([a, b]).ravel()
     _, first = np.unique(met, return_index=True)
     linked = met[np.sort(first)]
@@ -719,6 +684,10 @@ def _add_nodes(
     is_linked[linked] = True
     involved = _unique_ints(inv_code[inv_code >= 0])
     nodes = np.r_[linked, involved[~is_linked[involved]]].astype(np.int64)
+    position = np.full(n_people, -1, dtype=np.int64)
+    position[nodes] = np.arange(nodes.size)
+    id_rank = np.empty(nodes.size, dtype=np.int64)
+    id_rank[np.argsort(nodes, kind="stable")] = np.arange(nodes.size)  # codes sort as the IDs do
 
     # age band at the latest involvement in the window, else from the birth month at the latest event
     inv_time = _times(inv["occurred_at"]).view(np.int64)
@@ -732,6 +701,7 @@ def _add_nodes(
     when[pc[last]] = inv_time[ok][order][last]
     has_inv = np.zeros(n_people, dtype=bool)
     has_inv[pc[last]] = True
+    del order, pc, last
     ev_time = np.full(n_people, _NAT, dtype=np.int64)
     dated = ~np.isnat(dates)
     for ends in (a, b):
@@ -746,7 +716,12 @@ def _add_nodes(
         birth[pcode[last_row]] = inputs.persons["birth_year_month"].to_numpy(dtype=object)[last_row]
         looked[pcode[last_row]] = inputs.persons["looked_after"].to_numpy(dtype=object)[last_row]
     valid_band = np.isin(band[nodes], np.array(["child", "young_adult", "adult"], dtype=object))
-    node_band = np.where(valid_band, band[nodes], _age_bands(birth[nodes], when[nodes].view("datetime64[us]"))).tolist()
+    node_band = np.where(valid_band, band[nodes], _age_bands(birth[nodes], when[nodes].view("datetime64[us]"))).astype(object)
+    node_looked = np.array(
+        [None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la) for la in looked[nodes].tolist()],
+        dtype=object,
+    )
+    del band, when, birth, looked
 
     # latest screening before the window end (or as_of)
     scr = inputs.screenings
@@ -764,44 +739,34 @@ def _add_nodes(
         risk[sc[last]] = [None if v is None or v is pd.NA or v != v else str(v) for v in levels]
         screened[sc[last]] = _iso(s_time[order][last])
 
-    roles = _code_lists(inv_code, inv["role"])
+    role_ptr, roles = _code_csr(inv_code, inv["role"], nodes, n_people)
+    suspect_of = np.repeat(np.arange(nodes.size), np.diff(role_ptr))[roles == "suspect"]
+    is_suspect = np.zeros(nodes.size, dtype=bool)
+    is_suspect[suspect_of] = True
     etype, _ = _factorize(inv["event_type"])
     eid, eid_names = _factorize(inv["event_id"])
     combined = np.where((etype >= 0) & (eid >= 0) & (inv_code >= 0), (inv_code * max(len(eid_names), 1) + eid) * 8 + etype, -1)
     distinct = _unique_ints(combined[combined >= 0])
     n_events = np.bincount(distinct // 8 // max(len(eid_names), 1), minlength=n_people) if distinct.size else np.zeros(n_people, dtype=np.int64)
+    del etype, eid, eid_names, combined, distinct
     pl = inputs.person_locations
-    locs: dict[int, list[str]] = {}
     if len(pl):
         window = in_window(pl["linked_at"], lo, hi, keep_null=True).to_numpy(dtype=bool)
-        locs = _code_lists(np.where(window, coded.locations, -1), pl["location_id"])
-
-    attrs = []
-    for code, p, bd, la, rl, sc, ne in zip(
-        nodes.tolist(),
-        people[nodes].tolist(),
-        node_band,
-        looked[nodes].tolist(),
-        risk[nodes].tolist(),
-        screened[nodes].tolist(),
-        n_events[nodes].tolist(),
-        strict=True,
-    ):
-        p_roles = list(roles.get(code, ()))
-        attrs.append(
-            (
-                p,
-                {
-                    "age_band": bd,
-                    "looked_after": None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la),
-                    "risk_level": rl,
-                    "screened_at": sc,
-                    "is_suspect": "suspect" in p_roles,
-                    "roles": p_roles,
-                    "n_events": ne,
-                    "locations": list(locs.get(code, ())),
-                },
-            )
-        )
-    g.add_nodes_from(attrs)
-    return len(attrs), node_band.count("child")
+        location_ptr, locations = _code_csr(np.where(window, coded.locations, -1), pl["location_id"], nodes, n_people)
+    else:
+        location_ptr, locations = np.zeros(nodes.size + 1, dtype=np.int64), np.empty(0, dtype=object)
+    return {
+        "people": people[nodes],
+        "id_rank": id_rank,
+        "age_band": node_band,
+        "looked_after": node_looked,
+        "risk_level": risk[nodes],
+        "screened_at": screened[nodes],
+        "is_suspect": is_suspect,
+        "n_events": n_events[nodes].astype(np.int64),
+        "role_ptr": role_ptr,
+        "roles": roles,
+        "location_ptr": location_ptr,
+        "locations": locations,
+        "position": position,
+    }
