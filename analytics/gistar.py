@@ -197,12 +197,35 @@ def _repeating_samples_py(draws: np.ndarray, n_pool: int) -> np.ndarray:
     return dup
 
 
-try:  # compiled when numba is there (a pinned dependency); numpy comparisons otherwise
+def _null_sums_py(draws: np.ndarray, y: np.ndarray, skip: np.ndarray, perms: int) -> np.ndarray:
+    """Simulated neighbour totals ``(groups, perms)`` from pool draws ``(k, groups * perms)``.
+
+    A draw at or above the group's ``skip`` moves up by one (the pool leaves out one unit with the focal
+    value); values are added in draw order, as ``y[draws].sum(axis=0)`` does.
+    """
+    k, total = draws.shape
+    groups = total // perms
+    out = np.empty((groups, perms))
+    for g in range(groups):
+        cut = skip[g]
+        for p in range(perms):
+            col = g * perms + p
+            d = draws[0, col]
+            acc = y[d + 1] if d >= cut else y[d]
+            for i in range(1, k):
+                d = draws[i, col]
+                acc += y[d + 1] if d >= cut else y[d]
+            out[g, p] = acc
+    return out
+
+
+try:  # compiled when numba is there (a pinned dependency); numpy otherwise
     from numba import njit
 
     _repeating_samples: Any = njit(cache=True, nogil=True)(_repeating_samples_py)
+    _null_sums: Any = njit(cache=True, nogil=True)(_null_sums_py)
 except ImportError:  # pragma: no cover - numba is pinned
-    _repeating_samples = None
+    _repeating_samples = _null_sums = None
 
 
 def _draw_distinct(rng: np.random.Generator, n_pool: int, rows: int, k: int) -> np.ndarray:
@@ -430,9 +453,13 @@ class GiStar:
             per_chunk = max(1, _CHUNK_ELEMENTS // (perms * int(kk)))
             for start in range(0, groups.size, per_chunk):
                 chunk = groups[start : start + per_chunk]
-                draws = _draw_distinct(rng, n - 1, chunk.size * perms, int(kk)).reshape(int(kk), chunk.size, perms)
-                draws += draws >= g_skip[chunk][None, :, None]  # skip one pool member with the focal value
-                sims = y[draws].sum(axis=0)  # (groups, perms)
+                draws = _draw_distinct(rng, n - 1, chunk.size * perms, int(kk))
+                if _null_sums is not None:
+                    sims = _null_sums(draws, y, g_skip[chunk].astype(np.int64), perms)
+                else:
+                    draws = draws.reshape(int(kk), chunk.size, perms)
+                    draws += draws >= g_skip[chunk][None, :, None]  # skip one pool member with the focal value
+                    sims = y[draws].sum(axis=0)  # (groups, perms)
                 del draws
                 if alt == "two-sided":
                     sims = np.abs(sims - g_mu[chunk, None])
