@@ -215,3 +215,20 @@ def test_warns_when_permutations_too_coarse_for_fdr(caplog):
     with caplog.at_level("WARNING", logger="analytics.gistar"):
         GiStar(y, path_weights(200), permutations=9_999, seed=0)
     assert "coarse" not in caplog.text
+
+
+def test_compiled_kernels_match_their_numpy_forms():
+    from analytics import gistar as gs
+
+    rng = np.random.default_rng(7)
+    draws = rng.integers(0, 9, size=(4, 6 * 5), dtype=np.int32)
+    y = rng.integers(0, 5, size=10).astype(float)
+    skip = np.array([0, 3, 8, 2, 5, 9], dtype=np.int64)
+    moved = draws.reshape(4, 6, 5) + (draws.reshape(4, 6, 5) >= skip[None, :, None])
+    expected = y[moved].sum(axis=0)
+    np.testing.assert_array_equal(gs._null_sums_py(draws, y, skip, 5), expected)
+    srt = np.sort(draws, axis=0)
+    np.testing.assert_array_equal(gs._repeating_samples_py(draws, 9), (srt[1:] == srt[:-1]).any(axis=0))
+    if gs._null_sums is not None:
+        np.testing.assert_array_equal(gs._null_sums(draws, y, skip, 5), expected)
+        np.testing.assert_array_equal(gs._repeating_samples(draws, 9), gs._repeating_samples_py(draws, 9))
