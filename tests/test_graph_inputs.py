@@ -63,6 +63,17 @@ def test_load_reads_every_table_and_derives_locations(con):
     assert str(inputs.involvements["occurred_at"].dtype) == "datetime64[us, UTC]"
 
 
+def test_involvements_come_in_key_order_whatever_the_view_gives(con):
+    # the staging view unions and joins, so its order varies; the graph's node order must not
+    con.execute("INSERT INTO staging.involvements VALUES "
+                "('b2','i0','incident','witness','2024-01-09 12:00:00+00','adult',NULL,NULL,NULL,NULL)")
+    frame = load_graph_inputs(con).involvements
+    assert list(zip(frame["event_id"], frame["person_id"], strict=True)) == [
+        ("i0", "b2"), ("i1", "a1"), ("i1", "c1"), ("i2", "a1")]
+    assert str(frame["occurred_at"].dtype) == "datetime64[us, UTC]"
+    assert str(load_graph_inputs(con).person_locations["linked_at"].dtype) == "datetime64[us, UTC]"
+
+
 def test_load_window(con):
     inputs = load_graph_inputs(con, since="2024-01-01", until="2024-12-31", location_resolution=None)
     assert sorted(inputs.involvements["event_id"]) == ["i1", "i1"]

@@ -268,14 +268,16 @@ def _columns_of(con: Any, schema: str, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _read(con: Any, kind: str, qualified: str, wanted: tuple[str, ...], where: str = "", params: list | None = None) -> pd.DataFrame:
+def _read(con: Any, kind: str, qualified: str, wanted: tuple[str, ...], where: str = "", params: list | None = None,
+          *, order_by: tuple[str, ...] = ()) -> pd.DataFrame:
     schema, table = qualified.split(".")
     if not _table_exists(con, schema, table):
         log.info("warehouse has no %s; %s left empty", qualified, kind)
         return empty_frame(kind)
     have = _columns_of(con, schema, table)
     cols = [c for c in wanted if c in have]
-    sql = f"SELECT {', '.join(cols)} FROM {qualified} {where}"
+    order = [c for c in order_by if c in have]
+    sql = f"SELECT {', '.join(cols)} FROM {qualified} {where}" + (f" ORDER BY {', '.join(order)}" if order else "")
     frame = con.execute(sql, params or []).to_arrow_table().to_pandas()
     for col in wanted:
         if col not in frame.columns:
@@ -336,7 +338,10 @@ def load_graph_inputs(
     persons = _read(con, "persons", "raw.persons", _COLUMNS["persons"])
     where, params = window("occurred_at", keep_null=False)
     inv_cols = _COLUMNS["involvements"] + ("latitude", "longitude")
-    involvements = _read(con, "involvements", "staging.involvements", inv_cols, where, params)
+    # the view unions and joins, so its row order varies from read to read; the graph's node order (and
+    # with it Leiden's partitions) must not
+    involvements = _read(con, "involvements", "staging.involvements", inv_cols, where, params,
+                         order_by=("event_type", "event_id", "person_id", "role"))
     where, params = window("started_at", keep_null=False)
     missing = _read(con, "missing_episodes", "raw.missing_episodes", _COLUMNS["missing_episodes"], where, params)
     where, params = window("observed_at", keep_null=True)
@@ -350,18 +355,18 @@ def load_graph_inputs(
     if location_resolution is not None and len(involvements):
         located = involvements.dropna(subset=["latitude", "longitude"])
         if len(located):
-            import h3
+            from analytics.weights import h3_cells_indexed
 
-            res = int(location_resolution)
-            cells = [
-                "h3:" + h3.latlng_to_cell(float(lat), float(lon), res)
-                for lat, lon in zip(located["latitude"], located["longitude"], strict=True)
-            ]
+            cells, index = h3_cells_indexed(located["latitude"].to_numpy(dtype=float),
+                                            located["longitude"].to_numpy(dtype=float),
+                                            resolution=int(location_resolution))
+            names = np.array(["h3:" + c for c in cells.tolist()], dtype=object)
             person_locations = pd.DataFrame(
                 {
                     "person_id": located["person_id"].to_numpy(),
-                    "location_id": cells,
-                    "linked_at": located["occurred_at"].to_numpy(),
+                    "location_id": names[index],
+                    # the column itself, not .to_numpy(): that makes an object array of Timestamps
+                    "linked_at": located["occurred_at"].reset_index(drop=True),
                 }
             )
     involvements = involvements.drop(columns=["latitude", "longitude"])
