@@ -9,6 +9,7 @@ import shapely
 from analytics.weights import (
     distance_band_weights,
     h3_cells_for_points,
+    h3_cells_indexed,
     h3_kring_weights,
     island_mask,
     polygon_contiguity_weights,
@@ -132,3 +133,14 @@ def test_distance_band_rejects():
         distance_band_weights([0, 1], [0, 1], threshold_m=0)
     with pytest.raises(ValidationError, match="finite"):
         distance_band_weights([0, np.nan], [0, 1], threshold_m=10)
+
+
+def test_h3_cells_indexed_names_each_cell_once_and_points_to_it():
+    lat = [MANCHESTER[0], 51.5072, MANCHESTER[0] + 1e-6, 51.5072]
+    lon = [MANCHESTER[1], -0.1276, MANCHESTER[1], -0.1276]
+    cells, index = h3_cells_indexed(lat, lon, resolution=9)
+    assert cells.tolist() == sorted({h3.latlng_to_cell(a, b, 9) for a, b in zip(lat, lon)})
+    assert cells[index].tolist() == [h3.latlng_to_cell(a, b, 9) for a, b in zip(lat, lon)]
+    assert index.dtype == np.int64 and index[1] == index[3]
+    empty_cells, empty_index = h3_cells_indexed([], [], resolution=9)
+    assert empty_cells.size == 0 and empty_index.size == 0
