@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
@@ -181,7 +182,14 @@ class EventSelection:
         return int(self.events["located"].sum())
 
     def located(self) -> pd.DataFrame:
-        """The events that can be placed on a map (``located``), in the order loaded."""
+        """The events that can be placed on a map (``located``), in the order loaded.
+
+        Worked out once per selection; each call returns its own frame (changes to it stay in it).
+        """
+        return self._located.copy(deep=False)
+
+    @cached_property
+    def _located(self) -> pd.DataFrame:
         return self.events[self.events["located"]].reset_index(drop=True)
 
     def require_precision(self, need: Need) -> EventSelection:
