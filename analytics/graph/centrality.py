@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from analytics.graph.arrays import GraphArrays
 from pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
@@ -289,14 +290,14 @@ def betweenness(
 
     ``adjacency`` is ``adjacency_arrays(g)`` if already computed (saves a pass; weights are not used).
     """
-    n = g.number_of_nodes()
+    n = g.number_of_nodes() if adjacency is None else len(adjacency[3])
     if exact_max_nodes < 0:
         msg = f"exact_max_nodes must be >= 0, got {exact_max_nodes!r}"
         raise ValidationError(msg)
     if k is not None and int(k) < 1:
         msg = f"k (pivots for sampled betweenness) must be >= 1, got {k!r}"
         raise ValidationError(msg)
-    nodes = list(g.nodes)
+    nodes = list(g.nodes) if adjacency is None else list(adjacency[3])
     engine = "networkx"
     scale = 1.0 / ((n - 1) * (n - 2) / 2.0) if n > 2 else 0.0
     exact = n <= exact_max_nodes and (k is None or int(k) >= n)
@@ -370,7 +371,7 @@ def _eigenvector(g: nx.Graph, adjacency: tuple | None = None) -> dict:
     lives on the component with the largest eigenvalue and is 0 elsewhere.
     """
     if _edge_count(g, adjacency) == 0:
-        return dict.fromkeys(g.nodes, 0.0)
+        return dict.fromkeys(g.nodes if adjacency is None else adjacency[3], 0.0)
     a, nodes = _sparse(g, weight="weight", adjacency=adjacency)
     if len(nodes) <= 2000:
         _, vectors = np.linalg.eigh(a.toarray())
@@ -389,7 +390,7 @@ def _eigenvector(g: nx.Graph, adjacency: tuple | None = None) -> dict:
 def _triangles(g: nx.Graph, adjacency: tuple | None = None) -> dict:
     """Closed triangles through each node: ``diag(A^3)/2`` on the 0/1 adjacency without self-loops."""
     if _edge_count(g, adjacency) == 0:
-        return dict.fromkeys(g.nodes, 0)
+        return dict.fromkeys(g.nodes if adjacency is None else adjacency[3], 0)
     a, nodes = _sparse(g, weight=None, adjacency=adjacency)
     a.setdiag(0)
     a.eliminate_zeros()
@@ -437,6 +438,40 @@ def centrality(
     """
     if adjacency is None:
         adjacency = adjacency_arrays(g)
+    node_data = dict(g.nodes(data=True))
+    age_band = [node_data[n].get("age_band", "unknown") for n in adjacency[3]]
+    del node_data
+    return _centrality(g, adjacency, age_band, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph)
+
+
+def centrality_arrays(
+    arrays: GraphArrays,
+    *,
+    exact_max_nodes: int = 5000,
+    k: int | None = None,
+    seed: int = 0,
+    adjacency: tuple | None = None,
+) -> pd.DataFrame:
+    """:func:`centrality` computed from the graph's arrays (the same DataFrame and ``attrs``, no networkx graph).
+
+    Parameters
+    ----------
+    arrays : GraphArrays
+        From :func:`analytics.graph.build.build_arrays`.
+    exact_max_nodes, k, seed
+        As for :func:`centrality` (fast engines: igraph exact, compiled Brandes pivots sampled).
+    adjacency : tuple, optional
+        ``arrays.adjacency()`` if already computed.
+    """
+    if adjacency is None:
+        adjacency = arrays.adjacency()
+    return _centrality(None, adjacency, arrays.age_band.tolist(), exact_max_nodes=exact_max_nodes, k=k, seed=seed,
+                       use_igraph=True)
+
+
+def _centrality(g: nx.Graph | None, adjacency: tuple, age_band: list, *, exact_max_nodes: int, k: int | None,
+                seed: int, use_igraph: bool) -> pd.DataFrame:
+    """:func:`centrality` from the CSR adjacency and the age band of each node (``g`` only for networkx engines)."""
     indptr, indices, weights, nodes = adjacency
     bc, se, info = betweenness(g, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph,
                                adjacency=adjacency)
@@ -448,11 +483,10 @@ def centrality(
     degree = np.diff(indptr) + np.bincount(rows[loop], minlength=len(nodes))
     strength = np.bincount(rows, weights=weights, minlength=len(nodes)) + np.bincount(
         rows[loop], weights=weights[loop], minlength=len(nodes))
-    node_data = dict(g.nodes(data=True))
     frame = pd.DataFrame(
         {
             "person_id": nodes,
-            "age_band": [node_data[n].get("age_band", "unknown") for n in nodes],
+            "age_band": age_band,
             "degree": degree.astype(np.int64),
             "strength": strength.astype(float),
             "betweenness": bc.to_numpy(dtype=float) if len(bc) else np.zeros(len(nodes)),  # in node order

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import networkx as nx
 import numpy as np
 import pandas as pd
+from analytics.graph.arrays import GraphArrays
 from pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def _modularity(adjacency: tuple[np.ndarray, np.ndarray, np.ndarray], labels: li
     return internal / two_m - resolution * float(((degree_sum / two_m) ** 2).sum())
 
 
-def _internal_weights(g: nx.Graph, members: pd.DataFrame, adjacency: tuple | None = None) -> dict:
+def _internal_weights(g: nx.Graph | None, members: pd.DataFrame, adjacency: tuple | None = None) -> dict:
     """Sum of edge weights inside each group (each edge, and each self-loop, once), from CSR arrays.
 
     Equals ``g.subgraph(people).size(weight="weight")`` per group without building subgraphs.
@@ -245,11 +246,17 @@ def _shared_locations(g: nx.Graph, people: list, group_code: np.ndarray, n_group
     data = dict(g.nodes(data=True))
     lists = [data[p].get("locations") or () for p in people]
     lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    return _shared_locations_flat(lengths, [loc for x in lists for loc in x], group_code, n_groups)
+
+
+def _shared_locations_flat(lengths: np.ndarray, flat: list | np.ndarray, group_code: np.ndarray,
+                           n_groups: int) -> tuple[np.ndarray, list[str]]:
+    """:func:`_shared_locations` from each member's number of locations and the locations one after another."""
     counts = np.zeros(n_groups, dtype=np.int64)
     top = [""] * n_groups
     if not lengths.sum():
         return counts, top
-    locs = pd.Series([loc for x in lists for loc in x], dtype=object)
+    locs = pd.Series(flat, dtype=object)
     tally = (
         pd.DataFrame({"group": np.repeat(group_code, lengths), "location": locs.to_numpy(dtype=object)})
         .groupby(["group", "location"], sort=False)
@@ -303,15 +310,60 @@ def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None
     people = members["person_id"].tolist()
     gids, code = np.unique(members["group_id"].to_numpy(), return_inverse=True)
     code = code.ravel().astype(np.int64)
+    shared = _shared_locations(g, people, code, gids.size)
+    return _summary_frame(gids, code, internal, _node_attributes(g, people), shared)
+
+
+def group_summary_arrays(arrays: GraphArrays, members: pd.DataFrame, *, adjacency: tuple | None = None) -> pd.DataFrame:
+    """:func:`group_summary` computed from the graph's arrays (the same DataFrame, no networkx graph).
+
+    Parameters
+    ----------
+    arrays : GraphArrays
+        From :func:`analytics.graph.build.build_arrays`.
+    members : DataFrame
+        ``person_id`` and ``group_id`` columns (e.g. from :func:`groups_arrays`); every person a node.
+    adjacency : tuple, optional
+        ``arrays.adjacency()`` if already computed.
+    """
+    if adjacency is None:
+        adjacency = arrays.adjacency()
+    internal = _internal_weights(None, members, adjacency)
+    pos = pd.Index(arrays.people, dtype=object).get_indexer(pd.Index(members["person_id"].to_numpy(dtype=object), dtype=object))
+    if (pos < 0).any():
+        msg = f"{int((pos < 0).sum()):,} member(s) are not people of the graph (first: {members['person_id'].to_numpy()[pos < 0][0]!r})"
+        raise ValidationError(msg)
+    gids, code = np.unique(members["group_id"].to_numpy(), return_inverse=True)
+    code = code.ravel().astype(np.int64)
+    ptr = arrays.location_ptr
+    lengths = (ptr[pos + 1] - ptr[pos]).astype(np.int64)
+    take = np.repeat(ptr[pos] - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
+    shared = _shared_locations_flat(lengths, arrays.locations[take], code, gids.size)
+    return _summary_frame(gids, code, internal, _array_attributes(arrays, pos), shared)
+
+
+def _array_attributes(arrays: GraphArrays, pos: np.ndarray) -> pd.DataFrame:
+    """:func:`_node_attributes` of the nodes at positions ``pos`` of the arrays."""
+    return pd.DataFrame(
+        {
+            "age_band": arrays.age_band[pos],
+            "suspect": arrays.is_suspect[pos].astype(bool),
+            "looked_after": arrays.looked_after[pos].astype(bool),
+        }
+    )
+
+
+def _summary_frame(gids: np.ndarray, code: np.ndarray, internal: dict, attrs: pd.DataFrame,
+                   shared_top: tuple[np.ndarray, list[str]]) -> pd.DataFrame:
+    """One row per group from the members' group codes and attributes."""
     k = gids.size
-    attrs = _node_attributes(g, people)
     band = attrs["age_band"].to_numpy(dtype=object)
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(code[mask], minlength=k).astype(np.int64)
 
     child = band == "child"
-    shared, top = _shared_locations(g, people, code, k)
+    shared, top = shared_top
     frame = pd.DataFrame(
         {
             "group_id": gids,
@@ -377,6 +429,36 @@ def groups(
         (``leiden`` or ``louvain_split``), ``seeds``, ``best_seed``, ``modularity`` and
         ``stability_ari`` (NaN with one seed). ``group_summary(g, result)`` gives one row per group.
     """
+    return _groups(g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency,
+                   processes=processes)
+
+
+def groups_arrays(
+    arrays: GraphArrays,
+    *,
+    seeds: Iterable[int] = range(10),
+    resolution: float = 1.0,
+    adjacency: tuple | None = None,
+    processes: int | None = None,
+) -> pd.DataFrame:
+    """:func:`groups` computed from the graph's arrays (the same DataFrame and ``attrs``, no networkx graph).
+
+    Parameters
+    ----------
+    arrays : GraphArrays
+        From :func:`analytics.graph.build.build_arrays`.
+    seeds, resolution, processes
+        As for :func:`groups` (Leiden; the networkx Louvain fallback only runs without igraph).
+    adjacency : tuple, optional
+        ``arrays.adjacency()`` if already computed.
+    """
+    return _groups(None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency,
+                   processes=processes)
+
+
+def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[int], resolution: float,
+            use_leiden: bool, adjacency: tuple | None, processes: int | None) -> pd.DataFrame:
+    """:func:`groups` on a networkx graph ``g`` or on ``arrays`` (exactly one given)."""
     seeds = [int(s) for s in seeds]
     if not seeds:
         msg = "seeds must hold at least one seed"
@@ -392,18 +474,24 @@ def groups(
             method = "louvain_split"
     else:
         method = "louvain_split"
-    nodes = list(g.nodes)
+    nodes = list(g.nodes) if arrays is None else arrays.people.tolist()
     if not nodes:
         frame = pd.DataFrame(columns=list(GROUP_MEMBER_COLUMNS))
         frame.attrs.update({"method": method, "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0, "stability_ari": float("nan")})
         return frame
     from analytics.graph.centrality import adjacency_arrays, igraph_from_arrays
 
-    indptr, indices, weights, _ = adjacency if adjacency is not None else adjacency_arrays(g)
+    if adjacency is None:
+        adjacency = adjacency_arrays(g) if arrays is None else arrays.adjacency()
+    indptr, indices, weights, _ = adjacency
     h = igraph_from_arrays(indptr, indices, weights, len(nodes)) if method == "leiden" else None
     if method == "leiden":
         partitions = _leiden_seeds(h, indptr, indices, weights, seeds, resolution, processes=processes)
     else:
+        if g is None:  # pragma: no cover - igraph is a pinned dependency
+            from analytics.graph.arrays import to_networkx
+
+            g = to_networkx(arrays)
         partitions = [_louvain_split(g, seed, resolution) for seed in seeds]
     runs = [(seed, labels, _modularity((indptr, indices, weights), labels, resolution))
             for seed, labels in zip(seeds, partitions, strict=True)]
@@ -414,7 +502,7 @@ def groups(
     else:
         stability = float("nan")
 
-    bands = _node_attributes(g, nodes)["age_band"].to_numpy(dtype=object)
+    bands = _node_attributes(g, nodes)["age_band"].to_numpy(dtype=object) if arrays is None else arrays.age_band
     label = np.asarray(best, dtype=np.int64)
     keys = np.array([str(n) for n in nodes], dtype=object)
     # rank groups by size, then children, then their smallest person ID as text (array operations:
@@ -425,7 +513,10 @@ def groups(
     renumber = np.zeros(int(label.max()) + 1, dtype=np.int64)
     renumber[stats.index.to_numpy(dtype=np.int64)] = np.arange(1, len(stats) + 1)
     members = pd.DataFrame({"person_id": nodes, "group_id": renumber[label]})
-    summary = group_summary(g, members, adjacency=(indptr, indices, weights, nodes))
+    if arrays is None:
+        summary = group_summary(g, members, adjacency=(indptr, indices, weights, nodes))
+    else:
+        summary = group_summary_arrays(arrays, members, adjacency=(indptr, indices, weights, nodes))
     by_group = summary.set_index("group_id")
     frame = pd.DataFrame(
         {
