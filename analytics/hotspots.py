@@ -28,9 +28,11 @@ Weights (binary; Gi* adds the self weight): ``"kring"`` (H3 cells within ``k`` s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -204,6 +206,42 @@ def event_cells(events: pd.DataFrame, resolution: int) -> EventCells:
                             resolution=resolution)
 
 
+#: Centres, outlines, areas and weights of recent H3 regions, by region and weights (a run re-uses its region
+#: in every hot spot analysis: hot spots, emerging, locations, the steering map's periods).
+_CELL_LAYOUTS: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
+_CELL_LAYOUTS_KEPT = 4
+
+
+def _cell_layout(ids: np.ndarray, *, weights: str, k: int, distance_m: float) -> tuple[Any, ...]:
+    """Centres (WGS84, BNG), outlines, areas and weights of the H3 cells ``ids``; each call gets its own copies."""
+    digest = hashlib.blake2b(ids.tobytes(), digest_size=16).hexdigest()
+    key = (digest, ids.size, ids.dtype.str, weights, int(k) if weights == "kring" else None,
+           float(distance_m) if weights == "distance" else None)
+    layout = _CELL_LAYOUTS.get(key)
+    if layout is None:
+        centres = np.array([h3.cell_to_latlng(c) for c in ids]) if ids.size else np.empty((0, 2))
+        lat, lon = centres[:, 0], centres[:, 1]
+        e, nn = wgs84_to_bng(lat, lon)
+        geoms = gpd.GeoSeries([shapely.Polygon([(b, a) for a, b in h3.cell_to_boundary(c)]) for c in ids], crs=4326)
+        area = np.array([h3.cell_area(c, "m^2") for c in ids])
+        if weights == "kring":
+            w = h3_kring_weights(ids, k=k)
+            wdesc = f"kring k={k}"
+        else:
+            w = distance_band_weights(e, nn, threshold_m=distance_m)
+            wdesc = f"distance {distance_m:g} m"
+        layout = (lat, lon, np.asarray(e), np.asarray(nn), geoms, area, w, wdesc)
+        _CELL_LAYOUTS[key] = layout
+        while len(_CELL_LAYOUTS) > _CELL_LAYOUTS_KEPT:
+            _CELL_LAYOUTS.popitem(last=False)
+    else:
+        _CELL_LAYOUTS.move_to_end(key)
+        logger.info("re-used the outlines and %s weights of the %s cells of this study region", layout[7],
+                    f"{ids.size:,}")
+    lat, lon, e, nn, geoms, area, w, wdesc = layout
+    return lat.copy(), lon.copy(), e.copy(), nn.copy(), geoms.copy(), area.copy(), w.copy(), wdesc
+
+
 def _h3_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, events: pd.DataFrame, *, weights: str, k: int,
               distance_m: float, include_out_of_area: bool, cells: EventCells | None = None) -> StudyUnits:
     res = int(spec.resolution)
@@ -229,20 +267,10 @@ def _h3_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, events: pd.DataFra
         region = set(study_region_h3(cells, resolution=res, buffer_k=k).tolist())
         how = f"H3 res {res} cells holding events plus every cell within {k} grid steps (no boundary loaded)"
     ids = np.array(sorted(region), dtype=str)
-    centres = np.array([h3.cell_to_latlng(c) for c in ids]) if ids.size else np.empty((0, 2))
-    lat, lon = centres[:, 0], centres[:, 1]
-    e, nn = wgs84_to_bng(lat, lon)
-    geoms = gpd.GeoSeries([shapely.Polygon([(b, a) for a, b in h3.cell_to_boundary(c)]) for c in ids], crs=4326)
-    area = np.array([h3.cell_area(c, "m^2") for c in ids])
-    if weights == "kring":
-        w = h3_kring_weights(ids, k=k)
-        wdesc = f"kring k={k}"
-    elif weights == "distance":
-        w = distance_band_weights(e, nn, threshold_m=distance_m)
-        wdesc = f"distance {distance_m:g} m"
-    else:
+    if weights not in ("kring", "distance"):
         msg = f"weights {weights!r} do not apply to H3 cells; use kring or distance"
         raise ValidationError(msg)
+    lat, lon, e, nn, geoms, area, w, wdesc = _cell_layout(ids, weights=weights, k=k, distance_m=distance_m)
     return StudyUnits(spec, ids, [None] * ids.size, geoms, lat, lon, np.asarray(e), np.asarray(nn), area, w, wdesc,
                       how, {c: i for i, c in enumerate(ids.tolist())})
 

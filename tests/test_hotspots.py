@@ -178,3 +178,19 @@ def test_period_edges_leave_out_straddling_coarse_events(tiny):
     assert sel.excluded == {"coarse_for_period": 1}
     with pytest.raises(ValidationError, match="unknown theme"):
         load_events(con, settings=settings, themes="nonsense")
+
+
+def test_cell_layouts_are_reused_as_independent_copies():
+    from analytics import hotspots as hs
+
+    ids = np.array(sorted(h3.grid_disk(h3.latlng_to_cell(53.48, -2.24, 9), 2)), dtype=str)
+    hs._CELL_LAYOUTS.clear()
+    first = hs._cell_layout(ids, weights="kring", k=1, distance_m=400.0)
+    first[0][0] = -1.0
+    first[6].data[:] = 5.0
+    second = hs._cell_layout(ids, weights="kring", k=1, distance_m=400.0)
+    assert len(hs._CELL_LAYOUTS) == 1
+    assert second[0][0] != -1.0 and set(second[6].data.tolist()) == {1.0}
+    assert second[6].nnz == 84 and second[7] == "kring k=1"  # 19 cells of a 2-disk, 1-ring links
+    hs._cell_layout(ids, weights="kring", k=2, distance_m=400.0)
+    assert len(hs._CELL_LAYOUTS) == 2
