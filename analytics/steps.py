@@ -113,7 +113,9 @@ def _flatten(frame: Any) -> Any:
 
 def register_steps(register: Callable[..., Any]) -> None:
     """Add the analytics steps to ``ctxrisk run`` (called by :func:`pipelines.jobs.load_step_modules`)."""
-    register(HOTSPOTS, hotspots_step)
+    # The graph reads only ingested tables and nothing after it reads its marts, so it starts first and,
+    # with [run] concurrent_steps, runs beside the hot spot, map and report steps.
+    register(GRAPH, graph_step, concurrent=True)
+    register(HOTSPOTS, hotspots_step, after=GRAPH)
     register(EMERGING, emerging_step, after=HOTSPOTS)
     register(LOCATIONS, locations_step, after=EMERGING)
-    register(GRAPH, graph_step, after=LOCATIONS)

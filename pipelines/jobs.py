@@ -217,12 +217,17 @@ class Step:
     transactional : bool
         Run ``func`` and its ``meta.run_log`` row in one transaction. Ingest steps are not: each file is its
         own transaction.
+    concurrent : bool
+        May run in a background thread beside the steps after it (``[run] concurrent_steps``), with its own
+        warehouse cursor and transaction; it must not read what those steps write. A later step that
+        requires it waits for it, and the run waits for it before it ends.
     """
 
     name: str
     func: StepFunc
     requires: tuple[str, ...] = ()
     transactional: bool = True
+    concurrent: bool = False
 
 
 _REGISTERED: list[Step] = []
@@ -236,6 +241,7 @@ def register_step(
     before: str | None = None,
     requires: Sequence[str] = (),
     transactional: bool = True,
+    concurrent: bool = False,
 ) -> Step:
     """Add (or replace) an analytics, map or report step; it runs after every ingest step.
 
@@ -249,7 +255,7 @@ def register_step(
         Place the step right after / before an already registered step; otherwise it is appended.
     requires : sequence of str
         Steps that must succeed first in the same run (else this one is skipped and says why).
-    transactional : bool
+    transactional, concurrent : bool
         See :class:`Step`.
 
     Returns
@@ -262,7 +268,7 @@ def register_step(
     if name.startswith("ingest ") or name == "run":
         msg = f"step name {name!r} is reserved for ctxrisk's own steps"
         raise ValidationError(msg)
-    step = Step(name, func, tuple(requires), transactional)
+    step = Step(name, func, tuple(requires), transactional, concurrent)
     unregister_step(name)
     names = [s.name for s in _REGISTERED]
     if after is not None and after in names:
@@ -785,6 +791,50 @@ def _execute(con: duckdb.DuckDBPyConnection, step: Step, ctx: StepContext, *, do
                       seconds=time.monotonic() - started, files=files)
 
 
+class _Background:
+    """A concurrent step running in its own thread with its own cursor (see :attr:`Step.concurrent`)."""
+
+    def __init__(self, step: Step, index: int, cursor: duckdb.DuckDBPyConnection, thread: Any) -> None:
+        self.step, self.index, self.cursor, self.thread = step, index, cursor, thread
+        self.result: StepResult | None = None
+        self.error: BaseException | None = None
+
+    @classmethod
+    def start(cls, con: duckdb.DuckDBPyConnection, step: Step, index: int, settings: Settings, run_id: str, *,
+              progress: Progress, done: dict[str, str], redact: Callable[[str], str]) -> _Background:
+        import threading
+
+        cursor = con.cursor()  # a connection of its own to the same database: its own transactions
+        ctx = StepContext(cursor, settings, run_id, progress=progress, step=step)
+        job = cls(step, index, cursor, None)
+
+        def work() -> None:
+            try:
+                job.result = _execute(cursor, step, ctx, done=done, redact=redact)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread by join()
+                job.error = exc
+
+        job.thread = threading.Thread(target=work, name=f"ctxrisk step {step.name}", daemon=True)
+        job.thread.start()
+        log.info("step %s runs beside the next steps", step.name)
+        return job
+
+    def join(self) -> StepResult:
+        """Wait for the step; its result, or its error raised here."""
+        self.thread.join()
+        self.cursor.close()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def stop(self) -> None:
+        """Interrupt the step's warehouse work and give it a moment to roll back (the run is stopping)."""
+        with contextlib.suppress(Exception):
+            self.cursor.interrupt()
+        self.thread.join(timeout=5)
+
+
 def new_run_id() -> str:
     """Return a run id: the UTC start time and 6 random hex digits, e.g. ``20250131T020000Z-3fa2c1``."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
@@ -848,17 +898,37 @@ def _run_plan(con: duckdb.DuckDBPyConnection, settings: Settings, plan: list[Ste
         _log_start(con, run_id, "run")
         audit(con, "run", target=str(settings.paths.warehouse), detail=f"run {run_id} started")
     progress.run_started(run_id, plan)
-    results: list[StepResult] = []
+    results: list[StepResult | None] = []
     done: dict[str, str] = {}
+    background: dict[str, _Background] = {}
+
+    def finish(name: str) -> None:
+        job = background.pop(name)
+        result = job.join()
+        done[name] = result.status
+        results[job.index] = result
+        progress.step_finished(result)
+
     try:
         for index, step in enumerate(plan):
+            for name in [r for r in step.requires if r in background]:
+                finish(name)
             progress.step_started(step, index)
+            if step.concurrent and settings.run.concurrent_steps and index < len(plan) - 1:
+                background[step.name] = _Background.start(con, step, index, settings, run_id, progress=progress,
+                                                          done=dict(done), redact=redact)
+                results.append(None)
+                continue
             ctx = StepContext(con, settings, run_id, progress=progress, step=step)
             result = _execute(con, step, ctx, done=done, redact=redact)
             done[step.name] = result.status
             results.append(result)
             progress.step_finished(result)
+        for name in list(background):
+            finish(name)
     except Terminated as exc:
+        for job in background.values():
+            job.stop()
         con.execute("update meta.run_log set status = ?, ended_at = ?, error = ? where run_id = ? and "
                     "status = 'running' and step <> 'run'",
                     [STATUS_INTERRUPTED, _now(), f"{exc}; rolled back to the last commit", run_id])

@@ -93,12 +93,21 @@ class MapSettings:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """``[run]``: how ``ctxrisk run`` schedules its steps."""
+
+    #: Steps registered as concurrent (the association graph) run in a background thread beside the steps
+    #: after them (hot spots, maps, report), each with its own warehouse cursor; False runs one at a time.
+    concurrent_steps: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """All ctxrisk settings.
 
     Attributes
     ----------
-    paths, privacy, hotspots, locations, graph, screening, maps
+    paths, privacy, hotspots, locations, graph, screening, maps, run
         Sections of the TOML file of the same name.
     themes : tuple of str
         Allowed theme names.
@@ -123,6 +132,7 @@ class Settings:
     graph: GraphSettings = field(default_factory=GraphSettings)
     screening: ScreeningSettings = field(default_factory=ScreeningSettings)
     maps: MapSettings = field(default_factory=MapSettings)
+    run: RunSettings = field(default_factory=RunSettings)
     themes: tuple[str, ...] = ()
     theme_categories: dict[str, str] = field(default_factory=dict)
     police_uk_themes: dict[str, str] = field(default_factory=dict)
@@ -264,6 +274,7 @@ def load_settings(path: str | Path | None = None, *, warehouse: str | Path | Non
         graph=_section(GraphSettings, raw.get("graph", {}), "graph"),
         screening=_section(ScreeningSettings, screening_raw, "screening"),
         maps=_section(MapSettings, maps_raw, "maps"),
+        run=_section(RunSettings, raw.get("run", {}), "run"),
         themes=themes,
         theme_categories=categories,
         police_uk_themes=police_tables["police_uk"],

@@ -267,6 +267,78 @@ def test_registered_steps_run_in_one_transaction_each(site) -> None:
     con.close()
 
 
+def _overlap_steps(seen: dict) -> None:
+    """A concurrent step that waits (briefly) for the step after it to start, and a step that needs it."""
+    import threading
+
+    started = threading.Event()
+
+    def graph(ctx):
+        seen["overlapped"] = started.wait(timeout=2.0)
+        write_mart(ctx.con, "beside", pd.DataFrame({"n": [1, 2]}))
+        return StepOutput(rows=2, detail="ran beside")
+
+    def maps(ctx):
+        started.set()
+        write_mart(ctx.con, "after", pd.DataFrame({"n": [3]}))
+        return 1
+
+    register_step("graph", graph, concurrent=True)
+    register_step("maps", maps)
+    register_step("needs graph", lambda ctx: ctx.con.execute("select count(*) from marts.beside").fetchone()[0],
+                  requires=["graph"])
+
+
+def test_a_concurrent_step_runs_beside_the_next_and_its_dependants_wait(site) -> None:
+    root, settings = site
+    _drop(root, "incidents", "a.csv", INCIDENTS_A)
+    seen: dict = {}
+    _overlap_steps(seen)
+    summary = run_job(settings)
+    assert seen["overlapped"] is True
+    assert [(s.name, s.status, s.rows_loaded) for s in summary.steps[2:]] == [
+        ("graph", "ok", 2), ("maps", "ok", 1), ("needs graph", "ok", 2)]  # plan order, whatever finished first
+    assert summary.status == "ok"
+    con = connect(settings=settings)
+    assert _rows(con, "select step, status, rows_loaded from meta.run_log where run_id = ? and step in "
+                      "('graph', 'maps') order by step", [summary.run_id]) == [("graph", "ok", 2), ("maps", "ok", 1)]
+    assert _rows(con, "select count(*) from marts.beside") == [(2,)]
+    assert _rows(con, "select count(*) from marts.after") == [(1,)]
+    con.close()
+
+
+def test_concurrent_steps_can_be_turned_off(site) -> None:
+    root, _ = site
+    config = root / "ctxrisk.toml"
+    config.write_text(config.read_text() + "\n[run]\nconcurrent_steps = false\n")
+    seen: dict = {}
+    _overlap_steps(seen)
+    summary = run_job(load_settings(config))
+    assert seen["overlapped"] is False  # one after another: the next step had not started
+    assert [s.status for s in summary.steps[2:]] == ["ok", "ok", "ok"]
+
+
+def test_a_failing_concurrent_step_fails_alone(site) -> None:
+    root, settings = site
+
+    def broken(ctx):
+        write_mart(ctx.con, "half_done", pd.DataFrame({"a": [1]}))
+        msg = "the model did not converge"
+        raise ValidationError(msg)
+
+    register_step("graph", broken, concurrent=True)
+    register_step("maps", lambda ctx: 1)
+    register_step("needs graph", lambda ctx: 1, requires=["graph"])
+    summary = run_job(settings)
+    assert [(s.name, s.status) for s in summary.steps[2:]] == [
+        ("graph", "failed"), ("maps", "ok"), ("needs graph", "skipped")]
+    assert summary.steps[2].error == "the model did not converge"
+    con = connect(settings=settings)
+    marts = {r[0] for r in _rows(con, "select table_name from information_schema.tables where table_schema='marts'")}
+    assert "half_done" not in marts
+    con.close()
+
+
 def test_outputs_cannot_leave_the_output_folder(site) -> None:
     _root, settings = site
     register_step("escape", lambda ctx: ctx.write_output("../escaped.txt", "x"))
