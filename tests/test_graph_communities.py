@@ -114,3 +114,25 @@ def test_leiden_worker_failure_falls_back_to_this_process(monkeypatch, caplog):
         frame = groups(g, seeds=range(3), processes=2)
     assert frame.attrs["modularity"] == groups(g, seeds=range(3), processes=1).attrs["modularity"]
     assert "ran 3 Leiden seeds in 2 processes" in caplog.text
+
+
+def test_leiden_seeds_from_a_background_thread_all_go_to_workers(monkeypatch, caplog):
+    import threading
+
+    from analytics.graph import communities
+
+    g = nx.connected_caveman_graph(30, 5)
+    nx.set_edge_attributes(g, 1.0, "weight")
+    here = groups(g, seeds=range(4), processes=1)
+    monkeypatch.setattr(communities, "PARALLEL_MIN_EDGES", 0)
+    ran_here = []
+    real = communities._leiden
+    monkeypatch.setattr(communities, "_leiden", lambda h, seed, res: ran_here.append(seed) or real(h, seed, res))
+    found = {}
+    with caplog.at_level("INFO", logger="analytics.graph.communities"):
+        worker = threading.Thread(target=lambda: found.setdefault("frame", groups(g, seeds=range(4), processes=2)))
+        worker.start()
+        worker.join()
+    pd.testing.assert_frame_equal(found["frame"], here)
+    assert ran_here == []  # no Leiden run held this process's interpreter lock
+    assert "ran 4 Leiden seeds in 2 processes" in caplog.text

@@ -97,8 +97,12 @@ def _leiden_seeds(h, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarra
     igraph holds the interpreter lock while it runs, so threads would not overlap. Each worker is a
     fresh interpreter running :mod:`analytics.graph.leiden_worker` (not a fork of a process holding
     database threads, and not a re-import of the caller's script as multiprocessing's spawn does);
-    it gets every ``processes``-th seed and this process runs its own share meanwhile.
+    it gets every ``processes``-th seed and this process runs its own share meanwhile. Called from a
+    thread other than the main one (``ctxrisk run`` computes the graph beside other steps), every share
+    goes to a worker: a Leiden run here would hold the interpreter lock those steps need.
     """
+    import threading
+
     from analytics.graph.centrality import _edge_rows
 
     wanted = min(_usable_cpus() if processes is None else int(processes), MAX_LEIDEN_PROCESSES, len(seeds))
@@ -107,6 +111,9 @@ def _leiden_seeds(h, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarra
     rows, once = _edge_rows(indptr, indices)
     payload = (np.column_stack([rows, indices[once]]), weights[once], h.vcount())
     shares = [seeds[i::wanted] for i in range(wanted)]
+    here = threading.current_thread() is threading.main_thread()
+    if not here:
+        shares = [[], *shares]
     workers = [_start_worker(payload, share, resolution) for share in shares[1:]]
     found = dict(zip(shares[0], (_leiden(h, seed, resolution) for seed in shares[0]), strict=True))
     for share, worker in zip(shares[1:], workers, strict=True):
@@ -114,7 +121,7 @@ def _leiden_seeds(h, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarra
         if result is None or len(result) != len(share):  # the worker failed (logged): run its seeds here
             result = [_leiden(h, seed, resolution) for seed in share]
         found.update(zip(share, result, strict=True))
-    log.info("ran %d Leiden seeds in %d processes", len(seeds), wanted)
+    log.info("ran %d Leiden seeds in %d processes", len(seeds), len(shares) - (0 if here else 1))
     return [found[seed] for seed in seeds]
 
 
@@ -337,7 +344,7 @@ def group_summary_arrays(arrays: GraphArrays, members: pd.DataFrame, *, adjacenc
     code = code.ravel().astype(np.int64)
     ptr = arrays.location_ptr
     lengths = (ptr[pos + 1] - ptr[pos]).astype(np.int64)
-    take = np.repeat(ptr[pos] - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
+    take = np.repeat(ptr[pos] - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
     shared = _shared_locations_flat(lengths, arrays.locations[take], code, gids.size)
     return _summary_frame(gids, code, internal, _array_attributes(arrays, pos), shared)
 
