@@ -220,7 +220,7 @@ def adults_of_concern_arrays(
     del rows, sel
     people = np.unique(row)
     n_kids = kids[people]
-    starts = np.r_[0, np.cumsum(n_kids)[:-1]].astype(np.int64)
+    starts = (np.cumsum(n_kids) - n_kids).astype(np.int64)
     segment = np.repeat(np.arange(people.size), n_kids)
     score = _ordered_sums(arrays.weight[e], starts, n_kids)
     looked = np.bincount(segment, weights=arrays.looked_after.astype(bool)[kid], minlength=people.size).astype(np.int64)
@@ -231,7 +231,7 @@ def adults_of_concern_arrays(
     last_iso = iso(last_int.view("datetime64[us]")).tolist()
     ptr = arrays.evidence_ptr
     per_edge = ptr[e + 1] - ptr[e]
-    ev = np.repeat(ptr[e] - np.r_[0, np.cumsum(per_edge)[:-1]], per_edge) + np.arange(int(per_edge.sum()))
+    ev = np.repeat(ptr[e] - (np.cumsum(per_edge) - per_edge), per_edge) + np.arange(int(per_edge.sum()))
     n_rel = len(arrays.relation_names)
     rel_counts = np.bincount(np.repeat(segment, per_edge) * n_rel + arrays.evidence_relation[ev].astype(np.int64),
                              minlength=people.size * n_rel).reshape(people.size, n_rel)
