@@ -195,15 +195,33 @@ def loaded_levels(con: duckdb.DuckDBPyConnection) -> list[str]:
 EventCells = tuple[np.ndarray, np.ndarray]
 
 
+#: The last points placed in H3 cells (key: resolution and a digest of the coordinates) and their cells: the
+#: hot spot, emerging and locations analyses of one run place the same events.
+_LAST_EVENT_CELLS: dict[tuple[Any, ...], EventCells] = {}
+
+
 def event_cells(events: pd.DataFrame, resolution: int) -> EventCells:
     """The distinct H3 cells of located events and each event's position in them (:func:`h3_cells_indexed`).
 
-    Computed once per run and given to :func:`build_units` and :func:`place_events` (``cells=``).
+    Computed once per analysis and given to :func:`build_units` and :func:`place_events` (``cells=``); the
+    last result is kept, so the next analysis of the same points (same coordinates, same order) re-uses it.
+    Callers get their own copy of the positions.
     """
     if events.empty:
         return np.array([], dtype=str), np.zeros(0, dtype=np.int64)
-    return h3_cells_indexed(events["latitude"].to_numpy(float), events["longitude"].to_numpy(float),
-                            resolution=resolution)
+    lat = np.ascontiguousarray(events["latitude"].to_numpy(float))
+    lon = np.ascontiguousarray(events["longitude"].to_numpy(float))
+    digest = hashlib.blake2b(lat.tobytes(), digest_size=16)
+    digest.update(lon.tobytes())
+    key = (int(resolution), lat.size, digest.hexdigest())
+    cached = _LAST_EVENT_CELLS.get(key)
+    if cached is None:
+        cached = h3_cells_indexed(lat, lon, resolution=resolution)
+        _LAST_EVENT_CELLS.clear()
+        _LAST_EVENT_CELLS[key] = cached
+    else:
+        logger.info("re-used the H3 cells of the same %s points", f"{lat.size:,}")
+    return cached[0].copy(), cached[1].copy()
 
 
 #: Centres, outlines, areas and weights of recent H3 regions, by region and weights (a run re-uses its region

@@ -194,3 +194,22 @@ def test_cell_layouts_are_reused_as_independent_copies():
     assert second[6].nnz == 84 and second[7] == "kring k=1"  # 19 cells of a 2-disk, 1-ring links
     hs._cell_layout(ids, weights="kring", k=2, distance_m=400.0)
     assert len(hs._CELL_LAYOUTS) == 2
+
+
+def test_event_cells_are_reused_for_the_same_points_only():
+    import pandas as pd
+
+    from analytics import hotspots as hs
+
+    events = pd.DataFrame({"latitude": [53.48, 53.49, 53.48], "longitude": [-2.24, -2.25, -2.24]})
+    expected = [h3.latlng_to_cell(a, b, 9) for a, b in zip(events["latitude"], events["longitude"])]
+    first_cells, first_index = hs.event_cells(events, 9)
+    assert first_cells[first_index].tolist() == expected
+    first_index[:] = -1  # the caller's copy: the kept result is untouched
+    cells, index = hs.event_cells(events, 9)
+    assert cells[index].tolist() == expected
+    backwards = events.iloc[::-1].reset_index(drop=True)
+    cells, index = hs.event_cells(backwards, 9)
+    assert cells[index].tolist() == expected[::-1]
+    cells, index = hs.event_cells(events, 8)
+    assert cells[index][0] == h3.latlng_to_cell(53.48, -2.24, 8)
