@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -214,11 +215,13 @@ def event_cells(events: pd.DataFrame, resolution: int) -> EventCells:
     digest = hashlib.blake2b(lat.tobytes(), digest_size=16)
     digest.update(lon.tobytes())
     key = (int(resolution), lat.size, digest.hexdigest())
-    cached = _LAST_EVENT_CELLS.get(key)
+    with _KEPT_LOCK:
+        cached = _LAST_EVENT_CELLS.get(key)
     if cached is None:
         cached = h3_cells_indexed(lat, lon, resolution=resolution)
-        _LAST_EVENT_CELLS.clear()
-        _LAST_EVENT_CELLS[key] = cached
+        with _KEPT_LOCK:
+            _LAST_EVENT_CELLS.clear()
+            _LAST_EVENT_CELLS[key] = cached
     else:
         logger.info("re-used the H3 cells of the same %s points", f"{lat.size:,}")
     return cached[0].copy(), cached[1].copy()
@@ -228,6 +231,8 @@ def event_cells(events: pd.DataFrame, resolution: int) -> EventCells:
 #: in every hot spot analysis: hot spots, emerging, locations, the steering map's periods).
 _CELL_LAYOUTS: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
 _CELL_LAYOUTS_KEPT = 4
+#: Guards both kept results (a run may analyse in more than one thread).
+_KEPT_LOCK = threading.Lock()
 
 
 def _cell_layout(ids: np.ndarray, *, weights: str, k: int, distance_m: float) -> tuple[Any, ...]:
@@ -235,7 +240,10 @@ def _cell_layout(ids: np.ndarray, *, weights: str, k: int, distance_m: float) ->
     digest = hashlib.blake2b(ids.tobytes(), digest_size=16).hexdigest()
     key = (digest, ids.size, ids.dtype.str, weights, int(k) if weights == "kring" else None,
            float(distance_m) if weights == "distance" else None)
-    layout = _CELL_LAYOUTS.get(key)
+    with _KEPT_LOCK:
+        layout = _CELL_LAYOUTS.get(key)
+        if layout is not None:
+            _CELL_LAYOUTS.move_to_end(key)
     if layout is None:
         centres = np.array([h3.cell_to_latlng(c) for c in ids]) if ids.size else np.empty((0, 2))
         lat, lon = centres[:, 0], centres[:, 1]
@@ -249,11 +257,11 @@ def _cell_layout(ids: np.ndarray, *, weights: str, k: int, distance_m: float) ->
             w = distance_band_weights(e, nn, threshold_m=distance_m)
             wdesc = f"distance {distance_m:g} m"
         layout = (lat, lon, np.asarray(e), np.asarray(nn), geoms, area, w, wdesc)
-        _CELL_LAYOUTS[key] = layout
-        while len(_CELL_LAYOUTS) > _CELL_LAYOUTS_KEPT:
-            _CELL_LAYOUTS.popitem(last=False)
+        with _KEPT_LOCK:
+            _CELL_LAYOUTS[key] = layout
+            while len(_CELL_LAYOUTS) > _CELL_LAYOUTS_KEPT:
+                _CELL_LAYOUTS.popitem(last=False)
     else:
-        _CELL_LAYOUTS.move_to_end(key)
         logger.info("re-used the outlines and %s weights of the %s cells of this study region", layout[7],
                     f"{ids.size:,}")
     lat, lon, e, nn, geoms, area, w, wdesc = layout
