@@ -28,16 +28,14 @@ unioned as (
     union all select * from intelligence
     union all select * from searches
 ),
-assigned as (
-    select distinct event_type, event_id from raw.event_areas
-),
 boundaries_loaded as (
     select count(*) > 0 as loaded from raw.boundaries
 )
 select
     unioned.*,
-    unioned.located and boundaries_loaded.loaded and assigned.event_id is null as out_of_area
+    -- a subquery, not a join: a query that does not ask for out_of_area does not pay for it
+    unioned.located and boundaries_loaded.loaded and not exists (
+        select 1 from raw.event_areas ea where ea.event_type = unioned.event_type and ea.event_id = unioned.event_id
+    ) as out_of_area
 from unioned
 cross join boundaries_loaded
-left join assigned
-    on assigned.event_type = unioned.event_type and assigned.event_id = unioned.event_id
