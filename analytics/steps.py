@@ -16,8 +16,14 @@ LOCATIONS = "locations of concern"
 GRAPH = "association graph"
 
 
-def _events_present(ctx: StepContext) -> int:
-    return int(ctx.con.execute("select count(*) from staging.events where located").fetchone()[0])
+# The hot spot step's Gi* run, kept (without its events) for the locations step of the same run, which
+# would otherwise repeat the identical analysis. Keyed by run id; taken by the step that uses it.
+_KEPT_HOTSPOTS: dict[str, Any] = {}
+
+
+def _events_present(ctx: StepContext) -> bool:
+    """True when the warehouse holds at least one located event (stops at the first)."""
+    return ctx.con.execute("select count(*) from (select 1 from staging.events where located limit 1)").fetchone()[0] > 0
 
 
 def hotspots_step(ctx: StepContext) -> StepOutput:
@@ -27,11 +33,24 @@ def hotspots_step(ctx: StepContext) -> StepOutput:
     if not _events_present(ctx):
         return StepOutput(rows=0, detail="no located events yet: nothing to analyse")
     result = run_hotspots(ctx.con, settings=ctx.settings, unit=f"h3:{ctx.settings.hotspots.h3_resolution}")
+    _keep_hotspots(ctx.run_id, result)
     frame = result.frame
     hot = int((frame["bin"] > 0).sum())
     cold = int((frame["bin"] < 0).sum())
     return StepOutput(rows=len(frame), detail=f"{len(frame):,} cells: {hot:,} hot, {cold:,} cold (q < alpha). "
                                               f"{result.selection.note()}")
+
+
+def _keep_hotspots(run_id: str, result: Any) -> None:
+    """Keep the run's Gi* result for the locations step: the statistic and units, not the events."""
+    import dataclasses
+
+    from analytics.events import EventSelection
+
+    _KEPT_HOTSPOTS.clear()  # one run per process at a time; nothing of an earlier run is kept
+    sel = result.selection
+    slim = EventSelection(sel.events.iloc[0:0].copy(), dict(sel.excluded), dict(sel.filters))
+    _KEPT_HOTSPOTS[run_id] = dataclasses.replace(result, selection=slim)
 
 
 def emerging_step(ctx: StepContext) -> StepOutput:
@@ -55,7 +74,7 @@ def locations_step(ctx: StepContext) -> StepOutput:
 
     if not _events_present(ctx):
         return StepOutput(rows=0, detail="no located events yet: nothing to rank")
-    result = run_locations(ctx.con, settings=ctx.settings)
+    result = run_locations(ctx.con, settings=ctx.settings, hotspots=_KEPT_HOTSPOTS.pop(ctx.run_id, None))
     return StepOutput(rows=len(result.frame), detail=f"{len(result.frame):,} locations of concern ranked")
 
 

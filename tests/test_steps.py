@@ -80,3 +80,18 @@ def test_report_step_writes_an_audited_owner_only_report(ctx, tmp_path):
     assert find_terms(html) == []
     audited = ctx.con.execute("select action, edition from meta.audit where target = ?", [str(path)]).fetchall()
     assert audited == [("report", "steering")]
+
+
+def test_locations_reuse_the_runs_hotspot_analysis(ctx):
+    import json
+
+    with transaction(ctx.con):
+        steps.hotspots_step(ctx)
+    kept = steps._KEPT_HOTSPOTS["test-run"]
+    assert kept.selection.events.empty  # the statistic is kept, not the events
+    with transaction(ctx.con):
+        steps.locations_step(ctx)
+    assert steps._KEPT_HOTSPOTS == {}
+    hot_run = ctx.con.execute("select distinct run_id from marts.hotspots").fetchall()
+    params = json.loads(ctx.con.execute("select parameters from marts.locations_of_concern limit 1").fetchone()[0])
+    assert [(params["hotspot_run"],)] == hot_run  # ranked on the hot spots the steering group sees
