@@ -27,13 +27,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.errors import ValidationError
 from pipelines.settings import Settings
@@ -41,6 +45,8 @@ from pipelines.settings import Settings
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "COMPACT_COLUMNS",
+    "EVENT_COLUMNS",
     "EVENT_TYPES",
     "EventSelection",
     "load_events",
@@ -49,6 +55,15 @@ __all__ = [
 ]
 
 EVENT_TYPES: tuple[str, ...] = ("incident", "missing", "intelligence", "stop_search")
+#: Columns of :attr:`EventSelection.events`, in order (``local_time`` is worked out from ``occurred_at``).
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id", "event_type", "source", "occurred_at", "time_precision", "category", "theme", "latitude",
+    "longitude", "easting", "northing", "located", "out_of_area", "local_time",
+)
+#: Text columns of a few distinct values, held as pandas categoricals by ``load_events(compact=True)``.
+COMPACT_COLUMNS: tuple[str, ...] = ("event_type", "source", "time_precision", "category", "theme")
+#: Columns every selection holds: what is placed and what is left out depend on them.
+_ALWAYS: tuple[str, ...] = ("located", "out_of_area")
 Need = Literal["month", "week", "weekday", "hour"]
 #: Precisions good enough for each kind of time analysis.
 PRECISION_OK: dict[str, frozenset[str]] = {
@@ -190,7 +205,8 @@ class EventSelection:
 
     @cached_property
     def _located(self) -> pd.DataFrame:
-        return self.events[self.events["located"]].reset_index(drop=True)
+        located = self.events["located"].to_numpy(bool)
+        return _rows(self.events, located, int(located.size - located.sum()))
 
     def require_precision(self, need: Need) -> EventSelection:
         """Leave out events whose time is too coarse for ``need`` and count them.
@@ -210,7 +226,7 @@ class EventSelection:
         if dropped:
             excluded[f"coarse_for_{need}"] = excluded.get(f"coarse_for_{need}", 0) + dropped
             logger.info("left out %s events too coarse for %s analysis", f"{dropped:,}", need)
-        return replace(self, events=self.events[keep].reset_index(drop=True), excluded=excluded)
+        return replace(self, events=_rows(self.events, keep.to_numpy(bool), dropped), excluded=excluded)
 
     def exclude(self, mask: pd.Series | object, reason: str) -> EventSelection:
         """Return a copy without the rows where ``mask`` is True, counting them under ``reason``."""
@@ -219,7 +235,7 @@ class EventSelection:
         excluded = dict(self.excluded)
         if n:
             excluded[reason] = excluded.get(reason, 0) + n
-        return replace(self, events=self.events[~m].reset_index(drop=True), excluded=excluded)
+        return replace(self, events=_rows(self.events, ~m.to_numpy(bool), n), excluded=excluded)
 
     def note(self) -> str:
         """One sentence for the analyst: events used, unlocated, and what was left out and why."""
@@ -231,6 +247,17 @@ class EventSelection:
         else:
             parts.append("none left out")
         return "; ".join(parts)
+
+
+def _rows(frame: pd.DataFrame, keep: np.ndarray, n_dropped: int) -> pd.DataFrame:
+    """The rows of ``frame`` where ``keep`` is True, renumbered from 0.
+
+    With nothing dropped this is a shallow copy (copy-on-write: nothing is copied unless one of the two frames
+    is changed), not a second copy of every column.
+    """
+    if n_dropped == 0:
+        return frame.reset_index(drop=True)
+    return frame[keep].reset_index(drop=True)
 
 
 def _local_bounds(d: date | str | None, tz: str) -> pd.Timestamp | None:
@@ -261,6 +288,8 @@ def load_events(
     until: date | str | None = None,
     hours: tuple[int, int] | str | None = None,
     include_out_of_area: bool = False,
+    columns: Sequence[str] | None = None,
+    compact: bool = False,
 ) -> EventSelection:
     """Load events from ``staging.events`` with filters, counting what is left out (see the module docstring).
 
@@ -285,6 +314,13 @@ def load_events(
         are then left out and counted.
     include_out_of_area : bool
         Keep located events outside every loaded boundary (default False: they are left out and counted).
+    columns : sequence of str or None
+        The columns of the events frame, any of :data:`EVENT_COLUMNS`; ``located`` and ``out_of_area`` are
+        always kept. None keeps all. An analysis that reads a few columns of millions of events asks for
+        those only: the rows, the filters and the counts left out are the same.
+    compact : bool
+        Hold the text columns of a few distinct values (:data:`COMPACT_COLUMNS`) as pandas categoricals
+        (the same values in a fraction of the memory). Default False: text (``str``) columns.
 
     Returns
     -------
@@ -293,8 +329,13 @@ def load_events(
     Raises
     ------
     ValidationError
-        On an unknown event type or theme, or ``since`` after ``until``.
+        On an unknown event type, theme or column, or ``since`` after ``until``.
     """
+    wanted = EVENT_COLUMNS if columns is None else tuple(columns)
+    bad_columns = sorted(set(wanted) - set(EVENT_COLUMNS))
+    if bad_columns:
+        msg = f"unknown event column(s) {bad_columns}; allowed: {list(EVENT_COLUMNS)}"
+        raise ValidationError(msg)
     types = _as_tuple(event_types)
     if types is not None and "all" in types:
         types = None
@@ -337,19 +378,28 @@ def load_events(
     if until_end is not None:
         where.append("occurred_at < ?")
         params.append(datetime(until_end.year, until_end.month, until_end.day, tzinfo=UTC) + _PERIOD_MARGIN)
+    # The filters on the period and the time of day read the local time and its precision.
+    timed = since_d is not None or until_end is not None or window is not None
+    keep = set(wanted) | set(_ALWAYS) | ({"local_time", "time_precision"} if timed else set())
+    read = [c for c in EVENT_COLUMNS if c in keep and c != "local_time"]
+    if "local_time" in keep and "occurred_at" not in read:
+        read.insert(0, "occurred_at")
+    select = ", ".join("coalesce(out_of_area, false) as out_of_area" if c == "out_of_area" else c for c in read)
     sql = (
-        "select event_id, event_type, source, occurred_at, time_precision, category, theme, "
-        "latitude, longitude, easting, northing, located, coalesce(out_of_area, false) as out_of_area "
-        "from staging.events"
+        f"select {select} from staging.events"
         + (" where " + " and ".join(where) if where else "")
         + " order by event_type, event_id"
     )
-    df = con.execute(sql, params).to_arrow_table().to_pandas()  # faster than .df() for text columns
-    occurred = pd.to_datetime(df["occurred_at"], utc=True)
-    df["occurred_at"] = occurred
-    df["local_time"] = occurred.dt.tz_convert(tz).dt.tz_localize(None)
+    df = _to_pandas(con.execute(sql, params).to_arrow_table(), compact=compact)
+    if "occurred_at" in df:
+        occurred = pd.to_datetime(df["occurred_at"], utc=True)
+        df["occurred_at"] = occurred
+        if "local_time" in keep:
+            df["local_time"] = occurred.dt.tz_convert(tz).dt.tz_localize(None)
+        del occurred
     df["located"] = df["located"].astype(bool)
     df["out_of_area"] = df["out_of_area"].astype(bool)
+    df = df[[c for c in EVENT_COLUMNS if c in keep]]
     sel = EventSelection(df.reset_index(drop=True))
 
     if since_d is not None or until_end is not None:
@@ -393,5 +443,31 @@ def load_events(
         "local_timezone": tz,
     }
     sel = replace(sel, filters=filters)
+    extra = [c for c in sel.events.columns if c not in wanted and c not in _ALWAYS]
+    if extra:  # read for the filters only
+        sel = replace(sel, events=sel.events.drop(columns=extra))
     logger.info("loaded events: %s", sel.note())
     return sel
+
+
+def _to_pandas(table: pa.Table, *, compact: bool) -> pd.DataFrame:
+    """The query's rows as a frame (faster than ``.df()`` for text), categoricals for :data:`COMPACT_COLUMNS`.
+
+    Columns are converted one at a time and dropped from the table as they go, so the rows are held twice
+    (Arrow and pandas) for one column at most.
+    """
+    out: dict[str, pd.Series] = {}
+    for name in list(table.column_names):
+        column = table.column(name)
+        table = table.drop_columns([name])
+        if compact and name in COMPACT_COLUMNS:
+            codes = pc.dictionary_encode(column).combine_chunks()
+            categories = pd.Index(codes.dictionary.to_pylist(), dtype="str")
+            values = pd.Categorical.from_codes(
+                codes.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False) if codes.null_count == 0
+                else codes.indices.fill_null(-1).to_numpy().astype(np.int32), categories=categories)
+            out[name] = pd.Series(values, name=name)
+        else:
+            out[name] = column.to_pandas()
+        del column
+    return pd.DataFrame(out)

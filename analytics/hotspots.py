@@ -430,7 +430,9 @@ class HotspotResult:
     frame : pandas.DataFrame
         The mart rows (:data:`HOTSPOT_COLUMNS`; for ``points`` the cluster columns).
     selection : EventSelection
-        Events used, and those left out with reasons.
+        Events used, and those left out with reasons; the frame holds the columns the analysis read
+        (``latitude, longitude`` for H3, ``event_type, event_id`` for polygons, ``easting, northing`` for
+        points, with ``located`` and ``out_of_area``).
     parameters : dict
         Everything needed to repeat the run (unit, weights, k, permutations, seed, filters, region).
     run_id : str
@@ -460,13 +462,24 @@ class HotspotResult:
         return f"{self.selection.note()}{flagged}"
 
 
+#: The event columns each kind of unit reads (placing events, and the region of an H3 analysis).
+_UNIT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "h3": ("latitude", "longitude"),
+    "polygon": ("event_type", "event_id"),
+    "points": ("easting", "northing"),
+}
+
+
 def _select(con: duckdb.DuckDBPyConnection, settings: Settings, *, event_types: Any, theme: Any, source: Any,
-            since: Any, until: Any, hours: Any, include_out_of_area: bool) -> EventSelection:
+            since: Any, until: Any, hours: Any, include_out_of_area: bool, spec: UnitSpec,
+            extra: tuple[str, ...] = ()) -> EventSelection:
+    """The events of an analysis on ``spec`` units: only the columns it reads (``extra`` adds some)."""
     return load_events(
         con, settings=settings,
         event_types=settings.hotspots.event_types if event_types is None else event_types,
         themes=theme, sources=source, since=since, until=until, hours=hours,
-        include_out_of_area=include_out_of_area,
+        include_out_of_area=include_out_of_area, columns=_UNIT_COLUMNS[spec.kind] + extra,
+        compact=spec.kind != "polygon",  # polygons join the event type to raw.event_areas: keep it text
     )
 
 
@@ -540,7 +553,7 @@ def run_hotspots(
     hs = settings.hotspots
     spec = parse_unit(unit, settings=settings)
     sel = _select(con, settings, event_types=event_types, theme=theme, source=source, since=since, until=until,
-                  hours=hours, include_out_of_area=include_out_of_area)
+                  hours=hours, include_out_of_area=include_out_of_area, spec=spec)
     if spec.kind == "points":
         return run_point_clusters(con, settings=settings, selection=sel, theme=theme,
                                   min_cluster_size=min_cluster_size, write=write)
@@ -737,7 +750,8 @@ def run_emerging(
         msg = "emerging hot spots need areas or H3 cells, not points"
         raise ValidationError(msg)
     sel = _select(con, settings, event_types=event_types, theme=theme, source=source, since=since, until=until,
-                  hours=hours, include_out_of_area=include_out_of_area)
+                  hours=hours, include_out_of_area=include_out_of_area, spec=spec,
+                  extra=("time_precision", "local_time"))
     sel = sel.require_precision("week" if tb == "week" else "month")
     k = hs.k_ring if k_ring is None else int(k_ring)
     dist = float(hs.distance_band_m if distance_m is None else distance_m)
@@ -857,8 +871,8 @@ def run_backtest(
     common = dict(event_types=event_types, theme=theme, source=source, include_out_of_area=include_out_of_area)
     fmt = "%Y-%m-%d"
     last = lambda d: (pd.Timestamp(d) - pd.Timedelta(days=1)).strftime(fmt)  # noqa: E731
-    sel_train = _select(con, settings, since=tr0.strftime(fmt), until=last(tr1), hours=None, **common)
-    sel_test = _select(con, settings, since=te0.strftime(fmt), until=last(te1), hours=None, **common)
+    sel_train = _select(con, settings, since=tr0.strftime(fmt), until=last(tr1), hours=None, spec=spec, **common)
+    sel_test = _select(con, settings, since=te0.strftime(fmt), until=last(te1), hours=None, spec=spec, **common)
     k = hs.k_ring if k_ring is None else int(k_ring)
     dist = float(hs.distance_band_m if distance_m is None else distance_m)
     both = pd.concat([sel_train.located(), sel_test.located()], ignore_index=True)

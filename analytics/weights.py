@@ -53,6 +53,9 @@ __all__ = [
     "study_region_h3",
 ]
 
+#: Points turned into H3 cells per pass: a pass holds its coordinates as Python floats (32 bytes each).
+_POINT_CHUNK = 1 << 20
+
 
 def _symmetric_csr(rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_matrix:
     """Build a symmetric binary CSR matrix from (possibly one-directional) index pairs."""
@@ -144,8 +147,12 @@ def h3_cells_indexed(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | n
         raise ValidationError(msg)
     # The integer API skips a string per point; only the distinct cells are turned into strings.
     to_cell = h3_int.latlng_to_cell
-    codes = np.fromiter((to_cell(a, b, res) for a, b in zip(lat_a.tolist(), lon_a.tolist(), strict=True)),
-                        dtype=np.uint64, count=lat_a.size)
+    codes = np.empty(lat_a.size, dtype=np.uint64)
+    for start in range(0, lat_a.size, _POINT_CHUNK):  # Python floats for a chunk at a time, not all points
+        stop = min(start + _POINT_CHUNK, lat_a.size)
+        codes[start:stop] = np.fromiter(
+            (to_cell(a, b, res) for a, b in zip(lat_a[start:stop].tolist(), lon_a[start:stop].tolist(), strict=True)),
+            dtype=np.uint64, count=stop - start)
     distinct, index = np.unique(codes, return_inverse=True)
     cells = np.array([h3_int.int_to_str(int(c)) for c in distinct.tolist()], dtype=str)
     # Cells of one resolution are hex strings of one length, so numeric and text order agree; sort anyway.

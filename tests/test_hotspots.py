@@ -180,6 +180,43 @@ def test_period_edges_leave_out_straddling_coarse_events(tiny):
         load_events(con, settings=settings, themes="nonsense")
 
 
+def test_events_with_a_few_columns_or_compact_text_are_the_same_rows(tiny):
+    import pandas as pd
+
+    settings, con = tiny
+    full = load_events(con, settings=settings, since="2025-03-02", until="2025-03-04", hours="18-23")
+    few = load_events(con, settings=settings, since="2025-03-02", until="2025-03-04", hours="18-23",
+                      columns=["latitude", "longitude"])
+    # the period and hour filters read local_time and time_precision, which are then dropped
+    assert list(few.events.columns) == ["latitude", "longitude", "located", "out_of_area"]
+    pd.testing.assert_frame_equal(few.events, full.events[list(few.events.columns)])
+    assert few.excluded == full.excluded == {"coarse_for_period": 1, "coarse_for_time_of_day": 1}
+    assert sorted(full.events["event_id"]) == ["I1", "I2", "I3"]
+    compact = load_events(con, settings=settings, compact=True)
+    plain = load_events(con, settings=settings)
+    assert isinstance(compact.events["time_precision"].dtype, pd.CategoricalDtype)
+    assert sorted(compact.events["time_precision"].cat.categories) == ["day", "minute", "month"]
+    pd.testing.assert_series_equal(compact.events["time_precision"].astype("str"), plain.events["time_precision"])
+    assert compact.require_precision("week").excluded == {"coarse_for_week": 1}
+    with pytest.raises(ValidationError, match="unknown event column"):
+        load_events(con, settings=settings, columns=["latitude", "postcode"])
+
+
+def test_selections_that_drop_nothing_share_their_columns(tiny):
+    settings, con = tiny
+    sel = load_events(con, settings=settings, columns=["latitude"])
+    assert sel.n_unlocated == 1 and len(sel.events) == 8
+    kept = sel.exclude(sel.events["latitude"] > 90, "impossible")
+    assert kept.excluded == {} and np.shares_memory(kept.events["latitude"].to_numpy(),
+                                                    sel.events["latitude"].to_numpy())
+    changed = kept.events
+    changed.loc[0, "latitude"] = 0.0  # copy-on-write: the selection it came from is not changed
+    assert sel.events.loc[0, "latitude"] != 0.0
+    assert len(sel.located()) == 7
+    dropped = sel.exclude(sel.events["latitude"] > 0, "north")
+    assert dropped.excluded == {"north": 7} and dropped.n_unlocated == 1 and dropped.n_located == 0
+
+
 def test_cell_layouts_are_reused_as_independent_copies():
     from analytics import hotspots as hs
 

@@ -144,3 +144,15 @@ def test_h3_cells_indexed_names_each_cell_once_and_points_to_it():
     assert index.dtype == np.int64 and index[1] == index[3]
     empty_cells, empty_index = h3_cells_indexed([], [], resolution=9)
     assert empty_cells.size == 0 and empty_index.size == 0
+
+
+def test_h3_cells_indexed_in_chunks_places_every_point_as_in_one_pass(monkeypatch):
+    import analytics.weights as weights
+
+    lat = [MANCHESTER[0], 51.5072, MANCHESTER[0] + 1e-6, 51.5072, 53.0, 52.1, 53.0]
+    lon = [MANCHESTER[1], -0.1276, MANCHESTER[1], -0.1276, -2.0, -1.5, -2.0]
+    whole = h3_cells_indexed(lat, lon, resolution=9)
+    monkeypatch.setattr(weights, "_POINT_CHUNK", 3)  # passes of 3, 3 and 1 points
+    cells, index = h3_cells_indexed(lat, lon, resolution=9)
+    assert cells.tolist() == whole[0].tolist() and index.tolist() == whole[1].tolist()
+    assert cells[index].tolist() == [h3.latlng_to_cell(a, b, 9) for a, b in zip(lat, lon)]
