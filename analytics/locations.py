@@ -49,7 +49,7 @@ import pandas as pd
 
 from analytics.events import EventSelection, load_events
 from analytics.hotspots import HotspotResult, _run_stamp, _theme_label, run_hotspots
-from analytics.profiles import grades_of, build_profiles
+from analytics.profiles import PROFILE_EVENT_COLUMNS, build_profiles, grades_of
 from analytics.weights import h3_cells_indexed
 from pipelines.errors import ValidationError
 from pipelines.settings import LocationSettings, Settings
@@ -100,7 +100,7 @@ def _cell_signals(selection: EventSelection, con: duckdb.DuckDBPyConnection,
     """
     ev = selection.located()
     wanted = ev["event_type"].isin(["missing", "intelligence"]).to_numpy(bool)
-    ev = ev[wanted].reset_index(drop=True)
+    ev = ev.loc[wanted, ["event_id", "event_type"]].reset_index(drop=True)
     if ev.empty:
         return pd.DataFrame(columns=["cell", "repeat_found_at", "intelligence_graded"])
     distinct, index = cells
@@ -163,7 +163,11 @@ def rank_locations(profiles: pd.DataFrame, *, weights: dict[str, float]) -> pd.D
 
 @dataclass(frozen=True)
 class LocationsResult:
-    """Ranked locations (``frame``, the ``marts.locations_of_concern`` rows) and their ``profiles``."""
+    """Ranked locations (``frame``, the ``marts.locations_of_concern`` rows) and their ``profiles``.
+
+    ``selection`` holds the profiled events with the columns profiles read
+    (:data:`analytics.profiles.PROFILE_EVENT_COLUMNS`), low-cardinality text as categoricals.
+    """
 
     frame: pd.DataFrame
     profiles: pd.DataFrame
@@ -235,7 +239,8 @@ def run_locations(
         msg = f"locations of concern need a Gi* run on H3 cells at resolution {res}"
         raise ValidationError(msg)
     sel = load_events(con, settings=settings, event_types="all", themes=theme, sources=source, since=since,
-                      until=until, include_out_of_area=include_out_of_area)
+                      until=until, include_out_of_area=include_out_of_area, columns=PROFILE_EVENT_COLUMNS,
+                      compact=True)
     located = sel.located()
     cells = h3_cells_indexed(located["latitude"].to_numpy(float), located["longitude"].to_numpy(float),
                              resolution=res) if len(located) else (np.array([], dtype=str), np.zeros(0, np.int64))

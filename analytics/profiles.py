@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,7 +59,7 @@ from pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROFILE_COLUMNS", "SOURCE_GRADE", "INTEL_GRADE", "build_profiles", "grade_weight", "grades_of", "profile_matrix"]
+__all__ = ["PROFILE_COLUMNS", "PROFILE_EVENT_COLUMNS", "SOURCE_GRADE", "INTEL_GRADE", "build_profiles", "grade_weight", "grades_of", "profile_matrix"]
 
 SOURCE_GRADE: dict[str, float] = {"1": 1.0, "2": 0.6, "3": 0.2}
 INTEL_GRADE: dict[str, float] = {"A": 1.0, "B": 0.8, "C": 0.6, "D": 0.3, "E": 0.0}
@@ -70,6 +71,11 @@ PROFILE_COLUMNS = [
     "profile_events", "profile_excluded", "trend", "trend_tau", "trend_p", "first_seen", "last_seen",
     "ward_code", "ward_name", "lsoa_code", "lsoa_name", "imd_decile", "unlocated_events",
 ]
+#: The event columns profiles read (:func:`analytics.events.load_events` ``columns``).
+PROFILE_EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id", "event_type", "source", "occurred_at", "time_precision", "theme", "latitude", "longitude",
+    "local_time",
+)
 
 
 def grade_weight(source_evaluation: Any, intelligence_evaluation: Any) -> float:
@@ -191,6 +197,23 @@ def _areas_for_points(con: duckdb.DuckDBPyConnection, lat: np.ndarray, lon: np.n
     return out
 
 
+def _children_of(con: duckdb.DuckDBPyConnection, events: pd.DataFrame) -> pd.DataFrame:
+    """Distinct ``person_id, event_id, event_type`` of the children involved in ``events`` (any role).
+
+    Only the involvements of these events are fetched (not every child involvement of the warehouse).
+    """
+    wanted = events[["event_id", "event_type"]].drop_duplicates()
+    name = f"profile_events_{threading.get_ident()}"
+    con.register(name, wanted)
+    try:
+        return con.execute(
+            "select distinct person_id, event_id, event_type from staging.involvements where age_band = 'child' "
+            f"and (event_id, event_type) in (select event_id, event_type from {name})"
+        ).to_arrow_table().to_pandas()
+    finally:
+        con.unregister(name)
+
+
 def build_profiles(
     con: duckdb.DuckDBPyConnection,
     cells: Sequence[str],
@@ -214,7 +237,8 @@ def build_profiles(
         H3 cells, all at ``settings.hotspots.h3_resolution``; one row each, in this order.
     settings : Settings
     selection : EventSelection or None
-        Events to profile (all event types); loaded with the filters below when None.
+        Events to profile (all event types), with at least the columns :data:`PROFILE_EVENT_COLUMNS`
+        (categoricals allowed); loaded with the filters below when None.
     theme, source, since, until, include_out_of_area
         Filters as :func:`analytics.events.load_events`.
     cells_of_events : (numpy.ndarray, numpy.ndarray) or None
@@ -233,7 +257,8 @@ def build_profiles(
             raise ValidationError(msg)
     if selection is None:
         selection = load_events(con, settings=settings, event_types="all", themes=theme, sources=source,
-                                since=since, until=until, include_out_of_area=include_out_of_area)
+                                since=since, until=until, include_out_of_area=include_out_of_area,
+                                columns=PROFILE_EVENT_COLUMNS, compact=True)
     # One slot per distinct cell asked for; rows repeat a slot when a cell is asked for twice.
     slots = list(dict.fromkeys(cell_list))
     slot_of = {c: i for i, c in enumerate(slots)}
@@ -247,17 +272,18 @@ def build_profiles(
         months = pd.period_range(pd.Period(local.min(), "M"), pd.Period(local.max(), "M"), freq="M")
         ev_slot = np.array([slot_of.get(c, -1) for c in distinct.tolist()], dtype=np.int64)[index]
         keep = ev_slot >= 0
-        ev = ev[keep].reset_index(drop=True)
+        ev = ev.loc[keep, list(PROFILE_EVENT_COLUMNS)].reset_index(drop=True)
         ev_slot = ev_slot[keep]
     else:
         months = pd.PeriodIndex([], freq="M")
         ev_slot = np.zeros(0, dtype=np.int64)
+        ev = ev[list(PROFILE_EVENT_COLUMNS)]
+    for column in ev.columns:  # categoricals of a compact selection back to text, for the few events kept
+        if isinstance(ev[column].dtype, pd.CategoricalDtype):
+            ev[column] = ev[column].astype("str")
     ev["slot"] = ev_slot
 
-    children = con.execute(
-        "select distinct person_id, event_id, event_type from staging.involvements where age_band = 'child'"
-    ).to_arrow_table().to_pandas()
-    kids = ev[["slot", "event_id", "event_type"]].merge(children, on=["event_id", "event_type"])
+    kids = ev[["slot", "event_id", "event_type"]].merge(_children_of(con, ev), on=["event_id", "event_type"])
     missing = ev[ev["event_type"] == "missing"][["slot", "event_id"]].merge(
         con.execute("select episode_id as event_id, person_id from raw.missing_episodes").to_arrow_table().to_pandas(),
         on="event_id")

@@ -72,6 +72,18 @@ def test_profile_of_one_place_pinned(place):
     assert a["trend"] in {"increasing", "decreasing", "no trend"}
 
 
+def test_profiles_of_a_plain_selection_equal_those_of_the_compact_default(place):
+    import pandas as pd
+
+    from analytics.events import load_events
+
+    settings, con = place
+    plain = load_events(con, settings=settings, event_types="all")  # every column, text as text
+    assert not isinstance(plain.events["event_type"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(build_profiles(con, [B, A, B], settings=settings, selection=plain),
+                                  build_profiles(con, [B, A, B], settings=settings))
+
+
 def test_areas_and_imd_from_loaded_boundaries(place):
     settings, con = place
     lat, lon = h3.cell_to_latlng(A)
