@@ -791,6 +791,23 @@ def _execute(con: duckdb.DuckDBPyConnection, step: Step, ctx: StepContext, *, do
                       seconds=time.monotonic() - started, files=files)
 
 
+def concurrency_allowed(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
+    """Whether concurrent steps may run beside the others now (``[run] concurrent_steps``; see :class:`RunSettings`)."""
+    mode = settings.run.concurrent_steps
+    if mode != "auto":
+        return bool(mode)
+    from pipelines.areas import EVENT_SOURCES
+
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "select table_schema, table_name from information_schema.tables").fetchall()}
+    events = sum(int(con.execute(f"select count(*) from {src.table}").fetchone()[0])  # noqa: S608 - constants
+                 for src in EVENT_SOURCES if src.table in present)
+    allowed = events <= settings.run.concurrent_max_events
+    log.info("%s events in the warehouse: concurrent steps %s (limit %s)", f"{events:,}",
+             "run beside the others" if allowed else "run one at a time", f"{settings.run.concurrent_max_events:,}")
+    return allowed
+
+
 class _Background:
     """A concurrent step running in its own thread with its own cursor (see :attr:`Step.concurrent`)."""
 
@@ -914,7 +931,7 @@ def _run_plan(con: duckdb.DuckDBPyConnection, settings: Settings, plan: list[Ste
             for name in [r for r in step.requires if r in background]:
                 finish(name)
             progress.step_started(step, index)
-            if step.concurrent and settings.run.concurrent_steps and index < len(plan) - 1:
+            if step.concurrent and index < len(plan) - 1 and concurrency_allowed(con, settings):
                 background[step.name] = _Background.start(con, step, index, settings, run_id, progress=progress,
                                                           done=dict(done), redact=redact)
                 results.append(None)

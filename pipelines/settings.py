@@ -97,8 +97,21 @@ class RunSettings:
     """``[run]``: how ``ctxrisk run`` schedules its steps."""
 
     #: Steps registered as concurrent (the association graph) run in a background thread beside the steps
-    #: after them (hot spots, maps, report), each with its own warehouse cursor; False runs one at a time.
-    concurrent_steps: bool = True
+    #: after them (hot spots, maps, report), each with its own warehouse cursor: ``true``, ``false`` (one at a
+    #: time), or ``"auto"``: side by side while the warehouse holds at most ``concurrent_max_events`` events
+    #: (both steps' data are in memory at once), one at a time above that.
+    concurrent_steps: bool | str = "auto"
+    #: The ``"auto"`` limit: incidents, missing episodes, intelligence items and searches together.
+    concurrent_max_events: int = 3_000_000
+
+    def __post_init__(self) -> None:
+        if self.concurrent_steps not in (True, False, "auto"):
+            msg = f"[run] concurrent_steps must be true, false or \"auto\", got {self.concurrent_steps!r}"
+            raise ValidationError(msg)
+        if isinstance(self.concurrent_max_events, bool) or not isinstance(self.concurrent_max_events, int) \
+                or self.concurrent_max_events < 0:
+            msg = f"[run] concurrent_max_events must be a whole number >= 0, got {self.concurrent_max_events!r}"
+            raise ValidationError(msg)
 
 
 @dataclass(frozen=True)

@@ -318,6 +318,30 @@ def test_concurrent_steps_can_be_turned_off(site) -> None:
     assert [s.status for s in summary.steps[2:]] == ["ok", "ok", "ok"]
 
 
+def test_auto_runs_concurrent_steps_one_at_a_time_above_the_event_limit(site, caplog) -> None:
+    root, _ = site
+    _drop(root, "incidents", "a.csv", INCIDENTS_A)
+    config = root / "ctxrisk.toml"
+    config.write_text(config.read_text() + '\n[run]\nconcurrent_steps = "auto"\nconcurrent_max_events = 1\n')
+    seen: dict = {}
+    _overlap_steps(seen)
+    with caplog.at_level("INFO", logger="pipelines.jobs"):
+        summary = run_job(load_settings(config))
+    assert seen["overlapped"] is False  # 2 incidents > 1: one at a time
+    assert "2 events in the warehouse: concurrent steps run one at a time (limit 1)" in caplog.text
+    assert [s.status for s in summary.steps[2:]] == ["ok", "ok", "ok"]
+
+
+def test_concurrent_steps_setting_is_checked(tmp_path: Path) -> None:
+    config = tmp_path / "ctxrisk.toml"
+    config.write_text('[run]\nconcurrent_steps = "sometimes"\n')
+    with pytest.raises(ValidationError, match=r"concurrent_steps must be true, false or \"auto\""):
+        load_settings(config)
+    config.write_text("[run]\nconcurrent_max_events = -1\n")
+    with pytest.raises(ValidationError, match="concurrent_max_events must be a whole number"):
+        load_settings(config)
+
+
 def test_a_failing_concurrent_step_fails_alone(site) -> None:
     root, settings = site
 
