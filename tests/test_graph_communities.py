@@ -136,3 +136,13 @@ def test_leiden_seeds_from_a_background_thread_all_go_to_workers(monkeypatch, ca
     pd.testing.assert_frame_equal(found["frame"], here)
     assert ran_here == []  # no Leiden run held this process's interpreter lock
     assert "ran 4 Leiden seeds in 2 processes" in caplog.text
+
+
+def test_default_seeds_keep_the_leiden_work_bounded():
+    from analytics.graph.communities import default_seeds
+
+    assert default_seeds(48_611) == range(10)  # 100k incidents
+    assert default_seeds(490_533) == range(10)  # 1M incidents
+    assert default_seeds(1_000_000) == range(6)
+    assert default_seeds(4_912_473) == range(3)  # 10M incidents
+    assert default_seeds(0) == range(10)
