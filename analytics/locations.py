@@ -49,7 +49,7 @@ import pandas as pd
 
 from analytics.events import EventSelection, load_events
 from analytics.hotspots import HotspotResult, _run_stamp, _theme_label, run_hotspots
-from analytics.profiles import PROFILE_EVENT_COLUMNS, build_profiles, grades_of
+from analytics.profiles import PROFILE_EVENT_COLUMNS, build_profiles, child_involvements, grades_of
 from analytics.weights import h3_cells_indexed
 from pipelines.errors import ValidationError
 from pipelines.settings import LocationSettings, Settings
@@ -238,6 +238,9 @@ def run_locations(
     if hotspots.units is None or hotspots.units.spec.kind != "h3" or hotspots.units.spec.resolution != res:
         msg = f"locations of concern need a Gi* run on H3 cells at resolution {res}"
         raise ValidationError(msg)
+    # Children's involvements before the events: the warehouse query behind them is the step's largest, and
+    # so it does not run while millions of events are held.
+    children = child_involvements(con)
     sel = load_events(con, settings=settings, event_types="all", themes=theme, sources=source, since=since,
                       until=until, include_out_of_area=include_out_of_area, columns=PROFILE_EVENT_COLUMNS,
                       compact=True)
@@ -247,7 +250,8 @@ def run_locations(
     signals = _cell_signals(sel, con, cells)
     cands = candidate_cells(hotspots, signals, k=k, loc=settings.locations)
     profiles = build_profiles(con, cands["unit_id"].tolist(), settings=settings, selection=sel,
-                              cells_of_events=cells)
+                              cells_of_events=cells, children=children)
+    del children
     hot = hotspots.frame.set_index("unit_id")
     profiles = profiles.merge(cands, on="unit_id", how="left")
     profiles["z"] = hot["z"].reindex(profiles["unit_id"]).to_numpy()

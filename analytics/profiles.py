@@ -59,7 +59,7 @@ from pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROFILE_COLUMNS", "PROFILE_EVENT_COLUMNS", "SOURCE_GRADE", "INTEL_GRADE", "build_profiles", "grade_weight", "grades_of", "profile_matrix"]
+__all__ = ["PROFILE_COLUMNS", "PROFILE_EVENT_COLUMNS", "child_involvements", "SOURCE_GRADE", "INTEL_GRADE", "build_profiles", "grade_weight", "grades_of", "profile_matrix"]
 
 SOURCE_GRADE: dict[str, float] = {"1": 1.0, "2": 0.6, "3": 0.2}
 INTEL_GRADE: dict[str, float] = {"A": 1.0, "B": 0.8, "C": 0.6, "D": 0.3, "E": 0.0}
@@ -197,19 +197,29 @@ def _areas_for_points(con: duckdb.DuckDBPyConnection, lat: np.ndarray, lon: np.n
     return out
 
 
-def _children_of(con: duckdb.DuckDBPyConnection, events: pd.DataFrame) -> pd.DataFrame:
-    """Distinct ``person_id, event_id, event_type`` of the children involved in ``events`` (any role).
+def child_involvements(con: duckdb.DuckDBPyConnection, events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Distinct ``person_id, event_id, event_type`` of children (``age_band = 'child'``) involved in events.
 
-    Only the involvements of these events are fetched (not every child involvement of the warehouse).
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    events : pandas.DataFrame or None
+        ``event_id`` and ``event_type`` of the events wanted; None: every event of the warehouse.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per child and event, any role, from ``staging.involvements``.
     """
+    sql = "select distinct person_id, event_id, event_type from staging.involvements where age_band = 'child'"
+    if events is None:
+        return con.execute(sql).to_arrow_table().to_pandas()
     wanted = events[["event_id", "event_type"]].drop_duplicates()
     name = f"profile_events_{threading.get_ident()}"
     con.register(name, wanted)
     try:
-        return con.execute(
-            "select distinct person_id, event_id, event_type from staging.involvements where age_band = 'child' "
-            f"and (event_id, event_type) in (select event_id, event_type from {name})"
-        ).to_arrow_table().to_pandas()
+        return con.execute(f"{sql} and (event_id, event_type) in (select event_id, event_type from {name})"
+                           ).to_arrow_table().to_pandas()
     finally:
         con.unregister(name)
 
@@ -226,6 +236,7 @@ def build_profiles(
     until: str | None = None,
     include_out_of_area: bool = False,
     cells_of_events: tuple[np.ndarray, np.ndarray] | None = None,
+    children: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Profile each H3 cell in ``cells`` (columns :data:`PROFILE_COLUMNS`, described in the module docstring).
 
@@ -244,6 +255,9 @@ def build_profiles(
     cells_of_events : (numpy.ndarray, numpy.ndarray) or None
         :func:`analytics.weights.h3_cells_indexed` of ``selection.located()`` at the resolution, when the
         caller has it already (it is worked out otherwise).
+    children : pandas.DataFrame or None
+        :func:`child_involvements` of (at least) the profiled events, when the caller has fetched them;
+        fetched for the events in ``cells`` otherwise.
 
     Returns
     -------
@@ -283,7 +297,9 @@ def build_profiles(
             ev[column] = ev[column].astype("str")
     ev["slot"] = ev_slot
 
-    kids = ev[["slot", "event_id", "event_type"]].merge(_children_of(con, ev), on=["event_id", "event_type"])
+    if children is None:
+        children = child_involvements(con, ev)
+    kids = ev[["slot", "event_id", "event_type"]].merge(children, on=["event_id", "event_type"])
     missing = ev[ev["event_type"] == "missing"][["slot", "event_id"]].merge(
         con.execute("select episode_id as event_id, person_id from raw.missing_episodes").to_arrow_table().to_pandas(),
         on="event_id")

@@ -84,6 +84,22 @@ def test_profiles_of_a_plain_selection_equal_those_of_the_compact_default(place)
                                   build_profiles(con, [B, A, B], settings=settings))
 
 
+def test_child_involvements_of_some_events_and_of_all(place):
+    import pandas as pd
+
+    from analytics.profiles import child_involvements
+
+    settings, con = place
+    every = child_involvements(con).sort_values(["event_type", "event_id", "person_id"]).reset_index(drop=True)
+    # K1 and K2 in incidents and missing episodes; AD1 (an adult) nowhere
+    assert sorted(set(every["person_id"])) == ["K1", "K2"] and len(every) == 3 + 4
+    some = child_involvements(con, pd.DataFrame({"event_id": ["I1", "M4", "N1", "M4"],
+                                                 "event_type": ["incident", "missing", "intelligence", "missing"]}))
+    assert sorted(zip(some["person_id"], some["event_id"])) == [("K1", "I1"), ("K2", "M4")]
+    with_all = build_profiles(con, [A, B], settings=settings, children=child_involvements(con))
+    pd.testing.assert_frame_equal(with_all, build_profiles(con, [A, B], settings=settings))
+
+
 def test_areas_and_imd_from_loaded_boundaries(place):
     settings, con = place
     lat, lon = h3.cell_to_latlng(A)
