@@ -62,6 +62,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
 )
 #: Text columns of a few distinct values, held as pandas categoricals by ``load_events(compact=True)``.
 COMPACT_COLUMNS: tuple[str, ...] = ("event_type", "source", "time_precision", "category", "theme")
+#: Rows per batch read from the warehouse.
+_BATCH_ROWS = 1 << 20
 #: Columns every selection holds: what is placed and what is left out depend on them.
 _ALWAYS: tuple[str, ...] = ("located", "out_of_area")
 Need = Literal["month", "week", "weekday", "hour"]
@@ -390,7 +392,7 @@ def load_events(
         + (" where " + " and ".join(where) if where else "")
         + " order by event_type, event_id"
     )
-    df = _to_pandas(con.execute(sql, params).to_arrow_table(), compact=compact)
+    df = _to_pandas(con.execute(sql, params).to_arrow_reader(_BATCH_ROWS), compact=compact)
     if "occurred_at" in df:
         occurred = pd.to_datetime(df["occurred_at"], utc=True)
         df["occurred_at"] = occurred
@@ -450,24 +452,35 @@ def load_events(
     return sel
 
 
-def _to_pandas(table: pa.Table, *, compact: bool) -> pd.DataFrame:
+def _to_pandas(reader: pa.RecordBatchReader, *, compact: bool) -> pd.DataFrame:
     """The query's rows as a frame (faster than ``.df()`` for text), categoricals for :data:`COMPACT_COLUMNS`.
 
-    Columns are converted one at a time and dropped from the table as they go, so the rows are held twice
-    (Arrow and pandas) for one column at most.
+    The rows are read in batches; with ``compact`` each batch's few-valued text is dictionary-encoded as it
+    arrives, so the whole result is never held as text.
     """
+    schema = reader.schema
+    chunks: dict[str, list[pa.Array]] = {name: [] for name in schema.names}
+    for batch in reader:
+        for name, column in zip(schema.names, batch.columns, strict=True):
+            chunks[name].append(pc.dictionary_encode(column) if compact and name in COMPACT_COLUMNS else column)
     out: dict[str, pd.Series] = {}
-    for name in list(table.column_names):
-        column = table.column(name)
-        table = table.drop_columns([name])
+    for name in schema.names:
+        kind = schema.field(name).type
         if compact and name in COMPACT_COLUMNS:
-            codes = pc.dictionary_encode(column).combine_chunks()
-            categories = pd.Index(codes.dictionary.to_pylist(), dtype="str")
-            values = pd.Categorical.from_codes(
-                codes.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False) if codes.null_count == 0
-                else codes.indices.fill_null(-1).to_numpy().astype(np.int32), categories=categories)
-            out[name] = pd.Series(values, name=name)
+            out[name] = _categorical(chunks.pop(name), kind, name)
         else:
-            out[name] = column.to_pandas()
-        del column
+            out[name] = pa.chunked_array(chunks.pop(name), type=kind).to_pandas()
     return pd.DataFrame(out)
+
+
+def _categorical(chunks: list[pa.Array], kind: pa.DataType, name: str) -> pd.Series:
+    """One pandas categorical from dictionary-encoded batches (categories in order of first appearance)."""
+    column = pa.chunked_array(chunks, type=pa.dictionary(pa.int32(), kind))
+    column = pa.table({name: column}).unify_dictionaries().column(name)
+    if column.num_chunks:
+        categories = column.chunk(0).dictionary.to_pylist()
+        codes = np.concatenate([c.indices.fill_null(-1).to_numpy() for c in column.chunks]).astype(np.int32)
+    else:
+        categories, codes = [], np.zeros(0, dtype=np.int32)
+    values = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype="str"))
+    return pd.Series(values, name=name)
