@@ -781,7 +781,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             if s is not None:
                 run = s["end_to_end"]["seconds"]
                 top = "; ".join(f"{name} {_s(t)} ({t / run:.0%})" for name, t in _top_steps(s, 4))
-                lines.append(f"Where the time goes at {scale_label(n)} (share of the {_s(run)} run): {top}.")
+                lines.append(f"Where the time goes at {scale_label(n)} (share of the {_s(run)} run; a step run beside others overlaps them, so shares can add up to more than 100%): {top}.")
         lines.append("")
     if scales:
         lines += ["## End-to-end `ctxrisk run`", "",
