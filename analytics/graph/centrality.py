@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -55,23 +53,10 @@ def adjacency_arrays(g: nx.Graph, *, weight: str | None = "weight") -> tuple[np.
 
     One pass over the networkx adjacency; each undirected edge appears in both rows.
     """
-    with _no_gc():
+    from analytics.graph.arrays import no_gc  # per-entry objects, no cycles: a collection would walk them all
+
+    with no_gc():
         return _adjacency_arrays(g, weight)
-
-
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic garbage collector while per-entry Python objects are made (none form cycles).
-
-    On a large association graph every collection would walk millions of edge and evidence records.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _adjacency_arrays(g: nx.Graph, weight: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
