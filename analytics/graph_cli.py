@@ -147,12 +147,11 @@ def groups_cmd(
     mart: MartOpt = True,
 ) -> None:
     """Groups of closely linked people (Leiden), with their stability across seeds."""
-    from analytics.graph.communities import group_summary, groups
+    from analytics.graph.communities import group_tables
 
     def go(settings, con):
         g = _graph(con, settings, since, until, relations)
-        members = groups(g, seeds=range(max(1, seeds)), resolution=resolution)
-        groups_table = group_summary(g, members)
+        members, groups_table = group_tables(g, seeds=range(max(1, seeds)), resolution=resolution)
         if mart:
             from pipelines.warehouse import write_mart
 

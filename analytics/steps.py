@@ -91,7 +91,7 @@ def graph_step(ctx: StepContext) -> StepOutput:
     from analytics.graph import load_graph_inputs
     from analytics.graph.build import build_arrays
     from analytics.graph.centrality import centrality_arrays
-    from analytics.graph.communities import default_seeds, group_summary_arrays, groups_arrays
+    from analytics.graph.communities import default_seeds, group_tables_arrays
     from analytics.graph.concern import adults_of_concern_arrays, at_risk_children_arrays
     from pipelines.warehouse import write_mart
 
@@ -107,11 +107,11 @@ def graph_step(ctx: StepContext) -> StepOutput:
     at_risk = at_risk_children_arrays(arrays, csr=csr)
     adjacency = (csr[0], csr[1], arrays.weight[csr[2]], arrays.people.tolist())  # shared by groups and centrality
     del csr
-    members = groups_arrays(arrays, adjacency=adjacency, seeds=default_seeds(arrays.n_edges))
+    members, group_rows = group_tables_arrays(arrays, adjacency=adjacency, seeds=default_seeds(arrays.n_edges))
     marts: dict[str, pd.DataFrame] = {
         "graph_adults_of_concern": adults,
         "graph_group_members": members,
-        "graph_groups": group_summary_arrays(arrays, members, adjacency=adjacency),
+        "graph_groups": group_rows,
         "graph_centrality": centrality_arrays(arrays, exact_max_nodes=settings.graph.exact_betweenness_max_nodes,
                                               adjacency=adjacency),
         "graph_at_risk_children": at_risk,

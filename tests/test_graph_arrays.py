@@ -135,3 +135,16 @@ def test_array_marts_check_options(worked):
         at_risk_children_arrays(arrays, hops=0)
     with pytest.raises(ValidationError, match="1 member.* not people of the graph .first: 'zz'"):
         group_summary_arrays(arrays, pd.DataFrame({"person_id": ["a1", "zz"], "group_id": [1, 1]}))
+
+
+def test_group_tables_give_the_members_and_the_summary_of_them():
+    from analytics.graph.communities import group_tables, group_tables_arrays
+
+    g = build_graph(worked_example())
+    arrays = build_arrays(worked_example())
+    members, summary = group_tables_arrays(arrays, seeds=range(3))
+    pd.testing.assert_frame_equal(members, groups_arrays(arrays, seeds=range(3)), check_exact=True)
+    pd.testing.assert_frame_equal(summary, group_summary_arrays(arrays, members), check_exact=True)
+    members_g, summary_g = group_tables(g, seeds=range(3))
+    pd.testing.assert_frame_equal(members_g, members, check_exact=True)
+    pd.testing.assert_frame_equal(summary_g, summary, check_exact=True)

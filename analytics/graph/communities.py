@@ -250,9 +250,13 @@ def _internal_weights(g: nx.Graph | None, members: pd.DataFrame, adjacency: tupl
     return {gid: float(sums[i]) for i, gid in enumerate(gids)}
 
 
-def _node_attributes(g: nx.Graph, nodes: list) -> pd.DataFrame:
-    """Age band, suspect and looked-after flags of ``nodes`` (one pass over the node attribute dicts)."""
-    data = dict(g.nodes(data=True))  # plain dict lookups: NodeView indexing costs several times more
+def _node_data(g: nx.Graph) -> dict:
+    """Node -> attribute dict as a plain dict (NodeView indexing costs several times more per lookup)."""
+    return dict(g.nodes(data=True))
+
+
+def _node_attributes(data: dict, nodes: list) -> pd.DataFrame:
+    """Age band, suspect and looked-after flags of ``nodes`` (``data`` from :func:`_node_data`)."""
     attrs = [data[n] for n in nodes]
     return pd.DataFrame(
         {
@@ -263,13 +267,12 @@ def _node_attributes(g: nx.Graph, nodes: list) -> pd.DataFrame:
     )
 
 
-def _shared_locations(g: nx.Graph, people: list, group_code: np.ndarray, n_groups: int) -> tuple[np.ndarray, list[str]]:
+def _shared_locations(data: dict, people: list, group_code: np.ndarray, n_groups: int) -> tuple[np.ndarray, list[str]]:
     """Per group: how many locations two or more members are linked to, and up to five of them (``;``-joined).
 
     A location listed twice for one person counts twice (as a per-member tally does). The five are
-    the most-linked first, then by location ID.
+    the most-linked first, then by location ID. ``data`` is from :func:`_node_data`.
     """
-    data = dict(g.nodes(data=True))
     lists = [data[p].get("locations") or () for p in people]
     lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
     return _shared_locations_flat(lengths, [loc for x in lists for loc in x], group_code, n_groups)
@@ -336,8 +339,9 @@ def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None
     people = members["person_id"].tolist()
     gids, code = np.unique(members["group_id"].to_numpy(), return_inverse=True)
     code = code.ravel().astype(np.int64)
-    shared = _shared_locations(g, people, code, gids.size)
-    return _summary_frame(gids, code, internal, _node_attributes(g, people), shared)
+    data = _node_data(g)
+    shared = _shared_locations(data, people, code, gids.size)
+    return _summary_frame(gids, code, internal, _node_attributes(data, people), shared)
 
 
 def group_summary_arrays(arrays: GraphArrays, members: pd.DataFrame, *, adjacency: tuple | None = None) -> pd.DataFrame:
@@ -456,6 +460,23 @@ def groups(
         ``stability_ari`` (NaN with one seed). ``group_summary(g, result)`` gives one row per group.
     """
     return _groups(g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency,
+                   processes=processes)[0]
+
+
+def group_tables(
+    g: nx.Graph,
+    *,
+    seeds: Iterable[int] = range(10),
+    resolution: float = 1.0,
+    use_leiden: bool = True,
+    adjacency: tuple | None = None,
+    processes: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(groups(g, ...), group_summary(g, members))`` with the summary worked out once (the members need it).
+
+    Parameters as for :func:`groups`.
+    """
+    return _groups(g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency,
                    processes=processes)
 
 
@@ -479,12 +500,28 @@ def groups_arrays(
         ``arrays.adjacency()`` if already computed.
     """
     return _groups(None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency,
+                   processes=processes)[0]
+
+
+def group_tables_arrays(
+    arrays: GraphArrays,
+    *,
+    seeds: Iterable[int] = range(10),
+    resolution: float = 1.0,
+    adjacency: tuple | None = None,
+    processes: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(groups_arrays(arrays, ...), group_summary_arrays(arrays, members))`` with the summary worked out once.
+
+    Parameters as for :func:`groups_arrays`.
+    """
+    return _groups(None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency,
                    processes=processes)
 
 
 def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[int], resolution: float,
-            use_leiden: bool, adjacency: tuple | None, processes: int | None) -> pd.DataFrame:
-    """:func:`groups` on a networkx graph ``g`` or on ``arrays`` (exactly one given)."""
+            use_leiden: bool, adjacency: tuple | None, processes: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`group_tables` on a networkx graph ``g`` or on ``arrays`` (exactly one given)."""
     seeds = [int(s) for s in seeds]
     if not seeds:
         msg = "seeds must hold at least one seed"
@@ -504,7 +541,7 @@ def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[i
     if not nodes:
         frame = pd.DataFrame(columns=list(GROUP_MEMBER_COLUMNS))
         frame.attrs.update({"method": method, "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0, "stability_ari": float("nan")})
-        return frame
+        return frame, pd.DataFrame(columns=list(GROUP_SUMMARY_COLUMNS))
     from analytics.graph.centrality import adjacency_arrays, igraph_from_arrays
 
     if adjacency is None:
@@ -528,7 +565,8 @@ def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[i
     else:
         stability = float("nan")
 
-    bands = _node_attributes(g, nodes)["age_band"].to_numpy(dtype=object) if arrays is None else arrays.age_band
+    bands = _node_attributes(_node_data(g), nodes)["age_band"].to_numpy(dtype=object) if arrays is None \
+        else arrays.age_band
     label = np.asarray(best, dtype=np.int64)
     keys = np.array([str(n) for n in nodes], dtype=object)
     # rank groups by size, then children, then their smallest person ID as text (array operations:
@@ -576,4 +614,4 @@ def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[i
         stability,
         len(seeds),
     )
-    return frame
+    return frame, summary
