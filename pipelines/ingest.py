@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,8 +24,8 @@ from pipelines.arrowtext import as_chunked, has_control, longer_than
 from pipelines.kinds import ID_PATTERN, KEY_PATTERN, KINDS, Kind, Point
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
-from pipelines.tabular import TextTable, file_sha256, read_text_table
-from pipelines.timeparse import parse_times
+from pipelines.tabular import TextTable, file_sha256, forget_kept, read_text_table
+from pipelines.timeparse import parse_plain_times
 from pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 500
 # DuckDB's row group size: batches of this many rows are loaded in parallel.
 ROW_GROUP_ROWS = 122_880
-# DuckDB threads while a batch of a row group or more is written (see bulk_write).
-BULK_WRITE_THREADS = 1
 # Below this many points every pair is transformed; above it, each distinct pair once.
 DISTINCT_TRANSFORM_MIN = 10_000
 # Above twice this many points, a sample of this size whose pairs are over 80% distinct means every pair is
@@ -43,9 +42,6 @@ DISTINCT_SAMPLE_SHARE = 0.8
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 REJECT_COLUMNS = ["line", "column_name", "value", "reason", "rule"]
-# Plain local dates and times, read without a parser (see parse_plain_times).
-_PLAIN_TIME = r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?)?$"
-_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 # What Python's str.strip() removes (every character whose isspace() is True): IDs in lists lose exactly these.
 _PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
                   "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
@@ -174,6 +170,11 @@ class RejectCollector:
             )
         )
 
+    def extend(self, other: RejectCollector) -> None:
+        """Take over ``other``'s refused records (same rows), after this collector's own."""
+        self.bad |= other.bad
+        self._blocks.extend(other._blocks)
+
     def frame(self, lines: np.ndarray) -> pd.DataFrame:
         if not self._blocks:
             return pd.DataFrame(columns=REJECT_COLUMNS)
@@ -197,75 +198,6 @@ def _canonical_header(kind: Kind, header: list[str], aliases: dict[str, list[str
             raise ValidationError(msg)
         mapping[col] = canon
     return mapping
-
-
-def _plain_time_parts(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Naive times and text lengths of a column whose every value is a valid plain date or time, else None.
-
-    Plain: ``YYYY-MM``, ``YYYY-MM-DD`` or ``YYYY-MM-DD[T ]HH:MM[:SS]``, with a real calendar day, hours 00-23,
-    minutes and seconds 00-59. Nulls are NaT. The digits are read straight from the Arrow bytes.
-    """
-    array = values.combine_chunks()
-    n = len(array)
-    given = np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False), dtype=bool)
-    shaped = pc.fill_null(pc.match_substring_regex(array, _PLAIN_TIME), False).to_numpy(zero_copy_only=False)
-    if (given & ~np.asarray(shaped, dtype=bool)).any():
-        return None
-    offset_type = np.int64 if array.type == pa.large_string() else np.int32
-    buffers = array.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=offset_type)[array.offset: array.offset + n + 1].astype(np.int64)
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
-    if not len(data):
-        data = np.zeros(1, np.uint8)
-    length = np.where(given, np.diff(offsets), 0)
-    last = max(len(data) - 1, 0)
-    digits = data[np.minimum(offsets[:-1, None] + np.arange(19), last)].astype(np.int64) - 48
-
-    def number(start: int, width: int, present: np.ndarray, default: int) -> np.ndarray:
-        value = np.zeros(n, dtype=np.int64)
-        for k in range(width):
-            value = value * 10 + digits[:, start + k]
-        return np.where(present, value, default)
-
-    year = number(0, 4, given, 1970)
-    month = number(5, 2, given, 1)
-    day = number(8, 2, length >= 10, 1)
-    hour = number(11, 2, length >= 16, 0)
-    minute = number(14, 2, length >= 16, 0)
-    second = number(17, 2, length == 19, 0)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_ok = (month >= 1) & (month <= 12)
-    days = _DAYS_IN_MONTH[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
-    ok = month_ok & (day >= 1) & (day <= days) & (hour <= 23) & (minute <= 59) & (second <= 59)
-    if not ok.all():
-        return None
-    stamp = ((year - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[us]")
-    stamp = stamp + ((day - 1) * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000_000
-    stamp[~given] = np.datetime64("NaT")
-    return stamp, length
-
-
-def parse_plain_times(values: pd.Series, *, timezone: str) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """:func:`pipelines.timeparse.parse_times`, faster on columns of plain local dates and times.
-
-    When every value is ``YYYY-MM``, ``YYYY-MM-DD`` or ``YYYY-MM-DD[T ]HH:MM[:SS]`` (a real date and time,
-    no offset, no fraction, nothing around it) the digits are read with array arithmetic; any other column,
-    or any value that is not a real date, is parsed by ``parse_times`` itself. The results are the same.
-    """
-    try:
-        parts = _plain_time_parts(_as_arrow(values))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        parts = None
-    if parts is None:
-        return parse_times(values, timezone=timezone)
-    naive, length = parts
-    local = pd.Series(naive, index=values.index).dt.tz_localize(
-        timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
-    )
-    utc = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-    precision = pd.Series(np.where(length == 7, "month", np.where(length == 10, "day", "minute")), index=values.index)
-    precision = precision.where(~utc.isna(), None)
-    return utc, precision, pd.Series(np.zeros(len(values), dtype=bool), index=values.index)
 
 
 def _text_rejects(collector: RejectCollector, series: pd.Series, column: str) -> None:
@@ -367,10 +299,10 @@ def validate_columns(
                 allowed = settings.screening.risk_levels
             lookup = {a.lower(): a for a in allowed or ()}
             lookup.update({k.lower(): v for k, v in column.synonyms.items()})
-            mapped = series.str.lower().map(lookup, na_action="ignore")
+            mapped = _map_distinct(series, lambda value, lookup=lookup: lookup.get(value.lower()))
             unknown = (~blank) & mapped.isna().to_numpy()
             collector.add(unknown, column.name, series, f"not one of {', '.join(allowed or ())}")
-            out[column.name] = mapped.astype("object")
+            out[column.name] = mapped
         elif column.type == "bool":
             low = series.str.lower()
             value = pd.Series(np.where(low.isin(list(_TRUE)).fillna(False), True, None), index=series.index,
@@ -479,11 +411,15 @@ def validate_points(
             "located": located}
 
 
-def _map_distinct(series: pd.Series, func: Callable[[str], str]) -> pd.Series:
-    """``series.map(func, na_action="ignore")`` calling ``func`` once per distinct value."""
-    codes, uniques = pd.factorize(series)
-    mapped = np.array([func(u) for u in uniques] + [np.nan], dtype=object)
-    return pd.Series(mapped[codes], index=series.index, dtype=object)
+def _map_distinct(series: pd.Series, func: Callable[[str], str | None]) -> pd.Series:
+    """``series.map(func, na_action="ignore")`` as Arrow-backed text, calling ``func`` once per distinct value.
+
+    A value that ``func`` maps to None becomes blank.
+    """
+    encoded = pc.dictionary_encode(_as_arrow(series).combine_chunks())
+    mapped = pa.array([func(u) for u in encoded.dictionary.to_pylist()], type=pa.string())
+    values = pa.DictionaryArray.from_arrays(encoded.indices, mapped).dictionary_decode()
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([values])), index=series.index)
 
 
 def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], points: dict[str, dict],
@@ -561,6 +497,22 @@ def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], p
         return pd.DataFrame(out)
     # persons, involvements, screenings, referrals: columns as validated
     return pd.DataFrame({c.name: col(c.name) for c in kind.columns})
+
+
+def _all_distinct(values: pd.Series) -> bool:
+    """Whether no value (blank included) appears twice.
+
+    Exports are often sorted by their ID: strictly increasing values are distinct, and comparing neighbours
+    costs a tenth of hashing a million strings. Otherwise Arrow's hash count decides, which needs no codes.
+    """
+    try:
+        array = _as_arrow(values).combine_chunks()
+        if len(array) > 1 and not array.null_count and pc.all(
+                pc.greater(array.slice(1), array.slice(0, len(array) - 1))).as_py():
+            return True
+        return pc.count_distinct(array, mode="all").as_py() == len(array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return False
 
 
 def _duplicate_keys(rows: pd.DataFrame, key: tuple[str, ...], good: np.ndarray, lines: np.ndarray,
@@ -649,10 +601,25 @@ def prepare_batch(
                 sep = ";" if column.type == "idlist" else None
                 frame[column.name] = pseudonymise_series(frame[column.name], pseudonymise_key,
                                                          separator=sep).astype("string")
-    values = validate_columns(kind, frame, collector, settings=settings)
-    points = {p.prefix: validate_points(p, frame, collector) for p in kind.points}
+    # Coordinates (casts and the PROJ transform) and the key's distinctness are checked on a second thread
+    # while the other columns are checked here: the heavy parts run in Arrow, numpy and PROJ without the
+    # interpreter lock, so both cores work. Each thread has its own collector; refusals are merged in the
+    # same order as if the checks ran one after the other.
+    point_columns = [c for p in kind.points for c in (*p.wgs84, *p.bng) if c in frame.columns]
+    point_frame = frame[point_columns]
+    point_collector = RejectCollector(len(frame))
+    key_column = frame[kind.key[0]] if len(kind.key) == 1 and kind.key[0] in frame.columns else None
+    with ThreadPoolExecutor(1) as pool:
+        points_done = pool.submit(
+            lambda: {p.prefix: validate_points(p, point_frame, point_collector) for p in kind.points})
+        keys_done = pool.submit(_all_distinct, key_column) if key_column is not None else None
+        values = validate_columns(kind, frame, collector, settings=settings)
+        points = points_done.result()
+        keys_distinct = keys_done.result() if keys_done is not None else False
+    collector.extend(point_collector)
     rows = _shape_rows(kind, frame, values, points, collector, settings)
-    _duplicate_keys(rows, kind.key, ~collector.bad, table.lines, collector)
+    if not keys_distinct:  # every key in the file differs: no row can repeat one
+        _duplicate_keys(rows, kind.key, ~collector.bad, table.lines, collector)
     good = ~collector.bad
     notes = []
     if extra:
@@ -705,9 +672,11 @@ def skip_if_ingested(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> I
     if not path.is_file():
         msg = f"{path}: no such file"
         raise ValidationError(msg)
-    earlier = already_ingested(con, kind, file_sha256(path))
+    # CSV files are parsed next: their bytes are kept from the hashing so the file is read once.
+    earlier = already_ingested(con, kind, file_sha256(path, keep_bytes=path.suffix.lower() in (".csv", ".txt")))
     if earlier is None:
         return None
+    forget_kept()
     log.info("%s %s: same bytes already ingested (file %s); nothing to add", kind, path.name, earlier)
     return IngestResult(kind, str(path), earlier, 0, 0, 0, skipped_same_file=True,
                         notes=["the same file was ingested before: nothing added"])
@@ -732,18 +701,26 @@ def _to_arrow(rows: pd.DataFrame) -> pa.Table | pd.DataFrame:
         return rows
     if table.num_rows <= ROW_GROUP_ROWS:
         return table
-    return pa.Table.from_batches(table.to_batches(max_chunksize=ROW_GROUP_ROWS), schema=table.schema)
+    # Batches end exactly on row group boundaries (whatever the source's chunks were): DuckDB then writes each
+    # batch as whole row groups, where misaligned batches leave partial groups that it merges and compresses
+    # again (a million police.uk rows in 14 uneven batches took 3.3-4.8 s to insert with two threads).
+    batches = []
+    for start in range(0, table.num_rows, ROW_GROUP_ROWS):
+        batches.extend(table.slice(start, ROW_GROUP_ROWS).combine_chunks().to_batches())
+    return pa.Table.from_batches(batches, schema=table.schema)
 
 
 @contextmanager
 def bulk_write(con: duckdb.DuckDBPyConnection, *, rows: int) -> Iterator[None]:
-    """Skip DuckDB's ``dict_fsst`` string compression and write with one thread while a large batch is written.
-
-    Both settings are restored afterwards.
+    """Skip DuckDB's ``dict_fsst`` string compression while a large batch is written; restored afterwards.
 
     On police.uk files it costs about a quarter of the insert's CPU time and saves nothing (the file is the
     same size, ~60 MB per million street rows, with plain dictionary and FSST compression still on). Only how
     strings are encoded on disk changes; the stored values are the same. Small batches are left alone.
+
+    The insert runs on all of DuckDB's threads: on an idle 2-core machine a million incidents are stored and
+    committed in 1.5 s with two threads against 2.6 s with one (the commit then writes what one thread could
+    not write optimistically).
     """
     if rows < ROW_GROUP_ROWS:
         yield
@@ -753,15 +730,10 @@ def bulk_write(con: duckdb.DuckDBPyConnection, *, rows: int) -> Iterator[None]:
     if any(not m.replace("_", "").isalnum() for m in methods):  # names only: they are written into SQL below
         msg = f"internal: unexpected disabled_compression_methods setting {previous!r}"
         raise ValidationError(msg)
-    threads = int(con.execute("select current_setting('threads')").fetchone()[0])
     con.execute(f"set disabled_compression_methods = '{','.join([*methods, 'dict_fsst'])}'")
-    # One writer thread: on the 2-core reference machine a second one added ~80% CPU time to the insert
-    # (6.2 s against 3.4 s for a million street rows) and never made it finish sooner.
-    con.execute(f"set threads = {BULK_WRITE_THREADS}")
     try:
         yield
     finally:
-        con.execute(f"set threads = {threads}")
         if methods:
             con.execute(f"set disabled_compression_methods = '{','.join(methods)}'")
         else:

@@ -7,6 +7,8 @@ import hashlib
 import io
 import logging
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,22 +88,46 @@ def _remember(key: tuple[object, ...], digest: str) -> None:
     _DIGESTS[key] = digest
 
 
-def file_sha256(path: Path) -> str:
-    """Return the SHA-256 of a file's bytes."""
+# The bytes of the file hashed last, when the caller is about to parse it (see file_sha256's keep_bytes).
+_KEPT: dict[tuple[object, ...], bytes] = {}
+
+
+def file_sha256(path: Path, *, keep_bytes: bool = False) -> str:
+    """Return the SHA-256 of a file's bytes.
+
+    With ``keep_bytes`` the whole file is read at once and its bytes are kept for the next
+    :func:`read_csv_text` of the same unchanged file (one slot; :func:`forget_kept` drops them), so a file
+    that is checked and then parsed is read from disk once.
+    """
+    _KEPT.clear()
     before = _stat_key(path)
-    digest = hashlib.sha256()
+    if keep_bytes:
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) == before[3] and _stat_key(path) == before:
+            _remember(before, digest)
+            _KEPT[before] = data
+        return digest
+    hasher = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
+            hasher.update(chunk)
     if _stat_key(path) == before:
-        _remember(before, digest.hexdigest())
-    return digest.hexdigest()
+        _remember(before, hasher.hexdigest())
+    return hasher.hexdigest()
+
+
+def forget_kept() -> None:
+    """Drop the bytes kept by ``file_sha256(..., keep_bytes=True)`` (the file will not be parsed)."""
+    _KEPT.clear()
 
 
 def _read_with_digest(path: Path) -> tuple[bytes, str]:
     """A file's bytes and their SHA-256, hashed again only when the file is not the one hashed last time."""
     before = _stat_key(path)
-    data = path.read_bytes()
+    kept = _KEPT.pop(before, None)
+    _KEPT.clear()
+    data = kept if kept is not None else path.read_bytes()
     known = _DIGESTS.get(before)
     if known is not None and len(data) == before[3] and _stat_key(path) == before:
         return data, known
@@ -157,17 +183,10 @@ def _is_blank(record: list[str]) -> bool:
     return len(record) <= 1 and (not record or not record[0].strip())
 
 
-def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
-    """Read with Arrow's multi-threaded parser when every record is one line; None to use the exact reader."""
-    invalid = 0
-
-    def on_invalid(_row: object) -> str:
-        nonlocal invalid
-        invalid += 1
-        return "skip"
-
+def _arrow_csv(data: bytes, header: list[str], on_invalid: Callable[[object], str]) -> pa.Table | None:
+    """Every record of ``data`` after the header as large strings, or None when Arrow cannot parse it."""
     try:
-        table = pacsv.read_csv(
+        return pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
@@ -181,9 +200,24 @@ def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    if invalid:
+
+
+def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
+    """Read with Arrow's multi-threaded parser when every record is one line; None to use the exact reader."""
+    invalid = 0
+
+    def on_invalid(_row: object) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    # Lines are counted on another thread while Arrow parses (its parser runs without the interpreter lock).
+    with ThreadPoolExecutor(1) as pool:
+        counted = pool.submit(data.count, b"\n")
+        table = _arrow_csv(data, header, on_invalid)
+        newlines = counted.result()
+    if table is None or invalid:
         return None
-    newlines = data.count(b"\n")
     physical_lines = newlines + (0 if data.endswith(b"\n") else 1)
     if physical_lines != table.num_rows + 1:
         # Blank lines or values spanning lines: the exact reader numbers lines correctly.

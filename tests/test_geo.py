@@ -31,3 +31,16 @@ def test_known_point_crewe_station_round_trip():
 def test_bounds_masks():
     assert in_gb_wgs84(np.array([53.1, 2.4]), np.array([-2.4, 53.1])).tolist() == [True, False]
     assert in_gb_bng(np.array([370000.0, -5.0]), np.array([355000.0, 100.0])).tolist() == [True, False]
+
+
+def test_many_points_are_transformed_on_threads_with_the_same_results(monkeypatch):
+    from pipelines import geo
+
+    rng = np.random.default_rng(3)
+    lat, lon = rng.uniform(50, 58, 2_001), rng.uniform(-5, 1, 2_001)
+    one_call = wgs84_to_bng(lat, lon)
+    monkeypatch.setattr(geo, "THREADED_POINTS", 500)  # 4 slices of about 500 points
+    sliced = wgs84_to_bng(lat, lon)
+    assert np.array_equal(one_call[0], sliced[0]) and np.array_equal(one_call[1], sliced[1])
+    back = bng_to_wgs84(*sliced)
+    assert np.allclose(back[0], lat, atol=1e-6) and np.allclose(back[1], lon, atol=1e-6)

@@ -101,3 +101,38 @@ def test_a_file_hashed_before_reading_is_not_hashed_again_unless_it_changed(tmp_
     assert calls == []
     path.write_text("a,b\n1,3\n")  # same size, new bytes
     assert read_csv_text(path).sha256 == hashlib.sha256(b"a,b\n1,3\n").hexdigest() != first
+
+
+def test_bytes_kept_from_hashing_are_parsed_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    import hashlib
+    from pathlib import Path
+
+    from pipelines import tabular
+
+    path = tmp_path / "a.csv"
+    path.write_text("a,b\n1,2\n")
+    digest = tabular.file_sha256(path, keep_bytes=True)
+    reads = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real(self))
+    table = read_csv_text(path)
+    assert reads == [] and table.sha256 == digest and table.frame["b"].tolist() == ["2"]
+    assert not tabular._KEPT  # consumed: the slot never holds a file that was parsed
+    tabular.file_sha256(path, keep_bytes=True)
+    reads.clear()
+    path.write_text("a,b\n1,3\n")  # rewritten after the check: read and hashed again
+    table = read_csv_text(path)
+    assert reads == [path] and table.frame["b"].tolist() == ["3"]
+    assert table.sha256 == hashlib.sha256(b"a,b\n1,3\n").hexdigest()
+    tabular.file_sha256(path, keep_bytes=True)
+    tabular.forget_kept()
+    assert not tabular._KEPT
+
+
+def test_blank_line_inside_a_large_clean_file_keeps_exact_line_numbers(tmp_path):
+    # The fast reader counts lines beside Arrow's parse; a blank line makes the counts differ.
+    rows = [f"{i},x{i}" for i in range(5000)]
+    path = write(tmp_path, ("a,b\n" + "\n".join(rows[:10]) + "\n\n" + "\n".join(rows[10:]) + "\n").encode())
+    table = read_csv_text(path)
+    assert table.rows_read == 5000
+    assert table.lines[:12].tolist() == [*range(2, 12), 13, 14]

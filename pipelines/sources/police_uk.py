@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -108,16 +109,13 @@ def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Set
     return utc.take(codes).reset_index(drop=True), precision.take(codes).reset_index(drop=True)
 
 
-def _points(frame: pd.DataFrame, collector: RejectCollector, names: dict[str, str]) -> dict[str, np.ndarray]:
-    """Validate the coordinate pair, naming the file's own columns in rejects."""
-    coords = pd.DataFrame({"latitude": frame["latitude"], "longitude": frame["longitude"]})
-    own = RejectCollector(len(frame))
+def _points(coords: pd.DataFrame, names: dict[str, str]) -> tuple[dict[str, np.ndarray], RejectCollector]:
+    """Validate the coordinate pair, naming the file's own columns in rejects; the points and their refusals."""
+    own = RejectCollector(len(coords))
     points = validate_points(Point(""), coords, own)
     for block in own._blocks:  # re-label with the file's column names
         block["column_name"] = block["column_name"].map(lambda c: names.get(c, c))
-    collector._blocks.extend(own._blocks)
-    collector.bad |= own.bad
-    return points
+    return points, own
 
 
 def _unlocated_note(points: dict[str, np.ndarray], good: np.ndarray) -> list[str]:
@@ -154,6 +152,13 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
                                                          "crime_type"), fmt="data.police.uk street-level crime")
     n = len(frame)
     collector = RejectCollector(n)
+    # Coordinates (PROJ) and repeated Crime IDs (a hash of every ID) are worked out on other threads while
+    # the rest is checked here; they run in PROJ and Arrow without the interpreter lock.
+    pool = ThreadPoolExecutor(2)
+    coords = pd.DataFrame({"latitude": frame["latitude"], "longitude": frame["longitude"]})
+    points_done = pool.submit(_points, coords, {"latitude": "Latitude", "longitude": "Longitude"})
+    repeated_done = pool.submit(repeated_values, frame["crime_id"])
+    pool.shutdown(wait=False)
     utc, precision = _month_checks(frame, collector, settings)
     crime_type = frame["crime_type"]
     type_codes, type_uniques = factorize(crime_type)
@@ -165,10 +170,11 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
                  "last_outcome", "context"):
         text_checks(collector, frame[name], STREET_COLUMNS[name])
-    points = _points(frame, collector, {"latitude": "Latitude", "longitude": "Longitude"})
+    points, point_rejects = points_done.result()
+    collector.extend(point_rejects)
 
     blank_id = pc.is_null(ids).to_numpy(zero_copy_only=False)
-    repeated = repeated_values(crime_id)
+    repeated = repeated_done.result()
     incident_id = ids
     if blank_id.any() or repeated.any():
         replace = blank_id | repeated
@@ -256,7 +262,8 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     for name in ("search_type", "policing_operation", "gender", "age_range", "self_defined_ethnicity",
                  "officer_defined_ethnicity", "legislation", "object_of_search", "outcome"):
         text_checks(collector, frame[name], SEARCH_COLUMNS[name])
-    points = _points(frame, collector, {"latitude": "Latitude", "longitude": "Longitude"})
+    points, point_rejects = _points(frame[["latitude", "longitude"]], {"latitude": "Latitude", "longitude": "Longitude"})
+    collector.extend(point_rejects)
     age = frame["age_range"].str.strip().str.lower()
     is_child = pd.Series(np.where(age.isna(), None, age.isin(list(CHILD_AGE_RANGES)).fillna(False)),
                          dtype="object").astype("boolean")
@@ -329,7 +336,8 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     collector.add(frame["outcome_type"].isna().to_numpy(), "Outcome type", None, "required value is blank")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "outcome_type"):
         text_checks(collector, frame[name], OUTCOME_COLUMNS[name])
-    points = _points(frame, collector, {"latitude": "Latitude", "longitude": "Longitude"})
+    points, point_rejects = _points(frame[["latitude", "longitude"]], {"latitude": "Latitude", "longitude": "Longitude"})
+    collector.extend(point_rejects)
     outcome_id = crime_id.astype("object").fillna("") + ":" + derived_keys(frame, list(OUTCOME_COLUMNS), prefix="")
     rows = pd.DataFrame({
         "outcome_id": outcome_id.to_numpy(),
