@@ -113,3 +113,36 @@ def has_control(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
             out[start:start + n] = mask & _valid(chunk)
         start += n
     return out
+
+
+def _byte_set(characters: str) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[list(characters.encode("ascii"))] = True
+    return table
+
+
+def charset_match(values: pa.Array | pa.ChunkedArray, characters: str, max_length: int) -> np.ndarray:
+    """True where a value is 1 to ``max_length`` characters, each one of ``characters`` (ASCII); True for nulls.
+
+    The same answer as the regular expression ``^[<characters>]{1,max_length}$``: every allowed character is
+    one byte, so a value passes exactly when its byte length is in range and each of its bytes is allowed.
+    A clean column costs one table lookup per byte instead of one regex per value.
+    """
+    allowed = _byte_set(characters)
+    allowed_bytes = characters.encode("ascii")
+    values = as_chunked(values)
+    parts = []
+    for chunk, offsets, data in _chunks(values):
+        lengths = np.diff(offsets)
+        valid = _valid(chunk)
+        ok = ~valid | ((lengths >= 1) & (lengths <= max_length))
+        lo, hi = int(offsets[0]), int(offsets[-1])
+        # bytes.translate deleting the allowed bytes leaves nothing for a clean chunk: a few times faster than
+        # the per-byte table lookup, which is only done to find the rows when something is left.
+        if hi > lo and data[lo:hi].tobytes().translate(None, allowed_bytes):
+            bad_bytes = np.flatnonzero(~allowed[data[lo:hi]])
+            if bad_bytes.size:
+                rows = np.searchsorted(offsets, bad_bytes + lo, side="right") - 1
+                ok[rows[valid[rows]]] = False
+        parts.append(ok)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 from pipelines.errors import IdentifierError, ValidationError
 from pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
 from pipelines.identifiers import find_identifier_columns
-from pipelines.arrowtext import as_chunked, has_control, longer_than
-from pipelines.kinds import ID_PATTERN, KEY_PATTERN, KINDS, Kind, Point
+from pipelines.arrowtext import as_chunked, charset_match, has_control, longer_than
+from pipelines.kinds import ID_CHARS, ID_MAX, KEY_CHARS, KEY_MAX, KINDS, Kind, Point
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
 from pipelines.tabular import TextTable, file_sha256, forget_kept, read_text_table
@@ -225,7 +225,7 @@ def _id_lists(series: pd.Series) -> tuple[pa.ListArray, np.ndarray]:
     lists : ListArray of string
         One list per record.
     invalid : ndarray of bool
-        True where a record holds an ID that does not match ``ID_PATTERN``.
+        True where a record holds an ID that does not match ``pipelines.kinds.ID_PATTERN``.
     """
     values = _as_arrow(series).combine_chunks() if len(series) else pa.array([], type=pa.string())
     parts = pc.split_pattern(values, ";")
@@ -236,7 +236,7 @@ def _id_lists(series: pd.Series) -> tuple[pa.ListArray, np.ndarray]:
     kept_parent = parent[keep]
     n = len(series)
     invalid = np.zeros(n, dtype=bool)
-    bad = ~np.asarray(pc.match_substring_regex(kept_ids, ID_PATTERN).to_numpy(zero_copy_only=False), dtype=bool)
+    bad = ~charset_match(kept_ids, ID_CHARS, ID_MAX)
     invalid[kept_parent[bad]] = True
     counts = np.bincount(kept_parent, minlength=n)
     offsets = np.zeros(n + 1, dtype=np.int32)
@@ -248,7 +248,7 @@ def _id_lists(series: pd.Series) -> tuple[pa.ListArray, np.ndarray]:
 def _invalid_person_ids(series: pd.Series, column_type: str) -> np.ndarray:
     """Mask of records holding a malformed person ID (``id``) or a malformed ID in a list (``idlist``)."""
     if column_type == "id":
-        return ~series.str.match(ID_PATTERN).fillna(True).to_numpy()
+        return ~charset_match(_as_arrow(series), ID_CHARS, ID_MAX)
     return _id_lists(series)[1]
 
 
@@ -269,11 +269,12 @@ def validate_columns(
         if column.required:
             collector.add(blank, column.name, series, "required value is blank")
         if column.type in ("id", "key"):
-            pattern = ID_PATTERN if column.type == "id" else KEY_PATTERN
-            ok = series.str.match(pattern).fillna(True).to_numpy()
+            chars, longest = (ID_CHARS, ID_MAX) if column.type == "id" else (KEY_CHARS, KEY_MAX)
+            ok = charset_match(_as_arrow(series), chars, longest)
             what = "person ID" if column.type == "id" else "ID"
-            collector.add(~ok, column.name, series, f"invalid {what}: use 1-{64 if column.type == 'id' else 128} "
-                          "letters, digits or _ . : - characters")
+            others = "_ . : -" if column.type == "id" else "_ . : / # -"
+            collector.add(~ok, column.name, series, f"invalid {what}: use 1-{longest} letters, digits or {others} "
+                          "characters")
             out[column.name] = series
         elif column.type == "text":
             _text_rejects(collector, series, column.name)

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 KEY_PATTERN = r"^[A-Za-z0-9_.:/#\-]{1,128}$"
+# The same rules as character sets and lengths, checked byte by byte (pipelines.arrowtext.charset_match).
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+ID_CHARS, ID_MAX = _ALNUM + "_.:-", 64
+KEY_CHARS, KEY_MAX = _ALNUM + "_.:/#-", 128
 
 ROLES = ("victim", "suspect", "associate", "witness", "found_with", "subject")
 EVENT_TYPES = ("incident", "missing", "intelligence")

@@ -51,3 +51,23 @@ def test_empty_and_all_null_columns():
     assert longer_than(chunked([None, None]), 5).tolist() == [False, False]
     assert clean_text(chunked([None, ""])).to_pylist() == [None, None]
     assert np.array_equal(byte_lengths(chunked([None])), [0])
+
+
+def test_charset_match_gives_the_regex_answer_on_every_kind_of_value():
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipelines.arrowtext import charset_match
+    from pipelines.kinds import ID_CHARS, ID_MAX, ID_PATTERN, KEY_CHARS, KEY_MAX, KEY_PATTERN
+
+    rng = random.Random(7)
+    alphabet = list("aZ09_.:-/#é \t;")
+    values = [None, "", "a" * 64, "a" * 65, "a" * 128, "a" * 129, "INC-1", "P/1", "x#y", "naïve"]
+    values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))) for _ in range(3000)]
+    # two chunks, the second one sliced: offsets that do not start at zero
+    array = pa.chunked_array([pa.array(values[:1000]), pa.array(["pad", *values[1000:]]).slice(1)])
+    for chars, longest, pattern in ((ID_CHARS, ID_MAX, ID_PATTERN), (KEY_CHARS, KEY_MAX, KEY_PATTERN)):
+        expected = pc.fill_null(pc.match_substring_regex(array, pattern), True).to_numpy(zero_copy_only=False)
+        assert charset_match(array, chars, longest).tolist() == expected.tolist()

@@ -58,7 +58,7 @@ def test_incidents_happy_path_and_bad_rows(tmp_path, con, settings):
         (8, "longitude", "latitude is given but longitude is blank"),
         (8, "theme", "not one of cse, cce, county_lines, missing, radicalisation, modern_slavery, "
                      "serious_violence, other"),
-        (9, "incident_id", "invalid ID: use 1-128 letters, digits or _ . : - characters"),
+        (9, "incident_id", "invalid ID: use 1-128 letters, digits or _ . : / # - characters"),
     ]
     assert any("unlocated" in note for note in result.notes)
 

@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.ingest import Batch, RejectCollector, finish_batch, validate_points
-from pipelines.kinds import KEY_PATTERN, Point
+from pipelines.arrowtext import charset_match
+from pipelines.kinds import KEY_CHARS, KEY_MAX, Point
 from pipelines.settings import Settings
 from pipelines.sources import register
 from pipelines.sources.common import (
@@ -165,7 +166,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     collector.add(type_codes == len(type_uniques), "Crime type", None, "required value is blank")
     crime_id = frame["crime_id"]
     ids = to_chunked(crime_id)
-    bad_id = ~pc.fill_null(pc.match_substring_regex(ids, KEY_PATTERN), True).to_numpy(zero_copy_only=False)
+    bad_id = ~charset_match(ids, KEY_CHARS, KEY_MAX)
     collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
                  "last_outcome", "context"):
@@ -177,17 +178,17 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     repeated = repeated_done.result()
     incident_id = ids
     if blank_id.any() or repeated.any():
-        replace = blank_id | repeated
-        keys = pd.Series(np.empty(n, dtype=object))
+        replace = blank_id | repeated  # disjoint: a repeated ID is never blank
+        keys = np.empty(int(replace.sum()), dtype=object)  # only the replaced rows' keys, in file order
         if blank_id.any():
-            keys[blank_id] = derived_keys(frame.loc[blank_id, STREET_IDENTITY], STREET_IDENTITY,
-                                          prefix="pu-").to_numpy()
+            keys[blank_id[replace]] = derived_keys(frame.loc[blank_id, STREET_IDENTITY], STREET_IDENTITY,
+                                                   prefix="pu-").to_numpy()
         if repeated.any():
             sub = frame.loc[repeated, STREET_IDENTITY]
-            keys[repeated] = (sub["crime_id"].astype("object") + "#"
-                              + derived_keys(sub, STREET_IDENTITY, prefix="")).to_numpy()
+            keys[repeated[replace]] = (sub["crime_id"].astype("object") + "#"
+                                       + derived_keys(sub, STREET_IDENTITY, prefix="")).to_numpy()
         incident_id = pc.replace_with_mask(ids.combine_chunks().cast(pa.large_string()), pa.array(replace),
-                                           pa.array(keys[replace].to_numpy(), type=pa.large_string()))
+                                           pa.array(keys, type=pa.large_string()))
     themes = [settings.theme_for_crime_type(t) for t in type_uniques] + ["other"]  # blank type: other
     rows = pd.DataFrame({
         "incident_id": text_series(incident_id),
@@ -331,7 +332,7 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     utc, _precision = _month_checks(frame, collector, settings)
     crime_id = frame["crime_id"]
     collector.add(crime_id.isna().to_numpy(), "Crime ID", None, "required value is blank")
-    bad_id = ~crime_id.str.match(KEY_PATTERN).fillna(True).to_numpy(dtype=bool)
+    bad_id = ~charset_match(to_chunked(crime_id), KEY_CHARS, KEY_MAX)
     collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
     collector.add(frame["outcome_type"].isna().to_numpy(), "Outcome type", None, "required value is blank")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "outcome_type"):
