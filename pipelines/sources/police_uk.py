@@ -119,6 +119,29 @@ def _points(coords: pd.DataFrame, names: dict[str, str]) -> tuple[dict[str, np.n
     return points, own
 
 
+def _street_ids(identity: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray | pa.Array]:
+    """Blank and repeated Crime IDs, and each row's incident key (see :func:`read_street`).
+
+    ``identity`` holds the ``STREET_IDENTITY`` columns.
+    """
+    ids = to_chunked(identity["crime_id"])
+    blank_id = pc.is_null(ids).to_numpy(zero_copy_only=False)
+    repeated = repeated_values(identity["crime_id"])
+    if not blank_id.any() and not repeated.any():
+        return blank_id, repeated, ids
+    replace = blank_id | repeated  # disjoint: a repeated ID is never blank
+    keys = np.empty(int(replace.sum()), dtype=object)  # only the replaced rows' keys, in file order
+    if blank_id.any():
+        keys[blank_id[replace]] = derived_keys(identity.loc[blank_id], STREET_IDENTITY, prefix="pu-").to_numpy()
+    if repeated.any():
+        sub = identity.loc[repeated]
+        keys[repeated[replace]] = (sub["crime_id"].astype("object") + "#"
+                                   + derived_keys(sub, STREET_IDENTITY, prefix="")).to_numpy()
+    incident_id = pc.replace_with_mask(ids.combine_chunks().cast(pa.large_string()), pa.array(replace),
+                                       pa.array(keys, type=pa.large_string()))
+    return blank_id, repeated, incident_id
+
+
 def _unlocated_note(points: dict[str, np.ndarray], good: np.ndarray) -> list[str]:
     unlocated = int((~points["located"][good]).sum())
     if not unlocated:
@@ -153,12 +176,13 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
                                                          "crime_type"), fmt="data.police.uk street-level crime")
     n = len(frame)
     collector = RejectCollector(n)
-    # Coordinates (PROJ) and repeated Crime IDs (a hash of every ID) are worked out on other threads while
-    # the rest is checked here; they run in PROJ and Arrow without the interpreter lock.
+    # Coordinates (PROJ) and the incident keys (a hash of every Crime ID, derived keys for the rest) are
+    # worked out on other threads while the rest is checked here; most of their work runs in PROJ, Arrow
+    # and hashlib without the interpreter lock.
     pool = ThreadPoolExecutor(2)
     coords = pd.DataFrame({"latitude": frame["latitude"], "longitude": frame["longitude"]})
     points_done = pool.submit(_points, coords, {"latitude": "Latitude", "longitude": "Longitude"})
-    repeated_done = pool.submit(repeated_values, frame["crime_id"])
+    ids_done = pool.submit(_street_ids, frame[STREET_IDENTITY])
     pool.shutdown(wait=False)
     utc, precision = _month_checks(frame, collector, settings)
     crime_type = frame["crime_type"]
@@ -174,21 +198,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     points, point_rejects = points_done.result()
     collector.extend(point_rejects)
 
-    blank_id = pc.is_null(ids).to_numpy(zero_copy_only=False)
-    repeated = repeated_done.result()
-    incident_id = ids
-    if blank_id.any() or repeated.any():
-        replace = blank_id | repeated  # disjoint: a repeated ID is never blank
-        keys = np.empty(int(replace.sum()), dtype=object)  # only the replaced rows' keys, in file order
-        if blank_id.any():
-            keys[blank_id[replace]] = derived_keys(frame.loc[blank_id, STREET_IDENTITY], STREET_IDENTITY,
-                                                   prefix="pu-").to_numpy()
-        if repeated.any():
-            sub = frame.loc[repeated, STREET_IDENTITY]
-            keys[repeated[replace]] = (sub["crime_id"].astype("object") + "#"
-                                       + derived_keys(sub, STREET_IDENTITY, prefix="")).to_numpy()
-        incident_id = pc.replace_with_mask(ids.combine_chunks().cast(pa.large_string()), pa.array(replace),
-                                           pa.array(keys, type=pa.large_string()))
+    blank_id, repeated, incident_id = ids_done.result()
     themes = [settings.theme_for_crime_type(t) for t in type_uniques] + ["other"]  # blank type: other
     rows = pd.DataFrame({
         "incident_id": text_series(incident_id),
