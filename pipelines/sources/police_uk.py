@@ -107,7 +107,9 @@ def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Set
     distinct = pd.Series([u if good else None for u, good in zip(uniques, ok, strict=False)] + [None],
                          dtype="object")
     utc, precision, _invalid = parse_times(distinct, timezone=settings.local_timezone)
-    return utc.take(codes).reset_index(drop=True), precision.take(codes).reset_index(drop=True)
+    # Arrow-backed text: the rows go to DuckDB through Arrow, and a million Python strings would be converted.
+    per_month = [None if pd.isna(v) else v for v in precision]
+    return utc.take(codes).reset_index(drop=True), text_series(spread(per_month, codes))
 
 
 def _points(coords: pd.DataFrame, names: dict[str, str]) -> tuple[dict[str, np.ndarray], RejectCollector]:
@@ -202,7 +204,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     themes = [settings.theme_for_crime_type(t) for t in type_uniques] + ["other"]  # blank type: other
     rows = pd.DataFrame({
         "incident_id": text_series(incident_id),
-        "source": "police_uk_street",
+        "source": text_series(spread(["police_uk_street"], np.zeros(n, dtype=np.int8))),
         "occurred_at": utc,
         "time_precision": precision,
         "category": crime_type,
