@@ -436,9 +436,10 @@ def end_to_end(work: Path, sample: Path, *, boundaries: bool, timeout: float | N
 def ingest_worker(contender: str, path: Path, folder: Path) -> dict[str, Any]:
     """Load ``path`` (an incidents CSV) into a fresh database in ``folder`` with one contender; time the load.
 
-    ``contender`` is ``ctxrisk`` (``ingest_one(con, "incidents", ...)`` into a new warehouse: validation,
+    ``contender`` is ``ctxrisk`` (``ingest_one(con, "incidents", ...)`` into a new, empty warehouse: validation,
     staging and after-load work included), ``duckdb`` (``create table ... as select * from read_csv(path)``)
-    or ``pandas`` (``read_csv`` then ``to_sql`` into SQLite in chunks of 100,000).
+    or ``pandas`` (``read_csv`` then ``to_sql`` into SQLite in chunks of 100,000). Each time runs from opening
+    the database to closing it (DuckDB writes its checkpoint on close; ctxrisk's commit writes its own).
     """
     import bench_ingest
 
@@ -448,11 +449,12 @@ def ingest_worker(contender: str, path: Path, folder: Path) -> dict[str, Any]:
         from pipelines.warehouse import connect
 
         settings = load_settings(None, warehouse=folder / "ctxrisk.duckdb")
+        connect(settings=settings).close()  # the warehouse exists before the file arrives, as in a real run
+        began = time.perf_counter()  # from opening the warehouse to closing it, as DuckDB's time runs
         con = connect(settings=settings)
-        began = time.perf_counter()
         res = ingest_one(con, "incidents", path, settings=settings)
-        seconds = time.perf_counter() - began
         con.close()
+        seconds = time.perf_counter() - began
         rows = res.rows_loaded
     elif contender in ("duckdb", "pandas"):
         func = bench_ingest.run_duckdb if contender == "duckdb" else bench_ingest.run_pandas

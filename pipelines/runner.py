@@ -29,6 +29,9 @@ def ingest_one(
     run_id: str | None = None,
 ) -> IngestResult:
     """Ingest one file of a canonical kind or of a public format."""
+    from pipelines.geo import warm_up
+
+    warm_up()  # PROJ's set-up runs while the file is read
     if kind in KINDS:
         result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
         if not result.skipped_same_file:
