@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
-import shapely
 
 from pipelines.ingest import bulk_write
 from pipelines.warehouse import transaction
@@ -92,6 +91,8 @@ class AreaIndex:
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> AreaIndex:
         """Read ``raw.boundaries`` (level, code, WKT) and prepare its polygons."""
+        import shapely  # here, not at the top: ingests into a warehouse without boundaries never need it
+
         rows = con.execute("select level, code, geometry_wkt from raw.boundaries").fetchnumpy()
         level = np.asarray(rows["level"], dtype=object)
         codes = np.asarray(rows["code"], dtype=object)
@@ -126,6 +127,8 @@ class AreaIndex:
         smaller code. Candidates come from each polygon's bounding box, searched in the points sorted by
         longitude, and are then tested exactly against the prepared polygon.
         """
+        import shapely
+
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         order = np.argsort(x)

@@ -38,7 +38,7 @@ def _chunks(values: pa.ChunkedArray) -> Iterator[tuple[pa.Array, np.ndarray, np.
         buffers = chunk.buffers()
         offsets = np.frombuffer(buffers[1], dtype=offset_type)[chunk.offset: chunk.offset + len(chunk) + 1]
         data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
-        yield chunk, offsets.astype(np.int64), data
+        yield chunk, offsets.astype(np.int64, copy=False), data
 
 
 def _valid(chunk: pa.Array) -> np.ndarray:
@@ -53,9 +53,9 @@ def may_need_trim(values: pa.Array | pa.ChunkedArray) -> bool:
         if not len(data) or offsets[-1] == offsets[0]:
             continue
         # An empty value's "first byte" is its neighbour's: looking at it too can only cause a needless trim.
-        last = len(data) - 1
-        first_bytes = data[np.minimum(offsets[:-1], last)]
-        last_bytes = data[np.clip(offsets[1:] - 1, 0, last)]
+        # mode="clip" keeps the positions of a trailing empty value inside the data.
+        first_bytes = np.take(data, offsets[:-1], mode="clip")
+        last_bytes = np.take(data, offsets[1:] - 1, mode="clip")
         if _TRIM_CANDIDATE[first_bytes].any() or _TRIM_CANDIDATE[last_bytes].any():
             return True
     return False

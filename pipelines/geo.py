@@ -50,7 +50,7 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def warm_up() -> None:
-    """Build both transforms (WGS84 <-> BNG) on every transform thread in the background; returns at once.
+    """Build the WGS84 -> BNG transform on every transform thread in the background; returns at once.
 
     Called when an ingest starts, so PROJ's set-up overlaps reading the file instead of following it.
     """
@@ -64,8 +64,8 @@ def warm_up() -> None:
     started = threading.Barrier(threads, timeout=10)
 
     def build() -> None:
+        # Latitude/longitude is what police.uk and most partner exports give; the reverse is built on first use.
         _transformer(WGS84, BNG).transform(-2.0, 53.0)
-        _transformer(BNG, WGS84).transform(400_000.0, 300_000.0)
         try:
             started.wait()
         except threading.BrokenBarrierError:

@@ -686,8 +686,8 @@ def skip_if_ingested(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> I
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     schema, name = table.split(".")
     return [r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position", [schema, name]).fetchall()]
+        "select column_name from duckdb_columns() where schema_name = ? and table_name = ? order by column_index",
+        [schema, name]).fetchall()]
 
 
 def _to_arrow(rows: pd.DataFrame) -> pa.Table | pd.DataFrame:
@@ -804,7 +804,8 @@ def store_batch(
     rejects["value"] = rejects["value"].astype("object")
     # Arrow is scanned by DuckDB natively; a DataFrame of Python string objects is converted value by value.
     con.register("_batch_rows", _to_arrow(rows))
-    con.register("_batch_rejects", rejects)
+    if len(rejects):
+        con.register("_batch_rejects", rejects)
     try:
         with bulk_write(con, rows=len(rows)), transaction(con):
             replaced = 0
@@ -817,10 +818,11 @@ def store_batch(
                 # file_id is a bound parameter, the same for every row: no copy of the rows is made for it.
                 con.execute(f'insert into {batch.table} ({column_list}, "file_id") '
                             f"select {column_list}, ?::varchar from _batch_rows", [file_id])
-            con.execute(
-                "insert into raw.rejected_rows (file_id, kind, path, line, column_name, value, reason, rule) "
-                "select file_id, kind, path, line, column_name, value, reason, rule from _batch_rejects"
-            )
+            if len(rejects):
+                con.execute(
+                    "insert into raw.rejected_rows (file_id, kind, path, line, column_name, value, reason, rule) "
+                    "select file_id, kind, path, line, column_name, value, reason, rule from _batch_rejects"
+                )
             con.execute(
                 "insert into raw.ingest_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [file_id, batch.kind, str(batch.path), batch.sha256, batch.rows_read, len(rows),
@@ -830,7 +832,8 @@ def store_batch(
                 _store_extra(con, extra, file_id)
     finally:
         con.unregister("_batch_rows")
-        con.unregister("_batch_rejects")
+        if len(rejects):
+            con.unregister("_batch_rejects")
     log.info("%s %s: read %s, loaded %s, rejected %s", batch.kind, batch.path.name, f"{batch.rows_read:,}",
              f"{len(rows):,}", f"{batch.rejected_records:,}")
     return IngestResult(batch.kind, str(batch.path), file_id, batch.rows_read, len(rows), batch.rejected_records,
