@@ -516,10 +516,33 @@ def _all_distinct(values: pd.Series) -> bool:
         return False
 
 
+def _tuples_distinct(rows: pd.DataFrame, key: tuple[str, ...], positions: np.ndarray, all_rows: bool) -> bool:
+    """Whether the key tuples of the rows at ``positions`` are all different (one Arrow hash count).
+
+    Each tuple is joined into one text with the unit separator; blanks become NUL. Key columns hold IDs,
+    enumerations and times, none of which can contain either character (IDs are checked against their
+    character sets and control characters are refused), so different tuples give different texts. A False
+    only sends the rows to the exact search, which names the lines.
+    """
+    try:
+        parts = []
+        for name in key:
+            column = rows[name] if all_rows else rows[name].iloc[positions]
+            values = pa.array(column, from_pandas=True)
+            values = values.cast(pa.large_string()) if values.type != pa.large_string() else values
+            parts.append(pc.fill_null(values, "\x00"))
+        joined = pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string()))
+        return pc.count_distinct(joined, mode="all").as_py() == len(joined)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return False
+
+
 def _duplicate_keys(rows: pd.DataFrame, key: tuple[str, ...], good: np.ndarray, lines: np.ndarray,
                     collector: RejectCollector) -> None:
     """Refuse the second and later rows with the same key in one file, naming the first line."""
     positions = np.flatnonzero(good)
+    if len(key) > 1 and _tuples_distinct(rows, key, positions, bool(good.all())):
+        return
     codes = None
     for name in key:
         column = rows[name] if good.all() else rows[name].iloc[positions]

@@ -37,6 +37,7 @@ from pipelines.errors import CtxriskError, ValidationError
 from pipelines.fsutil import atomic_path, private_umask, remove_stale_temps, secure_mkdir
 from pipelines.kinds import KINDS
 from pipelines.lock import LockHolder, RunLock, lock_path_for
+from pipelines.memory import release_freed_memory
 from pipelines.quarantine import mark_processed, pending_files, quarantine
 from pipelines.settings import Settings
 from pipelines.warehouse import audit, connect, transaction
@@ -745,6 +746,14 @@ def _as_output(value: StepOutput | int | None) -> StepOutput:
 
 def _execute(con: duckdb.DuckDBPyConnection, step: Step, ctx: StepContext, *, done: dict[str, str],
              redact: Callable[[str], str]) -> StepResult:
+    try:
+        return _execute_step(con, step, ctx, done=done, redact=redact)
+    finally:
+        release_freed_memory()  # what the step freed goes back to the system before the next one starts
+
+
+def _execute_step(con: duckdb.DuckDBPyConnection, step: Step, ctx: StepContext, *, done: dict[str, str],
+                  redact: Callable[[str], str]) -> StepResult:
     started = time.monotonic()
     missing = [r for r in step.requires if done.get(r) != STATUS_OK]
     if missing:

@@ -12,6 +12,7 @@ import duckdb
 from pipelines.errors import CtxriskError
 from pipelines.ingest import IngestResult, ingest_file, skip_if_ingested, store_batch
 from pipelines.kinds import KINDS
+from pipelines.memory import release_freed_memory
 from pipelines.settings import Settings
 from pipelines.warehouse import transaction
 
@@ -32,22 +33,28 @@ def ingest_one(
     from pipelines.geo import warm_up
 
     warm_up()  # PROJ's set-up runs while the file is read
-    if kind in KINDS:
-        result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
-        if not result.skipped_same_file:
-            _assign_areas(con, kind, result, tables=[KINDS[kind].table])
-        return result
-    from pipelines import sources
+    try:
+        if kind in KINDS:
+            result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key,
+                                 run_id=run_id)
+            if not result.skipped_same_file:
+                _assign_areas(con, kind, result, tables=[KINDS[kind].table])
+            return result
+        from pipelines import sources
 
-    skipped = skip_if_ingested(con, kind, Path(path))
-    if skipped is not None:
-        return skipped
-    batch = sources.read_source(kind, Path(path), settings=settings,
-                                options={**(options or {}), "pseudonymise_key": pseudonymise_key})
-    result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
-    sources.after_load(kind, con, settings=settings)
-    _assign_areas(con, kind, result, tables=[batch.table, *(extra.table for extra in batch.extra)])
-    return result
+        skipped = skip_if_ingested(con, kind, Path(path))
+        if skipped is not None:
+            return skipped
+        batch = sources.read_source(kind, Path(path), settings=settings,
+                                    options={**(options or {}), "pseudonymise_key": pseudonymise_key})
+        result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
+        tables = [batch.table, *(extra.table for extra in batch.extra)]
+        del batch  # its rows are stored: not held while outcomes are linked and areas assigned
+        sources.after_load(kind, con, settings=settings)
+        _assign_areas(con, kind, result, tables=tables)
+        return result
+    finally:
+        release_freed_memory()  # the file's columns are gone; the steps after it start from a small process
 
 
 def _assign_areas(con: duckdb.DuckDBPyConnection, kind: str, result: IngestResult, *, tables: list[str]) -> None:

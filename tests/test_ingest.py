@@ -426,3 +426,19 @@ def test_rows_reach_duckdb_in_whole_row_groups_whatever_the_chunks(monkeypatch):
     table = ingest._to_arrow(rows)
     assert [b.num_rows for b in table.to_batches()] == [4, 4, 2]
     assert table.column("n").to_pylist() == list(range(10))
+
+
+def test_tuples_distinct_over_ids_enums_times_and_blanks():
+    from pipelines.ingest import _tuples_distinct
+
+    rows = pd.DataFrame({
+        "person": pd.Series(["P1", "P1", "P2", "P1"], dtype=pd.StringDtype("pyarrow")),
+        "at": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", None], utc=True),
+        "tool": pd.Series(["a", "a", "a", "a"], dtype=object),
+    })
+    everything = np.arange(4)
+    assert _tuples_distinct(rows, ("person", "at", "tool"), everything, True)
+    assert not _tuples_distinct(rows, ("person", "tool"), everything, True)
+    assert _tuples_distinct(rows, ("person", "tool"), np.array([0, 2]), False)
+    blanks = pd.DataFrame({"a": ["x", "x"], "b": [None, None]})
+    assert not _tuples_distinct(blanks, ("a", "b"), np.arange(2), True)  # two blanks are one value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -121,20 +121,25 @@ def _points(coords: pd.DataFrame, names: dict[str, str]) -> tuple[dict[str, np.n
     return points, own
 
 
-def _street_ids(identity: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray | pa.Array]:
+def _street_ids(identity: pd.DataFrame, repeated: np.ndarray | Future[np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray | pa.Array]:
     """Blank and repeated Crime IDs, and each row's incident key (see :func:`read_street`).
 
-    ``identity`` holds the ``STREET_IDENTITY`` columns.
+    ``identity`` holds the ``STREET_IDENTITY`` columns; ``repeated`` marks the rows whose Crime ID is on
+    another row too, or is a future of that mask: the blank IDs' keys are derived while it is worked out.
     """
     ids = to_chunked(identity["crime_id"])
     blank_id = pc.is_null(ids).to_numpy(zero_copy_only=False)
-    repeated = repeated_values(identity["crime_id"])
-    if not blank_id.any() and not repeated.any():
+    blank_keys = (derived_keys(identity.loc[blank_id], STREET_IDENTITY, prefix="pu-").to_numpy()
+                  if blank_id.any() else None)
+    if isinstance(repeated, Future):
+        repeated = repeated.result()
+    if blank_keys is None and not repeated.any():
         return blank_id, repeated, ids
     replace = blank_id | repeated  # disjoint: a repeated ID is never blank
     keys = np.empty(int(replace.sum()), dtype=object)  # only the replaced rows' keys, in file order
-    if blank_id.any():
-        keys[blank_id[replace]] = derived_keys(identity.loc[blank_id], STREET_IDENTITY, prefix="pu-").to_numpy()
+    if blank_keys is not None:
+        keys[blank_id[replace]] = blank_keys
     if repeated.any():
         sub = identity.loc[repeated]
         keys[repeated[replace]] = (sub["crime_id"].astype("object") + "#"
@@ -178,13 +183,12 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
                                                          "crime_type"), fmt="data.police.uk street-level crime")
     n = len(frame)
     collector = RejectCollector(n)
-    # Coordinates (PROJ) and the incident keys (a hash of every Crime ID, derived keys for the rest) are
-    # worked out on other threads while the rest is checked here; most of their work runs in PROJ, Arrow
-    # and hashlib without the interpreter lock.
+    # Coordinates (PROJ) and repeated Crime IDs (a hash of every ID) are worked out on other threads while
+    # the rest is checked here; their work runs in PROJ and Arrow without the interpreter lock.
     pool = ThreadPoolExecutor(2)
     coords = pd.DataFrame({"latitude": frame["latitude"], "longitude": frame["longitude"]})
     points_done = pool.submit(_points, coords, {"latitude": "Latitude", "longitude": "Longitude"})
-    ids_done = pool.submit(_street_ids, frame[STREET_IDENTITY])
+    repeated_done = pool.submit(repeated_values, frame["crime_id"])
     pool.shutdown(wait=False)
     utc, precision = _month_checks(frame, collector, settings)
     crime_type = frame["crime_type"]
@@ -197,10 +201,9 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
                  "last_outcome", "context"):
         text_checks(collector, frame[name], STREET_COLUMNS[name])
+    blank_id, repeated, incident_id = _street_ids(frame[STREET_IDENTITY], repeated_done)
     points, point_rejects = points_done.result()
     collector.extend(point_rejects)
-
-    blank_id, repeated, incident_id = ids_done.result()
     themes = [settings.theme_for_crime_type(t) for t in type_uniques] + ["other"]  # blank type: other
     rows = pd.DataFrame({
         "incident_id": text_series(incident_id),

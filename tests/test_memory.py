@@ -1,0 +1,48 @@
+"""Tests for pipelines.memory: memory freed by a batch goes back to the system, after each file and step."""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from pipelines import memory, runner
+from pipelines.errors import ValidationError
+
+
+def test_release_asks_arrow_and_the_c_heap_and_keeps_live_data(monkeypatch):
+    calls = []
+
+    class Pool:
+        def release_unused(self):
+            calls.append("arrow")
+
+    class Libc:
+        def malloc_trim(self, pad):
+            calls.append(("trim", pad))
+            return 1
+
+    kept = pa.array(range(1000))
+    monkeypatch.setattr(memory.pa, "default_memory_pool", lambda: Pool())
+    monkeypatch.setattr(memory, "_libc", lambda: Libc())
+    memory.release_freed_memory()
+    assert calls == ["arrow", ("trim", 0)]
+    monkeypatch.setattr(memory, "_libc", lambda: None)  # not glibc: Arrow's pool only
+    memory.release_freed_memory()
+    assert calls[-1] == "arrow"
+    assert kept.to_pylist()[-1] == 999
+
+
+def test_the_real_release_runs_here():
+    memory.release_freed_memory()  # glibc and mimalloc on the reference machine; must not raise elsewhere
+
+
+def test_every_ingest_releases_memory_even_when_the_file_is_refused(monkeypatch, tmp_path, con, settings):
+    released = []
+    monkeypatch.setattr(runner, "release_freed_memory", lambda: released.append(True))
+    good = tmp_path / "i.csv"
+    good.write_text("incident_id,occurred_at,latitude,longitude,category\nI1,2024-01-01,53.1,-2.4,Shoplifting\n")
+    assert runner.ingest_one(con, "incidents", good, settings=settings).rows_loaded == 1
+    assert released == [True]
+    with pytest.raises(ValidationError):
+        runner.ingest_one(con, "incidents", Path(tmp_path / "missing.csv"), settings=settings)
+    assert released == [True, True]
