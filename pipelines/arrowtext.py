@@ -105,14 +105,22 @@ def has_control(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         if hi <= lo or data[lo:hi].min() >= 0x20:  # every control character is a byte below 0x20
             start += n
             continue
-        hits = np.flatnonzero(_CONTROL[data[lo:hi]])
-        if hits.size:
-            rows = np.searchsorted(offsets, hits + lo, side="right") - 1
-            mask = np.zeros(n, dtype=bool)
-            mask[rows] = True
-            out[start:start + n] = mask & _valid(chunk)
+        rows = _rows_holding(offsets, data, _CONTROL)
+        if rows.size:
+            valid = _valid(chunk)
+            out[start + rows[valid[rows]]] = True
         start += n
     return out
+
+
+def _rows_holding(offsets: np.ndarray, data: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Positions (within the chunk) of the values holding a byte marked in the 256-entry ``table``.
+
+    A position may repeat. Null and empty values span no bytes, so they are never among them.
+    """
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    hits = np.flatnonzero(table[data[lo:hi]])
+    return np.searchsorted(offsets, hits + lo, side="right") - 1
 
 
 def _byte_set(characters: str) -> np.ndarray:
@@ -140,9 +148,7 @@ def charset_match(values: pa.Array | pa.ChunkedArray, characters: str, max_lengt
         # bytes.translate deleting the allowed bytes leaves nothing for a clean chunk: a few times faster than
         # the per-byte table lookup, which is only done to find the rows when something is left.
         if hi > lo and data[lo:hi].tobytes().translate(None, allowed_bytes):
-            bad_bytes = np.flatnonzero(~allowed[data[lo:hi]])
-            if bad_bytes.size:
-                rows = np.searchsorted(offsets, bad_bytes + lo, side="right") - 1
-                ok[rows[valid[rows]]] = False
+            rows = _rows_holding(offsets, data, ~allowed)
+            ok[rows[valid[rows]]] = False
         parts.append(ok)
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)

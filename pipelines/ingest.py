@@ -500,24 +500,30 @@ def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], p
     return pd.DataFrame({c.name: col(c.name) for c in kind.columns})
 
 
-def _all_distinct(values: pd.Series) -> bool:
+def _distinct(array: pa.Array | pa.ChunkedArray) -> bool:
     """Whether no value (blank included) appears twice.
 
     Exports are often sorted by their ID: strictly increasing values are distinct, and comparing neighbours
     costs a tenth of hashing a million strings. Otherwise Arrow's hash count decides, which needs no codes.
     """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if len(array) > 1 and not array.null_count and pc.all(
+            pc.greater(array.slice(1), array.slice(0, len(array) - 1))).as_py():
+        return True
+    return pc.count_distinct(array, mode="all").as_py() == len(array)
+
+
+def _all_distinct(values: pd.Series) -> bool:
+    """Whether no value of a column (blank included) appears twice (see :func:`_distinct`)."""
     try:
-        array = _as_arrow(values).combine_chunks()
-        if len(array) > 1 and not array.null_count and pc.all(
-                pc.greater(array.slice(1), array.slice(0, len(array) - 1))).as_py():
-            return True
-        return pc.count_distinct(array, mode="all").as_py() == len(array)
+        return _distinct(_as_arrow(values))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return False
 
 
 def _tuples_distinct(rows: pd.DataFrame, key: tuple[str, ...], positions: np.ndarray, all_rows: bool) -> bool:
-    """Whether the key tuples of the rows at ``positions`` are all different (one Arrow hash count).
+    """Whether the key tuples of the rows at ``positions`` are all different (see :func:`_distinct`).
 
     Each tuple is joined into one text with the unit separator; blanks become NUL. Key columns hold IDs,
     enumerations and times, none of which can contain either character (IDs are checked against their
@@ -531,8 +537,7 @@ def _tuples_distinct(rows: pd.DataFrame, key: tuple[str, ...], positions: np.nda
             values = pa.array(column, from_pandas=True)
             values = values.cast(pa.large_string()) if values.type != pa.large_string() else values
             parts.append(pc.fill_null(values, "\x00"))
-        joined = pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string()))
-        return pc.count_distinct(joined, mode="all").as_py() == len(joined)
+        return _distinct(pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string())))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return False
 

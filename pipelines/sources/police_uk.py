@@ -121,19 +121,18 @@ def _points(coords: pd.DataFrame, names: dict[str, str]) -> tuple[dict[str, np.n
     return points, own
 
 
-def _street_ids(identity: pd.DataFrame, repeated: np.ndarray | Future[np.ndarray]
+def _street_ids(identity: pd.DataFrame, repeated_done: Future[np.ndarray]
                 ) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray | pa.Array]:
     """Blank and repeated Crime IDs, and each row's incident key (see :func:`read_street`).
 
-    ``identity`` holds the ``STREET_IDENTITY`` columns; ``repeated`` marks the rows whose Crime ID is on
-    another row too, or is a future of that mask: the blank IDs' keys are derived while it is worked out.
+    ``identity`` holds the ``STREET_IDENTITY`` columns; ``repeated_done`` gives the mask of rows whose Crime
+    ID is on another row too: the blank IDs' keys are derived while it is worked out.
     """
     ids = to_chunked(identity["crime_id"])
     blank_id = pc.is_null(ids).to_numpy(zero_copy_only=False)
     blank_keys = (derived_keys(identity.loc[blank_id], STREET_IDENTITY, prefix="pu-").to_numpy()
                   if blank_id.any() else None)
-    if isinstance(repeated, Future):
-        repeated = repeated.result()
+    repeated = repeated_done.result()
     if blank_keys is None and not repeated.any():
         return blank_id, repeated, ids
     replace = blank_id | repeated  # disjoint: a repeated ID is never blank
