@@ -137,6 +137,30 @@ def test_identical_asb_rows_get_numbered_keys(tmp_path, settings):
     assert keys[1] == keys[0][:-2] + "-2"
 
 
+def test_repeated_crime_ids_and_blank_ids_keyed_in_file_order(tmp_path, settings):
+    header = head_lines(verified(*STREET, CITY), 0)[0]
+    tail = ",2023-05,City of London Police,City of London Police,-0.09,51.51,On or near {},E01000001,City 001A," \
+           "{},,"
+    body = [
+        "abc123" + tail.format("X", "Drugs"),
+        "" + tail.format("Y", "Anti-social behaviour"),
+        "abc123" + tail.format("Z", "Drugs"),  # same ID, another place: a different key
+        "unique9" + tail.format("X", "Drugs"),
+        "abc123" + tail.format("X", "Drugs"),  # identical to the first row: numbered 2
+        "" + tail.format("Y", "Anti-social behaviour"),
+    ]
+    batch = read_street(_write(tmp_path, "rep.csv", "\n".join([header, *body, ""]).encode()), settings=settings,
+                        options={})
+    keys = list(batch.rows["incident_id"])
+    assert [k.split("#")[0] for k in keys[::2]] == ["abc123", "abc123", "abc123"]
+    assert keys[0].endswith("-1") and keys[4] == keys[0][:-2] + "-2"
+    assert keys[2] != keys[0] and keys[2].endswith("-1")
+    assert keys[1].startswith("pu-") and keys[1].endswith("-1") and keys[5] == keys[1][:-2] + "-2"
+    assert keys[3] == "unique9"
+    assert len(keys[0].split("#")[1]) == len("0123456789abcdef0123-1")
+    assert "3 row(s) share a Crime ID" in " ".join(batch.notes)
+
+
 def test_lsoa_2021_vintage_from_june_2023(tmp_path, settings):
     lines = head_lines(verified(*STREET, CITY), 5)
     text = "\n".join([lines[0]] + [line.replace(",2023-05,", ",2023-06,") for line in lines[1:]]) + "\n"

@@ -157,34 +157,71 @@ def spread(values: list[object], codes: np.ndarray, type: pa.DataType = pa.strin
     return pa.array(values, type=type).take(pa.array(codes))
 
 
-def content_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """SHA-256 (first 20 hex digits) of each row's values in ``columns``, joined by a unit separator."""
-    if not len(frame):
-        return pd.Series([], dtype="object")
-    parts = [pc.fill_null(to_arrow(frame[c]).cast(pa.string()), "") for c in columns]
-    joined = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
-    codes, uniques = factorize(pd.Series(pd.arrays.ArrowStringArray(joined)))
-    digests = np.array([hashlib.sha256(u.encode("utf-8")).hexdigest()[:HASH_HEX_CHARS] for u in uniques] + [""],
-                       dtype=object)
-    return pd.Series(digests[codes], index=frame.index, dtype="object")
+def content_hash(frame: pd.DataFrame, columns: list[str], *, rows: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """SHA-256 (first 20 hex digits) of each row's values in ``columns``, joined by a unit separator.
+
+    Parameters
+    ----------
+    rows : numpy.ndarray of bool, optional
+        Only these rows are hashed (all by default); they are picked in Arrow, without a copy of the frame.
+
+    Returns
+    -------
+    digests : numpy.ndarray of str
+        The distinct digests, in order of first appearance.
+    codes : numpy.ndarray of int
+        Each (picked) row's index into ``digests``.
+    """
+    mask = None if rows is None else pa.array(rows, type=pa.bool_())
+    parts = []
+    for name in columns:
+        values = to_chunked(frame[name])
+        if mask is not None:
+            values = pc.filter(values, mask)
+        parts.append(pc.fill_null(values.cast(pa.large_string()), ""))
+    if not parts or not len(parts[0]):
+        return np.array([], dtype=object), np.zeros(0, dtype=np.int64)
+    joined = (pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string())) if len(parts) > 1
+              else parts[0])
+    # Each distinct row is hashed once; rows that are the same get the same digest.
+    text_codes, texts = encode(pd.Series(pd.arrays.ArrowStringArray(joined)))
+    digests = [hashlib.sha256(t.encode("utf-8")).hexdigest()[:HASH_HEX_CHARS] for t in texts.to_pylist()]
+    digest_codes, distinct = pd.factorize(np.array(digests, dtype=object))  # two texts could share a prefix
+    return np.asarray(distinct, dtype=object), digest_codes[text_codes]
 
 
-def occurrence(values: pd.Series) -> np.ndarray:
-    """1-based count of each value's appearances so far (in file order)."""
-    codes = pd.factorize(values)[0]
-    return pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy() + 1
+def occurrence(codes: np.ndarray) -> np.ndarray:
+    """1-based count of each code's appearances so far (in file order)."""
+    codes = np.asarray(codes)
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(codes)])
+    rank = np.arange(len(codes)) - np.repeat(starts, sizes)
+    out = np.empty(len(codes), dtype=np.int64)
+    out[order] = rank + 1
+    return out
 
 
-def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str) -> pd.Series:
+def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str, rows: np.ndarray | None = None
+                 ) -> pa.Array:
     """Stable keys for rows without a usable ID: ``prefix`` + content hash + ``-`` + occurrence number.
 
     The same rows in a re-export get the same keys (so a re-export replaces rather than duplicates);
-    identical rows are told apart by the order in which they appear.
+    identical rows are told apart by the order in which they appear. ``rows`` (a boolean mask) keys only
+    those rows; the result has one key per picked row, in file order, as Arrow text.
     """
-    digest = content_hash(frame, columns)
-    occ = occurrence(digest)
-    return pd.Series(prefix + digest.to_numpy().astype(object) + "-" + occ.astype(str).astype(object),
-                     index=frame.index, dtype="object")
+    distinct, codes = content_hash(frame, columns, rows=rows)
+    if not len(codes):
+        return pa.array([], type=pa.large_string())
+    digest = pa.array(distinct, type=pa.large_string()).take(pa.array(codes))
+    number = pa.array(occurrence(codes)).cast(pa.large_string())
+    text = pa.large_string()
+    return pc.binary_join_element_wise(pa.scalar(prefix, text), digest, pa.scalar("-", text), number,
+                                       pa.scalar("", text))
 
 
 def match_month(series: pd.Series) -> np.ndarray:

@@ -130,21 +130,25 @@ def _street_ids(identity: pd.DataFrame, repeated_done: Future[np.ndarray]
     """
     ids = to_chunked(identity["crime_id"])
     blank_id = pc.is_null(ids).to_numpy(zero_copy_only=False)
-    blank_keys = (derived_keys(identity.loc[blank_id], STREET_IDENTITY, prefix="pu-").to_numpy()
-                  if blank_id.any() else None)
+    blank_keys = derived_keys(identity, STREET_IDENTITY, prefix="pu-", rows=blank_id) if blank_id.any() else None
     repeated = repeated_done.result()
     if blank_keys is None and not repeated.any():
         return blank_id, repeated, ids
     replace = blank_id | repeated  # disjoint: a repeated ID is never blank
-    keys = np.empty(int(replace.sum()), dtype=object)  # only the replaced rows' keys, in file order
+    # Only the replaced rows' keys, in file order: blank IDs' and repeated IDs' keys interleaved.
+    pieces, owners = [], []
     if blank_keys is not None:
-        keys[blank_id[replace]] = blank_keys
+        pieces.append(blank_keys)
+        owners.append(np.flatnonzero(blank_id))
     if repeated.any():
-        sub = identity.loc[repeated]
-        keys[repeated[replace]] = (sub["crime_id"].astype("object") + "#"
-                                   + derived_keys(sub, STREET_IDENTITY, prefix="")).to_numpy()
-    incident_id = pc.replace_with_mask(ids.combine_chunks().cast(pa.large_string()), pa.array(replace),
-                                       pa.array(keys, type=pa.large_string()))
+        repeated_ids = pc.filter(ids, pa.array(repeated)).combine_chunks().cast(pa.large_string())
+        pieces.append(pc.binary_join_element_wise(
+            repeated_ids, derived_keys(identity, STREET_IDENTITY, prefix="", rows=repeated),
+            pa.scalar("#", pa.large_string())))
+        owners.append(np.flatnonzero(repeated))
+    keys = pa.concat_arrays([piece.cast(pa.large_string()) for piece in pieces])
+    keys = keys.take(pa.array(np.argsort(np.concatenate(owners), kind="stable")))
+    incident_id = pc.replace_with_mask(ids.combine_chunks().cast(pa.large_string()), pa.array(replace), keys)
     return blank_id, repeated, incident_id
 
 
@@ -289,7 +293,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     force = options.get("force") or force_from_filename(path, "stop-and-search")
     search_id = derived_keys(frame, list(SEARCH_COLUMNS), prefix="ss-")
     rows = pd.DataFrame({
-        "search_id": search_id.to_numpy(),
+        "search_id": text_series(search_id),
         "source": "police_uk_stop_search",
         "occurred_at": utc,
         "time_precision": precision,
@@ -353,9 +357,11 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
         text_checks(collector, frame[name], OUTCOME_COLUMNS[name])
     points, point_rejects = _points(frame[["latitude", "longitude"]], {"latitude": "Latitude", "longitude": "Longitude"})
     collector.extend(point_rejects)
-    outcome_id = crime_id.astype("object").fillna("") + ":" + derived_keys(frame, list(OUTCOME_COLUMNS), prefix="")
+    outcome_id = pc.binary_join_element_wise(
+        pc.fill_null(to_chunked(crime_id).cast(pa.large_string()), ""),
+        derived_keys(frame, list(OUTCOME_COLUMNS), prefix=""), pa.scalar(":", pa.large_string()))
     rows = pd.DataFrame({
-        "outcome_id": outcome_id.to_numpy(),
+        "outcome_id": text_series(outcome_id),
         "crime_id": crime_id,
         "month": frame["month"],
         "recorded_at": utc,
