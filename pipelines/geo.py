@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 import numpy as np
 from pyproj import Transformer
@@ -29,11 +28,20 @@ _POOL_LOCK = threading.Lock()
 _WARMED = False
 
 
-@lru_cache(maxsize=4)
+_TRANSFORMERS: dict[tuple[str, str], Transformer] = {}
+_TRANSFORMERS_LOCK = threading.Lock()
+
+
 def _transformer(src: str, dst: str) -> Transformer:
     # pyproj (3.1+) keeps one PROJ object per thread behind a Transformer, built on a thread's first call
-    # (about 0.06 s); the long-lived pool below means each thread builds it once per process.
-    return Transformer.from_crs(src, dst, always_xy=True)
+    # (about 0.06 s); the long-lived pool below means each thread builds it once per process. One Transformer
+    # per direction, made under a lock: threads racing to make their own would each build a PROJ object for a
+    # Transformer that is then thrown away.
+    with _TRANSFORMERS_LOCK:
+        found = _TRANSFORMERS.get((src, dst))
+        if found is None:
+            found = _TRANSFORMERS[(src, dst)] = Transformer.from_crs(src, dst, always_xy=True)
+        return found
 
 
 def _pool_threads() -> int:
@@ -50,7 +58,7 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def warm_up() -> None:
-    """Build the WGS84 -> BNG transform on every transform thread in the background; returns at once.
+    """Build the WGS84 <-> BNG transforms on every transform thread in the background; returns at once.
 
     Called when an ingest starts, so PROJ's set-up overlaps reading the file instead of following it.
     """
@@ -64,8 +72,10 @@ def warm_up() -> None:
     started = threading.Barrier(threads, timeout=10)
 
     def build() -> None:
-        # Latitude/longitude is what police.uk and most partner exports give; the reverse is built on first use.
+        # Both directions: police.uk gives latitude/longitude, partner exports often easting/northing too, and
+        # a small file is transformed on whichever thread is free.
         _transformer(WGS84, BNG).transform(-2.0, 53.0)
+        _transformer(BNG, WGS84).transform(400_000.0, 300_000.0)
         try:
             started.wait()
         except threading.BrokenBarrierError:
@@ -82,9 +92,11 @@ def _transform(src: str, dst: str, x: np.ndarray, y: np.ndarray) -> tuple[np.nda
     slices = min(_pool_threads(), max(1, len(x) // (THREADED_POINTS // 2)))
     bounds = np.linspace(0, len(x), slices + 1).astype(int)
     out_x, out_y = np.empty_like(x), np.empty_like(y)
-    transformer = _transformer(src, dst)
 
     def part(k: int) -> None:
+        # Looked up on the transform thread: a Transformer builds a PROJ object in the thread that creates it
+        # and in each thread that uses it, so creating it here saves one build (~0.06 s) per direction.
+        transformer = _transformer(src, dst)
         lo, hi = bounds[k], bounds[k + 1]
         out_x[lo:hi], out_y[lo:hi] = transformer.transform(x[lo:hi], y[lo:hi])
 

@@ -300,8 +300,17 @@ def test_dict_fsst_is_skipped_for_large_batches_only_and_the_setting_restored():
     def setting():
         return con.execute("select current_setting('disabled_compression_methods')").fetchone()[0].lower()
 
+    def threads():
+        return con.execute("select current_setting('threads')").fetchone()[0]
+
+    con.execute("set threads = 3")
     with bulk_write(con, rows=ROW_GROUP_ROWS - 1):
         assert setting() == ""
+        assert threads() == 1  # one Arrow batch: one thread inserts it
+    assert threads() == 3
+    with pytest.raises(RuntimeError, match="small"), bulk_write(con, rows=10):
+        raise RuntimeError("small")
+    assert threads() == 3
     con.execute("set threads = 2")
     with bulk_write(con, rows=ROW_GROUP_ROWS):
         assert setting() == "dict_fsst"
