@@ -66,9 +66,18 @@ def clean_text(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
     values = as_chunked(values)
     if may_need_trim(values):
         values = pc.utf8_trim_whitespace(values)
-    if pc.any(pc.equal(values, "")).as_py():
+    if _has_empty(values):
         values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
     return values
+
+
+def _has_empty(values: pa.ChunkedArray) -> bool:
+    """True when some non-null value is the empty string (found from the offsets, without comparing text)."""
+    for chunk, offsets, _data in _chunks(values):
+        empty = offsets[1:] == offsets[:-1]
+        if empty.any() and (empty & _valid(chunk)).any():
+            return True
+    return False
 
 
 def byte_lengths(values: pa.Array | pa.ChunkedArray) -> np.ndarray:

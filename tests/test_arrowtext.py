@@ -50,6 +50,9 @@ def test_empty_and_all_null_columns():
     assert has_control(chunked([])).tolist() == []
     assert longer_than(chunked([None, None]), 5).tolist() == [False, False]
     assert clean_text(chunked([None, ""])).to_pylist() == [None, None]
+    sliced = pa.array(["", "a", "", "b"], type=pa.large_string()).slice(1, 3)  # offsets that do not start at 0
+    assert clean_text(sliced).to_pylist() == ["a", None, "b"]
+    assert clean_text(pa.array(["", "a"]).slice(1)).to_pylist() == ["a"]
     assert np.array_equal(byte_lengths(chunked([None])), [0])
 
 

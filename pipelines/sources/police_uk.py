@@ -186,21 +186,23 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
                                                          "crime_type"), fmt="data.police.uk street-level crime")
     n = len(frame)
     collector = RejectCollector(n)
-    # Coordinates (PROJ) and repeated Crime IDs (a hash of every ID) are worked out on other threads while
-    # the rest is checked here; their work runs in PROJ and Arrow without the interpreter lock.
+    # Coordinates (PROJ), repeated Crime IDs (a hash of every ID) and the IDs' characters are worked out on
+    # other threads while the rest is checked here; their work runs in PROJ, Arrow and numpy, mostly without
+    # the interpreter lock.
     pool = ThreadPoolExecutor(2)
     coords = pd.DataFrame({"latitude": frame["latitude"], "longitude": frame["longitude"]})
+    crime_id = frame["crime_id"]
+    ids = to_chunked(crime_id)
     points_done = pool.submit(_points, coords, {"latitude": "Latitude", "longitude": "Longitude"})
-    repeated_done = pool.submit(repeated_values, frame["crime_id"])
+    repeated_done = pool.submit(repeated_values, crime_id)
+    id_chars_done = pool.submit(charset_match, ids, KEY_CHARS, KEY_MAX)
     pool.shutdown(wait=False)
     utc, precision = _month_checks(frame, collector, settings)
     crime_type = frame["crime_type"]
     type_codes, type_uniques = factorize(crime_type)
     collector.add(type_codes == len(type_uniques), "Crime type", None, "required value is blank")
-    crime_id = frame["crime_id"]
-    ids = to_chunked(crime_id)
-    bad_id = ~charset_match(ids, KEY_CHARS, KEY_MAX)
-    collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
+    collector.add(~id_chars_done.result(), "Crime ID", crime_id,
+                  "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
                  "last_outcome", "context"):
         text_checks(collector, frame[name], STREET_COLUMNS[name])
