@@ -230,9 +230,14 @@ def match_month(series: pd.Series) -> np.ndarray:
         .to_numpy(dtype=bool)
 
 
-def lsoa_vintage(month: pd.Series, lsoa_code: pd.Series, *, lsoa21_from: str) -> pd.Series:
-    """``lsoa11`` for months before ``lsoa21_from`` (``YYYY-MM``), else ``lsoa21``; None where no LSOA code."""
-    codes, uniques = factorize(month)
+def lsoa_vintage(month: pd.Series, lsoa_code: pd.Series, *, lsoa21_from: str,
+                 month_codes: tuple[np.ndarray, list[object]] | None = None) -> pd.Series:
+    """``lsoa11`` for months before ``lsoa21_from`` (``YYYY-MM``), else ``lsoa21``; None where no LSOA code.
+
+    ``month_codes`` is ``factorize(month)`` when the caller has it already (a million months are not hashed
+    twice).
+    """
+    codes, uniques = month_codes if month_codes is not None else factorize(month)
     per_month = ["lsoa11" if (u or "") < lsoa21_from else "lsoa21" for u in uniques] + [
         "lsoa11" if "" < lsoa21_from else "lsoa21"]
     vintage = spread(per_month, codes)

@@ -95,8 +95,12 @@ OUTCOME_COLUMNS = {
 }
 
 
-def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Settings) -> tuple[pd.Series, pd.Series]:
-    """Refuse blank and malformed months; parse each distinct month once."""
+def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Settings
+                  ) -> tuple[pd.Series, pd.Series, tuple[np.ndarray, list[object]]]:
+    """Refuse blank and malformed months; parse each distinct month once.
+
+    Returns each row's time (UTC), its precision, and the month's codes and distinct values (``factorize``).
+    """
     month = frame["month"]
     codes, uniques = factorize(month)
     collector.add(codes == len(uniques), "Month", None, "required value is blank")
@@ -109,7 +113,7 @@ def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Set
     utc, precision, _invalid = parse_times(distinct, timezone=settings.local_timezone)
     # Arrow-backed text: the rows go to DuckDB through Arrow, and a million Python strings would be converted.
     per_month = [None if pd.isna(v) else v for v in precision]
-    return utc.take(codes).reset_index(drop=True), text_series(spread(per_month, codes))
+    return utc.take(codes).reset_index(drop=True), text_series(spread(per_month, codes)), (codes, uniques)
 
 
 def _points(coords: pd.DataFrame, names: dict[str, str]) -> tuple[dict[str, np.ndarray], RejectCollector]:
@@ -147,8 +151,12 @@ def _street_ids(identity: pd.DataFrame, repeated_done: Future[np.ndarray]
             pa.scalar("#", pa.large_string())))
         owners.append(np.flatnonzero(repeated))
     keys = pa.concat_arrays([piece.cast(pa.large_string()) for piece in pieces])
-    keys = keys.take(pa.array(np.argsort(np.concatenate(owners), kind="stable")))
-    incident_id = pc.replace_with_mask(ids.combine_chunks().cast(pa.large_string()), pa.array(replace), keys)
+    # Each row's key, null where the Crime ID is kept; if_else then works chunk by chunk on the IDs as read
+    # (replace_with_mask would first copy all of them into one array).
+    position = np.full(len(replace), -1, dtype=np.int64)
+    position[np.concatenate(owners)] = np.arange(len(keys))
+    spread_keys = keys.take(pa.array(position, mask=~replace))
+    incident_id = pc.if_else(pa.array(replace), spread_keys, ids.cast(pa.large_string()))
     return blank_id, repeated, incident_id
 
 
@@ -197,7 +205,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     repeated_done = pool.submit(repeated_values, crime_id)
     id_chars_done = pool.submit(charset_match, ids, KEY_CHARS, KEY_MAX)
     pool.shutdown(wait=False)
-    utc, precision = _month_checks(frame, collector, settings)
+    utc, precision, month_codes = _month_checks(frame, collector, settings)
     crime_type = frame["crime_type"]
     type_codes, type_uniques = factorize(crime_type)
     collector.add(type_codes == len(type_uniques), "Crime type", None, "required value is blank")
@@ -225,7 +233,8 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
         "located": points["located"],
         "lsoa_code": frame["lsoa_code"],
         "lsoa_name": frame["lsoa_name"],
-        "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM),
+        "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM,
+                                     month_codes=month_codes),
         "falls_within": frame["falls_within"],
         "reported_by": frame["reported_by"],
         "location_description": frame["location"],
@@ -349,7 +358,7 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     frame = map_columns(table, OUTCOME_COLUMNS, required=("crime_id", "month", "longitude", "latitude",
                                                           "outcome_type"), fmt="data.police.uk outcomes")
     collector = RejectCollector(len(frame))
-    utc, _precision = _month_checks(frame, collector, settings)
+    utc, _precision, month_codes = _month_checks(frame, collector, settings)
     crime_id = frame["crime_id"]
     collector.add(crime_id.isna().to_numpy(), "Crime ID", None, "required value is blank")
     bad_id = ~charset_match(to_chunked(crime_id), KEY_CHARS, KEY_MAX)
@@ -377,7 +386,8 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
         "location_description": frame["location"],
         "lsoa_code": frame["lsoa_code"],
         "lsoa_name": frame["lsoa_name"],
-        "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM),
+        "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM,
+                                     month_codes=month_codes),
         "outcome_type": frame["outcome_type"],
         "incident_id": None,
         "match_status": None,
