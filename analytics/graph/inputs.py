@@ -363,7 +363,8 @@ def load_graph_inputs(
             names = np.array(["h3:" + c for c in cells.tolist()], dtype=object)
             person_locations = pd.DataFrame(
                 {
-                    "person_id": located["person_id"].to_numpy(),
+                    # the column itself: .to_numpy() would make a Python string of every ID
+                    "person_id": located["person_id"].reset_index(drop=True),
                     "location_id": names[index],
                     # the column itself, not .to_numpy(): that makes an object array of Timestamps
                     "linked_at": located["occurred_at"].reset_index(drop=True),
