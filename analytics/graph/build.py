@@ -752,7 +752,8 @@ def _node_arrays(
     pcode = coded.persons
     last_row = np.flatnonzero(pcode >= 0)
     if last_row.size:  # the last row of a person wins
-        birth[pcode[last_row]] = inputs.persons["birth_year_month"].to_numpy(dtype=object)[last_row]
+        month_code, months = _factorize(inputs.persons["birth_year_month"])  # a few hundred months, not a string each
+        birth[pcode[last_row]] = np.r_[months, None][month_code[last_row]]
         looked[pcode[last_row]] = inputs.persons["looked_after"].to_numpy(dtype=object)[last_row]
     valid_band = np.isin(band[nodes], np.array(["child", "young_adult", "adult"], dtype=object))
     node_band = np.where(valid_band, band[nodes], _age_bands(birth[nodes], when[nodes].view("datetime64[us]"))).astype(object)
