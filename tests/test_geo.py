@@ -44,3 +44,18 @@ def test_many_points_are_transformed_on_threads_with_the_same_results(monkeypatc
     assert np.array_equal(one_call[0], sliced[0]) and np.array_equal(one_call[1], sliced[1])
     back = bng_to_wgs84(*sliced)
     assert np.allclose(back[0], lat, atol=1e-6) and np.allclose(back[1], lon, atol=1e-6)
+
+
+def test_one_transformer_per_direction_even_when_threads_race():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines import geo
+
+    geo._TRANSFORMERS.clear()
+    with ThreadPoolExecutor(4) as pool:
+        made = list(pool.map(lambda _: geo._transformer(geo.WGS84, geo.BNG), range(8)))
+    assert len({id(t) for t in made}) == 1
+    assert geo._transformer(geo.BNG, geo.WGS84) is not made[0]
+    lat, lon = 52 + 39 / 60 + 28.8282 / 3600, 1 + 42 / 60 + 57.8663 / 3600  # Caister water tower, as above
+    easting, northing = wgs84_to_bng(np.array([lat]), np.array([lon]))
+    assert easting[0] == pytest.approx(651409.903, abs=5) and northing[0] == pytest.approx(313177.270, abs=5)

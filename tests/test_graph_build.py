@@ -193,3 +193,20 @@ def test_self_association_left_out():
     assoc = pd.DataFrame({"person_a": ["a", "a"], "person_b": ["a", "b"], "relation": ["knows", "family"]})
     g = build_graph(GraphInputs(associations=assoc))
     assert list(g.edges) == [("a", "b")]
+
+
+def test_person_index_codes_sort_as_python_sorts_the_ids():
+    import numpy as np
+
+    from analytics.graph.build import _PersonIndex
+
+    index = _PersonIndex()
+    first = index.add(pd.Series(["P10", "é1", None, "P2", "P10"], dtype="str"))
+    second = index.add(np.array(["Z9", None, "P2", "a0", float("nan")], dtype=object))
+    empty = index.add(pd.Series([], dtype="str"))
+    codes = index.build()
+    people = sorted({"P10", "é1", "P2", "Z9", "a0"})  # code points: digits, capitals, small letters, then é
+    assert index.people.tolist() == people == ["P10", "P2", "Z9", "a0", "é1"]
+    assert codes[first].tolist() == [0, 4, -1, 1, 0]
+    assert codes[second].tolist() == [2, -1, 1, 3, -1]
+    assert codes[empty].tolist() == []
