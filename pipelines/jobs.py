@@ -19,6 +19,7 @@ Guarantees (see ``docs/operations.md``):
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -749,6 +750,10 @@ def _execute(con: duckdb.DuckDBPyConnection, step: Step, ctx: StepContext, *, do
     try:
         return _execute_step(con, step, ctx, done=done, redact=redact)
     finally:
+        # A step's large frames and arrays can sit in reference cycles, which only a full collection frees, and
+        # CPython runs one rarely: at 10M incidents the graph step's 3 GB were sometimes still held when the
+        # locations step started, and the run peaked at 9.7 GB instead of 7.2 GB.
+        gc.collect()
         release_freed_memory()  # what the step freed goes back to the system before the next one starts
 
 
