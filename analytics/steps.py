@@ -98,10 +98,6 @@ def graph_step(ctx: StepContext) -> StepOutput:
 
     settings = ctx.settings
     inputs = load_graph_inputs(ctx.con)
-    # Reading the inputs (DuckDB's sort of the involvements, Arrow to pandas) leaves freed memory held by the
-    # allocators, which the build's numpy arrays cannot reuse: handed back first (at 10M incidents the process
-    # held 4.0 GB for 1.8 GB of tables).
-    release_freed_memory()
     arrays = build_arrays(inputs, half_life_days=settings.graph.recency_half_life_days)
     del inputs  # the tables are coded into the arrays: free them before the marts
     gc.collect()

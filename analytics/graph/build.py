@@ -239,9 +239,7 @@ class _PersonIndex:
         self.people = np.empty(0, dtype=object)
 
     def add(self, values: pd.Series | np.ndarray) -> int:
-        text = _id_text(values)
-        encoded = pac.dictionary_encode(text) if len(text) else pa.DictionaryArray.from_arrays(
-            pa.array([], pa.int32()), pa.array([], pa.large_string()))
+        encoded = pac.dictionary_encode(_id_text(values))
         local = pac.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         self._parts.append((local, encoded.dictionary))
         return len(self._parts) - 1

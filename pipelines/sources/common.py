@@ -193,17 +193,7 @@ def content_hash(frame: pd.DataFrame, columns: list[str], *, rows: np.ndarray | 
 
 def occurrence(codes: np.ndarray) -> np.ndarray:
     """1-based count of each code's appearances so far (in file order)."""
-    codes = np.asarray(codes)
-    if not len(codes):
-        return np.zeros(0, dtype=np.int64)
-    order = np.argsort(codes, kind="stable")
-    ordered = codes[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    sizes = np.diff(np.r_[starts, len(codes)])
-    rank = np.arange(len(codes)) - np.repeat(starts, sizes)
-    out = np.empty(len(codes), dtype=np.int64)
-    out[order] = rank + 1
-    return out
+    return pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy() + 1
 
 
 def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str, rows: np.ndarray | None = None

@@ -150,7 +150,7 @@ def _street_ids(identity: pd.DataFrame, repeated_done: Future[np.ndarray]
             repeated_ids, derived_keys(identity, STREET_IDENTITY, prefix="", rows=repeated),
             pa.scalar("#", pa.large_string())))
         owners.append(np.flatnonzero(repeated))
-    keys = pa.concat_arrays([piece.cast(pa.large_string()) for piece in pieces])
+    keys = pa.concat_arrays(pieces)
     # Each row's key, null where the Crime ID is kept; if_else then works chunk by chunk on the IDs as read
     # (replace_with_mask would first copy all of them into one array).
     position = np.full(len(replace), -1, dtype=np.int64)
