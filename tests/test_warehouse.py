@@ -75,3 +75,23 @@ def test_nested_transaction_joins_the_outer_one(con):
     assert con.execute("select count(*) from marts.t").fetchone()[0] == 0
     tables = con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
     assert ("inner",) not in tables
+
+
+def test_incident_columns_keep_their_declared_compression(settings):
+    # DuckDB would try every method on every segment; the raw tables name one per column (see the SQL files).
+    # The values are picked so that DuckDB's own choice would be the other way round (dictionary for three
+    # repeated IDs, FSST for unique category text). Compression applies when rows are checkpointed to a file.
+    con = connect(settings=settings)
+    con.execute(
+        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, located, "
+        "file_id) select 'inc-' || (i % 3), 'partner', timestamptz '2026-01-01', 'minute', "
+        "'on or near ' || md5(i::varchar), 'cse', false, 'f1' from range(5000) r(i)"
+    )
+    con.execute("checkpoint")
+    used = dict(con.execute(
+        "select column_name, string_agg(distinct compression, ',') from pragma_storage_info('raw.incidents') "
+        "where segment_type = 'VARCHAR' group by column_name"
+    ).fetchall())
+    con.close()
+    assert used["incident_id"] == "FSST"
+    assert used["category"] == used["source"] == used["file_id"] == "Dictionary"
