@@ -5,7 +5,7 @@ create or replace view marts.indicators_missing_episodes as
 with
 episodes as (
     select
-        episode_id, person_id, missing_type, source, started_at, started_precision, ended_at,
+        episode_id, person_id, missing_type, source, started_at, started_precision::varchar as started_precision, ended_at,
         rhi_offered_at, rhi_completed_at, found_latitude is not null as found_located
     from raw.missing_episodes
 ),

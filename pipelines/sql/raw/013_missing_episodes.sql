@@ -6,7 +6,7 @@ create table if not exists raw.missing_episodes (
     episode_id varchar not null using compression fsst,
     person_id varchar not null,
     started_at timestamptz not null,
-    started_precision varchar not null using compression dictionary,
+    started_precision time_precision not null,
     ended_at timestamptz,
     missing_type varchar not null using compression dictionary,
     from_latitude double,

@@ -2,7 +2,7 @@
 create table if not exists raw.intelligence (
     intel_id varchar not null,
     reported_at timestamptz not null,
-    time_precision varchar not null,
+    time_precision time_precision not null,
     category varchar not null,
     theme varchar not null,
     latitude double,

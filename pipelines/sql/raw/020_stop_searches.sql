@@ -6,7 +6,7 @@ create table if not exists raw.stop_searches (
     search_id varchar not null using compression fsst,
     source varchar not null using compression dictionary,
     occurred_at timestamptz not null,
-    time_precision varchar not null using compression dictionary,
+    time_precision time_precision not null,
     search_type varchar using compression dictionary,
     part_of_policing_operation boolean,
     policing_operation varchar using compression dictionary,

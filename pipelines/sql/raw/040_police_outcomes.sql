@@ -17,7 +17,7 @@ create table if not exists raw.police_outcomes (
     location_description varchar using compression dictionary,
     lsoa_code varchar using compression dictionary,
     lsoa_name varchar using compression dictionary,
-    lsoa_vintage varchar using compression dictionary,
+    lsoa_vintage lsoa_vintage,
     outcome_type varchar not null using compression dictionary,
     incident_id varchar,
     match_status varchar using compression dictionary,

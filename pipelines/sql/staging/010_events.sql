@@ -2,23 +2,24 @@
 create or replace view staging.events as
 with
 incidents as (
-    select incident_id as event_id, 'incident' as event_type, source, occurred_at, time_precision,
-           category, theme, location_type, latitude, longitude, easting, northing, located
+    select incident_id as event_id, 'incident' as event_type, source, occurred_at,
+           time_precision::varchar as time_precision, category, theme, location_type, latitude, longitude,
+           easting, northing, located
     from raw.incidents
 ),
 missing as (
-    select episode_id, 'missing', source, started_at, started_precision,
+    select episode_id, 'missing', source, started_at, started_precision::varchar,
            missing_type, 'missing', null, found_latitude, found_longitude, found_easting, found_northing,
            found_latitude is not null
     from raw.missing_episodes
 ),
 intelligence as (
-    select intel_id, 'intelligence', 'intelligence', reported_at, time_precision,
+    select intel_id, 'intelligence', 'intelligence', reported_at, time_precision::varchar,
            category, theme, null, latitude, longitude, easting, northing, located
     from raw.intelligence
 ),
 searches as (
-    select search_id, 'stop_search', source, occurred_at, time_precision,
+    select search_id, 'stop_search', source, occurred_at, time_precision::varchar,
            coalesce(object_of_search, 'stop and search'), theme, null, latitude, longitude, easting, northing, located
     from raw.stop_searches
 ),
