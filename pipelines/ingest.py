@@ -24,15 +24,13 @@ from pipelines.arrowtext import as_chunked, charset_match, has_control, longer_t
 from pipelines.kinds import ID_CHARS, ID_MAX, KEY_CHARS, KEY_MAX, KINDS, Kind, Point
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
-from pipelines.tabular import TextTable, file_sha256, forget_kept, read_text_table
+from pipelines.tabular import ROW_GROUP_ROWS, TextTable, file_sha256, forget_kept, read_text_table
 from pipelines.timeparse import parse_plain_times
 from pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 500
-# DuckDB's row group size: batches of this many rows are loaded in parallel.
-ROW_GROUP_ROWS = 122_880
 # Below this many points every pair is transformed; above it, each distinct pair once.
 DISTINCT_TRANSFORM_MIN = 10_000
 # Above twice this many points, a sample of this size whose pairs are over 80% distinct means every pair is

@@ -27,7 +27,12 @@ log = logging.getLogger(__name__)
 csv.field_size_limit(2**31 - 1)
 HEAD_BYTES = 1 << 20
 # Arrow parses blocks of this size in parallel; large blocks mean few chunks for every later column pass.
+# A file of more than one row group is parsed in pieces of ROW_GROUP_ROWS lines instead (_arrow_csv_pieces).
 CSV_BLOCK_BYTES = 16 << 20
+# DuckDB's row group size: batches of this many rows are loaded in parallel.
+ROW_GROUP_ROWS = 122_880
+# Newlines are counted in windows of this size when a file is cut into pieces.
+NEWLINE_WINDOW_BYTES = 1 << 20
 
 
 @dataclass
@@ -183,6 +188,16 @@ def _is_blank(record: list[str]) -> bool:
     return len(record) <= 1 and (not record or not record[0].strip())
 
 
+def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
+    return pacsv.ConvertOptions(
+        # large_string is what pandas' Arrow-backed strings hold: no conversion when the frame is made
+        column_types={name: pa.large_string() for name in header},
+        strings_can_be_null=True,
+        null_values=[""],
+        quoted_strings_can_be_null=True,
+    )
+
+
 def _arrow_csv(data: bytes, header: list[str], on_invalid: Callable[[object], str]) -> pa.Table | None:
     """Every record of ``data`` after the header as large strings, or None when Arrow cannot parse it."""
     try:
@@ -190,16 +205,62 @@ def _arrow_csv(data: bytes, header: list[str], on_invalid: Callable[[object], st
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                # large_string is what pandas' Arrow-backed strings hold: no conversion when the frame is made
-                column_types={name: pa.large_string() for name in header},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
+            convert_options=_convert_options(header),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
+
+
+def _line_cuts(data: bytes, start: int, lines_per_piece: int) -> tuple[list[int], int]:
+    """Byte offsets cutting ``data[start:]`` into pieces of ``lines_per_piece`` lines, and its newline count.
+
+    Newlines are counted with numpy a mebibyte at a time (faster than ``bytes.count``, and the mask is reused).
+    """
+    everything = np.frombuffer(data, dtype=np.uint8)
+    mask = np.empty(min(len(data), NEWLINE_WINDOW_BYTES), dtype=bool)
+    cuts, wanted, newlines, pos = [start], lines_per_piece, 0, start
+    while pos < len(data):
+        end = min(len(data), pos + NEWLINE_WINDOW_BYTES)
+        found = np.equal(everything[pos:end], 0x0A, out=mask[: end - pos])
+        count = int(np.count_nonzero(found))
+        if count < wanted:
+            wanted -= count
+            newlines += count
+            pos = end
+            continue
+        pos += int(np.flatnonzero(found)[wanted - 1]) + 1
+        newlines += wanted
+        cuts.append(pos)
+        wanted = lines_per_piece
+    if cuts[-1] != len(data):
+        cuts.append(len(data))
+    return cuts, newlines
+
+
+def _arrow_csv_pieces(data: bytes, header: list[str], cuts: list[int], on_invalid: Callable[[object], str]
+                      ) -> pa.Table | None:
+    """The records between consecutive ``cuts``, each piece parsed as one block on a pool of threads.
+
+    Every column then has one chunk per piece: with pieces of a DuckDB row group each, the rows reach
+    DuckDB in aligned batches without being copied into them (``pipelines.ingest``), which for a million
+    police.uk rows saved copying about 300 MB into fresh memory (0.3-0.4 s on a 2-core machine).
+    """
+    buffer = pa.py_buffer(data)
+
+    def piece(lo: int, hi: int) -> pa.Table:
+        return pacsv.read_csv(
+            pa.BufferReader(buffer.slice(lo, hi - lo)),
+            read_options=pacsv.ReadOptions(column_names=header, block_size=hi - lo + 1, use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
+            convert_options=_convert_options(header),
+        )
+
+    try:
+        with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, len(cuts) - 1))) as pool:
+            tables = list(pool.map(piece, cuts[:-1], cuts[1:]))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    return pa.concat_tables(tables)
 
 
 def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
@@ -211,11 +272,20 @@ def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
         invalid += 1
         return "skip"
 
-    # Lines are counted on another thread while Arrow parses (its parser runs without the interpreter lock).
-    with ThreadPoolExecutor(1) as pool:
-        counted = pool.submit(data.count, b"\n")
-        table = _arrow_csv(data, header, on_invalid)
-        newlines = counted.result()
+    first_end = data.find(b"\n") + 1
+    if first_end and data.count(b'"', 0, first_end) % 2 == 0:  # the header is the first line
+        cuts, after_header = _line_cuts(data, first_end, ROW_GROUP_ROWS)
+        newlines = 1 + after_header
+        if len(cuts) > 2:
+            table = _arrow_csv_pieces(data, header, cuts, on_invalid)
+        else:  # one row group or less: Arrow's own blocks, on its threads
+            table = _arrow_csv(data, header, on_invalid)
+    else:
+        # Lines are counted on another thread while Arrow parses (its parser runs without the interpreter lock).
+        with ThreadPoolExecutor(1) as pool:
+            counted = pool.submit(data.count, b"\n")
+            table = _arrow_csv(data, header, on_invalid)
+            newlines = counted.result()
     if table is None or invalid:
         return None
     physical_lines = newlines + (0 if data.endswith(b"\n") else 1)

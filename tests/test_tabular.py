@@ -1,8 +1,10 @@
 """Tests for pipelines.tabular: exact line numbers through the quirks real exports have."""
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from pipelines import tabular
 from pipelines.errors import ValidationError
 from pipelines.tabular import read_csv_text, read_parquet_text, read_text_table
 
@@ -136,3 +138,33 @@ def test_blank_line_inside_a_large_clean_file_keeps_exact_line_numbers(tmp_path)
     table = read_csv_text(path)
     assert table.rows_read == 5000
     assert table.lines[:12].tolist() == [*range(2, 12), 13, 14]
+
+
+def test_a_file_of_several_row_groups_is_read_in_aligned_pieces(tmp_path, monkeypatch):
+    # Each piece is one row group: every column then has one chunk per row group, so the rows reach DuckDB
+    # without being copied into aligned batches. The last piece holds what is left, without a final newline.
+    monkeypatch.setattr(tabular, "ROW_GROUP_ROWS", 4)
+    path = write(tmp_path, b"a,b\n" + b"\n".join(f" {i} ,x{i}".encode() for i in range(10)) + b"\n10,")
+    table = read_csv_text(path)
+    column = pa.array(table.frame["a"], from_pandas=True)
+    assert [len(chunk) for chunk in column.chunks] == [4, 4, 3]
+    assert values(table.frame["a"]) == [str(i) for i in range(11)]
+    assert values(table.frame["b"]) == [f"x{i}" for i in range(10)] + [None]
+    assert table.lines.tolist() == list(range(2, 13))
+    assert table.rows_read == 11 and not table.rejects
+
+
+@pytest.mark.parametrize(("body", "lines", "reasons"), [
+    # a blank line in the second piece
+    (b"1,a\n2,b\n3,c\n4,d\n5,e\n\n6,f\n7,g\n", [2, 3, 4, 5, 6, 8, 9], []),
+    # a value over two lines in the second piece
+    (b'1,a\n2,b\n3,c\n4,d\n5,"e\ne"\n6,f\n7,g\n', [2, 3, 4, 5, 6, 8, 9], []),
+    # a short record in the third piece
+    (b"1,a\n2,b\n3,c\n4,d\n5,e\n6,f\n7,g\n8,h\n9\n10,j\n", [2, 3, 4, 5, 6, 7, 8, 9, 11],
+     [(10, "too few fields: expected 2, found 1")]),
+])
+def test_a_quirk_in_a_later_piece_falls_back_to_exact_lines(tmp_path, monkeypatch, body, lines, reasons):
+    monkeypatch.setattr(tabular, "ROW_GROUP_ROWS", 4)
+    table = read_csv_text(write(tmp_path, b"n,v\n" + body))
+    assert table.lines.tolist() == lines
+    assert [(r.line, r.reason) for r in table.rejects] == reasons
