@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import logging
+import mmap
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,8 @@ CSV_BLOCK_BYTES = 16 << 20
 ROW_GROUP_ROWS = 122_880
 # Newlines are counted in windows of this size when a file is cut into pieces.
 NEWLINE_WINDOW_BYTES = 1 << 20
+# A file is read and hashed in blocks of this size, the hashing one block behind the reading.
+HASH_BLOCK_BYTES = 8 << 20
 
 
 @dataclass
@@ -93,8 +96,12 @@ def _remember(key: tuple[object, ...], digest: str) -> None:
     _DIGESTS[key] = digest
 
 
+# A file's bytes as read: ``bytes``, or for a large file an anonymous memory map (see _read_hashing). Both give
+# len, slices (as bytes), find/rfind and the buffer protocol, which is all the readers below use.
+FileBytes = bytes | mmap.mmap
+
 # The bytes of the file hashed last, when the caller is about to parse it (see file_sha256's keep_bytes).
-_KEPT: dict[tuple[object, ...], bytes] = {}
+_KEPT: dict[tuple[object, ...], FileBytes] = {}
 
 
 def file_sha256(path: Path, *, keep_bytes: bool = False) -> str:
@@ -107,8 +114,7 @@ def file_sha256(path: Path, *, keep_bytes: bool = False) -> str:
     _KEPT.clear()
     before = _stat_key(path)
     if keep_bytes:
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        data, digest = _read_hashing(path, int(before[3]))
         if len(data) == before[3] and _stat_key(path) == before:
             _remember(before, digest)
             _KEPT[before] = data
@@ -122,24 +128,62 @@ def file_sha256(path: Path, *, keep_bytes: bool = False) -> str:
     return hasher.hexdigest()
 
 
+def _read_hashing(path: Path, size: int) -> tuple[FileBytes, str]:
+    """All of a file's bytes and their SHA-256, each block hashed on another thread while the next is read.
+
+    Copying the file from the page cache into fresh memory and hashing it take about as long as each other,
+    and neither holds the interpreter lock, so overlapping them nearly halves the time before parsing can
+    start (219 MB: 0.33 s one after the other). The bytes go into an anonymous memory map, which, unlike a
+    ``bytearray``, is not zero-filled first. ``size`` is what stat() said; a file found longer or shorter
+    is read again whole, so the digest is always that of the bytes returned.
+    """
+    if size < 2 * HASH_BLOCK_BYTES:
+        data = path.read_bytes()
+        return data, hashlib.sha256(data).hexdigest()
+    buffer = mmap.mmap(-1, size)
+    view = memoryview(buffer)
+    hasher = hashlib.sha256()
+    filled = 0
+    with open(path, "rb", buffering=0) as handle, ThreadPoolExecutor(1) as pool:
+        hashed = None
+        while filled < size:
+            got = handle.readinto(view[filled: min(size, filled + HASH_BLOCK_BYTES)])
+            if not got:
+                break
+            if hashed is not None:
+                hashed.result()
+            hashed = pool.submit(hasher.update, view[filled: filled + got])
+            filled += got
+        if hashed is not None:
+            hashed.result()
+        complete = filled == size and not handle.read(1)
+    if not complete:  # the file changed while it was read
+        data = path.read_bytes()
+        return data, hashlib.sha256(data).hexdigest()
+    return buffer, hasher.hexdigest()
+
+
 def forget_kept() -> None:
     """Drop the bytes kept by ``file_sha256(..., keep_bytes=True)`` (the file will not be parsed)."""
     _KEPT.clear()
 
 
-def _read_with_digest(path: Path) -> tuple[bytes, str]:
+def _read_with_digest(path: Path) -> tuple[FileBytes, str]:
     """A file's bytes and their SHA-256, hashed again only when the file is not the one hashed last time."""
     before = _stat_key(path)
     kept = _KEPT.pop(before, None)
     _KEPT.clear()
-    data = kept if kept is not None else path.read_bytes()
     known = _DIGESTS.get(before)
+    if kept is None and known is None:
+        return _read_hashing(path, int(before[3]))
+    data = kept if kept is not None else path.read_bytes()
     if known is not None and len(data) == before[3] and _stat_key(path) == before:
         return data, known
     return data, hashlib.sha256(data).hexdigest()
 
 
-def _decode(path: Path, data: bytes) -> str:
+def _decode(path: Path, data: FileBytes) -> str:
+    data = data if isinstance(data, bytes) else data[:]
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -152,7 +196,7 @@ def _decode(path: Path, data: bytes) -> str:
         raise ValidationError(msg) from exc
 
 
-def _decode_head(path: Path, data: bytes) -> str:
+def _decode_head(path: Path, data: FileBytes) -> str:
     """The first MiB as text (the whole file when it is shorter), cut at a line end; decoding errors raised."""
     if len(data) <= HEAD_BYTES:
         return _decode(path, data)
@@ -198,7 +242,7 @@ def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
     )
 
 
-def _arrow_csv(data: bytes, header: list[str], on_invalid: Callable[[object], str]) -> pa.Table | None:
+def _arrow_csv(data: FileBytes, header: list[str], on_invalid: Callable[[object], str]) -> pa.Table | None:
     """Every record of ``data`` after the header as large strings, or None when Arrow cannot parse it."""
     try:
         return pacsv.read_csv(
@@ -211,7 +255,7 @@ def _arrow_csv(data: bytes, header: list[str], on_invalid: Callable[[object], st
         return None
 
 
-def _line_cuts(data: bytes, start: int, lines_per_piece: int) -> tuple[list[int], int]:
+def _line_cuts(data: FileBytes, start: int, lines_per_piece: int) -> tuple[list[int], int]:
     """Byte offsets cutting ``data[start:]`` into pieces of ``lines_per_piece`` lines, and its newline count.
 
     Newlines are counted with numpy a mebibyte at a time (faster than ``bytes.count``, and the mask is reused).
@@ -237,7 +281,7 @@ def _line_cuts(data: bytes, start: int, lines_per_piece: int) -> tuple[list[int]
     return cuts, newlines
 
 
-def _arrow_csv_pieces(data: bytes, header: list[str], cuts: list[int], on_invalid: Callable[[object], str]
+def _arrow_csv_pieces(data: FileBytes, header: list[str], cuts: list[int], on_invalid: Callable[[object], str]
                       ) -> pa.Table | None:
     """The records between consecutive ``cuts``, each piece parsed as one block on a pool of threads.
 
@@ -263,7 +307,7 @@ def _arrow_csv_pieces(data: bytes, header: list[str], cuts: list[int], on_invali
     return pa.concat_tables(tables)
 
 
-def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
+def _fast_csv(path: Path, data: FileBytes, header: list[str]) -> TextTable | None:
     """Read with Arrow's multi-threaded parser when every record is one line; None to use the exact reader."""
     invalid = 0
 
@@ -273,7 +317,7 @@ def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
         return "skip"
 
     first_end = data.find(b"\n") + 1
-    if first_end and data.count(b'"', 0, first_end) % 2 == 0:  # the header is the first line
+    if first_end and data[:first_end].count(b'"') % 2 == 0:  # the header is the first line
         cuts, after_header = _line_cuts(data, first_end, ROW_GROUP_ROWS)
         newlines = 1 + after_header
         if len(cuts) > 2:
@@ -281,14 +325,11 @@ def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
         else:  # one row group or less: Arrow's own blocks, on its threads
             table = _arrow_csv(data, header, on_invalid)
     else:
-        # Lines are counted on another thread while Arrow parses (its parser runs without the interpreter lock).
-        with ThreadPoolExecutor(1) as pool:
-            counted = pool.submit(data.count, b"\n")
-            table = _arrow_csv(data, header, on_invalid)
-            newlines = counted.result()
+        newlines = _line_cuts(data, 0, len(data) + 1)[1]
+        table = _arrow_csv(data, header, on_invalid)
     if table is None or invalid:
         return None
-    physical_lines = newlines + (0 if data.endswith(b"\n") else 1)
+    physical_lines = newlines + (0 if data[-1:] == b"\n" else 1)
     if physical_lines != table.num_rows + 1:
         # Blank lines or values spanning lines: the exact reader numbers lines correctly.
         return None
@@ -379,7 +420,7 @@ def read_csv_text(path: str | Path) -> TextTable:
     first = next(csv.reader(io.StringIO(head, newline="")))  # the header is in the first MiB
     header = _check_header(path, first)
     table = None
-    if not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data[: 1 << 16]:
+    if data[:3] != b"\xef\xbb\xbf" and b"\r" not in data[: 1 << 16]:
         # Arrow checks that every value is UTF-8; a file that is not falls through to the exact reader,
         # which names the first bad byte.
         table = _fast_csv(path, data, header)

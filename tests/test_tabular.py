@@ -168,3 +168,29 @@ def test_a_quirk_in_a_later_piece_falls_back_to_exact_lines(tmp_path, monkeypatc
     table = read_csv_text(write(tmp_path, b"n,v\n" + body))
     assert table.lines.tolist() == lines
     assert [(r.line, r.reason) for r in table.rejects] == reasons
+
+
+def test_a_large_file_is_hashed_block_by_block_while_it_is_read(tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.setattr(tabular, "HASH_BLOCK_BYTES", 16)
+    body = b"a,b\n" + b"".join(f"{i},x{i}\n".encode() for i in range(40))
+    path = write(tmp_path, body)
+    digest = tabular.file_sha256(path, keep_bytes=True)
+    assert digest == hashlib.sha256(body).hexdigest()
+    table = read_csv_text(path)  # parsed from the kept bytes (a memory map, not bytes)
+    assert table.sha256 == digest
+    assert values(table.frame["b"]) == [f"x{i}" for i in range(40)]
+    assert table.lines.tolist() == list(range(2, 42))
+
+
+@pytest.mark.parametrize("stat_size_error", [-5, 5])
+def test_a_file_that_changes_size_while_hashed_is_read_again_whole(tmp_path, monkeypatch, stat_size_error):
+    import hashlib
+
+    monkeypatch.setattr(tabular, "HASH_BLOCK_BYTES", 16)
+    body = b"a,b\n" + b"".join(f"{i},x{i}\n".encode() for i in range(40))
+    path = write(tmp_path, body)
+    # stat() said one size; the file then holds more (or fewer) bytes
+    data, digest = tabular._read_hashing(path, len(body) + stat_size_error)
+    assert data[:] == body and digest == hashlib.sha256(body).hexdigest()
