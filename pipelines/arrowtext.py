@@ -1,10 +1,11 @@
-"""Byte-level checks on Arrow string columns: exact answers without scanning every value with a regex."""
+"""Arrow string columns: byte-level checks (exact answers without a regex per value) and distinct-value coding."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -161,3 +162,59 @@ def charset_match(values: pa.Array | pa.ChunkedArray, characters: str, max_lengt
             ok[rows[valid[rows]]] = False
         parts.append(ok)
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def to_arrow(series: pd.Series) -> pa.Array:
+    """A column as one Arrow array (zero-copy for Arrow-backed strings)."""
+    arr = pa.array(series, from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def to_chunked(series: pd.Series) -> pa.ChunkedArray:
+    """A column as an Arrow ChunkedArray, without copying Arrow-backed values into one buffer."""
+    arr = pa.array(series, from_pandas=True)
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr], type=arr.type)
+
+
+def encode(series: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Codes and the Arrow array of distinct values (first-seen order); blanks get code ``len(distinct)``."""
+    encoded = pc.dictionary_encode(to_chunked(series))
+    chunks = [c for c in encoded.chunks if len(c)]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), pa.array([], type=encoded.type.value_type)
+    # Arrow encodes all chunks with one memo table: every chunk carries the same, final dictionary.
+    dictionary = chunks[-1].dictionary
+    if any(len(c.dictionary) != len(dictionary) for c in chunks):  # pragma: no cover - defensive
+        combined = encoded.combine_chunks()
+        chunks, dictionary = [combined], combined.dictionary
+    n = len(dictionary)
+    codes = np.concatenate([pc.fill_null(c.indices, n).to_numpy(zero_copy_only=False) for c in chunks])
+    return codes.astype(np.int64, copy=False), dictionary
+
+
+def factorize(series: pd.Series) -> tuple[np.ndarray, list[object]]:
+    """Codes and distinct values of a column with Arrow's hash kernel; blanks get code ``len(uniques)``."""
+    codes, dictionary = encode(series)
+    return codes, dictionary.to_pylist()
+
+
+def is_arrow_text(series: pd.Series) -> bool:
+    """True for strings held in Arrow (``string[pyarrow]`` or an Arrow string dtype)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    if isinstance(dtype, pd.ArrowDtype):
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    return False
+
+
+def text_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """An Arrow string array as a ``string[pyarrow]`` Series without copying it."""
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values], type=values.type)
+    return pd.Series(pd.arrays.ArrowStringArray(values), dtype=pd.StringDtype("pyarrow"))
+
+
+def spread(values: list[object], codes: np.ndarray, type: pa.DataType = pa.string()) -> pa.Array:
+    """One value per distinct code (``values[code]``) spread back to every row as an Arrow array."""
+    return pa.array(values, type=type).take(pa.array(codes))

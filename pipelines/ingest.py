@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from pipelines.errors import IdentifierError, ValidationError
 from pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
 from pipelines.identifiers import find_identifier_columns
-from pipelines.arrowtext import as_chunked, charset_match, has_control, longer_than
+from pipelines.arrowtext import as_chunked, charset_match, encode, has_control, longer_than, spread, text_series
 from pipelines.kinds import ID_CHARS, ID_MAX, KEY_CHARS, KEY_MAX, KINDS, Kind, Point
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
@@ -415,10 +415,11 @@ def _map_distinct(series: pd.Series, func: Callable[[str], str | None]) -> pd.Se
 
     A value that ``func`` maps to None becomes blank.
     """
-    encoded = pc.dictionary_encode(_as_arrow(series).combine_chunks())
-    mapped = pa.array([func(u) for u in encoded.dictionary.to_pylist()], type=pa.string())
-    values = pa.DictionaryArray.from_arrays(encoded.indices, mapped).dictionary_decode()
-    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([values])), index=series.index)
+    codes, distinct = encode(text_series(_as_arrow(series)))
+    mapped = spread([*(func(u) for u in distinct.to_pylist()), None], codes)  # blanks stay blank
+    out = text_series(mapped)
+    out.index = series.index
+    return out
 
 
 def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], points: dict[str, dict],

@@ -1,4 +1,4 @@
-"""Byte-level checks on Arrow string columns agree with the per-value definitions they replace."""
+"""Arrow string columns: byte-level checks agree with the per-value definitions they replace; distinct-value coding."""
 
 import re
 
@@ -6,7 +6,16 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipelines.arrowtext import byte_lengths, clean_text, has_control, longer_than, may_need_trim
+from pipelines.arrowtext import (
+    byte_lengths,
+    clean_text,
+    encode,
+    has_control,
+    longer_than,
+    may_need_trim,
+    spread,
+    text_series,
+)
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -74,3 +83,11 @@ def test_charset_match_gives_the_regex_answer_on_every_kind_of_value():
     for chars, longest, pattern in ((ID_CHARS, ID_MAX, ID_PATTERN), (KEY_CHARS, KEY_MAX, KEY_PATTERN)):
         expected = pc.fill_null(pc.match_substring_regex(array, pattern), True).to_numpy(zero_copy_only=False)
         assert charset_match(array, chars, longest).tolist() == expected.tolist()
+
+
+def test_encode_codes_every_chunk_with_one_dictionary_and_blanks_last():
+    chunks = pa.chunked_array([pa.array(["b", None, "a"]), pa.array([], type=pa.string()), pa.array(["a", "c"])])
+    codes, distinct = encode(text_series(chunks))
+    assert distinct.to_pylist() == ["b", "a", "c"]  # first seen
+    assert codes.tolist() == [0, 3, 1, 1, 2]  # the blank gets len(distinct)
+    assert spread([*distinct.to_pylist(), None], codes).to_pylist() == ["b", None, "a", "a", "c"]
