@@ -164,6 +164,45 @@ def charset_match(values: pa.Array | pa.ChunkedArray, characters: str, max_lengt
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
+# Odd 64-bit multipliers for fingerprints: a value's 8-byte words times these, summed (wrapping).
+_FINGERPRINT_MULTIPLIERS = np.random.default_rng(20261127).integers(1, 2**63, size=64, dtype=np.uint64) * 2 + 1
+
+
+def fixed_width_fingerprints(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A 64-bit fingerprint of each non-null value and its row, when every non-null value has one byte length.
+
+    Equal values have equal fingerprints; different values almost never do (a candidate found by fingerprint
+    still needs an exact check). Fixed-width IDs, such as police.uk's 64-hex-digit Crime IDs, lie back to back
+    in a chunk's data buffer, so they are read as a matrix of 8-byte words without a pass per value. Returns
+    None when the lengths differ, a value is empty, the width is over 512 bytes or a null slot holds bytes.
+    """
+    prints, rows, start, width = [], [], 0, None
+    for chunk, offsets, data in _chunks(as_chunked(values)):
+        valid = _valid(chunk)
+        lengths = np.diff(offsets)[valid]
+        if len(lengths):
+            low, high = int(lengths.min()), int(lengths.max())
+            if low != high or (width is not None and low != width) or not 0 < low <= 512:
+                return None
+            width = low
+            if int(offsets[-1]) - int(offsets[0]) != width * len(lengths):
+                return None  # a null slot holds bytes (Arrow allows it): the values are not back to back
+            matrix = data[int(offsets[0]): int(offsets[-1])].reshape(-1, width)
+            whole = width - width % 8
+            words = matrix[:, :whole].view(np.uint64) if whole else np.zeros((len(matrix), 0), np.uint64)
+            with np.errstate(over="ignore"):
+                fingerprint = words @ _FINGERPRINT_MULTIPLIERS[: whole // 8]
+                for k in range(whole, width):  # the last bytes of a width that is not a multiple of 8
+                    fingerprint += matrix[:, k].astype(np.uint64) * _FINGERPRINT_MULTIPLIERS[k % 64]
+                    fingerprint *= np.uint64(0x9E3779B97F4A7C15)
+            prints.append(fingerprint)
+            rows.append(start + np.flatnonzero(valid))
+        start += len(chunk)
+    if not prints:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(prints), np.concatenate(rows)
+
+
 def to_arrow(series: pd.Series) -> pa.Array:
     """A column as one Arrow array (zero-copy for Arrow-backed strings)."""
     arr = pa.array(series, from_pandas=True)

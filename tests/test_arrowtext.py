@@ -10,6 +10,7 @@ from pipelines.arrowtext import (
     byte_lengths,
     clean_text,
     encode,
+    fixed_width_fingerprints,
     has_control,
     longer_than,
     may_need_trim,
@@ -91,3 +92,34 @@ def test_encode_codes_every_chunk_with_one_dictionary_and_blanks_last():
     assert distinct.to_pylist() == ["b", "a", "c"]  # first seen
     assert codes.tolist() == [0, 3, 1, 1, 2]  # the blank gets len(distinct)
     assert spread([*distinct.to_pylist(), None], codes).to_pylist() == ["b", None, "a", "a", "c"]
+
+
+def test_fixed_width_fingerprints_match_equal_values_across_chunks():
+    values = chunked(["abcdefghij", None, "abcdefghik"], ["abcdefghij", "0123456789"])
+    prints, rows = fixed_width_fingerprints(values)
+    assert rows.tolist() == [0, 2, 3, 4]  # the null is left out
+    assert prints[0] == prints[2]  # the same ten bytes
+    assert len({int(p) for p in prints}) == 3  # the last byte alone tells the others apart
+
+
+@pytest.mark.parametrize("chunks", [
+    (["abc", "abcd"],),  # lengths differ
+    (["abc"], ["abcd"]),  # lengths differ between chunks
+    (["abc", ""],),  # an empty value
+])
+def test_fixed_width_fingerprints_refuse_columns_of_several_widths(chunks):
+    assert fixed_width_fingerprints(chunked(*chunks)) is None
+
+
+def test_fixed_width_fingerprints_of_an_all_null_column_are_empty():
+    prints, rows = fixed_width_fingerprints(chunked([None, None]))
+    assert len(prints) == len(rows) == 0
+
+
+def test_fixed_width_fingerprints_refuse_null_slots_that_hold_bytes():
+    # Arrow lets a null slot span bytes; the values are then not back to back in the data buffer.
+    offsets = pa.py_buffer(np.array([0, 3, 6, 9], dtype=np.int32).tobytes())
+    validity = pa.py_buffer(np.packbits([1, 0, 1], bitorder="little").tobytes())
+    values = pa.Array.from_buffers(pa.string(), 3, [validity, offsets, pa.py_buffer(b"abcxyzabc")], null_count=1)
+    assert values.to_pylist() == ["abc", None, "abc"]
+    assert fixed_width_fingerprints(values) is None
