@@ -455,6 +455,9 @@ _mount_subcommands()
 
 def main() -> None:
     """Console-script entry point."""
+    from pipelines.memory import keep_freed_memory_for_reuse
+
+    keep_freed_memory_for_reuse()  # every command works on large columns
     try:
         app()
     except (ValidationError, IdentifierError) as exc:

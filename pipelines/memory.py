@@ -1,4 +1,4 @@
-"""Give memory freed after a large batch back to the operating system."""
+"""The C heap's settings for large batches, and handing freed memory back to the operating system."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ import ctypes.util
 from functools import lru_cache
 
 import pyarrow as pa
+
+# glibc mallopt() parameters (malloc.h) and the values set by keep_freed_memory_for_reuse.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+HEAP_BELOW_BYTES = 32 << 20  # glibc's largest mmap threshold on 64-bit systems
+KEEP_FREE_BYTES = 1 << 30
+_TUNED = False
 
 
 @lru_cache(maxsize=1)
@@ -31,3 +38,27 @@ def release_freed_memory() -> None:
     trim = getattr(libc, "malloc_trim", None) if libc is not None else None
     if trim is not None:  # glibc only
         trim(0)
+
+
+def keep_freed_memory_for_reuse() -> None:
+    """Have glibc's heap keep memory a batch frees for the batch's next allocations; idempotent.
+
+    By default glibc maps every allocation of 128 KiB and more (numpy's arrays of a million values, Python's
+    large bytes) straight from the kernel and unmaps it when freed, raising that threshold only as such blocks
+    are freed, and gives the heap's free top back once it passes twice the threshold. Every new array is then
+    memory the kernel has to fault in and zero again: ingesting a million police.uk rows spent 1.9-2.8 s of
+    system time against DuckDB's 0.5 s for the same file. Allocations under 32 MiB now come from the heap,
+    and up to 1 GiB of free heap stays for reuse: system time fell to 1.35 s and the ingest's best time from
+    3.35 s to 2.74 s (five interleaved fresh-process rounds). :func:`release_freed_memory` still hands
+    everything free back after each file and step (``malloc_trim``). Does nothing where the C library is not
+    glibc.
+    """
+    global _TUNED
+    if _TUNED:
+        return
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None) if libc is not None else None
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, HEAP_BELOW_BYTES)
+        mallopt(_M_TRIM_THRESHOLD, KEEP_FREE_BYTES)
+    _TUNED = True

@@ -12,7 +12,7 @@ import duckdb
 from pipelines.errors import CtxriskError
 from pipelines.ingest import IngestResult, ingest_file, skip_if_ingested, store_batch
 from pipelines.kinds import KINDS
-from pipelines.memory import release_freed_memory
+from pipelines.memory import keep_freed_memory_for_reuse, release_freed_memory
 from pipelines.settings import Settings
 from pipelines.warehouse import transaction
 
@@ -32,6 +32,7 @@ def ingest_one(
     """Ingest one file of a canonical kind or of a public format."""
     from pipelines.geo import warm_up
 
+    keep_freed_memory_for_reuse()
     warm_up()  # PROJ's set-up runs while the file is read
     try:
         if kind in KINDS:

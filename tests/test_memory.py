@@ -46,3 +46,33 @@ def test_every_ingest_releases_memory_even_when_the_file_is_refused(monkeypatch,
     with pytest.raises(ValidationError):
         runner.ingest_one(con, "incidents", Path(tmp_path / "missing.csv"), settings=settings)
     assert released == [True, True]
+
+
+def test_the_heap_keeps_freed_memory_for_reuse_once_set(monkeypatch):
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(memory, "_TUNED", False)
+    monkeypatch.setattr(memory, "_libc", lambda: Libc())
+    memory.keep_freed_memory_for_reuse()
+    memory.keep_freed_memory_for_reuse()  # once per process
+    # M_MMAP_THRESHOLD (-3): under 32 MiB from the heap; M_TRIM_THRESHOLD (-1): keep up to 1 GiB free
+    assert calls == [(-3, 32 << 20), (-1, 1 << 30)]
+    monkeypatch.setattr(memory, "_TUNED", False)
+    monkeypatch.setattr(memory, "_libc", lambda: None)  # not glibc: nothing to set
+    memory.keep_freed_memory_for_reuse()
+    assert len(calls) == 2
+
+
+def test_an_ingest_sets_the_heap_up_first(monkeypatch, tmp_path, con, settings):
+    order = []
+    monkeypatch.setattr(runner, "keep_freed_memory_for_reuse", lambda: order.append("heap"))
+    monkeypatch.setattr(runner, "release_freed_memory", lambda: order.append("release"))
+    path = tmp_path / "incidents.csv"
+    path.write_text("incident_id,occurred_at,latitude,longitude,category\nI1,2024-01-01,53.1,-2.4,Shoplifting\n")
+    assert runner.ingest_one(con, "incidents", path, settings=settings).rows_loaded == 1
+    assert order == ["heap", "release"]
