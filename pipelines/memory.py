@@ -12,7 +12,7 @@ import pyarrow as pa
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 HEAP_BELOW_BYTES = 32 << 20  # glibc's largest mmap threshold on 64-bit systems
-KEEP_FREE_BYTES = 1 << 30
+KEEP_FREE_BYTES = 64 << 20  # what glibc itself would keep at most with a 32 MiB threshold (twice it)
 _TUNED = False
 
 
@@ -48,8 +48,9 @@ def keep_freed_memory_for_reuse() -> None:
     are freed, and gives the heap's free top back once it passes twice the threshold. Every new array is then
     memory the kernel has to fault in and zero again: ingesting a million police.uk rows spent 1.9-2.8 s of
     system time against DuckDB's 0.5 s for the same file. Allocations under 32 MiB now come from the heap,
-    and up to 1 GiB of free heap stays for reuse: system time fell to 1.35 s and the ingest's best time from
-    3.35 s to 2.74 s (five interleaved fresh-process rounds). :func:`release_freed_memory` still hands
+    and up to 64 MiB of free heap stays for reuse: system time fell to 1.5 s and the ingest's best time by
+    0.25-0.6 s (interleaved fresh-process rounds). Keeping 256 MiB or 1 GiB free made the ingest no faster,
+    and each thread's heap may keep that much. :func:`release_freed_memory` still hands
     everything free back after each file and step (``malloc_trim``). Does nothing where the C library is not
     glibc.
     """

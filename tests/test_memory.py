@@ -60,8 +60,8 @@ def test_the_heap_keeps_freed_memory_for_reuse_once_set(monkeypatch):
     monkeypatch.setattr(memory, "_libc", lambda: Libc())
     memory.keep_freed_memory_for_reuse()
     memory.keep_freed_memory_for_reuse()  # once per process
-    # M_MMAP_THRESHOLD (-3): under 32 MiB from the heap; M_TRIM_THRESHOLD (-1): keep up to 1 GiB free
-    assert calls == [(-3, 32 << 20), (-1, 1 << 30)]
+    # M_MMAP_THRESHOLD (-3): under 32 MiB from the heap; M_TRIM_THRESHOLD (-1): keep up to 64 MiB free
+    assert calls == [(-3, 32 << 20), (-1, 64 << 20)]
     monkeypatch.setattr(memory, "_TUNED", False)
     monkeypatch.setattr(memory, "_libc", lambda: None)  # not glibc: nothing to set
     memory.keep_freed_memory_for_reuse()
