@@ -104,12 +104,16 @@ def timed(contenders: list[tuple[str, str]], path: Path, repeat: int) -> list[di
     """Best time of each contender over ``repeat`` rounds; each round runs every contender once, in turn.
 
     Interleaving the contenders means a burst of load on a shared machine falls on all of them alike. Each run
-    is a fresh Python process (``--worker``), so no contender inherits another's memory or threads.
+    is a fresh Python process (``--worker``), so no contender inherits another's memory, threads or pending
+    disk writes.
     """
     best: dict[str, float] = {}
     loaded: dict[str, int] = {}
     for _ in range(repeat):
         for name, key in contenders:
+            # The previous contender's files (pandas writes a 300 MB SQLite file) would otherwise be written
+            # back to disk while this one runs: each starts with no other's writes pending.
+            os.sync()
             with tempfile.TemporaryDirectory() as scratch:
                 done = subprocess.run([sys.executable, __file__, "--worker", key, str(path), scratch],
                                       capture_output=True, text=True, check=False, cwd=ROOT,

@@ -484,6 +484,7 @@ def ingest_compare(csv: Path, work: Path, *, contenders: Sequence[str] = INGEST_
             scratch = work / f"ingest-{contender}"
             shutil.rmtree(scratch, ignore_errors=True)
             scratch.mkdir(parents=True)
+            os.sync()  # the previous contender's writes are on disk before this one starts (see bench_ingest)
             m = run_measured([sys.executable, __file__, "--ingest-worker", contender, str(csv), str(scratch)],
                              log_path=work / f"ingest-{contender}.log")
             shutil.rmtree(scratch, ignore_errors=True)
