@@ -132,10 +132,10 @@ def _read_hashing(path: Path, size: int) -> tuple[FileBytes, str]:
     """All of a file's bytes and their SHA-256, each block hashed on another thread while the next is read.
 
     Copying the file from the page cache into fresh memory and hashing it take about as long as each other,
-    and neither holds the interpreter lock, so overlapping them nearly halves the time before parsing can
-    start (219 MB: 0.33 s one after the other). The bytes go into an anonymous memory map, which, unlike a
-    ``bytearray``, is not zero-filled first. ``size`` is what stat() said; a file found longer or shorter
-    is read again whole, so the digest is always that of the bytes returned.
+    and neither holds the interpreter lock, so overlapping them shortens the wait before parsing can start
+    (219 MB: 0.24 s against 0.30-0.35 s one after the other). The bytes go into an anonymous memory map,
+    which, unlike a ``bytearray``, is not zero-filled first. ``size`` is what stat() said; a file found longer
+    or shorter is read again whole, so the digest is always that of the bytes returned.
     """
     if size < 2 * HASH_BLOCK_BYTES:
         data = path.read_bytes()
