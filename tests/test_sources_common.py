@@ -27,3 +27,11 @@ def test_repeated_checks_fingerprint_matches_as_text(monkeypatch):
     monkeypatch.setattr(arrowtext, "_FINGERPRINT_MULTIPLIERS", np.zeros(64, dtype=np.uint64))
     values = ["id-0001", "id-0002", "id-0001", "id-0003"]
     assert repeated(text(values)).tolist() == [True, False, True, False]
+
+
+def test_yes_no_reads_each_answer_with_its_prefix_and_marks_the_rest():
+    from pipelines.sources.common import yes_no
+
+    values, bad = yes_no(text(["True", "a) Yes", "B) no", "N", "0", None, "maybe"]))
+    assert values.tolist() == [True, True, False, False, False, pd.NA, pd.NA]
+    assert bad.tolist() == [False, False, False, False, False, False, True]  # a blank is not an answer, nor bad

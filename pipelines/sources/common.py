@@ -211,14 +211,31 @@ def lsoa_vintage(month: pd.Series, lsoa_code: pd.Series, *, lsoa21_from: str,
     return text_series(vintage)
 
 
+_YES = frozenset({"true", "yes", "y", "1"})
+_NO = frozenset({"false", "no", "n", "0"})
+_ANSWER_PREFIX = re.compile(r"^[a-z]{1,2}\)\s*")
+
+
+def _yes_no_answer(value: object) -> bool | None:
+    if not isinstance(value, str):
+        return None
+    low = _ANSWER_PREFIX.sub("", value.lower()).strip()
+    return True if low in _YES else False if low in _NO else None
+
+
 def yes_no(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Parse ``True/False``, ``Yes/No``, ``Y/N`` (with optional letter prefix ``a) Yes``); return values, bad mask."""
-    low = series.str.lower().str.replace(r"^[a-z]{1,2}\)\s*", "", regex=True).str.strip()
-    value = pd.Series([None] * len(series), dtype="object")
-    value[low.isin(["true", "yes", "y", "1"]).fillna(False).to_numpy(dtype=bool)] = True
-    value[low.isin(["false", "no", "n", "0"]).fillna(False).to_numpy(dtype=bool)] = False
-    bad = series.notna().to_numpy() & value.isna().to_numpy()
-    return value.astype("boolean"), bad
+    """Parse ``True/False``, ``Yes/No``, ``Y/N`` (with optional letter prefix ``a) Yes``); return values, bad mask.
+
+    Each distinct value is read once and the answers spread back (a column holds a handful of distinct
+    answers; a regular expression per row took 0.8 s per million rows).
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    answers = [_yes_no_answer(u) for u in uniques]
+    is_yes = np.array([a is True for a in answers] + [False])[codes]  # code -1 (blank) reads the last entry
+    is_no = np.array([a is False for a in answers] + [False])[codes]
+    answered = is_yes | is_no
+    values = pd.Series(pd.arrays.BooleanArray(is_yes, ~answered), index=series.index)
+    return values, series.notna().to_numpy() & ~answered
 
 
 def batch_lines(table_lines: np.ndarray, good: np.ndarray) -> np.ndarray:
