@@ -294,18 +294,21 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
         text_checks(collector, frame[name], SEARCH_COLUMNS[name])
     points, point_rejects = _points(frame[["latitude", "longitude"]], {"latitude": "Latitude", "longitude": "Longitude"})
     collector.extend(point_rejects)
-    age = frame["age_range"].str.strip().str.lower()
-    is_child = pd.Series(np.where(age.isna(), None, age.isin(list(CHILD_AGE_RANGES)).fillna(False)),
-                         dtype="object").astype("boolean")
+    # Age ranges and objects of search are a handful of distinct values: each is read once and spread back.
+    age_codes, ages = factorize(frame["age_range"])
+    age = [a.strip().lower() for a in ages]
+    child = np.array([a in CHILD_AGE_RANGES for a in age] + [False])[age_codes]
+    is_child = pd.Series(pd.arrays.BooleanArray(child, age_codes == len(ages)))
     obj = frame["object_of_search"]
-    theme = obj.str.strip().str.lower().map(settings.police_uk_search_themes, na_action="ignore") \
-        .astype("object").fillna("other")
-    indicator = is_child.fillna(False).to_numpy(bool) & theme.isin(list(EXPLOITATION_THEMES)).to_numpy(bool)
+    object_codes, objects = factorize(obj)
+    themes = [settings.police_uk_search_themes.get(o.strip().lower(), "other") for o in objects] + ["other"]
+    theme = text_series(spread(themes, object_codes))
+    indicator = child & np.array([t in EXPLOITATION_THEMES for t in themes])[object_codes]
     force = options.get("force") or force_from_filename(path, "stop-and-search")
     search_id = derived_keys(frame, list(SEARCH_COLUMNS), prefix="ss-")
     rows = pd.DataFrame({
         "search_id": text_series(search_id),
-        "source": "police_uk_stop_search",
+        "source": text_series(spread(["police_uk_stop_search"], np.zeros(n, dtype=np.int8))),
         "occurred_at": utc,
         "time_precision": precision,
         "search_type": frame["search_type"],
@@ -327,12 +330,12 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
         "outcome_linked_to_object": booleans["outcome_linked"],
         "removal_of_clothing": booleans["removal_of_clothing"],
         "exploitation_indicator": indicator,
-        "theme": theme.to_numpy(),
-        "force": force,
+        "theme": theme,
+        "force": text_series(spread([force], np.zeros(n, dtype=np.int8))),
     })
     good = ~collector.bad
     notes = _unlocated_note(points, good)
-    unknown_age = age.notna().to_numpy() & ~age.isin(list(AGE_RANGES)).fillna(False).to_numpy(bool) & good
+    unknown_age = np.array([a not in AGE_RANGES for a in age] + [False])[age_codes] & good
     if unknown_age.any():
         values = ", ".join(sorted(set(frame["age_range"][unknown_age].dropna())))
         notes.append(f"{int(unknown_age.sum()):,} row(s) have an age range not known to ctxrisk ({values}): "
