@@ -257,3 +257,13 @@ def text_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
 def spread(values: list[object], codes: np.ndarray, type: pa.DataType = pa.string()) -> pa.Array:
     """One value per distinct code (``values[code]``) spread back to every row as an Arrow array."""
     return pa.array(values, type=type).take(pa.array(codes))
+
+
+def spread_flags(flags: list[bool], codes: np.ndarray) -> np.ndarray:
+    """One flag per distinct code spread back to every row; the blank code (``len(flags)`` or -1) reads False."""
+    return np.append(np.asarray(flags, dtype=bool), False)[codes]
+
+
+def constant_text(value: str | None, rows: int) -> pd.Series:
+    """The same text on every row as Arrow-backed strings (not ``rows`` Python strings)."""
+    return text_series(spread([value], np.zeros(rows, dtype=np.int8)))

@@ -9,12 +9,14 @@ import pytest
 from pipelines.arrowtext import (
     byte_lengths,
     clean_text,
+    constant_text,
     encode,
     fixed_width_fingerprints,
     has_control,
     longer_than,
     may_need_trim,
     spread,
+    spread_flags,
     text_series,
 )
 
@@ -123,3 +125,11 @@ def test_fixed_width_fingerprints_refuse_null_slots_that_hold_bytes():
     values = pa.Array.from_buffers(pa.string(), 3, [validity, offsets, pa.py_buffer(b"abcxyzabc")], null_count=1)
     assert values.to_pylist() == ["abc", None, "abc"]
     assert fixed_width_fingerprints(values) is None
+
+
+def test_spread_flags_reads_false_for_the_blank_code_and_constant_text_is_arrow_backed():
+    codes = np.array([1, 0, 2, -1, 1])  # 2 = len(flags) and -1 are the blank codes of factorize and pandas
+    assert spread_flags([False, True], codes).tolist() == [True, False, False, False, True]
+    column = constant_text("police_uk_street", 3)
+    assert column.tolist() == ["police_uk_street"] * 3 and column.dtype == "string[pyarrow]"
+    assert constant_text(None, 2).isna().all()

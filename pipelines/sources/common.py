@@ -20,6 +20,7 @@ from pipelines.arrowtext import (  # noqa: F401 - encode .. to_chunked are re-ex
     is_arrow_text,
     longer_than,
     spread,
+    spread_flags,
     text_series,
     to_arrow,
     to_chunked,
@@ -84,18 +85,17 @@ def repeated(series: pd.Series) -> np.ndarray:
     every ID in a hash table of strings. Other columns are counted directly.
     """
     values = to_chunked(series)
-    out = np.zeros(len(values), dtype=bool)
     found = fixed_width_fingerprints(values)
-    if found is not None:
-        prints, rows = found
-        ordered = np.sort(prints)  # neighbours in sorted order: cheaper than a hash table of the fingerprints
-        twice = ordered[1:][ordered[1:] == ordered[:-1]]
-        if not len(twice):  # all different: the usual case
-            return out
+    if found is None:
+        return _repeated_text(values)
+    prints, rows = found
+    out = np.zeros(len(values), dtype=bool)
+    ordered = np.sort(prints)  # neighbours in sorted order: cheaper than a hash table of the fingerprints
+    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(twice):  # none is the usual case: all different
         maybe = rows[np.isin(prints, twice)]
         out[maybe[_repeated_text(values.take(pa.array(maybe)))]] = True
-        return out
-    return _repeated_text(values)
+    return out
 
 
 def _repeated_text(values: pa.ChunkedArray) -> np.ndarray:
@@ -231,8 +231,8 @@ def yes_no(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     answers = [_yes_no_answer(u) for u in uniques]
-    is_yes = np.array([a is True for a in answers] + [False])[codes]  # code -1 (blank) reads the last entry
-    is_no = np.array([a is False for a in answers] + [False])[codes]
+    is_yes = spread_flags([a is True for a in answers], codes)
+    is_no = spread_flags([a is False for a in answers], codes)
     answered = is_yes | is_no
     values = pd.Series(pd.arrays.BooleanArray(is_yes, ~answered), index=series.index)
     return values, series.notna().to_numpy() & ~answered

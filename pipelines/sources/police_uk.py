@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.ingest import Batch, RejectCollector, finish_batch, validate_points
-from pipelines.arrowtext import charset_match
+from pipelines.arrowtext import charset_match, constant_text, spread_flags
 from pipelines.kinds import KEY_CHARS, KEY_MAX, Point
 from pipelines.settings import Settings
 from pipelines.sources import register
@@ -220,7 +220,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     themes = [settings.theme_for_crime_type(t) for t in type_uniques] + ["other"]  # blank type: other
     rows = pd.DataFrame({
         "incident_id": text_series(incident_id),
-        "source": text_series(spread(["police_uk_street"], np.zeros(n, dtype=np.int8))),
+        "source": constant_text("police_uk_street", n),
         "occurred_at": utc,
         "time_precision": precision,
         "category": crime_type,
@@ -297,7 +297,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     # Age ranges and objects of search are a handful of distinct values: each is read once and spread back.
     age_codes, ages = factorize(frame["age_range"])
     age = [a.strip().lower() for a in ages]
-    child = np.array([a in CHILD_AGE_RANGES for a in age] + [False])[age_codes]
+    child = spread_flags([a in CHILD_AGE_RANGES for a in age], age_codes)
     is_child = pd.Series(pd.arrays.BooleanArray(child, age_codes == len(ages)))
     obj = frame["object_of_search"]
     object_codes, objects = factorize(obj)
@@ -308,7 +308,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     search_id = derived_keys(frame, list(SEARCH_COLUMNS), prefix="ss-")
     rows = pd.DataFrame({
         "search_id": text_series(search_id),
-        "source": text_series(spread(["police_uk_stop_search"], np.zeros(n, dtype=np.int8))),
+        "source": constant_text("police_uk_stop_search", n),
         "occurred_at": utc,
         "time_precision": precision,
         "search_type": frame["search_type"],
@@ -331,11 +331,11 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
         "removal_of_clothing": booleans["removal_of_clothing"],
         "exploitation_indicator": indicator,
         "theme": theme,
-        "force": text_series(spread([force], np.zeros(n, dtype=np.int8))),
+        "force": constant_text(force, n),
     })
     good = ~collector.bad
     notes = _unlocated_note(points, good)
-    unknown_age = np.array([a not in AGE_RANGES for a in age] + [False])[age_codes] & good
+    unknown_age = spread_flags([a not in AGE_RANGES for a in age], age_codes) & good
     if unknown_age.any():
         values = ", ".join(sorted(set(frame["age_range"][unknown_age].dropna())))
         notes.append(f"{int(unknown_age.sum()):,} row(s) have an age range not known to ctxrisk ({values}): "
