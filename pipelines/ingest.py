@@ -794,7 +794,7 @@ def _store_extra(con: duckdb.DuckDBPyConnection, extra: ExtraRows, file_id: str)
         raise ValidationError(msg)
     column_list = ", ".join(f'"{c}"' for c in rows.columns)
     key_match = " and ".join(f't."{k}" is not distinct from n."{k}"' for k in extra.key)
-    con.register("_extra_rows", rows)
+    con.register("_extra_rows", _to_arrow(rows))  # Arrow strings scanned as they are, not as Python objects
     try:
         if extra.mode == "replace":
             con.execute(f"delete from {extra.table} t using _extra_rows n where {key_match}")

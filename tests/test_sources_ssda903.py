@@ -90,6 +90,28 @@ def test_rules_567_574_586_and_code_checks(tmp_path, settings):
     assert batch.rows["ended_at"].isna().tolist() == [True, False, False]
 
 
+def test_rule_574_orders_each_childs_periods_by_start_whatever_the_file_order(tmp_path, settings):
+    path = write(
+        tmp_path,
+        "C1,01/01/2010,M,20/03/2020,25/03/2020",  # listed first, starts inside C1's next period: 574
+        "C2,01/01/2010,A,01/03/2020,",  # open for ever, but only C2's own later periods overlap it
+        "C1,01/01/2010,M,10/03/2020,30/03/2020",
+        "C3,01/01/2010,M,21/03/2020,22/03/2020",
+        "C2,01/01/2010,M,2021-06-01,2021-06-02",  # 574: C2's open period
+        "C3,01/01/2010,a,2020-03-21,2020-03-23",  # 574: the same start day written the ISO way
+        "C4,31/02/2011,M,01/01/2020,02/01/2020",  # DOB not a date: refused, and not in raw.persons ...
+        "C4,01/01/2011,M,05/01/2020,06/01/2020",  # ... from this row instead
+    )
+    batch = read_missing(path, settings=settings, options={})
+    rules = dict(zip(batch.rejects["line"], batch.rejects["rule"], strict=True))
+    assert rules == {2: "574", 6: "574", 7: "574", 8: None}
+    assert list(batch.rows["episode_id"]) == ["903:C2:2020-03-01", "903:C1:2020-03-10", "903:C3:2020-03-21",
+                                              "903:C4:2020-01-05"]
+    persons = batch.extra[0].rows
+    assert list(zip(persons["person_id"], persons["birth_year_month"], persons["line"], strict=True)) == [
+        ("C1", "2010-01", 2), ("C2", "2010-01", 3), ("C3", "2010-01", 5), ("C4", "2011-01", 9)]
+
+
 def test_pseudonymised_children_never_reach_the_warehouse_in_clear(tmp_path, con, settings):
     path = write(tmp_path, "123456,01/01/2010,M,01/02/2020,02/02/2020")
     ingest_one(con, "ssda903-missing", path, settings=settings, pseudonymise_key=KEY)
