@@ -15,6 +15,8 @@ _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 # Plain local times, read without pandas' parser (see parse_plain_times).
 _PLAIN = r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?)?$"
+# Times with a zone offset (police.uk stop and search: 2025-06-01T00:38:00+00:00), read by Arrow's cast.
+_AWARE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})$"
 
 
 def parse_times(values: pd.Series, *, timezone: str = "Europe/London") -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -94,11 +96,31 @@ def plain_time_parts(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np
     return stamps.to_numpy(zero_copy_only=False).astype("datetime64[us]"), lengths
 
 
+def aware_times(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """UTC times of a column whose every value is a time with a zone offset, else None.
+
+    Aware: ``YYYY-MM-DD[T ]HH:MM[:SS]`` then ``Z`` or ``±HH[:]MM``, a real calendar day, hours 00-23, minutes
+    and seconds 00-59. Nulls are NaT. Arrow's ISO 8601 cast reads the offset; a value it refuses (31 February,
+    an offset of 25 hours) makes the whole column go to :func:`parse_times`.
+    """
+    array = as_chunked(values)
+    if array.type not in (pa.string(), pa.large_string()) or not len(array):
+        return None
+    if not pc.all(pc.fill_null(pc.match_substring_regex(array, _AWARE), True)).as_py():
+        return None
+    try:
+        stamps = pc.cast(array, pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return stamps.to_numpy().astype("datetime64[us]")
+
+
 def parse_plain_times(values: pd.Series, *, timezone: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     """:func:`parse_times`, faster on columns of plain local dates and times.
 
     When every value is ``YYYY-MM``, ``YYYY-MM-DD`` or ``YYYY-MM-DD[T ]HH:MM[:SS]`` (a real date and time,
-    no offset, no fraction, nothing around it) the values are read by Arrow's cast;
+    no offset, no fraction, nothing around it), or every value is such a time with a zone offset
+    (:func:`aware_times`), the values are read by Arrow's cast;
     any other column, or any value that is not a real date, is parsed by ``parse_times`` itself. The results
     are the same.
     """
@@ -107,7 +129,18 @@ def parse_plain_times(values: pd.Series, *, timezone: str) -> tuple[pd.Series, p
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         parts = None
     if parts is None:
-        return parse_times(values, timezone=timezone)
+        try:
+            aware = aware_times(pa.array(values, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            aware = None
+        if aware is None:
+            return parse_times(values, timezone=timezone)
+        utc = pd.Series(pd.DatetimeIndex(aware).tz_localize("UTC").astype("datetime64[us, UTC]"), index=values.index)
+        blank = np.isnat(aware)
+        precision = pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(aware), dtype=np.int8), mask=blank),
+                                                   pa.array(["minute"])).dictionary_decode()
+        return (utc, pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([precision])), index=values.index),
+                pd.Series(np.zeros(len(values), dtype=bool), index=values.index))
     naive, length = parts
     local = pd.DatetimeIndex(naive).tz_localize(
         timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"

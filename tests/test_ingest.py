@@ -361,7 +361,11 @@ def test_duplicate_keys_over_several_columns_name_the_first_line():
 @pytest.mark.parametrize("values", [
     ["2025-03-30T01:30:00", "2025-10-26T01:30", "2024-02-29", "2025-03", None, "2025-06-01 12:00:59"],
     ["2025-02-29", "2025-01-01T10:00"],  # not a real day: parse_times decides
-    ["2025-01-01T10:00Z", "2025-01-01T10:00:00+01:00"],  # offsets: parse_times decides
+    ["2025-01-01T10:00Z", "2025-01-01T10:00:00+01:00", None, "2025-06-01 00:38:00-0130"],  # offsets: Arrow
+    ["2025-02-30T00:00:00+00:00", "2025-01-01T10:00Z"],  # not a real day: parse_times decides
+    ["2025-01-01T10:00:00+25:00", "2025-01-01T10:00Z"],  # not a real offset: parse_times decides
+    ["2025-01-01T10:00:00.5+00:00", "2025-01-01T10:00Z"],  # a fraction: parse_times
+    ["2025-01-01T10:00", "2025-01-01T10:00Z"],  # plain and offset mixed: parse_times
     [None, None],
     [],
 ])

@@ -1,8 +1,11 @@
 """Tests for pipelines.timeparse: ISO 8601, Europe/London local time, DST edges, precision."""
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pytest
 
-from pipelines.timeparse import parse_times
+from pipelines.timeparse import aware_times, parse_times
 
 
 def parse(*values):
@@ -45,3 +48,16 @@ def test_invalid_and_blank():
     assert utc == [None] * 6
     assert invalid == [True, False, False, True, True, True]
     assert all(p is None or pd.isna(p) for p in precision)
+
+
+def test_aware_times_reads_offsets_as_utc():
+    values = pa.array(["2025-06-01T00:38:00+00:00", "2025-06-01T00:38:00+01:00", "2025-06-01 00:38Z", None,
+                       "2025-06-01T00:38:00-0130"])
+    assert np.datetime_as_string(aware_times(values), unit="m").tolist() == [
+        "2025-06-01T00:38", "2025-05-31T23:38", "2025-06-01T00:38", "NaT", "2025-06-01T02:08"]
+
+
+@pytest.mark.parametrize("value", ["2025-06-01T00:38:00", "2025-06-01", "2025-02-30T00:00+00:00",
+                                   "2025-06-01T24:00+00:00", "2025-06-01T00:38:00.1Z", "2025-06-01T00:38+2"])
+def test_aware_times_leave_other_columns_to_parse_times(value):
+    assert aware_times(pa.array(["2025-06-01T00:38:00+00:00", value])) is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,11 +26,13 @@ from pipelines.arrowtext import (  # noqa: F401 - encode .. to_chunked are re-ex
 )
 from pipelines.errors import ValidationError
 from pipelines.ingest import MAX_TEXT, RejectCollector
+from pipelines.rowhash import format_keys, occurrence, sha256_rows
 from pipelines.tabular import TextTable
 
 
 _SPACES = re.compile(r"\s+")
-HASH_HEX_CHARS = 20
+#: Rows looked at to judge whether a column is mostly distinct (see parse_times_unique).
+DISTINCT_SAMPLE_ROWS = 10_000
 
 
 def normalise_header(name: str) -> str:
@@ -133,61 +134,24 @@ def text_checks(collector: RejectCollector, series: pd.Series, column: str) -> N
     collector.add(control & ~long, column, series, "contains control characters")
 
 
-def content_hash(frame: pd.DataFrame, columns: list[str], *, rows: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """SHA-256 (first 20 hex digits) of each row's values in ``columns``, joined by a unit separator.
-
-    Parameters
-    ----------
-    rows : numpy.ndarray of bool, optional
-        Only these rows are hashed (all by default); they are picked in Arrow, without a copy of the frame.
-
-    Returns
-    -------
-    digests : numpy.ndarray of str
-        The distinct digests, in order of first appearance.
-    codes : numpy.ndarray of int
-        Each (picked) row's index into ``digests``.
-    """
-    mask = None if rows is None else pa.array(rows, type=pa.bool_())
-    parts = []
-    for name in columns:
-        values = to_chunked(frame[name])
-        if mask is not None:
-            values = pc.filter(values, mask)
-        parts.append(pc.fill_null(values.cast(pa.large_string()), ""))
-    if not parts or not len(parts[0]):
-        return np.array([], dtype=object), np.zeros(0, dtype=np.int64)
-    joined = (pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string())) if len(parts) > 1
-              else parts[0])
-    # Each distinct row is hashed once; rows that are the same get the same digest.
-    text_codes, texts = encode(pd.Series(pd.arrays.ArrowStringArray(joined)))
-    digests = [hashlib.sha256(t.encode("utf-8")).hexdigest()[:HASH_HEX_CHARS] for t in texts.to_pylist()]
-    digest_codes, distinct = pd.factorize(np.array(digests, dtype=object))  # two texts could share a prefix
-    return np.asarray(distinct, dtype=object), digest_codes[text_codes]
-
-
-def occurrence(codes: np.ndarray) -> np.ndarray:
-    """1-based count of each code's appearances so far (in file order)."""
-    return pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy() + 1
-
-
-def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str, rows: np.ndarray | None = None
-                 ) -> pa.Array:
+def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str, rows: np.ndarray | None = None,
+                 lead: pa.Array | pa.ChunkedArray | None = None, joiner: str = "") -> pa.Array:
     """Stable keys for rows without a usable ID: ``prefix`` + content hash + ``-`` + occurrence number.
 
-    The same rows in a re-export get the same keys (so a re-export replaces rather than duplicates);
-    identical rows are told apart by the order in which they appear. ``rows`` (a boolean mask) keys only
-    those rows; the result has one key per picked row, in file order, as Arrow text.
+    The content hash is the first 20 hex digits of the SHA-256 of the row's values in ``columns`` (blanks as
+    empty text) joined by ``\\x1f`` (:mod:`pipelines.rowhash`). The same rows in a re-export get the same keys
+    (so a re-export replaces rather than duplicates); identical rows are told apart by the order in which they
+    appear. ``rows`` (a boolean mask) keys only those rows; ``lead`` (text per picked row) goes first, then
+    ``joiner``. The result has one key per picked row, in file order, as Arrow text.
     """
-    distinct, codes = content_hash(frame, columns, rows=rows)
-    if not len(codes):
+    mask = None if rows is None else pa.array(rows, type=pa.bool_())
+    values = [to_chunked(frame[name]) for name in columns]
+    if mask is not None:
+        values = [pc.filter(v, mask) for v in values]
+    if not values or not len(values[0]):
         return pa.array([], type=pa.large_string())
-    digest = pa.array(distinct, type=pa.large_string()).take(pa.array(codes))
-    number = pa.array(occurrence(codes)).cast(pa.large_string())
-    text = pa.large_string()
-    return pc.binary_join_element_wise(pa.scalar(prefix, text), digest, pa.scalar("-", text), number,
-                                       pa.scalar("", text))
+    digests = sha256_rows(values)
+    return format_keys(digests, occurrence(digests), prefix=prefix, lead=lead, joiner=joiner)
 
 
 def match_month(series: pd.Series) -> np.ndarray:
@@ -250,9 +214,18 @@ def force_from_filename(path: Path, suffix: str) -> str | None:
 
 
 def parse_times_unique(values: pd.Series, *, timezone: str) -> tuple[pd.Series, pd.Series, np.ndarray]:
-    """:func:`pipelines.timeparse.parse_times` on the distinct values only; returns utc, precision, invalid."""
-    from pipelines.timeparse import parse_times
+    """:func:`pipelines.timeparse.parse_times` on the distinct values only; returns utc, precision, invalid.
 
+    A column whose first rows are mostly distinct (times to the minute) is parsed whole by
+    :func:`pipelines.timeparse.parse_plain_times` instead: finding its distinct values would cost more than
+    the parse saves.
+    """
+    from pipelines.timeparse import parse_plain_times, parse_times
+
+    if len(values) >= 2 * DISTINCT_SAMPLE_ROWS and is_arrow_text(values) \
+            and values.iloc[:DISTINCT_SAMPLE_ROWS].nunique() > DISTINCT_SAMPLE_ROWS // 2:
+        utc, precision, invalid = parse_plain_times(values.reset_index(drop=True), timezone=timezone)
+        return utc, precision, invalid.to_numpy(dtype=bool)
     if is_arrow_text(values):  # Arrow's hash kernel, much faster than pandas on millions of strings
         idx, uniques = factorize(values)
     else:

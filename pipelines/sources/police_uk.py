@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from pipelines.ingest import Batch, RejectCollector, finish_batch, validate_points
 from pipelines.arrowtext import charset_match, constant_text, spread_flags
 from pipelines.kinds import KEY_CHARS, KEY_MAX, Point
+from pipelines.rowhash import start_warm_up
 from pipelines.settings import Settings
 from pipelines.sources import register
 from pipelines.sources.common import (
@@ -145,10 +146,9 @@ def _street_ids(identity: pd.DataFrame, repeated_done: Future[np.ndarray]
         pieces.append(blank_keys)
         owners.append(np.flatnonzero(blank_id))
     if repeated.any():
-        repeated_ids = pc.filter(ids, pa.array(repeated)).combine_chunks().cast(pa.large_string())
-        pieces.append(pc.binary_join_element_wise(
-            repeated_ids, derived_keys(identity, STREET_IDENTITY, prefix="", rows=repeated),
-            pa.scalar("#", pa.large_string())))
+        repeated_ids = pc.filter(ids, pa.array(repeated))
+        pieces.append(derived_keys(identity, STREET_IDENTITY, prefix="", rows=repeated, lead=repeated_ids,
+                                   joiner="#"))
         owners.append(np.flatnonzero(repeated))
     keys = pa.concat_arrays(pieces)
     # Each row's key, null where the Crime ID is kept; if_else then works chunk by chunk on the IDs as read
@@ -189,6 +189,7 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
         columns (Crime ID, Month, Reported by, Falls within, Longitude, Latitude, Location, LSOA code, Crime
         type) and ``<n>`` numbers identical rows in file order. Every row has ``time_precision = 'month'``.
     """
+    start_warm_up(path)  # derived keys are hashed by compiled code: loaded while the file is parsed
     table = read_csv_text(path)
     frame = map_columns(table, STREET_COLUMNS, required=("crime_id", "month", "longitude", "latitude",
                                                          "crime_type"), fmt="data.police.uk street-level crime")
@@ -275,6 +276,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
         theme is ``county_lines`` or ``cce`` (drugs, weapons). ``search_id`` is ``ss-<hash>-<n>``: SHA-256 over
         every column of the row, numbered in file order among identical rows.
     """
+    start_warm_up(path)  # derived keys are hashed by compiled code: loaded while the file is parsed
     table = read_csv_text(path)
     frame = map_columns(table, SEARCH_COLUMNS, required=("date", "latitude", "longitude", "age_range",
                                                          "object_of_search"), fmt="data.police.uk stop and search")
@@ -357,6 +359,7 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
         not the crime's month. Outcomes are joined to street crimes by Crime ID after loading
         (:func:`link_outcomes`).
     """
+    start_warm_up(path)  # derived keys are hashed by compiled code: loaded while the file is parsed
     table = read_csv_text(path)
     frame = map_columns(table, OUTCOME_COLUMNS, required=("crime_id", "month", "longitude", "latitude",
                                                           "outcome_type"), fmt="data.police.uk outcomes")
@@ -371,9 +374,7 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
         text_checks(collector, frame[name], OUTCOME_COLUMNS[name])
     points, point_rejects = _points(frame[["latitude", "longitude"]], {"latitude": "Latitude", "longitude": "Longitude"})
     collector.extend(point_rejects)
-    outcome_id = pc.binary_join_element_wise(
-        pc.fill_null(to_chunked(crime_id).cast(pa.large_string()), ""),
-        derived_keys(frame, list(OUTCOME_COLUMNS), prefix=""), pa.scalar(":", pa.large_string()))
+    outcome_id = derived_keys(frame, list(OUTCOME_COLUMNS), prefix="", lead=to_chunked(crime_id), joiner=":")
     rows = pd.DataFrame({
         "outcome_id": text_series(outcome_id),
         "crime_id": crime_id,

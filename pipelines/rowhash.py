@@ -1,0 +1,324 @@
+"""Stable keys for rows without a usable ID: SHA-256 of the row's values, hashed in compiled code on all cores.
+
+A derived key is ``prefix`` + the first 20 hex digits of the SHA-256 of the row's values joined by ``\\x1f`` +
+``-`` + the row's number among rows with that digest, in file order. In Python that is a joined string, an
+encoded copy and a ``hashlib`` call per row: about 3 s of a million-row stop-and-search ingest. Here each
+row's bytes are gathered from the Arrow columns and hashed by OpenSSL's SHA-256 (the library ``hashlib`` uses,
+with the CPU's SHA instructions where it has them) in a compiled loop that releases the GIL, on a thread per
+core. The digests are the same as ``hashlib.sha256(joined.encode("utf-8")).digest()``; where numba or OpenSSL's
+functions are not there, or for small inputs (the compiled loop costs about half a second to load), the same
+digests are made with ``hashlib``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import hashlib
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+log = logging.getLogger(__name__)
+
+#: Hex digits of the digest kept in a key (80 bits).
+KEY_HEX_DIGITS = 20
+#: Rows from which the compiled loop is used: below, loading it costs more than it saves.
+COMPILED_FROM_ROWS = 50_000
+#: Files from which the compiled loops are loaded in the background as soon as reading starts.
+WARM_UP_FROM_BYTES = 10_000_000
+#: Rows gathered per call of the compiled loop: bounds the copy of the columns' bytes made for it.
+BLOCK_ROWS = 122_880
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _gather_and_hash(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, separator: int, first: int,
+                     stop: int, out: np.ndarray, init: Any, update: Any, final: Any) -> None:
+    """SHA-256 of rows ``first`` to ``stop - 1`` into ``out[r]``: column ``c`` of row ``r`` is
+    ``data[starts[c, r]:ends[c, r]]``, columns joined by ``separator``."""
+    columns = starts.shape[0]
+    longest = 0
+    for r in range(first, stop):
+        size = columns - 1
+        for c in range(columns):
+            size += ends[c, r] - starts[c, r]
+        longest = max(longest, size)
+    buffer = np.empty(max(longest, 1), dtype=np.uint8)
+    context = np.empty(512, dtype=np.uint8)  # SHA256_CTX is 112 bytes; room to spare
+    out_address = out.ctypes.data
+    for r in range(first, stop):
+        n = 0
+        for c in range(columns):
+            if c:
+                buffer[n] = separator
+                n += 1
+            for i in range(starts[c, r], ends[c, r]):
+                buffer[n] = data[i]
+                n += 1
+        init(context.ctypes.data)
+        update(context.ctypes.data, buffer.ctypes.data, n)
+        final(out_address + 32 * r, context.ctypes.data)
+
+
+def _format_keys(has_lead: bool, lead_data: np.ndarray, lead_starts: np.ndarray, lead_ends: np.ndarray,
+                 joiner: np.ndarray, prefix: np.ndarray, digests: np.ndarray, numbers: np.ndarray, hex_digits: int,
+                 hex_table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[lead + joiner] + prefix + hex(digest)[:hex_digits] + "-" + number`` per row, as Arrow offsets and bytes."""
+    rows = len(numbers)
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    for r in range(rows):
+        size = len(prefix) + hex_digits + 1
+        value = numbers[r]
+        while True:
+            size += 1
+            value //= 10
+            if value == 0:
+                break
+        if has_lead:
+            size += lead_ends[r] - lead_starts[r] + len(joiner)
+        offsets[r + 1] = offsets[r] + size
+    data = np.empty(offsets[rows], dtype=np.uint8)
+    for r in range(rows):
+        n = offsets[r]
+        if has_lead:
+            for i in range(lead_starts[r], lead_ends[r]):
+                data[n] = lead_data[i]
+                n += 1
+            for b in joiner:
+                data[n] = b
+                n += 1
+        for b in prefix:
+            data[n] = b
+            n += 1
+        for i in range(hex_digits):
+            byte = digests[r, i // 2]
+            data[n] = hex_table[(byte >> 4) & 15] if i % 2 == 0 else hex_table[byte & 15]
+            n += 1
+        data[n] = 45  # "-"
+        n += 1
+        end = offsets[r + 1]
+        value = numbers[r]
+        while True:
+            end -= 1
+            data[end] = 48 + value % 10
+            value //= 10
+            if value == 0:
+                break
+    return offsets, data
+
+
+try:  # compiled when numba is there (a pinned dependency)
+    from numba import njit
+
+    _gather_and_hash_compiled: Any = njit(cache=True, nogil=True)(_gather_and_hash)
+    _format_keys_compiled: Any = njit(cache=True, nogil=True)(_format_keys)
+except ImportError:  # pragma: no cover - numba is pinned
+    _gather_and_hash_compiled = _format_keys_compiled = None
+
+
+@functools.cache
+def _openssl_sha256() -> tuple[Any, Any, Any] | None:
+    """OpenSSL's ``SHA256_Init``, ``SHA256_Update`` and ``SHA256_Final``, from the library ``hashlib`` uses."""
+    import _hashlib
+
+    for name in (_hashlib.__file__, ctypes.util.find_library("crypto")):
+        if not name:
+            continue
+        try:
+            lib = ctypes.CDLL(name)  # a module's handle also finds the symbols of the libraries it links
+            functions = (lib.SHA256_Init, lib.SHA256_Update, lib.SHA256_Final)
+        except (OSError, AttributeError):
+            continue
+        init, update, final = functions
+        init.argtypes, init.restype = [ctypes.c_void_p], ctypes.c_int
+        update.argtypes, update.restype = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t], ctypes.c_int
+        final.argtypes, final.restype = [ctypes.c_void_p, ctypes.c_void_p], ctypes.c_int
+        # Checked once against hashlib: a library that answers differently is not used.
+        probe = np.frombuffer(b"ctxrisk\x1fprobe", dtype=np.uint8).copy()
+        out = np.zeros((1, 32), dtype=np.uint8)
+        context = np.zeros(512, dtype=np.uint8)
+        init(context.ctypes.data)
+        update(context.ctypes.data, probe.ctypes.data, len(probe))
+        final(out.ctypes.data, context.ctypes.data)
+        if bytes(out[0]) == hashlib.sha256(probe.tobytes()).digest():
+            return functions
+    return None
+
+
+def compiled_available() -> bool:
+    """True when row hashing can run compiled (numba and OpenSSL's SHA-256 functions are there)."""
+    return _gather_and_hash_compiled is not None and _openssl_sha256() is not None
+
+
+_warm_up_started = threading.Event()
+
+
+def _load_compiled() -> None:
+    """Load (or, the first time, compile and cache) the compiled loops by running them on one tiny row."""
+    digests = sha256_rows([pa.chunked_array([["x"]])], compiled=True)
+    format_keys(digests, np.ones(1, dtype=np.int64), compiled=True)
+
+
+def start_warm_up(path: Path) -> None:
+    """Load the compiled loops on a background thread if ``path`` is large enough to use them.
+
+    Loading them costs about half a second, mostly while Arrow parses the CSV on its own threads; a large
+    file's rows are then hashed without waiting for it. Runs once per process.
+    """
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return
+    if size < WARM_UP_FROM_BYTES or _warm_up_started.is_set() or not compiled_available():
+        return
+    _warm_up_started.set()
+    threading.Thread(target=_load_compiled, name="rowhash-warm-up", daemon=True).start()
+
+
+def _text_buffers(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A text column's bytes, and where each value starts and ends in them (a null is empty text)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = values.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[values.offset:values.offset + len(values) + 1]
+    first = int(offsets[0]) if len(offsets) else 0
+    offsets = offsets.astype(np.int64) - first
+    starts, ends = offsets[:-1], offsets[1:]
+    if values.null_count:  # a null slot may still hold bytes: it ends where it starts
+        ends = np.where(values.is_null().to_numpy(zero_copy_only=False), starts, ends)
+    if data_buffer is None or not len(values):
+        return np.zeros(0, dtype=np.uint8), starts, ends
+    return np.frombuffer(data_buffer, dtype=np.uint8)[first:first + int(offsets[-1])], starts, ends
+
+
+def _hashlib_rows(columns: list[pa.ChunkedArray], separator: str) -> np.ndarray:
+    """The digests with ``hashlib``, one joined string per row (the reference the compiled loop must match)."""
+    rows = len(columns[0])
+    if not rows:
+        return np.zeros((0, 32), dtype=np.uint8)
+    parts = [pc.fill_null(col.cast(pa.large_string()), "") for col in columns]
+    joined = (pc.binary_join_element_wise(*parts, pa.scalar(separator, pa.large_string())) if len(parts) > 1
+              else parts[0]).cast(pa.large_binary())
+    digest = hashlib.sha256
+    return np.frombuffer(b"".join([digest(v).digest() for v in joined.to_pylist()]),
+                         dtype=np.uint8).reshape(rows, 32)
+
+
+def sha256_rows(columns: list[pa.ChunkedArray], *, separator: str = "\x1f", compiled: bool | None = None
+                ) -> np.ndarray:
+    """SHA-256 of each row's values (nulls as empty text) joined by ``separator``: a ``(rows, 32)`` uint8 array.
+
+    Parameters
+    ----------
+    columns : list of pyarrow.ChunkedArray
+        Text columns of the same length.
+    separator : str
+        One ASCII character.
+    compiled : bool or None
+        ``True``: the compiled loop (an error where it is not available); ``False``: ``hashlib``; ``None``
+        (default): compiled from :data:`COMPILED_FROM_ROWS` rows where available.
+    """
+    if not columns:
+        msg = "internal: no columns to hash"
+        raise ValueError(msg)
+    sep = separator.encode("ascii")
+    if len(sep) != 1:
+        msg = f"internal: the separator must be one ASCII character, not {separator!r}"
+        raise ValueError(msg)
+    rows = len(columns[0])
+    if compiled is None:
+        compiled = rows >= COMPILED_FROM_ROWS and compiled_available()
+    if not compiled:
+        return _hashlib_rows(columns, separator)
+    functions = _openssl_sha256()
+    if _gather_and_hash_compiled is None or functions is None:
+        msg = "compiled row hashing needs numba and OpenSSL's SHA256_Init/Update/Final"
+        raise RuntimeError(msg)
+    out = np.empty((rows, 32), dtype=np.uint8)
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rowhash") as pool:
+        for start in range(0, rows, BLOCK_ROWS):
+            stop = min(rows, start + BLOCK_ROWS)
+            parts = [_text_buffers(col.slice(start, stop - start)) for col in columns]
+            # The columns' bytes side by side in one buffer; each column's positions moved to where its bytes are.
+            bases = np.cumsum([0] + [len(data) for data, _, _ in parts[:-1]])
+            data = np.concatenate([data for data, _, _ in parts])
+            starts = np.stack([s + base for (_, s, _), base in zip(parts, bases, strict=True)])
+            ends = np.stack([e + base for (_, _, e), base in zip(parts, bases, strict=True)])
+            block = out[start:stop]
+            cuts = np.linspace(0, stop - start, workers + 1).astype(np.int64)
+            jobs = [pool.submit(_gather_and_hash_compiled, data, starts, ends, sep[0], int(a), int(b), block,
+                                *functions)
+                    for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+            for job in jobs:
+                job.result()
+    return out
+
+
+def occurrence(digests: np.ndarray, digits: int = KEY_HEX_DIGITS) -> np.ndarray:
+    """1-based number of each row among the rows whose digests agree in the first ``digits`` hex digits."""
+    rows = len(digests)
+    if not rows:
+        return np.zeros(0, dtype=np.int64)
+    width = -(-digits // 2)
+    prefix = np.zeros((rows, 16), dtype=np.uint8)
+    prefix[:, :width] = digests[:, :width]
+    if digits % 2:
+        prefix[:, width - 1] &= 0xF0
+    words = prefix.view(np.uint64)
+    high, low = words[:, 0], words[:, 1]
+    codes, _ = pd.factorize(high)
+    # Two digests that share their first 64 bits but not the rest: practically never; then group exactly.
+    first_low = np.zeros(codes.max() + 1, dtype=np.uint64)
+    first_low[codes[::-1]] = low[::-1]
+    if (first_low[codes] != low).any():
+        codes = pd.MultiIndex.from_arrays([high, low]).factorize()[0]
+    return pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy() + 1
+
+
+def format_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str = "",
+                lead: pa.Array | pa.ChunkedArray | None = None,
+                joiner: str = "", compiled: bool | None = None) -> pa.Array:
+    """Keys ``[lead + joiner] + prefix + <20 hex digits> + "-" + number`` as Arrow ``large_string``.
+
+    ``lead`` (text, one per row; null as empty) goes first, e.g. a Crime ID that repeats.
+    """
+    rows = len(numbers)
+    if compiled is None:
+        compiled = rows >= COMPILED_FROM_ROWS and _format_keys_compiled is not None
+    if not compiled:
+        hexes = np.empty((rows, KEY_HEX_DIGITS), dtype=np.uint8)
+        width = KEY_HEX_DIGITS // 2
+        hexes[:, 0::2] = _HEX[digests[:, :width] >> 4]
+        hexes[:, 1::2] = _HEX[digests[:, :width] & 15]
+        text = pa.large_string()
+        hex_text = pa.Array.from_buffers(pa.large_string(), rows, [
+            None, pa.py_buffer(np.arange(0, rows * KEY_HEX_DIGITS + 1, KEY_HEX_DIGITS, dtype=np.int64)),
+            pa.py_buffer(hexes)])
+        pieces = [pa.scalar(prefix, text), hex_text, pa.scalar("-", text), pa.array(numbers).cast(text)]
+        if lead is not None:
+            if isinstance(lead, pa.ChunkedArray):
+                lead = lead.combine_chunks()
+            pieces = [pc.fill_null(lead.cast(text), ""), pa.scalar(joiner, text), *pieces]
+        return pc.binary_join_element_wise(*pieces, pa.scalar("", text))
+    if lead is not None:
+        lead_data, lead_starts, lead_ends = _text_buffers(lead)
+    else:
+        lead_data, lead_starts, lead_ends = np.zeros(0, dtype=np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    offsets, data = _format_keys_compiled(
+        lead is not None, lead_data, lead_starts, lead_ends, np.frombuffer(joiner.encode("utf-8"), dtype=np.uint8),
+        np.frombuffer(prefix.encode("utf-8"), dtype=np.uint8), digests, numbers.astype(np.int64),
+        KEY_HEX_DIGITS, _HEX)
+    return pa.Array.from_buffers(pa.large_string(), rows, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
