@@ -279,7 +279,9 @@ def occurrence(digests: np.ndarray, digits: int = KEY_HEX_DIGITS) -> np.ndarray:
         prefix[:, width - 1] &= 0xF0
     words = prefix.view(np.uint64)
     high, low = words[:, 0], words[:, 1]
-    codes, _ = pd.factorize(high)
+    codes, uniques = pd.factorize(high)
+    if len(uniques) == rows:  # every row its own digest (the usual case): all first occurrences
+        return np.ones(rows, dtype=np.int64)
     # Two digests that share their first 64 bits but not the rest: practically never; then group exactly.
     first_low = np.zeros(codes.max() + 1, dtype=np.uint64)
     first_low[codes[::-1]] = low[::-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -125,7 +127,10 @@ def parse_plain_times(values: pd.Series, *, timezone: str) -> tuple[pd.Series, p
     are the same.
     """
     try:
-        parts = plain_time_parts(pa.array(values, from_pandas=True))
+        # A column that starts with an offset is not plain: its shape is not checked twice.
+        first = values.first_valid_index()
+        offset_first = first is not None and re.search(_OFFSET, str(values[first])) is not None
+        parts = None if offset_first else plain_time_parts(pa.array(values, from_pandas=True))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         parts = None
     if parts is None:

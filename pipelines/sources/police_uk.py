@@ -282,6 +282,13 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
                                                          "object_of_search"), fmt="data.police.uk stop and search")
     n = len(frame)
     collector = RejectCollector(n)
+    # Coordinates (PROJ) and the derived keys (compiled hashing) are worked out on other threads while the
+    # rest is checked here; both run mostly without the interpreter lock.
+    pool = ThreadPoolExecutor(2)
+    points_done = pool.submit(_points, frame[["latitude", "longitude"]], {"latitude": "Latitude",
+                                                                          "longitude": "Longitude"})
+    keys_done = pool.submit(derived_keys, frame[list(SEARCH_COLUMNS)], list(SEARCH_COLUMNS), prefix="ss-")
+    pool.shutdown(wait=False)
     date = frame["date"]
     collector.add(date.isna().to_numpy(), "Date", None, "required value is blank")
     utc, precision, invalid = parse_times_unique(date, timezone="UTC")
@@ -294,7 +301,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     for name in ("search_type", "policing_operation", "gender", "age_range", "self_defined_ethnicity",
                  "officer_defined_ethnicity", "legislation", "object_of_search", "outcome"):
         text_checks(collector, frame[name], SEARCH_COLUMNS[name])
-    points, point_rejects = _points(frame[["latitude", "longitude"]], {"latitude": "Latitude", "longitude": "Longitude"})
+    points, point_rejects = points_done.result()
     collector.extend(point_rejects)
     # Age ranges and objects of search are a handful of distinct values: each is read once and spread back.
     age_codes, ages = factorize(frame["age_range"])
@@ -307,7 +314,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     theme = text_series(spread(themes, object_codes))
     indicator = child & np.array([t in EXPLOITATION_THEMES for t in themes])[object_codes]
     force = options.get("force") or force_from_filename(path, "stop-and-search")
-    search_id = derived_keys(frame, list(SEARCH_COLUMNS), prefix="ss-")
+    search_id = keys_done.result()
     rows = pd.DataFrame({
         "search_id": text_series(search_id),
         "source": constant_text("police_uk_stop_search", n),
@@ -364,17 +371,24 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     frame = map_columns(table, OUTCOME_COLUMNS, required=("crime_id", "month", "longitude", "latitude",
                                                           "outcome_type"), fmt="data.police.uk outcomes")
     collector = RejectCollector(len(frame))
-    utc, _precision, month_codes = _month_checks(frame, collector, settings)
     crime_id = frame["crime_id"]
+    # As for stop and search: coordinates and the derived keys on other threads.
+    pool = ThreadPoolExecutor(2)
+    points_done = pool.submit(_points, frame[["latitude", "longitude"]], {"latitude": "Latitude",
+                                                                          "longitude": "Longitude"})
+    keys_done = pool.submit(derived_keys, frame[list(OUTCOME_COLUMNS)], list(OUTCOME_COLUMNS), prefix="",
+                            lead=to_chunked(crime_id), joiner=":")
+    pool.shutdown(wait=False)
+    utc, _precision, month_codes = _month_checks(frame, collector, settings)
     collector.add(crime_id.isna().to_numpy(), "Crime ID", None, "required value is blank")
     bad_id = ~charset_match(to_chunked(crime_id), KEY_CHARS, KEY_MAX)
     collector.add(bad_id, "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
     collector.add(frame["outcome_type"].isna().to_numpy(), "Outcome type", None, "required value is blank")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "outcome_type"):
         text_checks(collector, frame[name], OUTCOME_COLUMNS[name])
-    points, point_rejects = _points(frame[["latitude", "longitude"]], {"latitude": "Latitude", "longitude": "Longitude"})
+    points, point_rejects = points_done.result()
     collector.extend(point_rejects)
-    outcome_id = derived_keys(frame, list(OUTCOME_COLUMNS), prefix="", lead=to_chunked(crime_id), joiner=":")
+    outcome_id = keys_done.result()
     rows = pd.DataFrame({
         "outcome_id": text_series(outcome_id),
         "crime_id": crime_id,
@@ -394,7 +408,7 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
                                      month_codes=month_codes),
         "outcome_type": frame["outcome_type"],
         "incident_id": None,
-        "match_status": None,
+        "match_status": constant_text("unmatched", len(frame)),  # until link_outcomes finds the street row
     })
     return finish_batch("police-uk-outcomes", "raw.police_outcomes", ("outcome_id",), table, rows, collector, [])
 
@@ -409,7 +423,9 @@ def link_outcomes(con: duckdb.DuckDBPyConnection, *, settings: Settings | None =
     if con.execute("select count(*) from raw.police_outcomes").fetchone()[0] == 0:
         log.info("linked 0 police.uk outcome(s) to street crimes: no outcomes are loaded")
         return 0
-    con.execute("update raw.police_outcomes set incident_id = null, match_status = 'unmatched'")
+    # New rows arrive unmatched; only rows linked before are reset (a street row may have gone since).
+    con.execute("update raw.police_outcomes set incident_id = null, match_status = 'unmatched' "
+                "where incident_id is not null or match_status is distinct from 'unmatched'")
     con.execute(
         """
         update raw.police_outcomes o

@@ -4,7 +4,7 @@
 -- a sixth of a million-row insert's CPU; the file is the same size.
 create table if not exists raw.police_outcomes (
     outcome_id varchar not null using compression fsst,
-    crime_id varchar not null,
+    crime_id varchar not null using compression fsst,
     month varchar not null using compression dictionary,
     recorded_at timestamptz not null,
     reported_by varchar using compression dictionary,
