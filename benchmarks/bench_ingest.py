@@ -1,16 +1,21 @@
-"""Ingest speed of a police.uk street CSV: ctxrisk against DuckDB's read_csv (the ceiling) and pandas.
+"""Ingest speed of the real public CSV formats: ctxrisk against DuckDB's read_csv (the ceiling) and pandas.
 
 Usage::
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--repeat 2]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_ingest.py [--formats street,stop-search,outcomes,ssda903-missing]
+        [--rows 1000000] [--repeat 3]
 
-The real Merseyside 2018-12 file in ``../shared/data/police_uk/street`` is replicated (each copy's Crime IDs
-made unique, blank anti-social-behaviour IDs left blank) to about ``--rows`` rows in a temporary folder.
-Each contender loads the same file into a fresh database file on disk, in its own Python process (as a user's
-``ctxrisk ingest`` or script would run), timed from opening the database to closing it with the imports done
-before; ctxrisk's warehouse is created first, as it exists before a file arrives. The contenders take turns,
-and the best of ``--repeat`` rounds counts. The machine's load averages are recorded with the results.
-Writes ``benchmarks/results/ingest.json`` and prints a markdown table.
+Each format's real sample in ``../shared/data`` is replicated to about ``--rows`` rows in a temporary folder,
+each copy changed so its records stay distinct records of that format (see :data:`FORMATS`): street and
+outcomes copies get their own Crime IDs (blank anti-social-behaviour IDs stay blank), stop-and-search copies
+their own second of the minute and year, SSDA903 copies their own child IDs. Each contender loads the same file into a
+fresh database file on disk, in its own Python process (as a user's ``ctxrisk ingest`` or script would run),
+timed from opening the database to closing it with the imports done before; ctxrisk's warehouse is created
+first, as it exists before a file arrives. The contenders take turns, and the best of ``--repeat`` rounds
+counts. The machine's load averages are recorded with the results.
+
+Writes ``benchmarks/results/ingest.json`` (formats not measured in this run keep their earlier results) and
+prints a markdown table per format.
 """
 
 from __future__ import annotations
@@ -24,71 +29,101 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT.parent / "shared" / "data" / "police_uk" / "street" / "police-uk-2018-12-merseyside-street.csv"
+SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results" / "ingest.json"
+GOAL_SHARE = 0.5
 
 
-def build_file(folder: Path, rows: int) -> tuple[Path, int]:
-    """Replicate the real file to at least ``rows`` records; return the path and the record count."""
-    lines = SOURCE.read_text(encoding="utf-8").splitlines()
-    header, body = lines[0], lines[1:]
+def _new_crime_id(line: str, copy: int) -> str:
+    """A street or outcomes record whose 64-hex Crime ID ends in the copy number; a blank ID stays blank."""
+    if line.startswith(","):
+        return line
+    crime_id, rest = line.split(",", 1)
+    return f"{crime_id[:-6]}{copy:06x},{rest}"
+
+
+def _new_time(line: str, copy: int) -> str:
+    """A stop-and-search record ``copy % 60`` seconds later in its minute and ``copy // 60`` years earlier:
+    every copy of a record differs from it, and the times stay about as distinct as a real file's (the
+    published times are to the minute). ``Type`` holds no comma."""
+    kind, date, rest = line.split(",", 2)
+    if len(date) >= 19 and date[4] == "-" and date[16] == ":" and date[:4].isdigit() and date[17:19].isdigit():
+        years, seconds = divmod(copy, 60)
+        date = f"{int(date[:4]) - years:04d}{date[4:17]}{(int(date[17:19]) + seconds) % 60:02d}{date[19:]}"
+    return f"{kind},{date},{rest}"
+
+
+def _new_child(line: str, copy: int) -> str:
+    """An SSDA903 Missing record of a child ID made distinct per copy (``CHILD`` is the first column)."""
+    child, rest = line.split(",", 1)
+    return f"{child}-{copy:x},{rest}" if child else line
+
+
+@dataclass(frozen=True)
+class Format:
+    """A real public CSV format: its ctxrisk source, its real sample and how a copy of a record is made."""
+
+    source: str
+    sample: Path
+    replicate: Callable[[str, int], str]
+    how: str
+
+
+FORMATS: dict[str, Format] = {
+    "street": Format("police-uk-street", SHARED / "police_uk" / "street" / "police-uk-2018-12-merseyside-street.csv",
+                     _new_crime_id, "distinct Crime IDs per copy"),
+    "stop-search": Format("police-uk-stop-search",
+                          SHARED / "police_uk" / "stop_and_search" / "2025-06-cheshire-stop-and-search.csv",
+                          _new_time, "each copy at its own second of the minute and year"),
+    "outcomes": Format("police-uk-outcomes",
+                       SHARED / "police_uk" / "outcomes" / "2026-02-city-of-london-outcomes.HEAD15.csv",
+                       _new_crime_id, "distinct Crime IDs per copy"),
+    "ssda903-missing": Format("ssda903-missing", SHARED / "ssda903" / "missing.csv", _new_child,
+                              "distinct child IDs per copy"),
+}
+
+
+def build_file(fmt: Format, folder: Path, rows: int) -> tuple[Path, int]:
+    """Replicate ``fmt``'s sample to at least ``rows`` records; return the path and the record count.
+
+    The first copy is the real file as it is; each later copy is changed by ``fmt.replicate``.
+    """
+    lines = fmt.sample.read_text(encoding="utf-8-sig").splitlines()
+    header, body = lines[0], [line for line in lines[1:] if line.strip()]
     copies = max(1, -(-rows // len(body)))
-    path = folder / f"2018-12-merseyside-street-x{copies}.csv"
+    path = folder / f"{fmt.sample.stem}-x{copies}.csv"
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(header + "\n")
         for k in range(copies):
-            suffix = f"{k:06x}"
-            for line in body:
-                if line.startswith(","):
-                    out.write(line + "\n")
-                else:
-                    crime_id, rest = line.split(",", 1)
-                    out.write(crime_id[:-6] + suffix + "," + rest + "\n")
+            out.write("\n".join(fmt.replicate(line, k) if k else line for line in body) + "\n")
     return path, copies * len(body)
 
 
-def run_ctxrisk(path: Path, folder: Path) -> int:
+def run_ctxrisk(source: str, path: Path, folder: Path) -> int:
     from pipelines.runner import ingest_one
     from pipelines.settings import load_settings
     from pipelines.warehouse import connect
 
     settings = load_settings(None, warehouse=folder / "ctxrisk.duckdb")
     con = connect(settings=settings)
-    result = ingest_one(con, "police-uk-street", path, settings=settings)
+    result = ingest_one(con, source, path, settings=settings)
     con.close()
-    return result.rows_loaded
-
-
-def _prepare(contender: str, folder: Path) -> None:
-    """What happens before a file arrives: imports, and for ctxrisk an existing (empty) warehouse."""
-    if contender == "ctxrisk":
-        import pipelines.runner  # noqa: F401 - imported before the clock starts, as duckdb and pandas are
-        import pipelines.sources.police_uk  # noqa: F401
-        from pipelines.settings import load_settings
-        from pipelines.warehouse import connect
-
-        connect(settings=load_settings(None, warehouse=folder / "ctxrisk.duckdb")).close()
-
-
-def worker(contender: str, path: Path, folder: Path) -> dict[str, float]:
-    """Load ``path`` with one contender in this process; rows and seconds (printed as JSON by ``--worker``)."""
-    func = CONTENDERS[contender]
-    _prepare(contender, folder)
-    start = time.perf_counter()
-    rows = func(path, folder)
-    return {"rows": rows, "seconds": time.perf_counter() - start}
+    return result.rows_loaded + result.rows_rejected
 
 
 def run_duckdb(path: Path, folder: Path) -> int:
     con = duckdb.connect(str(folder / "duckdb.duckdb"))
-    con.execute("create table street as select * from read_csv(?)", [str(path)])
-    n = con.execute("select count(*) from street").fetchone()[0]
+    con.execute("create table loaded as select * from read_csv(?)", [str(path)])
+    n = con.execute("select count(*) from loaded").fetchone()[0]
     con.close()
     return n
 
@@ -96,11 +131,37 @@ def run_duckdb(path: Path, folder: Path) -> int:
 def run_pandas(path: Path, folder: Path) -> int:
     frame = pd.read_csv(path)
     with sqlite3.connect(folder / "pandas.sqlite") as con:
-        frame.to_sql("street", con, index=False, chunksize=100_000)
+        frame.to_sql("loaded", con, index=False, chunksize=100_000)
     return len(frame)
 
 
-def timed(contenders: list[tuple[str, str]], path: Path, repeat: int) -> list[dict[str, object]]:
+def _prepare(contender: str, folder: Path) -> None:
+    """What happens before a file arrives: imports, and for ctxrisk an existing (empty) warehouse."""
+    if contender == "ctxrisk":
+        import pipelines.runner  # noqa: F401 - imported before the clock starts, as duckdb and pandas are
+        import pipelines.sources.police_uk  # noqa: F401
+        import pipelines.sources.ssda903  # noqa: F401
+        from pipelines.settings import load_settings
+        from pipelines.warehouse import connect
+
+        connect(settings=load_settings(None, warehouse=folder / "ctxrisk.duckdb")).close()
+
+
+def worker(contender: str, source: str, path: Path, folder: Path) -> dict[str, float]:
+    """Load ``path`` with one contender in this process; rows and seconds (printed as JSON by ``--worker``)."""
+    _prepare(contender, folder)
+    start = time.perf_counter()
+    if contender == "ctxrisk":
+        rows = run_ctxrisk(source, path, folder)
+    else:
+        rows = CONTENDERS[contender](path, folder)
+    return {"rows": rows, "seconds": time.perf_counter() - start}
+
+
+CONTENDERS: dict[str, Callable[[Path, Path], int]] = {"duckdb": run_duckdb, "pandas": run_pandas}
+
+
+def timed(contenders: list[tuple[str, str]], source: str, path: Path, repeat: int) -> list[dict[str, object]]:
     """Best time of each contender over ``repeat`` rounds; each round runs every contender once, in turn.
 
     Interleaving the contenders means a burst of load on a shared machine falls on all of them alike. Each run
@@ -115,7 +176,7 @@ def timed(contenders: list[tuple[str, str]], path: Path, repeat: int) -> list[di
             # back to disk while this one runs: each starts with no other's writes pending.
             os.sync()
             with tempfile.TemporaryDirectory() as scratch:
-                done = subprocess.run([sys.executable, __file__, "--worker", key, str(path), scratch],
+                done = subprocess.run([sys.executable, __file__, "--worker", key, source, str(path), scratch],
                                       capture_output=True, text=True, check=False, cwd=ROOT,
                                       env={**os.environ, "PYTHONPATH": str(ROOT)})
             if done.returncode != 0:
@@ -128,53 +189,75 @@ def timed(contenders: list[tuple[str, str]], path: Path, repeat: int) -> list[di
              "rows_per_second": round(loaded[name] / best[name])} for name, _key in contenders]
 
 
-CONTENDERS = {"duckdb": run_duckdb, "ctxrisk": run_ctxrisk, "pandas": run_pandas}
+def measure(key: str, *, rows: int, repeat: int, pandas: bool) -> dict[str, object]:
+    """Replicate one format's sample and time the contenders on it; the format's report."""
+    fmt = FORMATS[key]
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as folder:
+        path, records = build_file(fmt, Path(folder), rows)
+        contenders = [("duckdb read_csv (ceiling)", "duckdb"), (f"ctxrisk ingest {fmt.source}", "ctxrisk")]
+        if pandas:
+            contenders.append(("pandas read_csv + to_sql (sqlite)", "pandas"))
+        results = timed(contenders, fmt.source, path, repeat)
+        size = path.stat().st_size
+    for r in results:
+        if r["rows"] != records:
+            msg = f"{r['name']} took {r['rows']:,} rows of {path.name}; the file has {records:,}"
+            raise RuntimeError(msg)
+    ceiling = results[0]["rows_per_second"]
+    for r in results:
+        r["share_of_ceiling"] = round(r["rows_per_second"] / ceiling, 3)
+    return {
+        "source": fmt.source,
+        "file": {"rows": records, "bytes": size, "replicated_from": fmt.sample.name, "how": fmt.how},
+        "rounds": repeat,
+        # 1, 5 and 15 minute load averages: on a shared machine the times move with them
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "results": results,
+        "goal_met": results[1]["share_of_ceiling"] >= GOAL_SHARE,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--formats", default=",".join(FORMATS),
+                        help=f"comma-separated; allowed: {', '.join(FORMATS)}")
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-pandas", action="store_true")
-    parser.add_argument("--worker", nargs=3, metavar=("CONTENDER", "FILE", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=4, metavar=("CONTENDER", "SOURCE", "FILE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        key, path, folder = args.worker
-        print(json.dumps(worker(key, Path(path), Path(folder))))
+        key, source, path, folder = args.worker
+        print(json.dumps(worker(key, source, Path(path), Path(folder))))
         return 0
-    if not SOURCE.is_file():
-        print(f"{SOURCE} is not present: nothing to measure", file=sys.stderr)
+    keys = [k.strip() for k in args.formats.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in FORMATS]
+    if unknown:
+        parser.error(f"unknown format(s) {', '.join(unknown)}; allowed: {', '.join(FORMATS)}")
+    missing = [str(FORMATS[k].sample) for k in keys if not FORMATS[k].sample.is_file()]
+    if missing:
+        print(f"not present, nothing to measure: {', '.join(missing)}", file=sys.stderr)
         return 1
-    load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory() as folder:
-        path, rows = build_file(Path(folder), args.rows)
-        contenders = [("duckdb read_csv (ceiling)", "duckdb"), ("ctxrisk ingest police-uk-street", "ctxrisk")]
-        if not args.skip_pandas:
-            contenders.append(("pandas read_csv + to_sql (sqlite)", "pandas"))
-        results = timed(contenders, path, args.repeat)
-        size = path.stat().st_size
-    ceiling = results[0]["rows_per_second"]
-    for r in results:
-        r["share_of_ceiling"] = round(r["rows_per_second"] / ceiling, 3)
-    report = {
-        "file": {"rows": rows, "bytes": size, "replicated_from": SOURCE.name},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "duckdb": duckdb.__version__, "pandas": pd.__version__,
-                    # 1, 5 and 15 minute load averages: on a shared machine the times move with them
-                    "load_average_before": [round(x, 2) for x in load_before],
-                    "load_average_after": [round(x, 2) for x in os.getloadavg()]},
-        "results": results,
-        "goal": "ctxrisk at least half the ceiling's rows per second",
-        "goal_met": results[1]["share_of_ceiling"] >= 0.5,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"{rows:,} rows, {size / 1e6:.0f} MB, load average {load_before[0]:.2f} before, "
-          f"{os.getloadavg()[0]:.2f} after\n")
-    print("| contender | seconds | rows/s | share of ceiling |")
-    print("| --- | ---: | ---: | ---: |")
-    for r in results:
-        print(f"| {r['name']} | {r['seconds']:.2f} | {r['rows_per_second']:,} | {r['share_of_ceiling']:.2f} |")
+    report = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    report = report if "formats" in report else {}  # results in the earlier street-only layout are replaced
+    report["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
+                         "platform": platform.platform(), "duckdb": duckdb.__version__, "pandas": pd.__version__}
+    report["goal"] = f"ctxrisk at least {GOAL_SHARE} of the ceiling's rows per second"
+    formats = report.setdefault("formats", {})
+    for key in keys:
+        formats[key] = measure(key, rows=args.rows, repeat=args.repeat, pandas=not args.skip_pandas)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+        f = formats[key]
+        print(f"\n{key}: {f['file']['rows']:,} rows, {f['file']['bytes'] / 1e6:.0f} MB, load average "
+              f"{f['load_average_before'][0]:.2f} before, {f['load_average_after'][0]:.2f} after\n")
+        print("| contender | seconds | rows/s | share of ceiling |")
+        print("| --- | ---: | ---: | ---: |")
+        for r in f["results"]:
+            print(f"| {r['name']} | {r['seconds']:.2f} | {r['rows_per_second']:,} | {r['share_of_ceiling']:.2f} |")
     return 0
 
 

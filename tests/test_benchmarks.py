@@ -135,3 +135,32 @@ def test_run_measured_stops_at_the_memory_cap():
     assert m.timed_out
     assert m.peak_rss_bytes > 100_000_000
     assert m.seconds < 20
+
+
+_ingest_spec = importlib.util.spec_from_file_location("bench_ingest_module", ROOT / "benchmarks" / "bench_ingest.py")
+bench_ingest = importlib.util.module_from_spec(_ingest_spec)
+sys.modules["bench_ingest_module"] = bench_ingest
+_ingest_spec.loader.exec_module(bench_ingest)
+
+
+@pytest.mark.parametrize("key", list(bench_ingest.FORMATS))
+def test_ingest_replicas_copy_real_records_without_repeating_them(key, tmp_path):
+    fmt = bench_ingest.FORMATS[key]
+    if not fmt.sample.is_file():
+        pytest.skip(f"{fmt.sample} is not present")
+    sample = [line for line in fmt.sample.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    path, records = bench_ingest.build_file(fmt, tmp_path, 3 * (len(sample) - 1))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == sample[0] and records == len(lines) - 1 == 3 * (len(sample) - 1)
+    assert lines[1:len(sample)] == sample[1:]  # the first copy is the real file
+    # Every record of a later copy is changed (street rows without a Crime ID are copied as they are: the
+    # format gives them no ID), and the copies stay as distinct from one another as the real records are.
+    copies = [lines[1 + k * (len(sample) - 1): 1 + (k + 1) * (len(sample) - 1)] for k in range(3)]
+    kept_as_is = [key == "street" and line.startswith(",") for line in sample[1:]]
+    for k in (1, 2):
+        assert all(same == kept for same, kept in zip((a == b for a, b in zip(copies[0], copies[k], strict=True)),
+                                                      kept_as_is, strict=True))
+    changed = [line for copy in copies for line, kept in zip(copy, kept_as_is, strict=True) if not kept]
+    real = [line for line, kept in zip(sample[1:], kept_as_is, strict=True) if not kept]
+    assert len(set(changed)) >= 0.99 * 3 * len(set(real))
+    assert [len(line.split(",")) for line in copies[2]] == [len(line.split(",")) for line in sample[1:]]
