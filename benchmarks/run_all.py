@@ -732,14 +732,19 @@ def evaluate_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     shares = [(s["label"], s["ingest"]["contenders"].get("ctxrisk", {}).get("share_of_duckdb"))
               for s in sorted(results.get("scales", {}).values(), key=lambda s: s["incidents"]) if "ingest" in s]
     shares = [(lbl, v) for lbl, v in shares if v is not None]
-    for key, fmt in results.get("police_uk_ingest", {}).get("formats", {}).items():
-        ours = next((r for r in fmt["results"] if r["name"].startswith("ctxrisk")), None)
-        if ours is not None:
-            shares.append((f"{key} ({fmt['file']['rows'] / 1e6:.1f}M rows)", ours["share_of_ceiling"]))
-    goals.append({"goal": "ingest at least half of DuckDB's read_csv rows/s",
+    goals.append({"goal": "ingest of incidents.csv at least half of DuckDB's read_csv rows/s",
                   "measured": ", ".join(f"{v:.2f} at {lbl}" for lbl, v in shares) or None,
                   "status": "not measured" if not shares else
                   "pass" if all(v >= GOAL_INGEST_SHARE for _, v in shares) else "fail"})
+    public = []
+    for key, fmt in results.get("police_uk_ingest", {}).get("formats", {}).items():
+        ours = next((r for r in fmt["results"] if r["name"].startswith("ctxrisk")), None)
+        if ours is not None:
+            public.append((f"{key} ({fmt['file']['rows'] / 1e6:.1f}M rows)", ours["share_of_ceiling"]))
+    goals.append({"goal": "ingest of the real public CSV formats at least half of DuckDB's read_csv rows/s",
+                  "measured": ", ".join(f"{v:.2f} for {lbl}" for lbl, v in public) or None,
+                  "status": "not measured" if not public else
+                  "pass" if all(v >= GOAL_INGEST_SHARE for _, v in public) else "fail"})
     gi = results.get("fixed", {}).get("gistar", {}).get("result")
     speed = gi.get("speedup_same_subset") if gi else None
     goals.append({"goal": "Gi* at least 10x esda G_Local",

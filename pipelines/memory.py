@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import pyarrow as pa
@@ -63,3 +65,26 @@ def keep_freed_memory_for_reuse() -> None:
         mallopt(_M_MMAP_THRESHOLD, HEAP_BELOW_BYTES)
         mallopt(_M_TRIM_THRESHOLD, KEEP_FREE_BYTES)
     _TUNED = True
+
+
+@contextmanager
+def arrow_memory_from_heap() -> Iterator[None]:
+    """Within the block, Arrow allocates from glibc's heap (as tuned above) instead of its own pool.
+
+    Arrow's default pool (mimalloc) hands freed pages back to the kernel soon after a free, so each of an
+    ingest's many million-value columns is faulted in and zeroed afresh: ingesting a million police.uk rows
+    spent 2.3 s of system time with it and 1.5 s with the heap, and its time fell by a tenth (street
+    4.64 -> 4.07 s median of seven interleaved fresh-process rounds; outcomes and stop and search alike).
+    Arrow's pool is back for whatever follows (the analytics steps). Where the C library is not glibc, nothing
+    changes.
+    """
+    libc = _libc()
+    if libc is None or getattr(libc, "mallopt", None) is None:
+        yield
+        return
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)

@@ -12,7 +12,7 @@ import duckdb
 from pipelines.errors import CtxriskError
 from pipelines.ingest import IngestResult, ingest_file, skip_if_ingested, store_batch
 from pipelines.kinds import KINDS
-from pipelines.memory import keep_freed_memory_for_reuse, release_freed_memory
+from pipelines.memory import arrow_memory_from_heap, keep_freed_memory_for_reuse, release_freed_memory
 from pipelines.settings import Settings
 from pipelines.warehouse import transaction
 
@@ -35,27 +35,35 @@ def ingest_one(
     keep_freed_memory_for_reuse()
     warm_up()  # PROJ's set-up runs while the file is read
     try:
-        if kind in KINDS:
-            result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key,
-                                 run_id=run_id)
-            if not result.skipped_same_file:
-                _assign_areas(con, kind, result, tables=[KINDS[kind].table])
-            return result
-        from pipelines import sources
-
-        skipped = skip_if_ingested(con, kind, Path(path))
-        if skipped is not None:
-            return skipped
-        batch = sources.read_source(kind, Path(path), settings=settings,
-                                    options={**(options or {}), "pseudonymise_key": pseudonymise_key})
-        result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
-        tables = [batch.table, *(extra.table for extra in batch.extra)]
-        del batch  # its rows are stored: not held while outcomes are linked and areas assigned
-        sources.after_load(kind, con, settings=settings)
-        _assign_areas(con, kind, result, tables=tables)
-        return result
+        with arrow_memory_from_heap():
+            return _ingest_one(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key,
+                               options=options, run_id=run_id)
     finally:
         release_freed_memory()  # the file's columns are gone; the steps after it start from a small process
+
+
+def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, path: Path, *, settings: Settings,
+                pseudonymise_key: bytes | None, options: dict[str, Any] | None, run_id: str | None
+                ) -> IngestResult:
+    if kind in KINDS:
+        result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key,
+                             run_id=run_id)
+        if not result.skipped_same_file:
+            _assign_areas(con, kind, result, tables=[KINDS[kind].table])
+        return result
+    from pipelines import sources
+
+    skipped = skip_if_ingested(con, kind, Path(path))
+    if skipped is not None:
+        return skipped
+    batch = sources.read_source(kind, Path(path), settings=settings,
+                                options={**(options or {}), "pseudonymise_key": pseudonymise_key})
+    result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
+    tables = [batch.table, *(extra.table for extra in batch.extra)]
+    del batch  # its rows are stored: not held while outcomes are linked and areas assigned
+    sources.after_load(kind, con, settings=settings)
+    _assign_areas(con, kind, result, tables=tables)
+    return result
 
 
 def _assign_areas(con: duckdb.DuckDBPyConnection, kind: str, result: IngestResult, *, tables: list[str]) -> None:

@@ -76,3 +76,28 @@ def test_an_ingest_sets_the_heap_up_first(monkeypatch, tmp_path, con, settings):
     path.write_text("incident_id,occurred_at,latitude,longitude,category\nI1,2024-01-01,53.1,-2.4,Shoplifting\n")
     assert runner.ingest_one(con, "incidents", path, settings=settings).rows_loaded == 1
     assert order == ["heap", "release"]
+
+
+def test_an_ingest_allocates_arrow_memory_from_the_heap_and_gives_the_pool_back(monkeypatch, tmp_path, con,
+                                                                              settings):
+    from pipelines import sources
+
+    before = pa.default_memory_pool().backend_name
+    seen = []
+    real = sources.read_source
+
+    def read(*args, **kwargs):
+        seen.append(pa.default_memory_pool().backend_name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sources, "read_source", read)
+    path = tmp_path / "2024-01-city-of-london-street.csv"
+    path.write_text("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+                    "Crime type,Last outcome category,Context\n"
+                    "c1,2024-01,City of London Police,City of London Police,-0.09,51.51,On or near X,E01000001,"
+                    "City of London 001A,Robbery,,\n")
+    assert runner.ingest_one(con, "police-uk-street", path, settings=settings).rows_loaded == 1
+    assert seen == ["system"] and pa.default_memory_pool().backend_name == before
+    monkeypatch.setattr(memory, "_libc", lambda: None)  # not glibc: Arrow keeps its own pool
+    with memory.arrow_memory_from_heap():
+        assert pa.default_memory_pool().backend_name == before
