@@ -238,10 +238,22 @@ def sha256_rows(columns: list[pa.ChunkedArray], *, separator: str = "\x1f", comp
         msg = f"internal: the separator must be one ASCII character, not {separator!r}"
         raise ValueError(msg)
     rows = len(columns[0])
-    if compiled is None:
+    automatic = compiled is None
+    if automatic:
         compiled = rows >= COMPILED_FROM_ROWS and compiled_available()
-    if not compiled:
-        return _hashlib_rows(columns, separator)
+    if compiled:
+        try:
+            log.debug("hashing %s row(s) with OpenSSL in compiled code", f"{rows:,}")
+            return _compiled_rows(columns, sep[0], rows)
+        except Exception as exc:  # noqa: BLE001 - numba could not compile or load its loops on this machine
+            if not automatic:
+                raise
+            log.warning("compiled row hashing failed (%s); hashing with hashlib, which gives the same keys", exc)
+    log.debug("hashing %s row(s) with hashlib", f"{rows:,}")
+    return _hashlib_rows(columns, separator)
+
+
+def _compiled_rows(columns: list[pa.ChunkedArray], separator: int, rows: int) -> np.ndarray:
     functions = _openssl_sha256()
     if _gather_and_hash_compiled is None or functions is None:
         msg = "compiled row hashing needs numba and OpenSSL's SHA256_Init/Update/Final"
@@ -259,7 +271,7 @@ def sha256_rows(columns: list[pa.ChunkedArray], *, separator: str = "\x1f", comp
             ends = np.stack([e + base for (_, _, e), base in zip(parts, bases, strict=True)])
             block = out[start:stop]
             cuts = np.linspace(0, stop - start, workers + 1).astype(np.int64)
-            jobs = [pool.submit(_gather_and_hash_compiled, data, starts, ends, sep[0], int(a), int(b), block,
+            jobs = [pool.submit(_gather_and_hash_compiled, data, starts, ends, separator, int(a), int(b), block,
                                 *functions)
                     for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
             for job in jobs:
@@ -298,23 +310,38 @@ def format_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str = "",
     ``lead`` (text, one per row; null as empty) goes first, e.g. a Crime ID that repeats.
     """
     rows = len(numbers)
-    if compiled is None:
+    automatic = compiled is None
+    if automatic:
         compiled = rows >= COMPILED_FROM_ROWS and _format_keys_compiled is not None
-    if not compiled:
-        hexes = np.empty((rows, KEY_HEX_DIGITS), dtype=np.uint8)
-        width = KEY_HEX_DIGITS // 2
-        hexes[:, 0::2] = _HEX[digests[:, :width] >> 4]
-        hexes[:, 1::2] = _HEX[digests[:, :width] & 15]
-        text = pa.large_string()
-        hex_text = pa.Array.from_buffers(pa.large_string(), rows, [
-            None, pa.py_buffer(np.arange(0, rows * KEY_HEX_DIGITS + 1, KEY_HEX_DIGITS, dtype=np.int64)),
-            pa.py_buffer(hexes)])
-        pieces = [pa.scalar(prefix, text), hex_text, pa.scalar("-", text), pa.array(numbers).cast(text)]
-        if lead is not None:
-            if isinstance(lead, pa.ChunkedArray):
-                lead = lead.combine_chunks()
-            pieces = [pc.fill_null(lead.cast(text), ""), pa.scalar(joiner, text), *pieces]
-        return pc.binary_join_element_wise(*pieces, pa.scalar("", text))
+    if compiled:
+        try:
+            return _compiled_keys(digests, numbers, prefix=prefix, lead=lead, joiner=joiner)
+        except Exception as exc:  # noqa: BLE001 - numba could not compile or load its loop on this machine
+            if not automatic:
+                raise
+            log.warning("compiled key writing failed (%s); writing keys with Arrow, which gives the same keys", exc)
+    hexes = np.empty((rows, KEY_HEX_DIGITS), dtype=np.uint8)
+    width = KEY_HEX_DIGITS // 2
+    hexes[:, 0::2] = _HEX[digests[:, :width] >> 4]
+    hexes[:, 1::2] = _HEX[digests[:, :width] & 15]
+    text = pa.large_string()
+    hex_text = pa.Array.from_buffers(pa.large_string(), rows, [
+        None, pa.py_buffer(np.arange(0, rows * KEY_HEX_DIGITS + 1, KEY_HEX_DIGITS, dtype=np.int64)),
+        pa.py_buffer(hexes)])
+    pieces = [pa.scalar(prefix, text), hex_text, pa.scalar("-", text), pa.array(numbers).cast(text)]
+    if lead is not None:
+        if isinstance(lead, pa.ChunkedArray):
+            lead = lead.combine_chunks()
+        pieces = [pc.fill_null(lead.cast(text), ""), pa.scalar(joiner, text), *pieces]
+    return pc.binary_join_element_wise(*pieces, pa.scalar("", text))
+
+
+def _compiled_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str,
+                   lead: pa.Array | pa.ChunkedArray | None, joiner: str) -> pa.Array:
+    rows = len(numbers)
+    if _format_keys_compiled is None:
+        msg = "compiled key writing needs numba"
+        raise RuntimeError(msg)
     if lead is not None:
         lead_data, lead_starts, lead_ends = _text_buffers(lead)
     else:

@@ -107,3 +107,23 @@ def test_bad_separator_and_no_columns_are_refused():
         rowhash.sha256_rows([pa.chunked_array([pa.array(["a"])])], separator="--")
     with pytest.raises(ValueError, match="no columns"):
         rowhash.sha256_rows([])
+
+
+def test_a_compiled_loop_that_fails_falls_back_to_the_same_keys_unless_asked_for(monkeypatch):
+    def broken(*_args):
+        raise RuntimeError("no LLVM here")
+
+    columns = [pa.chunked_array([pa.array(["a", None, "é"])]), pa.chunked_array([pa.array(["1", "2", None])])]
+    expected = reference([["a", None, "é"], ["1", "2", None]])
+    monkeypatch.setattr(rowhash, "COMPILED_FROM_ROWS", 1)
+    monkeypatch.setattr(rowhash, "compiled_available", lambda: True)
+    monkeypatch.setattr(rowhash, "_gather_and_hash_compiled", broken)
+    monkeypatch.setattr(rowhash, "_format_keys_compiled", broken)
+    digests = rowhash.sha256_rows(columns)
+    assert np.array_equal(digests, expected)
+    keys = rowhash.format_keys(digests, np.array([1, 1, 2]), prefix="ss-").to_pylist()
+    assert keys[2] == f"ss-{bytes(expected[2]).hex()[:20]}-2"
+    with pytest.raises(RuntimeError, match="no LLVM"):
+        rowhash.sha256_rows(columns, compiled=True)
+    with pytest.raises(RuntimeError, match="no LLVM"):
+        rowhash.format_keys(digests, np.array([1, 1, 2]), compiled=True)
