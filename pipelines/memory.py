@@ -27,6 +27,12 @@ def _libc() -> ctypes.CDLL | None:
         return None
 
 
+def _glibc_function(name: str) -> object | None:
+    """A function of glibc's malloc (``mallopt``, ``malloc_trim``), or None where the C library is not glibc."""
+    libc = _libc()
+    return getattr(libc, name, None) if libc is not None else None
+
+
 def release_freed_memory() -> None:
     """Return the memory that Arrow's pool and the C heap hold after frees, keeping nothing live.
 
@@ -36,8 +42,7 @@ def release_freed_memory() -> None:
     run (``pipelines.jobs``); costs milliseconds.
     """
     pa.default_memory_pool().release_unused()
-    libc = _libc()
-    trim = getattr(libc, "malloc_trim", None) if libc is not None else None
+    trim = _glibc_function("malloc_trim")
     if trim is not None:  # glibc only
         trim(0)
 
@@ -59,8 +64,7 @@ def keep_freed_memory_for_reuse() -> None:
     global _TUNED
     if _TUNED:
         return
-    libc = _libc()
-    mallopt = getattr(libc, "mallopt", None) if libc is not None else None
+    mallopt = _glibc_function("mallopt")
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, HEAP_BELOW_BYTES)
         mallopt(_M_TRIM_THRESHOLD, KEEP_FREE_BYTES)
@@ -78,8 +82,7 @@ def arrow_memory_from_heap() -> Iterator[None]:
     Arrow's pool is back for whatever follows (the analytics steps). Where the C library is not glibc, nothing
     changes.
     """
-    libc = _libc()
-    if libc is None or getattr(libc, "mallopt", None) is None:
+    if _glibc_function("mallopt") is None:
         yield
         return
     previous = pa.default_memory_pool()

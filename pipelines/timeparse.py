@@ -126,33 +126,32 @@ def parse_plain_times(values: pd.Series, *, timezone: str) -> tuple[pd.Series, p
     any other column, or any value that is not a real date, is parsed by ``parse_times`` itself. The results
     are the same.
     """
+    arrow_errors = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
     try:
-        # A column that starts with an offset is not plain: its shape is not checked twice.
-        first = values.first_valid_index()
-        offset_first = first is not None and re.search(_OFFSET, str(values[first])) is not None
-        parts = None if offset_first else plain_time_parts(pa.array(values, from_pandas=True))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        parts = None
-    if parts is None:
-        try:
-            aware = aware_times(pa.array(values, from_pandas=True))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            aware = None
-        if aware is None:
-            return parse_times(values, timezone=timezone)
+        array = pa.array(values, from_pandas=True)
+    except arrow_errors:
+        return parse_times(values, timezone=timezone)
+    # A column that starts with an offset is not plain: its shape is not checked twice.
+    first = values.first_valid_index()
+    offset_first = first is not None and re.search(_OFFSET, str(values[first])) is not None
+    try:
+        parts = None if offset_first else plain_time_parts(array)
+        aware = aware_times(array) if parts is None else None
+    except arrow_errors:
+        parts = aware = None
+    if parts is not None:
+        naive, length = parts
+        local = pd.DatetimeIndex(naive).tz_localize(
+            timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
+        )
+        utc = pd.Series(local.tz_convert("UTC").astype("datetime64[us, UTC]"), index=values.index)
+        codes = np.where(length == 7, 0, np.where(length == 10, 1, 2)).astype(np.int8)
+    elif aware is not None:
         utc = pd.Series(pd.DatetimeIndex(aware).tz_localize("UTC").astype("datetime64[us, UTC]"), index=values.index)
-        blank = np.isnat(aware)
-        precision = pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(aware), dtype=np.int8), mask=blank),
-                                                   pa.array(["minute"])).dictionary_decode()
-        return (utc, pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([precision])), index=values.index),
-                pd.Series(np.zeros(len(values), dtype=bool), index=values.index))
-    naive, length = parts
-    local = pd.DatetimeIndex(naive).tz_localize(
-        timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
-    )
-    utc = pd.Series(local.tz_convert("UTC").astype("datetime64[us, UTC]"), index=values.index)
+        codes = np.full(len(aware), 2, dtype=np.int8)  # every aware time is to the minute
+    else:
+        return parse_times(values, timezone=timezone)
     # Built as Arrow strings from three codes: a million Python strings would take longer than the parse.
-    codes = np.where(length == 7, 0, np.where(length == 10, 1, 2)).astype(np.int8)
     precision = pa.DictionaryArray.from_arrays(
         pa.array(codes, mask=np.asarray(utc.isna())), pa.array(["month", "day", "minute"])
     ).dictionary_decode()

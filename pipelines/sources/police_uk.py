@@ -117,12 +117,16 @@ def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Set
     return utc.take(codes).reset_index(drop=True), text_series(spread(per_month, codes)), (codes, uniques)
 
 
-def _points(coords: pd.DataFrame, names: dict[str, str]) -> tuple[dict[str, np.ndarray], RejectCollector]:
+# The coordinate columns of every police.uk format, and their names in the files.
+POINT_COLUMNS = {"latitude": "Latitude", "longitude": "Longitude"}
+
+
+def _points(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], RejectCollector]:
     """Validate the coordinate pair, naming the file's own columns in rejects; the points and their refusals."""
-    own = RejectCollector(len(coords))
-    points = validate_points(Point(""), coords, own)
+    own = RejectCollector(len(frame))
+    points = validate_points(Point(""), frame[list(POINT_COLUMNS)], own)
     for block in own._blocks:  # re-label with the file's column names
-        block["column_name"] = block["column_name"].map(lambda c: names.get(c, c))
+        block["column_name"] = block["column_name"].map(lambda c: POINT_COLUMNS.get(c, c))
     return points, own
 
 
@@ -199,10 +203,9 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     # other threads while the rest is checked here; their work runs in PROJ, Arrow and numpy, mostly without
     # the interpreter lock.
     pool = ThreadPoolExecutor(2)
-    coords = pd.DataFrame({"latitude": frame["latitude"], "longitude": frame["longitude"]})
     crime_id = frame["crime_id"]
     ids = to_chunked(crime_id)
-    points_done = pool.submit(_points, coords, {"latitude": "Latitude", "longitude": "Longitude"})
+    points_done = pool.submit(_points, frame)
     repeated_done = pool.submit(repeated_values, crime_id)
     id_chars_done = pool.submit(charset_match, ids, KEY_CHARS, KEY_MAX)
     pool.shutdown(wait=False)
@@ -285,8 +288,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     # Coordinates (PROJ) and the derived keys (compiled hashing) are worked out on other threads while the
     # rest is checked here; both run mostly without the interpreter lock.
     pool = ThreadPoolExecutor(2)
-    points_done = pool.submit(_points, frame[["latitude", "longitude"]], {"latitude": "Latitude",
-                                                                          "longitude": "Longitude"})
+    points_done = pool.submit(_points, frame)
     keys_done = pool.submit(derived_keys, frame[list(SEARCH_COLUMNS)], list(SEARCH_COLUMNS), prefix="ss-")
     pool.shutdown(wait=False)
     date = frame["date"]
@@ -374,8 +376,7 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     crime_id = frame["crime_id"]
     # As for stop and search: coordinates and the derived keys on other threads.
     pool = ThreadPoolExecutor(2)
-    points_done = pool.submit(_points, frame[["latitude", "longitude"]], {"latitude": "Latitude",
-                                                                          "longitude": "Longitude"})
+    points_done = pool.submit(_points, frame)
     keys_done = pool.submit(derived_keys, frame[list(OUTCOME_COLUMNS)], list(OUTCOME_COLUMNS), prefix="",
                             lead=to_chunked(crime_id), joiner=":")
     pool.shutdown(wait=False)

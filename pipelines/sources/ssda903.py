@@ -162,9 +162,10 @@ def read_missing(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
     collector = RejectCollector(n)
     child = frame["child"]
     child_codes, _ = encode(child)
+    valid_child = _valid_ids(child)
     collector.add(child.isna().to_numpy(), "CHILD", None, "required value is blank")
-    bad_child = child.notna().to_numpy() & ~charset_match(to_chunked(child), ID_CHARS, ID_MAX)
-    collector.add(bad_child, "CHILD", child, "invalid child ID: use 1-64 letters, digits or _ . : - characters")
+    collector.add(child.notna().to_numpy() & ~valid_child, "CHILD", child,
+                  "invalid child ID: use 1-64 letters, digits or _ . : - characters")
     dob = _Dates(frame["dob"])
     collector.add(dob.blank, "DOB", None, "required value is blank")
     collector.add(dob.invalid, "DOB", None, "not a date (dd/mm/YYYY); the value is not shown because it is a date of birth")
@@ -215,7 +216,11 @@ def read_missing(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
     open_count = int((end.blank & good).sum())
     if open_count:
         notes.append(f"{open_count:,} episode(s) have no end date: still missing or away at the end of the return")
-    persons = _persons(frame, table.lines, child_codes) if children is None else _persons(children, None, None)
+    if children is None:  # the CSV's own rows: their IDs and dates are read above
+        persons = _persons(child, child_codes, valid_child, dob, frame["sex"], table.lines)
+    else:
+        persons = _persons(children["child"], encode(children["child"])[0], _valid_ids(children["child"]),
+                           _Dates(children["dob"]), children["sex"], None)
     batch = finish_batch("ssda903-missing", "raw.missing_episodes", ("episode_id",), table, rows, collector, notes)
     batch.extra.append(ExtraRows("raw.persons", ("person_id",), persons, mode="fill"))
     batch.notes.append(f"{len(persons):,} child(ren)'s year-month of birth recorded in raw.persons "
@@ -223,18 +228,19 @@ def read_missing(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
     return batch
 
 
-def _persons(source: pd.DataFrame, lines: np.ndarray | None, codes: np.ndarray | None) -> pd.DataFrame:
+def _valid_ids(child: pd.Series) -> np.ndarray:
+    """True where a child ID is given and is 1-64 letters, digits or ``_ . : -``."""
+    return child.notna().to_numpy() & charset_match(to_chunked(child), ID_CHARS, ID_MAX)
+
+
+def _persons(child: pd.Series, codes: np.ndarray, valid: np.ndarray, dob: _Dates, sex: pd.Series,
+             lines: np.ndarray | None) -> pd.DataFrame:
     """One row per child with a valid ID and date of birth (its first such row): year-month of birth only.
 
-    ``codes`` are the children's codes from :func:`encode` when the caller has them.
+    ``codes`` are the children's codes from :func:`encode`, ``valid`` marks valid IDs (:func:`_valid_ids`).
     """
-    child = source["child"]
-    if codes is None:
-        codes, _ = encode(child)
-    dob = _Dates(source["dob"])
-    ok = child.notna().to_numpy() & charset_match(to_chunked(child), ID_CHARS, ID_MAX) & ~np.isnat(dob.rows)
-    first = _first_of_each(codes, np.flatnonzero(ok))
-    sex_codes, sexes = factorize(source["sex"])
+    first = _first_of_each(codes, np.flatnonzero(valid & ~np.isnat(dob.rows)))
+    sex_codes, sexes = factorize(sex)
     return pd.DataFrame({
         "person_id": text_series(to_chunked(child).take(first)),
         "birth_year_month": text_series(dob.text("%Y-%m").take(first)),
