@@ -659,11 +659,26 @@ def prepare_batch(
     return finish_batch(kind_name, kind.table, kind.key, table, rows, collector, notes)
 
 
+def _keep_rows(rows: pd.DataFrame, good: np.ndarray) -> pd.DataFrame:
+    """The rows where ``good`` is true, on a fresh index.
+
+    Arrow-backed text is filtered by Arrow's kernel column by column: pandas' ``loc`` takes Arrow text row by
+    index, which for a million SSDA903 episodes (2% refused) took 0.65 s against 0.05 s.
+    """
+    mask = pa.array(good, type=pa.bool_())
+    texts = [name for name in rows.columns
+             if isinstance(rows[name].dtype, pd.StringDtype) and rows[name].dtype.storage == "pyarrow"]
+    others = rows.drop(columns=texts).loc[good].reset_index(drop=True)
+    kept = {name: text_series(pa.array(rows[name].array).filter(mask)) if name in texts else others[name]
+            for name in rows.columns}
+    return pd.DataFrame(kept, index=others.index)
+
+
 def finish_batch(kind: str, table_name: str, key: tuple[str, ...], table: TextTable, rows: pd.DataFrame,
                  collector: RejectCollector, notes: list[str]) -> Batch:
     """Drop refused records, attach line numbers and structural rejects, and build the Batch."""
     good = ~collector.bad
-    rows = rows.reset_index(drop=True) if good.all() else rows.loc[good].reset_index(drop=True)
+    rows = rows.reset_index(drop=True) if good.all() else _keep_rows(rows, good)
     rows["line"] = table.lines[good]
     rejects = collector.frame(table.lines)
     if table.rejects:

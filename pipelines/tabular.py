@@ -232,24 +232,35 @@ def _is_blank(record: list[str]) -> bool:
     return len(record) <= 1 and (not record or not record[0].strip())
 
 
-def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
+def _convert_options(header: list[str], *, check_utf8: bool = True) -> pacsv.ConvertOptions:
     return pacsv.ConvertOptions(
         # large_string is what pandas' Arrow-backed strings hold: no conversion when the frame is made
         column_types={name: pa.large_string() for name in header},
         strings_can_be_null=True,
         null_values=[""],
         quoted_strings_can_be_null=True,
+        check_utf8=check_utf8,
     )
 
 
-def _arrow_csv(data: FileBytes, header: list[str], on_invalid: Callable[[object], str]) -> pa.Table | None:
+def _is_ascii(data: FileBytes) -> bool:
+    """True when every byte is below 0x80: the text is then valid UTF-8 without checking each value.
+
+    One vectorised pass (about 0.015 s for 200 MB) spares Arrow's per-value UTF-8 check, about 0.25 s of CPU
+    for a million police.uk rows; the published files are plain ASCII.
+    """
+    return not len(data) or int(np.frombuffer(data, dtype=np.uint8).max()) < 0x80
+
+
+def _arrow_csv(data: FileBytes, header: list[str], on_invalid: Callable[[object], str], *, check_utf8: bool = True
+               ) -> pa.Table | None:
     """Every record of ``data`` after the header as large strings, or None when Arrow cannot parse it."""
     try:
         return pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
-            convert_options=_convert_options(header),
+            convert_options=_convert_options(header, check_utf8=check_utf8),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
@@ -281,8 +292,8 @@ def _line_cuts(data: FileBytes, start: int, lines_per_piece: int) -> tuple[list[
     return cuts, newlines
 
 
-def _arrow_csv_pieces(data: FileBytes, header: list[str], cuts: list[int], on_invalid: Callable[[object], str]
-                      ) -> pa.Table | None:
+def _arrow_csv_pieces(data: FileBytes, header: list[str], cuts: list[int], on_invalid: Callable[[object], str],
+                      *, check_utf8: bool = True) -> pa.Table | None:
     """The records between consecutive ``cuts``, each piece parsed as one block on a pool of threads.
 
     Every column then has one chunk per piece: with pieces of a DuckDB row group each, the rows reach
@@ -296,7 +307,7 @@ def _arrow_csv_pieces(data: FileBytes, header: list[str], cuts: list[int], on_in
             pa.BufferReader(buffer.slice(lo, hi - lo)),
             read_options=pacsv.ReadOptions(column_names=header, block_size=hi - lo + 1, use_threads=False),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
-            convert_options=_convert_options(header),
+            convert_options=_convert_options(header, check_utf8=check_utf8),
         )
 
     try:
@@ -316,17 +327,18 @@ def _fast_csv(path: Path, data: FileBytes, header: list[str]) -> TextTable | Non
         invalid += 1
         return "skip"
 
+    check_utf8 = not _is_ascii(data)
     first_end = data.find(b"\n") + 1
     if first_end and data[:first_end].count(b'"') % 2 == 0:  # the header is the first line
         cuts, after_header = _line_cuts(data, first_end, ROW_GROUP_ROWS)
         newlines = 1 + after_header
         if len(cuts) > 2:
-            table = _arrow_csv_pieces(data, header, cuts, on_invalid)
+            table = _arrow_csv_pieces(data, header, cuts, on_invalid, check_utf8=check_utf8)
         else:  # one row group or less: Arrow's own blocks, on its threads
-            table = _arrow_csv(data, header, on_invalid)
+            table = _arrow_csv(data, header, on_invalid, check_utf8=check_utf8)
     else:
         newlines = _line_cuts(data, 0, len(data) + 1)[1]
-        table = _arrow_csv(data, header, on_invalid)
+        table = _arrow_csv(data, header, on_invalid, check_utf8=check_utf8)
     if table is None or invalid:
         return None
     physical_lines = newlines + (0 if data[-1:] == b"\n" else 1)

@@ -455,3 +455,23 @@ def test_tuples_distinct_over_ids_enums_times_and_blanks():
     assert _tuples_distinct(rows, ("person", "tool"), np.array([0, 2]), False)
     blanks = pd.DataFrame({"a": ["x", "x"], "b": [None, None]})
     assert not _tuples_distinct(blanks, ("a", "b"), np.arange(2), True)  # two blanks are one value
+
+
+def test_refused_rows_are_dropped_column_by_column_keeping_each_dtype():
+    from pipelines.ingest import _keep_rows
+
+    rows = pd.DataFrame({
+        "text": pd.Series(["a", None, "c", "d"], dtype=pd.StringDtype("pyarrow")),
+        "number": [1.5, 2.5, np.nan, 4.5],
+        "at": pd.to_datetime(["2024-01-01", "2024-01-02", None, "2024-01-04"], utc=True),
+        "flag": [True, False, True, False],
+        "codes": pd.Series([["x"], None, ["y", "z"], []], dtype="object"),
+    }).set_axis([10, 11, 12, 13])
+    kept = _keep_rows(rows, np.array([True, False, True, True]))
+    assert list(kept.index) == [0, 1, 2] and list(kept.columns) == list(rows.columns)
+    assert kept.dtypes.equals(rows.dtypes)
+    assert kept["text"].tolist() == ["a", "c", "d"]
+    assert kept["number"].tolist()[::2] == [1.5, 4.5] and np.isnan(kept["number"][1])
+    assert kept["at"].isna().tolist() == [False, True, False]
+    assert kept["flag"].tolist() == [True, True, False]
+    assert kept["codes"].tolist() == [["x"], ["y", "z"], []]

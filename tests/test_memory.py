@@ -78,7 +78,7 @@ def test_an_ingest_sets_the_heap_up_first(monkeypatch, tmp_path, con, settings):
     assert order == ["heap", "release"]
 
 
-def test_an_ingest_allocates_arrow_memory_from_the_heap_and_gives_the_pool_back(monkeypatch, tmp_path, con,
+def test_an_ingest_allocates_arrow_memory_from_jemalloc_and_gives_the_pool_back(monkeypatch, tmp_path, con,
                                                                               settings):
     from pipelines import sources
 
@@ -97,7 +97,15 @@ def test_an_ingest_allocates_arrow_memory_from_the_heap_and_gives_the_pool_back(
                     "c1,2024-01,City of London Police,City of London Police,-0.09,51.51,On or near X,E01000001,"
                     "City of London 001A,Robbery,,\n")
     assert runner.ingest_one(con, "police-uk-street", path, settings=settings).rows_loaded == 1
-    assert seen == ["system"] and pa.default_memory_pool().backend_name == before
-    monkeypatch.setattr(memory, "_libc", lambda: None)  # not glibc: Arrow keeps its own pool
-    with memory.arrow_memory_from_heap():
+    assert seen == ["jemalloc"] and pa.default_memory_pool().backend_name == before
+
+    def no_jemalloc():
+        raise NotImplementedError("this pyarrow was built without jemalloc")
+
+    monkeypatch.setattr(pa, "jemalloc_memory_pool", no_jemalloc)
+    with memory.arrow_memory_for_ingest():  # glibc: its heap, tuned for reuse
+        assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == before
+    monkeypatch.setattr(memory, "_libc", lambda: None)  # neither: Arrow keeps its own pool
+    with memory.arrow_memory_for_ingest():
         assert pa.default_memory_pool().backend_name == before

@@ -112,6 +112,26 @@ def test_rule_574_orders_each_childs_periods_by_start_whatever_the_file_order(tm
         ("C1", "2010-01", 2), ("C2", "2010-01", 3), ("C3", "2010-01", 5), ("C4", "2011-01", 9)]
 
 
+def test_a_second_period_starting_the_same_day_is_refused_per_child(tmp_path, settings):
+    path = write(
+        tmp_path,
+        "C1,01/01/2010,M,01/04/2020,01/04/2020",  # a period of a day ...
+        "C2,01/01/2010,M,01/04/2020,02/04/2020",  # another child the same day: allowed
+        "C1,01/01/2010,A,01/04/2020,03/04/2020",  # ... then one starting that day: 574 (not an overlap)
+        "C1,01/01/2010,A,05/04/2020,06/04/2020",
+        "C2,01/01/2010,M,2019-12-31,2019-12-31",  # C2 months earlier, a day ...
+        "C2,01/01/2010,M,31/12/2019,02/01/2020",  # ... and again that day: 574
+        "C2,01/01/2010,A,31/03/2020,31/03/2020",  # a day before C1's first: not the same child and day
+    )
+    batch = read_missing(path, settings=settings, options={})
+    rejects = batch.rejects.set_index("line")
+    assert rejects["rule"].to_dict() == {4: "574", 7: "574"}
+    assert rejects["reason"].str.contains("same start date").all()
+    assert list(batch.rows["episode_id"]) == ["903:C1:2020-04-01", "903:C2:2020-04-01", "903:C1:2020-04-05",
+                                              "903:C2:2019-12-31", "903:C2:2020-03-31"]
+    assert list(batch.rows["line"]) == [2, 3, 5, 6, 8]
+
+
 def test_pseudonymised_children_never_reach_the_warehouse_in_clear(tmp_path, con, settings):
     path = write(tmp_path, "123456,01/01/2010,M,01/02/2020,02/02/2020")
     ingest_one(con, "ssda903-missing", path, settings=settings, pseudonymise_key=KEY)

@@ -194,3 +194,26 @@ def test_a_file_that_changes_size_while_hashed_is_read_again_whole(tmp_path, mon
     # stat() said one size; the file then holds more (or fewer) bytes
     data, digest = tabular._read_hashing(path, len(body) + stat_size_error)
     assert data[:] == body and digest == hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.parametrize("rows", [3, 10])  # one piece, and several row-group pieces
+def test_utf8_beyond_the_head_is_checked_unless_the_file_is_plain_ascii(tmp_path, monkeypatch, rows):
+    monkeypatch.setattr(tabular, "HEAD_BYTES", 8)  # the head decode sees only the header
+    monkeypatch.setattr(tabular, "ROW_GROUP_ROWS", 4)
+    asked = []
+    real = tabular._convert_options
+
+    def spy(header, *, check_utf8=True):
+        asked.append(check_utf8)
+        return real(header, check_utf8=check_utf8)
+
+    monkeypatch.setattr(tabular, "_convert_options", spy)
+    body = [f"{i},x{i}" for i in range(rows - 1)]
+    plain = read_csv_text(write(tmp_path, ("a,b\n" + "\n".join([*body, "9,cafe"]) + "\n").encode(), "plain.csv"))
+    assert plain.frame["b"].tolist()[-1] == "cafe" and set(asked) == {False}
+    asked.clear()
+    accented = read_csv_text(write(tmp_path, ("a,b\n" + "\n".join([*body, "9,café"]) + "\n").encode(), "utf8.csv"))
+    assert accented.frame["b"].tolist()[-1] == "café" and set(asked) == {True}
+    bad = write(tmp_path, ("a,b\n" + "\n".join(body) + "\n9,caf").encode() + b"\xe9\n", "latin1.csv")
+    with pytest.raises(ValidationError, match=rf"line {rows + 1}, column 6: the file is not UTF-8"):
+        read_csv_text(bad)

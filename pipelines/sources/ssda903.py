@@ -117,6 +117,20 @@ def _rule_574(child_codes: np.ndarray, start: np.ndarray, end: np.ndarray, eligi
     return out
 
 
+def _repeated_pairs(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """True where the (child code, start day) pair was seen on an earlier row; ``starts`` are all valid dates.
+
+    The pair is packed into one integer (code times the span of days, plus the day), which pandas hashes
+    about four times faster than a two-column frame.
+    """
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    days = starts.astype("datetime64[D]").view(np.int64)
+    first, span = days.min(), int(days.max() - days.min()) + 1
+    packed = codes.astype(np.int64) * span + (days - first)
+    return pd.Series(packed).duplicated(keep="first").to_numpy()
+
+
 def _first_of_each(codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Of ``rows`` (ascending positions), the first row of each distinct code, in file order."""
     _, first = np.unique(codes[rows], return_index=True)
@@ -197,9 +211,8 @@ def read_missing(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
                                              start_iso.cast(text), pa.scalar(":", text), null_handling="replace")
     # A second period of a child with the same start day has the same episode ID.
     candidates = np.flatnonzero(~collector.bad)
-    pairs = pd.DataFrame({"child": child_codes[candidates], "day": start.rows[candidates].astype("datetime64[D]")})
     dup = np.zeros(n, dtype=bool)
-    dup[candidates[pairs.duplicated(keep="first").to_numpy()]] = True
+    dup[candidates[_repeated_pairs(child_codes[candidates], start.rows[candidates])]] = True
     collector.add(dup, "MIS_START", frame["mis_start"], "a second period of this child with the same start date",
                   "574")
     rows = pd.DataFrame({
