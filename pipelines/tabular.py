@@ -140,7 +140,7 @@ def _read_hashing(path: Path, size: int) -> tuple[FileBytes, str]:
     if size < 2 * HASH_BLOCK_BYTES:
         data = path.read_bytes()
         return data, hashlib.sha256(data).hexdigest()
-    buffer = mmap.mmap(-1, size)
+    buffer = _anonymous_memory(size)
     view = memoryview(buffer)
     hasher = hashlib.sha256()
     filled = 0
@@ -161,6 +161,19 @@ def _read_hashing(path: Path, size: int) -> tuple[FileBytes, str]:
         data = path.read_bytes()
         return data, hashlib.sha256(data).hexdigest()
     return buffer, hasher.hexdigest()
+
+
+def _anonymous_memory(size: int) -> mmap.mmap:
+    """``size`` bytes of private memory, its pages mapped in one call where the system allows it.
+
+    Python's default anonymous map is shared memory, whose pages cost more to fault in one by one: reading
+    220 MB into private, pre-populated pages took 0.13-0.15 s against 0.21-0.28 s.
+    """
+    private = getattr(mmap, "MAP_PRIVATE", None)
+    anonymous = getattr(mmap, "MAP_ANONYMOUS", None)
+    if private is None or anonymous is None:  # Windows: no flags
+        return mmap.mmap(-1, size)
+    return mmap.mmap(-1, size, flags=private | anonymous | getattr(mmap, "MAP_POPULATE", 0))
 
 
 def forget_kept() -> None:
