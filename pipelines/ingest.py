@@ -669,8 +669,14 @@ def _keep_rows(rows: pd.DataFrame, good: np.ndarray) -> pd.DataFrame:
     texts = [name for name in rows.columns
              if isinstance(rows[name].dtype, pd.StringDtype) and rows[name].dtype.storage == "pyarrow"]
     others = rows.drop(columns=texts).loc[good].reset_index(drop=True)
-    kept = {name: text_series(pa.array(rows[name].array).filter(mask)) if name in texts else others[name]
-            for name in rows.columns}
+    kept = {}
+    for name in rows.columns:
+        if name in texts:  # the same string dtype back (pandas' NA or NaN flavour)
+            values = rows[name].array
+            kept[name] = pd.Series(type(values)(pa.array(values).filter(mask), dtype=rows[name].dtype),
+                                   index=others.index)
+        else:
+            kept[name] = others[name]
     return pd.DataFrame(kept, index=others.index)
 
 

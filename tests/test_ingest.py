@@ -462,6 +462,7 @@ def test_refused_rows_are_dropped_column_by_column_keeping_each_dtype():
 
     rows = pd.DataFrame({
         "text": pd.Series(["a", None, "c", "d"], dtype=pd.StringDtype("pyarrow")),
+        "str": pd.Series(["p", "q", None, "s"], dtype=pd.StringDtype("pyarrow", na_value=np.nan)),
         "number": [1.5, 2.5, np.nan, 4.5],
         "at": pd.to_datetime(["2024-01-01", "2024-01-02", None, "2024-01-04"], utc=True),
         "flag": [True, False, True, False],
@@ -471,6 +472,7 @@ def test_refused_rows_are_dropped_column_by_column_keeping_each_dtype():
     assert list(kept.index) == [0, 1, 2] and list(kept.columns) == list(rows.columns)
     assert kept.dtypes.equals(rows.dtypes)
     assert kept["text"].tolist() == ["a", "c", "d"]
+    assert kept["str"].iloc[[0, 2]].tolist() == ["p", "s"] and np.isnan(kept["str"].iloc[1])
     assert kept["number"].tolist()[::2] == [1.5, 4.5] and np.isnan(kept["number"][1])
     assert kept["at"].isna().tolist() == [False, True, False]
     assert kept["flag"].tolist() == [True, True, False]
