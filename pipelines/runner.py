@@ -48,8 +48,9 @@ def ingest_one(
 def _collector_skips_older_objects() -> Iterator[None]:
     """Python's cycle collector looks only at objects made within the block (``gc.freeze``).
 
-    The 150,000 objects of the loaded libraries were otherwise traversed again by each full collection an
-    ingest triggers, about 0.1 s per million-row file; they are handed back to the collector afterwards.
+    The 150,000 objects of the loaded libraries are otherwise traversed again by the collections an ingest
+    triggers: 0.09-0.12 s of a million-row police.uk ingest, 0.04 s with them frozen. They are handed back to
+    the collector afterwards.
     """
     gc.freeze()
     try:
