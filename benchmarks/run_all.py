@@ -736,15 +736,19 @@ def evaluate_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                   "measured": ", ".join(f"{v:.2f} at {lbl}" for lbl, v in shares) or None,
                   "status": "not measured" if not shares else
                   "pass" if all(v >= GOAL_INGEST_SHARE for _, v in shares) else "fail"})
-    public = []
-    for key, fmt in results.get("police_uk_ingest", {}).get("formats", {}).items():
-        ours = next((r for r in fmt["results"] if r["name"].startswith("ctxrisk")), None)
-        if ours is not None:
-            public.append((f"{key} ({fmt['file']['rows'] / 1e6:.1f}M rows)", ours["share_of_ceiling"]))
-    goals.append({"goal": "ingest of the real public CSV formats at least half of DuckDB's read_csv rows/s",
-                  "measured": ", ".join(f"{v:.2f} for {lbl}" for lbl, v in public) or None,
-                  "status": "not measured" if not public else
-                  "pass" if all(v >= GOAL_INGEST_SHARE for _, v in public) else "fail"})
+    for part, goal, size in (
+            ("formats", "ingest of the real public CSV formats at least half of DuckDB's read_csv rows/s",
+             lambda rows: f"{rows / 1e6:.1f}M rows"),
+            ("as_published", "ingest of the real public CSV files as published at least half of DuckDB's "
+             "read_csv rows/s", lambda rows: f"{rows:,} rows")):
+        public = []
+        for key, fmt in results.get("police_uk_ingest", {}).get(part, {}).items():
+            ours = next((r for r in fmt["results"] if r["name"].startswith("ctxrisk")), None)
+            if ours is not None:
+                public.append((f"{key} ({size(fmt['file']['rows'])})", ours["share_of_ceiling"]))
+        goals.append({"goal": goal, "measured": ", ".join(f"{v:.2f} for {lbl}" for lbl, v in public) or None,
+                      "status": "not measured" if not public else
+                      "pass" if all(v >= GOAL_INGEST_SHARE for _, v in public) else "fail"})
     gi = results.get("fixed", {}).get("gistar", {}).get("result")
     speed = gi.get("speedup_same_subset") if gi else None
     goals.append({"goal": "Gi* at least 10x esda G_Local",
@@ -881,6 +885,26 @@ def render_markdown(results: dict[str, Any]) -> str:
             lines += [f"| {r['name']} | {r['seconds']:,.2f} | {r['rows_per_second']:,} | {r['share_of_ceiling']} |"
                       for r in fmt["results"]]
             lines.append("")
+    published = results.get("police_uk_ingest", {}).get("as_published", {})
+    if published:
+        lines += ["### The files as published", "",
+                  "`python benchmarks/bench_ingest.py --as-published` — each real sample as it is, read in place "
+                  "(a month of one force, one authority's return), each contender in a fresh process with its "
+                  "imports done. At these sizes what a contender does once per file or per process weighs as "
+                  "much as the rows: ctxrisk's first file in a process sets up PROJ's transformers and the "
+                  "first calls of pandas and its time parser, and every file runs its dozen warehouse "
+                  "statements (checks, rejects, the file's record, area assignment), where DuckDB reads a few "
+                  "dozen rows in a few hundredths of a second in all.", "",
+                  "| format | rows | DuckDB read_csv | ctxrisk | pandas + to_sql | share of DuckDB read_csv | "
+                  "best of | load avg |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for key, fmt in published.items():
+            by = {r["name"].split()[0]: r for r in fmt["results"]}
+            ours = by.get("ctxrisk", {})
+            cells = [f"{by[n]['seconds']:.3f} s" if n in by else "-" for n in ("duckdb", "ctxrisk", "pandas")]
+            lines.append(f"| {key} (`{fmt['file']['replicated_from']}`) | {fmt['file']['rows']:,} | "
+                         f"{' | '.join(cells)} | {ours.get('share_of_ceiling', '-')} | {fmt['rounds']} | "
+                         f"{fmt['load_average_before'][0]} |")
+        lines.append("")
     maps = [s for s in scales if s.get("steering_map", {}).get("bytes")]
     if maps:
         lines += ["## Steering map", "", "| incidents | page size | Chromium load (median `loadEventEnd`) |",
