@@ -732,10 +732,15 @@ def skip_if_ingested(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> I
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    return [r[0] for r in con.execute(
-        "select column_name from duckdb_columns() where schema_name = ? and table_name = ? order by column_index",
-        [schema, name]).fetchall()]
+    """A ``schema.table``'s columns in order; none when there is no such table.
+
+    ``pragma_table_info`` looks the one table up, where ``duckdb_columns()`` lists every column of the
+    catalogue first (0.015-0.035 s in a fresh process, a tenth of a small file's whole ingest).
+    """
+    try:
+        return [r[0] for r in con.execute("select name from pragma_table_info(?) order by cid", [table]).fetchall()]
+    except duckdb.CatalogException:
+        return []
 
 
 def _to_arrow(rows: pd.DataFrame) -> pa.Table | pd.DataFrame:

@@ -59,3 +59,26 @@ def test_one_transformer_per_direction_even_when_threads_race():
     lat, lon = 52 + 39 / 60 + 28.8282 / 3600, 1 + 42 / 60 + 57.8663 / 3600  # Caister water tower, as above
     easting, northing = wgs84_to_bng(np.array([lat]), np.array([lon]))
     assert easting[0] == pytest.approx(651409.903, abs=5) and northing[0] == pytest.approx(313177.270, abs=5)
+
+
+def test_warm_up_builds_the_forward_transform_once_on_every_thread(monkeypatch):
+    import threading
+
+    from pipelines import geo
+
+    monkeypatch.setattr(geo, "_WARMED", False)
+    monkeypatch.setattr(geo, "_POOL", None)  # a fresh pool: its threads have built nothing yet
+    seen = []
+    real = geo._transformer
+
+    def spy(src, dst):
+        seen.append((threading.get_ident(), src, dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(geo, "_transformer", spy)
+    geo.warm_up()
+    geo.warm_up()  # once per process
+    geo._POOL.shutdown(wait=True)
+    # The inverse is left for files that give only easting/northing: a small file's transform would wait for it.
+    assert {(src, dst) for _, src, dst in seen} == {(geo.WGS84, geo.BNG)}
+    assert len(seen) == len({thread for thread, _, _ in seen}) == geo._pool_threads()
