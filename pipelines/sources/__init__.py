@@ -24,18 +24,28 @@ class SourceKind:
     after_load : callable or None
         ``after_load(con, *, settings) -> None``: run inside the load's transaction after the rows are stored
         (e.g. assign events to areas, join outcomes to crimes).
+    located : bool
+        The format's rows carry coordinates that are converted with PROJ (police.uk), so PROJ is set up in the
+        background as soon as a file of it arrives.
     """
 
     read: Callable[..., Batch]
     after_load: Callable[..., None] | None = None
+    located: bool = False
 
 
 SOURCE_KINDS: dict[str, SourceKind] = {}
 
 
-def register(name: str, read: Callable[..., Batch], after_load: Callable[..., Any] | None = None) -> None:
+def register(name: str, read: Callable[..., Batch], after_load: Callable[..., Any] | None = None, *,
+             located: bool = False) -> None:
     """Add a public-format ingest kind."""
-    SOURCE_KINDS[name] = SourceKind(read, after_load)
+    SOURCE_KINDS[name] = SourceKind(read, after_load, located)
+
+
+def located(name: str) -> bool:
+    """True when the format's rows carry coordinates converted with PROJ."""
+    return SOURCE_KINDS[name].located
 
 
 def read_source(name: str, path: Path, *, settings: Settings, options: dict[str, Any]) -> Batch:

@@ -450,6 +450,6 @@ def _after_street(con: duckdb.DuckDBPyConnection, *, settings: Settings) -> None
     link_outcomes(con, settings=settings)
 
 
-register("police-uk-street", read_street, _after_street)
-register("police-uk-stop-search", read_stop_search)
-register("police-uk-outcomes", read_outcomes, _after_street)
+register("police-uk-street", read_street, _after_street, located=True)
+register("police-uk-stop-search", read_stop_search, located=True)
+register("police-uk-outcomes", read_outcomes, _after_street, located=True)
