@@ -177,3 +177,23 @@ def test_missing_column_and_bad_xml_are_refused(tmp_path, settings):
     xml.write_text("<EXPSSDA903><CHILD><HEADER><CHILDID>1</CHILDID></HEADER></EXPSSDA903>")
     with pytest.raises(ValidationError, match="not well-formed XML"):
         read_missing(xml, settings=settings, options={})
+
+
+@pytest.mark.parametrize("timezone", ["Europe/London", "America/Sao_Paulo", "Asia/Beirut", "UTC"])
+def test_dates_become_the_same_instants_as_the_time_parser_gives(timezone):
+    # Sao Paulo's clocks skipped midnight on 2018-11-04 and Beirut's repeated it on 2019-10-27: the
+    # episode dates must be read as the parser reads a date written YYYY-MM-DD.
+    import pandas as pd
+
+    from pipelines.sources.ssda903 import _Dates
+    from pipelines.timeparse import parse_times
+
+    days = pd.date_range("2018-10-20", "2019-11-10", freq="D")
+    written = [d.strftime("%d/%m/%Y") for d in days] + [None, "31/02/2019", "2019-03-31"]
+    dates = _Dates(pd.Series(written, dtype=pd.StringDtype("pyarrow")))
+    utc, precision = dates.utc(timezone)
+    expected, expected_precision, _ = parse_times(
+        pd.Series([d.strftime("%Y-%m-%d") for d in days] + [None, None, "2019-03-31"], dtype="object"),
+        timezone=timezone)
+    assert utc.equals(expected.reset_index(drop=True))
+    assert [None if pd.isna(p) else p for p in precision] == [None if pd.isna(p) else p for p in expected_precision]
