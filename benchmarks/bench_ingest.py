@@ -109,13 +109,18 @@ FORMATS: dict[str, Format] = {
 }
 
 
+def sample_lines(path: Path) -> tuple[str, list[str]]:
+    """A sample's header and its non-blank record lines (no record of the samples spans lines)."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    return lines[0], [line for line in lines[1:] if line.strip()]
+
+
 def build_file(fmt: Format, folder: Path, rows: int) -> tuple[Path, int]:
     """Replicate ``fmt``'s sample to at least ``rows`` records; return the path and the record count.
 
     The first copy is the real file as it is; each later copy is changed by ``fmt.replicate``.
     """
-    lines = fmt.sample.read_text(encoding="utf-8-sig").splitlines()
-    header, body = lines[0], [line for line in lines[1:] if line.strip()]
+    header, body = sample_lines(fmt.sample)
     copies = max(1, -(-rows // len(body)))
     path = folder / f"{fmt.sample.stem}-x{copies}.csv"
     with open(path, "w", encoding="utf-8", newline="\n") as out:
@@ -208,8 +213,7 @@ def timed(contenders: list[tuple[str, str]], source: str, path: Path, repeat: in
 
 def published_records(path: Path) -> int:
     """The records of a sample as published: its non-blank lines after the header (none spans lines)."""
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    return sum(1 for line in lines[1:] if line.strip())
+    return len(sample_lines(path)[1])
 
 
 def measure(key: str, *, rows: int, repeat: int, pandas: bool, as_published: bool = False) -> dict[str, object]:

@@ -21,6 +21,18 @@ _PLAIN = r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?)?$"
 _AWARE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})$"
 
 
+def local_to_utc(naive: np.ndarray | pd.Series | pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    """Naive local times in ``timezone`` as UTC instants (``datetime64[us, UTC]``; NaT stays NaT).
+
+    In the autumn hour that happens twice the first (summer time) reading is taken; a local time in the
+    spring hour that is skipped is moved forward by the gap, as a clock would be.
+    """
+    local = pd.DatetimeIndex(naive).tz_localize(
+        timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
+    )
+    return local.tz_convert("UTC").astype("datetime64[us, UTC]")
+
+
 def parse_times(values: pd.Series, *, timezone: str = "Europe/London") -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse a column of ISO 8601 strings.
 
@@ -42,8 +54,8 @@ def parse_times(values: pd.Series, *, timezone: str = "Europe/London") -> tuple[
 
     Notes
     -----
-    In the autumn hour that happens twice the first (summer time) reading is taken; a local time in the
-    spring hour that is skipped is moved forward by the gap, as a clock would be.
+    Naive times are read as :func:`local_to_utc` reads them (the first reading of a repeated hour, a
+    skipped hour moved forward).
     """
     text = values.astype("string").str.strip()
     blank = text.isna() | (text == "")
@@ -57,10 +69,7 @@ def parse_times(values: pd.Series, *, timezone: str = "Europe/London") -> tuple[
     if naive_mask.any():
         naive_text = text[naive_mask].where(~is_month[naive_mask], text[naive_mask] + "-01")
         naive = pd.to_datetime(naive_text.str.replace("T", " ", regex=False), format="ISO8601", errors="coerce")
-        local = naive.dt.tz_localize(
-            timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
-        )
-        utc[naive_mask] = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        utc[naive_mask] = pd.Series(local_to_utc(naive, timezone), index=naive.index)
     offset_mask = shaped & has_offset & ~blank
     if offset_mask.any():
         aware = pd.to_datetime(text[offset_mask], format="ISO8601", utc=True, errors="coerce")
@@ -141,10 +150,7 @@ def parse_plain_times(values: pd.Series, *, timezone: str) -> tuple[pd.Series, p
         parts = aware = None
     if parts is not None:
         naive, length = parts
-        local = pd.DatetimeIndex(naive).tz_localize(
-            timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
-        )
-        utc = pd.Series(local.tz_convert("UTC").astype("datetime64[us, UTC]"), index=values.index)
+        utc = pd.Series(local_to_utc(naive, timezone), index=values.index)
         codes = np.where(length == 7, 0, np.where(length == 10, 1, 2)).astype(np.int8)
     elif aware is not None:
         utc = pd.Series(pd.DatetimeIndex(aware).tz_localize("UTC").astype("datetime64[us, UTC]"), index=values.index)

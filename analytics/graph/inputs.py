@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import ValidationError
+from pipelines.timeparse import local_to_utc
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +182,7 @@ def to_utc(values: pd.Series, *, column: str = "time") -> pd.Series:
             raise ValidationError(msg) from exc
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         return parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-    localised = parsed.dt.tz_localize(LONDON, ambiguous=True, nonexistent="shift_forward")
-    return localised.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    return pd.Series(local_to_utc(parsed, LONDON), index=parsed.index, name=parsed.name)
 
 
 def parse_bound(value: Any, *, end: bool = False) -> pd.Timestamp | None:

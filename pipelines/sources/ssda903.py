@@ -21,6 +21,7 @@ from pipelines.settings import Settings
 from pipelines.sources import register
 from pipelines.sources.common import map_columns
 from pipelines.tabular import TextTable, file_sha256, read_csv_text
+from pipelines.timeparse import local_to_utc
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,11 @@ class _Dates:
         """Each row's date as the UTC instant of its local midnight in ``timezone``, and its precision.
 
         The same reading as :func:`pipelines.timeparse.parse_times` gives the date written ``YYYY-MM-DD``
-        (a repeated hour read as summer time, a skipped one moved forward), made once per distinct date
-        from the dates already read: a million rows' start and end dates take 0.04-0.06 s, where writing
-        them out and parsing them again took 0.2-0.25 s. NaT and a blank precision where the date is blank
-        or invalid.
+        (:func:`pipelines.timeparse.local_to_utc`), made once per distinct date from the dates already read:
+        a million rows' start and end dates take 0.04-0.06 s, where writing them out and parsing them again
+        took 0.2-0.25 s. NaT and a blank precision where the date is blank or invalid.
         """
-        local = pd.DatetimeIndex(self.values).tz_localize(
-            timezone, ambiguous=np.ones(len(self.values), dtype=bool), nonexistent="shift_forward")
-        utc = pd.Series(local.tz_convert("UTC")).astype("datetime64[us, UTC]")
+        utc = pd.Series(local_to_utc(self.values, timezone))
         precision = pd.Series(np.where(np.isnat(self.values), None, "day"))  # the parser's dtype
         return utc.take(self.codes).reset_index(drop=True), precision.take(self.codes).reset_index(drop=True)
 
