@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -25,7 +27,8 @@ LAYERS = ("meta", "raw", "staging", "marts")
 _MART_NAME = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 
-def schema_files() -> list[tuple[str, str, str]]:
+@functools.cache
+def schema_files() -> tuple[tuple[str, str, str], ...]:
     """Return ``(layer, file name, sql)`` for every schema file, in the order they are applied."""
     root = resources.files("pipelines").joinpath("sql")
     out: list[tuple[str, str, str]] = []
@@ -36,28 +39,56 @@ def schema_files() -> list[tuple[str, str, str]]:
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".sql"):
                 out.append((layer, entry.name, entry.read_text(encoding="utf-8")))
-    return out
+    return tuple(out)
+
+
+@functools.cache
+def schema_fingerprint() -> str:
+    """SHA-256 over every schema file's layer, name and text, in the order they are applied."""
+    digest = hashlib.sha256()
+    for layer, name, sql in schema_files():
+        digest.update(f"{layer}/{name}\x00{sql}\x00".encode())
+    return digest.hexdigest()
 
 
 def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'meta' and table_name = 'schema_info'"
-    ).fetchone()[0]
-    if not exists:
+    try:
+        row = con.execute("select max(schema_version) from meta.schema_info").fetchone()
+    except duckdb.CatalogException:  # a new file: no schema yet
         return None
-    row = con.execute("select max(schema_version) from meta.schema_info").fetchone()
     return None if row is None or row[0] is None else int(row[0])
 
 
-def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema object that is missing and record the schema version."""
+def _applied_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        row = con.execute("select max(fingerprint) from meta.schema_applied").fetchone()
+    except duckdb.CatalogException:  # made before fingerprints were recorded, or a new file
+        return None
+    return None if row is None else row[0]
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+    """Create every schema object that is missing and record the schema version; True when the files ran.
+
+    The files are run only when the warehouse's recorded fingerprint (:func:`schema_fingerprint`) differs
+    from this ctxrisk's, or with ``force``: running all of them again on an unchanged warehouse took 0.025-0.03 s
+    of every command (a 15-row file's whole ingest takes about 0.1 s).
+    """
+    fingerprint = schema_fingerprint()
+    if not force and _applied_fingerprint(con) == fingerprint:
+        return False
+    files = schema_files()
     with transaction(con):
-        for _layer, _name, sql in schema_files():
+        for _layer, _name, sql in files:
             con.execute(sql)
         if _stored_version(con) is None:
             con.execute(
                 "insert into meta.schema_info values (?, ?, ?)", [SCHEMA_VERSION, datetime.now(UTC), __version__]
             )
+        con.execute("delete from meta.schema_applied")
+        con.execute("insert into meta.schema_applied values (?, ?, ?)", [fingerprint, datetime.now(UTC), __version__])
+    log.debug("applied %s schema file(s)", f"{len(files):,}")
+    return True
 
 
 def check_version(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import SchemaVersionError, ValidationError
-from pipelines.warehouse import SCHEMA_VERSION, connect, schema_files, write_mart
+from pipelines.warehouse import SCHEMA_VERSION, apply_schema, connect, schema_files, schema_fingerprint, write_mart
 
 
 def test_schema_is_layered_raw_staging_marts(con):
@@ -23,6 +23,40 @@ def test_reopening_keeps_one_version_row(settings):
     connect(settings=settings).close()
     con = connect(settings=settings)
     assert con.execute("select count(*) from meta.schema_info").fetchone()[0] == 1
+
+
+def test_unchanged_schema_is_not_applied_again(settings):
+    connect(settings=settings).close()
+    con = connect(settings=settings)
+    assert con.execute("select fingerprint from meta.schema_applied").fetchall() == [(schema_fingerprint(),)]
+    assert apply_schema(con) is False
+    assert apply_schema(con, force=True) is True
+    assert con.execute("select count(*) from meta.schema_applied").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("change", ["update meta.schema_applied set fingerprint = 'older files'",
+                                    "drop table meta.schema_applied"])
+def test_changed_or_unrecorded_schema_is_applied(settings, change):
+    connect(settings=settings).close()
+    raw = duckdb.connect(str(settings.paths.warehouse))
+    raw.execute("drop view staging.events")
+    raw.execute(change)  # files edited since, or a warehouse made before fingerprints were recorded
+    raw.close()
+    con = connect(settings=settings)
+    assert con.execute("select count(*) from staging.events").fetchone()[0] == 0
+    assert con.execute("select fingerprint from meta.schema_applied").fetchall() == [(schema_fingerprint(),)]
+    assert con.execute("select count(*) from meta.schema_info").fetchone()[0] == 1
+
+
+def test_fingerprint_changes_with_any_file_text_or_order(monkeypatch):
+    files = schema_files()
+    fingerprints = {schema_fingerprint.__wrapped__()}
+    edited = (*files[:-1], (files[-1][0], files[-1][1], files[-1][2] + "\n-- edited"))
+    for variant in (edited, files[:-1], (files[1], files[0], *files[2:])):
+        monkeypatch.setattr("pipelines.warehouse.schema_files", lambda variant=variant: variant)
+        fingerprints.add(schema_fingerprint.__wrapped__())
+    assert len(fingerprints) == 4
+    assert schema_fingerprint() in fingerprints
 
 
 @pytest.mark.parametrize(("stored", "match"), [(SCHEMA_VERSION + 1, "newer than this ctxrisk"),

@@ -5,6 +5,14 @@ create table if not exists meta.schema_info (
     created_by_version varchar not null
 );
 
+-- The schema files last applied, as one SHA-256 over their text: a warehouse whose fingerprint matches this
+-- ctxrisk's is opened without running them again.
+create table if not exists meta.schema_applied (
+    fingerprint varchar not null,
+    applied_at timestamptz not null,
+    applied_by_version varchar not null
+);
+
 create table if not exists meta.run_log (
     run_id varchar not null,
     step varchar not null,
