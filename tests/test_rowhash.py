@@ -65,6 +65,22 @@ def test_occurrence_numbers_rows_with_the_same_first_20_hex_digits():
     assert rowhash.occurrence(digests).tolist() == [1, 1, 1, 2, 2, 1]
 
 
+def test_occurrence_matches_counting_each_key_in_file_order():
+    rng = np.random.default_rng(11)
+    digests = rng.integers(0, 256, (2_000, 32), dtype=np.uint8)
+    digests[rng.integers(0, 2_000, 600)] = digests[rng.integers(0, 2_000, 600)]  # some rows repeated
+    digests[5, 8:10] = digests[6, 8:10] + 1  # ... and pairs that agree in 64 bits only
+    digests[5, :8] = digests[6, :8]
+    seen: dict[bytes, int] = {}
+    expected = []
+    for row in digests:
+        key = bytes(row[:10])
+        seen[key] = seen.get(key, 0) + 1
+        expected.append(seen[key])
+    assert max(expected) > 1
+    assert rowhash.occurrence(digests).tolist() == expected
+
+
 @pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=needs_compiled)])
 def test_format_keys_writes_lead_prefix_hex_and_number(compiled):
     digests = np.zeros((3, 32), dtype=np.uint8)
@@ -117,7 +133,7 @@ def test_a_compiled_loop_that_fails_falls_back_to_the_same_keys_unless_asked_for
     expected = reference([["a", None, "é"], ["1", "2", None]])
     monkeypatch.setattr(rowhash, "COMPILED_FROM_ROWS", 1)
     monkeypatch.setattr(rowhash, "compiled_available", lambda: True)
-    monkeypatch.setattr(rowhash, "_gather_and_hash_compiled", broken)
+    monkeypatch.setattr(rowhash, "_hash_rows_compiled", broken)
     monkeypatch.setattr(rowhash, "_format_keys_compiled", broken)
     digests = rowhash.sha256_rows(columns)
     assert np.array_equal(digests, expected)
