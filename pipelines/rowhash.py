@@ -34,11 +34,17 @@ log = logging.getLogger(__name__)
 
 #: Hex digits of the digest kept in a key (80 bits).
 KEY_HEX_DIGITS = 20
-#: Rows from which the compiled loop is used: below, loading it costs more than it saves.
-COMPILED_FROM_ROWS = 50_000
-#: Files from which the compiled loops are loaded in the background as soon as reading starts.
-WARM_UP_FROM_BYTES = 10_000_000
-#: Rows gathered per call of the compiled loop: bounds the copy of the columns' bytes made for it.
+#: Rows from which the compiled loop is used even when it is not loaded yet. ``hashlib`` takes about 1.1 µs a
+#: row; numba's set-up takes 0.8 s of CPU: fresh processes broke even at about 300,000 police.uk rows (100,000
+#: outcomes: 0.69 s with hashlib against 1.00 s compiled; 300,000: 1.41 against 1.60; a million: 4.63 against
+#: 3.64).
+COMPILED_FROM_ROWS = 300_000
+#: Rows from which the compiled loop is used once :func:`start_warm_up` has begun loading it.
+WARMED_FROM_ROWS = 50_000
+#: Bytes of hashed rows from which the compiled loops are loaded in the background as soon as reading starts:
+#: about :data:`COMPILED_FROM_ROWS` rows of police.uk's 200-260 bytes.
+WARM_UP_FROM_BYTES = 60_000_000
+#: Rows whose positions are worked out per call of the compiled loop: bounds the memory they take.
 BLOCK_ROWS = 122_880
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -168,21 +174,32 @@ def _load_compiled() -> None:
     format_keys(digests, np.ones(1, dtype=np.int64), compiled=True)
 
 
-def start_warm_up(path: Path) -> None:
-    """Load the compiled loops on a background thread if ``path`` is large enough to use them.
+def start_warm_up(path: Path, *, hashed_share: float = 1.0) -> None:
+    """Load the compiled loops on a background thread if enough of ``path`` will be hashed to use them.
 
     Loading them costs about 0.8 s of CPU (numba sets up its type system on the first compiled call), mostly
     while Arrow parses the CSV on its own threads; a large file's rows are then hashed without waiting for it.
     Runs once per process.
+
+    Parameters
+    ----------
+    hashed_share : float
+        The share of the file's rows that get a derived key, from 0 to 1: loading starts when that share of
+        the file's bytes is at least :data:`WARM_UP_FROM_BYTES`.
     """
     try:
         size = Path(path).stat().st_size
     except OSError:
         return
-    if size < WARM_UP_FROM_BYTES or _warm_up_started.is_set() or not compiled_available():
+    if size * hashed_share < WARM_UP_FROM_BYTES or _warm_up_started.is_set() or not compiled_available():
         return
     _warm_up_started.set()
     threading.Thread(target=_load_compiled, name="rowhash-warm-up", daemon=True).start()
+
+
+def _worth_compiling(rows: int) -> bool:
+    """True when ``rows`` are better done by the compiled loops than by ``hashlib`` or Arrow."""
+    return rows >= COMPILED_FROM_ROWS or (rows >= WARMED_FROM_ROWS and _warm_up_started.is_set())
 
 
 def _text_buffers(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -229,7 +246,8 @@ def sha256_rows(columns: list[pa.ChunkedArray], *, separator: str = "\x1f", comp
         One ASCII character.
     compiled : bool or None
         ``True``: the compiled loop (an error where it is not available); ``False``: ``hashlib``; ``None``
-        (default): compiled from :data:`COMPILED_FROM_ROWS` rows where available.
+        (default): compiled where available from :data:`COMPILED_FROM_ROWS` rows, or from
+        :data:`WARMED_FROM_ROWS` once :func:`start_warm_up` has begun loading it.
     """
     if not columns:
         msg = "internal: no columns to hash"
@@ -241,7 +259,7 @@ def sha256_rows(columns: list[pa.ChunkedArray], *, separator: str = "\x1f", comp
     rows = len(columns[0])
     automatic = compiled is None
     if automatic:
-        compiled = rows >= COMPILED_FROM_ROWS and compiled_available()
+        compiled = _worth_compiling(rows) and compiled_available()
     if compiled:
         try:
             log.debug("hashing %s row(s) with OpenSSL in compiled code", f"{rows:,}")
@@ -368,7 +386,7 @@ def format_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str = "",
     rows = len(numbers)
     automatic = compiled is None
     if automatic:
-        compiled = rows >= COMPILED_FROM_ROWS and _format_keys_compiled is not None
+        compiled = _worth_compiling(rows) and _format_keys_compiled is not None
     if compiled:
         try:
             return _compiled_keys(digests, numbers, prefix=prefix, lead=lead, joiner=joiner)

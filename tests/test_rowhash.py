@@ -143,3 +143,30 @@ def test_a_compiled_loop_that_fails_falls_back_to_the_same_keys_unless_asked_for
         rowhash.sha256_rows(columns, compiled=True)
     with pytest.raises(RuntimeError, match="no LLVM"):
         rowhash.format_keys(digests, np.array([1, 1, 2]), compiled=True)
+
+
+def test_warm_up_starts_once_when_enough_of_the_file_is_hashed(tmp_path, monkeypatch):
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"x" * 1_000)
+    started = []
+
+    class RecordedThread:
+        def __init__(self, *, target, name, daemon):
+            started.append(name)
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(rowhash, "_warm_up_started", rowhash.threading.Event())
+    monkeypatch.setattr(rowhash, "compiled_available", lambda: True)
+    monkeypatch.setattr(rowhash.threading, "Thread", RecordedThread)
+    monkeypatch.setattr(rowhash, "WARM_UP_FROM_BYTES", 500)
+    rowhash.start_warm_up(path, hashed_share=0.25)  # 250 of its bytes hashed: hashlib does them
+    assert started == []
+    assert not rowhash._worth_compiling(rowhash.WARMED_FROM_ROWS)
+    assert rowhash._worth_compiling(rowhash.COMPILED_FROM_ROWS)
+    rowhash.start_warm_up(path)
+    rowhash.start_warm_up(path)
+    assert started == ["rowhash-warm-up"]
+    assert rowhash._worth_compiling(rowhash.WARMED_FROM_ROWS)
+    assert not rowhash._worth_compiling(rowhash.WARMED_FROM_ROWS - 1)
