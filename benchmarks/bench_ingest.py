@@ -3,7 +3,7 @@
 Usage::
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_ingest.py [--formats street,stop-search,outcomes,ssda903-missing]
-        [--rows 1000000] [--repeat 3] [--as-published]
+        [--rows 1000000] [--repeat 3] [--as-published | --sizes 10000,100000]
 
 Each format's real sample in ``../shared/data`` is replicated to about ``--rows`` rows in a temporary folder.
 The first copy is the real file; each later copy changes every record so the copies stay as distinct as a
@@ -19,8 +19,13 @@ With ``--as-published`` each real sample is timed as it is, read in place: the f
 are a month of one force (hundreds to tens of thousands of records) or one authority's return, where what
 each contender does once per process weighs as much as its rows.
 
-Writes ``benchmarks/results/ingest.json`` (``formats`` for the replicas, ``as_published`` for the samples as
-they are; formats not measured in this run keep their earlier results) and prints a markdown table per format.
+With ``--sizes`` each sample is replicated to each of the given sizes in turn: the share of the ceiling moves
+with the size of the file, from per-file costs at a few thousand rows to storage at a million, and the files
+partnerships hold run from hundreds of rows to about a hundred thousand (a month of the largest force).
+
+Writes ``benchmarks/results/ingest.json`` (``formats`` for the replicas of ``--rows``, ``sizes`` for those of
+``--sizes``, ``as_published`` for the samples as they are; what is not measured in this run keeps its earlier
+results) and prints a markdown table per format and size.
 """
 
 from __future__ import annotations
@@ -259,8 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-pandas", action="store_true")
-    parser.add_argument("--as-published", action="store_true",
-                        help="time each real sample as it is (no replication); kept apart from the replicas' results")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--as-published", action="store_true",
+                     help="time each real sample as it is (no replication); kept apart from the replicas' results")
+    how.add_argument("--sizes", type=_sizes, default=None,
+                     help="comma-separated record counts, e.g. 10000,100000: each sample replicated to each size")
     parser.add_argument("--worker", nargs=4, metavar=("CONTENDER", "SOURCE", "FILE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -280,13 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     report["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
                          "platform": platform.platform(), "duckdb": duckdb.__version__, "pandas": pd.__version__}
     report["goal"] = f"ctxrisk at least {GOAL_SHARE} of the ceiling's rows per second"
-    formats = report.setdefault("as_published" if args.as_published else "formats", {})
-    for key in keys:
-        formats[key] = measure(key, rows=args.rows, repeat=args.repeat, pandas=not args.skip_pandas,
-                               as_published=args.as_published)
+    runs: list[tuple[str, int | None]] = [(key, size) for size in (args.sizes or [None]) for key in keys]
+    for key, size in runs:
+        f = measure(key, rows=size or args.rows, repeat=args.repeat, pandas=not args.skip_pandas,
+                    as_published=args.as_published)
+        if args.as_published:
+            report.setdefault("as_published", {})[key] = f
+        elif size is None:
+            report.setdefault("formats", {})[key] = f
+        else:
+            report.setdefault("sizes", {}).setdefault(key, {})[str(size)] = f
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-        f = formats[key]
         print(f"\n{key}: {f['file']['rows']:,} rows, {f['file']['bytes'] / 1e6:.0f} MB, load average "
               f"{f['load_average_before'][0]:.2f} before, {f['load_average_after'][0]:.2f} after\n")
         print("| contender | seconds | rows/s | share of ceiling |")
@@ -294,6 +307,18 @@ def main(argv: list[str] | None = None) -> int:
         for r in f["results"]:
             print(f"| {r['name']} | {r['seconds']:.2f} | {r['rows_per_second']:,} | {r['share_of_ceiling']:.2f} |")
     return 0
+
+
+def _sizes(text: str) -> list[int]:
+    """``--sizes``: comma-separated positive record counts."""
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or any(n < 1 for n in sizes):
+        msg = f"sizes must be comma-separated positive record counts, e.g. 10000,100000, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return sizes
 
 
 if __name__ == "__main__":

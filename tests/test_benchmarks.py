@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import subprocess
@@ -54,12 +55,19 @@ def _scale(n: int, seconds: float, peak: int, share: float) -> dict:
             "ingest": {"bytes": 1e6, "contenders": {"ctxrisk": {"share_of_duckdb": share}}}}
 
 
+def _share(rows: int, share: float) -> dict:
+    """A bench_ingest result for ``rows`` records where ctxrisk had ``share`` of DuckDB's rows/s."""
+    return {"file": {"rows": rows}, "results": [
+        {"name": "duckdb read_csv (ceiling)", "seconds": 0.2, "share_of_ceiling": 1.0},
+        {"name": "ctxrisk ingest x", "seconds": round(0.2 / share, 2), "share_of_ceiling": share}]}
+
+
 def test_goals_and_growth_from_results():
     results = {"scales": {"1M": _scale(1_000_000, 90.0, 2 * 1024**3, 0.6),
                           "10M": _scale(10_000_000, 900.0, 9 * 1024**3, 0.4)},
                "fixed": {"gistar": {"result": {"speedup_same_subset": 239.3, "esda_cells": 10_000}}}}
     status = {g["goal"]: g["status"] for g in run_all.evaluate_goals(results)}
-    assert list(status.values()) == ["pass", "fail", "fail", "not measured", "not measured", "pass"]
+    assert list(status.values()) == ["pass", "fail", "fail", "not measured", "not measured", "not measured", "pass"]
     public = {"formats": {"street": {"file": {"rows": 1_000_000}, "results": [
         {"name": "duckdb read_csv (ceiling)", "share_of_ceiling": 1.0},
         {"name": "ctxrisk ingest police-uk-street", "share_of_ceiling": 0.55}]}}}
@@ -72,7 +80,18 @@ def test_goals_and_growth_from_results():
         {"name": "ctxrisk ingest ssda903-missing", "share_of_ceiling": 2.1}]}}
     goals = run_all.evaluate_goals({**results, "police_uk_ingest": public})
     assert goals[3]["status"] == "fail"  # the replicas and the files as published are judged apart
-    assert goals[4]["status"] == "pass" and goals[4]["measured"] == "2.10 for ssda903-missing (43 rows)"
+    assert goals[5]["status"] == "pass" and goals[5]["measured"] == "2.10 for ssda903-missing (43 rows)"
+    public["sizes"] = {"street": {"100000": _share(101_088, 0.61), "10000": _share(12_636, 0.67)},
+                       "ssda903-missing": {"10000": _share(10_019, 0.34)}}
+    goals = run_all.evaluate_goals({**results, "police_uk_ingest": public})
+    assert goals[4]["status"] == "fail"
+    assert goals[4]["measured"] == ("0.67 for street (12,636 rows), 0.61 for street (101,088 rows), "
+                                    "0.34 for ssda903-missing (10,019 rows)")
+    public["sizes"].pop("ssda903-missing")
+    assert run_all.evaluate_goals({**results, "police_uk_ingest": public})[4]["status"] == "pass"
+    table = run_all._ingest_by_size(public["sizes"], public["formats"])
+    assert "| format | 10,000 rows | 100,000 rows | about a million rows |" in table
+    assert "| street | 0.67 (0.30 s / 0.20 s) | 0.61 (0.33 s / 0.20 s) | 0.55 |" in table
     grown = run_all.growth(results["scales"])
     assert grown["incidents"] == [1_000_000, 10_000_000]
     assert grown["series"]["end-to-end time"]["exponent"] == 1.0
@@ -184,3 +203,29 @@ def test_a_sample_as_published_counts_its_records_as_the_readers_do(tmp_path, se
     for fmt in bench_ingest.FORMATS.values():  # every real sample: what ctxrisk reads is what is counted
         if fmt.sample.is_file():
             assert bench_ingest.published_records(fmt.sample) == read_csv_text(fmt.sample).rows_read
+
+
+def test_sizes_are_measured_in_turn_and_kept_by_format_and_size(tmp_path, monkeypatch):
+    assert bench_ingest._sizes("10000, 100000") == [10_000, 100_000]
+    for bad in ("0,10", "ten", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive record counts"):
+            bench_ingest._sizes(bad)
+    asked = []
+
+    def fake_measure(key, *, rows, repeat, pandas, as_published=False):
+        asked.append((key, rows, as_published))
+        return {"file": {"rows": rows, "bytes": rows * 100}, "load_average_before": [0.5],
+                "load_average_after": [0.5], "results": [
+                    {"name": "duckdb read_csv (ceiling)", "seconds": 1.0, "rows_per_second": rows,
+                     "share_of_ceiling": 1.0}]}
+
+    results = tmp_path / "ingest.json"
+    results.write_text(json.dumps({"formats": {"street": {"kept": True}}}))
+    monkeypatch.setattr(bench_ingest, "RESULTS", results)
+    monkeypatch.setattr(bench_ingest, "measure", fake_measure)
+    assert bench_ingest.main(["--formats", "street,outcomes", "--sizes", "20,10", "--skip-pandas"]) == 0
+    assert asked == [("street", 20, False), ("outcomes", 20, False), ("street", 10, False), ("outcomes", 10, False)]
+    stored = json.loads(results.read_text())
+    assert stored["formats"] == {"street": {"kept": True}}  # the million-row replicas are not replaced
+    assert sorted(stored["sizes"]["outcomes"]) == ["10", "20"]
+    assert stored["sizes"]["street"]["10"]["file"]["rows"] == 10
