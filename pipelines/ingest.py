@@ -45,12 +45,10 @@ _PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u20
                   "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
-EXTRA_MODES = ("replace", "fill")
-
-
 @dataclass
 class ExtraRows:
-    """Rows one file also feeds into a second raw table (e.g. SSDA903 births into ``raw.persons``).
+    """Rows one file also feeds into a second raw table of its own source (e.g. an SSDA903 XML return's header
+    children into ``raw.ssda903_children``); stored rows with the same key are replaced, as for the main rows.
 
     Attributes
     ----------
@@ -60,15 +58,11 @@ class ExtraRows:
         Columns identifying a row; keys must be unique within ``rows``.
     rows : DataFrame
         Rows with the table's columns (``file_id`` is added on load).
-    mode : str
-        ``replace``: rows with the same key are replaced, as for the main rows. ``fill``: a stored row with the
-        same key keeps its values and only its blank columns are filled from these rows; new keys are inserted.
     """
 
     table: str
     key: tuple[str, ...]
     rows: pd.DataFrame
-    mode: str = "replace"
 
 
 @dataclass
@@ -806,9 +800,6 @@ def bulk_write(con: duckdb.DuckDBPyConnection, *, rows: int) -> Iterator[None]:
 
 def _store_extra(con: duckdb.DuckDBPyConnection, extra: ExtraRows, file_id: str) -> None:
     """Load one ExtraRows block inside the caller's transaction."""
-    if extra.mode not in EXTRA_MODES:
-        msg = f"internal: extra rows mode {extra.mode!r} is not one of {', '.join(EXTRA_MODES)}"
-        raise ValidationError(msg)
     if not len(extra.rows):
         return
     rows = extra.rows.copy()
@@ -822,17 +813,8 @@ def _store_extra(con: duckdb.DuckDBPyConnection, extra: ExtraRows, file_id: str)
     key_match = " and ".join(f't."{k}" is not distinct from n."{k}"' for k in extra.key)
     con.register("_extra_rows", _to_arrow(rows))  # Arrow strings scanned as they are, not as Python objects
     try:
-        if extra.mode == "replace":
-            con.execute(f"delete from {extra.table} t using _extra_rows n where {key_match}")
-        else:
-            fill = [c for c in rows.columns if c not in extra.key and c not in ("file_id", "line")]
-            if fill:
-                sets = ", ".join(f'"{c}" = coalesce(t."{c}", n."{c}")' for c in fill)
-                con.execute(f"update {extra.table} t set {sets} from _extra_rows n where {key_match}")
-        con.execute(
-            f"insert into {extra.table} ({column_list}) select {column_list} from _extra_rows n "
-            f"where not exists (select 1 from {extra.table} t where {key_match})"
-        )
+        con.execute(f"delete from {extra.table} t using _extra_rows n where {key_match}")
+        con.execute(f"insert into {extra.table} ({column_list}) select {column_list} from _extra_rows")
     finally:
         con.unregister("_extra_rows")
 

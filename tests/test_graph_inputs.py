@@ -15,8 +15,9 @@ def con():
     con = duckdb.connect(":memory:")
     for schema in ("raw", "staging"):
         con.execute(f"CREATE SCHEMA {schema}")
-    con.execute("CREATE TABLE raw.persons (person_id VARCHAR, birth_year_month VARCHAR, sex VARCHAR, looked_after BOOLEAN)")
-    con.execute("INSERT INTO raw.persons VALUES ('c1','2009-01','female',true), ('a1','1990-05','male',NULL)")
+    con.execute("CREATE TABLE staging.persons (person_id VARCHAR, birth_year_month VARCHAR, sex VARCHAR, "
+                "looked_after BOOLEAN)")
+    con.execute("INSERT INTO staging.persons VALUES ('c1','2009-01','female',true), ('a1','1990-05','male',NULL)")
     con.execute(
         "CREATE TABLE staging.involvements (person_id VARCHAR, event_id VARCHAR, event_type VARCHAR, role VARCHAR, "
         "occurred_at TIMESTAMPTZ, age_band VARCHAR, latitude DOUBLE, longitude DOUBLE, easting DOUBLE, northing DOUBLE)"

@@ -34,7 +34,10 @@ def test_real_workbook_reconciles_and_minimises(con, settings):
                        "missing_episodes_12m, absent_episodes_12m from raw.annex_a_children order by line").fetchall()
     assert rows[0] == ("1761444", "2002-02", "female", date(2009, 8, 6), "T28", 0, 0)
     assert rows[1][4] is None  # "nope" is not a postcode
-    assert con.execute("select count(*) from raw.persons where looked_after and source = 'annex_a'").fetchone() == (5,)
+    assert con.execute("select count(*) from raw.persons").fetchone() == (0,)  # the partnership's file only
+    assert con.execute("select birth_year_month, sex, looked_after from staging.persons where person_id = '1761444'"
+                       ).fetchone() == ("2002-02", "female", True)
+    assert con.execute("select count(*) from staging.persons where looked_after").fetchone() == (5,)
     assert any("not valid postcodes" in note for note in result.notes)
     again = ingest_one(con, "annex-a", verified(), settings=settings)
     assert again.skipped_same_file

@@ -1,4 +1,4 @@
-"""SSDA903 Missing reader: the fake DfE CSV and XML, the DfE rules, pseudonyms and raw.persons."""
+"""SSDA903 Missing reader: the fake DfE CSV and XML, the DfE rules, pseudonyms and the children's births."""
 
 from __future__ import annotations
 
@@ -41,8 +41,13 @@ def test_real_csv_reconciles_with_one_overlap_refused(con, settings):
     assert reject == [(36, "MIS_START", "574")]  # 366621: M from 20/11/2017 inside A 02/11-22/12/2017
     assert count(con, "select count(*) from raw.missing_episodes where missing_type = 'away'") == 24
     assert count(con, "select count(*) from raw.missing_episodes where started_precision <> 'day'") == 0
-    assert count(con, "select count(*) from raw.persons where looked_after and source = 'ssda903'") == 39
-    assert con.execute("select birth_year_month from raw.persons where person_id = '510000'").fetchone() == ("2002-03",)
+    assert count(con, "select count(*) from staging.persons where looked_after") == 39
+    assert count(con, "select count(*) from raw.persons") == 0  # the partnership's own file only
+    assert con.execute("select distinct birth_year_month from raw.missing_episodes where person_id = '510000'"
+                       ).fetchall() == [("2002-03",)]
+    assert con.execute("select birth_year_month, looked_after from staging.persons where person_id = '510000'"
+                       ).fetchone() == ("2002-03", True)
+    assert any("39 child(ren)'s year-month of birth kept with their episodes" in n for n in result.notes)
     again = ingest_one(con, "ssda903-missing", verified("missing.csv"), settings=settings)
     assert again.skipped_same_file
     assert count(con, "select count(*) from raw.missing_episodes") == 42
@@ -56,13 +61,15 @@ def test_real_xml_reconciles_and_records_every_child(con, settings):
     assert episode[1] == "away"
     assert str(episode[2]) == "2017-07-28 23:00:00+00:00"  # 29/07/2017 00:00 BST
     assert str(episode[3]) == "2017-09-14 23:00:00+00:00"
-    assert count(con, "select count(*) from raw.persons") == 253
-    assert count(con, "select count(*) from raw.persons where sex in ('male', 'female')") == 253
+    assert count(con, "select count(*) from raw.ssda903_children") == 253
+    assert count(con, "select count(*) from staging.persons where sex in ('male', 'female') and looked_after") == 253
+    assert count(con, "select count(*) from raw.missing_episodes where sex is null or birth_year_month is null") == 0
 
 
 def test_no_full_date_of_birth_is_stored(con, settings):
     ingest_one(con, "ssda903-missing", verified("missing.csv"), settings=settings)
-    assert count(con, "select count(*) from raw.persons where length(birth_year_month) <> 7") == 0
+    assert count(con, "select count(*) from raw.missing_episodes where length(birth_year_month) <> 7") == 0
+    assert count(con, "select count(*) from staging.persons where length(birth_year_month) <> 7") == 0
     assert count(con, "select count(*) from raw.rejected_rows where value like '%/%/%' and column_name = 'DOB'") == 0
 
 
@@ -99,17 +106,16 @@ def test_rule_574_orders_each_childs_periods_by_start_whatever_the_file_order(tm
         "C3,01/01/2010,M,21/03/2020,22/03/2020",
         "C2,01/01/2010,M,2021-06-01,2021-06-02",  # 574: C2's open period
         "C3,01/01/2010,a,2020-03-21,2020-03-23",  # 574: the same start day written the ISO way
-        "C4,31/02/2011,M,01/01/2020,02/01/2020",  # DOB not a date: refused, and not in raw.persons ...
-        "C4,01/01/2011,M,05/01/2020,06/01/2020",  # ... from this row instead
+        "C4,31/02/2011,M,01/01/2020,02/01/2020",  # DOB not a date: refused, its birth not kept ...
+        "C4,01/01/2011,M,05/01/2020,06/01/2020",  # ... this row's instead
     )
     batch = read_missing(path, settings=settings, options={})
     rules = dict(zip(batch.rejects["line"], batch.rejects["rule"], strict=True))
     assert rules == {2: "574", 6: "574", 7: "574", 8: None}
     assert list(batch.rows["episode_id"]) == ["903:C2:2020-03-01", "903:C1:2020-03-10", "903:C3:2020-03-21",
                                               "903:C4:2020-01-05"]
-    persons = batch.extra[0].rows
-    assert list(zip(persons["person_id"], persons["birth_year_month"], persons["line"], strict=True)) == [
-        ("C1", "2010-01", 2), ("C2", "2010-01", 3), ("C3", "2010-01", 5), ("C4", "2011-01", 9)]
+    assert batch.extra == []  # a CSV's children are known from their episodes
+    assert list(batch.rows["birth_year_month"]) == ["2010-01", "2010-01", "2010-01", "2011-01"]
 
 
 def test_a_second_period_starting_the_same_day_is_refused_per_child(tmp_path, settings):
@@ -137,35 +143,61 @@ def test_pseudonymised_children_never_reach_the_warehouse_in_clear(tmp_path, con
     ingest_one(con, "ssda903-missing", path, settings=settings, pseudonymise_key=KEY)
     person, episode = con.execute("select person_id, episode_id from raw.missing_episodes").fetchone()
     assert person.startswith("p_") and "123456" not in episode
-    assert con.execute("select person_id from raw.persons").fetchone() == (person,)
+    assert con.execute("select person_id from staging.persons").fetchall() == [(person,)]
 
 
-def test_persons_fill_blanks_without_overwriting(tmp_path, con, settings):
+@pytest.mark.parametrize("order", ["persons file first", "return first"])
+def test_a_persons_file_and_a_return_merge_whatever_the_order(tmp_path, con, settings, order):
     persons = tmp_path / "persons.csv"
-    persons.write_text("person_id,birth_year_month,sex\nC1,,female\n")
-    ingest_one(con, "persons", persons, settings=settings)
-    ingest_one(con, "ssda903-missing", write(tmp_path, "C1,15/04/2009,M,01/02/2020,02/02/2020"), settings=settings)
-    row = con.execute("select birth_year_month, sex, looked_after, source from raw.persons").fetchall()
-    assert row == [("2009-04", "female", True, "partnership")]
+    persons.write_text("person_id,birth_year_month,sex\nC1,,female\nC2,2008-01,\n")
+    files = [("persons", persons),
+             ("ssda903-missing", write(tmp_path, "C1,15/04/2009,M,01/02/2020,02/02/2020",
+                                       "C2,15/04/2009,M,01/02/2020,02/02/2020"))]
+    for kind, path in files if order == "persons file first" else reversed(files):
+        ingest_one(con, kind, path, settings=settings)
+    merged = con.execute("select person_id, birth_year_month, sex, looked_after from staging.persons order by 1")
+    # the persons file's values first; what it leaves blank from the return; children of a return are looked after
+    assert merged.fetchall() == [("C1", "2009-04", "female", True), ("C2", "2008-01", None, True)]
 
 
-def test_store_batch_extra_replace_mode(tmp_path, con, settings):
+def test_a_warehouse_with_returns_in_raw_persons_moves_them_to_their_own_tables(tmp_path, settings):
+    import duckdb
+
+    from pipelines.warehouse import connect
+
+    connect(settings=settings).close()
+    old = duckdb.connect(str(settings.paths.warehouse))  # as ctxrisk wrote it before each source kept its rows
+    old.execute("insert into raw.persons values ('X1', '2009-04', 'male', true, 'ssda903', 'f1', null), "
+                "('A1', '2010-02', 'female', true, 'annex_a', 'f2', 2), ('P1', '2001-01', null, null, 'partnership', "
+                "'f3', 2)")
+    old.execute("insert into raw.annex_a_children (person_id, birth_year_month, sex, file_id, line) "
+                "values ('A1', '2010-02', 'female', 'f2', 2)")
+    old.execute("update meta.schema_applied set fingerprint = 'before'")
+    old.close()
+    con = connect(settings=settings)
+    assert con.execute("select person_id, source from raw.persons").fetchall() == [("P1", "partnership")]
+    assert con.execute("select person_id, birth_year_month, sex, file_id from raw.ssda903_children").fetchall() == [
+        ("X1", "2009-04", "male", "f1")]
+    assert con.execute("select person_id, birth_year_month, looked_after from staging.persons order by 1").fetchall() \
+        == [("A1", "2010-02", True), ("P1", "2001-01", None), ("X1", "2009-04", True)]
+    con.close()
+    assert connect(settings=settings).execute("select count(*) from raw.ssda903_children").fetchone() == (1,)
+
+
+def test_store_batch_extra_rows_replace_by_key(tmp_path, con, settings):
     import pandas as pd
 
     def batch(value: str) -> Batch:
-        rows = pd.DataFrame({"person_id": ["E1"], "birth_year_month": [value], "source": ["test"], "line": [2]})
+        rows = pd.DataFrame({"person_id": ["E1"], "birth_year_month": [value], "line": [2]})
         return Batch("persons", "raw.persons", ("person_id",), tmp_path / "x.csv", value, 0,
                      pd.DataFrame({"person_id": [], "source": [], "line": []}, dtype="object"),
                      pd.DataFrame(columns=["line", "column_name", "value", "reason", "rule"]), 0,
-                     extra=[ExtraRows("raw.persons", ("person_id",), rows.rename(columns={"person_id": "person_id"}))])
+                     extra=[ExtraRows("raw.ssda903_children", ("person_id",), rows)])
 
     store_batch(con, batch("2001-01"))
     store_batch(con, batch("2002-02"))
-    assert con.execute("select birth_year_month from raw.persons").fetchall() == [("2002-02",)]
-    bad = batch("2003-03")
-    bad.extra[0].mode = "merge"
-    with pytest.raises(ValidationError, match="not one of replace, fill"):
-        store_batch(con, bad)
+    assert con.execute("select birth_year_month from raw.ssda903_children").fetchall() == [("2002-02",)]
+
 
 
 def test_missing_column_and_bad_xml_are_refused(tmp_path, settings):

@@ -294,7 +294,7 @@ def load_graph_inputs(
 ) -> GraphInputs:
     """Read the graph inputs from a ctxrisk DuckDB warehouse.
 
-    Reads ``raw.persons``, ``staging.involvements``, ``raw.missing_episodes``,
+    Reads ``staging.persons``, ``staging.involvements``, ``raw.missing_episodes``,
     ``raw.associations``, ``raw.screenings`` and ``raw.intelligence``; a table the warehouse
     does not have is read as empty. Person–location links are derived from located
     involvements as H3 cells (``location_id = "h3:<cell>"``), the cells the hotspot maps use.
@@ -335,7 +335,8 @@ def load_graph_inputs(
             cond = f"({cond}) OR {col} IS NULL"
         return f"WHERE {cond}", params
 
-    persons = _read(con, "persons", "raw.persons", _COLUMNS["persons"])
+    # staging.persons: the partnership's persons and the children the statutory returns name, merged
+    persons = _read(con, "persons", "staging.persons", _COLUMNS["persons"])
     where, params = window("occurred_at", keep_null=False)
     inv_cols = _COLUMNS["involvements"] + ("latitude", "longitude")
     # the view unions and joins, so its row order varies from read to read; the graph's node order (and

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import ValidationError
-from pipelines.ingest import Batch, ExtraRows, RejectCollector, finish_batch
+from pipelines.ingest import Batch, RejectCollector, finish_batch
 from pipelines.kinds import ID_PATTERN
 from pipelines.pseudonymise import pseudonymise_series
 from pipelines.settings import Settings
@@ -125,7 +125,8 @@ def read_annex_a(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
         interview offered/accepted (``a) Yes``/``b) No``/``Y``/``N``), looked-after start and end dates (date
         cells, Excel serial numbers or dd/mm/YYYY text), sex, year-month of birth, the placement postcode's
         district (outward code) and LA. Names, full postcodes and full dates of birth are never stored.
-        Also, as extra rows, each child's year-month of birth and sex for ``raw.persons`` (blanks filled only).
+        ``staging.persons`` reads each child's year-month of birth and sex from these rows (the children are
+        looked after).
     """
     header, data, numbers = _read_sheet(path)
     norm = [normalise_header(h) for h in header]
@@ -226,12 +227,7 @@ def read_annex_a(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
     ignored = [h for i, h in enumerate(header) if i not in found.values() and h]
     if ignored:
         notes.append(f"List 8 columns not stored: {', '.join(ignored)}")
-    batch = finish_batch("annex-a", "raw.annex_a_children", ("person_id",), table, rows, collector, notes)
-    persons = batch.rows[["person_id", "birth_year_month", "sex", "line"]].copy()
-    persons["looked_after"] = True
-    persons["source"] = "annex_a"
-    batch.extra.append(ExtraRows("raw.persons", ("person_id",), persons, mode="fill"))
-    return batch
+    return finish_batch("annex-a", "raw.annex_a_children", ("person_id",), table, rows, collector, notes)
 
 
 register("annex-a", read_annex_a)

@@ -22,5 +22,13 @@ create table if not exists raw.missing_episodes (
     rhi_completed_at timestamptz,
     source varchar not null default 'partnership' using compression dictionary,
     file_id varchar not null using compression dictionary,
-    line bigint
+    line bigint,
+    -- The child's year-month of birth and sex as an SSDA903 Missing row gives them (DOB on every row, reduced
+    -- to the month at ingest); blank for the partnership's own episodes. staging.persons reads them.
+    birth_year_month varchar using compression dictionary,
+    sex varchar using compression dictionary
 );
+
+-- Warehouses made before the two columns above get them (a no-op once they are there).
+alter table raw.missing_episodes add column if not exists birth_year_month varchar;
+alter table raw.missing_episodes add column if not exists sex varchar;
