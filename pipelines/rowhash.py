@@ -6,10 +6,11 @@ encoded copy and a ``hashlib`` call per row: about 3 s of a million-row stop-and
 row's values are fed, where they lie in their Arrow columns, to OpenSSL's SHA-256 (the library ``hashlib``
 uses, with the CPU's SHA instructions where it has them) in a compiled loop that releases the GIL, on a thread
 per core, while the next block's positions are worked out. A million police.uk outcomes (193 MB of values)
-are hashed in 0.27-0.3 s on two cores; gathering each row's bytes into one buffer first took 0.37-0.41 s. The digests are the same as ``hashlib.sha256(joined.encode("utf-8")).digest()``; where numba or OpenSSL's
-functions are not there, or for small inputs (numba's first compiled call in a process costs about 0.8 s of
-CPU, setting up its type system; the cached code itself loads in 0.02 s), the same digests are made with
-``hashlib``.
+are hashed in 0.27-0.3 s on two cores; gathering each row's bytes into one buffer first took 0.37-0.41 s.
+The digests are the same as ``hashlib.sha256(joined.encode("utf-8")).digest()``; where numba or OpenSSL's
+functions are not there, or for inputs under a few hundred thousand rows (numba's first compiled call in a
+process costs about 0.8 s of CPU, setting up its type system; the cached code itself loads in 0.02 s), the same
+digests are made with ``hashlib`` (:data:`COMPILED_FROM_ROWS`).
 """
 
 from __future__ import annotations
