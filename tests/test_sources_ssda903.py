@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,13 @@ def test_a_persons_file_and_a_return_merge_whatever_the_order(tmp_path, con, set
     merged = con.execute("select person_id, birth_year_month, sex, looked_after from staging.persons order by 1")
     # the persons file's values first; what it leaves blank from the return; children of a return are looked after
     assert merged.fetchall() == [("C1", "2009-04", "female", True), ("C2", "2008-01", None, True)]
+
+
+def test_a_child_given_two_births_is_taken_as_the_younger(tmp_path, con, settings):
+    path = write(tmp_path, "C3,01/01/2010,M,01/02/2020,02/02/2020", "C3,20/06/2010,A,01/03/2020,02/03/2020")
+    ingest_one(con, "ssda903-missing", path, settings=settings)
+    assert con.execute("select birth_year_month, birth_date from staging.persons").fetchall() == [
+        ("2010-06", date(2010, 6, 30))]  # an age is never overstated
 
 
 def test_a_warehouse_with_returns_in_raw_persons_moves_them_to_their_own_tables(tmp_path, settings):

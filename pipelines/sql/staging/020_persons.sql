@@ -20,39 +20,27 @@ stated as (
     union all
     select person_id, birth_year_month, sex, 3 as precedence from raw.annex_a_children
 ),
-stated_birth as (
-    select person_id, birth_year_month
-    from stated
-    where birth_year_month is not null
-    qualify row_number() over (partition by person_id order by precedence, birth_year_month desc) = 1
-),
-stated_sex as (
-    select person_id, sex
-    from stated
-    where sex is not null
-    qualify row_number() over (partition by person_id order by precedence, sex) = 1
-),
-named_by_returns as (
-    select distinct person_id from stated
-),
-everyone as (  -- person_id is the key of raw.persons: no distinct over the whole file is needed
-    select person_id from raw.persons
-    union all
-    select person_id from named_by_returns
-    where not exists (select 1 from raw.persons where raw.persons.person_id = named_by_returns.person_id)
-),
-merged as (
+from_returns as (
     select
-        everyone.person_id,
-        coalesce(persons.birth_year_month, stated_birth.birth_year_month) as birth_year_month,
-        coalesce(persons.sex, stated_sex.sex) as sex,
-        coalesce(persons.looked_after, case when named_by_returns.person_id is not null then true end)
-            as looked_after
-    from everyone
-    left join raw.persons as persons using (person_id)
-    left join stated_birth using (person_id)
-    left join stated_sex using (person_id)
-    left join named_by_returns using (person_id)
+        person_id,
+        first(birth_year_month order by precedence, birth_year_month desc)
+            filter (where birth_year_month is not null) as birth_year_month,
+        first(sex order by precedence, sex) filter (where sex is not null) as sex
+    from stated
+    group by person_id
+),
+merged as (  -- person_id is the key of raw.persons
+    select
+        persons.person_id,
+        coalesce(persons.birth_year_month, from_returns.birth_year_month) as birth_year_month,
+        coalesce(persons.sex, from_returns.sex) as sex,
+        coalesce(persons.looked_after, case when from_returns.person_id is not null then true end) as looked_after
+    from raw.persons as persons
+    left join from_returns using (person_id)
+    union all
+    select from_returns.person_id, from_returns.birth_year_month, from_returns.sex, true as looked_after
+    from from_returns
+    anti join raw.persons using (person_id)
 )
 select
     merged.person_id,
