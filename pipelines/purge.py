@@ -145,7 +145,7 @@ def purge_older_than(
     screenings and referrals; the involvements and area assignments (``raw.event_areas``) of the removed
     events; and the rejected rows of files ingested before the cut-off. Persons, boundaries and the list of
     ingested files (``raw.ingest_files``: names, digests and counts only, so a purged file is not loaded again)
-    are kept.
+    are kept; a child known only from an SSDA903 return's removed episodes leaves ``staging.persons`` with them.
 
     Parameters
     ----------

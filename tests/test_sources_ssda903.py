@@ -237,3 +237,14 @@ def test_dates_become_the_same_instants_as_the_time_parser_gives(timezone):
         timezone=timezone)
     assert utc.equals(expected.reset_index(drop=True))
     assert [None if pd.isna(p) else p for p in precision] == [None if pd.isna(p) else p for p in expected_precision]
+
+
+def test_a_child_known_only_from_purged_episodes_leaves_staging_persons(tmp_path, con, settings):
+    from datetime import UTC, datetime
+
+    from pipelines.purge import purge_older_than
+
+    path = write(tmp_path, "OLD1,01/01/2000,M,01/02/2010,02/02/2010", "NEW1,01/01/2010,M,01/02/2024,02/02/2024")
+    ingest_one(con, "ssda903-missing", path, settings=settings)
+    purge_older_than(con, datetime(2020, 1, 1, tzinfo=UTC), reason="retention test")
+    assert con.execute("select person_id from staging.persons").fetchall() == [("NEW1",)]
