@@ -103,11 +103,14 @@ def fail(exc: Exception) -> typer.Exit:
 @app.command()
 def init(warehouse: WarehouseOpt = None, config: ConfigOpt = None) -> None:
     """Create the warehouse (or bring an existing one's schema up to date)."""
-    from pipelines.warehouse import SCHEMA_VERSION, audit, connect
+    from pipelines.warehouse import SCHEMA_VERSION, apply_schema, audit, connect
 
     try:
         settings = settings_from(config, warehouse)
         con = connect(settings=settings)
+        # Every schema file runs again even when the recorded fingerprint matches (connect skips them then):
+        # init is how a view or table removed by hand is put back.
+        apply_schema(con, force=True)
         audit(con, "init", target=str(settings.paths.warehouse))
         con.close()
     except CtxriskError as exc:

@@ -35,6 +35,20 @@ def test_init_ingest_status(tmp_path):
     assert info["top_reject_reasons"][0]["reason"].startswith("not an ISO 8601")
 
 
+def test_init_puts_back_a_view_removed_by_hand(tmp_path):
+    import duckdb
+
+    wh = tmp_path / "w.duckdb"
+    assert runner.invoke(app, ["init", "--warehouse", str(wh)]).exit_code == 0
+    raw = duckdb.connect(str(wh))
+    raw.execute("drop view staging.persons")  # the recorded fingerprint still matches the schema files
+    raw.close()
+    result = runner.invoke(app, ["init", "--warehouse", str(wh)])
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("select count(*) from staging.persons").fetchone() == (0,)
+
+
 def test_unreadable_file_exits_1_and_others_still_load(tmp_path):
     wh = tmp_path / "w.duckdb"
     bad = write(tmp_path, "bad.csv", "incident_id,category\nA,x\n")
