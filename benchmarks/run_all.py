@@ -711,6 +711,11 @@ def _scale(results: dict[str, Any], n: int) -> dict[str, Any] | None:
     return next((s for s in results.get("scales", {}).values() if s["incidents"] == n), None)
 
 
+def _by_contender(fmt: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """A bench_ingest result's contenders by the first word of their names (``duckdb``, ``ctxrisk``, ``pandas``)."""
+    return {r["name"].split()[0]: r for r in (fmt or {}).get("results", [])}
+
+
 def _ingest_by_size(sizes: dict[str, dict[str, Any]], replicas: dict[str, Any]) -> list[str]:
     """The "by file size" section: each format's share of DuckDB's read_csv at each size measured."""
     counts = sorted({int(n) for per_format in sizes.values() for n in per_format})
@@ -726,10 +731,10 @@ def _ingest_by_size(sizes: dict[str, dict[str, Any]], replicas: dict[str, Any]) 
         cells = []
         for n in counts:
             fmt = per_format.get(str(n))
-            by = {r["name"].split()[0]: r for r in fmt["results"]} if fmt else {}
+            by = _by_contender(fmt)
             cells.append(f"{by['ctxrisk']['share_of_ceiling']:.2f} ({by['ctxrisk']['seconds']:.2f} s / "
                          f"{by['duckdb']['seconds']:.2f} s)" if "ctxrisk" in by and "duckdb" in by else "-")
-        big = {r["name"].split()[0]: r for r in replicas.get(key, {}).get("results", [])}
+        big = _by_contender(replicas.get(key))
         cells.append(f"{big['ctxrisk']['share_of_ceiling']:.2f}" if "ctxrisk" in big else "-")
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
     return [*lines, ""]
@@ -774,7 +779,7 @@ def evaluate_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
              lambda rows: f"{rows:,} rows")):
         public = []
         for key, fmt in measured:
-            ours = next((r for r in fmt["results"] if r["name"].startswith("ctxrisk")), None)
+            ours = _by_contender(fmt).get("ctxrisk")
             if ours is not None:
                 public.append((f"{key} ({size(fmt['file']['rows'])})", ours["share_of_ceiling"]))
         goals.append({"goal": goal, "measured": ", ".join(f"{v:.2f} for {lbl}" for lbl, v in public) or None,
@@ -932,7 +937,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                   "| format | rows | DuckDB read_csv | ctxrisk | pandas + to_sql | share of DuckDB read_csv | "
                   "best of | load avg |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for key, fmt in published.items():
-            by = {r["name"].split()[0]: r for r in fmt["results"]}
+            by = _by_contender(fmt)
             ours = by.get("ctxrisk", {})
             cells = [f"{by[n]['seconds']:.3f} s" if n in by else "-" for n in ("duckdb", "ctxrisk", "pandas")]
             lines.append(f"| {key} (`{fmt['file']['replicated_from']}`) | {fmt['file']['rows']:,} | "

@@ -61,12 +61,12 @@ STREET_COLUMNS = {
     "context": "Context",
 }
 # Columns that identify a street record; the outcome and context may change in a corrected re-export.
+STREET_IDENTITY = ["crime_id", "month", "reported_by", "falls_within", "longitude", "latitude", "location",
+                   "lsoa_code", "crime_type"]
 #: The share of a street file's rows that get a derived key (blank or repeated Crime IDs), for deciding whether
 #: to load the compiled hashing loops: anti-social behaviour was 6% and 16% of the two samples' rows, a quarter
 #: in some months.
 STREET_HASHED_SHARE = 0.25
-STREET_IDENTITY = ["crime_id", "month", "reported_by", "falls_within", "longitude", "latitude", "location",
-                   "lsoa_code", "crime_type"]
 
 SEARCH_COLUMNS = {
     "search_type": "Type",

@@ -251,8 +251,7 @@ def read_missing(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
         batch.notes.append(f"{known:,} child(ren)'s year-month of birth kept with their episodes "
                            "(the full date of birth is not stored)")
     else:
-        header = _children(children["child"], encode(children["child"])[0], _valid_ids(children["child"]),
-                           _Dates(children["dob"]), children["sex"])
+        header = _children(children)
         batch.extra.append(ExtraRows("raw.ssda903_children", ("person_id",), header))
         batch.notes.append(f"{len(header):,} child(ren) of the return's header recorded in raw.ssda903_children "
                            "with their year-month of birth (the full date of birth is not stored)")
@@ -270,13 +269,12 @@ def _sexes(sex: pd.Series) -> pd.Series:
     return text_series(spread([SEXES.get((v or "").strip()) for v in values] + [None], codes))
 
 
-def _children(child: pd.Series, codes: np.ndarray, valid: np.ndarray, dob: _Dates, sex: pd.Series) -> pd.DataFrame:
-    """One row per child of an XML header with a valid ID and date of birth: year-month of birth only.
-
-    ``codes`` are the children's codes from :func:`encode`, ``valid`` marks valid IDs (:func:`_valid_ids`); a
-    child listed twice keeps its first entry.
-    """
-    first = _first_of_each(codes, np.flatnonzero(valid & ~np.isnat(dob.rows)))
+def _children(children: pd.DataFrame) -> pd.DataFrame:
+    """One row per child of an XML header (``child``, ``dob``, ``sex``) with a valid ID and date of birth:
+    year-month of birth only. A child listed twice keeps its first entry."""
+    child, sex, dob = children["child"], children["sex"], _Dates(children["dob"])
+    codes, _ = encode(child)
+    first = _first_of_each(codes, np.flatnonzero(_valid_ids(child) & ~np.isnat(dob.rows)))
     return pd.DataFrame({
         "person_id": text_series(to_chunked(child).take(first)),
         "birth_year_month": text_series(dob.text("%Y-%m").take(first)),
