@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,12 @@ def backtest(flagged: Any, area: Any, counts: Any) -> BacktestResult:
     pei = captured / best if best > 0 else float("nan")
     logger.info(
         "back-test: %s of %s units flagged (%.1f%% of area) captured %s of %s test events; PAI %.2f, PEI %.2f",
-        f"{n_flagged:,}", f"{f.size:,}", 100 * share, f"{captured:,.0f}", f"{total:,.0f}", pai, pei,
+        f"{n_flagged:,}",
+        f"{f.size:,}",
+        100 * share,
+        f"{captured:,.0f}",
+        f"{total:,.0f}",
+        pai,
+        pei,
     )
     return BacktestResult(hit, pai, pei, captured, total, best, flagged_area, total_area, share, n_flagged)

@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 from sklearn.cluster import HDBSCAN
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -126,10 +126,16 @@ def point_clusters(
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         msg = "easting and northing must be finite BNG metres; drop unlocated events first"
         raise ValidationError(msg)
-    if isinstance(min_cluster_size, bool) or not isinstance(min_cluster_size, (int, np.integer)) or min_cluster_size < 2:
+    if (
+        isinstance(min_cluster_size, bool)
+        or not isinstance(min_cluster_size, (int, np.integer))
+        or min_cluster_size < 2
+    ):
         msg = f"min_cluster_size must be an integer >= 2, got {min_cluster_size!r}"
         raise ValidationError(msg)
-    if min_samples is not None and (isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 1):
+    if min_samples is not None and (
+        isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 1
+    ):
         msg = f"min_samples must be None or an integer >= 1, got {min_samples!r}"
         raise ValidationError(msg)
     n = x.size
@@ -146,9 +152,16 @@ def point_clusters(
     n_clusters = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
     hulls = _hulls(x, y, labels, n_clusters)
     logger.info(
-        "HDBSCAN on %s points: %s clusters, %s noise points", f"{n:,}", f"{n_clusters:,}", f"{int((labels == -1).sum()):,}"
+        "HDBSCAN on %s points: %s clusters, %s noise points",
+        f"{n:,}",
+        f"{n_clusters:,}",
+        f"{int((labels == -1).sum()):,}",
     )
     return ClusterResult(
-        labels=labels, probabilities=probs, n_clusters=n_clusters, hulls=hulls,
-        min_cluster_size=int(min_cluster_size), min_samples=min_samples,
+        labels=labels,
+        probabilities=probs,
+        n_clusters=n_clusters,
+        hulls=hulls,
+        min_cluster_size=int(min_cluster_size),
+        min_samples=min_samples,
     )

@@ -7,14 +7,14 @@ Method (after ArcGIS Pro "How Emerging Hot Spot Analysis works")
 2. **Space-time Gi\\*.** The neighbours of bin ``(u, t)`` are the bins ``(v, s)`` with ``v`` equal
    to ``u`` or a spatial neighbour of ``u`` and ``t - time_step_window <= s <= t`` (the current
    and the previous ``time_step_window`` steps; never later ones), excluding the bin itself,
-   which Gi* adds as its self weight. Gi* (:class:`analytics.gistar.GiStar`) is computed once on
+   which Gi* adds as its self weight. Gi* (:class:`ctxrisk.analytics.gistar.GiStar`) is computed once on
    the whole cube, so every bin is compared with the mean and variance of the entire cube (the
    ArcGIS "entire cube" global window). Early steps have fewer time-lagged neighbours.
 3. **Significance per bin with FDR per time step.** Each bin's p-value (conditional permutation
    ``p_sim`` by default, or the analytic two-sided ``p_norm``) is Benjamini-Hochberg adjusted
    *within its time step* (the family is the units of one time slice). A bin is a **hot spot**
    when ``q < alpha`` and ``z > 0``, a **cold spot** when ``q < alpha`` and ``z < 0``.
-4. **Trend.** The Mann-Kendall test (:mod:`analytics.mannkendall`, two-sided, level
+4. **Trend.** The Mann-Kendall test (:mod:`ctxrisk.analytics.mannkendall`, two-sided, level
    ``trend_alpha``) is run on each unit's series of Gi* z-scores: a significant increase means
    the clustering of high values is intensifying.
 5. **Patterns.** Each unit gets exactly one of the 17 categories below, with ``n`` time steps,
@@ -67,9 +67,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from analytics.gistar import GiStar, benjamini_hochberg, gi_bin
-from analytics.mannkendall import MKResult, mann_kendall_many
-from pipelines.errors import ValidationError
+from ctxrisk.analytics.gistar import GiStar, benjamini_hochberg, gi_bin
+from ctxrisk.analytics.mannkendall import MKResult, mann_kendall_many
+from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -183,11 +183,15 @@ def classify_patterns(hot: Any, cold: Any, trend: Any) -> np.ndarray:
     n_steps = hot_a.shape[1]
     ninety_hot = 10 * hot_a.sum(axis=1) >= 9 * n_steps
     ninety_cold = 10 * cold_a.sum(axis=1) >= 9 * n_steps
-    return np.select(
-        [final_hot, final_cold, ninety_hot, ninety_cold],
-        [hot_labels, cold_labels, "historical hot spot", "historical cold spot"],
-        default="no pattern detected",
-    ).astype(object).astype(str)
+    return (
+        np.select(
+            [final_hot, final_cold, ninety_hot, ninety_cold],
+            [hot_labels, cold_labels, "historical hot spot", "historical cold spot"],
+            default="no pattern detected",
+        )
+        .astype(object)
+        .astype(str)
+    )
 
 
 def space_time_weights(w: Any, n_steps: int, *, time_step_window: int = 1) -> sp.csr_matrix:
@@ -208,13 +212,20 @@ def space_time_weights(w: Any, n_steps: int, *, time_step_window: int = 1) -> sp
         ``(units * n_steps,)`` square binary matrix without self loops: bin ``(u, t)`` links to
         ``(v, s)`` for ``v in {u} | N(u)`` and ``t - window <= s <= t``, except itself.
     """
-    if isinstance(time_step_window, bool) or not isinstance(time_step_window, (int, np.integer)) or time_step_window < 0:
+    if (
+        isinstance(time_step_window, bool)
+        or not isinstance(time_step_window, (int, np.integer))
+        or time_step_window < 0
+    ):
         msg = f"time_step_window must be a non-negative integer, got {time_step_window!r}"
         raise ValidationError(msg)
     w_csr = sp.csr_matrix(w, dtype=np.float64)
     units = w_csr.shape[0]
-    lag = sp.diags([np.ones(n_steps - d) for d in range(min(time_step_window, n_steps - 1) + 1)],
-                   [-d for d in range(min(time_step_window, n_steps - 1) + 1)], shape=(n_steps, n_steps))
+    lag = sp.diags(
+        [np.ones(n_steps - d) for d in range(min(time_step_window, n_steps - 1) + 1)],
+        [-d for d in range(min(time_step_window, n_steps - 1) + 1)],
+        shape=(n_steps, n_steps),
+    )
     st = sp.kron(lag, w_csr + sp.eye(units), format="csr")
     st.setdiag(0)
     st.eliminate_zeros()
@@ -317,7 +328,7 @@ def emerging_hot_spots(
     counts : array-like of float, shape (units, steps)
         Non-negative counts per unit and time step (oldest first), zeros included; steps >= 3.
     w : scipy.sparse matrix, shape (units, units)
-        Binary spatial weights without self loops (:mod:`analytics.weights`).
+        Binary spatial weights without self loops (:mod:`ctxrisk.analytics.weights`).
     time_step_window : int, default 1
         Previous time steps in each bin's neighbourhood, 0 <= window < steps.
     permutations : int, default 999
@@ -359,11 +370,17 @@ def emerging_hot_spots(
         shape = getattr(w, "shape", None)
         msg = f"w must be a scipy.sparse ({units}, {units}) matrix matching counts, got {type(w).__name__} {shape}"
         raise ValidationError(msg)
-    if isinstance(time_step_window, (int, np.integer)) and not isinstance(time_step_window, bool) and time_step_window >= steps:
+    if (
+        isinstance(time_step_window, (int, np.integer))
+        and not isinstance(time_step_window, bool)
+        and time_step_window >= steps
+    ):
         msg = f"time_step_window must be smaller than the number of steps ({steps}), got {time_step_window}"
         raise ValidationError(msg)
     if steps < 10:
-        logger.warning("only %d time steps: the Mann-Kendall trend has little power (ArcGIS advises at least 10)", steps)
+        logger.warning(
+            "only %d time steps: the Mann-Kendall trend has little power (ArcGIS advises at least 10)", steps
+        )
     st = space_time_weights(w, steps, time_step_window=time_step_window)
     y = cube.T.ravel()  # time-major: bin t * units + u
     perms = permutations if inference == "permutation" else 0
@@ -385,10 +402,23 @@ def emerging_hot_spots(
     labels, counts_per = np.unique(category, return_counts=True)
     logger.info(
         "emerging hot spots on %s units x %d steps: %s",
-        f"{units:,}", steps, ", ".join(f"{c:,} {lab}" for lab, c in zip(labels, counts_per, strict=True)),
+        f"{units:,}",
+        steps,
+        ", ".join(f"{c:,} {lab}" for lab, c in zip(labels, counts_per, strict=True)),
     )
     return EmergingResult(
-        z=z, p=p, q=q, bin=bins, hot=hot, cold=cold, trend=mk, category=category, alpha=float(alpha),
-        trend_alpha=float(trend_alpha), time_step_window=int(time_step_window), permutations=int(perms),
-        seed=seed, inference=inference,
+        z=z,
+        p=p,
+        q=q,
+        bin=bins,
+        hot=hot,
+        cold=cold,
+        trend=mk,
+        category=category,
+        alpha=float(alpha),
+        trend_alpha=float(trend_alpha),
+        time_step_window=int(time_step_window),
+        permutations=int(perms),
+        seed=seed,
+        inference=inference,
     )

@@ -29,8 +29,8 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Literal
 
 import duckdb
@@ -39,8 +39,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.errors import ValidationError
-from pipelines.settings import Settings
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,20 @@ __all__ = [
 EVENT_TYPES: tuple[str, ...] = ("incident", "missing", "intelligence", "stop_search")
 #: Columns of :attr:`EventSelection.events`, in order (``local_time`` is worked out from ``occurred_at``).
 EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id", "event_type", "source", "occurred_at", "time_precision", "category", "theme", "latitude",
-    "longitude", "easting", "northing", "located", "out_of_area", "local_time",
+    "event_id",
+    "event_type",
+    "source",
+    "occurred_at",
+    "time_precision",
+    "category",
+    "theme",
+    "latitude",
+    "longitude",
+    "easting",
+    "northing",
+    "located",
+    "out_of_area",
+    "local_time",
 )
 #: Text columns of a few distinct values, held as pandas categoricals by ``load_events(compact=True)``.
 COMPACT_COLUMNS: tuple[str, ...] = ("event_type", "source", "time_precision", "category", "theme")

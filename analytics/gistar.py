@@ -87,7 +87,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class GiStar:
     y : array-like of float, shape (n,)
         Non-negative finite values (counts) of every unit of the study region, zeros included.
     w : scipy.sparse matrix, shape (n, n)
-        Binary neighbour matrix without self loops (e.g. from :mod:`analytics.weights`).
+        Binary neighbour matrix without self loops (e.g. from :mod:`ctxrisk.analytics.weights`).
         A libpysal ``W``/``Graph`` is accepted through its ``.sparse`` matrix.
     permutations : int, default 999
         Conditional permutations, >= 0; 0 skips simulation (``p_sim`` is NaN and ``q`` uses
@@ -410,8 +410,12 @@ class GiStar:
             logger.warning(
                 "%s permutations are coarse for FDR over %s units: a unit reaches q < %.2f only if about %s "
                 "units share the smallest p_sim (1/%s); raise permutations (about %s lets 10 such units reach it)",
-                f"{self.permutations:,}", f"{m:,}", self.alpha, f"{int(np.ceil(m / (self.permutations + 1) / self.alpha)):,}",
-                f"{self.permutations + 1:,}", f"{int(np.ceil(m / (10 * self.alpha))):,}",
+                f"{self.permutations:,}",
+                f"{m:,}",
+                self.alpha,
+                f"{int(np.ceil(m / (self.permutations + 1) / self.alpha)):,}",
+                f"{self.permutations + 1:,}",
+                f"{int(np.ceil(m / (10 * self.alpha))):,}",
             )
         self.q = q
         self.bin = gi_bin(z, q, alternative=alternative)
@@ -421,8 +425,13 @@ class GiStar:
         self.cold = self.significant & (z < 0) & (alternative != "greater")
         logger.info(
             "Gi* on %s units (%s islands, %s null distributions, %s permutations): %s hot, %s cold at FDR %.2f",
-            f"{n:,}", f"{int(self.islands.sum()):,}", f"{self.n_null_distributions:,}", f"{self.permutations:,}",
-            f"{int(self.hot.sum()):,}", f"{int(self.cold.sum()):,}", self.alpha,
+            f"{n:,}",
+            f"{int(self.islands.sum()):,}",
+            f"{self.n_null_distributions:,}",
+            f"{self.permutations:,}",
+            f"{int(self.hot.sum()):,}",
+            f"{int(self.cold.sum()):,}",
+            self.alpha,
         )
 
     def _permutation_p(self, y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, total: float) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Hot spot runs over the warehouse: units, study region and weights, Gi*, emerging hot spots, point clusters, back-tests.
 
-This module turns filtered events (:mod:`analytics.events`) into analysis units, runs the statistics of
-:mod:`analytics.gistar`, :mod:`analytics.emerging`, :mod:`analytics.clusters` and :mod:`analytics.backtest`,
+This module turns filtered events (:mod:`ctxrisk.analytics.events`) into analysis units, runs the statistics of
+:mod:`ctxrisk.analytics.gistar`, :mod:`ctxrisk.analytics.emerging`, :mod:`ctxrisk.analytics.clusters` and :mod:`ctxrisk.analytics.backtest`,
 and writes the results to marts, each run in one transaction and stamped with a run id, time and its
 parameters (JSON). The method, study region and defaults are documented in ``docs/hotspots.md``.
 
@@ -47,19 +47,19 @@ import scipy.sparse as sp
 import shapely
 from shapely import wkt as shapely_wkt
 
-from analytics.events import EventSelection, load_events, parse_period
-from analytics.gistar import GiStar
-from analytics.weights import (
+from ctxrisk.analytics.events import EventSelection, load_events, parse_period
+from ctxrisk.analytics.gistar import GiStar
+from ctxrisk.analytics.weights import (
     distance_band_weights,
     h3_cells_indexed,
     h3_kring_weights,
     polygon_contiguity_weights,
     study_region_h3,
 )
-from pipelines.errors import ValidationError
-from pipelines.geo import bng_to_wgs84, wgs84_to_bng
-from pipelines.settings import Settings
-from pipelines.warehouse import transaction, write_mart
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.geo import bng_to_wgs84, wgs84_to_bng
+from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.warehouse import transaction, write_mart
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +80,28 @@ __all__ = [
 REGION_LEVELS: tuple[str, ...] = ("lad", "ward", "lsoa21", "lsoa11", "msoa")
 WeightsKind = Literal["kring", "contiguity", "distance"]
 HOTSPOT_COLUMNS = [
-    "unit_id", "unit_type", "name", "count", "z", "p", "p_norm", "q", "bin", "hot", "cold", "n_neighbours",
-    "latitude", "longitude", "area_m2", "geometry_wkt", "theme", "run_id", "run_at", "events_used",
-    "events_excluded", "parameters",
+    "unit_id",
+    "unit_type",
+    "name",
+    "count",
+    "z",
+    "p",
+    "p_norm",
+    "q",
+    "bin",
+    "hot",
+    "cold",
+    "n_neighbours",
+    "latitude",
+    "longitude",
+    "area_m2",
+    "geometry_wkt",
+    "theme",
+    "run_id",
+    "run_at",
+    "events_used",
+    "events_excluded",
+    "parameters",
 ]
 
 
@@ -238,8 +257,14 @@ _KEPT_LOCK = threading.Lock()
 def _cell_layout(ids: np.ndarray, *, weights: str, k: int, distance_m: float) -> tuple[Any, ...]:
     """Centres (WGS84, BNG), outlines, areas and weights of the H3 cells ``ids``; each call gets its own copies."""
     digest = hashlib.blake2b(ids.tobytes(), digest_size=16).hexdigest()
-    key = (digest, ids.size, ids.dtype.str, weights, int(k) if weights == "kring" else None,
-           float(distance_m) if weights == "distance" else None)
+    key = (
+        digest,
+        ids.size,
+        ids.dtype.str,
+        weights,
+        int(k) if weights == "kring" else None,
+        float(distance_m) if weights == "distance" else None,
+    )
     with _KEPT_LOCK:
         layout = _CELL_LAYOUTS.get(key)
         if layout is not None:
@@ -262,14 +287,24 @@ def _cell_layout(ids: np.ndarray, *, weights: str, k: int, distance_m: float) ->
             while len(_CELL_LAYOUTS) > _CELL_LAYOUTS_KEPT:
                 _CELL_LAYOUTS.popitem(last=False)
     else:
-        logger.info("re-used the outlines and %s weights of the %s cells of this study region", layout[7],
-                    f"{ids.size:,}")
+        logger.info(
+            "re-used the outlines and %s weights of the %s cells of this study region", layout[7], f"{ids.size:,}"
+        )
     lat, lon, e, nn, geoms, area, w, wdesc = layout
     return lat.copy(), lon.copy(), e.copy(), nn.copy(), geoms.copy(), area.copy(), w.copy(), wdesc
 
 
-def _h3_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, events: pd.DataFrame, *, weights: str, k: int,
-              distance_m: float, include_out_of_area: bool, cells: EventCells | None = None) -> StudyUnits:
+def _h3_units(
+    con: duckdb.DuckDBPyConnection,
+    spec: UnitSpec,
+    events: pd.DataFrame,
+    *,
+    weights: str,
+    k: int,
+    distance_m: float,
+    include_out_of_area: bool,
+    cells: EventCells | None = None,
+) -> StudyUnits:
     res = int(spec.resolution)
     if cells is None:
         cells = event_cells(events, res)
@@ -283,8 +318,7 @@ def _h3_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, events: pd.DataFra
         if include_out_of_area and cells.size:
             outside = events["out_of_area"].to_numpy(bool)
             if outside.any():
-                region |= set(study_region_h3(cells[np.unique(index[outside])], resolution=res,
-                                              buffer_k=k).tolist())
+                region |= set(study_region_h3(cells[np.unique(index[outside])], resolution=res, buffer_k=k).tolist())
                 how += f", plus out-of-area event cells and their {k}-ring"
     else:
         if not cells.size:
@@ -297,15 +331,30 @@ def _h3_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, events: pd.DataFra
         msg = f"weights {weights!r} do not apply to H3 cells; use kring or distance"
         raise ValidationError(msg)
     lat, lon, e, nn, geoms, area, w, wdesc = _cell_layout(ids, weights=weights, k=k, distance_m=distance_m)
-    return StudyUnits(spec, ids, [None] * ids.size, geoms, lat, lon, np.asarray(e), np.asarray(nn), area, w, wdesc,
-                      how, {c: i for i, c in enumerate(ids.tolist())})
+    return StudyUnits(
+        spec,
+        ids,
+        [None] * ids.size,
+        geoms,
+        lat,
+        lon,
+        np.asarray(e),
+        np.asarray(nn),
+        area,
+        w,
+        wdesc,
+        how,
+        {c: i for i, c in enumerate(ids.tolist())},
+    )
 
 
 def _polygon_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, *, weights: str, distance_m: float) -> StudyUnits:
     levels = loaded_levels(con)
     if spec.level not in levels:
-        msg = (f"unit {spec.level!r} is not a loaded boundary level (loaded: {levels or 'none'}); load it with "
-               "`ctxrisk ingest boundaries --level ...` or use h3[:RES] or points")
+        msg = (
+            f"unit {spec.level!r} is not a loaded boundary level (loaded: {levels or 'none'}); load it with "
+            "`ctxrisk ingest boundaries --level ...` or use h3[:RES] or points"
+        )
         raise ValidationError(msg)
     gdf = _boundaries(con, str(spec.level))
     bng = gdf.to_crs(27700)
@@ -322,9 +371,21 @@ def _polygon_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, *, weights: s
         msg = f"weights {weights!r} do not apply to polygons; use contiguity or distance"
         raise ValidationError(msg)
     ids = gdf["code"].astype(str).to_numpy()
-    return StudyUnits(spec, ids, gdf["name"].tolist(), gdf.geometry, np.asarray(lat), np.asarray(lon), e, nn,
-                      bng.geometry.area.to_numpy(), w, wdesc, f"all {len(ids):,} {spec.level} areas loaded",
-                      {c: i for i, c in enumerate(ids.tolist())})
+    return StudyUnits(
+        spec,
+        ids,
+        gdf["name"].tolist(),
+        gdf.geometry,
+        np.asarray(lat),
+        np.asarray(lon),
+        e,
+        nn,
+        bng.geometry.area.to_numpy(),
+        w,
+        wdesc,
+        f"all {len(ids):,} {spec.level} areas loaded",
+        {c: i for i, c in enumerate(ids.tolist())},
+    )
 
 
 def build_units(
@@ -365,13 +426,22 @@ def build_units(
         msg = f"weights must be kring, contiguity or distance, got {weights!r}"
         raise ValidationError(msg)
     if spec.kind == "h3":
-        return _h3_units(con, spec, events, weights=weights, k=k, distance_m=distance_m,
-                         include_out_of_area=include_out_of_area, cells=cells)
+        return _h3_units(
+            con,
+            spec,
+            events,
+            weights=weights,
+            k=k,
+            distance_m=distance_m,
+            include_out_of_area=include_out_of_area,
+            cells=cells,
+        )
     return _polygon_units(con, spec, weights=weights, distance_m=distance_m)
 
 
-def place_events(con: duckdb.DuckDBPyConnection, units: StudyUnits, selection: EventSelection, *,
-                 cells: EventCells | None = None) -> tuple[EventSelection, np.ndarray]:
+def place_events(
+    con: duckdb.DuckDBPyConnection, units: StudyUnits, selection: EventSelection, *, cells: EventCells | None = None
+) -> tuple[EventSelection, np.ndarray]:
     """Place located events in the units; events outside them are left out and counted.
 
     ``cells`` is :func:`event_cells` of ``selection.located()`` when already computed (H3 units only).
@@ -393,7 +463,8 @@ def place_events(con: duckdb.DuckDBPyConnection, units: StudyUnits, selection: E
     else:
         areas = con.execute(
             "select event_type, event_id, min(area_code) as area_code from raw.event_areas where level = ? "
-            "group by all", [units.spec.level]
+            "group by all",
+            [units.spec.level],
         ).df()
         merged = ev[["event_type", "event_id"]].merge(areas, on=["event_type", "event_id"], how="left")
         codes = merged["area_code"].to_numpy(object)
@@ -437,7 +508,7 @@ class HotspotResult:
         Everything needed to repeat the run (unit, weights, k, permutations, seed, filters, region).
     run_id : str
     run_at : datetime.datetime
-    gistar : analytics.gistar.GiStar or None
+    gistar : ctxrisk.analytics.gistar.GiStar or None
         The statistic (None for points).
     units : StudyUnits or None
     mart : str
@@ -457,8 +528,10 @@ class HotspotResult:
         """What was analysed and what was left out, in one paragraph."""
         flagged = ""
         if self.gistar is not None:
-            flagged = (f"; {int(self.gistar.hot.sum()):,} hot and {int(self.gistar.cold.sum()):,} cold units at "
-                       f"FDR q < {self.gistar.alpha:g} of {self.gistar.n:,}")
+            flagged = (
+                f"; {int(self.gistar.hot.sum()):,} hot and {int(self.gistar.cold.sum()):,} cold units at "
+                f"FDR q < {self.gistar.alpha:g} of {self.gistar.n:,}"
+            )
         return f"{self.selection.note()}{flagged}"
 
 
@@ -470,15 +543,32 @@ _UNIT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _select(con: duckdb.DuckDBPyConnection, settings: Settings, *, event_types: Any, theme: Any, source: Any,
-            since: Any, until: Any, hours: Any, include_out_of_area: bool, spec: UnitSpec,
-            extra: tuple[str, ...] = ()) -> EventSelection:
+def _select(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    *,
+    event_types: Any,
+    theme: Any,
+    source: Any,
+    since: Any,
+    until: Any,
+    hours: Any,
+    include_out_of_area: bool,
+    spec: UnitSpec,
+    extra: tuple[str, ...] = (),
+) -> EventSelection:
     """The events of an analysis on ``spec`` units: only the columns it reads (``extra`` adds some)."""
     return load_events(
-        con, settings=settings,
+        con,
+        settings=settings,
         event_types=settings.hotspots.event_types if event_types is None else event_types,
-        themes=theme, sources=source, since=since, until=until, hours=hours,
-        include_out_of_area=include_out_of_area, columns=_UNIT_COLUMNS[spec.kind] + extra,
+        themes=theme,
+        sources=source,
+        since=since,
+        until=until,
+        hours=hours,
+        include_out_of_area=include_out_of_area,
+        columns=_UNIT_COLUMNS[spec.kind] + extra,
         compact=spec.kind != "polygon",  # polygons join the event type to raw.event_areas: keep it text
     )
 
@@ -552,11 +642,22 @@ def run_hotspots(
     """
     hs = settings.hotspots
     spec = parse_unit(unit, settings=settings)
-    sel = _select(con, settings, event_types=event_types, theme=theme, source=source, since=since, until=until,
-                  hours=hours, include_out_of_area=include_out_of_area, spec=spec)
+    sel = _select(
+        con,
+        settings,
+        event_types=event_types,
+        theme=theme,
+        source=source,
+        since=since,
+        until=until,
+        hours=hours,
+        include_out_of_area=include_out_of_area,
+        spec=spec,
+    )
     if spec.kind == "points":
-        return run_point_clusters(con, settings=settings, selection=sel, theme=theme,
-                                  min_cluster_size=min_cluster_size, write=write)
+        return run_point_clusters(
+            con, settings=settings, selection=sel, theme=theme, min_cluster_size=min_cluster_size, write=write
+        )
     k = hs.k_ring if k_ring is None else int(k_ring)
     dist = float(hs.distance_band_m if distance_m is None else distance_m)
     perms = hs.permutations if permutations is None else int(permutations)
@@ -564,8 +665,9 @@ def run_hotspots(
     alpha_v = hs.alpha if alpha is None else float(alpha)
     located = sel.located()
     cells = event_cells(located, int(spec.resolution)) if spec.kind == "h3" else None
-    units = build_units(con, spec, located, weights=weights, k=k, distance_m=dist,
-                        include_out_of_area=include_out_of_area, cells=cells)
+    units = build_units(
+        con, spec, located, weights=weights, k=k, distance_m=dist, include_out_of_area=include_out_of_area, cells=cells
+    )
     sel, pos = place_events(con, units, sel, cells=cells)
     y = _counts(pos, units.n)
     if y.sum() == 0:
@@ -574,36 +676,46 @@ def run_hotspots(
     gi = GiStar(y, units.w, permutations=perms, seed=seed_v, alternative=alternative, alpha=alpha_v)
     run_id, run_at = _run_stamp()
     params = {
-        "unit": spec.label, "weights": units.weights, "k_ring": k if units.weights.startswith("kring") else None,
-        "distance_m": dist if units.weights.startswith("distance") else None, "permutations": perms,
-        "seed": seed_v, "alternative": alternative, "alpha": alpha_v, "fdr": "Benjamini-Hochberg over all units",
+        "unit": spec.label,
+        "weights": units.weights,
+        "k_ring": k if units.weights.startswith("kring") else None,
+        "distance_m": dist if units.weights.startswith("distance") else None,
+        "permutations": perms,
+        "seed": seed_v,
+        "alternative": alternative,
+        "alpha": alpha_v,
+        "fdr": "Benjamini-Hochberg over all units",
         "inference": "conditional permutation" if perms else "normal approximation",
-        "study_region": units.region, "n_units": units.n, "filters": sel.filters,
+        "study_region": units.region,
+        "n_units": units.n,
+        "filters": sel.filters,
     }
-    frame = pd.DataFrame({
-        "unit_id": units.ids,
-        "unit_type": spec.label,
-        "name": units.names,
-        "count": y.astype(np.int64),
-        "z": gi.z,
-        "p": gi.p_sim if perms else gi.p_norm,
-        "p_norm": gi.p_norm,
-        "q": gi.q,
-        "bin": gi.bin.astype(np.int64),
-        "hot": gi.hot,
-        "cold": gi.cold,
-        "n_neighbours": gi.n_neighbours.astype(np.int64),
-        "latitude": units.latitude,
-        "longitude": units.longitude,
-        "area_m2": units.area_m2,
-        "geometry_wkt": units.geometry.to_wkt().to_numpy(),
-        "theme": _theme_label(theme),
-        "run_id": run_id,
-        "run_at": run_at,
-        "events_used": int(y.sum()),
-        "events_excluded": json.dumps(sel.excluded | {"unlocated": sel.n_unlocated}),
-        "parameters": json.dumps(params),
-    })[HOTSPOT_COLUMNS]
+    frame = pd.DataFrame(
+        {
+            "unit_id": units.ids,
+            "unit_type": spec.label,
+            "name": units.names,
+            "count": y.astype(np.int64),
+            "z": gi.z,
+            "p": gi.p_sim if perms else gi.p_norm,
+            "p_norm": gi.p_norm,
+            "q": gi.q,
+            "bin": gi.bin.astype(np.int64),
+            "hot": gi.hot,
+            "cold": gi.cold,
+            "n_neighbours": gi.n_neighbours.astype(np.int64),
+            "latitude": units.latitude,
+            "longitude": units.longitude,
+            "area_m2": units.area_m2,
+            "geometry_wkt": units.geometry.to_wkt().to_numpy(),
+            "theme": _theme_label(theme),
+            "run_id": run_id,
+            "run_at": run_at,
+            "events_used": int(y.sum()),
+            "events_excluded": json.dumps(sel.excluded | {"unlocated": sel.n_unlocated}),
+            "parameters": json.dumps(params),
+        }
+    )[HOTSPOT_COLUMNS]
     if write:
         with transaction(con):
             write_mart(con, "hotspots", frame)
@@ -626,7 +738,7 @@ def run_point_clusters(
     area and hull outline (WGS84 WKT). ``z``, ``p``, ``q`` and ``bin`` are empty: HDBSCAN finds dense groups
     but gives no significance. Events left as noise are counted in ``noise_events``.
     """
-    from analytics.clusters import point_clusters
+    from ctxrisk.analytics.clusters import point_clusters
 
     size = settings.hotspots.min_cluster_size if min_cluster_size is None else int(min_cluster_size)
     ev = selection.located()
@@ -635,26 +747,38 @@ def run_point_clusters(
     lat, lon = bng_to_wgs84(hulls["centroid_easting"].to_numpy(float), hulls["centroid_northing"].to_numpy(float))
     wgs = hulls.to_crs(4326) if len(hulls) else hulls
     run_id, run_at = _run_stamp()
-    params = {"unit": "points", "method": "HDBSCAN (scikit-learn) on BNG metres", "min_cluster_size": size,
-              "n_clusters": result.n_clusters, "filters": selection.filters}
+    params = {
+        "unit": "points",
+        "method": "HDBSCAN (scikit-learn) on BNG metres",
+        "min_cluster_size": size,
+        "n_clusters": result.n_clusters,
+        "filters": selection.filters,
+    }
     nan = np.full(len(hulls), np.nan)
-    frame = pd.DataFrame({
-        "unit_id": [f"cluster-{int(c)}" for c in hulls["cluster"]],
-        "unit_type": "points",
-        "count": hulls["size"].to_numpy(np.int64),
-        "z": nan, "p": nan, "q": nan,
-        "bin": pd.array([None] * len(hulls), dtype="Int64"),
-        "centroid_easting": hulls["centroid_easting"].to_numpy(float),
-        "centroid_northing": hulls["centroid_northing"].to_numpy(float),
-        "latitude": np.asarray(lat), "longitude": np.asarray(lon),
-        "area_m2": hulls["area_m2"].to_numpy(float),
-        "geometry_wkt": wgs.geometry.to_wkt().to_numpy() if len(hulls) else np.array([], dtype=object),
-        "noise_events": int(result.noise.sum()),
-        "theme": _theme_label(theme), "run_id": run_id, "run_at": run_at,
-        "events_used": len(ev),
-        "events_excluded": json.dumps(selection.excluded | {"unlocated": selection.n_unlocated}),
-        "parameters": json.dumps(params),
-    })
+    frame = pd.DataFrame(
+        {
+            "unit_id": [f"cluster-{int(c)}" for c in hulls["cluster"]],
+            "unit_type": "points",
+            "count": hulls["size"].to_numpy(np.int64),
+            "z": nan,
+            "p": nan,
+            "q": nan,
+            "bin": pd.array([None] * len(hulls), dtype="Int64"),
+            "centroid_easting": hulls["centroid_easting"].to_numpy(float),
+            "centroid_northing": hulls["centroid_northing"].to_numpy(float),
+            "latitude": np.asarray(lat),
+            "longitude": np.asarray(lon),
+            "area_m2": hulls["area_m2"].to_numpy(float),
+            "geometry_wkt": wgs.geometry.to_wkt().to_numpy() if len(hulls) else np.array([], dtype=object),
+            "noise_events": int(result.noise.sum()),
+            "theme": _theme_label(theme),
+            "run_id": run_id,
+            "run_at": run_at,
+            "events_used": len(ev),
+            "events_excluded": json.dumps(selection.excluded | {"unlocated": selection.n_unlocated}),
+            "parameters": json.dumps(params),
+        }
+    )
     if write:
         with transaction(con):
             write_mart(con, "point_clusters", frame)
@@ -665,7 +789,9 @@ def run_point_clusters(
 # Emerging hot spots
 
 
-def time_steps(local_time: pd.Series, time_bin: str, *, start: Any = None, end: Any = None) -> tuple[pd.DatetimeIndex, np.ndarray]:
+def time_steps(
+    local_time: pd.Series, time_bin: str, *, start: Any = None, end: Any = None
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """Bin local times into consecutive weeks (Monday start) or months.
 
     Returns
@@ -739,9 +865,9 @@ def run_emerging(
     Weekly bins leave out month-precision events (counted as ``coarse_for_week``); monthly bins take every
     event. The steps run from ``since`` (or the first event) to ``until`` (or the last event), empty steps
     included. Other parameters as :func:`run_hotspots`; ``time_step_window`` and ``trend_alpha`` default to
-    ``settings.hotspots``; ``inference`` as :func:`analytics.emerging.emerging_hot_spots`.
+    ``settings.hotspots``; ``inference`` as :func:`ctxrisk.analytics.emerging.emerging_hot_spots`.
     """
-    from analytics.emerging import emerging_hot_spots
+    from ctxrisk.analytics.emerging import emerging_hot_spots
 
     hs = settings.hotspots
     tb = time_bin or hs.time_bin
@@ -749,9 +875,19 @@ def run_emerging(
     if spec.kind == "points":
         msg = "emerging hot spots need areas or H3 cells, not points"
         raise ValidationError(msg)
-    sel = _select(con, settings, event_types=event_types, theme=theme, source=source, since=since, until=until,
-                  hours=hours, include_out_of_area=include_out_of_area, spec=spec,
-                  extra=("time_precision", "local_time"))
+    sel = _select(
+        con,
+        settings,
+        event_types=event_types,
+        theme=theme,
+        source=source,
+        since=since,
+        until=until,
+        hours=hours,
+        include_out_of_area=include_out_of_area,
+        spec=spec,
+        extra=("time_precision", "local_time"),
+    )
     sel = sel.require_precision("week" if tb == "week" else "month")
     k = hs.k_ring if k_ring is None else int(k_ring)
     dist = float(hs.distance_band_m if distance_m is None else distance_m)
@@ -762,8 +898,9 @@ def run_emerging(
     window = hs.time_step_window if time_step_window is None else int(time_step_window)
     located = sel.located()
     cells = event_cells(located, int(spec.resolution)) if spec.kind == "h3" else None
-    units = build_units(con, spec, located, weights=weights, k=k, distance_m=dist,
-                        include_out_of_area=include_out_of_area, cells=cells)
+    units = build_units(
+        con, spec, located, weights=weights, k=k, distance_m=dist, include_out_of_area=include_out_of_area, cells=cells
+    )
     sel, pos = place_events(con, units, sel, cells=cells)
     placed = pos >= 0
     if not placed.any():
@@ -774,40 +911,83 @@ def run_emerging(
     steps, step_of = time_steps(sel.events["local_time"][placed].reset_index(drop=True), tb, start=start, end=end)
     cube = np.zeros((units.n, len(steps)))
     np.add.at(cube, (pos[placed], step_of), 1.0)
-    res = emerging_hot_spots(cube, units.w, time_step_window=window, permutations=perms, seed=seed_v,
-                             alpha=alpha_v, trend_alpha=t_alpha, inference=inference)
+    res = emerging_hot_spots(
+        cube,
+        units.w,
+        time_step_window=window,
+        permutations=perms,
+        seed=seed_v,
+        alpha=alpha_v,
+        trend_alpha=t_alpha,
+        inference=inference,
+    )
     run_id, run_at = _run_stamp()
     params = {
-        "unit": spec.label, "time_bin": tb, "n_steps": len(steps), "first_step": str(steps[0].date()),
-        "last_step": str(steps[-1].date()), "weights": units.weights, "time_step_window": window,
-        "permutations": res.permutations, "seed": seed_v, "alpha": alpha_v, "trend_alpha": t_alpha,
-        "inference": inference, "fdr": "Benjamini-Hochberg within each time step",
-        "study_region": units.region, "n_units": units.n, "filters": sel.filters,
+        "unit": spec.label,
+        "time_bin": tb,
+        "n_steps": len(steps),
+        "first_step": str(steps[0].date()),
+        "last_step": str(steps[-1].date()),
+        "weights": units.weights,
+        "time_step_window": window,
+        "permutations": res.permutations,
+        "seed": seed_v,
+        "alpha": alpha_v,
+        "trend_alpha": t_alpha,
+        "inference": inference,
+        "fdr": "Benjamini-Hochberg within each time step",
+        "study_region": units.region,
+        "n_units": units.n,
+        "filters": sel.filters,
     }
     summary = res.to_frame()
-    frame = pd.DataFrame({
-        "unit_id": units.ids, "unit_type": spec.label, "name": units.names,
-        "category": summary["category"].to_numpy(), "count": cube.sum(axis=1).astype(np.int64),
-        "n_hot": summary["n_hot"].to_numpy(np.int64), "n_cold": summary["n_cold"].to_numpy(np.int64),
-        "final_bin": summary["final_bin"].to_numpy(np.int64), "final_z": summary["final_z"].to_numpy(float),
-        "trend": summary["trend"].to_numpy(), "trend_tau": summary["trend_tau"].to_numpy(float),
-        "trend_z": summary["trend_z"].to_numpy(float), "trend_p": summary["trend_p"].to_numpy(float),
-        "latitude": units.latitude, "longitude": units.longitude,
-        "geometry_wkt": units.geometry.to_wkt().to_numpy(),
-        "time_bin": tb, "n_steps": len(steps), "first_step": steps[0].date(), "last_step": steps[-1].date(),
-        "theme": _theme_label(theme), "run_id": run_id, "run_at": run_at, "events_used": int(placed.sum()),
-        "events_excluded": json.dumps(sel.excluded | {"unlocated": sel.n_unlocated}),
-        "parameters": json.dumps(params),
-    })
+    frame = pd.DataFrame(
+        {
+            "unit_id": units.ids,
+            "unit_type": spec.label,
+            "name": units.names,
+            "category": summary["category"].to_numpy(),
+            "count": cube.sum(axis=1).astype(np.int64),
+            "n_hot": summary["n_hot"].to_numpy(np.int64),
+            "n_cold": summary["n_cold"].to_numpy(np.int64),
+            "final_bin": summary["final_bin"].to_numpy(np.int64),
+            "final_z": summary["final_z"].to_numpy(float),
+            "trend": summary["trend"].to_numpy(),
+            "trend_tau": summary["trend_tau"].to_numpy(float),
+            "trend_z": summary["trend_z"].to_numpy(float),
+            "trend_p": summary["trend_p"].to_numpy(float),
+            "latitude": units.latitude,
+            "longitude": units.longitude,
+            "geometry_wkt": units.geometry.to_wkt().to_numpy(),
+            "time_bin": tb,
+            "n_steps": len(steps),
+            "first_step": steps[0].date(),
+            "last_step": steps[-1].date(),
+            "theme": _theme_label(theme),
+            "run_id": run_id,
+            "run_at": run_at,
+            "events_used": int(placed.sum()),
+            "events_excluded": json.dumps(sel.excluded | {"unlocated": sel.n_unlocated}),
+            "parameters": json.dumps(params),
+        }
+    )
     # Per-bin results for units with any event or any significant bin (the rest are all-zero, no pattern).
     keep = np.flatnonzero((cube.sum(axis=1) > 0) | (res.bin != 0).any(axis=1))
     uu, tt = np.meshgrid(keep, np.arange(len(steps)), indexing="ij")
     uu, tt = uu.ravel(), tt.ravel()
-    bins = pd.DataFrame({
-        "unit_id": units.ids[uu], "step": tt.astype(np.int64), "step_start": steps[tt].date,
-        "count": cube[uu, tt].astype(np.int64), "z": res.z[uu, tt], "p": res.p[uu, tt], "q": res.q[uu, tt],
-        "bin": res.bin[uu, tt].astype(np.int64), "run_id": run_id,
-    })
+    bins = pd.DataFrame(
+        {
+            "unit_id": units.ids[uu],
+            "step": tt.astype(np.int64),
+            "step_start": steps[tt].date,
+            "count": cube[uu, tt].astype(np.int64),
+            "z": res.z[uu, tt],
+            "p": res.p[uu, tt],
+            "q": res.q[uu, tt],
+            "bin": res.bin[uu, tt].astype(np.int64),
+            "run_id": run_id,
+        }
+    )
     if write:
         with transaction(con):
             write_mart(con, "emerging_hotspots", frame)
@@ -850,14 +1030,14 @@ def run_backtest(
     write: bool = True,
 ) -> BacktestRun:
     """Flag Gi* hot spots (``q < alpha``, ``z > 0``) from the ``train`` period and score them against the
-    ``test`` period's events with hit rate, PAI and PEI (:func:`analytics.backtest.backtest`).
+    ``test`` period's events with hit rate, PAI and PEI (:func:`ctxrisk.analytics.backtest.backtest`).
 
     Periods are ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ``A..B`` (both ends inclusive). The study region is
     the same for both periods: with boundaries loaded, the partnership's area; otherwise the cells of the
     events of both periods plus their ``k``-ring, so every test event falls in some unit. Writes
     ``marts.hotspot_backtest`` (one row).
     """
-    from analytics.backtest import backtest
+    from ctxrisk.analytics.backtest import backtest
 
     hs = settings.hotspots
     spec = parse_unit(unit, settings=settings)
@@ -876,8 +1056,7 @@ def run_backtest(
     k = hs.k_ring if k_ring is None else int(k_ring)
     dist = float(hs.distance_band_m if distance_m is None else distance_m)
     both = pd.concat([sel_train.located(), sel_test.located()], ignore_index=True)
-    units = build_units(con, spec, both, weights=weights, k=k, distance_m=dist,
-                        include_out_of_area=include_out_of_area)
+    units = build_units(con, spec, both, weights=weights, k=k, distance_m=dist, include_out_of_area=include_out_of_area)
     sel_train, pos_train = place_events(con, units, sel_train)
     sel_test, pos_test = place_events(con, units, sel_test)
     y_train = _counts(pos_train, units.n)
@@ -890,25 +1069,48 @@ def run_backtest(
     result = backtest(flagged, units.area_m2, y_test)
     run_id, run_at = _run_stamp()
     params = {
-        "unit": spec.label, "train": [str(tr0), str(tr1 - pd.Timedelta(days=1).to_pytimedelta())],
-        "test": [str(te0), str(te1 - pd.Timedelta(days=1).to_pytimedelta())], "weights": units.weights,
-        "permutations": perms, "seed": seed_v, "alpha": alpha_v, "flag": "Gi* hot spot, FDR q < alpha",
-        "study_region": units.region, "n_units": units.n,
+        "unit": spec.label,
+        "train": [str(tr0), str(tr1 - pd.Timedelta(days=1).to_pytimedelta())],
+        "test": [str(te0), str(te1 - pd.Timedelta(days=1).to_pytimedelta())],
+        "weights": units.weights,
+        "permutations": perms,
+        "seed": seed_v,
+        "alpha": alpha_v,
+        "flag": "Gi* hot spot, FDR q < alpha",
+        "study_region": units.region,
+        "n_units": units.n,
     }
     train_frame = pd.DataFrame({"unit_id": units.ids, "count": y_train, "z": gi.z, "q": gi.q, "bin": gi.bin})
     train_result = HotspotResult(train_frame, sel_train, params, run_id, run_at, gi, units, "hotspots")
-    frame = pd.DataFrame([{
-        "unit_type": spec.label, "train_start": tr0, "train_end": (pd.Timestamp(tr1) - pd.Timedelta(days=1)).date(),
-        "test_start": te0, "test_end": (pd.Timestamp(te1) - pd.Timedelta(days=1)).date(),
-        "n_units": units.n, "n_flagged": result.n_flagged, "flagged_area_km2": result.flagged_area / 1e6,
-        "total_area_km2": result.total_area / 1e6, "area_share": result.area_share,
-        "test_events": result.total, "captured": result.captured, "max_captured": result.max_captured,
-        "hit_rate": result.hit_rate, "pai": result.pai, "pei": result.pei,
-        "train_events": int(y_train.sum()), "theme": _theme_label(theme), "run_id": run_id, "run_at": run_at,
-        "train_excluded": json.dumps(sel_train.excluded | {"unlocated": sel_train.n_unlocated}),
-        "test_excluded": json.dumps(sel_test.excluded | {"unlocated": sel_test.n_unlocated}),
-        "parameters": json.dumps(params),
-    }])
+    frame = pd.DataFrame(
+        [
+            {
+                "unit_type": spec.label,
+                "train_start": tr0,
+                "train_end": (pd.Timestamp(tr1) - pd.Timedelta(days=1)).date(),
+                "test_start": te0,
+                "test_end": (pd.Timestamp(te1) - pd.Timedelta(days=1)).date(),
+                "n_units": units.n,
+                "n_flagged": result.n_flagged,
+                "flagged_area_km2": result.flagged_area / 1e6,
+                "total_area_km2": result.total_area / 1e6,
+                "area_share": result.area_share,
+                "test_events": result.total,
+                "captured": result.captured,
+                "max_captured": result.max_captured,
+                "hit_rate": result.hit_rate,
+                "pai": result.pai,
+                "pei": result.pei,
+                "train_events": int(y_train.sum()),
+                "theme": _theme_label(theme),
+                "run_id": run_id,
+                "run_at": run_at,
+                "train_excluded": json.dumps(sel_train.excluded | {"unlocated": sel_train.n_unlocated}),
+                "test_excluded": json.dumps(sel_test.excluded | {"unlocated": sel_test.n_unlocated}),
+                "parameters": json.dumps(params),
+            }
+        ]
+    )
     if write:
         with transaction(con):
             write_mart(con, "hotspot_backtest", frame)

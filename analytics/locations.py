@@ -2,7 +2,7 @@
 
 Candidates
 ----------
-1. **Hot spot peaks.** The H3 cells flagged hot by Gi* (``q < alpha``, ``z > 0``; :func:`analytics.hotspots.
+1. **Hot spot peaks.** The H3 cells flagged hot by Gi* (``q < alpha``, ``z > 0``; :func:`ctxrisk.analytics.hotspots.
    run_hotspots`) are taken in order of event count (then z); a cell within ``k`` rings of a cell already
    taken is part of that place's neighbourhood and is not listed again (non-maximum suppression with the
    Gi* neighbourhood radius). Gi* flags the neighbours of a busy place as well as the place itself; this
@@ -24,7 +24,7 @@ Parts (raw values; weights ``w_j`` in ``[locations]`` of the settings):
 * ``events`` -- events of every type placed in the cell itself (concentration at the place);
 * ``children`` -- distinct children linked to events there;
 * ``repeat_found`` -- repeat missing "found at" episodes (each child's second and later);
-* ``intelligence`` -- graded intelligence (sum of 3x5x2 grade weights, :mod:`analytics.profiles`);
+* ``intelligence`` -- graded intelligence (sum of 3x5x2 grade weights, :mod:`ctxrisk.analytics.profiles`);
 * ``searches`` -- stop and searches of children there;
 * ``trend`` -- Kendall's tau of the monthly counts, negative values as 0 (rising activity adds concern;
   falling activity does not remove concern already shown by the other parts).
@@ -47,13 +47,13 @@ import h3
 import numpy as np
 import pandas as pd
 
-from analytics.events import EventSelection, load_events
-from analytics.hotspots import HotspotResult, _run_stamp, _theme_label, run_hotspots
-from analytics.profiles import PROFILE_EVENT_COLUMNS, build_profiles, child_involvements, grades_of
-from analytics.weights import h3_cells_indexed
-from pipelines.errors import ValidationError
-from pipelines.settings import LocationSettings, Settings
-from pipelines.warehouse import transaction, write_mart
+from ctxrisk.analytics.events import EventSelection, load_events
+from ctxrisk.analytics.hotspots import HotspotResult, _run_stamp, _theme_label, run_hotspots
+from ctxrisk.analytics.profiles import PROFILE_EVENT_COLUMNS, build_profiles, child_involvements, grades_of
+from ctxrisk.analytics.weights import h3_cells_indexed
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.settings import LocationSettings, Settings
+from ctxrisk.pipelines.warehouse import transaction, write_mart
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +92,12 @@ def suppress(cells: list[str], k: int) -> list[str]:
     return kept
 
 
-def _cell_signals(selection: EventSelection, con: duckdb.DuckDBPyConnection,
-                  cells: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+def _cell_signals(
+    selection: EventSelection, con: duckdb.DuckDBPyConnection, cells: tuple[np.ndarray, np.ndarray]
+) -> pd.DataFrame:
     """Repeat found-at episodes and graded intelligence per cell, for choosing extra candidates.
 
-    ``cells`` is :func:`analytics.weights.h3_cells_indexed` of ``selection.located()``.
+    ``cells`` is :func:`ctxrisk.analytics.weights.h3_cells_indexed` of ``selection.located()``.
     """
     ev = selection.located()
     wanted = ev["event_type"].isin(["missing", "intelligence"]).to_numpy(bool)
@@ -106,11 +107,15 @@ def _cell_signals(selection: EventSelection, con: duckdb.DuckDBPyConnection,
     distinct, index = cells
     ev["cell"] = distinct[index[wanted]]
     miss = ev[ev["event_type"] == "missing"].merge(
-        con.execute("select episode_id as event_id, person_id from raw.missing_episodes").df(), on="event_id")
+        con.execute("select episode_id as event_id, person_id from raw.missing_episodes").df(), on="event_id"
+    )
     rep = (miss.groupby("cell").size() - miss.groupby("cell")["person_id"].nunique()).rename("repeat_found_at")
     intel = ev[ev["event_type"] == "intelligence"].merge(
-        con.execute("select intel_id as event_id, source_evaluation, intelligence_evaluation from raw.intelligence").df(),
-        on="event_id")
+        con.execute(
+            "select intel_id as event_id, source_evaluation, intelligence_evaluation from raw.intelligence"
+        ).df(),
+        on="event_id",
+    )
     intel["w"] = grades_of(intel["source_evaluation"], intel["intelligence_evaluation"])[0]
     graded = intel.groupby("cell")["w"].sum().rename("intelligence_graded")
     out = pd.concat([rep, graded], axis=1).fillna(0).reset_index(names="cell")
@@ -123,8 +128,10 @@ def candidate_cells(hot: HotspotResult, signals: pd.DataFrame, *, k: int, loc: L
     hot_rows = f[f["hot"]].sort_values(["count", "z", "unit_id"], ascending=[False, False, True])
     peaks = suppress(hot_rows["unit_id"].tolist(), k)
     blocked = set().union(*(h3.grid_disk(c, k) for c in peaks)) if peaks else set()
-    extra = signals[(signals["repeat_found_at"] >= loc.min_repeat_found)
-                    | (signals["intelligence_graded"] >= loc.min_graded_intelligence)]
+    extra = signals[
+        (signals["repeat_found_at"] >= loc.min_repeat_found)
+        | (signals["intelligence_graded"] >= loc.min_graded_intelligence)
+    ]
     extra = extra.assign(total=extra["repeat_found_at"] + extra["intelligence_graded"])
     extra = extra.sort_values(["total", "cell"], ascending=[False, True])
     others = suppress([c for c in extra["cell"] if c not in blocked], k)
@@ -166,7 +173,7 @@ class LocationsResult:
     """Ranked locations (``frame``, the ``marts.locations_of_concern`` rows) and their ``profiles``.
 
     ``selection`` holds the profiled events with the columns profiles read
-    (:data:`analytics.profiles.PROFILE_EVENT_COLUMNS`), low-cardinality text as categoricals.
+    (:data:`ctxrisk.analytics.profiles.PROFILE_EVENT_COLUMNS`), low-cardinality text as categoricals.
     """
 
     frame: pd.DataFrame
@@ -179,9 +186,11 @@ class LocationsResult:
 
     def note(self) -> str:
         """Events used and left out by the hot spot statistic and by the profiles."""
-        return (f"hot spots: {self.hotspots.note()}. Profiles: {self.selection.note()}; hour profiles count "
-                f"minute-precision events only ({int(self.profiles['profile_excluded'].sum()):,} date- or "
-                "month-only events at these places left out of them).")
+        return (
+            f"hot spots: {self.hotspots.note()}. Profiles: {self.selection.note()}; hour profiles count "
+            f"minute-precision events only ({int(self.profiles['profile_excluded'].sum()):,} date- or "
+            "month-only events at these places left out of them)."
+        )
 
 
 def _name(row: pd.Series) -> str:
@@ -216,7 +225,7 @@ def run_locations(
     settings : Settings
         ``[hotspots]`` for Gi*, ``[locations]`` for candidates and weights.
     theme, source, since, until, include_out_of_area
-        Filters for both the hot spots and the profiles (see :func:`analytics.events.load_events`).
+        Filters for both the hot spots and the profiles (see :func:`ctxrisk.analytics.events.load_events`).
     permutations, seed, k_ring
         Gi* options (defaults from settings).
     hotspots : HotspotResult or None
@@ -233,24 +242,45 @@ def run_locations(
     weights = weights_of(settings.locations)
     filters = dict(theme=theme, source=source, since=since, until=until, include_out_of_area=include_out_of_area)
     if hotspots is None:
-        hotspots = run_hotspots(con, settings=settings, unit=f"h3:{res}", permutations=permutations, seed=seed,
-                                k_ring=k, write=False, **filters)
+        hotspots = run_hotspots(
+            con,
+            settings=settings,
+            unit=f"h3:{res}",
+            permutations=permutations,
+            seed=seed,
+            k_ring=k,
+            write=False,
+            **filters,
+        )
     if hotspots.units is None or hotspots.units.spec.kind != "h3" or hotspots.units.spec.resolution != res:
         msg = f"locations of concern need a Gi* run on H3 cells at resolution {res}"
         raise ValidationError(msg)
     # Children's involvements before the events: the warehouse query behind them is the step's largest, and
     # so it does not run while millions of events are held.
     children = child_involvements(con)
-    sel = load_events(con, settings=settings, event_types="all", themes=theme, sources=source, since=since,
-                      until=until, include_out_of_area=include_out_of_area, columns=PROFILE_EVENT_COLUMNS,
-                      compact=True)
+    sel = load_events(
+        con,
+        settings=settings,
+        event_types="all",
+        themes=theme,
+        sources=source,
+        since=since,
+        until=until,
+        include_out_of_area=include_out_of_area,
+        columns=PROFILE_EVENT_COLUMNS,
+        compact=True,
+    )
     located = sel.located()
-    cells = h3_cells_indexed(located["latitude"].to_numpy(float), located["longitude"].to_numpy(float),
-                             resolution=res) if len(located) else (np.array([], dtype=str), np.zeros(0, np.int64))
+    cells = (
+        h3_cells_indexed(located["latitude"].to_numpy(float), located["longitude"].to_numpy(float), resolution=res)
+        if len(located)
+        else (np.array([], dtype=str), np.zeros(0, np.int64))
+    )
     signals = _cell_signals(sel, con, cells)
     cands = candidate_cells(hotspots, signals, k=k, loc=settings.locations)
-    profiles = build_profiles(con, cands["unit_id"].tolist(), settings=settings, selection=sel,
-                              cells_of_events=cells, children=children)
+    profiles = build_profiles(
+        con, cands["unit_id"].tolist(), settings=settings, selection=sel, cells_of_events=cells, children=children
+    )
     del children
     hot = hotspots.frame.set_index("unit_id")
     profiles = profiles.merge(cands, on="unit_id", how="left")
@@ -262,23 +292,62 @@ def run_locations(
     profiles["trend_pos"] = np.clip(np.nan_to_num(profiles["trend_tau"].to_numpy(float)), 0, None)
     run_id, run_at = _run_stamp()
     params = {
-        "weights": weights, "k_ring": k, "resolution": res,
+        "weights": weights,
+        "k_ring": k,
+        "resolution": res,
         "min_repeat_found": settings.locations.min_repeat_found,
         "min_graded_intelligence": settings.locations.min_graded_intelligence,
-        "hotspot_run": hotspots.run_id, "hotspot_parameters": hotspots.parameters, "filters": sel.filters,
+        "hotspot_run": hotspots.run_id,
+        "hotspot_parameters": hotspots.parameters,
+        "filters": sel.filters,
     }
     ranked = rank_locations(profiles, weights=weights)
     ranked["name"] = [_name(r) for _, r in ranked.iterrows()]
-    stamp = {"theme": _theme_label(theme), "run_id": run_id, "run_at": run_at,
-             "events_excluded": json.dumps(sel.excluded | {"unlocated": sel.n_unlocated}),
-             "parameters": json.dumps(params)}
+    stamp = {
+        "theme": _theme_label(theme),
+        "run_id": run_id,
+        "run_at": run_at,
+        "events_excluded": json.dumps(sel.excluded | {"unlocated": sel.n_unlocated}),
+        "parameters": json.dumps(params),
+    }
     ranked = ranked.assign(**stamp)
-    lead = ["rank", "unit_id", "name", "score", *[f"score_{p}" for p, _, _ in PARTS], "candidate_reason", "z", "q",
-            "bin", "count", "hotspot_count", "distinct_children", "repeat_found_at", "found_at_episodes",
-            "children_found_repeatedly", "intelligence_graded", "intelligence_items", "searches_of_children",
-            "trend", "trend_tau", "trend_p", "themes", "first_seen", "last_seen", "ward_code", "ward_name",
-            "lsoa_code", "lsoa_name", "imd_decile", "profile", "profile_events", "profile_excluded", "latitude",
-            "longitude", "unlocated_events"]
+    lead = [
+        "rank",
+        "unit_id",
+        "name",
+        "score",
+        *[f"score_{p}" for p, _, _ in PARTS],
+        "candidate_reason",
+        "z",
+        "q",
+        "bin",
+        "count",
+        "hotspot_count",
+        "distinct_children",
+        "repeat_found_at",
+        "found_at_episodes",
+        "children_found_repeatedly",
+        "intelligence_graded",
+        "intelligence_items",
+        "searches_of_children",
+        "trend",
+        "trend_tau",
+        "trend_p",
+        "themes",
+        "first_seen",
+        "last_seen",
+        "ward_code",
+        "ward_name",
+        "lsoa_code",
+        "lsoa_name",
+        "imd_decile",
+        "profile",
+        "profile_events",
+        "profile_excluded",
+        "latitude",
+        "longitude",
+        "unlocated_events",
+    ]
     frame = ranked[lead + list(stamp)]
     prof_out = profiles.drop(columns=["z_pos", "trend_pos"]).assign(**stamp)
     if write:
@@ -291,7 +360,7 @@ def run_locations(
 
 def load_locations(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Read ``marts.locations_of_concern`` with ``profile`` as 7 x 24 arrays (the map builder's input)."""
-    from analytics.profiles import profile_matrix
+    from ctxrisk.analytics.profiles import profile_matrix
 
     frame = con.execute("select * from marts.locations_of_concern order by rank").df()
     frame["profile"] = [profile_matrix(p) for p in frame["profile"]]

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -151,5 +151,10 @@ def mann_kendall(x: Any, *, alpha: float = 0.05) -> MKResult:
         raise ValidationError(msg)
     r = mann_kendall_many(arr[None, :], alpha=alpha)
     return MKResult(
-        S=int(r.S[0]), var_s=float(r.var_s[0]), z=float(r.z[0]), p=float(r.p[0]), tau=float(r.tau[0]), trend=str(r.trend[0])
+        S=int(r.S[0]),
+        var_s=float(r.var_s[0]),
+        z=float(r.z[0]),
+        p=float(r.p[0]),
+        tau=float(r.tau[0]),
+        trend=str(r.trend[0]),
     )

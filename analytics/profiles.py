@@ -51,29 +51,71 @@ import pandas as pd
 import shapely
 from shapely import wkt as shapely_wkt
 
-from analytics.events import EventSelection, load_events
-from analytics.mannkendall import mann_kendall_many
-from analytics.weights import h3_cells_indexed
-from pipelines.errors import ValidationError
-from pipelines.settings import Settings
+from ctxrisk.analytics.events import EventSelection, load_events
+from ctxrisk.analytics.mannkendall import mann_kendall_many
+from ctxrisk.analytics.weights import h3_cells_indexed
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROFILE_COLUMNS", "PROFILE_EVENT_COLUMNS", "child_involvements", "SOURCE_GRADE", "INTEL_GRADE", "build_profiles", "grade_weight", "grades_of", "profile_matrix"]
+__all__ = [
+    "PROFILE_COLUMNS",
+    "PROFILE_EVENT_COLUMNS",
+    "child_involvements",
+    "SOURCE_GRADE",
+    "INTEL_GRADE",
+    "build_profiles",
+    "grade_weight",
+    "grades_of",
+    "profile_matrix",
+]
 
 SOURCE_GRADE: dict[str, float] = {"1": 1.0, "2": 0.6, "3": 0.2}
 INTEL_GRADE: dict[str, float] = {"A": 1.0, "B": 0.8, "C": 0.6, "D": 0.3, "E": 0.0}
 UNGRADED = 0.5
 PROFILE_COLUMNS = [
-    "unit_id", "latitude", "longitude", "count", "counts_by_type", "counts_by_theme", "counts_by_source",
-    "themes", "distinct_children", "found_at_episodes", "repeat_found_at", "children_found_repeatedly",
-    "searches_of_children", "intelligence_items", "intelligence_graded", "intelligence_by_grade", "profile",
-    "profile_events", "profile_excluded", "trend", "trend_tau", "trend_p", "first_seen", "last_seen",
-    "ward_code", "ward_name", "lsoa_code", "lsoa_name", "imd_decile", "unlocated_events",
+    "unit_id",
+    "latitude",
+    "longitude",
+    "count",
+    "counts_by_type",
+    "counts_by_theme",
+    "counts_by_source",
+    "themes",
+    "distinct_children",
+    "found_at_episodes",
+    "repeat_found_at",
+    "children_found_repeatedly",
+    "searches_of_children",
+    "intelligence_items",
+    "intelligence_graded",
+    "intelligence_by_grade",
+    "profile",
+    "profile_events",
+    "profile_excluded",
+    "trend",
+    "trend_tau",
+    "trend_p",
+    "first_seen",
+    "last_seen",
+    "ward_code",
+    "ward_name",
+    "lsoa_code",
+    "lsoa_name",
+    "imd_decile",
+    "unlocated_events",
 ]
-#: The event columns profiles read (:func:`analytics.events.load_events` ``columns``).
+#: The event columns profiles read (:func:`ctxrisk.analytics.events.load_events` ``columns``).
 PROFILE_EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id", "event_type", "source", "occurred_at", "time_precision", "theme", "latitude", "longitude",
+    "event_id",
+    "event_type",
+    "source",
+    "occurred_at",
+    "time_precision",
+    "theme",
+    "latitude",
+    "longitude",
     "local_time",
 )
 
@@ -87,7 +129,11 @@ def grade_weight(source_evaluation: Any, intelligence_evaluation: Any) -> float:
     intelligence_evaluation : {"A", "B", "C", "D", "E"} or None
     """
     s = SOURCE_GRADE.get(str(source_evaluation).strip(), UNGRADED) if _present(source_evaluation) else UNGRADED
-    i = INTEL_GRADE.get(str(intelligence_evaluation).strip().upper(), UNGRADED) if _present(intelligence_evaluation) else UNGRADED
+    i = (
+        INTEL_GRADE.get(str(intelligence_evaluation).strip().upper(), UNGRADED)
+        if _present(intelligence_evaluation)
+        else UNGRADED
+    )
     return s * i
 
 
@@ -117,7 +163,10 @@ def grades_of(source: pd.Series, intel: pd.Series) -> tuple[np.ndarray, list[str
         got = done.get(pair)
         if got is None:
             s, i = pair
-            got = done[pair] = (grade_weight(s, i), (str(s) if _present(s) else "?") + (str(i).upper() if _present(i) else "?"))
+            got = done[pair] = (
+                grade_weight(s, i),
+                (str(s) if _present(s) else "?") + (str(i).upper() if _present(i) else "?"),
+            )
         weights.append(got[0])
         texts.append(got[1])
     return np.array(weights, dtype=np.float64), texts
@@ -130,8 +179,13 @@ def _slot_counts(frame: pd.DataFrame, column: str) -> dict[int, list[tuple[Any, 
     """
     if not len(frame):
         return {}
-    work = pd.DataFrame({"slot": frame["slot"].to_numpy(np.int64), "value": frame[column].astype(object).to_numpy(),
-                         "row": np.arange(len(frame))})
+    work = pd.DataFrame(
+        {
+            "slot": frame["slot"].to_numpy(np.int64),
+            "value": frame[column].astype(object).to_numpy(),
+            "row": np.arange(len(frame)),
+        }
+    )
     work = work[frame[column].notna().to_numpy(bool)]
     agg = work.groupby(["slot", "value"], sort=False).agg(n=("row", "size"), first=("row", "min")).reset_index()
     agg = agg.sort_values(["slot", "n", "first"], ascending=[True, False, True], kind="stable")
@@ -158,7 +212,7 @@ def _slot_sums(slot: np.ndarray, values: np.ndarray, n_slots: int) -> np.ndarray
     bounds = np.searchsorted(slot[order], np.arange(n_slots + 1))
     ordered = values[order]
     for i in np.flatnonzero(np.diff(bounds)).tolist():
-        out[i] = ordered[bounds[i]:bounds[i + 1]].sum()
+        out[i] = ordered[bounds[i] : bounds[i + 1]].sum()
     return out
 
 
@@ -168,8 +222,10 @@ def _json_pairs(pairs: list[tuple[Any, int]]) -> str:
 
 
 def _areas_for_points(con: duckdb.DuckDBPyConnection, lat: np.ndarray, lon: np.ndarray) -> pd.DataFrame:
-    out = pd.DataFrame({c: pd.array([None] * lat.size, dtype="string")
-                        for c in ("ward_code", "ward_name", "lsoa_code", "lsoa_name")}, index=range(lat.size))
+    out = pd.DataFrame(
+        {c: pd.array([None] * lat.size, dtype="string") for c in ("ward_code", "ward_name", "lsoa_code", "lsoa_name")},
+        index=range(lat.size),
+    )
     out["imd_decile"] = pd.array([None] * lat.size, dtype="Int64")
     if not lat.size:
         return out
@@ -181,7 +237,8 @@ def _areas_for_points(con: duckdb.DuckDBPyConnection, lat: np.ndarray, lon: np.n
             continue
         rows = con.execute(
             "select code, any_value(name), any_value(imd_decile), any_value(geometry_wkt) from raw.boundaries "
-            "where level = ? group by code order by code", [level]
+            "where level = ? group by code order by code",
+            [level],
         ).fetchall()
         geoms = np.array([shapely_wkt.loads(r[3]) for r in rows], dtype=object)
         tree = shapely.STRtree(geoms)
@@ -218,8 +275,11 @@ def child_involvements(con: duckdb.DuckDBPyConnection, events: pd.DataFrame | No
     name = f"profile_events_{threading.get_ident()}"
     con.register(name, wanted)
     try:
-        return con.execute(f"{sql} and (event_id, event_type) in (select event_id, event_type from {name})"
-                           ).to_arrow_table().to_pandas()
+        return (
+            con.execute(f"{sql} and (event_id, event_type) in (select event_id, event_type from {name})")
+            .to_arrow_table()
+            .to_pandas()
+        )
     finally:
         con.unregister(name)
 
@@ -251,9 +311,9 @@ def build_profiles(
         Events to profile (all event types), with at least the columns :data:`PROFILE_EVENT_COLUMNS`
         (categoricals allowed); loaded with the filters below when None.
     theme, source, since, until, include_out_of_area
-        Filters as :func:`analytics.events.load_events`.
+        Filters as :func:`ctxrisk.analytics.events.load_events`.
     cells_of_events : (numpy.ndarray, numpy.ndarray) or None
-        :func:`analytics.weights.h3_cells_indexed` of ``selection.located()`` at the resolution, when the
+        :func:`ctxrisk.analytics.weights.h3_cells_indexed` of ``selection.located()`` at the resolution, when the
         caller has it already (it is worked out otherwise).
     children : pandas.DataFrame or None
         :func:`child_involvements` of (at least) the profiled events, when the caller has fetched them;
@@ -270,17 +330,29 @@ def build_profiles(
             msg = f"{c!r} is not an H3 cell at resolution {res}"
             raise ValidationError(msg)
     if selection is None:
-        selection = load_events(con, settings=settings, event_types="all", themes=theme, sources=source,
-                                since=since, until=until, include_out_of_area=include_out_of_area,
-                                columns=PROFILE_EVENT_COLUMNS, compact=True)
+        selection = load_events(
+            con,
+            settings=settings,
+            event_types="all",
+            themes=theme,
+            sources=source,
+            since=since,
+            until=until,
+            include_out_of_area=include_out_of_area,
+            columns=PROFILE_EVENT_COLUMNS,
+            compact=True,
+        )
     # One slot per distinct cell asked for; rows repeat a slot when a cell is asked for twice.
     slots = list(dict.fromkeys(cell_list))
     slot_of = {c: i for i, c in enumerate(slots)}
     n_slots = len(slots)
     ev = selection.located()
     if len(ev):
-        distinct, index = cells_of_events if cells_of_events is not None else h3_cells_indexed(
-            ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float), resolution=res)
+        distinct, index = (
+            cells_of_events
+            if cells_of_events is not None
+            else h3_cells_indexed(ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float), resolution=res)
+        )
         # months of the whole selection (for the trend), before restricting to the cells
         local = ev["local_time"]
         months = pd.period_range(pd.Period(local.min(), "M"), pd.Period(local.max(), "M"), freq="M")
@@ -302,14 +374,18 @@ def build_profiles(
     kids = ev[["slot", "event_id", "event_type"]].merge(children, on=["event_id", "event_type"])
     missing = ev[ev["event_type"] == "missing"][["slot", "event_id"]].merge(
         con.execute("select episode_id as event_id, person_id from raw.missing_episodes").to_arrow_table().to_pandas(),
-        on="event_id")
+        on="event_id",
+    )
     searches = ev[ev["event_type"] == "stop_search"][["slot", "event_id"]].merge(
         con.execute("select search_id as event_id, coalesce(is_child, false) as is_child from raw.stop_searches").df(),
-        on="event_id")
+        on="event_id",
+    )
     intel = ev[ev["event_type"] == "intelligence"][["slot", "event_id"]].merge(
         con.execute("select intel_id as event_id, source_evaluation, intelligence_evaluation from raw.intelligence")
-        .to_arrow_table().to_pandas(),
-        on="event_id")
+        .to_arrow_table()
+        .to_pandas(),
+        on="event_id",
+    )
     intel["weight"], intel["grade"] = grades_of(intel["source_evaluation"], intel["intelligence_evaluation"])
 
     slot_a = ev["slot"].to_numpy(np.int64)
@@ -322,7 +398,7 @@ def build_profiles(
     if len(months):
         dated = local.notna().to_numpy(bool)
         first = months[0]
-        step = ((local.dt.year.to_numpy() - first.year) * 12 + local.dt.month.to_numpy() - first.month)
+        step = (local.dt.year.to_numpy() - first.year) * 12 + local.dt.month.to_numpy() - first.month
         np.add.at(by_slot, (slot_a[dated], step[dated].astype(np.int64)), 1.0)
     occurred = ev["occurred_at"].groupby(slot_a)
     first_seen = occurred.min().reindex(range(n_slots))
@@ -335,11 +411,15 @@ def build_profiles(
     episodes = np.bincount(missing["slot"].to_numpy(np.int64), minlength=n_slots)
     found_kids = _slot_nunique(missing, "person_id", n_slots)
     per_child = missing.groupby(["slot", "person_id"]).size()
-    repeat_kids = np.bincount(per_child[per_child >= 2].index.get_level_values("slot").to_numpy(np.int64),
-                              minlength=n_slots)
+    repeat_kids = np.bincount(
+        per_child[per_child >= 2].index.get_level_values("slot").to_numpy(np.int64), minlength=n_slots
+    )
     distinct_kids = _slot_nunique(kids, "person_id", n_slots)
-    child_searches = np.bincount(searches["slot"].to_numpy(np.int64),
-                                 weights=searches["is_child"].to_numpy(bool).astype(np.float64), minlength=n_slots)
+    child_searches = np.bincount(
+        searches["slot"].to_numpy(np.int64),
+        weights=searches["is_child"].to_numpy(bool).astype(np.float64),
+        minlength=n_slots,
+    )
     items = np.bincount(intel["slot"].to_numpy(np.int64), minlength=n_slots)
     graded = _slot_sums(intel["slot"].to_numpy(np.int64), intel["weight"].to_numpy(np.float64), n_slots)
 
@@ -352,25 +432,50 @@ def build_profiles(
         n_events = int(count[i])
         n_timed = int(prof[i].sum())
         theme_counts = by_theme.get(i, [])
-        rows.append({
-            "unit_id": cell, "latitude": lat, "longitude": lon, "count": n_events,
-            "counts_by_type": _json_pairs(by_type.get(i, [])), "counts_by_theme": _json_pairs(theme_counts),
-            "counts_by_source": _json_pairs(by_source.get(i, [])),
-            "themes": ";".join(str(t) for t, _ in theme_counts),
-            "distinct_children": int(distinct_kids[i]),
-            "found_at_episodes": int(episodes[i]), "repeat_found_at": int(episodes[i] - found_kids[i]),
-            "children_found_repeatedly": int(repeat_kids[i]),
-            "searches_of_children": int(child_searches[i]),
-            "intelligence_items": int(items[i]),
-            "intelligence_graded": float(graded[i]),
-            "intelligence_by_grade": _json_pairs(by_grade.get(i, [])),
-            "profile": prof[i].tolist(), "profile_events": n_timed, "profile_excluded": n_events - n_timed,
-            "first_seen": first_seen.iloc[i] if n_events else pd.NaT,
-            "last_seen": last_seen.iloc[i] if n_events else pd.NaT,
-        })
-    frame = pd.DataFrame(rows, columns=[c for c in PROFILE_COLUMNS if c not in
-                                        ("trend", "trend_tau", "trend_p", "ward_code", "ward_name", "lsoa_code",
-                                         "lsoa_name", "imd_decile", "unlocated_events")])
+        rows.append(
+            {
+                "unit_id": cell,
+                "latitude": lat,
+                "longitude": lon,
+                "count": n_events,
+                "counts_by_type": _json_pairs(by_type.get(i, [])),
+                "counts_by_theme": _json_pairs(theme_counts),
+                "counts_by_source": _json_pairs(by_source.get(i, [])),
+                "themes": ";".join(str(t) for t, _ in theme_counts),
+                "distinct_children": int(distinct_kids[i]),
+                "found_at_episodes": int(episodes[i]),
+                "repeat_found_at": int(episodes[i] - found_kids[i]),
+                "children_found_repeatedly": int(repeat_kids[i]),
+                "searches_of_children": int(child_searches[i]),
+                "intelligence_items": int(items[i]),
+                "intelligence_graded": float(graded[i]),
+                "intelligence_by_grade": _json_pairs(by_grade.get(i, [])),
+                "profile": prof[i].tolist(),
+                "profile_events": n_timed,
+                "profile_excluded": n_events - n_timed,
+                "first_seen": first_seen.iloc[i] if n_events else pd.NaT,
+                "last_seen": last_seen.iloc[i] if n_events else pd.NaT,
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            c
+            for c in PROFILE_COLUMNS
+            if c
+            not in (
+                "trend",
+                "trend_tau",
+                "trend_p",
+                "ward_code",
+                "ward_name",
+                "lsoa_code",
+                "lsoa_name",
+                "imd_decile",
+                "unlocated_events",
+            )
+        ],
+    )
     if len(months) >= 3 and len(cell_list):
         mk = mann_kendall_many(series, alpha=settings.hotspots.trend_alpha)
         frame["trend"], frame["trend_tau"], frame["trend_p"] = mk.trend, mk.tau, mk.p
@@ -382,6 +487,10 @@ def build_profiles(
     for col in areas.columns:
         frame[col] = areas[col].array
     frame["unlocated_events"] = selection.n_unlocated
-    logger.info("built %s location profiles (%s events; %s unlocated counted, not placed)",
-                f"{len(frame):,}", f"{int(frame['count'].sum()):,}", f"{selection.n_unlocated:,}")
+    logger.info(
+        "built %s location profiles (%s events; %s unlocated counted, not placed)",
+        f"{len(frame):,}",
+        f"{int(frame['count'].sum()):,}",
+        f"{selection.n_unlocated:,}",
+    )
     return frame[PROFILE_COLUMNS]

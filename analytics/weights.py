@@ -2,7 +2,7 @@
 
 Every builder returns a square ``scipy.sparse.csr_matrix`` of ``float64`` ones with **no self
 loops stored**: ``w[i, j] == 1`` when unit ``j`` is a neighbour of unit ``i``. The focal unit is
-added by the statistic that needs it (``analytics.gistar.GiStar`` adds the self weight of
+added by the statistic that needs it (``ctxrisk.analytics.gistar.GiStar`` adds the self weight of
 Getis-Ord Gi*). All builders here produce symmetric matrices.
 
 *Islands* are units with no neighbour (an empty row). They are legal, never silently dropped:
@@ -34,12 +34,12 @@ from typing import Any, Literal
 
 import h3
 import numpy as np
-from h3.api import basic_int as h3_int
 import scipy.sparse as sp
 import shapely
+from h3.api import basic_int as h3_int
 from scipy.spatial import cKDTree
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +105,9 @@ def _check_resolution(resolution: int) -> int:
     return int(resolution)
 
 
-def h3_cells_indexed(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, *,
-                     resolution: int) -> tuple[np.ndarray, np.ndarray]:
+def h3_cells_indexed(
+    lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, *, resolution: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the distinct H3 cells holding WGS84 points and, for each point, the position of its cell.
 
     ``cells[index]`` is :func:`h3_cells_for_points`; the distinct cells come first so that callers can work
@@ -152,7 +153,9 @@ def h3_cells_indexed(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | n
         stop = min(start + _POINT_CHUNK, lat_a.size)
         codes[start:stop] = np.fromiter(
             (to_cell(a, b, res) for a, b in zip(lat_a[start:stop].tolist(), lon_a[start:stop].tolist(), strict=True)),
-            dtype=np.uint64, count=stop - start)
+            dtype=np.uint64,
+            count=stop - start,
+        )
     distinct, index = np.unique(codes, return_inverse=True)
     cells = np.array([h3_int.int_to_str(int(c)) for c in distinct.tolist()], dtype=str)
     # Cells of one resolution are hex strings of one length, so numeric and text order agree; sort anyway.
@@ -165,7 +168,9 @@ def h3_cells_indexed(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | n
     return cells, index.astype(np.int64, copy=False)
 
 
-def h3_cells_for_points(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, *, resolution: int) -> np.ndarray:
+def h3_cells_for_points(
+    lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, *, resolution: int
+) -> np.ndarray:
     """Return the H3 cell (string index) holding each WGS84 point.
 
     Parameters
@@ -288,7 +293,10 @@ def study_region_h3(
     out = np.array(sorted(region), dtype=str)
     logger.info(
         "study region: %s H3 cells at resolution %d (%s observed, %s with no events)",
-        f"{out.size:,}", res, f"{len(observed):,}", f"{out.size - len(set(observed) & region):,}",
+        f"{out.size:,}",
+        res,
+        f"{len(observed):,}",
+        f"{out.size - len(set(observed) & region):,}",
     )
     return out
 
@@ -388,7 +396,9 @@ def polygon_contiguity_weights(gdf: Any, *, rule: Literal["queen", "rook"] = "qu
     return w
 
 
-def distance_band_weights(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, *, threshold_m: float) -> sp.csr_matrix:
+def distance_band_weights(
+    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, *, threshold_m: float
+) -> sp.csr_matrix:
     """Binary weights linking points no more than ``threshold_m`` metres apart (inclusive).
 
     Parameters
@@ -420,7 +430,11 @@ def distance_band_weights(x: Sequence[float] | np.ndarray, y: Sequence[float] | 
         msg = f"threshold_m must be a positive number of metres, got {threshold_m!r}"
         raise ValidationError(msg)
     pts = np.column_stack([xa, ya])
-    pairs = cKDTree(pts).query_pairs(float(threshold_m), output_type="ndarray") if xa.size else np.empty((0, 2), dtype=np.int64)
+    pairs = (
+        cKDTree(pts).query_pairs(float(threshold_m), output_type="ndarray")
+        if xa.size
+        else np.empty((0, 2), dtype=np.int64)
+    )
     w = _symmetric_csr(pairs[:, 0], pairs[:, 1], xa.size)
     _log_built(f"{threshold_m:g} m distance band", w)
     return w

@@ -1,4 +1,4 @@
-"""Benchmark analytics.gistar.GiStar against esda.G_Local on identical H3 weights.
+"""Benchmark ctxrisk.analytics.gistar.GiStar against esda.G_Local on identical H3 weights.
 
 Usage::
 
@@ -37,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analytics.gistar import GiStar  # noqa: E402
-from analytics.weights import h3_kring_weights  # noqa: E402
+from ctxrisk.analytics.gistar import GiStar  # noqa: E402
+from ctxrisk.analytics.weights import h3_kring_weights  # noqa: E402
 
 CENTRE = (53.4794, -2.2453)
 
@@ -94,7 +94,9 @@ def main() -> None:
     setup_s = time.perf_counter() - t0
 
     full = {}
-    gistar_full_s = best_of(lambda: full.setdefault("g", GiStar(y, w, permutations=args.permutations, seed=args.seed)), args.repeats)
+    gistar_full_s = best_of(
+        lambda: full.setdefault("g", GiStar(y, w, permutations=args.permutations, seed=args.seed)), args.repeats
+    )
     g = full["g"]
     result = {
         "cells": int(args.cells),
@@ -119,17 +121,29 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             W = WSP(sub_w).to_W(silence_warnings=True)
-            esda.G_Local(sub_y[:200], WSP(sub_w[:200][:, :200]).to_W(silence_warnings=True), transform="B",
-                         star=True, permutations=99, seed=1)  # warm-up: numba compilation
+            esda.G_Local(
+                sub_y[:200],
+                WSP(sub_w[:200][:, :200]).to_W(silence_warnings=True),
+                transform="B",
+                star=True,
+                permutations=99,
+                seed=1,
+            )  # warm-up: numba compilation
             box = {}
             esda_s = best_of(
-                lambda: box.setdefault("e", esda.G_Local(sub_y, W, transform="B", star=True,
-                                                         permutations=args.permutations, seed=args.seed, n_jobs=-1)),
+                lambda: box.setdefault(
+                    "e",
+                    esda.G_Local(
+                        sub_y, W, transform="B", star=True, permutations=args.permutations, seed=args.seed, n_jobs=-1
+                    ),
+                ),
                 max(1, min(args.repeats, 2)),
             )
         sub = {}
-        gistar_sub_s = best_of(lambda: sub.setdefault("g", GiStar(sub_y, sub_w, permutations=args.permutations, seed=args.seed)),
-                               args.repeats)
+        gistar_sub_s = best_of(
+            lambda: sub.setdefault("g", GiStar(sub_y, sub_w, permutations=args.permutations, seed=args.seed)),
+            args.repeats,
+        )
         result.update(
             {
                 "esda_cells": int(m),
@@ -153,7 +167,9 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
 
-    print("| cells | perms | data | GiStar (s) | esda cells | esda (s) | GiStar same cells (s) | speed-up | max abs z diff |")
+    print(
+        "| cells | perms | data | GiStar (s) | esda cells | esda (s) | GiStar same cells (s) | speed-up | max abs z diff |"
+    )
     print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(
         f"| {result['cells']:,} | {result['permutations']} | {result['data']} | {result['gistar_full_s']:.3f} | "

@@ -25,12 +25,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from analytics.graph.build import build_graph
-from analytics.graph.centrality import betweenness
-from analytics.graph.centrality import brokers, centrality, kcore
-from analytics.graph.communities import groups
-from analytics.graph.concern import adults_of_concern, at_risk_children
-from analytics.graph.synthetic import synthetic_inputs
+from ctxrisk.analytics.graph.build import build_graph
+from ctxrisk.analytics.graph.centrality import betweenness, brokers, centrality, kcore
+from ctxrisk.analytics.graph.communities import groups
+from ctxrisk.analytics.graph.concern import adults_of_concern, at_risk_children
+from ctxrisk.analytics.graph.synthetic import synthetic_inputs
 
 RESULTS = Path(__file__).parent / "results" / "graph.json"
 NO_DECAY = 1e12
@@ -45,7 +44,15 @@ def _timed(fn, *args, **kwargs):
     t0, c0 = time.perf_counter(), time.process_time()
     out = fn(*args, **kwargs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    LOG.append({"step": getattr(fn, "__name__", str(fn)), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)})
+    LOG.append(
+        {
+            "step": getattr(fn, "__name__", str(fn)),
+            "wall_s": round(wall, 2),
+            "cpu_s": round(cpu, 2),
+            "load_before": round(load0, 2),
+            "load_after": round(os.getloadavg()[0], 2),
+        }
+    )
     return out, wall
 
 
@@ -99,7 +106,9 @@ def bench_build(n: int, seed: int, baseline: bool) -> dict:
                 "max_weight_difference": float(max(diffs)) if diffs else 0.0,
                 "speedup_vs_naive": round(t_naive / t_co, 2) if t_co else None,
                 "full_build_speedup_vs_naive": round(t_naive / t_full, 2) if t_full else None,
-                "cpu_speedup_vs_naive": round(out["naive_projection"]["cpu_s"] / co_timing["cpu_s"], 2) if co_timing["cpu_s"] else None,
+                "cpu_speedup_vs_naive": round(out["naive_projection"]["cpu_s"] / co_timing["cpu_s"], 2)
+                if co_timing["cpu_s"]
+                else None,
             }
         )
     return out
@@ -109,7 +118,12 @@ def bench_betweenness(n_nodes: int, seed: int, pivots: tuple[int, ...], networkx
     inputs = synthetic_inputs(n_nodes * 4, seed=seed)
     g = build_graph(inputs)
     (exact, _, _), t_exact = _timed(betweenness, g)
-    out = {"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "exact_igraph_s": round(t_exact, 2), "sampled": []}
+    out = {
+        "nodes": g.number_of_nodes(),
+        "edges": g.number_of_edges(),
+        "exact_igraph_s": round(t_exact, 2),
+        "sampled": [],
+    }
     if networkx_exact:
         (nx_exact, _, _), t_nx = _timed(betweenness, g, use_igraph=False)
         out["exact_networkx_s"] = round(t_nx, 2)
@@ -117,7 +131,9 @@ def bench_betweenness(n_nodes: int, seed: int, pivots: tuple[int, ...], networkx
     top = set(exact.nlargest(50).index)
     for k in pivots:
         for engine in ("igraph", "networkx") if k == pivots[-1] else ("igraph",):
-            (est, se, info), t = _timed(betweenness, g, exact_max_nodes=0, k=k, seed=seed, use_igraph=engine == "igraph")
+            (est, se, info), t = _timed(
+                betweenness, g, exact_max_nodes=0, k=k, seed=seed, use_igraph=engine == "igraph"
+            )
             err = (est - exact).abs()
             out["sampled"].append(
                 {
@@ -185,7 +201,13 @@ def bench_analyses(n_persons: int, seed: int, seeds: int) -> dict:
         if name.startswith("brokers"):
             out[name].update({k: result.attrs[f"betweenness_{k}"] for k in ("method", "pivots", "mean_se")})
         if name.startswith("groups"):
-            out[name].update({"groups": int(result["group_id"].nunique()), "modularity": result.attrs["modularity"], "stability_ari": result.attrs["stability_ari"]})
+            out[name].update(
+                {
+                    "groups": int(result["group_id"].nunique()),
+                    "modularity": result.attrs["modularity"],
+                    "stability_ari": result.attrs["stability_ari"],
+                }
+            )
     out["all_under_60_s_wall"] = all(v["wall_s"] < 60 for k, v in out.items() if isinstance(v, dict) and k != "build")
     return out
 
@@ -193,7 +215,9 @@ def bench_analyses(n_persons: int, seed: int, seeds: int) -> dict:
 def _print_analyses(an: dict) -> None:
     for name, step in an.items():
         if isinstance(step, dict) and "wall_s" in step:
-            print(f"| {an['nodes']:,}-person graph | {name} | {step['wall_s']} s ({step['cpu_s']} s CPU, load {step['load_before']} -> {step['load_after']}) |")
+            print(
+                f"| {an['nodes']:,}-person graph | {name} | {step['wall_s']} s ({step['cpu_s']} s CPU, load {step['load_before']} -> {step['load_after']}) |"
+            )
 
 
 def main() -> None:
@@ -204,9 +228,15 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive networkx projection")
     parser.add_argument("--networkx-exact", action="store_true", help="also time exact networkx betweenness (slow)")
     parser.add_argument("--persons", type=int, default=100_000, help="graph size for the every-analysis benchmark")
-    parser.add_argument("--group-seeds", type=int, default=10, help="Leiden seeds in the every-analysis benchmark (the CLI default)")
+    parser.add_argument(
+        "--group-seeds", type=int, default=10, help="Leiden seeds in the every-analysis benchmark (the CLI default)"
+    )
     parser.add_argument("--quick", action="store_true", help="50k involvements, 1k nodes, 10k persons")
-    parser.add_argument("--analyses-only", action="store_true", help="only the every-analysis benchmark; other sections of --output are kept")
+    parser.add_argument(
+        "--analyses-only",
+        action="store_true",
+        help="only the every-analysis benchmark; other sections of --output are kept",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
@@ -250,7 +280,9 @@ def main() -> None:
     b, bc, cm, an = result["build"], result["betweenness"], result["communities"], result["analyses"]
     print("| benchmark | measure | value |")
     print("| --- | --- | --- |")
-    print(f"| build ({b['involvements']:,} involvements) | full graph | {b['build_full_s']} s, {b['full_nodes']:,} nodes, {b['full_edges']:,} edges |")
+    print(
+        f"| build ({b['involvements']:,} involvements) | full graph | {b['build_full_s']} s, {b['full_nodes']:,} nodes, {b['full_edges']:,} edges |"
+    )
     print(
         f"| build | (CPU, load) | {b['build_full']['cpu_s']} s CPU, load {b['build_full']['load_before']} -> {b['build_full']['load_after']} |"
     )
@@ -263,7 +295,9 @@ def main() -> None:
     _print_analyses(an)
     print(f"| betweenness ({bc['nodes']:,} nodes, {bc['edges']:,} edges) | exact, igraph | {bc['exact_igraph_s']} s |")
     if "exact_networkx_s" in bc:
-        print(f"| betweenness | exact, networkx | {bc['exact_networkx_s']} s (agrees: {bc['igraph_matches_networkx']}) |")
+        print(
+            f"| betweenness | exact, networkx | {bc['exact_networkx_s']} s (agrees: {bc['igraph_matches_networkx']}) |"
+        )
     for s in bc["sampled"]:
         print(
             f"| betweenness | sampled k={s['pivots']}, {s['engine']} | {s['seconds']} s, mean abs error {s['mean_abs_error']:.2g} "

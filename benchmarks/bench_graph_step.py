@@ -20,14 +20,21 @@ def compare(path: str, seeds: int) -> None:
     """Array marts == networkx marts on the inputs of ``path``."""
     import pandas as pd
 
-    from analytics.graph import adults_of_concern, at_risk_children, centrality, group_summary, groups, load_graph_inputs
-    from analytics.graph.arrays import to_networkx
-    from analytics.graph.build import build_arrays
-    from analytics.graph.centrality import centrality_arrays
-    from analytics.graph.communities import group_summary_arrays, groups_arrays
-    from analytics.graph.concern import adults_of_concern_arrays, at_risk_children_arrays
-    from pipelines import warehouse
-    from pipelines.settings import load_settings
+    from ctxrisk.analytics.graph import (
+        adults_of_concern,
+        at_risk_children,
+        centrality,
+        group_summary,
+        groups,
+        load_graph_inputs,
+    )
+    from ctxrisk.analytics.graph.arrays import to_networkx
+    from ctxrisk.analytics.graph.build import build_arrays
+    from ctxrisk.analytics.graph.centrality import centrality_arrays
+    from ctxrisk.analytics.graph.communities import group_summary_arrays, groups_arrays
+    from ctxrisk.analytics.graph.concern import adults_of_concern_arrays, at_risk_children_arrays
+    from ctxrisk.pipelines import warehouse
+    from ctxrisk.pipelines.settings import load_settings
 
     settings = load_settings(warehouse=path)
     con = warehouse.connect(path, read_only=True)
@@ -35,8 +42,10 @@ def compare(path: str, seeds: int) -> None:
     g = to_networkx(arrays)
     exact = settings.graph.exact_betweenness_max_nodes
     pairs = {
-        "adults_of_concern": (adults_of_concern(g, min_children=settings.graph.min_children),
-                              adults_of_concern_arrays(arrays, min_children=settings.graph.min_children)),
+        "adults_of_concern": (
+            adults_of_concern(g, min_children=settings.graph.min_children),
+            adults_of_concern_arrays(arrays, min_children=settings.graph.min_children),
+        ),
         "at_risk_children": (at_risk_children(g), at_risk_children_arrays(arrays)),
         "centrality": (centrality(g, exact_max_nodes=exact), centrality_arrays(arrays, exact_max_nodes=exact)),
         "groups": (groups(g, seeds=range(seeds)), groups_arrays(arrays, seeds=range(seeds))),
@@ -50,8 +59,9 @@ def compare(path: str, seeds: int) -> None:
 
 def step(path: str) -> dict:
     """Run the graph step on a copy of ``path``; seconds and peak RSS."""
-    from analytics import steps
-    from pipelines import warehouse
+    from ctxrisk.jobs import analytics_steps as steps
+    from ctxrisk.pipelines import warehouse
+
     with tempfile.TemporaryDirectory() as tmp:
         copy = os.path.join(tmp, "w.duckdb")
         shutil.copy(path, copy)
@@ -62,15 +72,19 @@ def step(path: str) -> dict:
         out = steps.graph_step(ctx)
         seconds = time.perf_counter() - start
         con.close()
-    return {"seconds": round(seconds, 1), "maxrss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
-            "maxrss_before_gb": round(before / 1e6, 2), "detail": out.detail}
+    return {
+        "seconds": round(seconds, 1),
+        "maxrss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+        "maxrss_before_gb": round(before / 1e6, 2),
+        "detail": out.detail,
+    }
 
 
 class _Ctx:
     """The parts of a step context the graph step reads."""
 
     def __init__(self, con, path: str) -> None:
-        from pipelines.settings import load_settings
+        from ctxrisk.pipelines.settings import load_settings
 
         self.con, self.settings = con, load_settings(warehouse=path)
 

@@ -101,16 +101,27 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {
-    "street": Format("police-uk-street", SHARED / "police_uk" / "street" / "police-uk-2018-12-merseyside-street.csv",
-                     _new_street_month, "each copy a month earlier, with its own Crime IDs"),
-    "stop-search": Format("police-uk-stop-search",
-                          SHARED / "police_uk" / "stop_and_search" / "2025-06-cheshire-stop-and-search.csv",
-                          _new_time, "each copy at its own second of the minute and year"),
-    "outcomes": Format("police-uk-outcomes",
-                       SHARED / "police_uk" / "outcomes" / "2026-02-city-of-london-outcomes.HEAD15.csv",
-                       _new_crime_id, "distinct Crime IDs per copy"),
-    "ssda903-missing": Format("ssda903-missing", SHARED / "ssda903" / "missing.csv", _new_child,
-                              "distinct child IDs per copy"),
+    "street": Format(
+        "police-uk-street",
+        SHARED / "police_uk" / "street" / "police-uk-2018-12-merseyside-street.csv",
+        _new_street_month,
+        "each copy a month earlier, with its own Crime IDs",
+    ),
+    "stop-search": Format(
+        "police-uk-stop-search",
+        SHARED / "police_uk" / "stop_and_search" / "2025-06-cheshire-stop-and-search.csv",
+        _new_time,
+        "each copy at its own second of the minute and year",
+    ),
+    "outcomes": Format(
+        "police-uk-outcomes",
+        SHARED / "police_uk" / "outcomes" / "2026-02-city-of-london-outcomes.HEAD15.csv",
+        _new_crime_id,
+        "distinct Crime IDs per copy",
+    ),
+    "ssda903-missing": Format(
+        "ssda903-missing", SHARED / "ssda903" / "missing.csv", _new_child, "distinct child IDs per copy"
+    ),
 }
 
 
@@ -136,9 +147,9 @@ def build_file(fmt: Format, folder: Path, rows: int) -> tuple[Path, int]:
 
 
 def run_ctxrisk(source: str, path: Path, folder: Path) -> int:
-    from pipelines.runner import ingest_one
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import connect
+    from ctxrisk.pipelines.runner import ingest_one
+    from ctxrisk.pipelines.settings import load_settings
+    from ctxrisk.pipelines.warehouse import connect
 
     settings = load_settings(None, warehouse=folder / "ctxrisk.duckdb")
     con = connect(settings=settings)
@@ -165,11 +176,11 @@ def run_pandas(path: Path, folder: Path) -> int:
 def _prepare(contender: str, folder: Path) -> None:
     """What happens before a file arrives: imports, and for ctxrisk an existing (empty) warehouse."""
     if contender == "ctxrisk":
-        import pipelines.runner  # noqa: F401 - imported before the clock starts, as duckdb and pandas are
-        import pipelines.sources.police_uk  # noqa: F401
-        import pipelines.sources.ssda903  # noqa: F401
-        from pipelines.settings import load_settings
-        from pipelines.warehouse import connect
+        import ctxrisk.pipelines.runner  # noqa: F401 - imported before the clock starts, as duckdb and pandas are
+        import ctxrisk.pipelines.sources.police_uk  # noqa: F401
+        import ctxrisk.pipelines.sources.ssda903  # noqa: F401
+        from ctxrisk.pipelines.settings import load_settings
+        from ctxrisk.pipelines.warehouse import connect
 
         connect(settings=load_settings(None, warehouse=folder / "ctxrisk.duckdb")).close()
 
@@ -203,17 +214,29 @@ def timed(contenders: list[tuple[str, str]], source: str, path: Path, repeat: in
             # back to disk while this one runs: each starts with no other's writes pending.
             os.sync()
             with tempfile.TemporaryDirectory() as scratch:
-                done = subprocess.run([sys.executable, __file__, "--worker", key, source, str(path), scratch],
-                                      capture_output=True, text=True, check=False, cwd=ROOT,
-                                      env={**os.environ, "PYTHONPATH": str(ROOT)})
+                done = subprocess.run(
+                    [sys.executable, __file__, "--worker", key, source, str(path), scratch],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    cwd=ROOT,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                )
             if done.returncode != 0:
                 msg = f"{name} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}"
                 raise RuntimeError(msg)
             run = json.loads(done.stdout.strip().splitlines()[-1])
             loaded[name] = int(run["rows"])
             best[name] = min(best.get(name, run["seconds"]), run["seconds"])
-    return [{"name": name, "rows": loaded[name], "seconds": round(best[name], 3),
-             "rows_per_second": round(loaded[name] / best[name])} for name, _key in contenders]
+    return [
+        {
+            "name": name,
+            "rows": loaded[name],
+            "seconds": round(best[name], 3),
+            "rows_per_second": round(loaded[name] / best[name]),
+        }
+        for name, _key in contenders
+    ]
 
 
 def published_records(path: Path) -> int:
@@ -245,8 +268,12 @@ def measure(key: str, *, rows: int, repeat: int, pandas: bool, as_published: boo
         r["share_of_ceiling"] = round(r["rows_per_second"] / ceiling, 3)
     return {
         "source": fmt.source,
-        "file": {"rows": records, "bytes": size, "replicated_from": fmt.sample.name,
-                 "how": "as published" if as_published else fmt.how},
+        "file": {
+            "rows": records,
+            "bytes": size,
+            "replicated_from": fmt.sample.name,
+            "how": "as published" if as_published else fmt.how,
+        },
         "rounds": repeat,
         # 1, 5 and 15 minute load averages: on a shared machine the times move with them
         "load_average_before": [round(x, 2) for x in load_before],
@@ -259,16 +286,22 @@ def measure(key: str, *, rows: int, repeat: int, pandas: bool, as_published: boo
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--formats", default=",".join(FORMATS),
-                        help=f"comma-separated; allowed: {', '.join(FORMATS)}")
+    parser.add_argument("--formats", default=",".join(FORMATS), help=f"comma-separated; allowed: {', '.join(FORMATS)}")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-pandas", action="store_true")
     how = parser.add_mutually_exclusive_group()
-    how.add_argument("--as-published", action="store_true",
-                     help="time each real sample as it is (no replication); kept apart from the replicas' results")
-    how.add_argument("--sizes", type=_sizes, default=None,
-                     help="comma-separated record counts, e.g. 10000,100000: each sample replicated to each size")
+    how.add_argument(
+        "--as-published",
+        action="store_true",
+        help="time each real sample as it is (no replication); kept apart from the replicas' results",
+    )
+    how.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        help="comma-separated record counts, e.g. 10000,100000: each sample replicated to each size",
+    )
     parser.add_argument("--worker", nargs=4, metavar=("CONTENDER", "SOURCE", "FILE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -285,13 +318,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
     report = report if "formats" in report else {}  # results in the earlier street-only layout are replaced
-    report["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
-                         "platform": platform.platform(), "duckdb": duckdb.__version__, "pandas": pd.__version__}
+    report["machine"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "duckdb": duckdb.__version__,
+        "pandas": pd.__version__,
+    }
     report["goal"] = f"ctxrisk at least {GOAL_SHARE} of the ceiling's rows per second"
     runs: list[tuple[str, int | None]] = [(key, size) for size in (args.sizes or [None]) for key in keys]
     for key, size in runs:
-        f = measure(key, rows=size or args.rows, repeat=args.repeat, pandas=not args.skip_pandas,
-                    as_published=args.as_published)
+        f = measure(
+            key, rows=size or args.rows, repeat=args.repeat, pandas=not args.skip_pandas, as_published=args.as_published
+        )
         if args.as_published:
             report.setdefault("as_published", {})[key] = f
         elif size is None:
@@ -300,8 +339,10 @@ def main(argv: list[str] | None = None) -> int:
             report.setdefault("sizes", {}).setdefault(key, {})[str(size)] = f
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\n{key}: {f['file']['rows']:,} rows, {f['file']['bytes'] / 1e6:.0f} MB, load average "
-              f"{f['load_average_before'][0]:.2f} before, {f['load_average_after'][0]:.2f} after\n")
+        print(
+            f"\n{key}: {f['file']['rows']:,} rows, {f['file']['bytes'] / 1e6:.0f} MB, load average "
+            f"{f['load_average_before'][0]:.2f} before, {f['load_average_after'][0]:.2f} after\n"
+        )
         print("| contender | seconds | rows/s | share of ceiling |")
         print("| --- | ---: | ---: | ---: |")
         for r in f["results"]:

@@ -47,7 +47,11 @@ def _browser(path: Path) -> dict:
     page.wait_for_selector("body[data-ready='true']", timeout=120_000)
     page.evaluate(_FRAME)
     opened = time.perf_counter() - t0
-    out = {"open_s": round(opened, 2), "console_errors": report.console_errors, "requests_external": report.requests_external}
+    out = {
+        "open_s": round(opened, 2),
+        "console_errors": report.console_errors,
+        "requests_external": report.requests_external,
+    }
     # navigation start -> page ready and two frames drawn, as the page measured it (open_s adds playwright's
     # page creation and open_page's screenshot)
     page.wait_for_function("window.intel.timings.firstFramesMs !== undefined")
@@ -57,23 +61,34 @@ def _browser(path: Path) -> dict:
     total = int(page.get_attribute("#count", "data-visible-nodes"))
 
     def measure(action_js: str) -> float:
-        return round(page.evaluate(f"async () => {{ const t0 = performance.now(); {action_js}; await ({_FRAME})(); return performance.now() - t0; }}"), 1)
+        return round(
+            page.evaluate(
+                f"async () => {{ const t0 = performance.now(); {action_js}; await ({_FRAME})(); return performance.now() - t0; }}"
+            ),
+            1,
+        )
 
     out["filter_age_band_ms"] = measure("document.querySelector(\"#bandset input[data-band='0']\").click()")
     out["visible_after_age_filter"] = int(page.get_attribute("#count", "data-visible-nodes"))
     out["filter_relation_ms"] = measure("document.querySelector('#relset input').click()")
     out["visible_after_relation_filter"] = int(page.get_attribute("#count", "data-visible-nodes"))
     out["reset_ms"] = measure("document.getElementById('reset').click()")
-    known = page.evaluate("() => { const f = JSON.parse(document.getElementById('intel-data').textContent).nodes; const i = f.flags.findIndex((x) => x & 1); return f.id[i >= 0 ? i : 0]; }")
+    known = page.evaluate(
+        "() => { const f = JSON.parse(document.getElementById('intel-data').textContent).nodes; const i = f.flags.findIndex((x) => x & 1); return f.id[i >= 0 ? i : 0]; }"
+    )
     t0 = time.perf_counter()
     page.fill("#search", known)
     page.press("#search", "Enter")
     page.wait_for_selector("#person-id")
     out["search_and_evidence_s"] = round(time.perf_counter() - t0, 2)
-    out["ego_2_hops_ms"] = measure("const h = document.getElementById('hops'); h.value = '2'; h.dispatchEvent(new Event('change'))")
+    out["ego_2_hops_ms"] = measure(
+        "const h = document.getElementById('hops'); h.value = '2'; h.dispatchEvent(new Event('change'))"
+    )
     out["visible_in_ego"] = int(page.get_attribute("#count", "data-visible-nodes"))
     out["visible_total"] = total
-    out["ego_off_ms"] = measure("const h = document.getElementById('hops'); h.value = '0'; h.dispatchEvent(new Event('change'))")
+    out["ego_off_ms"] = measure(
+        "const h = document.getElementById('hops'); h.value = '0'; h.dispatchEvent(new Event('change'))"
+    )
     out["group_largest_ms"] = measure(
         "const s = document.getElementById('group'); s.selectedIndex = 1; s.dispatchEvent(new Event('change'))"
     )
@@ -85,11 +100,15 @@ def _browser(path: Path) -> dict:
     if out["view_at_open"] == "focused":
         out["show_everyone_ms"] = measure("document.getElementById('show-all').click()")
         out["people_in_webgl_graph_everyone"] = int(page.get_attribute("#count", "data-in-graph"))
-        out["filter_age_band_everyone_ms"] = measure("document.querySelector(\"#bandset input[data-band='0']\").click()")
+        out["filter_age_band_everyone_ms"] = measure(
+            "document.querySelector(\"#bandset input[data-band='0']\").click()"
+        )
     # wall clock of a second open of the same page (reload), without open_page's screenshot
     t0 = time.perf_counter()
     page.reload(wait_until="load")
-    page.wait_for_function("window.intel && window.intel.timings && window.intel.timings.firstFramesMs !== undefined", timeout=120_000)
+    page.wait_for_function(
+        "window.intel && window.intel.timings && window.intel.timings.firstFramesMs !== undefined", timeout=120_000
+    )
     out["reopen_to_first_frames_s"] = round(time.perf_counter() - t0, 2)
     out["console_errors"] = report.console_errors
     out["requests_external"] = report.requests_external
@@ -98,8 +117,8 @@ def _browser(path: Path) -> dict:
 
 
 def _analytics(persons: int, seed: int, pivots: int):
-    from analytics.graph import adults_of_concern, brokers, build_graph, centrality, groups
-    from analytics.graph.synthetic import synthetic_inputs
+    from ctxrisk.analytics.graph import adults_of_concern, brokers, build_graph, centrality, groups
+    from ctxrisk.analytics.graph.synthetic import synthetic_inputs
 
     inputs, t_gen = _timed(synthetic_inputs, int(persons * _INVOLVEMENTS_PER_PERSON), seed=seed)
     g, t_build = _timed(build_graph, inputs)
@@ -108,7 +127,7 @@ def _analytics(persons: int, seed: int, pivots: int):
     adults, t_adults = _timed(adults_of_concern, g)
     if g.number_of_nodes() <= BROKERS_MAX_NODES:
         brk, t_brk = _timed(brokers, g, members, exact_max_nodes=5000, seed=seed)
-        broker_source = "analytics.graph.brokers"
+        broker_source = "ctxrisk.analytics.graph.brokers"
     else:
         # brokers() adds Burt's constraint (networkx, pure Python, O(sum of squared degrees)): minutes at 5k people,
         # hours at 50k. The page only reads person_id, betweenness and groups_linked, so take them from centrality.
@@ -145,8 +164,8 @@ def main() -> None:
     args = parser.parse_args()
     persons = 5_000 if args.quick else args.persons
 
-    from maps.intel import build_intel_page
-    from maps.selfcontained import write_html
+    from ctxrisk.maps.intel import build_intel_page
+    from ctxrisk.maps.selfcontained import write_html
 
     if args.cache is not None and args.cache.is_file():
         with args.cache.open("rb") as fh:
@@ -157,7 +176,10 @@ def main() -> None:
         g, members, cent, adults, brk, python_s, broker_source = _analytics(persons, args.seed, args.pivots)
         if args.cache is not None:
             with args.cache.open("wb") as fh:
-                pickle.dump({"inputs": (g, members, cent, adults, brk), "python_s": python_s, "brokers_source": broker_source}, fh)
+                pickle.dump(
+                    {"inputs": (g, members, cent, adults, brk), "python_s": python_s, "brokers_source": broker_source},
+                    fh,
+                )
     html, t_page = _timed(
         build_intel_page,
         g,
@@ -190,7 +212,7 @@ def main() -> None:
             "running (see load_average_*). open_s is wall clock of a new tab, load and the harness screenshot; "
             "open_in_page_ms is the page's own clock from navigation start (firstFramesMs: two frames drawn after"
             " ready); reopen_to_first_frames_s is a reload without the screenshot. Above "
-            "maps.intel.FOCUS_THRESHOLD people the page opens on a focused view (people_in_webgl_graph_at_open); "
+            "ctxrisk.maps.intel.FOCUS_THRESHOLD people the page opens on a focused view (people_in_webgl_graph_at_open); "
             "show_everyone_ms and filter_age_band_everyone_ms time the whole graph drawn on request."
         ),
     }

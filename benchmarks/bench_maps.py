@@ -23,10 +23,10 @@ from shapely.geometry import Polygon, box
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from maps.disclosure import scan_for_leaks  # noqa: E402
-from maps.language import find_terms  # noqa: E402
-from maps.selfcontained import render_self_contained, write_html  # noqa: E402
-from maps.steering import build_steering_map  # noqa: E402
+from ctxrisk.maps.disclosure import scan_for_leaks  # noqa: E402
+from ctxrisk.maps.language import find_terms  # noqa: E402
+from ctxrisk.maps.selfcontained import render_self_contained, write_html  # noqa: E402
+from ctxrisk.maps.steering import build_steering_map  # noqa: E402
 
 
 def _inputs(n_cells: int, n_events: int, seed: int) -> tuple[dict, pd.DataFrame]:
@@ -129,7 +129,9 @@ def main() -> None:
             path = write_html(html, Path(tmp) / "bench.html")
             session = step("launch Chromium", BrowserSession)
             report = step("open page + screenshot", lambda: session.open_page(path))
-            print(f"{'console errors / external requests':<34} {len(report.console_errors)} / {len(report.requests_external)}")
+            print(
+                f"{'console errors / external requests':<34} {len(report.console_errors)} / {len(report.requests_external)}"
+            )
             session.close()
 
 

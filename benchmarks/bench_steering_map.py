@@ -2,10 +2,10 @@
 
 Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_steering_map.py [--incidents 1000000] [--browser-runs 3]``.
 
-Steps, each timed: generate the sample (:func:`pipelines.sample.generate_sample`, Parquet), ingest every kind
+Steps, each timed: generate the sample (:func:`ctxrisk.synthetic.sample.generate_sample`, Parquet), ingest every kind
 (plus the Cheshire East wards and the Cheshire LSOAs with IMD deciles from ``../shared/data/boundaries`` when
 present, read in place, as ``make demo`` does), Gi* hot spots, emerging hot spots, locations of concern, then
-the map exactly as the CLI makes it (:func:`maps.cli.make_steering_map`: inputs with two per-quarter Gi*
+the map exactly as the CLI makes it (:func:`ctxrisk.cli.maps.make_steering_map`: inputs with two per-quarter Gi*
 re-runs, build, self-contained render, atomic write), a leak scan of the page against every person ID and
 event coordinate in the warehouse, and the page opened ``--browser-runs`` times in headless Chromium
 (navigation timing: ``loadEventEnd``, i.e. HTML parsed, every inlined script run, the map drawn).
@@ -90,11 +90,11 @@ def _load_times(path: Path, runs: int) -> tuple[list[float], list[str], list[str
 
 def _prepare(args, t: Timer, settings, sample_dir: Path):
     """Generate the sample, ingest it (with the shared boundaries when present) and run the analytics."""
-    from analytics.hotspots import run_emerging, run_hotspots
-    from analytics.locations import run_locations
-    from pipelines.runner import ingest_one
-    from pipelines.sample import generate_sample
-    from pipelines.warehouse import connect
+    from ctxrisk.analytics.hotspots import run_emerging, run_hotspots
+    from ctxrisk.analytics.locations import run_locations
+    from ctxrisk.pipelines.runner import ingest_one
+    from ctxrisk.pipelines.warehouse import connect
+    from ctxrisk.synthetic.sample import generate_sample
 
     with t("generate sample"):
         summary = generate_sample(sample_dir, seed=args.seed, incidents=args.incidents, fmt="parquet")
@@ -126,17 +126,20 @@ def main() -> int:
     parser.add_argument("--no-boundaries", action="store_true", help="do not load the shared ONS boundaries")
     parser.add_argument("--no-scan", action="store_true", help="skip the leak scan")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the sample, warehouse and page here")
-    parser.add_argument("--reuse", action="store_true",
-                        help="with --workdir: reuse its warehouse (sample, ingest and analytics already done)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --workdir: reuse its warehouse (sample, ingest and analytics already done)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "steering_map.json")
     args = parser.parse_args()
 
     import duckdb
 
-    from maps.cli import make_steering_map
-    from maps.disclosure import scan_for_leaks
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import connect
+    from ctxrisk.cli.maps import make_steering_map
+    from ctxrisk.maps.disclosure import scan_for_leaks
+    from ctxrisk.pipelines.settings import load_settings
+    from ctxrisk.pipelines.warehouse import connect
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="ctxrisk-bench-steering-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -167,9 +170,7 @@ def main() -> int:
         with t("collect IDs and coordinates"):
             ids = {r[0] for r in ro.execute("select person_id from raw.persons").fetchall()}
             ids |= {r[0] for r in ro.execute("select person_id from raw.involvements").fetchall()}
-            coords = ro.execute(
-                "select distinct latitude, longitude from staging.events where located"
-            ).fetchall()
+            coords = ro.execute("select distinct latitude, longitude from staging.events where located").fetchall()
         ro.close()
         html = path.read_text(encoding="utf-8")
         with t("leak scan"):
@@ -178,7 +179,9 @@ def main() -> int:
 
     loads, errors, external, non_blank = _load_times(path, args.browser_runs)
     if loads:
-        print(f"Chromium load (loadEventEnd): {loads} s; console errors {len(errors)}, external requests {len(external)}")
+        print(
+            f"Chromium load (loadEventEnd): {loads} s; console errors {len(errors)}, external requests {len(external)}"
+        )
 
     result = {
         "incidents": args.incidents,

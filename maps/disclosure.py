@@ -13,7 +13,7 @@ import h3
 import numpy as np
 import pandas as pd
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = [
     "Leak",
@@ -151,9 +151,7 @@ def h3_cell_centres(cells: Iterable[str]) -> pd.DataFrame:
     )
 
 
-def snap_to_areas(
-    points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, code_column: str = "code"
-) -> pd.Series:
+def snap_to_areas(points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, code_column: str = "code") -> pd.Series:
     """Replace points by the code of the area polygon that holds them.
 
     Parameters
@@ -252,7 +250,9 @@ def _scan_person_ids(html: str, ids: list[str]) -> list[Leak]:
             simple.setdefault(len(_WORD_RUN.findall(pid)), set()).add(pid)
         else:
             pattern = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(pid) + r"(?![A-Za-z0-9_])")
-            leaks.extend(Leak("person_id", pid, m.start(), _context(html, m.start(), m.end())) for m in pattern.finditer(html))
+            leaks.extend(
+                Leak("person_id", pid, m.start(), _context(html, m.start(), m.end())) for m in pattern.finditer(html)
+            )
     if simple:
         runs = [(m.start(), m.end()) for m in _WORD_RUN.finditer(html)]
         for i, (start, _end) in enumerate(runs):

@@ -2,7 +2,7 @@
 
 Every function reads the ``marts.indicators_*`` views (``pipelines/sql/marts``) and returns a tidy
 ``pandas.DataFrame`` of **exact** counts; disclosure control is applied later, by the report
-(:mod:`maps.report_suppression`). Dates are UK local calendar dates (Europe/London); a period is
+(:mod:`ctxrisk.maps.report_suppression`). Dates are UK local calendar dates (Europe/London); a period is
 ``[start, end)``.
 
 Definitions
@@ -30,13 +30,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
 
 import duckdb
 import pandas as pd
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = [
     "REFERRAL_TYPES",
@@ -226,9 +226,7 @@ def check_views(con: duckdb.DuckDBPyConnection) -> None:
     """Raise ValidationError when the warehouse lacks the indicator views (opened read-only before they existed)."""
     present = {
         r[0]
-        for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts'"
-        ).fetchall()
+        for r in con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
     }
     missing = [v for v in _VIEWS if v not in present]
     if missing:
@@ -254,8 +252,9 @@ class IncidentFacts:
 
     table: object
 
-    def query(self, con: duckdb.DuckDBPyConnection, sql: str, params: list[object], *,
-              fetch: Literal["df", "one"] = "df") -> Any:
+    def query(
+        self, con: duckdb.DuckDBPyConnection, sql: str, params: list[object], *, fetch: Literal["df", "one"] = "df"
+    ) -> Any:
         """Run ``sql`` on ``con`` with ``{facts}`` naming the counts; ``fetch`` ``"df"`` (a DataFrame) or ``"one"``."""
         con.register("_indicator_incident_facts", self.table)
         try:
@@ -275,8 +274,9 @@ def incident_facts(con: duckdb.DuckDBPyConnection) -> IncidentFacts:
     return IncidentFacts(table)
 
 
-def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
-                   facts: IncidentFacts | None = None) -> Period:
+def default_period(
+    con: duckdb.DuckDBPyConnection, *, today: date | None = None, facts: IncidentFacts | None = None
+) -> Period:
     """The last calendar quarter that is complete both by the calendar and by the data.
 
     That is the last quarter ending on or before ``today`` and on or before the day after the latest
@@ -287,8 +287,7 @@ def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
     check_views(con)
     today = today or datetime.now(UTC).date()
     incidents = "marts.indicators_incidents" if facts is None else "{facts}"
-    sql = (
-        f"""
+    sql = f"""
         select max(d) from (
             select max(local_date) as d from {incidents}
             union all select max(start_date) from marts.indicators_missing_episodes
@@ -296,7 +295,6 @@ def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
             union all select max(referred_date) from marts.indicators_referrals
         )
         """
-    )
     latest = (con.execute(sql).fetchone() if facts is None else facts.query(con, sql, [], fetch="one"))[0]
     horizon = today if latest is None else min(today, latest + timedelta(days=1))
     start = add_months(quarter_of(horizon), -3)
@@ -305,20 +303,25 @@ def default_period(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
     return Period(start, add_months(start, 3), "quarter")
 
 
-def incidents_daily(con: duckdb.DuckDBPyConnection, *, start: date, end: date,
-                    facts: IncidentFacts | None = None) -> pd.DataFrame:
+def incidents_daily(
+    con: duckdb.DuckDBPyConnection, *, start: date, end: date, facts: IncidentFacts | None = None
+) -> pd.DataFrame:
     """Incidents per local date and theme in ``[start, end)``: columns ``local_date``, ``theme``, ``incidents``.
 
     ``facts`` (:func:`incident_facts`) saves a pass over the incidents.
     """
     check_views(con)
     if facts is not None:
-        return facts.query(con, """
+        return facts.query(
+            con,
+            """
             select local_date, theme, sum(n)::bigint as incidents
             from {facts}
             where local_date >= ? and local_date < ?
             group by all order by all
-            """, [start, end])
+            """,
+            [start, end],
+        )
     return con.execute(
         """
         select local_date, theme, count(*)::bigint as incidents
@@ -399,27 +402,38 @@ def missing_summary(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFr
         """,
         [period.start, period.end],
     ).fetchone()
-    names = ["episodes", "episodes_missing", "episodes_away", "children", "children_repeat", "returns",
-             "rhi_offered_72h", "rhi_completed_72h", "episodes_no_found_place"]
+    names = [
+        "episodes",
+        "episodes_missing",
+        "episodes_away",
+        "children",
+        "children_repeat",
+        "returns",
+        "rhi_offered_72h",
+        "rhi_completed_72h",
+        "episodes_no_found_place",
+    ]
     out = pd.DataFrame({"indicator": names, "value": [int(v) for v in row]})
     sources = con.execute(
         "select source, count(*) from marts.indicators_missing_episodes where start_date >= ? and start_date < ? "
         "group by 1 order by 1",
         [period.start, period.end],
     ).fetchall()
-    extra = pd.DataFrame({"indicator": [f"episodes_source:{s}" for s, _ in sources], "value": [int(n) for _, n in sources]})
+    extra = pd.DataFrame(
+        {"indicator": [f"episodes_source:{s}" for s, _ in sources], "value": [int(n) for _, n in sources]}
+    )
     return pd.concat([out, extra], ignore_index=True)
 
 
 def missing_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Sources of the missing episodes held (e.g. ``["partnership", "ssda903"]``)."""
     check_views(con)
-    return [r[0] for r in con.execute("select distinct source from marts.indicators_missing_episodes order by 1").fetchall()]
+    return [
+        r[0] for r in con.execute("select distinct source from marts.indicators_missing_episodes order by 1").fetchall()
+    ]
 
 
-def screenings_by_risk(
-    con: duckdb.DuckDBPyConnection, period: Period, *, levels: tuple[str, ...]
-) -> pd.DataFrame:
+def screenings_by_risk(con: duckdb.DuckDBPyConnection, period: Period, *, levels: tuple[str, ...]) -> pd.DataFrame:
     """Children screened in the period by the risk level of their latest screening in it.
 
     Returns
@@ -460,8 +474,7 @@ def referrals_by_type(con: duckdb.DuckDBPyConnection, period: Period) -> pd.Data
     return pd.DataFrame({"referral_type": names, "referrals": [int(counts.get(n, 0)) for n in names]})
 
 
-def data_quality(con: duckdb.DuckDBPyConnection, period: Period, *,
-                 facts: IncidentFacts | None = None) -> pd.DataFrame:
+def data_quality(con: duckdb.DuckDBPyConnection, period: Period, *, facts: IncidentFacts | None = None) -> pd.DataFrame:
     """Place and time quality of the period's incidents: columns ``indicator``, ``value``.
 
     Indicators: ``incidents``, ``unlocated`` (no place: counted, never mapped), ``out_of_area`` (located
@@ -472,13 +485,18 @@ def data_quality(con: duckdb.DuckDBPyConnection, period: Period, *,
     check_views(con)
     names = ["incidents", "unlocated", "out_of_area", "day_precision", "month_precision"]
     if facts is not None:
-        row = facts.query(con, """
+        row = facts.query(
+            con,
+            """
             select coalesce(sum(n), 0), coalesce(sum(n) filter (where not located), 0),
                    coalesce(sum(n) filter (where out_of_area), 0),
                    coalesce(sum(n) filter (where time_precision = 'day'), 0),
                    coalesce(sum(n) filter (where time_precision = 'month'), 0)
             from {facts} where local_date >= ? and local_date < ?
-            """, [period.start, period.end], fetch="one")
+            """,
+            [period.start, period.end],
+            fetch="one",
+        )
         return pd.DataFrame({"indicator": names, "value": [int(v) for v in row]})
     row = con.execute(
         """
@@ -513,17 +531,32 @@ def locations_of_concern(con: duckdb.DuckDBPyConnection, *, top: int = 10) -> pd
     columns = _table_columns(con, "marts", "locations_of_concern")
     if not columns:
         return None
-    wanted = ["rank", "unit_id", "name", "label", "area_name", "ward_name", "lsoa_name", "themes", "theme", "score",
-              "count", "events", "incidents", "distinct_children", "count_current", "count_previous", "trend",
-              "trend_label"]
+    wanted = [
+        "rank",
+        "unit_id",
+        "name",
+        "label",
+        "area_name",
+        "ward_name",
+        "lsoa_name",
+        "themes",
+        "theme",
+        "score",
+        "count",
+        "events",
+        "incidents",
+        "distinct_children",
+        "count_current",
+        "count_previous",
+        "trend",
+        "trend_label",
+    ]
     keep = [c for c in wanted if c in columns]
     if "rank" not in keep:
         msg = f"marts.locations_of_concern has no rank column; columns are {columns}"
         raise ValidationError(msg)
     quoted = ", ".join(f'"{c}"' for c in keep)
-    return con.execute(
-        f'select {quoted} from marts.locations_of_concern order by "rank" limit ?', [int(top)]
-    ).df()
+    return con.execute(f'select {quoted} from marts.locations_of_concern order by "rank" limit ?', [int(top)]).df()
 
 
 def annex_a_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:

@@ -2,7 +2,7 @@
 
 The page carries pseudonymous person IDs, the links between people and the evidence behind each link
 (event IDs, dates, 3x5x2 grading). It is made for analysts and is never part of the steering edition
-(``maps.steering`` imports nothing from here). Everything is inlined: the vendored sigma.js, graphology and
+(``ctxrisk.maps.steering`` imports nothing from here). Everything is inlined: the vendored sigma.js, graphology and
 Leaflet bundles (see ``maps/assets/README.md``), the graph as JSON with a layout computed in Python, and the
 page's own vanilla JavaScript. A Content-Security-Policy forbids every network request (tile images from
 the configured basemap host excepted).
@@ -14,7 +14,7 @@ through sigma's reducers. ``benchmarks/bench_intel.py`` measures it at 50,000 pe
 
 Peer-mapping practice: the page states that a link is not proof of gang membership or of involvement in
 offending, shows each link's source and grading, and uses no victim-blaming term
-(:func:`maps.language.assert_appropriate` is run on its text).
+(:func:`ctxrisk.maps.language.assert_appropriate` is run on its text).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from maps.language import assert_appropriate
-from maps.selfcontained import ASSETS_DIR, external_references
-from pipelines.errors import ValidationError
+from ctxrisk.maps.language import assert_appropriate
+from ctxrisk.maps.selfcontained import ASSETS_DIR, external_references
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = [
     "AGE_BAND_COLOURS",
@@ -79,7 +79,12 @@ AGE_BAND_COLOURS: dict[str, str] = {
     "unknown": "#999999",
 }
 
-_BAND_LABELS = {"child": "child (under 18)", "young_adult": "young adult (18-24)", "adult": "adult (25+)", "unknown": "age unknown"}
+_BAND_LABELS = {
+    "child": "child (under 18)",
+    "young_adult": "young adult (18-24)",
+    "adult": "adult (25+)",
+    "unknown": "age unknown",
+}
 
 #: Where each relation's evidence comes from, shown as the link's source.
 _SOURCES = {
@@ -135,7 +140,7 @@ def layout_by_group(g: nx.Graph, membership: Mapping[Any, Any], *, seed: int = 0
     g : networkx.Graph
         The association graph.
     membership : mapping
-        Person -> group ID (e.g. from ``analytics.graph.groups``).
+        Person -> group ID (e.g. from ``ctxrisk.analytics.graph.groups``).
     seed : int
         Seed of the force-directed layouts (the result is deterministic for a given seed).
 
@@ -234,7 +239,9 @@ def _places_table(g: nx.Graph, places: pd.DataFrame | None) -> tuple[list[str], 
         polys.append(poly)
         points.append(point)
     if skipped:
-        logger.info("%s linked location(s) have neither an H3 cell nor coordinates: left off the side map", f"{skipped:,}")
+        logger.info(
+            "%s linked location(s) have neither an H3 cell nor coordinates: left off the side map", f"{skipped:,}"
+        )
     return ids, {"id": ids, "label": labels, "poly": polys, "point": points}
 
 
@@ -259,7 +266,9 @@ def _graph_payload(
         )
         raise ValidationError(msg)
     index = {n: i for i, n in enumerate(nodes)}
-    group_of = {p: int(gid) for p, gid in zip(communities["person_id"], communities["group_id"], strict=True) if p in index}
+    group_of = {
+        p: int(gid) for p, gid in zip(communities["person_id"], communities["group_id"], strict=True) if p in index
+    }
     pos = layout_by_group(g, group_of, seed=seed)
 
     cent = centrality.set_index("person_id") if len(centrality) else pd.DataFrame(columns=["betweenness", "degree"])
@@ -338,7 +347,10 @@ def _graph_payload(
             "id": nodes,
             "x": [round(pos[n][0], 3) for n in nodes],
             "y": [round(pos[n][1], 3) for n in nodes],
-            "band": [bands.index(g.nodes[n].get("age_band", "unknown")) if g.nodes[n].get("age_band") in bands else 3 for n in nodes],
+            "band": [
+                bands.index(g.nodes[n].get("age_band", "unknown")) if g.nodes[n].get("age_band") in bands else 3
+                for n in nodes
+            ],
             "group": [group_of.get(n, 0) for n in nodes],
             "size": [round(float(s), 2) for s in sizes],
             "betweenness": [float(f"{v:.4g}") for v in betw],
@@ -435,16 +447,16 @@ def build_intel_page(
     Parameters
     ----------
     g : networkx.Graph
-        Association graph from ``analytics.graph.build_graph`` (node IDs must be pseudonymous IDs).
+        Association graph from ``ctxrisk.analytics.graph.build_graph`` (node IDs must be pseudonymous IDs).
     communities : DataFrame
-        ``person_id``, ``group_id`` (``analytics.graph.groups``): the group filter, the layout and the side map.
+        ``person_id``, ``group_id`` (``ctxrisk.analytics.graph.groups``): the group filter, the layout and the side map.
     centrality : DataFrame
-        ``person_id``, ``betweenness`` (``analytics.graph.centrality``): node size grows with the square root
+        ``person_id``, ``betweenness`` (``ctxrisk.analytics.graph.centrality``): node size grows with the square root
         of betweenness (with degree when every betweenness is 0).
     adults : DataFrame
-        ``person_id`` (``analytics.graph.adults_of_concern``): highlighted and listed.
+        ``person_id`` (``ctxrisk.analytics.graph.adults_of_concern``): highlighted and listed.
     brokers : DataFrame
-        ``person_id``, ``betweenness``, ``groups_linked`` (``analytics.graph.brokers``): the first
+        ``person_id``, ``betweenness``, ``groups_linked`` (``ctxrisk.analytics.graph.brokers``): the first
         ``top_brokers`` rows with betweenness > 0 and a link into another group are highlighted.
     period : str
         The evidence window shown in the banner (e.g. ``"2024-10-01 to 2026-09-30"``).
@@ -536,7 +548,8 @@ def build_intel_page(
             msg = f"intel page would make an external request: it contains the URL {match.group(0)}"
             raise ValidationError(msg)
     scripts = "\n".join(
-        f"<script>/* {name}: npm {pkg}@{ver}, {lic} */\n{_script_safe(_asset(name))}</script>" for name, pkg, ver, lic in _VENDORED_JS
+        f"<script>/* {name}: npm {pkg}@{ver}, {lic} */\n{_script_safe(_asset(name))}</script>"
+        for name, pkg, ver, lic in _VENDORED_JS
     )
     counts = payload["counts"]
     page = (

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = ["TERMS", "Term", "TermHit", "assert_appropriate", "find_terms"]
 
@@ -50,7 +50,12 @@ _CRIM = "Hides that an adult is criminally exploiting the child and frames the c
 _CHOICE = "Implies the child chose or caused the harm; exploitation involves coercion and control."
 
 TERMS: tuple[Term, ...] = (
-    Term("child prostitute", r"child prostitut(?:e|es|ion)", "child who is being sexually exploited; child sexual exploitation", _SEX),
+    Term(
+        "child prostitute",
+        r"child prostitut(?:e|es|ion)",
+        "child who is being sexually exploited; child sexual exploitation",
+        _SEX,
+    ),
     Term("prostitute", r"prostitut(?:e|es|ed|ing|ion)", "being sexually exploited; child sexual exploitation", _SEX),
     Term("sex worker", r"sex work(?:er|ers|ing)?", "being sexually exploited", _SEX),
     Term("rent boy", r"rent boys?", "boy who is being sexually exploited", _SEX),
@@ -58,26 +63,90 @@ TERMS: tuple[Term, ...] = (
     Term("promiscuous", r"promiscu(?:ous|ity)", "being sexually exploited or abused", _SEX),
     Term("sleeping around", r"sleep(?:s|ing)? around|slept around", "being sexually exploited or abused", _SEX),
     Term("consenting", r"consenting", "being exploited or abused (a child cannot consent to their own abuse)", _SEX),
-    Term("consensual", r"consensual(?:ly)?", "being exploited or abused (a child cannot consent to their own abuse)", _SEX),
-    Term("exchanging sex", r"exchang(?:e|es|ed|ing) sex|sex for (?:drugs|money|gifts|alcohol)", "being sexually exploited; the abuser gives drugs, money or gifts", _SEX),
+    Term(
+        "consensual",
+        r"consensual(?:ly)?",
+        "being exploited or abused (a child cannot consent to their own abuse)",
+        _SEX,
+    ),
+    Term(
+        "exchanging sex",
+        r"exchang(?:e|es|ed|ing) sex|sex for (?:drugs|money|gifts|alcohol)",
+        "being sexually exploited; the abuser gives drugs, money or gifts",
+        _SEX,
+    ),
     Term("sexually active", r"sexually active", "being sexually abused or exploited", _SEX, contextual=True),
-    Term("boyfriend", r"boyfriends?|girlfriends?", "the adult exploiting the child; perpetrator", "Presents an exploiter as a partner and the abuse as a relationship.", contextual=True),
-    Term("in a relationship with", r"in a relationship with", "being exploited or abused by", "Presents an exploiter as a partner and the abuse as a relationship.", contextual=True),
-    Term("associating with", r"associat(?:es|ing|ed) with|hang(?:s|ing)? around with|hung around with", "being exploited by; in contact with people who pose a risk", _CHOICE, contextual=True),
+    Term(
+        "boyfriend",
+        r"boyfriends?|girlfriends?",
+        "the adult exploiting the child; perpetrator",
+        "Presents an exploiter as a partner and the abuse as a relationship.",
+        contextual=True,
+    ),
+    Term(
+        "in a relationship with",
+        r"in a relationship with",
+        "being exploited or abused by",
+        "Presents an exploiter as a partner and the abuse as a relationship.",
+        contextual=True,
+    ),
+    Term(
+        "associating with",
+        r"associat(?:es|ing|ed) with|hang(?:s|ing)? around with|hung around with",
+        "being exploited by; in contact with people who pose a risk",
+        _CHOICE,
+        contextual=True,
+    ),
     Term("drug runner", r"drugs? runners?", "child who is being criminally exploited", _CRIM),
     Term("runner", r"runners?", "child who is being criminally exploited", _CRIM),
     Term("drug mule", r"(?:drugs?|money) mules?", "child being criminally exploited to move drugs or money", _CRIM),
     Term("mule", r"mules?", "child being criminally exploited to move drugs or money", _CRIM),
-    Term("drug dealer", r"(?:drug )?dealers?|drug dealing", "child being criminally exploited to sell drugs", _CRIM, contextual=True),
-    Term("recruit", r"recruit(?:s|ed|ing|er|ers)?", "child being exploited and coerced to involve other children", _CRIM, contextual=True),
+    Term(
+        "drug dealer",
+        r"(?:drug )?dealers?|drug dealing",
+        "child being criminally exploited to sell drugs",
+        _CRIM,
+        contextual=True,
+    ),
+    Term(
+        "recruit",
+        r"recruit(?:s|ed|ing|er|ers)?",
+        "child being exploited and coerced to involve other children",
+        _CRIM,
+        contextual=True,
+    ),
     Term("gang member", r"gang members?", "child being criminally exploited", _CRIM, contextual=True),
-    Term("putting themselves at risk", r"(?:put|puts|putting) (?:themselves|themself|himself|herself|yourself) (?:at|in) (?:risk|danger)", "is at risk; is being exposed to risk by adults", _CHOICE),
-    Term("risk-taking behaviour", r"risk taking(?: behaviou?rs?)?|risky behaviou?rs?", "is at risk of exploitation; is being groomed or exploited", _CHOICE),
-    Term("lifestyle choice", r"lifestyle choices?|chos(?:e|en) (?:this|that|the|a) lifestyle", "being exploited", _CHOICE),
+    Term(
+        "putting themselves at risk",
+        r"(?:put|puts|putting) (?:themselves|themself|himself|herself|yourself) (?:at|in) (?:risk|danger)",
+        "is at risk; is being exposed to risk by adults",
+        _CHOICE,
+    ),
+    Term(
+        "risk-taking behaviour",
+        r"risk taking(?: behaviou?rs?)?|risky behaviou?rs?",
+        "is at risk of exploitation; is being groomed or exploited",
+        _CHOICE,
+    ),
+    Term(
+        "lifestyle choice", r"lifestyle choices?|chos(?:e|en) (?:this|that|the|a) lifestyle", "being exploited", _CHOICE
+    ),
     Term("choosing to", r"(?:choos(?:es|ing)|chose) to", "being coerced or controlled to", _CHOICE, contextual=True),
     Term("willingly", r"willing(?:ly)?", "being coerced or controlled", _CHOICE, contextual=True),
-    Term("absconded", r"abscond(?:s|ed|ing|er|ers)?", "missing (from care or home)", "Frames a missing child as an offender escaping custody.", contextual=True),
-    Term("sexting", r"sexting", "child was exploited to send images; an adult asked the child for images", "Frames image-based abuse as the child's activity.", contextual=True),
+    Term(
+        "absconded",
+        r"abscond(?:s|ed|ing|er|ers)?",
+        "missing (from care or home)",
+        "Frames a missing child as an offender escaping custody.",
+        contextual=True,
+    ),
+    Term(
+        "sexting",
+        r"sexting",
+        "child was exploited to send images; an adult asked the child for images",
+        "Frames image-based abuse as the child's activity.",
+        contextual=True,
+    ),
 )
 
 
@@ -177,8 +246,6 @@ def assert_appropriate(text: str, *, where: str) -> None:
     """
     hits = find_terms(text)
     if hits:
-        listed = "; ".join(
-            f"{h.matched!r} on line {h.line} (use: {h.term.alternative})" for h in hits[:10]
-        )
+        listed = "; ".join(f"{h.matched!r} on line {h.line} (use: {h.term.alternative})" for h in hits[:10])
         msg = f"{where} uses victim-blaming language: {listed}"
         raise ValidationError(msg)

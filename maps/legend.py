@@ -9,7 +9,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = ["InfoBox", "Legend", "legend_html"]
 
@@ -54,7 +54,9 @@ def _colour(value: str) -> str:
 class _Control(MacroElement):
     _template = Template(
         """
-        {% macro header(this, kwargs) %}""" + _CSS + """{% endmacro %}
+        {% macro header(this, kwargs) %}"""
+        + _CSS
+        + """{% endmacro %}
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         {{ this.get_name() }}.onAdd = function (map) {
@@ -83,9 +85,7 @@ class _Control(MacroElement):
         """
     )
 
-    def __init__(
-        self, content: str, *, position: str, css_class: str, layers: Sequence[folium.map.Layer] = ()
-    ) -> None:
+    def __init__(self, content: str, *, position: str, css_class: str, layers: Sequence[folium.map.Layer] = ()) -> None:
         super().__init__()
         if position not in _POSITIONS:
             msg = f"position must be one of {', '.join(_POSITIONS)}; got {position!r}"
@@ -124,7 +124,9 @@ class Legend(_Control):
         if not items:
             msg = f"legend {title!r} has no items"
             raise ValidationError(msg)
-        super().__init__(legend_html(title, items), position=position, css_class="ctxrisk-control ctxrisk-legend", layers=layers)
+        super().__init__(
+            legend_html(title, items), position=position, css_class="ctxrisk-control ctxrisk-legend", layers=layers
+        )
         self.title = title
         self.items = list(items)
 

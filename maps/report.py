@@ -7,9 +7,9 @@ and children missing repeatedly, return home interviews within 72 hours, screeni
 
 Disclosure control: the page holds aggregates only (no event points, no person IDs, no coordinates); every
 count below ``settings.privacy.suppression_threshold`` is shown as ``"<5"`` and further cells are withheld so
-that no small number can be recovered by differencing (:mod:`maps.report_suppression`); percentages are
+that no small number can be recovered by differencing (:mod:`ctxrisk.maps.report_suppression`); percentages are
 computed only after suppression, from published counts. Charts draw only published numbers. All wording is
-checked with :func:`maps.language.assert_appropriate` before the page is returned.
+checked with :func:`ctxrisk.maps.language.assert_appropriate` before the page is returned.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
-from maps import indicators as ind
-from maps.charts import bar_chart, line_chart
-from maps.language import assert_appropriate
-from maps.report_suppression import SECONDARY, Protected, protect
-from maps.selfcontained import external_references
-from maps.steering import THEME_LABELS  # one wording of each theme for every page
-from pipelines.errors import ValidationError
+from ctxrisk.maps import indicators as ind
+from ctxrisk.maps.charts import bar_chart, line_chart
+from ctxrisk.maps.language import assert_appropriate
+from ctxrisk.maps.report_suppression import SECONDARY, Protected, protect
+from ctxrisk.maps.selfcontained import external_references
+from ctxrisk.maps.steering import THEME_LABELS  # one wording of each theme for every page
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = ["QUARTERS_SHOWN", "REFERRAL_LABELS", "RISK_LABEL", "THEME_LABELS", "build_report", "change_phrase"]
 
@@ -96,7 +96,9 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}%"
 
 
-def change_phrase(current: int | None, previous: int | None, *, steady_percent: float = STEADY_PERCENT) -> tuple[str, str]:
+def change_phrase(
+    current: int | None, previous: int | None, *, steady_percent: float = STEADY_PERCENT
+) -> tuple[str, str]:
     """Direction of change between two published counts, in plain English.
 
     Parameters
@@ -180,7 +182,7 @@ class _Windows:
 def _incident_cells(cells: _Cells, daily: pd.DataFrame, windows: _Windows, themes: list[str]) -> None:
     """Incidents per window and theme as sums of hidden elementary slices, so overlaps cannot be differenced."""
     named = windows.named()
-    for name, label in cells.alias.items():
+    for name, _label in cells.alias.items():
         named.pop(name, None)
     bounds = sorted({d for span in named.values() for d in span})
     atoms = list(zip(bounds, bounds[1:], strict=False))
@@ -201,16 +203,25 @@ def _incident_cells(cells: _Cells, daily: pd.DataFrame, windows: _Windows, theme
     for name, slices in inside.items():
         if len(slices) > 1:
             for t in themes:
-                parts = [("inc", slice_key[a], t) if slice_key[a] is not None else ("inc_slice", a[0], t)
-                         for a in slices]
+                parts = [
+                    ("inc", slice_key[a], t) if slice_key[a] is not None else ("inc_slice", a[0], t) for a in slices
+                ]
                 cells.total(("inc", name, t), parts)
         cells.total(("inc", name, "all"), [("inc", name, t) for t in themes])
 
 
 def _missing_cells(cells: _Cells, name: str, summary: pd.DataFrame, sources: list[str]) -> None:
     v = dict(zip(summary["indicator"], summary["value"], strict=True))
-    for key in ("episodes_missing", "episodes_away", "children", "children_repeat", "returns", "rhi_offered_72h",
-                "rhi_completed_72h", "episodes_no_found_place"):
+    for key in (
+        "episodes_missing",
+        "episodes_away",
+        "children",
+        "children_repeat",
+        "returns",
+        "rhi_offered_72h",
+        "rhi_completed_72h",
+        "episodes_no_found_place",
+    ):
         cells.add(("mis", name, key), v[key])
     cells.total(("mis", name, "episodes"), [("mis", name, "episodes_missing"), ("mis", name, "episodes_away")])
     if len(sources) > 1:
@@ -220,7 +231,9 @@ def _missing_cells(cells: _Cells, name: str, summary: pd.DataFrame, sources: lis
     cells.part_of(("mis", name, "children"), ("mis", name, "children_repeat"), ("mis", name, "children_once_twice"))
     cells.part_of(("mis", name, "returns"), ("mis", name, "rhi_offered_72h"), ("mis", name, "rhi_not_offered_72h"))
     cells.part_of(("mis", name, "returns"), ("mis", name, "rhi_completed_72h"), ("mis", name, "rhi_not_completed_72h"))
-    cells.part_of(("mis", name, "episodes"), ("mis", name, "episodes_no_found_place"), ("mis", name, "episodes_found_place"))
+    cells.part_of(
+        ("mis", name, "episodes"), ("mis", name, "episodes_no_found_place"), ("mis", name, "episodes_found_place")
+    )
 
 
 def _quality_cells(cells: _Cells, dq: pd.DataFrame) -> None:
@@ -238,8 +251,14 @@ def _quality_cells(cells: _Cells, dq: pd.DataFrame) -> None:
     cells.relate(total, [("dq", "minute_precision"), ("dq", "day_precision"), ("dq", "month_precision")])
 
 
-def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]], *, note: str = "",
-           text_cols: int = 1) -> str:
+def _table(
+    caption: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[tuple[str, str]]],
+    *,
+    note: str = "",
+    text_cols: int = 1,
+) -> str:
     """An HTML table; each cell is ``(text, css class)``; the first ``text_cols`` columns are left-aligned labels."""
     left = ' class="t"'
     head = "".join(f'<th scope="col"{left if i < text_cols else ""}>{_esc(h)}</th>' for i, h in enumerate(header))
@@ -249,7 +268,7 @@ def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[tuple[st
         for i, (text, cls) in enumerate(row):
             classes = " ".join(c for c in (cls, "t" if i < text_cols else "") if c)
             attr = f' class="{classes}"' if classes else ""
-            tag = "th scope=\"row\"" if i == 0 else "td"
+            tag = 'th scope="row"' if i == 0 else "td"
             end = "th" if i == 0 else "td"
             cells.append(f"<{tag}{attr}>{_esc(text)}</{end}>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -297,12 +316,15 @@ def _count_sentence(page: _Page, what: str, current: Hashable, previous: Hashabl
     now, before = page.text(current), page.text(previous)
     cls, phrase = change_phrase(page.n(current), page.n(previous))
     if not cls:
-        return f"{what}: {now} in {labels[0]} and {before} in {labels[1]} (no comparison: a figure is small or withheld)."
+        return (
+            f"{what}: {now} in {labels[0]} and {before} in {labels[1]} (no comparison: a figure is small or withheld)."
+        )
     return f"{what}: {now} in {labels[0]}, {phrase} on {labels[1]} ({before})."
 
 
-def _pct_sentence(page: _Page, what: str, num: tuple[Hashable, Hashable], den: tuple[Hashable, Hashable],
-                  labels: tuple[str, str]) -> str:
+def _pct_sentence(
+    page: _Page, what: str, num: tuple[Hashable, Hashable], den: tuple[Hashable, Hashable], labels: tuple[str, str]
+) -> str:
     now, before = page.pct(num[0], den[0]), page.pct(num[1], den[1])
     if now is None:
         return f"{what}: not shown for {labels[0]} because the numbers are too small."
@@ -332,8 +354,8 @@ def build_report(
     con : duckdb.DuckDBPyConnection
         An open warehouse (with the ``marts.indicators_*`` views).
     period : Period, str or None
-        The reporting period: a :class:`maps.indicators.Period`, a ``--period`` text (``2026Q3``, ``2026-07``,
-        ``2026``) or None for :func:`maps.indicators.default_period`. It is compared with
+        The reporting period: a :class:`ctxrisk.maps.indicators.Period`, a ``--period`` text (``2026Q3``, ``2026-07``,
+        ``2026``) or None for :func:`ctxrisk.maps.indicators.default_period`. It is compared with
         ``period.previous()``.
     settings : Settings
         Uses ``privacy.suppression_threshold``, ``themes`` and ``screening.risk_levels``.
@@ -341,8 +363,8 @@ def build_report(
         For the default period (default: today, UTC).
     generated_at : datetime.datetime, optional
         Time printed on the page (default: now, UTC).
-    facts : maps.indicators.IncidentFacts, optional
-        :func:`maps.indicators.incident_facts` when the caller has it (one pass over the incidents is made
+    facts : ctxrisk.maps.indicators.IncidentFacts, optional
+        :func:`ctxrisk.maps.indicators.incident_facts` when the caller has it (one pass over the incidents is made
         otherwise).
 
     Returns
@@ -408,8 +430,11 @@ def build_report(
     locations = ind.locations_of_concern(con)
     count_cols: list[str] = []
     if locations is not None:
-        count_cols = [c for c in ("count", "events", "incidents", "distinct_children", "count_current",
-                                  "count_previous") if c in locations]
+        count_cols = [
+            c
+            for c in ("count", "events", "incidents", "distinct_children", "count_current", "count_previous")
+            if c in locations
+        ]
         for i, row in locations.iterrows():
             for c in count_cols:
                 cells.add(("loc", i, c), 0 if pd.isna(row[c]) else int(row[c]))
@@ -440,8 +465,8 @@ def build_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_esc(title)}</h1>"
-        f"<p class=\"meta\">Period {_esc(period.long_label)}, compared with {_esc(previous.long_label)}.</p>"
-        f"<p class=\"meta\">Steering group edition: aggregate counts only; counts below {threshold} are shown as "
+        f'<p class="meta">Period {_esc(period.long_label)}, compared with {_esc(previous.long_label)}.</p>'
+        f'<p class="meta">Steering group edition: aggregate counts only; counts below {threshold} are shown as '
         f"&lt;{threshold}. Generated {generated:%d %b %Y %H:%M} UTC.</p></header>"
         f"<main>{body}</main>"
         "<footer>Made with ctxrisk from the partnership warehouse. Aggregates only: no individual events, "
@@ -453,8 +478,12 @@ def build_report(
     if refs:  # pragma: no cover - the page is built from inline text only
         msg = f"outcome report references the external URL {refs[0]}"
         raise ValidationError(msg)
-    logger.info("built outcome report for %s: %s bytes, %s cells suppressed", period.label,
-                f"{len(doc.encode('utf-8')):,}", f"{protected.suppressed:,}")
+    logger.info(
+        "built outcome report for %s: %s bytes, %s cells suppressed",
+        period.label,
+        f"{len(doc.encode('utf-8')):,}",
+        f"{protected.suppressed:,}",
+    )
     return doc
 
 
@@ -475,26 +504,64 @@ def _summary(page: _Page, labels: tuple[str, str], locations: pd.DataFrame | Non
         rise = max(moves)
         fall = min(moves)
         if rise[0] >= STEADY_PERCENT / 100:
-            items.append(f"The largest rise among exploitation themes was in {THEME_LABELS.get(rise[1], rise[1]).lower()} "
-                         f"({rise[3]:,} to {rise[2]:,}).")
+            items.append(
+                f"The largest rise among exploitation themes was in {THEME_LABELS.get(rise[1], rise[1]).lower()} "
+                f"({rise[3]:,} to {rise[2]:,})."
+            )
         if fall[0] <= -STEADY_PERCENT / 100:
-            items.append(f"The largest fall among exploitation themes was in {THEME_LABELS.get(fall[1], fall[1]).lower()} "
-                         f"({fall[3]:,} to {fall[2]:,}).")
-    items.append(_count_sentence(page, "Missing and away episodes", ("mis", "P", "episodes"), ("mis", "B", "episodes"), labels))
-    items.append(_count_sentence(page, f"Children missing repeatedly ({ind.REPEAT_EPISODES} or more episodes)",
-                                 ("mis", "P", "children_repeat"), ("mis", "B", "children_repeat"), labels))
-    items.append(_pct_sentence(page, "Return home interviews offered within 72 hours of the child's return",
-                               (("mis", "P", "rhi_offered_72h"), ("mis", "B", "rhi_offered_72h")),
-                               (("mis", "P", "returns"), ("mis", "B", "returns")), labels))
-    items.append(_pct_sentence(page, "Return home interviews completed within 72 hours",
-                               (("mis", "P", "rhi_completed_72h"), ("mis", "B", "rhi_completed_72h")),
-                               (("mis", "P", "returns"), ("mis", "B", "returns")), labels))
-    items.append(_count_sentence(page, "Children screened for exploitation risk", ("scr", "P", "all"), ("scr", "B", "all"), labels))
-    items.append(_count_sentence(page, "Referrals (NRM, MACE, Channel, early help and other)", ("ref", "P", "all"),
-                                 ("ref", "B", "all"), labels))
+            items.append(
+                f"The largest fall among exploitation themes was in {THEME_LABELS.get(fall[1], fall[1]).lower()} "
+                f"({fall[3]:,} to {fall[2]:,})."
+            )
+    items.append(
+        _count_sentence(page, "Missing and away episodes", ("mis", "P", "episodes"), ("mis", "B", "episodes"), labels)
+    )
+    items.append(
+        _count_sentence(
+            page,
+            f"Children missing repeatedly ({ind.REPEAT_EPISODES} or more episodes)",
+            ("mis", "P", "children_repeat"),
+            ("mis", "B", "children_repeat"),
+            labels,
+        )
+    )
+    items.append(
+        _pct_sentence(
+            page,
+            "Return home interviews offered within 72 hours of the child's return",
+            (("mis", "P", "rhi_offered_72h"), ("mis", "B", "rhi_offered_72h")),
+            (("mis", "P", "returns"), ("mis", "B", "returns")),
+            labels,
+        )
+    )
+    items.append(
+        _pct_sentence(
+            page,
+            "Return home interviews completed within 72 hours",
+            (("mis", "P", "rhi_completed_72h"), ("mis", "B", "rhi_completed_72h")),
+            (("mis", "P", "returns"), ("mis", "B", "returns")),
+            labels,
+        )
+    )
+    items.append(
+        _count_sentence(
+            page, "Children screened for exploitation risk", ("scr", "P", "all"), ("scr", "B", "all"), labels
+        )
+    )
+    items.append(
+        _count_sentence(
+            page,
+            "Referrals (NRM, MACE, Channel, early help and other)",
+            ("ref", "P", "all"),
+            ("ref", "B", "all"),
+            labels,
+        )
+    )
     if locations is None:
-        items.append("Hotspot analysis has not been run on this warehouse, so no locations of concern are listed "
-                     "(run the locations-of-concern analysis, then make this report again).")
+        items.append(
+            "Hotspot analysis has not been run on this warehouse, so no locations of concern are listed "
+            "(run the locations-of-concern analysis, then make this report again)."
+        )
     elif len(locations):
         items.append(f"{len(locations):,} locations of concern are listed below, ranked, with their trend.")
     lis = "".join(f"<li>{_esc(i)}</li>" for i in items)
@@ -514,14 +581,22 @@ def _glance(page: _Page, labels: tuple[str, str]) -> str:
         ("Prepare", "Incidents with no place recorded", ("dq", "unlocated"), None),
         ("Protect", "Missing and away episodes", ("mis", "P", "episodes"), ("mis", "B", "episodes")),
         ("Protect", "Children missing repeatedly", ("mis", "P", "children_repeat"), ("mis", "B", "children_repeat")),
-        ("Protect", "Return home interviews offered within 72 hours", ("mis", "P", "rhi_offered_72h"),
-         ("mis", "B", "rhi_offered_72h")),
+        (
+            "Protect",
+            "Return home interviews offered within 72 hours",
+            ("mis", "P", "rhi_offered_72h"),
+            ("mis", "B", "rhi_offered_72h"),
+        ),
         ("Protect", "NRM referrals", ("ref", "P", "nrm"), ("ref", "B", "nrm")),
         ("Protect", "MACE panel referrals", ("ref", "P", "mace"), ("ref", "B", "mace")),
         ("Pursue", "Child criminal exploitation and county lines incidents", None, None),
         ("Pursue", "Child sexual exploitation incidents", ("inc", "P", "cse"), ("inc", "B", "cse")),
-        ("Pursue", "Modern slavery and trafficking incidents", ("inc", "P", "modern_slavery"),
-         ("inc", "B", "modern_slavery")),
+        (
+            "Pursue",
+            "Modern slavery and trafficking incidents",
+            ("inc", "P", "modern_slavery"),
+            ("inc", "B", "modern_slavery"),
+        ),
     ]
     rows = []
     for objective, what, now, before in rows_spec:
@@ -529,8 +604,15 @@ def _glance(page: _Page, labels: tuple[str, str]) -> str:
             for t in ("cce", "county_lines"):
                 key_now, key_before = ("inc", "P", t), ("inc", "B", t)
                 if page.has(key_now):
-                    rows.append([(objective, ""), (THEME_LABELS[t] + " incidents", ""), page.cell(key_before),
-                                 page.cell(key_now), page.change(key_now, key_before)])
+                    rows.append(
+                        [
+                            (objective, ""),
+                            (THEME_LABELS[t] + " incidents", ""),
+                            page.cell(key_before),
+                            page.cell(key_now),
+                            page.change(key_now, key_before),
+                        ]
+                    )
             continue
         if not page.has(now):
             continue
@@ -540,10 +622,13 @@ def _glance(page: _Page, labels: tuple[str, str]) -> str:
             rows.append([(objective, ""), (what, ""), page.cell(before), page.cell(now), page.change(now, before)])
     return (
         '<section id="glance"><h2>At a glance: Prevent, Prepare, Protect, Pursue</h2>'
-        + _table(f"Key indicators, {labels[0]} against {labels[1]}",
-                 ["Objective", "Indicator", labels[1], labels[0], "Change"], rows,
-                 note="Change compares published counts only; it is not given where either count is small.",
-                 text_cols=2)
+        + _table(
+            f"Key indicators, {labels[0]} against {labels[1]}",
+            ["Objective", "Indicator", labels[1], labels[0], "Change"],
+            rows,
+            note="Change compares published counts only; it is not given where either count is small.",
+            text_cols=2,
+        )
         + "</section>"
     )
 
@@ -556,28 +641,44 @@ def _incidents_section(page: _Page, themes: list[str], quarters: list[date], lab
     rows.append([("All themes", ""), *[page.cell(("inc", q, "all")) for q in qlabels]])
     trend_table = _table("Incidents by theme and quarter", ["Theme", *qlabels], rows)
     period_rows = [
-        [(THEME_LABELS.get(t, t), ""), page.cell(("inc", "B", t)), page.cell(("inc", "P", t)),
-         page.change(("inc", "P", t), ("inc", "B", t))]
+        [
+            (THEME_LABELS.get(t, t), ""),
+            page.cell(("inc", "B", t)),
+            page.cell(("inc", "P", t)),
+            page.change(("inc", "P", t), ("inc", "B", t)),
+        ]
         for t in themes
     ]
-    period_rows.append([("All themes", ""), page.cell(("inc", "B", "all")), page.cell(("inc", "P", "all")),
-                        page.change(("inc", "P", "all"), ("inc", "B", "all"))])
-    period_table = _table(f"Incidents by theme, {labels[0]} against {labels[1]}",
-                          ["Theme", labels[1], labels[0], "Change"], period_rows)
+    period_rows.append(
+        [
+            ("All themes", ""),
+            page.cell(("inc", "B", "all")),
+            page.cell(("inc", "P", "all")),
+            page.change(("inc", "P", "all"), ("inc", "B", "all")),
+        ]
+    )
+    period_table = _table(
+        f"Incidents by theme, {labels[0]} against {labels[1]}", ["Theme", labels[1], labels[0], "Change"], period_rows
+    )
     focus = [t for t in ("cse", "cce", "county_lines", "modern_slavery", "serious_violence", "missing") if t in themes]
     chart = line_chart(
         qlabels,
         {THEME_LABELS.get(t, t): [page.n(("inc", q, t)) for q in qlabels] for t in focus},
         title="Incidents per quarter, exploitation and violence themes",
-        description=(f"Line chart of incidents recorded per quarter from {qlabels[0]} to {qlabels[-1]} for "
-                     f"{len(focus)} themes; quarters with small or withheld numbers are left as gaps."),
+        description=(
+            f"Line chart of incidents recorded per quarter from {qlabels[0]} to {qlabels[-1]} for "
+            f"{len(focus)} themes; quarters with small or withheld numbers are left as gaps."
+        ),
         chart_id="incidents-quarterly",
         unit="incidents",
     )
     return (
         f'<section id="incidents"><h2>{_objectives("Pursue", "Prevent")}Incidents by theme</h2>'
         "<p>Incidents recorded by partners and police, by theme and calendar quarter (UK local dates).</p>"
-        + chart + trend_table + period_table + "</section>"
+        + chart
+        + trend_table
+        + period_table
+        + "</section>"
     )
 
 
@@ -593,29 +694,48 @@ def _missing_section(page: _Page, labels: tuple[str, str], sources: list[str]) -
         ("Return home interview completed within 72 hours", "rhi_completed_72h"),
     ]
     if len(sources) > 1:
-        spec[3:3] = [(f"from {_SOURCE_LABELS.get(s, s.replace('_', ' ') + ' records')}", f"source:{s}") for s in sources]
+        spec[3:3] = [
+            (f"from {_SOURCE_LABELS.get(s, s.replace('_', ' ') + ' records')}", f"source:{s}") for s in sources
+        ]
     rows = [
-        [(label, ""), page.cell(("mis", "B", key)), page.cell(("mis", "P", key)),
-         page.change(("mis", "P", key), ("mis", "B", key))]
+        [
+            (label, ""),
+            page.cell(("mis", "B", key)),
+            page.cell(("mis", "P", key)),
+            page.change(("mis", "P", key), ("mis", "B", key)),
+        ]
         for label, key in spec
     ]
-    for label, num in (("Share offered within 72 hours", "rhi_offered_72h"),
-                       ("Share completed within 72 hours", "rhi_completed_72h")):
-        rows.append([(label, ""), (_pct(page.pct(("mis", "B", num), ("mis", "B", "returns"))), ""),
-                     (_pct(page.pct(("mis", "P", num), ("mis", "P", "returns"))), ""), ("", "")])
+    for label, num in (
+        ("Share offered within 72 hours", "rhi_offered_72h"),
+        ("Share completed within 72 hours", "rhi_completed_72h"),
+    ):
+        rows.append(
+            [
+                (label, ""),
+                (_pct(page.pct(("mis", "B", num), ("mis", "B", "returns"))), ""),
+                (_pct(page.pct(("mis", "P", num), ("mis", "P", "returns"))), ""),
+                ("", ""),
+            ]
+        )
     cats = ["Episodes", "Children", "Repeat", "Returns", "RHI offered 72h", "RHI completed 72h"]
     keys = ["episodes", "children", "children_repeat", "returns", "rhi_offered_72h", "rhi_completed_72h"]
     chart = bar_chart(
         cats,
         {labels[1]: [page.n(("mis", "B", k)) for k in keys], labels[0]: [page.n(("mis", "P", k)) for k in keys]},
         title=f"Missing episodes and return home interviews, {labels[1]} and {labels[0]}",
-        description=("Grouped bar chart comparing missing and away episodes, children with an episode, children "
-                     "missing repeatedly, returns, and return home interviews offered and completed within 72 "
-                     "hours, in the two periods."),
+        description=(
+            "Grouped bar chart comparing missing and away episodes, children with an episode, children "
+            "missing repeatedly, returns, and return home interviews offered and completed within 72 "
+            "hours, in the two periods."
+        ),
         chart_id="missing",
         unit="count",
-        gap_labels={(lab, i): page.gap(("mis", w, k)) for lab, w in ((labels[1], "B"), (labels[0], "P"))
-                    for i, k in enumerate(keys)},
+        gap_labels={
+            (lab, i): page.gap(("mis", w, k))
+            for lab, w in ((labels[1], "B"), (labels[0], "P"))
+            for i, k in enumerate(keys)
+        },
         colours=("#9ab7d3", "#0b4f8a"),
     )
     return (
@@ -624,65 +744,101 @@ def _missing_section(page: _Page, labels: tuple[str, str], sources: list[str]) -
         f"{ind.REPEAT_EPISODES} or more episodes in the period. Return home interviews are counted over missing "
         f"(not away) episodes whose child returned in the period, against the {ind.RHI_HOURS}-hour standard.</p>"
         + chart
-        + _table("Missing episodes", ["Indicator", labels[1], labels[0], "Change"], rows,
-                 note="Shares are worked out only from published counts, after small numbers are suppressed.")
+        + _table(
+            "Missing episodes",
+            ["Indicator", labels[1], labels[0], "Change"],
+            rows,
+            note="Shares are worked out only from published counts, after small numbers are suppressed.",
+        )
         + "</section>"
     )
 
 
 def _screening_section(page: _Page, levels: list[str], labels: tuple[str, str]) -> str:
     rows = [
-        [(RISK_LABEL.format(lv.replace("_", " ").capitalize()), ""), page.cell(("scr", "B", lv)),
-         page.cell(("scr", "P", lv)), page.change(("scr", "P", lv), ("scr", "B", lv))]
+        [
+            (RISK_LABEL.format(lv.replace("_", " ").capitalize()), ""),
+            page.cell(("scr", "B", lv)),
+            page.cell(("scr", "P", lv)),
+            page.change(("scr", "P", lv), ("scr", "B", lv)),
+        ]
         for lv in levels
     ]
-    rows.append([("All children screened", ""), page.cell(("scr", "B", "all")), page.cell(("scr", "P", "all")),
-                 page.change(("scr", "P", "all"), ("scr", "B", "all"))])
+    rows.append(
+        [
+            ("All children screened", ""),
+            page.cell(("scr", "B", "all")),
+            page.cell(("scr", "P", "all")),
+            page.change(("scr", "P", "all"), ("scr", "B", "all")),
+        ]
+    )
     cats = [lv.replace("_", " ").capitalize() for lv in levels]
     chart = bar_chart(
         cats,
-        {labels[1]: [page.n(("scr", "B", lv)) for lv in levels], labels[0]: [page.n(("scr", "P", lv)) for lv in levels]},
+        {
+            labels[1]: [page.n(("scr", "B", lv)) for lv in levels],
+            labels[0]: [page.n(("scr", "P", lv)) for lv in levels],
+        },
         title="Children screened, by latest risk level",
         description=f"Grouped bar chart of children screened in {labels[1]} and {labels[0]} by the risk level of "
-                    "their latest screening in the period.",
+        "their latest screening in the period.",
         chart_id="screenings",
         unit="children",
-        gap_labels={(lab, i): page.gap(("scr", w, lv)) for lab, w in ((labels[1], "B"), (labels[0], "P"))
-                    for i, lv in enumerate(levels)},
+        gap_labels={
+            (lab, i): page.gap(("scr", w, lv))
+            for lab, w in ((labels[1], "B"), (labels[0], "P"))
+            for i, lv in enumerate(levels)
+        },
         colours=("#9ab7d3", "#0b4f8a"),
     )
     return (
         f'<section id="screenings"><h2>{_objectives("Prevent", "Protect")}Exploitation risk screenings</h2>'
         "<p>Children screened in each period, counted once at the risk level of their latest screening.</p>"
-        + chart + _table("Children screened by latest risk level", ["Risk level", labels[1], labels[0], "Change"], rows)
+        + chart
+        + _table("Children screened by latest risk level", ["Risk level", labels[1], labels[0], "Change"], rows)
         + "</section>"
     )
 
 
 def _referral_section(page: _Page, kinds: list[str], labels: tuple[str, str]) -> str:
     rows = [
-        [(REFERRAL_LABELS.get(k, k), ""), page.cell(("ref", "B", k)), page.cell(("ref", "P", k)),
-         page.change(("ref", "P", k), ("ref", "B", k))]
+        [
+            (REFERRAL_LABELS.get(k, k), ""),
+            page.cell(("ref", "B", k)),
+            page.cell(("ref", "P", k)),
+            page.change(("ref", "P", k), ("ref", "B", k)),
+        ]
         for k in kinds
     ]
-    rows.append([("All referrals", ""), page.cell(("ref", "B", "all")), page.cell(("ref", "P", "all")),
-                 page.change(("ref", "P", "all"), ("ref", "B", "all"))])
+    rows.append(
+        [
+            ("All referrals", ""),
+            page.cell(("ref", "B", "all")),
+            page.cell(("ref", "P", "all")),
+            page.change(("ref", "P", "all"), ("ref", "B", "all")),
+        ]
+    )
     short = {"nrm": "NRM", "mace": "MACE", "channel": "Channel", "early_help": "Early help", "other": "Other"}
     chart = bar_chart(
         [short.get(k, k) for k in kinds],
         {labels[1]: [page.n(("ref", "B", k)) for k in kinds], labels[0]: [page.n(("ref", "P", k)) for k in kinds]},
         title="Referrals by type",
         description=f"Grouped bar chart of referrals made in {labels[1]} and {labels[0]}: National Referral "
-                    "Mechanism, MACE panel, Channel, early help and other.",
+        "Mechanism, MACE panel, Channel, early help and other.",
         chart_id="referrals",
         unit="referrals",
-        gap_labels={(lab, i): page.gap(("ref", w, k)) for lab, w in ((labels[1], "B"), (labels[0], "P"))
-                    for i, k in enumerate(kinds)},
+        gap_labels={
+            (lab, i): page.gap(("ref", w, k))
+            for lab, w in ((labels[1], "B"), (labels[0], "P"))
+            for i, k in enumerate(kinds)
+        },
         colours=("#9ab7d3", "#0b4f8a"),
     )
     return (
         f'<section id="referrals"><h2>{_objectives("Protect", "Prevent")}Referrals: NRM, MACE, Channel and early help</h2>'
-        + chart + _table("Referrals by type", ["Referral", labels[1], labels[0], "Change"], rows) + "</section>"
+        + chart
+        + _table("Referrals by type", ["Referral", labels[1], labels[0], "Change"], rows)
+        + "</section>"
     )
 
 
@@ -697,13 +853,26 @@ def _locations_section(page: _Page, locations: pd.DataFrame | None, count_cols: 
     if not len(locations):
         return head + "<p>The locations-of-concern analysis found no place of concern.</p></section>"
     name_col = next((c for c in ("name", "label", "area_name", "unit_id") if c in locations), None)
-    text_cols = [c for c in (name_col, "ward_name", "lsoa_name")
-                 if c is not None and c in locations and locations[c].notna().any()]
+    text_cols = [
+        c
+        for c in (name_col, "ward_name", "lsoa_name")
+        if c is not None and c in locations and locations[c].notna().any()
+    ]
     theme_col = "themes" if "themes" in locations else ("theme" if "theme" in locations else None)
-    titles = {"name": "Place", "label": "Place", "area_name": "Place", "unit_id": "Place", "ward_name": "Ward",
-              "lsoa_name": "Neighbourhood (LSOA)", "count": "Events", "events": "Events", "incidents": "Incidents",
-              "distinct_children": "Children involved", "count_current": "Events this period",
-              "count_previous": "Events before"}
+    titles = {
+        "name": "Place",
+        "label": "Place",
+        "area_name": "Place",
+        "unit_id": "Place",
+        "ward_name": "Ward",
+        "lsoa_name": "Neighbourhood (LSOA)",
+        "count": "Events",
+        "events": "Events",
+        "incidents": "Incidents",
+        "distinct_children": "Children involved",
+        "count_current": "Events this period",
+        "count_previous": "Events before",
+    }
     header = ["Rank", *[titles[c] for c in text_cols]]
     if theme_col:
         header.append("Themes")
@@ -747,7 +916,8 @@ def _annex_section(page: _Page) -> str:
     return (
         f'<section id="annex-a"><h2>{_objectives("Protect")}Children looked after (Ofsted Annex A, list 8)</h2>'
         "<p>From the latest Annex A return loaded: a 12-month snapshot, not tied to the report period.</p>"
-        + _table("Annex A list 8", ["Indicator", "Children"], rows) + "</section>"
+        + _table("Annex A list 8", ["Indicator", "Children"], rows)
+        + "</section>"
     )
 
 
@@ -764,7 +934,8 @@ def _quality_section(page: _Page, period: ind.Period) -> str:
         f'<section id="quality"><h2>{_objectives("Prepare")}Data quality notes</h2>'
         f"<p>How complete the period's records are. Records with no place are counted in every total but cannot "
         f"be mapped; records dated only to the day or month are left out of analyses by time of day or weekday.</p>"
-        + _table(f"Place and time recording, {period.label}", ["Records", "Count"], rows) + "</section>"
+        + _table(f"Place and time recording, {period.label}", ["Records", "Count"], rows)
+        + "</section>"
     )
 
 

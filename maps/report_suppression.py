@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = ["PRIMARY", "SECONDARY", "SHOWN", "HIDDEN", "Protected", "protect"]
 
@@ -211,8 +211,11 @@ def _pinned_by_bounds(
     cols = {k: i for i, k in enumerate(unknown)}
     known = [k for k in comp if status[k] == SHOWN]
     a_eq = matrix[:, [index[k] for k in unknown]]
-    b_eq = -matrix[:, [index[k] for k in known]] @ np.array([vals[k] for k in known], dtype=float) if known else (
-        np.zeros(matrix.shape[0]))
+    b_eq = (
+        -matrix[:, [index[k] for k in known]] @ np.array([vals[k] for k in known], dtype=float)
+        if known
+        else (np.zeros(matrix.shape[0]))
+    )
     bounds = [
         (0, threshold - 1) if status[k] == PRIMARY else (threshold, None) if status[k] == SECONDARY else (0, None)
         for k in unknown

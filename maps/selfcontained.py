@@ -15,7 +15,7 @@ from pathlib import Path
 import branca.element
 import folium
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = [
     "ASSETS_DIR",
@@ -79,9 +79,7 @@ _LEAFLET_CSS = VendoredAsset(
         ("images/marker-icon.png", "leaflet-marker-icon.png"),
     ),
 )
-_JQUERY_JS = VendoredAsset(
-    "jquery.min.js", "js", "jquery", "3.7.1", "MIT", needed_when=("$(", "$.", "jQuery")
-)
+_JQUERY_JS = VendoredAsset("jquery.min.js", "js", "jquery", "3.7.1", "MIT", needed_when=("$(", "$.", "jQuery"))
 _AWESOME_JS = VendoredAsset(
     "leaflet.awesome-markers.min.js",
     "js",
@@ -120,9 +118,7 @@ _URL_ASSETS: dict[str, VendoredAsset | None] = {
     "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": None,
 }
 
-_SCRIPT_TAG = re.compile(
-    r"<script\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"'][^>]*>\s*</script\s*>", re.IGNORECASE
-)
+_SCRIPT_TAG = re.compile(r"<script\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"'][^>]*>\s*</script\s*>", re.IGNORECASE)
 _LINK_TAG = re.compile(
     r"<link\b[^>]*?\brel\s*=\s*[\"']stylesheet[\"'][^>]*?\bhref\s*=\s*[\"']([^\"']+)[\"'][^>]*?/?>",
     re.IGNORECASE,
@@ -297,9 +293,7 @@ def base_map(
     return fmap
 
 
-def render_self_contained(
-    fig: folium.Map | branca.element.Figure, *, basemap_url: str | None = None
-) -> str:
+def render_self_contained(fig: folium.Map | branca.element.Figure, *, basemap_url: str | None = None) -> str:
     """Render a map or figure as one HTML page with every script and stylesheet inlined.
 
     folium's CDN links are replaced by the vendored copies in ``maps/assets`` (see its README); jQuery and

@@ -24,11 +24,11 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from maps.disclosure import suppress_counts
-from maps.language import assert_appropriate
-from maps.legend import InfoBox, Legend
-from maps.selfcontained import base_map
-from pipelines.errors import ValidationError
+from ctxrisk.maps.disclosure import suppress_counts
+from ctxrisk.maps.language import assert_appropriate
+from ctxrisk.maps.legend import InfoBox, Legend
+from ctxrisk.maps.selfcontained import base_map
+from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = [
     "EMERGING_COLOURS",
@@ -42,7 +42,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: ArcGIS ``Gi_Bin`` coding as produced by ``analytics.gistar.GiStar`` (binned on FDR q): label, colour.
+#: ArcGIS ``Gi_Bin`` coding as produced by ``ctxrisk.analytics.gistar.GiStar`` (binned on FDR q): label, colour.
 GI_BINS: dict[int, tuple[str, str]] = {
     3: ("Hot spot, 99% confidence", "#b2182b"),
     2: ("Hot spot, 95% confidence", "#ef8a62"),
@@ -279,7 +279,7 @@ def _period_text(periods: Sequence[object]) -> str:
 
 def _settings_values(settings: Any) -> tuple[int, str | None, str, tuple[str, ...]]:
     if settings is None:
-        from pipelines.settings import load_settings
+        from ctxrisk.pipelines.settings import load_settings
 
         settings = load_settings()
     threshold = int(settings.privacy.suppression_threshold)
@@ -341,7 +341,7 @@ def build_steering_map(
         other CRSs are reprojected).
     hotspots : geopandas.GeoDataFrame
         Columns ``unit_id``, ``count``, ``z``, ``p``, ``q``, ``bin`` (-3..3, ArcGIS ``Gi_Bin`` coding on
-        FDR q as in ``analytics.gistar``), cell polygons; optional ``theme``.
+        FDR q as in ``ctxrisk.analytics.gistar``), cell polygons; optional ``theme``.
     emerging : geopandas.GeoDataFrame
         Columns ``unit_id``, ``category`` (e.g. ``"intensifying hot spot"``, ``"new_hotspot"``; see
         ``EMERGING_COLOURS``), cell polygons; optional ``theme``.
@@ -352,7 +352,7 @@ def build_steering_map(
         ``h3.cell_to_latlng`` when ``unit_id`` is an H3 cell); optional ``count``.
     periods : sequence
         Period labels, or ``(start, end)`` pairs, that the results cover (stated on the map).
-    settings : pipelines.settings.Settings or None
+    settings : ctxrisk.pipelines.settings.Settings or None
         Uses ``privacy.suppression_threshold``, ``maps.basemap_url``/``basemap_attribution`` and
         ``themes`` (layer order). ``None`` loads the default settings.
     title : str
@@ -372,7 +372,7 @@ def build_steering_map(
     Returns
     -------
     folium.Map
-        Render it with ``maps.selfcontained.render_self_contained(m, basemap_url=...)``.
+        Render it with ``ctxrisk.maps.selfcontained.render_self_contained(m, basemap_url=...)``.
 
     Raises
     ------
@@ -384,7 +384,9 @@ def build_steering_map(
     _require(boundaries, "boundaries", ["code", "name", "level", "imd_decile", "geometry"])
     _require(hotspots, "hotspots", ["unit_id", "count", "z", "p", "q", "bin", "geometry"])
     _require(emerging, "emerging", ["unit_id", "category", "geometry"])
-    _require(locations, "locations", ["rank", "unit_id", "score", "themes", "trend", "profile", "latitude", "longitude"])
+    _require(
+        locations, "locations", ["rank", "unit_id", "score", "themes", "trend", "profile", "latitude", "longitude"]
+    )
     name_col = "name" if "name" in locations.columns else "area" if "area" in locations.columns else None
     if name_col is None:
         msg = f"locations need a 'name' or 'area' column; it has {list(locations.columns)}"
@@ -422,7 +424,12 @@ def build_steering_map(
         folium.GeoJson(
             _feature_collection(gpd.GeoDataFrame(shown, geometry=part.geometry.values, crs=4326), ["name", "code"]),
             name=f"Boundaries: {level}",
-            style_function=lambda _f, w=1 + i: {"color": "#555555", "weight": w, "fillColor": "#ffffff", "fillOpacity": 0.55 if w == 1 else 0.0},
+            style_function=lambda _f, w=1 + i: {
+                "color": "#555555",
+                "weight": w,
+                "fillColor": "#ffffff",
+                "fillOpacity": 0.55 if w == 1 else 0.0,
+            },
             tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["Area", "Code"]),
         ).add_to(group)
 
@@ -446,7 +453,12 @@ def build_steering_map(
         area_groups.append(group)
         folium.GeoJson(
             _feature_collection(shown, ["name", "decile", "fill"]),
-            style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#666666", "weight": 0.5, "fillOpacity": 0.7},
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "color": "#666666",
+                "weight": 0.5,
+                "fillOpacity": 0.7,
+            },
             tooltip=folium.GeoJsonTooltip(fields=["name", "decile"], aliases=["Area", "IMD decile"]),
         ).add_to(group)
         items = [(IMD_COLOURS[1], "1: most deprived 10%")] + [(IMD_COLOURS[d], str(d)) for d in range(2, 10)]
@@ -488,7 +500,12 @@ def build_steering_map(
             group = folium.FeatureGroup(name=label, overlay=False, show=first).add_to(fmap)
         folium.GeoJson(
             _feature_collection(shown, ["label", "events", "z", "fill"]),
-            style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#444444", "weight": 0.5, "fillOpacity": 0.75},
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "color": "#444444",
+                "weight": 0.5,
+                "fillOpacity": 0.75,
+            },
             # folium refuses tooltip fields on an empty collection (a period with no significant cell)
             tooltip=folium.GeoJsonTooltip(fields=["label", "events", "z"], aliases=["Gi*", "Events", "z"])
             if len(shown)
@@ -522,13 +539,20 @@ def build_steering_map(
         group = folium.FeatureGroup(name=label, show=False).add_to(fmap)
         folium.GeoJson(
             _feature_collection(shown, ["category", "fill"]),
-            style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#444444", "weight": 0.5, "fillOpacity": 0.75},
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "color": "#444444",
+                "weight": 0.5,
+                "fillOpacity": 0.75,
+            },
             tooltip=folium.GeoJsonTooltip(fields=["category"], aliases=["Pattern"]),
         ).add_to(group)
         em_groups.append(group)
     if em_groups:
         present = list(dict.fromkeys(em["_category"]))
-        ordered = [c for c in EMERGING_COLOURS if c in present] + sorted(c for c in present if c not in EMERGING_COLOURS)
+        ordered = [c for c in EMERGING_COLOURS if c in present] + sorted(
+            c for c in present if c not in EMERGING_COLOURS
+        )
         em_items = [(EMERGING_COLOURS.get(c, _UNKNOWN_COLOUR), c.capitalize()) for c in ordered]
         generated += [label for _c, label in em_items]
         Legend("Emerging hot spots", em_items, layers=em_groups).add_to(fmap)

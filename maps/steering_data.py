@@ -1,7 +1,7 @@
 """Read the steering map's inputs from the warehouse: simplified areas, Gi* hot spots per period, emerging hot spots, places.
 
 :func:`load_steering_inputs` turns ``raw.boundaries`` and the hot spot and location marts into the frames
-that :func:`maps.steering.build_steering_map` draws. Only display fields leave this module: area names,
+that :func:`ctxrisk.maps.steering.build_steering_map` draws. Only display fields leave this module: area names,
 codes, IMD deciles and simplified outlines; cell outlines with their count, z and bin; emerging-pattern
 categories; and for each ranked place its name, cell-centre position, score parts, themes, trend in words
 and weekday x hour profile. No event row or person ID is read; event positions are only compared with the
@@ -12,7 +12,7 @@ The period selector
 ``marts.hotspots`` holds one Gi* run. The map's period selector offers that run (``"all"``: every period it
 analysed) and, by default, the latest calendar quarter with events and the quarter before it: for each of
 those the same Gi* analysis (unit, weights, permutations, seed, filters, read from the mart's
-``parameters``) is run again on that quarter's events only (:func:`analytics.hotspots.run_hotspots` with
+``parameters``) is run again on that quarter's events only (:func:`ctxrisk.analytics.hotspots.run_hotspots` with
 ``since``/``until``, nothing written), with enough permutations for the FDR step to reach ``alpha`` over a
 quarter's sparser counts (:func:`period_permutations`). The selector switches only the Gi* hot spot layer; emerging hot
 spots and places of concern always cover the whole period of their own runs (the map says so).
@@ -43,8 +43,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipelines.errors import ValidationError
-from pipelines.settings import Settings
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.settings import Settings
 
 __all__ = [
     "DEFAULT_PERIODS",
@@ -72,7 +72,7 @@ SIMPLIFY_M = 10.0
 MAX_PERIOD_PERMUTATIONS = 99_999
 #: Decimal places of every outline coordinate written to the page (6: about 0.1 m). Not 5: at 5 places
 #: (about 1 m) an H3 vertex coincides with some event position by chance once there are a few thousand
-#: events, and the page's leak scan (:func:`maps.disclosure.scan_for_leaks`) rightly cannot tell a grid
+#: events, and the page's leak scan (:func:`ctxrisk.maps.disclosure.scan_for_leaks`) rightly cannot tell a grid
 #: vertex from an event; at 6 places the chance is a hundred times smaller.
 DISPLAY_DECIMALS = 6
 
@@ -164,8 +164,8 @@ class SteeringInputs:
         title: str = "Contextual safeguarding: places of concern",
         show_not_significant: bool = False,
     ) -> folium.Map:
-        """Draw the map with :func:`maps.steering.build_steering_map`, one selector entry per period."""
-        from maps.steering import build_steering_map
+        """Draw the map with :func:`ctxrisk.maps.steering.build_steering_map`, one selector entry per period."""
+        from ctxrisk.maps.steering import build_steering_map
 
         return build_steering_map(
             boundaries=self.boundaries,
@@ -218,7 +218,7 @@ def resolve_periods(
           before it;
         * ``YYYY-Qn`` (or ``YYYYQn``) -- a calendar quarter;
         * ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ``A..B`` (both ends inclusive), as
-          :func:`analytics.events.parse_period`.
+          :func:`ctxrisk.analytics.events.parse_period`.
 
         None means :data:`DEFAULT_PERIODS`.
     first_day, last_day : datetime.date or None
@@ -235,7 +235,7 @@ def resolve_periods(
     ValidationError
         On an unreadable period, or a relative quarter with no events to anchor it.
     """
-    from analytics.events import parse_period
+    from ctxrisk.analytics.events import parse_period
 
     if specs is None:
         texts = list(DEFAULT_PERIODS)
@@ -281,7 +281,7 @@ def trend_text(trend: object, *, p: object = None) -> str:
     Parameters
     ----------
     trend : str
-        ``"increasing"``, ``"decreasing"``, ``"no trend"`` (as :mod:`analytics.mannkendall`) or other text
+        ``"increasing"``, ``"decreasing"``, ``"no trend"`` (as :mod:`ctxrisk.analytics.mannkendall`) or other text
         (returned as it is, e.g. ``"too few months"``).
     p : float or None
         The test's two-sided p-value, stated when given (to 3 places; below 0.001 as ``p < 0.001``).
@@ -314,7 +314,7 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> boo
 
 
 def _round_geoms(geoms: Any) -> np.ndarray:
-    from maps.steering import full_precision
+    from ctxrisk.maps.steering import full_precision
 
     return full_precision(geoms)
 
@@ -356,7 +356,7 @@ def clear_of_event_positions(
     ----------
     con : duckdb.DuckDBPyConnection
     layers : sequence of geopandas.GeoDataFrame
-        WGS84 outlines already rounded by :func:`maps.steering.full_precision`.
+        WGS84 outlines already rounded by :func:`ctxrisk.maps.steering.full_precision`.
     max_rounds : int
         Checks before giving up (a vertex still on an event then raises).
 
@@ -380,10 +380,14 @@ def clear_of_event_positions(
         micro = np.unique(np.rint(np.concatenate(parts) * 1e6).astype(np.int64), axis=0)
         # each vertex with its 3 x 3 neighbouring micro-degree keys, so the join is an equi-join (hash join)
         d = np.array([(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)], dtype=np.int64)
-        vertices = pd.DataFrame({
-            "klon": np.repeat(micro[:, 0], 9), "klat": np.repeat(micro[:, 1], 9),
-            "elon": (micro[:, None, 0] + d[None, :, 0]).ravel(), "elat": (micro[:, None, 1] + d[None, :, 1]).ravel(),
-        })
+        vertices = pd.DataFrame(
+            {
+                "klon": np.repeat(micro[:, 0], 9),
+                "klat": np.repeat(micro[:, 1], 9),
+                "elon": (micro[:, None, 0] + d[None, :, 0]).ravel(),
+                "elat": (micro[:, None, 1] + d[None, :, 1]).ravel(),
+            }
+        )
         events = " union ".join(
             f'select cast(floor("{lat}" * 1e6) as bigint) as klat, cast(floor("{lon}" * 1e6) as bigint) as klon '
             f'from raw."{table}" where "{lat}" is not null and "{lon}" is not null'
@@ -467,8 +471,13 @@ def read_boundaries(con: duckdb.DuckDBPyConnection, *, simplify_m: float = SIMPL
         gdf = gdf.to_crs(4326)
     gdf["geometry"] = _round_geoms(gdf.geometry.values)
     after = int(shapely.get_num_coordinates(gdf.geometry.values).sum())
-    logger.info("read %s boundaries: %s vertices kept of %s (%g m tolerance)", f"{len(gdf):,}", f"{after:,}",
-                f"{before:,}", simplify_m)
+    logger.info(
+        "read %s boundaries: %s vertices kept of %s (%g m tolerance)",
+        f"{len(gdf):,}",
+        f"{after:,}",
+        f"{before:,}",
+        simplify_m,
+    )
     return gdf
 
 
@@ -574,7 +583,7 @@ def _rerun_hotspots(
     include_out_of_area: bool,
 ) -> pd.DataFrame | None:
     """Repeat the mart's Gi* analysis on one period's events (nothing written); None when it has no events."""
-    from analytics.hotspots import run_hotspots
+    from ctxrisk.analytics.hotspots import run_hotspots
 
     filters = params.get("filters") or {}
     since, until = spec.since, spec.until
@@ -671,8 +680,10 @@ def _read_locations(con: duckdb.DuckDBPyConnection, *, top: int) -> pd.DataFrame
 
 def _empty_locations() -> pd.DataFrame:
     return pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in
-         ("rank", "unit_id", "name", "score", "themes", "trend", "profile", "latitude", "longitude")}
+        {
+            c: pd.Series(dtype=object)
+            for c in ("rank", "unit_id", "name", "score", "themes", "trend", "profile", "latitude", "longitude")
+        }
     )
 
 
@@ -717,17 +728,17 @@ def load_steering_inputs(
     """
     for mart, command in (("hotspots", "ctxrisk hotspots"), ("emerging_hotspots", "ctxrisk hotspots emerging")):
         if not _table_exists(con, "marts", mart):
-            msg = (f"the warehouse has no marts.{mart}: run `{command}` first, then make the map "
-                   "(the steering map draws the hot spot marts, it does not compute them)")
+            msg = (
+                f"the warehouse has no marts.{mart}: run `{command}` first, then make the map "
+                "(the steering map draws the hot spot marts, it does not compute them)"
+            )
             raise ValidationError(msg)
     params, theme, run_id, events_used = _mart_parameters(con)
     unit = str(params.get("unit") or "")
     notes: list[str] = []
 
     boundaries = read_boundaries(con, simplify_m=simplify_m)
-    mart = con.execute(
-        "select unit_id, count, z, p, q, bin, geometry_wkt from marts.hotspots order by unit_id"
-    ).df()
+    mart = con.execute("select unit_id, count, z, p, q, bin, geometry_wkt from marts.hotspots order by unit_id").df()
     if len(boundaries):
         areas = boundaries
     else:
@@ -756,8 +767,9 @@ def load_steering_inputs(
             left_out += int((~inside).sum())
             cells = cells[inside].reset_index(drop=True)
         periods.append(SteeringPeriod(spec, cells, used, rid))
-        logger.info("period %s: %s hot/cold spot cells drawn from %s events", spec.label, f"{len(cells):,}",
-                    f"{used:,}")
+        logger.info(
+            "period %s: %s hot/cold spot cells drawn from %s events", spec.label, f"{len(cells):,}", f"{used:,}"
+        )
     if not periods:
         msg = f"none of the periods {[s.label for s in specs]} has events: there are no hot spots to map"
         raise ValidationError(msg)
@@ -791,12 +803,19 @@ def load_steering_inputs(
     if theme != "all":
         notes.append(f"Hot spots count events of the theme(s) {theme.replace(',', ', ')} only.")
     if len(periods) > 1:
-        notes.append("The period selector switches the Gi* hot spots; emerging hot spots and places of concern "
-                     "cover the whole period analysed.")
+        notes.append(
+            "The period selector switches the Gi* hot spots; emerging hot spots and places of concern "
+            "cover the whole period analysed."
+        )
     if first_step is not None and last_step is not None:
         notes.append(f"Emerging hot spots: {pd.Timestamp(first_step):%b %Y} to {pd.Timestamp(last_step):%b %Y}.")
     if left_out:
         notes.append(f"{left_out:,} cells outside the partnership's boundaries are not drawn.")
-    logger.info("steering inputs: %s areas, %s period(s), %s emerging cells, %s places", f"{len(boundaries):,}",
-                f"{len(periods):,}", f"{len(emerging):,}", f"{len(locations):,}")
+    logger.info(
+        "steering inputs: %s areas, %s period(s), %s emerging cells, %s places",
+        f"{len(boundaries):,}",
+        f"{len(periods):,}",
+        f"{len(emerging):,}",
+        f"{len(locations):,}",
+    )
     return SteeringInputs(boundaries, periods, emerging, locations, notes, unit)

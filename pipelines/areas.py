@@ -10,8 +10,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from pipelines.ingest import bulk_write
-from pipelines.warehouse import transaction
+from ctxrisk.pipelines.ingest import bulk_write
+from ctxrisk.pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,14 @@ class EventSource:
 # Identifiers here are constants, never taken from data; they mirror pipelines/sql/staging/010_events.sql.
 EVENT_SOURCES: tuple[EventSource, ...] = (
     EventSource("raw.incidents", "incident", "incident_id", "longitude", "latitude", "located"),
-    EventSource("raw.missing_episodes", "missing", "episode_id", "found_longitude", "found_latitude",
-                "found_latitude is not null"),
+    EventSource(
+        "raw.missing_episodes",
+        "missing",
+        "episode_id",
+        "found_longitude",
+        "found_latitude",
+        "found_latitude is not null",
+    ),
     EventSource("raw.intelligence", "intelligence", "intel_id", "longitude", "latitude", "located"),
     EventSource("raw.stop_searches", "stop_search", "search_id", "longitude", "latitude", "located"),
 )
@@ -96,14 +102,17 @@ class AreaIndex:
         rows = con.execute("select level, code, geometry_wkt from raw.boundaries").fetchnumpy()
         level = np.asarray(rows["level"], dtype=object)
         codes = np.asarray(rows["code"], dtype=object)
-        levels, level_of = np.unique(level.astype(str), return_inverse=True) if len(level) else (
-            np.array([], dtype=str), np.zeros(0, dtype=np.int64))
-        _unique, code_rank = np.unique(codes.astype(str), return_inverse=True) if len(codes) else (
-            None, np.zeros(0, dtype=np.int64))
+        levels, level_of = (
+            np.unique(level.astype(str), return_inverse=True)
+            if len(level)
+            else (np.array([], dtype=str), np.zeros(0, dtype=np.int64))
+        )
+        _unique, code_rank = (
+            np.unique(codes.astype(str), return_inverse=True) if len(codes) else (None, np.zeros(0, dtype=np.int64))
+        )
         geoms = shapely.from_wkt(np.asarray(rows["geometry_wkt"], dtype=object))
         shapely.prepare(geoms)
-        return cls(levels, level_of.astype(np.int64), codes, code_rank.astype(np.int64), geoms,
-                   shapely.bounds(geoms))
+        return cls(levels, level_of.astype(np.int64), codes, code_rank.astype(np.int64), geoms, shapely.bounds(geoms))
 
     def locate(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each point, the polygon holding it at each level.
@@ -156,8 +165,9 @@ class AreaIndex:
         return _one_per_level(point, polygon, self.level_of, self.code_rank, len(x))
 
 
-def _one_per_level(point: np.ndarray, polygon: np.ndarray, level_of: np.ndarray, code_rank: np.ndarray,
-                   n_points: int) -> tuple[np.ndarray, np.ndarray]:
+def _one_per_level(
+    point: np.ndarray, polygon: np.ndarray, level_of: np.ndarray, code_rank: np.ndarray, n_points: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Keep one polygon per (point, level): the one with the smallest code rank (a tie on a shared edge)."""
     level = level_of[polygon]
     n_levels = int(level.max()) + 1 if len(level) else 0
@@ -175,13 +185,15 @@ def _one_per_level(point: np.ndarray, polygon: np.ndarray, level_of: np.ndarray,
     return point[keep], polygon[keep]
 
 
-def _assign(con: duckdb.DuckDBPyConnection, index: AreaIndex, source: EventSource, where: str,
-            params: list[object]) -> tuple[int, int]:
+def _assign(
+    con: duckdb.DuckDBPyConnection, index: AreaIndex, source: EventSource, where: str, params: list[object]
+) -> tuple[int, int]:
     """Test the located events of one source matching ``where``; insert their areas. Returns (tested, added)."""
     events = con.execute(
         f"select {source.id_column} as event_id, {source.longitude} as x, {source.latitude} as y "
         f"from {source.table} t where ({source.located}) and {source.longitude} is not null "
-        f"and {source.latitude} is not null {where}", params,
+        f"and {source.latitude} is not null {where}",
+        params,
     ).to_arrow_table()
     if not events.num_rows:
         return 0, 0
@@ -191,17 +203,22 @@ def _assign(con: duckdb.DuckDBPyConnection, index: AreaIndex, source: EventSourc
     if not len(point):
         return events.num_rows, 0
     taken = pa.array(polygon)
-    found = pa.table({
-        "event_id": events["event_id"].take(pa.array(point)),
-        "level": pa.array(index.levels[index.level_of].astype(object), type=pa.string()).take(taken),
-        "area_code": pa.array(index.codes, type=pa.string()).take(taken),
-    })
+    found = pa.table(
+        {
+            "event_id": events["event_id"].take(pa.array(point)),
+            "level": pa.array(index.levels[index.level_of].astype(object), type=pa.string()).take(taken),
+            "area_code": pa.array(index.codes, type=pa.string()).take(taken),
+        }
+    )
     con.register("_found_areas", found)
     try:
         with bulk_write(con, rows=len(point)):
             # The event type is a bound parameter, the same for every row.
-            con.execute("insert into raw.event_areas (event_type, event_id, level, area_code) "
-                        "select ?::varchar, event_id, level, area_code from _found_areas", [source.event_type])
+            con.execute(
+                "insert into raw.event_areas (event_type, event_id, level, area_code) "
+                "select ?::varchar, event_id, level, area_code from _found_areas",
+                [source.event_type],
+            )
     finally:
         con.unregister("_found_areas")
     return events.num_rows, len(point)
@@ -261,8 +278,10 @@ def assign_event_areas(con: duckdb.DuckDBPyConnection, *, only_new: bool = True,
             if file_id is not None:
                 where, params = "and t.file_id = ?", [file_id]
             elif only_new:
-                where = (f"and not exists (select 1 from raw.event_areas ea where ea.event_type = ? "
-                         f"and ea.event_id = t.{source.id_column})")
+                where = (
+                    f"and not exists (select 1 from raw.event_areas ea where ea.event_type = ? "
+                    f"and ea.event_id = t.{source.id_column})"
+                )
                 params = [source.event_type]
             else:
                 where, params = "", []

@@ -37,7 +37,7 @@ def _chunks(values: pa.ChunkedArray) -> Iterator[tuple[pa.Array, np.ndarray, np.
             continue
         offset_type = np.int64 if chunk.type == pa.large_string() else np.int32
         buffers = chunk.buffers()
-        offsets = np.frombuffer(buffers[1], dtype=offset_type)[chunk.offset: chunk.offset + len(chunk) + 1]
+        offsets = np.frombuffer(buffers[1], dtype=offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
         data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
         yield chunk, offsets.astype(np.int64, copy=False), data
 
@@ -187,7 +187,7 @@ def fixed_width_fingerprints(values: pa.Array | pa.ChunkedArray) -> tuple[np.nda
             width = low
             if int(offsets[-1]) - int(offsets[0]) != width * len(lengths):
                 return None  # a null slot holds bytes (Arrow allows it): the values are not back to back
-            matrix = data[int(offsets[0]): int(offsets[-1])].reshape(-1, width)
+            matrix = data[int(offsets[0]) : int(offsets[-1])].reshape(-1, width)
             whole = width - width % 8
             words = matrix[:, :whole].view(np.uint64) if whole else np.zeros((len(matrix), 0), np.uint64)
             with np.errstate(over="ignore"):

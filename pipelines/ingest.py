@@ -17,16 +17,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.errors import IdentifierError, ValidationError
-from pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
-from pipelines.identifiers import find_identifier_columns
-from pipelines.arrowtext import as_chunked, charset_match, encode, has_control, longer_than, spread, text_series
-from pipelines.kinds import ID_CHARS, ID_MAX, KEY_CHARS, KEY_MAX, KINDS, Kind, Point
-from pipelines.pseudonymise import pseudonymise_series
-from pipelines.settings import Settings
-from pipelines.tabular import ROW_GROUP_ROWS, TextTable, file_sha256, forget_kept, read_text_table
-from pipelines.timeparse import parse_plain_times
-from pipelines.warehouse import transaction
+from ctxrisk.pipelines.arrowtext import as_chunked, charset_match, encode, has_control, longer_than, spread, text_series
+from ctxrisk.pipelines.errors import IdentifierError, ValidationError
+from ctxrisk.pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
+from ctxrisk.pipelines.identifiers import find_identifier_columns
+from ctxrisk.pipelines.kinds import ID_CHARS, ID_MAX, KEY_CHARS, KEY_MAX, KINDS, Kind, Point
+from ctxrisk.pipelines.pseudonymise import pseudonymise_series
+from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.tabular import ROW_GROUP_ROWS, TextTable, file_sha256, forget_kept, read_text_table
+from ctxrisk.pipelines.timeparse import parse_plain_times
+from ctxrisk.pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,10 @@ _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 REJECT_COLUMNS = ["line", "column_name", "value", "reason", "rule"]
 # What Python's str.strip() removes (every character whose isspace() is True): IDs in lists lose exactly these.
-_PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-                  "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass
@@ -143,8 +145,14 @@ class RejectCollector:
         self.bad = np.zeros(n_rows, dtype=bool)
         self._blocks: list[pd.DataFrame] = []
 
-    def add(self, mask: pd.Series | np.ndarray, column: str | None, values: pd.Series | None,
-            reason: str | np.ndarray, rule: str | None = None) -> None:
+    def add(
+        self,
+        mask: pd.Series | np.ndarray,
+        column: str | None,
+        values: pd.Series | None,
+        reason: str | np.ndarray,
+        rule: str | None = None,
+    ) -> None:
         """Refuse the records where ``mask`` is True; ``reason`` is one text or one per refused record."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
@@ -217,7 +225,7 @@ def _id_lists(series: pd.Series) -> tuple[pa.ListArray, np.ndarray]:
     lists : ListArray of string
         One list per record.
     invalid : ndarray of bool
-        True where a record holds an ID that does not match ``pipelines.kinds.ID_PATTERN``.
+        True where a record holds an ID that does not match ``ctxrisk.pipelines.kinds.ID_PATTERN``.
     """
     values = _as_arrow(series).combine_chunks() if len(series) else pa.array([], type=pa.string())
     parts = pc.split_pattern(values, ";")
@@ -265,22 +273,28 @@ def validate_columns(
             ok = charset_match(_as_arrow(series), chars, longest)
             what = "person ID" if column.type == "id" else "ID"
             others = "_ . : -" if column.type == "id" else "_ . : / # -"
-            collector.add(~ok, column.name, series, f"invalid {what}: use 1-{longest} letters, digits or {others} "
-                          "characters")
+            collector.add(
+                ~ok, column.name, series, f"invalid {what}: use 1-{longest} letters, digits or {others} characters"
+            )
             out[column.name] = series
         elif column.type == "text":
             _text_rejects(collector, series, column.name)
             out[column.name] = series
         elif column.type == "time":
             utc, precision, invalid = parse_plain_times(series, timezone=settings.local_timezone)
-            collector.add(invalid.to_numpy(), column.name, series,
-                          "not an ISO 8601 date or time (e.g. 2024-03-31T18:45:00)")
+            collector.add(
+                invalid.to_numpy(), column.name, series, "not an ISO 8601 date or time (e.g. 2024-03-31T18:45:00)"
+            )
             out[column.name] = utc
             out[f"{column.name}__precision"] = precision
         elif column.type == "yearmonth":
             full_date = series.str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).to_numpy()
-            collector.add(full_date, column.name, None,
-                          "a full date of birth is not accepted: give the year and month only (YYYY-MM)")
+            collector.add(
+                full_date,
+                column.name,
+                None,
+                "a full date of birth is not accepted: give the year and month only (YYYY-MM)",
+            )
             ok = series.str.match(r"^\d{4}-(0[1-9]|1[0-2])$").fillna(True).to_numpy()
             collector.add(~ok & ~full_date, column.name, series, "not a year and month (YYYY-MM)")
             out[column.name] = series
@@ -298,8 +312,9 @@ def validate_columns(
             out[column.name] = mapped
         elif column.type == "bool":
             low = series.str.lower()
-            value = pd.Series(np.where(low.isin(list(_TRUE)).fillna(False), True, None), index=series.index,
-                              dtype="object")
+            value = pd.Series(
+                np.where(low.isin(list(_TRUE)).fillna(False), True, None), index=series.index, dtype="object"
+            )
             value[low.isin(list(_FALSE)).fillna(False).to_numpy()] = False
             bad = (~blank) & value.isna().to_numpy()
             collector.add(bad, column.name, series, "not a yes/no value (true/false, yes/no, 1/0, Y/N)")
@@ -350,9 +365,7 @@ def _transform_distinct(
     return np.asarray(out_a)[pair_codes], np.asarray(out_b)[pair_codes]
 
 
-def validate_points(
-    point: Point, frame: pd.DataFrame, collector: RejectCollector
-) -> dict[str, np.ndarray]:
+def validate_points(point: Point, frame: pd.DataFrame, collector: RejectCollector) -> dict[str, np.ndarray]:
     """Check one coordinate pair and return latitude, longitude, easting, northing and a located mask."""
     n = len(frame)
     lat_c, lon_c = point.wgs84
@@ -384,11 +397,19 @@ def validate_points(
     out_wgs = use_wgs & ~in_gb_wgs84(lat, lon)
     out_bng = use_bng & ~in_gb_bng(east, north)
     if lat_c in frame.columns and out_wgs.any():
-        collector.add(out_wgs, lat_c, frame[lat_c] + "," + frame[lon_c] if lon_c in frame.columns else None,
-                      "latitude/longitude outside Great Britain (is the pair swapped?)")
+        collector.add(
+            out_wgs,
+            lat_c,
+            frame[lat_c] + "," + frame[lon_c] if lon_c in frame.columns else None,
+            "latitude/longitude outside Great Britain (is the pair swapped?)",
+        )
     if e_c in frame.columns and out_bng.any():
-        collector.add(out_bng, e_c, frame[e_c] + "," + frame[n_c] if n_c in frame.columns else None,
-                      "easting/northing outside the British National Grid")
+        collector.add(
+            out_bng,
+            e_c,
+            frame[e_c] + "," + frame[n_c] if n_c in frame.columns else None,
+            "easting/northing outside the British National Grid",
+        )
     lat_out = np.where(use_wgs, lat, np.nan)
     lon_out = np.where(use_wgs, lon, np.nan)
     east_out = np.where(use_bng, east, np.nan)
@@ -400,8 +421,7 @@ def validate_points(
         la2, lo2 = _transform_distinct(bng_to_wgs84, east[use_bng], north[use_bng])
         lat_out[use_bng], lon_out[use_bng] = la2, lo2
     located = use_wgs | use_bng
-    return {"latitude": lat_out, "longitude": lon_out, "easting": east_out, "northing": north_out,
-            "located": located}
+    return {"latitude": lat_out, "longitude": lon_out, "easting": east_out, "northing": north_out, "located": located}
 
 
 def _map_distinct(series: pd.Series, func: Callable[[str], str | None]) -> pd.Series:
@@ -416,8 +436,14 @@ def _map_distinct(series: pd.Series, func: Callable[[str], str | None]) -> pd.Se
     return out
 
 
-def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], points: dict[str, dict],
-                collector: RejectCollector, settings: Settings) -> pd.DataFrame:
+def _shape_rows(
+    kind: Kind,
+    frame: pd.DataFrame,
+    values: dict[str, pd.Series],
+    points: dict[str, dict],
+    collector: RejectCollector,
+    settings: Settings,
+) -> pd.DataFrame:
     """Build the raw table's columns for a kind from validated values."""
     n = len(frame)
 
@@ -457,12 +483,17 @@ def _shape_rows(kind: Kind, frame: pd.DataFrame, values: dict[str, pd.Series], p
     if name == "missing":
         started, ended = col("started_at"), col("ended_at")
         before = (ended.notna() & started.notna() & (ended < started)).to_numpy()
-        collector.add(before, "ended_at", frame["ended_at"] if "ended_at" in frame else None,
-                      "the episode ends before it starts")
+        collector.add(
+            before, "ended_at", frame["ended_at"] if "ended_at" in frame else None, "the episode ends before it starts"
+        )
         offered, completed = col("rhi_offered_at"), col("rhi_completed_at")
         early = (completed.notna() & started.notna() & (completed < started)).to_numpy()
-        collector.add(early, "rhi_completed_at", frame["rhi_completed_at"] if "rhi_completed_at" in frame else None,
-                      "the return home interview is completed before the episode starts")
+        collector.add(
+            early,
+            "rhi_completed_at",
+            frame["rhi_completed_at"] if "rhi_completed_at" in frame else None,
+            "the return home interview is completed before the episode starts",
+        )
         mtype = col("missing_type")
         out = {
             "episode_id": col("episode_id"),
@@ -501,8 +532,11 @@ def _distinct(array: pa.Array | pa.ChunkedArray) -> bool:
     """
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    if len(array) > 1 and not array.null_count and pc.all(
-            pc.greater(array.slice(1), array.slice(0, len(array) - 1))).as_py():
+    if (
+        len(array) > 1
+        and not array.null_count
+        and pc.all(pc.greater(array.slice(1), array.slice(0, len(array) - 1))).as_py()
+    ):
         return True
     return pc.count_distinct(array, mode="all").as_py() == len(array)
 
@@ -535,8 +569,9 @@ def _tuples_distinct(rows: pd.DataFrame, key: tuple[str, ...], positions: np.nda
         return False
 
 
-def _duplicate_keys(rows: pd.DataFrame, key: tuple[str, ...], good: np.ndarray, lines: np.ndarray,
-                    collector: RejectCollector) -> None:
+def _duplicate_keys(
+    rows: pd.DataFrame, key: tuple[str, ...], good: np.ndarray, lines: np.ndarray, collector: RejectCollector
+) -> None:
     """Refuse the second and later rows with the same key in one file, naming the first line."""
     positions = np.flatnonzero(good)
     if len(key) > 1 and _tuples_distinct(rows, key, positions, bool(good.all())):
@@ -562,8 +597,9 @@ def _duplicate_keys(rows: pd.DataFrame, key: tuple[str, ...], good: np.ndarray, 
     first_pos = positions[first]
     mask = np.zeros(len(rows), dtype=bool)
     mask[positions[dup]] = True
-    reasons = np.array([f"duplicate key in this file (first on line {line})" for line in lines[first_pos[dup]]],
-                       dtype=object)
+    reasons = np.array(
+        [f"duplicate key in this file (first on line {line})" for line in lines[first_pos[dup]]], dtype=object
+    )
     collector.add(mask, key[0], rows[key[0]].astype("string"), reasons)
 
 
@@ -618,11 +654,16 @@ def prepare_batch(
             if column.person and column.name in frame.columns:
                 # Checked before hashing: the pseudonym of a malformed ID would look valid. The raw value is
                 # not kept in the rejected rows either.
-                collector.add(_invalid_person_ids(frame[column.name], column.type), column.name, None,
-                              "invalid person ID (value not kept: this ingest pseudonymises person IDs)")
+                collector.add(
+                    _invalid_person_ids(frame[column.name], column.type),
+                    column.name,
+                    None,
+                    "invalid person ID (value not kept: this ingest pseudonymises person IDs)",
+                )
                 sep = ";" if column.type == "idlist" else None
-                frame[column.name] = pseudonymise_series(frame[column.name], pseudonymise_key,
-                                                         separator=sep).astype("string")
+                frame[column.name] = pseudonymise_series(frame[column.name], pseudonymise_key, separator=sep).astype(
+                    "string"
+                )
     # Coordinates (casts and the PROJ transform) and the key's distinctness are checked on a second thread
     # while the other columns are checked here: the heavy parts run in Arrow, numpy and PROJ without the
     # interpreter lock, so both cores work. Each thread has its own collector; refusals are merged in the
@@ -633,7 +674,8 @@ def prepare_batch(
     key_column = frame[kind.key[0]] if len(kind.key) == 1 and kind.key[0] in frame.columns else None
     with ThreadPoolExecutor(1) as pool:
         points_done = pool.submit(
-            lambda: {p.prefix: validate_points(p, point_frame, point_collector) for p in kind.points})
+            lambda: {p.prefix: validate_points(p, point_frame, point_collector) for p in kind.points}
+        )
         keys_done = pool.submit(_all_distinct, key_column) if key_column is not None else None
         values = validate_columns(kind, frame, collector, settings=settings)
         points = points_done.result()
@@ -660,22 +702,33 @@ def _keep_rows(rows: pd.DataFrame, good: np.ndarray) -> pd.DataFrame:
     index: finishing a million SSDA903 episodes (2% refused) took 0.09-0.11 s against 0.12-0.19 s.
     """
     mask = pa.array(good, type=pa.bool_())
-    texts = [name for name in rows.columns
-             if isinstance(rows[name].dtype, pd.StringDtype) and rows[name].dtype.storage == "pyarrow"]
+    texts = [
+        name
+        for name in rows.columns
+        if isinstance(rows[name].dtype, pd.StringDtype) and rows[name].dtype.storage == "pyarrow"
+    ]
     others = rows.drop(columns=texts).loc[good].reset_index(drop=True)
     kept = {}
     for name in rows.columns:
         if name in texts:  # the same string dtype back (pandas' NA or NaN flavour)
             values = rows[name].array
-            kept[name] = pd.Series(type(values)(pa.array(values).filter(mask), dtype=rows[name].dtype),
-                                   index=others.index)
+            kept[name] = pd.Series(
+                type(values)(pa.array(values).filter(mask), dtype=rows[name].dtype), index=others.index
+            )
         else:
             kept[name] = others[name]
     return pd.DataFrame(kept, index=others.index)
 
 
-def finish_batch(kind: str, table_name: str, key: tuple[str, ...], table: TextTable, rows: pd.DataFrame,
-                 collector: RejectCollector, notes: list[str]) -> Batch:
+def finish_batch(
+    kind: str,
+    table_name: str,
+    key: tuple[str, ...],
+    table: TextTable,
+    rows: pd.DataFrame,
+    collector: RejectCollector,
+    notes: list[str],
+) -> Batch:
     """Drop refused records, attach line numbers and structural rejects, and build the Batch."""
     good = ~collector.bad
     rows = rows.reset_index(drop=True) if good.all() else _keep_rows(rows, good)
@@ -683,15 +736,26 @@ def finish_batch(kind: str, table_name: str, key: tuple[str, ...], table: TextTa
     rejects = collector.frame(table.lines)
     if table.rejects:
         structural = pd.DataFrame(
-            [{"line": r.line, "column_name": r.column, "value": r.value, "reason": r.reason, "rule": None}
-             for r in table.rejects]
+            [
+                {"line": r.line, "column_name": r.column, "value": r.value, "reason": r.reason, "rule": None}
+                for r in table.rejects
+            ]
         )
         rejects = pd.concat([structural, rejects], ignore_index=True).sort_values("line", kind="stable")
     rejected = int(collector.bad.sum()) + len(table.rejects)
     log.info("%s %s: %s rows ready, %s refused", kind, table.path.name, f"{len(rows):,}", f"{rejected:,}")
-    return Batch(kind=kind, table=table_name, key=key, path=table.path, sha256=table.sha256,
-                 rows_read=table.rows_read, rows=rows, rejects=rejects.reset_index(drop=True),
-                 rejected_records=rejected, notes=notes)
+    return Batch(
+        kind=kind,
+        table=table_name,
+        key=key,
+        path=table.path,
+        sha256=table.sha256,
+        rows_read=table.rows_read,
+        rows=rows,
+        rejects=rejects.reset_index(drop=True),
+        rejected_records=rejected,
+        notes=notes,
+    )
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, kind: str, sha256: str) -> str | None:
@@ -721,8 +785,16 @@ def skip_if_ingested(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> I
         return None
     forget_kept()
     log.info("%s %s: same bytes already ingested (file %s); nothing to add", kind, path.name, earlier)
-    return IngestResult(kind, str(path), earlier, 0, 0, 0, skipped_same_file=True,
-                        notes=["the same file was ingested before: nothing added"])
+    return IngestResult(
+        kind,
+        str(path),
+        earlier,
+        0,
+        0,
+        0,
+        skipped_same_file=True,
+        notes=["the same file was ingested before: nothing added"],
+    )
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -861,8 +933,11 @@ def store_batch(
                 if replaced:
                     con.execute(f"delete from {batch.table} t using _batch_rows n where {key_match}")
                 # file_id is a bound parameter, the same for every row: no copy of the rows is made for it.
-                con.execute(f'insert into {batch.table} ({column_list}, "file_id") '
-                            f"select {column_list}, ?::varchar from _batch_rows", [file_id])
+                con.execute(
+                    f'insert into {batch.table} ({column_list}, "file_id") '
+                    f"select {column_list}, ?::varchar from _batch_rows",
+                    [file_id],
+                )
             if len(rejects):
                 con.execute(
                     "insert into raw.rejected_rows (file_id, kind, path, line, column_name, value, reason, rule) "
@@ -870,8 +945,18 @@ def store_batch(
                 )
             con.execute(
                 "insert into raw.ingest_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [file_id, batch.kind, str(batch.path), batch.sha256, batch.rows_read, len(rows),
-                 batch.rejected_records, datetime.now(UTC), run_id, pseudonymised],
+                [
+                    file_id,
+                    batch.kind,
+                    str(batch.path),
+                    batch.sha256,
+                    batch.rows_read,
+                    len(rows),
+                    batch.rejected_records,
+                    datetime.now(UTC),
+                    run_id,
+                    pseudonymised,
+                ],
             )
             for extra in batch.extra:
                 _store_extra(con, extra, file_id)
@@ -879,10 +964,24 @@ def store_batch(
         con.unregister("_batch_rows")
         if len(rejects):
             con.unregister("_batch_rejects")
-    log.info("%s %s: read %s, loaded %s, rejected %s", batch.kind, batch.path.name, f"{batch.rows_read:,}",
-             f"{len(rows):,}", f"{batch.rejected_records:,}")
-    return IngestResult(batch.kind, str(batch.path), file_id, batch.rows_read, len(rows), batch.rejected_records,
-                        replaced=replaced, notes=batch.notes)
+    log.info(
+        "%s %s: read %s, loaded %s, rejected %s",
+        batch.kind,
+        batch.path.name,
+        f"{batch.rows_read:,}",
+        f"{len(rows):,}",
+        f"{batch.rejected_records:,}",
+    )
+    return IngestResult(
+        batch.kind,
+        str(batch.path),
+        file_id,
+        batch.rows_read,
+        len(rows),
+        batch.rejected_records,
+        replaced=replaced,
+        notes=batch.notes,
+    )
 
 
 def ingest_file(

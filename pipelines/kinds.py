@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 KEY_PATTERN = r"^[A-Za-z0-9_.:/#\-]{1,128}$"
-# The same rules as character sets and lengths, checked byte by byte (pipelines.arrowtext.charset_match).
+# The same rules as character sets and lengths, checked byte by byte (ctxrisk.pipelines.arrowtext.charset_match).
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 ID_CHARS, ID_MAX = _ALNUM + "_.:-", 64
 KEY_CHARS, KEY_MAX = _ALNUM + "_.:/#-", 128
@@ -142,7 +142,9 @@ KINDS: dict[str, Kind] = {
             Column("person_id", "id", required=True, person=True),
             Column("started_at", "time", required=True),
             Column("ended_at", "time"),
-            Column("missing_type", "enum", allowed=MISSING_TYPES, synonyms={"m": "missing", "a": "away", "absent": "away"}),
+            Column(
+                "missing_type", "enum", allowed=MISSING_TYPES, synonyms={"m": "missing", "a": "away", "absent": "away"}
+            ),
             Column("found_with", "idlist", person=True),
             Column("rhi_offered_at", "time"),
             Column("rhi_completed_at", "time"),
@@ -182,7 +184,13 @@ KINDS: dict[str, Kind] = {
         (
             Column("person_id", "id", required=True, person=True),
             Column("screened_at", "time", required=True),
-            Column("tool", "enum", required=True, allowed=SCREENING_TOOLS, synonyms={"pre-screen": "pre_screen", "prescreen": "pre_screen"}),
+            Column(
+                "tool",
+                "enum",
+                required=True,
+                allowed=SCREENING_TOOLS,
+                synonyms={"pre-screen": "pre_screen", "prescreen": "pre_screen"},
+            ),
             Column("risk_level", "enum", required=True),
         ),
         key=("person_id", "screened_at", "tool"),

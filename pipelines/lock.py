@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from pipelines.errors import LockError
-from pipelines.fsutil import FILE_MODE, secure_mkdir
+from ctxrisk.pipelines.errors import LockError
+from ctxrisk.pipelines.fsutil import FILE_MODE, secure_mkdir
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class RunLock:
 
     The lock file (``<warehouse>.lock``, mode 0600) holds the pid, host and start time of the run that took
     it, and that run keeps an OS file lock (``flock``) on it. A second run finds the OS lock taken and is
-    refused with a :class:`~pipelines.errors.LockError` naming the holder. A run that died without
+    refused with a :class:`~ctxrisk.pipelines.errors.LockError` naming the holder. A run that died without
     releasing the lock (killed, power cut) leaves the file but not the OS lock, which the kernel drops with
     the process: the next run takes over the file and logs a warning naming the dead run ("stale lock").
 
@@ -157,10 +157,14 @@ class RunLock:
             if previous.strip():
                 holder = LockHolder.parse(previous) or LockHolder(None, None, None)
                 self.recovered = holder
-                state = "is no longer running" if holder.pid is None or not pid_alive(holder.pid) else (
-                    "does not hold the lock any more (its pid is now another process)")
-                log.warning("recovered a stale lock: %s %s; its unfinished work is redone by this run",
-                            holder.describe(), state)
+                state = (
+                    "is no longer running"
+                    if holder.pid is None or not pid_alive(holder.pid)
+                    else ("does not hold the lock any more (its pid is now another process)")
+                )
+                log.warning(
+                    "recovered a stale lock: %s %s; its unfinished work is redone by this run", holder.describe(), state
+                )
             self._write(fd)
             self._fd = fd
             return self
@@ -205,8 +209,9 @@ class RunLock:
     def __enter__(self) -> RunLock:
         return self.acquire()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.release()
 
 

@@ -38,8 +38,8 @@ def release_freed_memory() -> None:
 
     Arrow's allocator (mimalloc) keeps pages it has freed for reuse, and so does glibc's heap: after a
     10M-row ingest the process held 3.1 GB with 0.3 GB in use, and the next steps of a run then started
-    from that. Called after each ingested file (``pipelines.runner.ingest_one``) and after each step of a
-    run (``pipelines.jobs``); costs milliseconds.
+    from that. Called after each ingested file (``ctxrisk.pipelines.runner.ingest_one``) and after each step of a
+    run (``ctxrisk.jobs.run``); costs milliseconds.
     """
     pa.default_memory_pool().release_unused()
     trim = _glibc_function("malloc_trim")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 ENV_KEY = "CTXRISK_PSEUDO_KEY"
 ENV_KEY_FILE = "CTXRISK_PSEUDO_KEY_FILE"
@@ -63,6 +63,7 @@ def pseudonymise_series(values: pd.Series, key: bytes, *, separator: str | None 
 
     Distinct values are hashed once, so a column of a million rows with 50,000 people costs 50,000 HMACs.
     """
+
     def one(text: object) -> object:
         if text is None or (isinstance(text, float) and pd.isna(text)) or pd.isna(text):
             return text

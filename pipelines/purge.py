@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from pipelines.errors import ValidationError
-from pipelines.settings import Settings
-from pipelines.warehouse import audit
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.warehouse import audit
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,10 @@ def parse_duration(text: str) -> Duration:
         The text is not of that form, or is zero.
     """
     if not isinstance(text, str) or not _DURATION_FULL.match(text.lower()):
-        msg = (f"retention period {text!r} is not understood: use a whole number and a unit, d (days), w (weeks), "
-               "m (months) or y (years), e.g. 7y, 18m, 6w, 30d or 1y6m")
+        msg = (
+            f"retention period {text!r} is not understood: use a whole number and a unit, d (days), w (weeks), "
+            "m (months) or y (years), e.g. 7y, 18m, 6w, 30d or 1y6m"
+        )
         raise ValidationError(msg)
     parts = {"d": 0, "w": 0, "m": 0, "y": 0}
     for number, unit in _DURATION.findall(text.lower()):
@@ -121,14 +123,23 @@ class PurgeResult:
         return sum(self.deleted.values())
 
     def as_dict(self) -> dict[str, object]:
-        return {"cutoff": self.cutoff.isoformat(), "dry_run": self.dry_run, "deleted": dict(self.deleted),
-                "total": self.total}
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "dry_run": self.dry_run,
+            "deleted": dict(self.deleted),
+            "total": self.total,
+        }
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and "
-                            "table_name = ? and table_type = 'BASE TABLE'", [schema, name]).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and "
+            "table_name = ? and table_type = 'BASE TABLE'",
+            [schema, name],
+        ).fetchone()[0]
+    )
 
 
 def purge_older_than(
@@ -172,33 +183,47 @@ def purge_older_than(
                 continue
             old = f"select {id_col} from {table} where {when} < ?"
             if event_type in ("incident", "missing", "intelligence"):
-                n = con.execute(f"delete from raw.involvements where event_type = ? and event_id in ({old})",
-                                [event_type, cutoff]).fetchone()[0]
+                n = con.execute(
+                    f"delete from raw.involvements where event_type = ? and event_id in ({old})", [event_type, cutoff]
+                ).fetchone()[0]
                 deleted["raw.involvements"] = deleted.get("raw.involvements", 0) + int(n)
             if _table_exists(con, "raw.event_areas"):
-                n = con.execute(f"delete from raw.event_areas where event_type = ? and event_id in ({old})",
-                                [event_type, cutoff]).fetchone()[0]
+                n = con.execute(
+                    f"delete from raw.event_areas where event_type = ? and event_id in ({old})", [event_type, cutoff]
+                ).fetchone()[0]
                 deleted["raw.event_areas"] = deleted.get("raw.event_areas", 0) + int(n)
             n = con.execute(f"delete from {table} where {when} < ?", [cutoff]).fetchone()[0]
             deleted[table] = int(n)
         for table, when in DATED_RECORDS:
             if _table_exists(con, table):
                 deleted[table] = int(con.execute(f"delete from {table} where {when} < ?", [cutoff]).fetchone()[0])
-        deleted["raw.rejected_rows"] = int(con.execute(
-            "delete from raw.rejected_rows where file_id in (select file_id from raw.ingest_files "
-            "where ingested_at < ?)", [cutoff]).fetchone()[0])
+        deleted["raw.rejected_rows"] = int(
+            con.execute(
+                "delete from raw.rejected_rows where file_id in (select file_id from raw.ingest_files "
+                "where ingested_at < ?)",
+                [cutoff],
+            ).fetchone()[0]
+        )
         if dry_run:
             con.execute("rollback")
         else:
             detail = ", ".join(f"{t} {n:,}" for t, n in deleted.items() if n) or "nothing older"
-            audit(con, "purge", target=f"records before {cutoff.isoformat()}",
-                  detail=(f"{reason}: " if reason else "") + detail)
+            audit(
+                con,
+                "purge",
+                target=f"records before {cutoff.isoformat()}",
+                detail=(f"{reason}: " if reason else "") + detail,
+            )
             con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    log.info("%s %s record(s) older than %s", "would remove" if dry_run else "removed", f"{result.total:,}",
-             cutoff.isoformat())
+    log.info(
+        "%s %s record(s) older than %s",
+        "would remove" if dry_run else "removed",
+        f"{result.total:,}",
+        cutoff.isoformat(),
+    )
     return result
 
 
@@ -229,9 +254,9 @@ def purge(
     """
     from pathlib import Path
 
-    from pipelines.fsutil import private_umask
-    from pipelines.lock import RunLock, lock_path_for
-    from pipelines.warehouse import connect
+    from ctxrisk.pipelines.fsutil import private_umask
+    from ctxrisk.pipelines.lock import RunLock, lock_path_for
+    from ctxrisk.pipelines.warehouse import connect
 
     duration = parse_duration(older_than)
     cutoff = duration.cutoff(now)

@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.fsutil import atomic_write_text, move_private, secure_mkdir
+from ctxrisk.pipelines.fsutil import atomic_write_text, move_private, secure_mkdir
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,11 @@ def _companions(path: Path) -> list[Path]:
     if path.suffix.lower() != ".shp":
         return []
     stem = path.name[: -len(path.suffix)]
-    return sorted(p for p in path.parent.iterdir()
-                  if p.is_file() and p != path and p.name.lower() in {stem.lower() + s for s in SHAPEFILE_COMPANIONS})
+    return sorted(
+        p
+        for p in path.parent.iterdir()
+        if p.is_file() and p != path and p.name.lower() in {stem.lower() + s for s in SHAPEFILE_COMPANIONS}
+    )
 
 
 def pending_files(folder: str | Path) -> list[Path]:
@@ -57,7 +60,7 @@ def mark_processed(path: str | Path) -> Path:
     companions = _companions(path)
     target = move_private(path, path.parent / PROCESSED)
     for extra in companions:
-        move_private(extra, target.parent, name=extra.name + target.name[len(path.name):])
+        move_private(extra, target.parent, name=extra.name + target.name[len(path.name) :])
     log.info("moved %s to %s", path.name, target.parent)
     return target
 
@@ -86,6 +89,6 @@ def quarantine(path: str | Path, reason: str, *, run_id: str | None = None) -> P
     atomic_write_text(folder / (name + REASON_SUFFIX), text)
     target = move_private(path, folder, name=name)
     for extra in companions:
-        move_private(extra, folder, name=extra.name + target.name[len(path.name):])
+        move_private(extra, folder, name=extra.name + target.name[len(path.name) :])
     log.info("quarantined %s in %s", path.name, folder)
     return target

@@ -50,8 +50,17 @@ BLOCK_ROWS = 122_880
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def _hash_rows(starts: np.ndarray, lengths: np.ndarray, separator: np.ndarray, first: int, stop: int,
-               out: np.ndarray, init: Any, update: Any, final: Any) -> None:
+def _hash_rows(
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    separator: np.ndarray,
+    first: int,
+    stop: int,
+    out: np.ndarray,
+    init: Any,
+    update: Any,
+    final: Any,
+) -> None:
     """SHA-256 of rows ``first`` to ``stop - 1`` into ``out[r]``: column ``c`` of row ``r`` is the
     ``lengths[c, r]`` bytes at address ``starts[c, r]``, columns joined by the one byte in ``separator``.
 
@@ -74,9 +83,18 @@ def _hash_rows(starts: np.ndarray, lengths: np.ndarray, separator: np.ndarray, f
         final(out_address + 32 * r, context_address)
 
 
-def _format_keys(has_lead: bool, lead_data: np.ndarray, lead_starts: np.ndarray, lead_ends: np.ndarray,
-                 joiner: np.ndarray, prefix: np.ndarray, digests: np.ndarray, numbers: np.ndarray, hex_digits: int,
-                 hex_table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _format_keys(
+    has_lead: bool,
+    lead_data: np.ndarray,
+    lead_starts: np.ndarray,
+    lead_ends: np.ndarray,
+    joiner: np.ndarray,
+    prefix: np.ndarray,
+    digests: np.ndarray,
+    numbers: np.ndarray,
+    hex_digits: int,
+    hex_table: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """``[lead + joiner] + prefix + hex(digest)[:hex_digits] + "-" + number`` per row, as Arrow offsets and bytes."""
     rows = len(numbers)
     offsets = np.zeros(rows + 1, dtype=np.int64)
@@ -96,11 +114,11 @@ def _format_keys(has_lead: bool, lead_data: np.ndarray, lead_starts: np.ndarray,
         n = offsets[r]
         if has_lead:
             size = lead_ends[r] - lead_starts[r]
-            data[n:n + size] = lead_data[lead_starts[r]:lead_ends[r]]  # one copy, not a loop per byte
+            data[n : n + size] = lead_data[lead_starts[r] : lead_ends[r]]  # one copy, not a loop per byte
             n += size
-            data[n:n + len(joiner)] = joiner
+            data[n : n + len(joiner)] = joiner
             n += len(joiner)
-        data[n:n + len(prefix)] = prefix
+        data[n : n + len(prefix)] = prefix
         n += len(prefix)
         for j in range(hex_digits // 2):
             byte = digests[r, j]
@@ -211,7 +229,7 @@ def _text_buffers(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
         values = values.cast(pa.large_string())
     _, offsets_buffer, data_buffer = values.buffers()
     offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[values.offset:values.offset + len(values) + 1]
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[values.offset : values.offset + len(values) + 1]
     first = int(offsets[0]) if len(offsets) else 0
     offsets = offsets.astype(np.int64) - first
     starts, ends = offsets[:-1], offsets[1:]
@@ -219,7 +237,7 @@ def _text_buffers(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
         ends = np.where(values.is_null().to_numpy(zero_copy_only=False), starts, ends)
     if data_buffer is None or not len(values):
         return np.zeros(0, dtype=np.uint8), starts, ends
-    return np.frombuffer(data_buffer, dtype=np.uint8)[first:first + int(offsets[-1])], starts, ends
+    return np.frombuffer(data_buffer, dtype=np.uint8)[first : first + int(offsets[-1])], starts, ends
 
 
 def _hashlib_rows(columns: list[pa.ChunkedArray], separator: str) -> np.ndarray:
@@ -228,15 +246,14 @@ def _hashlib_rows(columns: list[pa.ChunkedArray], separator: str) -> np.ndarray:
     if not rows:
         return np.zeros((0, 32), dtype=np.uint8)
     parts = [pc.fill_null(col.cast(pa.large_string()), "") for col in columns]
-    joined = (pc.binary_join_element_wise(*parts, pa.scalar(separator, pa.large_string())) if len(parts) > 1
-              else parts[0]).cast(pa.large_binary())
+    joined = (
+        pc.binary_join_element_wise(*parts, pa.scalar(separator, pa.large_string())) if len(parts) > 1 else parts[0]
+    ).cast(pa.large_binary())
     digest = hashlib.sha256
-    return np.frombuffer(b"".join([digest(v).digest() for v in joined.to_pylist()]),
-                         dtype=np.uint8).reshape(rows, 32)
+    return np.frombuffer(b"".join([digest(v).digest() for v in joined.to_pylist()]), dtype=np.uint8).reshape(rows, 32)
 
 
-def sha256_rows(columns: list[pa.ChunkedArray], *, separator: str = "\x1f", compiled: bool | None = None
-                ) -> np.ndarray:
+def sha256_rows(columns: list[pa.ChunkedArray], *, separator: str = "\x1f", compiled: bool | None = None) -> np.ndarray:
     """SHA-256 of each row's values (nulls as empty text) joined by ``separator``: a ``(rows, 32)`` uint8 array.
 
     Parameters
@@ -291,9 +308,13 @@ def _compiled_rows(columns: list[pa.ChunkedArray], separator: int, rows: int) ->
             for job in running:
                 job.result()
             cuts = np.linspace(0, stop - start, workers + 1).astype(np.int64)
-            running = [pool.submit(_hash_rows_compiled, starts, lengths, separator_byte, int(a), int(b),
-                                   out[start:stop], *functions)
-                       for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+            running = [
+                pool.submit(
+                    _hash_rows_compiled, starts, lengths, separator_byte, int(a), int(b), out[start:stop], *functions
+                )
+                for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+                if b > a
+            ]
         for job in running:
             job.result()
     return out
@@ -313,8 +334,7 @@ def _text_pieces(values: pa.ChunkedArray | pa.Array) -> list[tuple[int, pa.Array
     return pieces
 
 
-def _block_positions(pieces: list[list[tuple[int, pa.Array]]], start: int, stop: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _block_positions(pieces: list[list[tuple[int, pa.Array]]], start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Where each value of rows ``start`` to ``stop - 1`` lies: its address and byte length per column.
 
     A null is zero bytes (its slot may still hold some). The columns' chunks are read in place, not copied.
@@ -329,13 +349,13 @@ def _block_positions(pieces: list[list[tuple[int, pa.Array]]], start: int, stop:
             _, offsets_buffer, data_buffer = chunk.buffers()
             offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
             at = chunk.offset + a - first
-            offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[at:at + b - a + 1].astype(np.int64)
+            offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[at : at + b - a + 1].astype(np.int64)
             sizes = np.diff(offsets)
             if chunk.null_count:
                 sizes[chunk.slice(a - first, b - a).is_null().to_numpy(zero_copy_only=False)] = 0
             if data_buffer is not None:
-                starts[c, a - start:b - start] = offsets[:-1] + data_buffer.address
-            lengths[c, a - start:b - start] = sizes
+                starts[c, a - start : b - start] = offsets[:-1] + data_buffer.address
+            lengths[c, a - start : b - start] = sizes
     return starts, lengths
 
 
@@ -377,9 +397,15 @@ def _numbered(high: np.ndarray, low: np.ndarray) -> np.ndarray:
     return pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy() + 1
 
 
-def format_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str = "",
-                lead: pa.Array | pa.ChunkedArray | None = None,
-                joiner: str = "", compiled: bool | None = None) -> pa.Array:
+def format_keys(
+    digests: np.ndarray,
+    numbers: np.ndarray,
+    *,
+    prefix: str = "",
+    lead: pa.Array | pa.ChunkedArray | None = None,
+    joiner: str = "",
+    compiled: bool | None = None,
+) -> pa.Array:
     """Keys ``[lead + joiner] + prefix + <20 hex digits> + "-" + number`` as Arrow ``large_string``.
 
     ``lead`` (text, one per row; null as empty) goes first, e.g. a Crime ID that repeats.
@@ -400,9 +426,15 @@ def format_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str = "",
     hexes[:, 0::2] = _HEX[digests[:, :width] >> 4]
     hexes[:, 1::2] = _HEX[digests[:, :width] & 15]
     text = pa.large_string()
-    hex_text = pa.Array.from_buffers(pa.large_string(), rows, [
-        None, pa.py_buffer(np.arange(0, rows * KEY_HEX_DIGITS + 1, KEY_HEX_DIGITS, dtype=np.int64)),
-        pa.py_buffer(hexes)])
+    hex_text = pa.Array.from_buffers(
+        pa.large_string(),
+        rows,
+        [
+            None,
+            pa.py_buffer(np.arange(0, rows * KEY_HEX_DIGITS + 1, KEY_HEX_DIGITS, dtype=np.int64)),
+            pa.py_buffer(hexes),
+        ],
+    )
     pieces = [pa.scalar(prefix, text), hex_text, pa.scalar("-", text), pa.array(numbers).cast(text)]
     if lead is not None:
         if isinstance(lead, pa.ChunkedArray):
@@ -411,8 +443,9 @@ def format_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str = "",
     return pc.binary_join_element_wise(*pieces, pa.scalar("", text))
 
 
-def _compiled_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str,
-                   lead: pa.Array | pa.ChunkedArray | None, joiner: str) -> pa.Array:
+def _compiled_keys(
+    digests: np.ndarray, numbers: np.ndarray, *, prefix: str, lead: pa.Array | pa.ChunkedArray | None, joiner: str
+) -> pa.Array:
     rows = len(numbers)
     if _format_keys_compiled is None:
         msg = "compiled key writing needs numba"
@@ -422,7 +455,15 @@ def _compiled_keys(digests: np.ndarray, numbers: np.ndarray, *, prefix: str,
     else:
         lead_data, lead_starts, lead_ends = np.zeros(0, dtype=np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
     offsets, data = _format_keys_compiled(
-        lead is not None, lead_data, lead_starts, lead_ends, np.frombuffer(joiner.encode("utf-8"), dtype=np.uint8),
-        np.frombuffer(prefix.encode("utf-8"), dtype=np.uint8), digests, numbers.astype(np.int64),
-        KEY_HEX_DIGITS, _HEX)
+        lead is not None,
+        lead_data,
+        lead_starts,
+        lead_ends,
+        np.frombuffer(joiner.encode("utf-8"), dtype=np.uint8),
+        np.frombuffer(prefix.encode("utf-8"), dtype=np.uint8),
+        digests,
+        numbers.astype(np.int64),
+        KEY_HEX_DIGITS,
+        _HEX,
+    )
     return pa.Array.from_buffers(pa.large_string(), rows, [None, pa.py_buffer(offsets), pa.py_buffer(data)])

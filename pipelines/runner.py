@@ -11,12 +11,12 @@ from typing import Any
 
 import duckdb
 
-from pipelines.errors import CtxriskError
-from pipelines.ingest import IngestResult, ingest_file, skip_if_ingested, store_batch
-from pipelines.kinds import KINDS
-from pipelines.memory import arrow_memory_for_ingest, keep_freed_memory_for_reuse, release_freed_memory
-from pipelines.settings import Settings
-from pipelines.warehouse import transaction
+from ctxrisk.pipelines.errors import CtxriskError
+from ctxrisk.pipelines.ingest import IngestResult, ingest_file, skip_if_ingested, store_batch
+from ctxrisk.pipelines.kinds import KINDS
+from ctxrisk.pipelines.memory import arrow_memory_for_ingest, keep_freed_memory_for_reuse, release_freed_memory
+from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +32,16 @@ def ingest_one(
     run_id: str | None = None,
 ) -> IngestResult:
     """Ingest one file of a canonical kind or of a public format."""
-    from pipelines.geo import warm_up
+    from ctxrisk.pipelines.geo import warm_up
 
     keep_freed_memory_for_reuse()
     if _locates_points(kind):
         warm_up()  # PROJ's set-up runs while the file is read
     try:
         with arrow_memory_for_ingest(), _collector_skips_older_objects():
-            return _ingest_one(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key,
-                               options=options, run_id=run_id)
+            return _ingest_one(
+                con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, options=options, run_id=run_id
+            )
     finally:
         release_freed_memory()  # the file's columns are gone; the steps after it start from a small process
 
@@ -53,7 +54,7 @@ def _locates_points(kind: str) -> bool:
     """
     if kind in KINDS:
         return bool(KINDS[kind].points)
-    from pipelines import sources
+    from ctxrisk.pipelines import sources
 
     return kind in sources.SOURCE_KINDS and sources.located(kind)
 
@@ -73,22 +74,29 @@ def _collector_skips_older_objects() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _ingest_one(con: duckdb.DuckDBPyConnection, kind: str, path: Path, *, settings: Settings,
-                pseudonymise_key: bytes | None, options: dict[str, Any] | None, run_id: str | None
-                ) -> IngestResult:
+def _ingest_one(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: Path,
+    *,
+    settings: Settings,
+    pseudonymise_key: bytes | None,
+    options: dict[str, Any] | None,
+    run_id: str | None,
+) -> IngestResult:
     if kind in KINDS:
-        result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key,
-                             run_id=run_id)
+        result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
         if not result.skipped_same_file:
             _assign_areas(con, kind, result, tables=[KINDS[kind].table])
         return result
-    from pipelines import sources
+    from ctxrisk.pipelines import sources
 
     skipped = skip_if_ingested(con, kind, Path(path))
     if skipped is not None:
         return skipped
-    batch = sources.read_source(kind, Path(path), settings=settings,
-                                options={**(options or {}), "pseudonymise_key": pseudonymise_key})
+    batch = sources.read_source(
+        kind, Path(path), settings=settings, options={**(options or {}), "pseudonymise_key": pseudonymise_key}
+    )
     result = store_batch(con, batch, run_id=run_id, pseudonymised=pseudonymise_key is not None)
     tables = [batch.table, *(extra.table for extra in batch.extra)]
     del batch  # its rows are stored: not held while outcomes are linked and areas assigned
@@ -103,7 +111,7 @@ def _assign_areas(con: duckdb.DuckDBPyConnection, kind: str, result: IngestResul
     After boundaries change every event is assigned again; after a file that loaded events, exactly that
     file's events are; a kind that writes no event table (persons, involvements …) needs nothing.
     """
-    from pipelines.areas import adds_events, assign_event_areas, boundaries_loaded
+    from ctxrisk.pipelines.areas import adds_events, assign_event_areas, boundaries_loaded
 
     if kind == "boundaries":
         if boundaries_loaded(con):
@@ -137,8 +145,17 @@ def ingest_paths(
         try:
             # The file's rows and its format's follow-up work (area assignment, outcome joins) commit together.
             with transaction(con):
-                results.append(ingest_one(con, kind, Path(path), settings=settings,
-                                          pseudonymise_key=pseudonymise_key, options=options, run_id=run_id))
+                results.append(
+                    ingest_one(
+                        con,
+                        kind,
+                        Path(path),
+                        settings=settings,
+                        pseudonymise_key=pseudonymise_key,
+                        options=options,
+                        run_id=run_id,
+                    )
+                )
         except CtxriskError as exc:
             log.error("%s", exc)
             failures.append((str(path), str(exc)))

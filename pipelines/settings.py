@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 DEFAULT_CONFIG_NAME = "ctxrisk.toml"
 ENV_CONFIG = "CTXRISK_CONFIG"
@@ -106,10 +106,13 @@ class RunSettings:
 
     def __post_init__(self) -> None:
         if self.concurrent_steps not in (True, False, "auto"):
-            msg = f"[run] concurrent_steps must be true, false or \"auto\", got {self.concurrent_steps!r}"
+            msg = f'[run] concurrent_steps must be true, false or "auto", got {self.concurrent_steps!r}'
             raise ValidationError(msg)
-        if isinstance(self.concurrent_max_events, bool) or not isinstance(self.concurrent_max_events, int) \
-                or self.concurrent_max_events < 0:
+        if (
+            isinstance(self.concurrent_max_events, bool)
+            or not isinstance(self.concurrent_max_events, int)
+            or self.concurrent_max_events < 0
+        ):
             msg = f"[run] concurrent_max_events must be a whole number >= 0, got {self.concurrent_max_events!r}"
             raise ValidationError(msg)
 
@@ -194,7 +197,7 @@ def _section(cls: type, raw: dict[str, Any], name: str) -> Any:
 
 def default_config_text() -> str:
     """Return the packaged default configuration (a commented TOML file)."""
-    return resources.files("pipelines").joinpath("default_config.toml").read_text(encoding="utf-8")
+    return resources.files("ctxrisk.pipelines").joinpath("default_config.toml").read_text(encoding="utf-8")
 
 
 def load_settings(path: str | Path | None = None, *, warehouse: str | Path | None = None) -> Settings:

@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.warehouse import _stored_version, table_counts
+from ctxrisk.pipelines.warehouse import _stored_version, table_counts
 
 
 def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:

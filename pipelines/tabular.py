@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipelines.arrowtext import clean_text
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.arrowtext import clean_text
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +147,12 @@ def _read_hashing(path: Path, size: int) -> tuple[FileBytes, str]:
     with open(path, "rb", buffering=0) as handle, ThreadPoolExecutor(1) as pool:
         hashed = None
         while filled < size:
-            got = handle.readinto(view[filled: min(size, filled + HASH_BLOCK_BYTES)])
+            got = handle.readinto(view[filled : min(size, filled + HASH_BLOCK_BYTES)])
             if not got:
                 break
             if hashed is not None:
                 hashed.result()
-            hashed = pool.submit(hasher.update, view[filled: filled + got])
+            hashed = pool.submit(hasher.update, view[filled : filled + got])
             filled += got
         if hashed is not None:
             hashed.result()
@@ -265,8 +265,9 @@ def _is_ascii(data: FileBytes) -> bool:
     return not len(data) or int(np.frombuffer(data, dtype=np.uint8).max()) < 0x80
 
 
-def _arrow_csv(data: FileBytes, header: list[str], on_invalid: Callable[[object], str], *, check_utf8: bool = True
-               ) -> pa.Table | None:
+def _arrow_csv(
+    data: FileBytes, header: list[str], on_invalid: Callable[[object], str], *, check_utf8: bool = True
+) -> pa.Table | None:
     """Every record of ``data`` after the header as large strings, or None when Arrow cannot parse it."""
     try:
         return pacsv.read_csv(
@@ -305,12 +306,13 @@ def _line_cuts(data: FileBytes, start: int, lines_per_piece: int) -> tuple[list[
     return cuts, newlines
 
 
-def _arrow_csv_pieces(data: FileBytes, header: list[str], cuts: list[int], on_invalid: Callable[[object], str],
-                      *, check_utf8: bool = True) -> pa.Table | None:
+def _arrow_csv_pieces(
+    data: FileBytes, header: list[str], cuts: list[int], on_invalid: Callable[[object], str], *, check_utf8: bool = True
+) -> pa.Table | None:
     """The records between consecutive ``cuts``, each piece parsed as one block on a pool of threads.
 
     Every column then has one chunk per piece: with pieces of a DuckDB row group each, the rows reach
-    DuckDB in aligned batches without being copied into them (``pipelines.ingest``), which for a million
+    DuckDB in aligned batches without being copied into them (``ctxrisk.pipelines.ingest``), which for a million
     police.uk rows saved copying about 300 MB into fresh memory (0.3-0.4 s on a 2-core machine).
     """
     buffer = pa.py_buffer(data)
@@ -408,8 +410,10 @@ def _exact_csv(path: Path, text: str, header: list[str]) -> TextTable:
             continue
         rows.append(record)
         lines.append(start)
-    frame = pd.DataFrame(rows, columns=header, dtype=pd.StringDtype("pyarrow")) if rows else pd.DataFrame(
-        {name: pd.Series([], dtype=pd.StringDtype("pyarrow")) for name in header}
+    frame = (
+        pd.DataFrame(rows, columns=header, dtype=pd.StringDtype("pyarrow"))
+        if rows
+        else pd.DataFrame({name: pd.Series([], dtype=pd.StringDtype("pyarrow")) for name in header})
     )
     frame = frame.apply(lambda col: col.str.strip())
     frame = frame.mask(frame == "", None)

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.arrowtext import as_chunked
+from ctxrisk.pipelines.arrowtext import as_chunked
 
 _MONTH = r"^\d{4}-\d{2}$"
 _DAY = r"^\d{4}-\d{2}-\d{2}$"
@@ -161,5 +161,8 @@ def parse_plain_times(values: pd.Series, *, timezone: str) -> tuple[pd.Series, p
     precision = pa.DictionaryArray.from_arrays(
         pa.array(codes, mask=np.asarray(utc.isna())), pa.array(["month", "day", "minute"])
     ).dictionary_decode()
-    return (utc, pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([precision])), index=values.index),
-            pd.Series(np.zeros(len(values), dtype=bool), index=values.index))
+    return (
+        utc,
+        pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([precision])), index=values.index),
+        pd.Series(np.zeros(len(values), dtype=bool), index=values.index),
+    )

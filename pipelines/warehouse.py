@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import __version__
-from pipelines.errors import SchemaVersionError, ValidationError
-from pipelines.fsutil import private_umask, secure_mkdir
-from pipelines.settings import Settings, load_settings
+from ctxrisk import __version__
+from ctxrisk.pipelines.errors import SchemaVersionError, ValidationError
+from ctxrisk.pipelines.fsutil import private_umask, secure_mkdir
+from ctxrisk.pipelines.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ _MART_NAME = "abcdefghijklmnopqrstuvwxyz0123456789_"
 @functools.cache
 def schema_files() -> tuple[tuple[str, str, str], ...]:
     """Return ``(layer, file name, sql)`` for every schema file, in the order they are applied."""
-    root = resources.files("pipelines").joinpath("sql")
+    root = resources.files("ctxrisk.pipelines").joinpath("sql")
     out: list[tuple[str, str, str]] = []
     for layer in LAYERS:
         folder = root.joinpath(layer)
@@ -128,7 +128,7 @@ def connect(
     read_only : bool
         Open without write access (the file must exist).
     settings : Settings or None
-        Loaded with :func:`pipelines.settings.load_settings` when None.
+        Loaded with :func:`ctxrisk.pipelines.settings.load_settings` when None.
 
     Returns
     -------

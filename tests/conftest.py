@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from pipelines.settings import Settings, load_settings
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-SAMPLES = REPO_ROOT / "data_samples"
-
-
-def shared_data_path(*parts: str) -> Path:
-    """Path to a real public file in ../shared/data; skip where it is absent, fail under CI."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        reason = f"real public data {path} is not present beside this checkout"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
+from ctxrisk.pipelines.settings import Settings, load_settings
 
 
 @pytest.fixture()
@@ -34,7 +18,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture()
 def con(settings: Settings):
     """A fresh warehouse connection."""
-    from pipelines.warehouse import connect
+    from ctxrisk.pipelines.warehouse import connect
 
     connection = connect(settings=settings)
     yield connection

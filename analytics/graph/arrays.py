@@ -20,7 +20,7 @@ _NAT = np.iinfo(np.int64).min  # int64 view of numpy's NaT
 class GraphArrays:
     """The person association graph held as numpy arrays, in the order networkx would hold it.
 
-    ``to_networkx(arrays)`` gives the graph :func:`analytics.graph.build.build_graph` returns;
+    ``to_networkx(arrays)`` gives the graph :func:`ctxrisk.analytics.graph.build.build_graph` returns;
     the marts can be computed from the arrays directly (a few hundred bytes per edge less than
     the networkx graph, whose evidence records are Python dicts).
 
@@ -126,7 +126,7 @@ class GraphArrays:
         return indptr, cols[order], edge[order]
 
     def adjacency(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-        """``(indptr, indices, weights, nodes)`` as :func:`analytics.graph.centrality.adjacency_arrays` gives for the networkx graph."""
+        """``(indptr, indices, weights, nodes)`` as :func:`ctxrisk.analytics.graph.centrality.adjacency_arrays` gives for the networkx graph."""
         indptr, indices, edge = self.csr()
         return indptr, indices, self.weight[edge], self.people.tolist()
 
@@ -172,12 +172,12 @@ def no_gc():
 
 
 def to_networkx(arrays: GraphArrays) -> nx.Graph:
-    """The networkx graph of :func:`analytics.graph.build.build_graph` from its arrays.
+    """The networkx graph of :func:`ctxrisk.analytics.graph.build.build_graph` from its arrays.
 
     Parameters
     ----------
     arrays : GraphArrays
-        From :func:`analytics.graph.build.build_arrays`.
+        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
 
     Returns
     -------

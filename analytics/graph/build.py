@@ -34,9 +34,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pac
 
-from analytics.graph.arrays import GraphArrays, to_networkx
-from analytics.graph.arrays import iso as _iso
-from analytics.graph.inputs import (
+from ctxrisk.analytics.graph.arrays import GraphArrays, to_networkx
+from ctxrisk.analytics.graph.arrays import iso as _iso
+from ctxrisk.analytics.graph.inputs import (
     ASSOCIATION_RELATIONS,
     RELATIONS,
     GraphInputs,
@@ -44,7 +44,7 @@ from analytics.graph.inputs import (
     in_window,
     parse_bound,
 )
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def validate_relations(relations: Iterable[str] | str | None) -> frozenset[str] 
     Parameters
     ----------
     relations : iterable of str, comma-separated str, or None
-        Names from :data:`analytics.graph.inputs.RELATIONS`.
+        Names from :data:`ctxrisk.analytics.graph.inputs.RELATIONS`.
     """
     if relations is None:
         return None
@@ -177,8 +177,16 @@ _NAT = np.iinfo(np.int64).min  # int64 view of numpy's NaT: sorts before every r
 
 def _ids(values: pd.Series | np.ndarray) -> np.ndarray:
     """IDs as an object array of str (None where missing)."""
-    arr = np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values.to_numpy(dtype=object, na_value=None)
-    return np.array([None if v is None or v is pd.NA or v != v else str(v) for v in arr], dtype=object) if arr.size else arr
+    arr = (
+        np.asarray(values, dtype=object)
+        if not isinstance(values, pd.Series)
+        else values.to_numpy(dtype=object, na_value=None)
+    )
+    return (
+        np.array([None if v is None or v is pd.NA or v != v else str(v) for v in arr], dtype=object)
+        if arr.size
+        else arr
+    )
 
 
 def _factorize(values: pd.Series | np.ndarray, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -245,8 +253,11 @@ class _PersonIndex:
         return len(self._parts) - 1
 
     def build(self) -> list[np.ndarray]:
-        met = pa.chunked_array([d for _, d in self._parts], type=pa.large_string()) if self._parts else \
-            pa.chunked_array([], type=pa.large_string())
+        met = (
+            pa.chunked_array([d for _, d in self._parts], type=pa.large_string())
+            if self._parts
+            else pa.chunked_array([], type=pa.large_string())
+        )
         distinct = pac.unique(met)
         people = distinct.take(pac.array_sort_indices(distinct)) if len(distinct) else distinct
         self.people = np.asarray(people.to_numpy(zero_copy_only=False), dtype=object)
@@ -268,7 +279,9 @@ def _id_text(values: pd.Series | np.ndarray) -> pa.Array:
     return text.cast(pa.large_string())
 
 
-def _project(event: pd.Series | np.ndarray, person: np.ndarray, time: np.ndarray, max_event_size: int) -> tuple[dict[str, np.ndarray], int, int]:
+def _project(
+    event: pd.Series | np.ndarray, person: np.ndarray, time: np.ndarray, max_event_size: int
+) -> tuple[dict[str, np.ndarray], int, int]:
     """Project event membership onto weighted pairs ``1/(n-1)`` (Newman 2001), vectorised.
 
     Parameters are aligned rows (event ID, person code, time). Returns the evidence arrays (``a < b``
@@ -282,7 +295,13 @@ def _project(event: pd.Series | np.ndarray, person: np.ndarray, time: np.ndarray
     tkey[tkey == _NAT] = np.iinfo(np.int64).max  # NaT never wins the minimum
     known = (person >= 0) & (ev_code >= 0)  # rows without a person or event ID link nobody
     ev_code, person, tkey = ev_code[known], person[known], tkey[known]
-    empty = {"a": np.empty(0, np.int64), "b": np.empty(0, np.int64), "event": np.empty(0, object), "date": np.empty(0, "datetime64[us]"), "base": np.empty(0)}
+    empty = {
+        "a": np.empty(0, np.int64),
+        "b": np.empty(0, np.int64),
+        "event": np.empty(0, object),
+        "date": np.empty(0, "datetime64[us]"),
+        "base": np.empty(0),
+    }
     if ev_code.size == 0:
         return empty, 0, 0
     order = np.lexsort((person, ev_code))
@@ -314,14 +333,24 @@ def _project(event: pd.Series | np.ndarray, person: np.ndarray, time: np.ndarray
     return out, too_big, int(valid.sum())
 
 
-def _evidence_frame(rel: str | np.ndarray, a: np.ndarray, b: np.ndarray, event: np.ndarray | None, date: np.ndarray, base: np.ndarray | float = 1.0, **grades: np.ndarray) -> dict[str, np.ndarray]:
+def _evidence_frame(
+    rel: str | np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    event: np.ndarray | None,
+    date: np.ndarray,
+    base: np.ndarray | float = 1.0,
+    **grades: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Evidence columns with ``a < b``; pairs of a person with themselves or unknown people are left out."""
     keep = (a != b) & (a >= 0) & (b >= 0)
     size = int(keep.sum())
     cols = {
         "a": np.minimum(a, b)[keep],
         "b": np.maximum(a, b)[keep],
-        "relation": _REL_CODE.get_indexer(rel[keep]).astype(np.int8) if isinstance(rel, np.ndarray) else np.full(size, _REL_CODE.get_loc(rel), dtype=np.int8),
+        "relation": _REL_CODE.get_indexer(rel[keep]).astype(np.int8)
+        if isinstance(rel, np.ndarray)
+        else np.full(size, _REL_CODE.get_loc(rel), dtype=np.int8),
         "event_id": event[keep] if event is not None else np.full(size, None, dtype=object),
         "date": np.asarray(date, dtype="datetime64[us]")[keep],
         "base": np.broadcast_to(np.asarray(base, dtype=float), a.shape)[keep],
@@ -343,7 +372,9 @@ class _Coded:
     locations: np.ndarray
 
 
-def _evidence(inputs: GraphInputs, inv: pd.DataFrame, lo, hi, chosen: frozenset[str] | None, max_event_size: int) -> _Coded:
+def _evidence(
+    inputs: GraphInputs, inv: pd.DataFrame, lo, hi, chosen: frozenset[str] | None, max_event_size: int
+) -> _Coded:
     """Every evidence item as a row of arrays, with people as codes into one sorted ID index."""
 
     def use(rel: str) -> bool:
@@ -361,7 +392,9 @@ def _evidence(inputs: GraphInputs, inv: pd.DataFrame, lo, hi, chosen: frozenset[
     eps = inputs.missing_episodes
     eps = eps.loc[in_window(eps["started_at"], lo, hi, keep_null=False)]
     eps_event, eps_other, eps_time = _explode(eps["episode_id"], eps["found_with"], eps["started_at"])
-    eps_child = np.repeat(_ids(eps["person_id"]), [len(as_id_list(v)) for v in eps["found_with"].to_numpy(dtype=object)])
+    eps_child = np.repeat(
+        _ids(eps["person_id"]), [len(as_id_list(v)) for v in eps["found_with"].to_numpy(dtype=object)]
+    )
     h_eps_child, h_eps_other = index.add(eps_child), index.add(eps_other)
     h_all_eps = index.add(inputs.missing_episodes["person_id"])
 
@@ -384,7 +417,12 @@ def _evidence(inputs: GraphInputs, inv: pd.DataFrame, lo, hi, chosen: frozenset[
         sel = is_type["incident"]
         ev, big, used = _project(inv["event_id"][sel], inv_code[sel], _times(inv["occurred_at"][sel]), max_event_size)
         frames.append(_evidence_frame("co_involvement", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"]))
-        log.info("co-involvement: %s incidents linked people, %s larger than %d people left out", f"{used:,}", f"{big:,}", max_event_size)
+        log.info(
+            "co-involvement: %s incidents linked people, %s larger than %d people left out",
+            f"{used:,}",
+            f"{big:,}",
+            max_event_size,
+        )
     if use("intelligence_co_subject"):
         sel = is_type["intelligence"]
         ev, big, used = _project(
@@ -393,25 +431,50 @@ def _evidence(inputs: GraphInputs, inv: pd.DataFrame, lo, hi, chosen: frozenset[
             np.concatenate([_times(inv["occurred_at"][sel]), intel_time]),
             max_event_size,
         )
-        grade_of = inputs.intelligence.assign(_id=_ids(inputs.intelligence["intel_id"])).drop_duplicates("_id").set_index("_id")
-        pos = pd.Index(grade_of.index, dtype=object).get_indexer(pd.Index(ev["event"], dtype=object)) if len(grade_of) else np.full(ev["event"].size, -1)
+        grade_of = (
+            inputs.intelligence.assign(_id=_ids(inputs.intelligence["intel_id"]))
+            .drop_duplicates("_id")
+            .set_index("_id")
+        )
+        pos = (
+            pd.Index(grade_of.index, dtype=object).get_indexer(pd.Index(ev["event"], dtype=object))
+            if len(grade_of)
+            else np.full(ev["event"].size, -1)
+        )
         grades = {}
         for col in ("source_evaluation", "intelligence_evaluation", "handling"):
-            table = np.r_[grade_of[col].to_numpy(dtype=object), None] if len(grade_of) else np.array([None], dtype=object)
+            table = (
+                np.r_[grade_of[col].to_numpy(dtype=object), None] if len(grade_of) else np.array([None], dtype=object)
+            )
             grades[col] = table[pos]
-        frames.append(_evidence_frame("intelligence_co_subject", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"], **grades))
-        log.info("intelligence co-subjects: %s items linked people, %s larger than %d people left out", f"{used:,}", f"{big:,}", max_event_size)
+        frames.append(
+            _evidence_frame("intelligence_co_subject", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"], **grades)
+        )
+        log.info(
+            "intelligence co-subjects: %s items linked people, %s larger than %d people left out",
+            f"{used:,}",
+            f"{big:,}",
+            max_event_size,
+        )
     if use("found_with"):
         child, other, event, date = [codes[h_eps_child]], [codes[h_eps_other]], [eps_event], [eps_time]
         sel = is_type["missing"]
         if sel.any():
             fw_sel = sel & (inv["role"] == "found_with").to_numpy(dtype=bool)
             kid_sel = sel & ~fw_sel
-            fw = pd.DataFrame({"event_id": _ids(inv["event_id"][fw_sel]), "other": inv_code[fw_sel], "date": _times(inv["occurred_at"][fw_sel])})
+            fw = pd.DataFrame(
+                {
+                    "event_id": _ids(inv["event_id"][fw_sel]),
+                    "other": inv_code[fw_sel],
+                    "date": _times(inv["occurred_at"][fw_sel]),
+                }
+            )
             # the missing child: the episode's other people, or the child the episode records
             kids = pd.DataFrame(
                 {
-                    "event_id": np.concatenate([_ids(inv["event_id"][kid_sel]), _ids(inputs.missing_episodes["episode_id"])]),
+                    "event_id": np.concatenate(
+                        [_ids(inv["event_id"][kid_sel]), _ids(inputs.missing_episodes["episode_id"])]
+                    ),
                     "child": np.concatenate([inv_code[kid_sel], codes[h_all_eps]]),
                 }
             ).drop_duplicates()
@@ -420,15 +483,27 @@ def _evidence(inputs: GraphInputs, inv: pd.DataFrame, lo, hi, chosen: frozenset[
             other.append(joined["other"].to_numpy(dtype=np.int64))
             event.append(_ids(joined["event_id"]))
             date.append(joined["date"].to_numpy(dtype="datetime64[us]"))
-        cols = _evidence_frame("found_with", np.concatenate(child), np.concatenate(other), np.concatenate(event), np.concatenate(date))
+        cols = _evidence_frame(
+            "found_with", np.concatenate(child), np.concatenate(other), np.concatenate(event), np.concatenate(date)
+        )
         # one link per pair and episode, dated by its earliest record
         order = np.argsort(cols["date"], kind="stable")
-        key = pd.DataFrame({"a": cols["a"][order], "b": cols["b"][order], "e": pd.factorize(cols["event_id"][order])[0]})
+        key = pd.DataFrame(
+            {"a": cols["a"][order], "b": cols["b"][order], "e": pd.factorize(cols["event_id"][order])[0]}
+        )
         first = order[~key.duplicated().to_numpy()]
         cols = {k: v[first] for k, v in cols.items()}
         frames.append(cols)
-        log.info("found with: %s links from %s missing episodes", f"{first.size:,}", f"{len(set(cols['event_id'].tolist())):,}")
-    keep = np.ones(len(assoc), dtype=bool) if chosen is None else np.isin(assoc_rel, np.array(sorted(chosen), dtype=object))
+        log.info(
+            "found with: %s links from %s missing episodes",
+            f"{first.size:,}",
+            f"{len(set(cols['event_id'].tolist())):,}",
+        )
+    keep = (
+        np.ones(len(assoc), dtype=bool)
+        if chosen is None
+        else np.isin(assoc_rel, np.array(sorted(chosen), dtype=object))
+    )
     a_code, b_code = codes[h_a], codes[h_b]
     same = (a_code == b_code) & (a_code >= 0)
     if same.any():
@@ -464,7 +539,7 @@ def build_arrays(
     grading_weights: Mapping[str, float] | None = None,
     max_event_size: int = 30,
 ) -> GraphArrays:
-    """Build the person association graph as arrays (see :class:`~analytics.graph.arrays.GraphArrays`).
+    """Build the person association graph as arrays (see :class:`~ctxrisk.analytics.graph.arrays.GraphArrays`).
 
     The projection is vectorised (numpy): each source becomes arrays of person codes, events are
     projected onto their pairs in one pass, weights are computed as arrays, evidence is sorted by
@@ -479,7 +554,7 @@ def build_arrays(
         Evidence window ``since <= t < until`` (a date-only ``until`` includes that day; naive times
         are Europe/London). Undated associations are kept in every window.
     relations : iterable of str, comma-separated str, or None
-        Keep only these relations (names in :data:`analytics.graph.inputs.RELATIONS`); ``None``
+        Keep only these relations (names in :data:`ctxrisk.analytics.graph.inputs.RELATIONS`); ``None``
         keeps all. The filter applies to every kind of evidence.
     half_life_days : float
         Recency half-life: evidence ``half_life_days`` older than ``as_of`` counts half. ``> 0``.
@@ -551,7 +626,10 @@ def build_arrays(
     grade_weight = np.ones(n_ev)
     if graded.any():
         s_held, i_held = np.where(has_src, src, "")[graded].astype(str), np.where(has_itl, itl, "")[graded].astype(str)
-        s_full, i_full = np.where(has_src, src, "1")[graded].astype(str), np.where(has_itl, itl, "A")[graded].astype(str)
+        s_full, i_full = (
+            np.where(has_src, src, "1")[graded].astype(str),
+            np.where(has_itl, itl, "A")[graded].astype(str),
+        )
         grade_weight[graded] = pd.Series(np.char.add(s_full, i_full), dtype=object).map(table).to_numpy(dtype=float)
         grading_code[graded] = np.char.add(s_held, i_held).astype(object)
     undated = np.isnat(dates)
@@ -560,7 +638,6 @@ def build_arrays(
     weight = ev["base"] * grade_weight * decay
 
     # evidence sorted by pair, date (undated first), relation
-    rel_names = _REL_NAMES
     rel_code = ev["relation"].astype(np.int64)
     order = np.lexsort((rel_code, dates.view(np.int64), ev["b"], ev["a"]))
     a, b, rel_code, dates, weight = ev["a"][order], ev["b"][order], rel_code[order], dates[order], weight[order]
@@ -642,16 +719,24 @@ def build_graph(
     return to_networkx(arrays)
 
 
-def _edge_arrays(a: np.ndarray, b: np.ndarray, dates: np.ndarray, handling: np.ndarray, weight: np.ndarray,
-                 position: np.ndarray) -> dict[str, np.ndarray]:
+def _edge_arrays(
+    a: np.ndarray, b: np.ndarray, dates: np.ndarray, handling: np.ndarray, weight: np.ndarray, position: np.ndarray
+) -> dict[str, np.ndarray]:
     """Group the evidence (sorted by pair) per pair: ends as node positions, weight, first/last seen, offsets."""
     n_ev = a.size
     starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]) if n_ev else np.empty(0, dtype=np.int64)
     ends = np.r_[starts[1:], n_ev].astype(np.int64)
     nat = np.full(starts.size, np.datetime64("NaT"), dtype="datetime64[us]")
     if not n_ev:
-        return {"edge_u": starts.copy(), "edge_v": starts.copy(), "weight": np.zeros(0), "first_seen": nat, "last_seen": nat,
-                "handling_conditions": np.zeros(0, dtype=bool), "evidence_ptr": np.zeros(1, dtype=np.int64)}
+        return {
+            "edge_u": starts.copy(),
+            "edge_v": starts.copy(),
+            "weight": np.zeros(0),
+            "first_seen": nat,
+            "last_seen": nat,
+            "handling_conditions": np.zeros(0, dtype=bool),
+            "evidence_ptr": np.zeros(1, dtype=np.int64),
+        }
     undated = np.isnat(dates)
     n_undated = np.add.reduceat(undated.astype(np.int64), starts)
     first_idx = starts + n_undated  # undated evidence sorts first within a pair
@@ -665,6 +750,8 @@ def _edge_arrays(a: np.ndarray, b: np.ndarray, dates: np.ndarray, handling: np.n
         "handling_conditions": np.add.reduceat((handling == "C").astype(np.int64), starts) > 0,
         "evidence_ptr": np.r_[starts, n_ev].astype(np.int64),
     }
+
+
 def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
     """Vectorised :func:`age_band_at` over ``YYYY-MM`` strings and ``datetime64`` times."""
     code, months = pd.factorize(np.asarray(birth, dtype=object))
@@ -686,7 +773,9 @@ def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
     return out
 
 
-def _code_csr(keys: np.ndarray, values: pd.Series | np.ndarray, nodes: np.ndarray, n_people: int) -> tuple[np.ndarray, np.ndarray]:
+def _code_csr(
+    keys: np.ndarray, values: pd.Series | np.ndarray, nodes: np.ndarray, n_people: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values (as str) per integer key, as offsets over ``nodes`` (person codes) and the values."""
     v_code, v_names = _factorize(values, sort=True)
     ok = (keys >= 0) & (v_code >= 0)
@@ -703,7 +792,15 @@ def _code_csr(keys: np.ndarray, values: pd.Series | np.ndarray, nodes: np.ndarra
 
 
 def _node_arrays(
-    inputs: GraphInputs, inv: pd.DataFrame, coded: _Coded, a: np.ndarray, b: np.ndarray, dates: np.ndarray, lo, hi, ref: pd.Timestamp
+    inputs: GraphInputs,
+    inv: pd.DataFrame,
+    coded: _Coded,
+    a: np.ndarray,
+    b: np.ndarray,
+    dates: np.ndarray,
+    lo,
+    hi,
+    ref: pd.Timestamp,
 ) -> dict[str, np.ndarray]:
     """Everyone involved in the window (linked or not, unlinked in ID order) and every node attribute, as arrays.
 
@@ -754,9 +851,14 @@ def _node_arrays(
         birth[pcode[last_row]] = np.r_[months, None][month_code[last_row]]
         looked[pcode[last_row]] = inputs.persons["looked_after"].to_numpy(dtype=object)[last_row]
     valid_band = np.isin(band[nodes], np.array(["child", "young_adult", "adult"], dtype=object))
-    node_band = np.where(valid_band, band[nodes], _age_bands(birth[nodes], when[nodes].view("datetime64[us]"))).astype(object)
+    node_band = np.where(valid_band, band[nodes], _age_bands(birth[nodes], when[nodes].view("datetime64[us]"))).astype(
+        object
+    )
     node_looked = np.array(
-        [None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la) for la in looked[nodes].tolist()],
+        [
+            None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la)
+            for la in looked[nodes].tolist()
+        ],
         dtype=object,
     )
     del band, when, birth, looked
@@ -785,7 +887,11 @@ def _node_arrays(
     eid, n_eid = _codes(inv["event_id"])  # only counted: the IDs themselves are not needed as strings
     combined = np.where((etype >= 0) & (eid >= 0) & (inv_code >= 0), (inv_code * max(n_eid, 1) + eid) * 8 + etype, -1)
     distinct = _unique_ints(combined[combined >= 0])
-    n_events = np.bincount(distinct // 8 // max(n_eid, 1), minlength=n_people) if distinct.size else np.zeros(n_people, dtype=np.int64)
+    n_events = (
+        np.bincount(distinct // 8 // max(n_eid, 1), minlength=n_people)
+        if distinct.size
+        else np.zeros(n_people, dtype=np.int64)
+    )
     del etype, eid, combined, distinct
     pl = inputs.person_locations
     if len(pl):

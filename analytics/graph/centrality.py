@@ -11,8 +11,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from analytics.graph.arrays import GraphArrays
-from pipelines.errors import ValidationError
+from ctxrisk.analytics.graph.arrays import GraphArrays
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def default_pivots(n_nodes: int, n_edges: int) -> int:
     budget = int(PIVOT_BUDGET // max(1, n_nodes + 2 * n_edges))
     return max(1, min(n_nodes, max(MIN_DEFAULT_PIVOTS, min(DEFAULT_PIVOTS, budget))))
 
+
 CENTRALITY_COLUMNS = (
     "person_id",
     "age_band",
@@ -53,7 +54,7 @@ def adjacency_arrays(g: nx.Graph, *, weight: str | None = "weight") -> tuple[np.
 
     One pass over the networkx adjacency; each undirected edge appears in both rows.
     """
-    from analytics.graph.arrays import no_gc  # per-entry objects, no cycles: a collection would walk them all
+    from ctxrisk.analytics.graph.arrays import no_gc  # per-entry objects, no cycles: a collection would walk them all
 
     with no_gc():
         return _adjacency_arrays(g, weight)
@@ -69,7 +70,9 @@ def _adjacency_arrays(g: nx.Graph, weight: str | None) -> tuple[np.ndarray, np.n
     if weight is None:
         weights = np.ones(indices.size)
     else:
-        weights = np.fromiter((float(d.get(weight, 1.0)) for _, nbrs in adj for d in nbrs.values()), dtype=float, count=int(indptr[-1]))
+        weights = np.fromiter(
+            (float(d.get(weight, 1.0)) for _, nbrs in adj for d in nbrs.values()), dtype=float, count=int(indptr[-1])
+        )
     return indptr, indices, weights, nodes
 
 
@@ -100,7 +103,9 @@ def igraph_from_arrays(indptr: np.ndarray, indices: np.ndarray, weights: np.ndar
     return h
 
 
-def _brandes_moments_py(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _brandes_moments_py(
+    indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Sum and sum of squares over pivots of each node's single-source dependency (Brandes 2001), halved.
 
     Unweighted BFS from each pivot, then dependencies accumulated in reverse BFS order; halving
@@ -151,8 +156,9 @@ def _brandes_moments_py(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndar
 MAX_PIVOT_CHUNKS = 4
 
 
-def _brandes_chunks_py(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarray, n: int,
-                       chunks: int) -> tuple[np.ndarray, np.ndarray]:
+def _brandes_chunks_py(
+    indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarray, n: int, chunks: int
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_brandes_moments_py` over ``chunks`` interleaved slices of the pivots, summed in chunk order.
 
     Compiled with ``parallel=True`` the chunks run on separate threads; the result depends on
@@ -174,7 +180,8 @@ def _brandes_chunks_py(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarr
 
 try:  # compiled when numba is there (a pinned dependency); the same code runs as Python otherwise
     import numba
-    from numba import njit, prange as _prange
+    from numba import njit
+    from numba import prange as _prange
 
     _brandes_moments = njit(cache=True, nogil=True)(_brandes_moments_py)
     _brandes_chunks = njit(cache=True, nogil=True, parallel=True)(_brandes_chunks_py)
@@ -209,8 +216,9 @@ def _local_order(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, n
     return b.indptr.astype(np.int64), b.indices.astype(np.int64), new
 
 
-def _pivot_moments(g: nx.Graph, nodes: list, pivots: np.ndarray, use_igraph: bool,
-                   adjacency: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _pivot_moments(
+    g: nx.Graph, nodes: list, pivots: np.ndarray, use_igraph: bool, adjacency: tuple | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample standard deviation (ddof 1) over pivots of each node's share of betweenness.
 
     Summed over every node as pivot the shares give the exact (pairs counted once) betweenness.
@@ -397,7 +405,7 @@ def centrality(
     Parameters
     ----------
     g : networkx.Graph
-        Association graph from :func:`analytics.graph.build.build_graph`.
+        Association graph from :func:`ctxrisk.analytics.graph.build.build_graph`.
     exact_max_nodes : int
         Betweenness is exact up to this many nodes (default 5,000) and sampled beyond it.
     k : int, optional
@@ -442,7 +450,7 @@ def centrality_arrays(
     Parameters
     ----------
     arrays : GraphArrays
-        From :func:`analytics.graph.build.build_arrays`.
+        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
     exact_max_nodes, k, seed
         As for :func:`centrality` (fast engines: igraph exact, compiled Brandes pivots sampled).
     adjacency : tuple, optional
@@ -450,16 +458,26 @@ def centrality_arrays(
     """
     if adjacency is None:
         adjacency = arrays.adjacency()
-    return _centrality(None, adjacency, arrays.age_band.tolist(), exact_max_nodes=exact_max_nodes, k=k, seed=seed,
-                       use_igraph=True)
+    return _centrality(
+        None, adjacency, arrays.age_band.tolist(), exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=True
+    )
 
 
-def _centrality(g: nx.Graph | None, adjacency: tuple, age_band: list, *, exact_max_nodes: int, k: int | None,
-                seed: int, use_igraph: bool) -> pd.DataFrame:
+def _centrality(
+    g: nx.Graph | None,
+    adjacency: tuple,
+    age_band: list,
+    *,
+    exact_max_nodes: int,
+    k: int | None,
+    seed: int,
+    use_igraph: bool,
+) -> pd.DataFrame:
     """:func:`centrality` from the CSR adjacency and the age band of each node (``g`` only for networkx engines)."""
     indptr, indices, weights, nodes = adjacency
-    bc, se, info = betweenness(g, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph,
-                               adjacency=adjacency)
+    bc, se, info = betweenness(
+        g, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph, adjacency=adjacency
+    )
     ev = _eigenvector(g, adjacency)
     tri = _triangles(g, adjacency)
     # degree and strength as networkx counts them: a self-loop adds 2 to the degree and twice its weight
@@ -467,7 +485,8 @@ def _centrality(g: nx.Graph | None, adjacency: tuple, age_band: list, *, exact_m
     loop = rows == indices
     degree = np.diff(indptr) + np.bincount(rows[loop], minlength=len(nodes))
     strength = np.bincount(rows, weights=weights, minlength=len(nodes)) + np.bincount(
-        rows[loop], weights=weights[loop], minlength=len(nodes))
+        rows[loop], weights=weights[loop], minlength=len(nodes)
+    )
     frame = pd.DataFrame(
         {
             "person_id": nodes,
@@ -549,7 +568,9 @@ def burt_constraint(g: nx.Graph, *, weight: str | None = "weight") -> pd.Series:
     return pd.Series(out, index=nodes)
 
 
-def _participation(indptr: np.ndarray, indices: np.ndarray, nodes: list, groups: Mapping) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _participation(
+    indptr: np.ndarray, indices: np.ndarray, nodes: list, groups: Mapping
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Degree, distinct other groups linked and participation coefficient of every node, from CSR arrays.
 
     A node missing from ``groups`` is a group of its own. Degree counts a self-loop twice (as
@@ -585,7 +606,7 @@ def brokers(g: nx.Graph, communities: Any, *, exact_max_nodes: int = 5000, seed:
     g : networkx.Graph
         Association graph.
     communities : DataFrame, mapping or iterable of sets
-        Groups, e.g. the result of :func:`analytics.graph.communities.groups`. People missing from
+        Groups, e.g. the result of :func:`ctxrisk.analytics.graph.communities.groups`. People missing from
         it count as a group of their own.
     exact_max_nodes, seed
         As for :func:`centrality`.
@@ -621,7 +642,16 @@ def brokers(g: nx.Graph, communities: Any, *, exact_max_nodes: int = 5000, seed:
             "participation": participation[keep],
             "constraint": constraint.to_numpy(dtype=float)[keep] if len(constraint) else np.zeros(keep.size),
         },
-        columns=["person_id", "age_band", "group_id", "degree", "groups_linked", "betweenness", "participation", "constraint"],
+        columns=[
+            "person_id",
+            "age_band",
+            "group_id",
+            "degree",
+            "groups_linked",
+            "betweenness",
+            "participation",
+            "constraint",
+        ],
     )
     frame = frame.sort_values(
         ["betweenness", "participation", "constraint", "person_id"], ascending=[False, False, True, True], kind="stable"
@@ -650,7 +680,9 @@ def kcore(g: nx.Graph) -> pd.DataFrame:
         },
         columns=["person_id", "age_band", "core_number", "degree"],
     )
-    frame = frame.sort_values(["core_number", "degree", "person_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(
+        ["core_number", "degree", "person_id"], ascending=[False, False, True], kind="stable"
+    ).reset_index(drop=True)
     frame.attrs["max_core"] = int(frame["core_number"].max()) if len(frame) else 0
     log.info("k-core: %s people, highest core %d", f"{len(frame):,}", frame.attrs["max_core"])
     return frame

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 import networkx as nx
 import numpy as np
 import pandas as pd
-from analytics.graph.arrays import GraphArrays
-from pipelines.errors import ValidationError
+
+from ctxrisk.analytics.graph.arrays import GraphArrays
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ def adjusted_rand_index(labels_a: list, labels_b: list) -> float:
 
 
 def _leiden(h, seed: int, resolution: float) -> list[int]:
-    """One seeded Leiden run (see :func:`analytics.graph.leiden_worker.leiden_partition`)."""
-    from analytics.graph.leiden_worker import leiden_partition
+    """One seeded Leiden run (see :func:`ctxrisk.analytics.graph.leiden_worker.leiden_partition`)."""
+    from ctxrisk.analytics.graph.leiden_worker import leiden_partition
 
     return leiden_partition(h, seed, resolution)
 
@@ -109,12 +110,20 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _leiden_seeds(h, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, seeds: list[int],
-                  resolution: float, *, processes: int | None) -> list[list[int]]:
+def _leiden_seeds(
+    h,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    seeds: list[int],
+    resolution: float,
+    *,
+    processes: int | None,
+) -> list[list[int]]:
     """One Leiden partition per seed, in seed order; on a large graph the seeds are shared with worker processes.
 
     igraph holds the interpreter lock while it runs, so threads would not overlap. Each worker is a
-    fresh interpreter running :mod:`analytics.graph.leiden_worker` (not a fork of a process holding
+    fresh interpreter running :mod:`ctxrisk.analytics.graph.leiden_worker` (not a fork of a process holding
     database threads, and not a re-import of the caller's script as multiprocessing's spawn does);
     it gets every ``processes``-th seed and this process runs its own share meanwhile. Called from a
     thread other than the main one (``ctxrisk run`` computes the graph beside other steps), every share
@@ -122,7 +131,7 @@ def _leiden_seeds(h, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarra
     """
     import threading
 
-    from analytics.graph.centrality import _edge_rows
+    from ctxrisk.analytics.graph.centrality import _edge_rows
 
     wanted = min(_usable_cpus() if processes is None else int(processes), MAX_LEIDEN_PROCESSES, len(seeds))
     if wanted <= 1 or h.ecount() < PARALLEL_MIN_EDGES:
@@ -156,8 +165,12 @@ def _start_worker(payload: tuple, seeds: list[int], resolution: float) -> tuple 
     root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "analytics.graph.leiden_worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ctxrisk.analytics.graph.leiden_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
     except OSError as exc:
         log.warning("could not start a Leiden worker process (%s); its seeds run here", exc)
         return None
@@ -230,7 +243,7 @@ def _internal_weights(g: nx.Graph | None, members: pd.DataFrame, adjacency: tupl
 
     Equals ``g.subgraph(people).size(weight="weight")`` per group without building subgraphs.
     """
-    from analytics.graph.centrality import _edge_rows, adjacency_arrays
+    from ctxrisk.analytics.graph.centrality import _edge_rows, adjacency_arrays
 
     indptr, indices, weights, nodes = adjacency if adjacency is not None else adjacency_arrays(g)
     group_code, gids = pd.factorize(members["group_id"], sort=False)
@@ -278,8 +291,9 @@ def _shared_locations(data: dict, people: list, group_code: np.ndarray, n_groups
     return _shared_locations_flat(lengths, [loc for x in lists for loc in x], group_code, n_groups)
 
 
-def _shared_locations_flat(lengths: np.ndarray, flat: list | np.ndarray, group_code: np.ndarray,
-                           n_groups: int) -> tuple[np.ndarray, list[str]]:
+def _shared_locations_flat(
+    lengths: np.ndarray, flat: list | np.ndarray, group_code: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, list[str]]:
     """:func:`_shared_locations` from each member's number of locations and the locations one after another."""
     counts = np.zeros(n_groups, dtype=np.int64)
     top = [""] * n_groups
@@ -320,7 +334,7 @@ def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None
     members : DataFrame
         ``person_id`` and ``group_id`` columns (e.g. from :func:`groups`).
     adjacency : tuple, optional
-        ``analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
+        ``ctxrisk.analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
 
     Returns
     -------
@@ -350,7 +364,7 @@ def group_summary_arrays(arrays: GraphArrays, members: pd.DataFrame, *, adjacenc
     Parameters
     ----------
     arrays : GraphArrays
-        From :func:`analytics.graph.build.build_arrays`.
+        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
     members : DataFrame
         ``person_id`` and ``group_id`` columns (e.g. from :func:`groups_arrays`); every person a node.
     adjacency : tuple, optional
@@ -359,7 +373,9 @@ def group_summary_arrays(arrays: GraphArrays, members: pd.DataFrame, *, adjacenc
     if adjacency is None:
         adjacency = arrays.adjacency()
     internal = _internal_weights(None, members, adjacency)
-    pos = pd.Index(arrays.people, dtype=object).get_indexer(pd.Index(members["person_id"].to_numpy(dtype=object), dtype=object))
+    pos = pd.Index(arrays.people, dtype=object).get_indexer(
+        pd.Index(members["person_id"].to_numpy(dtype=object), dtype=object)
+    )
     if (pos < 0).any():
         msg = f"{int((pos < 0).sum()):,} member(s) are not people of the graph (first: {members['person_id'].to_numpy()[pos < 0][0]!r})"
         raise ValidationError(msg)
@@ -383,8 +399,9 @@ def _array_attributes(arrays: GraphArrays, pos: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _summary_frame(gids: np.ndarray, code: np.ndarray, internal: dict, attrs: pd.DataFrame,
-                   shared_top: tuple[np.ndarray, list[str]]) -> pd.DataFrame:
+def _summary_frame(
+    gids: np.ndarray, code: np.ndarray, internal: dict, attrs: pd.DataFrame, shared_top: tuple[np.ndarray, list[str]]
+) -> pd.DataFrame:
     """One row per group from the members' group codes and attributes."""
     k = gids.size
     band = attrs["age_band"].to_numpy(dtype=object)
@@ -443,7 +460,7 @@ def groups(
     use_leiden : bool
         ``False`` forces the networkx-only Louvain fallback.
     adjacency : tuple, optional
-        ``analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
+        ``ctxrisk.analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
     processes : int, optional
         Processes running the Leiden seeds side by side on graphs of at least
         :data:`PARALLEL_MIN_EDGES` links (default: the CPUs this process may use, at most
@@ -459,8 +476,9 @@ def groups(
         (``leiden`` or ``louvain_split``), ``seeds``, ``best_seed``, ``modularity`` and
         ``stability_ari`` (NaN with one seed). ``group_summary(g, result)`` gives one row per group.
     """
-    return _groups(g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency,
-                   processes=processes)[0]
+    return _groups(
+        g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency, processes=processes
+    )[0]
 
 
 def group_tables(
@@ -476,8 +494,9 @@ def group_tables(
 
     Parameters as for :func:`groups`.
     """
-    return _groups(g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency,
-                   processes=processes)
+    return _groups(
+        g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency, processes=processes
+    )
 
 
 def groups_arrays(
@@ -493,14 +512,15 @@ def groups_arrays(
     Parameters
     ----------
     arrays : GraphArrays
-        From :func:`analytics.graph.build.build_arrays`.
+        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
     seeds, resolution, processes
         As for :func:`groups` (Leiden; the networkx Louvain fallback only runs without igraph).
     adjacency : tuple, optional
         ``arrays.adjacency()`` if already computed.
     """
-    return _groups(None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency,
-                   processes=processes)[0]
+    return _groups(
+        None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency, processes=processes
+    )[0]
 
 
 def group_tables_arrays(
@@ -515,12 +535,21 @@ def group_tables_arrays(
 
     Parameters as for :func:`groups_arrays`.
     """
-    return _groups(None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency,
-                   processes=processes)
+    return _groups(
+        None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency, processes=processes
+    )
 
 
-def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[int], resolution: float,
-            use_leiden: bool, adjacency: tuple | None, processes: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _groups(
+    g: nx.Graph | None,
+    arrays: GraphArrays | None,
+    *,
+    seeds: Iterable[int],
+    resolution: float,
+    use_leiden: bool,
+    adjacency: tuple | None,
+    processes: int | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`group_tables` on a networkx graph ``g`` or on ``arrays`` (exactly one given)."""
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -540,9 +569,11 @@ def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[i
     nodes = list(g.nodes) if arrays is None else arrays.people.tolist()
     if not nodes:
         frame = pd.DataFrame(columns=list(GROUP_MEMBER_COLUMNS))
-        frame.attrs.update({"method": method, "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0, "stability_ari": float("nan")})
+        frame.attrs.update(
+            {"method": method, "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0, "stability_ari": float("nan")}
+        )
         return frame, pd.DataFrame(columns=list(GROUP_SUMMARY_COLUMNS))
-    from analytics.graph.centrality import adjacency_arrays, igraph_from_arrays
+    from ctxrisk.analytics.graph.centrality import adjacency_arrays, igraph_from_arrays
 
     if adjacency is None:
         adjacency = adjacency_arrays(g) if arrays is None else arrays.adjacency()
@@ -552,12 +583,14 @@ def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[i
         partitions = _leiden_seeds(h, indptr, indices, weights, seeds, resolution, processes=processes)
     else:
         if g is None:  # pragma: no cover - igraph is a pinned dependency
-            from analytics.graph.arrays import to_networkx
+            from ctxrisk.analytics.graph.arrays import to_networkx
 
             g = to_networkx(arrays)
         partitions = [_louvain_split(g, seed, resolution) for seed in seeds]
-    runs = [(seed, labels, _modularity((indptr, indices, weights), labels, resolution))
-            for seed, labels in zip(seeds, partitions, strict=True)]
+    runs = [
+        (seed, labels, _modularity((indptr, indices, weights), labels, resolution))
+        for seed, labels in zip(seeds, partitions, strict=True)
+    ]
     best_seed, best, best_q = max(runs, key=lambda r: r[2])
     if len(runs) > 1:
         aris = [adjusted_rand_index(a[1], b[1]) for a, b in itertools.combinations(runs, 2)]
@@ -565,8 +598,9 @@ def _groups(g: nx.Graph | None, arrays: GraphArrays | None, *, seeds: Iterable[i
     else:
         stability = float("nan")
 
-    bands = _node_attributes(_node_data(g), nodes)["age_band"].to_numpy(dtype=object) if arrays is None \
-        else arrays.age_band
+    bands = (
+        _node_attributes(_node_data(g), nodes)["age_band"].to_numpy(dtype=object) if arrays is None else arrays.age_band
+    )
     label = np.asarray(best, dtype=np.int64)
     keys = np.array([str(n) for n in nodes], dtype=object)
     # rank groups by size, then children, then their smallest person ID as text (array operations:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import networkx as nx
 import pandas as pd
 
-from analytics.graph.communities import groups
+from ctxrisk.analytics.graph.communities import groups
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,14 @@ def _links(g: nx.Graph, pairs: set[frozenset], other: nx.Graph) -> pd.DataFrame:
         )
     cols = ["person_a", "person_b", "relations", "weight", "first_seen", "last_seen", "children", "new_people"]
     frame = pd.DataFrame(rows, columns=cols)
-    return frame.sort_values(["weight", "person_a", "person_b"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        ["weight", "person_a", "person_b"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
 
 
-def compare_periods(g_before: nx.Graph, g_after: nx.Graph, *, seed: int = 0, resolution: float = 1.0, min_growth: int = 1) -> PeriodComparison:
+def compare_periods(
+    g_before: nx.Graph, g_after: nx.Graph, *, seed: int = 0, resolution: float = 1.0, min_growth: int = 1
+) -> PeriodComparison:
     """Compare two period graphs (e.g. ``build_graph(..., until=X)`` and ``build_graph(..., since=X)``).
 
     Parameters
@@ -85,7 +89,11 @@ def compare_periods(g_before: nx.Graph, g_after: nx.Graph, *, seed: int = 0, res
     dropped = _links(g_before, before - after, g_after).drop(columns=["first_seen", "children", "new_people"])
 
     ga = groups(g_after, seeds=(seed,), resolution=resolution)
-    gb = groups(g_before, seeds=(seed,), resolution=resolution) if g_before.number_of_nodes() else pd.DataFrame(columns=["person_id", "group_id"])
+    gb = (
+        groups(g_before, seeds=(seed,), resolution=resolution)
+        if g_before.number_of_nodes()
+        else pd.DataFrame(columns=["person_id", "group_id"])
+    )
     before_group = dict(zip(gb["person_id"], gb["group_id"], strict=True))
     before_members = gb.groupby("group_id")["person_id"].agg(set).to_dict() if len(gb) else {}
     rows = []
@@ -116,8 +124,12 @@ def compare_periods(g_before: nx.Graph, g_after: nx.Graph, *, seed: int = 0, res
                 "new_children": sum(g_after.nodes[m].get("age_band") == "child" for m in new),
             }
         )
-    growing = pd.DataFrame(rows, columns=["group_id", "size_after", "size_before", "growth", "new_members", "new_children"])
-    growing = growing.sort_values(["growth", "new_children", "group_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    growing = pd.DataFrame(
+        rows, columns=["group_id", "size_after", "size_before", "growth", "new_members", "new_children"]
+    )
+    growing = growing.sort_values(
+        ["growth", "new_children", "group_id"], ascending=[False, False, True], kind="stable"
+    ).reset_index(drop=True)
     log.info(
         "compared periods: %s new links, %s dropped links, %s growing groups",
         f"{len(new_links):,}",

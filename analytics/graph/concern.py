@@ -10,9 +10,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from analytics.graph.arrays import GraphArrays, iso
-
-from pipelines.errors import ValidationError
+from ctxrisk.analytics.graph.arrays import GraphArrays, iso
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def adults_of_concern(
     Parameters
     ----------
     g : networkx.Graph
-        Association graph from :func:`analytics.graph.build.build_graph`.
+        Association graph from :func:`ctxrisk.analytics.graph.build.build_graph`.
     min_children : int
         Least number of distinct children an adult must be linked to (``>= 1``; default 2).
     high_risk_levels : iterable of str
@@ -114,7 +113,9 @@ def adults_of_concern(
             }
         )
     frame = pd.DataFrame(rows, columns=list(ADULTS_OF_CONCERN_COLUMNS))
-    frame = frame.sort_values(["score", "children_linked", "person_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(
+        ["score", "children_linked", "person_id"], ascending=[False, False, True], kind="stable"
+    ).reset_index(drop=True)
     log.info("%s adults linked to %d or more children", f"{len(frame):,}", int(min_children))
     return frame
 
@@ -197,7 +198,7 @@ def adults_of_concern_arrays(
     Parameters
     ----------
     arrays : GraphArrays
-        From :func:`analytics.graph.build.build_arrays`.
+        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
     min_children, high_risk_levels
         As for :func:`adults_of_concern`.
     csr : tuple, optional
@@ -233,13 +234,21 @@ def adults_of_concern_arrays(
     per_edge = ptr[e + 1] - ptr[e]
     ev = np.repeat(ptr[e] - (np.cumsum(per_edge) - per_edge), per_edge) + np.arange(int(per_edge.sum()))
     n_rel = len(arrays.relation_names)
-    rel_counts = np.bincount(np.repeat(segment, per_edge) * n_rel + arrays.evidence_relation[ev].astype(np.int64),
-                             minlength=people.size * n_rel).reshape(people.size, n_rel)
+    rel_counts = np.bincount(
+        np.repeat(segment, per_edge) * n_rel + arrays.evidence_relation[ev].astype(np.int64),
+        minlength=people.size * n_rel,
+    ).reshape(people.size, n_rel)
     names = arrays.relation_names
     rows_out = []
     for p, k, sc, la, hr, last, counts in zip(
-        people.tolist(), n_kids.tolist(), score.tolist(), looked.tolist(), high_risk.tolist(), last_iso,
-        rel_counts.tolist(), strict=True,
+        people.tolist(),
+        n_kids.tolist(),
+        score.tolist(),
+        looked.tolist(),
+        high_risk.tolist(),
+        last_iso,
+        rel_counts.tolist(),
+        strict=True,
     ):
         ranked = sorted(((names[r], c) for r, c in enumerate(counts) if c), key=lambda x: (-x[1], x[0]))
         rows_out.append(
@@ -260,7 +269,9 @@ def adults_of_concern_arrays(
             }
         )
     frame = pd.DataFrame(rows_out, columns=list(ADULTS_OF_CONCERN_COLUMNS))
-    frame = frame.sort_values(["score", "children_linked", "person_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(
+        ["score", "children_linked", "person_id"], ascending=[False, False, True], kind="stable"
+    ).reset_index(drop=True)
     log.info("%s adults linked to %d or more children", f"{len(frame):,}", int(min_children))
     return frame
 
@@ -285,7 +296,7 @@ def at_risk_children_arrays(
     Parameters
     ----------
     arrays : GraphArrays
-        From :func:`analytics.graph.build.build_arrays`.
+        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
     hops, min_suspects
         As for :func:`at_risk_children`.
     csr : tuple, optional

@@ -10,7 +10,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,18 @@ def decode(g: nx.Graph) -> nx.Graph:
     h.graph.update(g.graph)
     json_keys = {"relations", "evidence", "roles", "locations"}
     for n, d in g.nodes(data=True):
-        h.add_node(n, **{k: (json.loads(v) if k in json_keys and isinstance(v, str) else v) for k, v in d.items() if k != "label"})
+        h.add_node(
+            n,
+            **{
+                k: (json.loads(v) if k in json_keys and isinstance(v, str) else v) for k, v in d.items() if k != "label"
+            },
+        )
     for a, b, d in g.edges(data=True):
-        h.add_edge(a, b, **{k: (json.loads(v) if k in json_keys and isinstance(v, str) else v) for k, v in d.items() if k != "id"})
+        h.add_edge(
+            a,
+            b,
+            **{k: (json.loads(v) if k in json_keys and isinstance(v, str) else v) for k, v in d.items() if k != "id"},
+        )
     return h
 
 
@@ -176,7 +185,7 @@ def export(g: nx.Graph, path: str | Path, *, format: str = "graphml") -> list[Pa
     Parameters
     ----------
     g : networkx.Graph
-        A graph from :func:`analytics.graph.build.build_graph` (or a subgraph of one).
+        A graph from :func:`ctxrisk.analytics.graph.build.build_graph` (or a subgraph of one).
     path : str or Path
         Output file for ``graphml``/``gexf``. For ``i2`` a directory (no suffix) receives
         ``entities.csv`` and ``links.csv``; a file name ``net.csv`` gives ``net_entities.csv`` and

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.errors import ValidationError
-from pipelines.timeparse import local_to_utc
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.timeparse import local_to_utc
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,9 @@ def parse_bound(value: Any, *, end: bool = False) -> pd.Timestamp | None:
     return ts.tz_convert("UTC")
 
 
-def in_window(times: pd.Series, since: pd.Timestamp | None, until: pd.Timestamp | None, *, keep_null: bool) -> pd.Series:
+def in_window(
+    times: pd.Series, since: pd.Timestamp | None, until: pd.Timestamp | None, *, keep_null: bool
+) -> pd.Series:
     """Boolean mask of ``since <= t < until``; null times are kept when ``keep_null``."""
     mask = pd.Series(True, index=times.index)
     if since is not None:
@@ -268,8 +270,16 @@ def _columns_of(con: Any, schema: str, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _read(con: Any, kind: str, qualified: str, wanted: tuple[str, ...], where: str = "", params: list | None = None,
-          *, order_by: tuple[str, ...] = ()) -> pd.DataFrame:
+def _read(
+    con: Any,
+    kind: str,
+    qualified: str,
+    wanted: tuple[str, ...],
+    where: str = "",
+    params: list | None = None,
+    *,
+    order_by: tuple[str, ...] = (),
+) -> pd.DataFrame:
     schema, table = qualified.split(".")
     if not _table_exists(con, schema, table):
         log.info("warehouse has no %s; %s left empty", qualified, kind)
@@ -302,7 +312,7 @@ def load_graph_inputs(
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        An open warehouse connection (e.g. from ``pipelines.warehouse.connect``).
+        An open warehouse connection (e.g. from ``ctxrisk.pipelines.warehouse.connect``).
     since, until : str, date, datetime or None
         Keep dated rows with ``since <= t < until`` (a date-only ``until`` includes that day).
         Undated associations are always kept. Screenings are kept up to ``until`` whatever
@@ -341,8 +351,15 @@ def load_graph_inputs(
     inv_cols = _COLUMNS["involvements"] + ("latitude", "longitude")
     # the view unions and joins, so its row order varies from read to read; the graph's node order (and
     # with it Leiden's partitions) must not
-    involvements = _read(con, "involvements", "staging.involvements", inv_cols, where, params,
-                         order_by=("event_type", "event_id", "person_id", "role"))
+    involvements = _read(
+        con,
+        "involvements",
+        "staging.involvements",
+        inv_cols,
+        where,
+        params,
+        order_by=("event_type", "event_id", "person_id", "role"),
+    )
     where, params = window("started_at", keep_null=False)
     missing = _read(con, "missing_episodes", "raw.missing_episodes", _COLUMNS["missing_episodes"], where, params)
     where, params = window("observed_at", keep_null=True)
@@ -356,11 +373,13 @@ def load_graph_inputs(
     if location_resolution is not None and len(involvements):
         located = involvements.dropna(subset=["latitude", "longitude"])
         if len(located):
-            from analytics.weights import h3_cells_indexed
+            from ctxrisk.analytics.weights import h3_cells_indexed
 
-            cells, index = h3_cells_indexed(located["latitude"].to_numpy(dtype=float),
-                                            located["longitude"].to_numpy(dtype=float),
-                                            resolution=int(location_resolution))
+            cells, index = h3_cells_indexed(
+                located["latitude"].to_numpy(dtype=float),
+                located["longitude"].to_numpy(dtype=float),
+                resolution=int(location_resolution),
+            )
             names = np.array(["h3:" + c for c in cells.tolist()], dtype=object)
             person_locations = pd.DataFrame(
                 {

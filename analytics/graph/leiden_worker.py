@@ -19,8 +19,9 @@ def leiden_partition(h: Any, seed: int, resolution: float) -> list[int]:
 
     ig.set_random_number_generator(random.Random(int(seed)))
     try:
-        part = h.community_leiden(objective_function="modularity", weights="weight", resolution=resolution,
-                                  n_iterations=2)
+        part = h.community_leiden(
+            objective_function="modularity", weights="weight", resolution=resolution, n_iterations=2
+        )
     finally:
         ig.set_random_number_generator(random)
     return list(part.membership)

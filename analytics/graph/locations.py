@@ -8,8 +8,8 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from analytics.graph.inputs import GraphInputs, in_window, parse_bound
-from pipelines.errors import ValidationError
+from ctxrisk.analytics.graph.inputs import GraphInputs, in_window, parse_bound
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,12 @@ def person_location_graph(
         if src.get("looked_after") is not None:
             d["looked_after"] = bool(src["looked_after"])
     n_loc = sum(1 for _, d in b.nodes(data=True) if d["kind"] == "location")
-    log.info("person-location graph: %s people, %s locations, %s links", f"{b.number_of_nodes() - n_loc:,}", f"{n_loc:,}", f"{b.number_of_edges():,}")
+    log.info(
+        "person-location graph: %s people, %s locations, %s links",
+        f"{b.number_of_nodes() - n_loc:,}",
+        f"{n_loc:,}",
+        f"{b.number_of_edges():,}",
+    )
     return b
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from analytics.graph.build import validate_relations
-from pipelines.errors import ValidationError
+from ctxrisk.analytics.graph.build import validate_relations
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,9 @@ def _need(g: nx.Graph, person: Any) -> None:
 def _filtered(g: nx.Graph, relations: frozenset[str] | None) -> nx.Graph:
     if relations is None:
         return g
-    return nx.subgraph_view(g, filter_edge=lambda u, v: bool(relations.intersection(g.edges[u, v].get("relations") or ())))
+    return nx.subgraph_view(
+        g, filter_edge=lambda u, v: bool(relations.intersection(g.edges[u, v].get("relations") or ()))
+    )
 
 
 def ego_graph(g: nx.Graph, person: Any, *, hops: int = 2) -> nx.Graph:
@@ -71,14 +73,18 @@ def ego(g: nx.Graph, person: Any, *, hops: int = 2) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows)
     frame["_w"] = frame["weight"].fillna(-1.0)
-    frame = frame.sort_values(["hops", "_w", "person_id"], ascending=[True, False, True], kind="stable").drop(columns="_w")
+    frame = frame.sort_values(["hops", "_w", "person_id"], ascending=[True, False, True], kind="stable").drop(
+        columns="_w"
+    )
     log.info("ego network of %s: %s people within %d links", person, f"{len(frame) - 1:,}", int(hops))
     return frame.reset_index(drop=True)
 
 
 def _dates(g: nx.Graph, u: Any, v: Any, relations: frozenset[str] | None) -> list[str]:
     return sorted(
-        e["date"] for e in g.edges[u, v].get("evidence") or [] if e.get("date") and (relations is None or e["relation"] in relations)
+        e["date"]
+        for e in g.edges[u, v].get("evidence") or []
+        if e.get("date") and (relations is None or e["relation"] in relations)
     )
 
 
@@ -89,7 +95,9 @@ def _first_on_or_after(dates: list[str], t: str) -> str | None:
     return None
 
 
-def _time_ordered(h: nx.Graph, a: Any, b: Any, max_hops: int, relations, max_paths: int) -> list[tuple[list, list[str]]]:
+def _time_ordered(
+    h: nx.Graph, a: Any, b: Any, max_hops: int, relations, max_paths: int
+) -> list[tuple[list, list[str]]]:
     dist = nx.single_source_shortest_path_length(h, b, cutoff=max_hops)
     if a not in dist:
         return []
@@ -198,7 +206,13 @@ def paths(
         for (u, v), d in zip(steps, dates, strict=True):
             edge_rels = [r for r in g.edges[u, v].get("relations") or [] if rels is None or r in rels]
             if time_ordered:
-                used = sorted({e["relation"] for e in g.edges[u, v]["evidence"] if e.get("date") == d and e["relation"] in edge_rels})
+                used = sorted(
+                    {
+                        e["relation"]
+                        for e in g.edges[u, v]["evidence"]
+                        if e.get("date") == d and e["relation"] in edge_rels
+                    }
+                )
                 edge_rels = used or edge_rels
             label = "/".join(edge_rels) + (f" {d[:10]}" if d else "")
             parts.append(f" -[{label}]- {v}")
@@ -215,7 +229,9 @@ def paths(
             }
         )
     frame = pd.DataFrame(rows, columns=[c for c in PATH_COLUMNS if c != "path_id"] + ["_first"])
-    frame = frame.sort_values(["hops", "min_weight", "persons"], ascending=[True, False, True], kind="stable").drop(columns="_first")
+    frame = frame.sort_values(["hops", "min_weight", "persons"], ascending=[True, False, True], kind="stable").drop(
+        columns="_first"
+    )
     frame.insert(0, "path_id", range(1, len(frame) + 1))
     log.info("%s %spaths from %s to %s", f"{len(frame):,}", "time-ordered " if time_ordered else "shortest ", a, b)
     return frame.reset_index(drop=True)
@@ -262,7 +278,12 @@ def connecting_network(g: nx.Graph, people: Iterable[Any], *, by: str = "hops") 
 
     tree = steiner_tree(h, people, weight="cost", method="mehlhorn")
     out = g.edge_subgraph(tree.edges).copy() if tree.number_of_edges() else g.subgraph(people).copy()
-    log.info("connecting network for %d people: %d people, %d links", len(people), out.number_of_nodes(), out.number_of_edges())
+    log.info(
+        "connecting network for %d people: %d people, %d links",
+        len(people),
+        out.number_of_nodes(),
+        out.number_of_edges(),
+    )
     return out
 
 
@@ -290,6 +311,8 @@ def connect(g: nx.Graph, people: Iterable[Any], *, by: str = "hops") -> pd.DataF
         for u, v, d in tree.edges(data=True)
     ]
     frame = pd.DataFrame(rows, columns=list(LINK_COLUMNS))
-    frame = frame.sort_values(["weight", "person_a", "person_b"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(
+        ["weight", "person_a", "person_b"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
     frame.attrs["connectors"] = sorted((n for n in tree.nodes if n not in set(people)), key=str)
     return frame

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from pipelines.errors import ValidationError
+from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,15 @@ def rank_sensitivity(
             {
                 "person_id": people,
                 "baseline_rank": baseline.astype(int),
-                "mean_rank": np.nanmean(np.where(kept, ranks, np.nan), axis=0) if len(people) and kept.any() else np.nan,
+                "mean_rank": np.nanmean(np.where(kept, ranks, np.nan), axis=0)
+                if len(people) and kept.any()
+                else np.nan,
                 "rank_sd": np.nanstd(ranks, axis=0, ddof=0) if len(people) and kept.any() else np.nan,
                 "min_rank": np.nanmin(ranks, axis=0) if len(people) and kept.any() else np.nan,
                 "max_rank": np.nanmax(ranks, axis=0) if len(people) and kept.any() else np.nan,
-                "mean_abs_change": np.nanmean(np.abs(ranks - baseline), axis=0) if len(people) and kept.any() else np.nan,
+                "mean_abs_change": np.nanmean(np.abs(ranks - baseline), axis=0)
+                if len(people) and kept.any()
+                else np.nan,
                 "kept_share": kept.mean(axis=0) if len(people) else np.nan,
                 "top_share": (np.nan_to_num(ranks, nan=np.inf) <= int(top)).mean(axis=0) if len(people) else np.nan,
             },

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from analytics.graph.inputs import GraphInputs
+from ctxrisk.analytics.graph.inputs import GraphInputs
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,9 @@ def worked_example() -> GraphInputs:
         ("a2", "x1", "intelligence", "subject", "2024-05-20", "adult"),
         ("u1", "x1", "intelligence", "subject", "2024-05-20", "unknown"),
     ]
-    involvements = pd.DataFrame(rows, columns=["person_id", "event_id", "event_type", "role", "occurred_at", "age_band"])
+    involvements = pd.DataFrame(
+        rows, columns=["person_id", "event_id", "event_type", "role", "occurred_at", "age_band"]
+    )
     involvements["occurred_at"] = involvements["occurred_at"].map(_t)
     missing = pd.DataFrame(
         {
@@ -101,7 +103,14 @@ def worked_example() -> GraphInputs:
         {
             "person_id": ["c1", "c3", "a2", "c2", "a1", "c4"],
             "location_id": ["L1", "L1", "L1", "L2", "L2", "L3"],
-            "linked_at": [_t("2024-01-10"), _t("2024-06-01"), _t("2024-06-01"), _t("2024-03-05"), _t("2024-03-05"), _t("2024-04-01")],
+            "linked_at": [
+                _t("2024-01-10"),
+                _t("2024-06-01"),
+                _t("2024-06-01"),
+                _t("2024-03-05"),
+                _t("2024-03-05"),
+                _t("2024-04-01"),
+            ],
         }
     )
     return GraphInputs(
@@ -162,7 +171,9 @@ def synthetic_inputs(n_involvements: int = 1_000_000, *, seed: int = 0, group_si
     occurred = pd.to_datetime(event_time[event_of_row], unit="us", utc=True)
     ages = occurred.year.to_numpy() - birth_year[person_idx] - (occurred.month.to_numpy() < birth_month[person_idx])
     band = np.where(ages < 18, "child", np.where(ages < 25, "young_adult", "adult")).astype(object)
-    roles = np.array(["victim", "suspect", "associate", "witness"], dtype=object)[rng.choice(4, event_of_row.size, p=[0.35, 0.35, 0.2, 0.1])]
+    roles = np.array(["victim", "suspect", "associate", "witness"], dtype=object)[
+        rng.choice(4, event_of_row.size, p=[0.35, 0.35, 0.2, 0.1])
+    ]
     involvements = pd.DataFrame(
         {
             "person_id": pid[person_idx],
@@ -203,12 +214,17 @@ def synthetic_inputs(n_involvements: int = 1_000_000, *, seed: int = 0, group_si
         {
             "person_a": pid[a][keep],
             "person_b": pid[b][keep],
-            "relation": np.array(["knows", "family", "lives_with", "social_media", "phone_contact", "co_offender", "intelligence"], dtype=object)[
-                rng.integers(0, 7, n_assoc)
-            ][keep],
+            "relation": np.array(
+                ["knows", "family", "lives_with", "social_media", "phone_contact", "co_offender", "intelligence"],
+                dtype=object,
+            )[rng.integers(0, 7, n_assoc)][keep],
             "observed_at": pd.to_datetime(start + rng.integers(0, span_us, n_assoc), unit="us", utc=True)[keep],
-            "source_evaluation": np.where(graded, rng.choice(np.array(["1", "2", "3"], dtype=object), n_assoc), None)[keep],
-            "intelligence_evaluation": np.where(graded, rng.choice(np.array(list("ABCDE"), dtype=object), n_assoc), None)[keep],
+            "source_evaluation": np.where(graded, rng.choice(np.array(["1", "2", "3"], dtype=object), n_assoc), None)[
+                keep
+            ],
+            "intelligence_evaluation": np.where(
+                graded, rng.choice(np.array(list("ABCDE"), dtype=object), n_assoc), None
+            )[keep],
             "handling": np.where(graded, rng.choice(np.array(["P", "C"], dtype=object), n_assoc), None)[keep],
         }
     )
@@ -220,7 +236,12 @@ def synthetic_inputs(n_involvements: int = 1_000_000, *, seed: int = 0, group_si
             "risk_level": rng.choice(np.array(["low", "medium", "high"], dtype=object), n_scr),
         }
     )
-    log.info("synthetic inputs: %s persons, %s involvements in %s events", f"{n_persons:,}", f"{len(involvements):,}", f"{n_events:,}")
+    log.info(
+        "synthetic inputs: %s persons, %s involvements in %s events",
+        f"{n_persons:,}",
+        f"{len(involvements):,}",
+        f"{n_events:,}",
+    )
     return GraphInputs(
         persons=persons,
         involvements=involvements,

@@ -9,8 +9,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines.ingest import Batch
-from pipelines.settings import Settings
+from ctxrisk.pipelines.ingest import Batch
+from ctxrisk.pipelines.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,9 @@ class SourceKind:
 SOURCE_KINDS: dict[str, SourceKind] = {}
 
 
-def register(name: str, read: Callable[..., Batch], after_load: Callable[..., Any] | None = None, *,
-             located: bool = False) -> None:
+def register(
+    name: str, read: Callable[..., Batch], after_load: Callable[..., Any] | None = None, *, located: bool = False
+) -> None:
     """Add a public-format ingest kind."""
     SOURCE_KINDS[name] = SourceKind(read, after_load, located)
 
@@ -61,4 +62,4 @@ def after_load(name: str, con: duckdb.DuckDBPyConnection, *, settings: Settings)
 
 
 # Register the public formats (each module calls register() on import).
-from pipelines.sources import annex_a, boundaries, police_uk, ssda903  # noqa: E402,F401
+from ctxrisk.pipelines.sources import annex_a, boundaries, police_uk, ssda903  # noqa: E402,F401

@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.errors import ValidationError
-from pipelines.ingest import Batch, RejectCollector, finish_batch
-from pipelines.kinds import ID_PATTERN
-from pipelines.pseudonymise import pseudonymise_series
-from pipelines.settings import Settings
-from pipelines.sources import register
-from pipelines.sources.common import normalise_header, yes_no
-from pipelines.tabular import TextTable, file_sha256
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch
+from ctxrisk.pipelines.kinds import ID_PATTERN
+from ctxrisk.pipelines.pseudonymise import pseudonymise_series
+from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.sources import register
+from ctxrisk.pipelines.sources.common import normalise_header, yes_no
+from ctxrisk.pipelines.tabular import TextTable, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,16 @@ COLUMNS: dict[str, str] = {
 REQUIRED = ("child", "missing", "absent")
 LETTER_PREFIX = re.compile(r"^\s*[a-z]{1,2}\)\s*", re.IGNORECASE)
 POSTCODE = re.compile(r"^\s*([A-Z]{1,2}\d[A-Z\d]?)\s*\d[A-Z]{2}\s*$", re.IGNORECASE)
-SEXES = {"female": "female", "male": "male", "f": "female", "m": "male", "unknown": "unknown",
-         "not known": "unknown", "other": "other", "indeterminate": "other"}
+SEXES = {
+    "female": "female",
+    "male": "male",
+    "f": "female",
+    "m": "male",
+    "unknown": "unknown",
+    "not known": "unknown",
+    "other": "other",
+    "indeterminate": "other",
+}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
@@ -99,7 +107,7 @@ def _read_sheet(path: Path) -> tuple[list[str], list[tuple], list[int]]:
         texts = [normalise_header(str(c)) if c is not None else "" for c in row]
         if any(re.fullmatch(COLUMNS["child"], t) for t in texts):
             header = [str(c).strip() if c is not None else "" for c in row]
-            data = rows[i + 1:]
+            data = rows[i + 1 :]
             numbers = list(range(i + 2, i + 2 + len(data)))
             keep = [(r, n) for r, n in zip(data, numbers, strict=True) if any(_cell_text(c) for c in r)]
             return header, [r for r, _ in keep], [n for _, n in keep]
@@ -146,8 +154,13 @@ def read_annex_a(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
         i = found.get(name)
         return [row[i] if i is not None and i < len(row) else None for row in data]
 
-    text = pd.DataFrame({h or f"column {i + 1}": [_cell_text(row[i]) if i < len(row) else None for row in data]
-                         for i, h in enumerate(header)}, dtype="object")
+    text = pd.DataFrame(
+        {
+            h or f"column {i + 1}": [_cell_text(row[i]) if i < len(row) else None for row in data]
+            for i, h in enumerate(header)
+        },
+        dtype="object",
+    )
     collector = RejectCollector(n)
     child = pd.Series([_cell_text(v) for v in column("child")], dtype="object")
     key = options.get("pseudonymise_key")
@@ -172,15 +185,23 @@ def read_annex_a(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
         parsed = [_to_date(v) for v in column(name)]
         bad = np.array([b for _, b in parsed], dtype=bool)
         raw = pd.Series([_cell_text(v) for v in column(name)], dtype="object")
-        collector.add(bad, header[found[name]], raw if shown else None,
-                      "not a date (date cell, Excel serial number or dd/mm/YYYY)")
+        collector.add(
+            bad,
+            header[found[name]],
+            raw if shown else None,
+            "not a date (date cell, Excel serial number or dd/mm/YYYY)",
+        )
         return pd.Series([None if b else d for d, b in parsed], dtype="object")
 
     dob = dates("dob", shown=False)
     cla_start, cla_end = dates("cla_start"), dates("cla_end")
     ends_before = np.array([s is not None and e is not None and e < s for s, e in zip(cla_start, cla_end, strict=True)])
-    collector.add(ends_before, header[found["cla_end"]] if "cla_end" in found else None, None,
-                  "ceased to be looked after before starting to be looked after")
+    collector.add(
+        ends_before,
+        header[found["cla_end"]] if "cla_end" in found else None,
+        None,
+        "ceased to be looked after before starting to be looked after",
+    )
 
     def flags(name: str) -> pd.Series:
         if name not in found:
@@ -192,35 +213,46 @@ def read_annex_a(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
 
     offered, accepted = flags("rhi_offered"), flags("rhi_accepted")
     accepted_not_offered = (accepted.fillna(False) & ~offered.fillna(True)).to_numpy(bool)
-    collector.add(accepted_not_offered, header[found["rhi_accepted"]] if "rhi_accepted" in found else None, None,
-                  "a return interview is accepted but was not offered")
-    sex_raw = pd.Series([_cell_text(v) for v in column("sex")], dtype="object") if "sex" in found \
+    collector.add(
+        accepted_not_offered,
+        header[found["rhi_accepted"]] if "rhi_accepted" in found else None,
+        None,
+        "a return interview is accepted but was not offered",
+    )
+    sex_raw = (
+        pd.Series([_cell_text(v) for v in column("sex")], dtype="object")
+        if "sex" in found
         else pd.Series([None] * n, dtype="object")
+    )
     sex = sex_raw.map(lambda v: None if v is None else SEXES.get(LETTER_PREFIX.sub("", v).strip().lower(), "unknown"))
     postcode = pd.Series([_cell_text(v) for v in column("postcode")], dtype="object")
-    district = postcode.map(lambda v: None if v is None or not POSTCODE.match(v) else POSTCODE.match(v).group(1)
-                            .upper())
+    district = postcode.map(
+        lambda v: None if v is None or not POSTCODE.match(v) else POSTCODE.match(v).group(1).upper()
+    )
     invalid_postcodes = int((postcode.notna() & district.isna()).sum())
     placement_la = pd.Series([_cell_text(v) for v in column("placement_la")], dtype="object")
     birth_ym = dob.map(lambda d: None if d is None else f"{d.year:04d}-{d.month:02d}")
     good_child = child.where(~pd.Series(collector.bad))
     dup = (good_child.notna() & good_child.duplicated(keep="first")).to_numpy()
     collector.add(dup, header[found["child"]], child, "the same child appears on an earlier row")
-    rows = pd.DataFrame({
-        "person_id": child,
-        "birth_year_month": birth_ym,
-        "sex": sex,
-        "looked_after_from": cla_start,
-        "looked_after_until": cla_end,
-        "placement_postcode_district": district,
-        "placement_la": placement_la,
-        "missing_episodes_12m": missing_n,
-        "absent_episodes_12m": absent_n,
-        "rhi_offered": offered,
-        "rhi_accepted": accepted,
-    })
-    table = TextTable(path, header, text, np.asarray(numbers, dtype=np.int64), [], n, file_sha256(path),
-                      line_kind="row")
+    rows = pd.DataFrame(
+        {
+            "person_id": child,
+            "birth_year_month": birth_ym,
+            "sex": sex,
+            "looked_after_from": cla_start,
+            "looked_after_until": cla_end,
+            "placement_postcode_district": district,
+            "placement_la": placement_la,
+            "missing_episodes_12m": missing_n,
+            "absent_episodes_12m": absent_n,
+            "rhi_offered": offered,
+            "rhi_accepted": accepted,
+        }
+    )
+    table = TextTable(
+        path, header, text, np.asarray(numbers, dtype=np.int64), [], n, file_sha256(path), line_kind="row"
+    )
     notes = []
     if invalid_postcodes:
         notes.append(f"{invalid_postcodes:,} placement postcode(s) are not valid postcodes: district left blank")

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipelines.errors import ValidationError
-from pipelines.geo import in_gb_bng, in_gb_wgs84
-from pipelines.ingest import Batch, RejectCollector, finish_batch
-from pipelines.settings import Settings
-from pipelines.sources import register
-from pipelines.tabular import TextTable, file_sha256
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.geo import in_gb_bng, in_gb_wgs84
+from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch
+from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.sources import register
+from ctxrisk.pipelines.tabular import TextTable, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,10 @@ def _to_wgs84(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
         elif in_gb_bng(np.array([minx, maxx]), np.array([miny, maxy])).all():
             frame = frame.set_crs("EPSG:27700")
         else:
-            msg = (f"{path}: the layer has no coordinate reference system and its bounds "
-                   f"({minx:.3f}, {miny:.3f}, {maxx:.3f}, {maxy:.3f}) are neither WGS84 nor British National Grid")
+            msg = (
+                f"{path}: the layer has no coordinate reference system and its bounds "
+                f"({minx:.3f}, {miny:.3f}, {maxx:.3f}, {maxy:.3f}) are neither WGS84 nor British National Grid"
+            )
             raise ValidationError(msg)
     if frame.crs.to_epsg() != 4326:
         frame = frame.to_crs("EPSG:4326")
@@ -108,16 +110,25 @@ def read_boundaries(path: Path, *, settings: Settings, options: dict[str, Any]) 
             msg = f"{path}: {what} {given!r} is not a property of the layer; properties: {', '.join(props)}"
             raise ValidationError(msg)
     if code_field is None and len(frame) > 1:
-        msg = (f"{path}: no code property found for level {level}; pass --code-field, one of: "
-               f"{', '.join(props) or '(no properties)'}")
+        msg = (
+            f"{path}: no code property found for level {level}; pass --code-field, one of: "
+            f"{', '.join(props) or '(no properties)'}"
+        )
         raise ValidationError(msg)
     if name_field is None and code_field is not None:
         twin = re.sub(r"cd$", "nm", code_field, flags=re.IGNORECASE)
         twin = twin if twin != code_field else None
         name_field = twin if twin in props else _pick(props, NAME_PATTERNS)
     n = len(frame)
-    text = pd.DataFrame({c: frame[c].astype("object").where(frame[c].notna(), None).map(
-        lambda v: None if v is None else str(v).strip() or None) for c in props})
+    text = pd.DataFrame(
+        {
+            c: frame[c]
+            .astype("object")
+            .where(frame[c].notna(), None)
+            .map(lambda v: None if v is None else str(v).strip() or None)
+            for c in props
+        }
+    )
     codes = text[code_field] if code_field else pd.Series([path.stem] * n, dtype="object")
     names = text[name_field] if name_field else pd.Series([None] * n, dtype="object")
     if name_field is None and code_field is None:
@@ -155,19 +166,31 @@ def read_boundaries(path: Path, *, settings: Settings, options: dict[str, Any]) 
         if field is None:
             return pd.Series([None] * n, dtype="Int64")
         values = pd.to_numeric(text[field], errors="coerce")
-        bad = text[field].notna().to_numpy() & (values.isna() | (values < low) | (values > high)
-                                                | (values % 1 != 0)).to_numpy()
+        bad = (
+            text[field].notna().to_numpy()
+            & (values.isna() | (values < low) | (values > high) | (values % 1 != 0)).to_numpy()
+        )
         collector.add(bad, field, text[field], f"not a whole number from {low} to {high}")
         return values.where(~pd.Series(bad)).astype("Int64")
 
     decile = integer(decile_field, 1, 10)
     rank = integer(rank_field, 1, 10_000_000)
-    wkt = np.array([None if g is None else shapely.to_wkt(g, rounding_precision=WKT_DECIMALS) for g in geoms],
-                   dtype=object)
-    rows = pd.DataFrame({"level": level, "code": codes.to_numpy(), "name": names.astype("object").to_numpy(),
-                         "imd_decile": decile, "imd_rank": rank, "geometry_wkt": wkt})
-    table = TextTable(path, props, text, np.arange(1, n + 1, dtype=np.int64), [], n, file_sha256(path),
-                      line_kind="feature")
+    wkt = np.array(
+        [None if g is None else shapely.to_wkt(g, rounding_precision=WKT_DECIMALS) for g in geoms], dtype=object
+    )
+    rows = pd.DataFrame(
+        {
+            "level": level,
+            "code": codes.to_numpy(),
+            "name": names.astype("object").to_numpy(),
+            "imd_decile": decile,
+            "imd_rank": rank,
+            "geometry_wkt": wkt,
+        }
+    )
+    table = TextTable(
+        path, props, text, np.arange(1, n + 1, dtype=np.int64), [], n, file_sha256(path), line_kind="feature"
+    )
     notes = [f"level {level}: code from {code_field or 'the file name'}, name from {name_field or '(none)'}"]
     if fixed:
         notes.append(f"{fixed:,} invalid polygon(s) repaired (shapely.make_valid)")

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.arrowtext import (  # noqa: F401 - encode .. to_chunked are re-exported for the format readers
+from ctxrisk.pipelines.arrowtext import (  # noqa: F401 - encode .. to_chunked are re-exported for the format readers
     encode,
     factorize,
     fixed_width_fingerprints,
@@ -24,11 +24,10 @@ from pipelines.arrowtext import (  # noqa: F401 - encode .. to_chunked are re-ex
     to_arrow,
     to_chunked,
 )
-from pipelines.errors import ValidationError
-from pipelines.ingest import MAX_TEXT, RejectCollector
-from pipelines.rowhash import format_keys, occurrence, sha256_rows
-from pipelines.tabular import TextTable
-
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.ingest import MAX_TEXT, RejectCollector
+from ctxrisk.pipelines.rowhash import format_keys, occurrence, sha256_rows
+from ctxrisk.pipelines.tabular import TextTable
 
 _SPACES = re.compile(r"\s+")
 #: Rows looked at to judge whether a column is mostly distinct (see parse_times_unique).
@@ -60,8 +59,11 @@ def map_columns(
         The format's name, for messages.
     """
     by_norm = {normalise_header(h): h for h in table.header}
-    found = {name: by_norm[normalise_header(header)] for name, header in columns.items()
-             if normalise_header(header) in by_norm}
+    found = {
+        name: by_norm[normalise_header(header)]
+        for name, header in columns.items()
+        if normalise_header(header) in by_norm
+    }
     missing = [columns[name] for name in required if name not in found]
     if missing:
         msg = (
@@ -81,7 +83,7 @@ def repeated(series: pd.Series) -> np.ndarray:
     """True where a non-blank value appears more than once in the column.
 
     Fixed-width values (police.uk Crime IDs) are first told apart by a 64-bit fingerprint each
-    (:func:`pipelines.arrowtext.fixed_width_fingerprints`) and a sort of the fingerprints; only values whose
+    (:func:`ctxrisk.pipelines.arrowtext.fixed_width_fingerprints`) and a sort of the fingerprints; only values whose
     fingerprint repeats are compared as text. A million Crime IDs take 0.05-0.08 s, against 0.2-0.5 s to count
     every ID in a hash table of strings. Other columns are counted directly.
     """
@@ -134,12 +136,19 @@ def text_checks(collector: RejectCollector, series: pd.Series, column: str) -> N
     collector.add(control & ~long, column, series, "contains control characters")
 
 
-def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str, rows: np.ndarray | None = None,
-                 lead: pa.Array | pa.ChunkedArray | None = None, joiner: str = "") -> pa.Array:
+def derived_keys(
+    frame: pd.DataFrame,
+    columns: list[str],
+    *,
+    prefix: str,
+    rows: np.ndarray | None = None,
+    lead: pa.Array | pa.ChunkedArray | None = None,
+    joiner: str = "",
+) -> pa.Array:
     """Stable keys for rows without a usable ID: ``prefix`` + content hash + ``-`` + occurrence number.
 
     The content hash is the first 20 hex digits of the SHA-256 of the row's values in ``columns`` (blanks as
-    empty text) joined by ``\\x1f`` (:mod:`pipelines.rowhash`). The same rows in a re-export get the same keys
+    empty text) joined by ``\\x1f`` (:mod:`ctxrisk.pipelines.rowhash`). The same rows in a re-export get the same keys
     (so a re-export replaces rather than duplicates); identical rows are told apart by the order in which they
     appear. ``rows`` (a boolean mask) keys only those rows; ``lead`` (text per picked row) goes first, then
     ``joiner``. The result has one key per picked row, in file order, as Arrow text.
@@ -156,12 +165,18 @@ def derived_keys(frame: pd.DataFrame, columns: list[str], *, prefix: str, rows: 
 
 def match_month(series: pd.Series) -> np.ndarray:
     """True where a value is a valid ``YYYY-MM`` month (checked per distinct value)."""
-    return map_unique(series, lambda s: s.str.match(r"^\d{4}-(0[1-9]|1[0-2])$").fillna(False).astype(bool)) \
-        .to_numpy(dtype=bool)
+    return map_unique(series, lambda s: s.str.match(r"^\d{4}-(0[1-9]|1[0-2])$").fillna(False).astype(bool)).to_numpy(
+        dtype=bool
+    )
 
 
-def lsoa_vintage(month: pd.Series, lsoa_code: pd.Series, *, lsoa21_from: str,
-                 month_codes: tuple[np.ndarray, list[object]] | None = None) -> pd.Series:
+def lsoa_vintage(
+    month: pd.Series,
+    lsoa_code: pd.Series,
+    *,
+    lsoa21_from: str,
+    month_codes: tuple[np.ndarray, list[object]] | None = None,
+) -> pd.Series:
     """``lsoa11`` for months before ``lsoa21_from`` (``YYYY-MM``), else ``lsoa21``; None where no LSOA code.
 
     ``month_codes`` is ``factorize(month)`` when the caller has it already (a million months are not hashed
@@ -169,7 +184,8 @@ def lsoa_vintage(month: pd.Series, lsoa_code: pd.Series, *, lsoa21_from: str,
     """
     codes, uniques = month_codes if month_codes is not None else factorize(month)
     per_month = ["lsoa11" if (u or "") < lsoa21_from else "lsoa21" for u in uniques] + [
-        "lsoa11" if "" < lsoa21_from else "lsoa21"]
+        "lsoa11" if "" < lsoa21_from else "lsoa21"
+    ]
     vintage = spread(per_month, codes)
     vintage = pc.if_else(pc.is_valid(to_arrow(lsoa_code)), vintage, pa.scalar(None, pa.string()))
     return text_series(vintage)
@@ -214,16 +230,19 @@ def force_from_filename(path: Path, suffix: str) -> str | None:
 
 
 def parse_times_unique(values: pd.Series, *, timezone: str) -> tuple[pd.Series, pd.Series, np.ndarray]:
-    """:func:`pipelines.timeparse.parse_times` on the distinct values only; returns utc, precision, invalid.
+    """:func:`ctxrisk.pipelines.timeparse.parse_times` on the distinct values only; returns utc, precision, invalid.
 
     A column whose first rows are mostly distinct (times to the minute) is parsed whole by
-    :func:`pipelines.timeparse.parse_plain_times` instead: finding its distinct values would cost more than
+    :func:`ctxrisk.pipelines.timeparse.parse_plain_times` instead: finding its distinct values would cost more than
     the parse saves.
     """
-    from pipelines.timeparse import parse_plain_times, parse_times
+    from ctxrisk.pipelines.timeparse import parse_plain_times, parse_times
 
-    if len(values) >= 2 * DISTINCT_SAMPLE_ROWS and is_arrow_text(values) \
-            and values.iloc[:DISTINCT_SAMPLE_ROWS].nunique() > DISTINCT_SAMPLE_ROWS // 2:
+    if (
+        len(values) >= 2 * DISTINCT_SAMPLE_ROWS
+        and is_arrow_text(values)
+        and values.iloc[:DISTINCT_SAMPLE_ROWS].nunique() > DISTINCT_SAMPLE_ROWS // 2
+    ):
         utc, precision, invalid = parse_plain_times(values.reset_index(drop=True), timezone=timezone)
         return utc, precision, invalid.to_numpy(dtype=bool)
     if is_arrow_text(values):  # Arrow's hash kernel, much faster than pandas on millions of strings

@@ -13,28 +13,30 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.ingest import Batch, RejectCollector, finish_batch, validate_points
-from pipelines.arrowtext import charset_match, constant_text, spread_flags
-from pipelines.kinds import KEY_CHARS, KEY_MAX, Point
-from pipelines.rowhash import start_warm_up
-from pipelines.settings import Settings
-from pipelines.sources import register
-from pipelines.sources.common import (
+from ctxrisk.pipelines.arrowtext import charset_match, constant_text, spread_flags
+from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch, validate_points
+from ctxrisk.pipelines.kinds import KEY_CHARS, KEY_MAX, Point
+from ctxrisk.pipelines.rowhash import start_warm_up
+from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.sources import register
+from ctxrisk.pipelines.sources.common import (
     derived_keys,
     factorize,
     force_from_filename,
     lsoa_vintage,
     map_columns,
     parse_times_unique,
-    repeated as repeated_values,
     spread,
     text_checks,
     text_series,
     to_chunked,
     yes_no,
 )
-from pipelines.tabular import read_csv_text
-from pipelines.timeparse import parse_times
+from ctxrisk.pipelines.sources.common import (
+    repeated as repeated_values,
+)
+from ctxrisk.pipelines.tabular import read_csv_text
+from ctxrisk.pipelines.timeparse import parse_times
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,17 @@ STREET_COLUMNS = {
     "context": "Context",
 }
 # Columns that identify a street record; the outcome and context may change in a corrected re-export.
-STREET_IDENTITY = ["crime_id", "month", "reported_by", "falls_within", "longitude", "latitude", "location",
-                   "lsoa_code", "crime_type"]
+STREET_IDENTITY = [
+    "crime_id",
+    "month",
+    "reported_by",
+    "falls_within",
+    "longitude",
+    "latitude",
+    "location",
+    "lsoa_code",
+    "crime_type",
+]
 #: The share of a street file's rows that get a derived key (blank or repeated Crime IDs), for deciding whether
 #: to load the compiled hashing loops: anti-social behaviour was 6% and 16% of the two samples' rows, a quarter
 #: in some months.
@@ -100,8 +111,9 @@ OUTCOME_COLUMNS = {
 }
 
 
-def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Settings
-                  ) -> tuple[pd.Series, pd.Series, tuple[np.ndarray, list[object]]]:
+def _month_checks(
+    frame: pd.DataFrame, collector: RejectCollector, settings: Settings
+) -> tuple[pd.Series, pd.Series, tuple[np.ndarray, list[object]]]:
     """Refuse blank and malformed months; parse each distinct month once.
 
     Returns each row's time (UTC), its precision, and the month's codes and distinct values (``factorize``).
@@ -113,8 +125,7 @@ def _month_checks(frame: pd.DataFrame, collector: RejectCollector, settings: Set
     ok = np.append(np.asarray(shaped.to_numpy(zero_copy_only=False), dtype=bool), True)  # blank: refused above
     bad = ~ok[codes]
     collector.add(bad, "Month", month, "not a month (YYYY-MM)")
-    distinct = pd.Series([u if good else None for u, good in zip(uniques, ok, strict=False)] + [None],
-                         dtype="object")
+    distinct = pd.Series([u if good else None for u, good in zip(uniques, ok, strict=False)] + [None], dtype="object")
     utc, precision, _invalid = parse_times(distinct, timezone=settings.local_timezone)
     # Arrow-backed text: the rows go to DuckDB through Arrow, and a million Python strings would be converted.
     per_month = [None if pd.isna(v) else v for v in precision]
@@ -134,8 +145,9 @@ def _points(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], RejectCollector
     return points, own
 
 
-def _street_ids(identity: pd.DataFrame, repeated_done: Future[np.ndarray]
-                ) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray | pa.Array]:
+def _street_ids(
+    identity: pd.DataFrame, repeated_done: Future[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray | pa.Array]:
     """Blank and repeated Crime IDs, and each row's incident key (see :func:`read_street`).
 
     ``identity`` holds the ``STREET_IDENTITY`` columns; ``repeated_done`` gives the mask of rows whose Crime
@@ -155,8 +167,7 @@ def _street_ids(identity: pd.DataFrame, repeated_done: Future[np.ndarray]
         owners.append(np.flatnonzero(blank_id))
     if repeated.any():
         repeated_ids = pc.filter(ids, pa.array(repeated))
-        pieces.append(derived_keys(identity, STREET_IDENTITY, prefix="", rows=repeated, lead=repeated_ids,
-                                   joiner="#"))
+        pieces.append(derived_keys(identity, STREET_IDENTITY, prefix="", rows=repeated, lead=repeated_ids, joiner="#"))
         owners.append(np.flatnonzero(repeated))
     keys = pa.concat_arrays(pieces)
     # Each row's key, null where the Crime ID is kept; if_else then works chunk by chunk on the IDs as read
@@ -172,8 +183,10 @@ def _unlocated_note(points: dict[str, np.ndarray], good: np.ndarray) -> list[str
     unlocated = int((~points["located"][good]).sum())
     if not unlocated:
         return []
-    return [f"{unlocated:,} row(s) have no coordinates ('No Location'): kept as unlocated "
-            "(counted in indicators, never mapped)"]
+    return [
+        f"{unlocated:,} row(s) have no coordinates ('No Location'): kept as unlocated "
+        "(counted in indicators, never mapped)"
+    ]
 
 
 def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> Batch:
@@ -200,8 +213,12 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     # Only rows without a unique Crime ID get a derived key: anti-social behaviour, 6-16% of the samples' rows.
     start_warm_up(path, hashed_share=STREET_HASHED_SHARE)
     table = read_csv_text(path)
-    frame = map_columns(table, STREET_COLUMNS, required=("crime_id", "month", "longitude", "latitude",
-                                                         "crime_type"), fmt="data.police.uk street-level crime")
+    frame = map_columns(
+        table,
+        STREET_COLUMNS,
+        required=("crime_id", "month", "longitude", "latitude", "crime_type"),
+        fmt="data.police.uk street-level crime",
+    )
     n = len(frame)
     collector = RejectCollector(n)
     # Coordinates (PROJ), repeated Crime IDs (a hash of every ID) and the IDs' characters are worked out on
@@ -218,49 +235,66 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     crime_type = frame["crime_type"]
     type_codes, type_uniques = factorize(crime_type)
     collector.add(type_codes == len(type_uniques), "Crime type", None, "required value is blank")
-    collector.add(~id_chars_done.result(), "Crime ID", crime_id,
-                  "invalid Crime ID: use 1-128 letters, digits or _ . : / # -")
-    for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
-                 "last_outcome", "context"):
+    collector.add(
+        ~id_chars_done.result(), "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -"
+    )
+    for name in (
+        "reported_by",
+        "falls_within",
+        "location",
+        "lsoa_code",
+        "lsoa_name",
+        "crime_type",
+        "last_outcome",
+        "context",
+    ):
         text_checks(collector, frame[name], STREET_COLUMNS[name])
     blank_id, repeated, incident_id = _street_ids(frame[STREET_IDENTITY], repeated_done)
     points, point_rejects = points_done.result()
     collector.extend(point_rejects)
     themes = [settings.theme_for_crime_type(t) for t in type_uniques] + ["other"]  # blank type: other
-    rows = pd.DataFrame({
-        "incident_id": text_series(incident_id),
-        "source": constant_text("police_uk_street", n),
-        "occurred_at": utc,
-        "time_precision": precision,
-        "category": crime_type,
-        "theme": text_series(spread(themes, type_codes)),
-        "location_type": None,
-        "latitude": points["latitude"],
-        "longitude": points["longitude"],
-        "easting": points["easting"],
-        "northing": points["northing"],
-        "located": points["located"],
-        "lsoa_code": frame["lsoa_code"],
-        "lsoa_name": frame["lsoa_name"],
-        "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM,
-                                     month_codes=month_codes),
-        "falls_within": frame["falls_within"],
-        "reported_by": frame["reported_by"],
-        "location_description": frame["location"],
-        "outcome_category": frame["last_outcome"],
-        "context": frame["context"],
-    })
+    rows = pd.DataFrame(
+        {
+            "incident_id": text_series(incident_id),
+            "source": constant_text("police_uk_street", n),
+            "occurred_at": utc,
+            "time_precision": precision,
+            "category": crime_type,
+            "theme": text_series(spread(themes, type_codes)),
+            "location_type": None,
+            "latitude": points["latitude"],
+            "longitude": points["longitude"],
+            "easting": points["easting"],
+            "northing": points["northing"],
+            "located": points["located"],
+            "lsoa_code": frame["lsoa_code"],
+            "lsoa_name": frame["lsoa_name"],
+            "lsoa_vintage": lsoa_vintage(
+                frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM, month_codes=month_codes
+            ),
+            "falls_within": frame["falls_within"],
+            "reported_by": frame["reported_by"],
+            "location_description": frame["location"],
+            "outcome_category": frame["last_outcome"],
+            "context": frame["context"],
+        }
+    )
     good = ~collector.bad
     notes = _unlocated_note(points, good)
     if good.any():
-        notes.append(f"{int(good.sum()):,} row(s) have month precision only: analyses by week, weekday or time "
-                     "of day leave them out")
+        notes.append(
+            f"{int(good.sum()):,} row(s) have month precision only: analyses by week, weekday or time "
+            "of day leave them out"
+        )
     if blank_id[good].any():
-        notes.append(f"{int(blank_id[good].sum()):,} row(s) have no Crime ID (anti-social behaviour): "
-                     "given derived keys pu-<hash>-<n>")
+        notes.append(
+            f"{int(blank_id[good].sum()):,} row(s) have no Crime ID (anti-social behaviour): "
+            "given derived keys pu-<hash>-<n>"
+        )
     if repeated[good].any():
-        notes.append(f"{int(repeated[good].sum()):,} row(s) share a Crime ID with another row: "
-                     "keyed <Crime ID>#<hash>-<n>")
+        notes.append(
+            f"{int(repeated[good].sum()):,} row(s) share a Crime ID with another row: keyed <Crime ID>#<hash>-<n>"
+        )
     return finish_batch("police-uk-street", "raw.incidents", ("incident_id",), table, rows, collector, notes)
 
 
@@ -286,8 +320,12 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     """
     start_warm_up(path)  # derived keys are hashed by compiled code: loaded while the file is parsed
     table = read_csv_text(path)
-    frame = map_columns(table, SEARCH_COLUMNS, required=("date", "latitude", "longitude", "age_range",
-                                                         "object_of_search"), fmt="data.police.uk stop and search")
+    frame = map_columns(
+        table,
+        SEARCH_COLUMNS,
+        required=("date", "latitude", "longitude", "age_range", "object_of_search"),
+        fmt="data.police.uk stop and search",
+    )
     n = len(frame)
     collector = RejectCollector(n)
     # Coordinates (PROJ) and the derived keys (compiled hashing) are worked out on other threads while the
@@ -305,8 +343,17 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
         value, bad = yes_no(frame[name])
         collector.add(bad, SEARCH_COLUMNS[name], frame[name], "not True or False")
         booleans[name] = value
-    for name in ("search_type", "policing_operation", "gender", "age_range", "self_defined_ethnicity",
-                 "officer_defined_ethnicity", "legislation", "object_of_search", "outcome"):
+    for name in (
+        "search_type",
+        "policing_operation",
+        "gender",
+        "age_range",
+        "self_defined_ethnicity",
+        "officer_defined_ethnicity",
+        "legislation",
+        "object_of_search",
+        "outcome",
+    ):
         text_checks(collector, frame[name], SEARCH_COLUMNS[name])
     points, point_rejects = points_done.result()
     collector.extend(point_rejects)
@@ -322,43 +369,49 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     indicator = child & np.array([t in EXPLOITATION_THEMES for t in themes])[object_codes]
     force = options.get("force") or force_from_filename(path, "stop-and-search")
     search_id = keys_done.result()
-    rows = pd.DataFrame({
-        "search_id": text_series(search_id),
-        "source": constant_text("police_uk_stop_search", n),
-        "occurred_at": utc,
-        "time_precision": precision,
-        "search_type": frame["search_type"],
-        "part_of_policing_operation": booleans["part_of_operation"],
-        "policing_operation": frame["policing_operation"],
-        "latitude": points["latitude"],
-        "longitude": points["longitude"],
-        "easting": points["easting"],
-        "northing": points["northing"],
-        "located": points["located"],
-        "gender": frame["gender"],
-        "age_range": frame["age_range"],
-        "is_child": is_child,
-        "self_defined_ethnicity": frame["self_defined_ethnicity"],
-        "officer_defined_ethnicity": frame["officer_defined_ethnicity"],
-        "legislation": frame["legislation"],
-        "object_of_search": obj,
-        "outcome": frame["outcome"],
-        "outcome_linked_to_object": booleans["outcome_linked"],
-        "removal_of_clothing": booleans["removal_of_clothing"],
-        "exploitation_indicator": indicator,
-        "theme": theme,
-        "force": constant_text(force, n),
-    })
+    rows = pd.DataFrame(
+        {
+            "search_id": text_series(search_id),
+            "source": constant_text("police_uk_stop_search", n),
+            "occurred_at": utc,
+            "time_precision": precision,
+            "search_type": frame["search_type"],
+            "part_of_policing_operation": booleans["part_of_operation"],
+            "policing_operation": frame["policing_operation"],
+            "latitude": points["latitude"],
+            "longitude": points["longitude"],
+            "easting": points["easting"],
+            "northing": points["northing"],
+            "located": points["located"],
+            "gender": frame["gender"],
+            "age_range": frame["age_range"],
+            "is_child": is_child,
+            "self_defined_ethnicity": frame["self_defined_ethnicity"],
+            "officer_defined_ethnicity": frame["officer_defined_ethnicity"],
+            "legislation": frame["legislation"],
+            "object_of_search": obj,
+            "outcome": frame["outcome"],
+            "outcome_linked_to_object": booleans["outcome_linked"],
+            "removal_of_clothing": booleans["removal_of_clothing"],
+            "exploitation_indicator": indicator,
+            "theme": theme,
+            "force": constant_text(force, n),
+        }
+    )
     good = ~collector.bad
     notes = _unlocated_note(points, good)
     unknown_age = spread_flags([a not in AGE_RANGES for a in age], age_codes) & good
     if unknown_age.any():
         values = ", ".join(sorted(set(frame["age_range"][unknown_age].dropna())))
-        notes.append(f"{int(unknown_age.sum()):,} row(s) have an age range not known to ctxrisk ({values}): "
-                     "kept, not counted as children")
+        notes.append(
+            f"{int(unknown_age.sum()):,} row(s) have an age range not known to ctxrisk ({values}): "
+            "kept, not counted as children"
+        )
     if indicator[good].any():
-        notes.append(f"{int(indicator[good].sum()):,} search(es) of children for drugs or weapons: "
-                     "exploitation indicators at those places")
+        notes.append(
+            f"{int(indicator[good].sum()):,} search(es) of children for drugs or weapons: "
+            "exploitation indicators at those places"
+        )
     return finish_batch("police-uk-stop-search", "raw.stop_searches", ("search_id",), table, rows, collector, notes)
 
 
@@ -375,15 +428,25 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     """
     start_warm_up(path)  # derived keys are hashed by compiled code: loaded while the file is parsed
     table = read_csv_text(path)
-    frame = map_columns(table, OUTCOME_COLUMNS, required=("crime_id", "month", "longitude", "latitude",
-                                                          "outcome_type"), fmt="data.police.uk outcomes")
+    frame = map_columns(
+        table,
+        OUTCOME_COLUMNS,
+        required=("crime_id", "month", "longitude", "latitude", "outcome_type"),
+        fmt="data.police.uk outcomes",
+    )
     collector = RejectCollector(len(frame))
     crime_id = frame["crime_id"]
     # As for stop and search: coordinates and the derived keys on other threads.
     pool = ThreadPoolExecutor(2)
     points_done = pool.submit(_points, frame)
-    keys_done = pool.submit(derived_keys, frame[list(OUTCOME_COLUMNS)], list(OUTCOME_COLUMNS), prefix="",
-                            lead=to_chunked(crime_id), joiner=":")
+    keys_done = pool.submit(
+        derived_keys,
+        frame[list(OUTCOME_COLUMNS)],
+        list(OUTCOME_COLUMNS),
+        prefix="",
+        lead=to_chunked(crime_id),
+        joiner=":",
+    )
     pool.shutdown(wait=False)
     utc, _precision, month_codes = _month_checks(frame, collector, settings)
     collector.add(crime_id.isna().to_numpy(), "Crime ID", None, "required value is blank")
@@ -395,27 +458,30 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     points, point_rejects = points_done.result()
     collector.extend(point_rejects)
     outcome_id = keys_done.result()
-    rows = pd.DataFrame({
-        "outcome_id": text_series(outcome_id),
-        "crime_id": crime_id,
-        "month": frame["month"],
-        "recorded_at": utc,
-        "reported_by": frame["reported_by"],
-        "falls_within": frame["falls_within"],
-        "latitude": points["latitude"],
-        "longitude": points["longitude"],
-        "easting": points["easting"],
-        "northing": points["northing"],
-        "located": points["located"],
-        "location_description": frame["location"],
-        "lsoa_code": frame["lsoa_code"],
-        "lsoa_name": frame["lsoa_name"],
-        "lsoa_vintage": lsoa_vintage(frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM,
-                                     month_codes=month_codes),
-        "outcome_type": frame["outcome_type"],
-        "incident_id": None,
-        "match_status": constant_text("unmatched", len(frame)),  # until link_outcomes finds the street row
-    })
+    rows = pd.DataFrame(
+        {
+            "outcome_id": text_series(outcome_id),
+            "crime_id": crime_id,
+            "month": frame["month"],
+            "recorded_at": utc,
+            "reported_by": frame["reported_by"],
+            "falls_within": frame["falls_within"],
+            "latitude": points["latitude"],
+            "longitude": points["longitude"],
+            "easting": points["easting"],
+            "northing": points["northing"],
+            "located": points["located"],
+            "location_description": frame["location"],
+            "lsoa_code": frame["lsoa_code"],
+            "lsoa_name": frame["lsoa_name"],
+            "lsoa_vintage": lsoa_vintage(
+                frame["month"], frame["lsoa_code"], lsoa21_from=LSOA21_FROM, month_codes=month_codes
+            ),
+            "outcome_type": frame["outcome_type"],
+            "incident_id": None,
+            "match_status": constant_text("unmatched", len(frame)),  # until link_outcomes finds the street row
+        }
+    )
     return finish_batch("police-uk-outcomes", "raw.police_outcomes", ("outcome_id",), table, rows, collector, [])
 
 
@@ -430,8 +496,10 @@ def link_outcomes(con: duckdb.DuckDBPyConnection, *, settings: Settings | None =
         log.info("linked 0 police.uk outcome(s) to street crimes: no outcomes are loaded")
         return 0
     # New rows arrive unmatched; only rows linked before are reset (a street row may have gone since).
-    con.execute("update raw.police_outcomes set incident_id = null, match_status = 'unmatched' "
-                "where incident_id is not null or match_status is distinct from 'unmatched'")
+    con.execute(
+        "update raw.police_outcomes set incident_id = null, match_status = 'unmatched' "
+        "where incident_id is not null or match_status is distinct from 'unmatched'"
+    )
     con.execute(
         """
         update raw.police_outcomes o

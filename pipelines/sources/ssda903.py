@@ -12,21 +12,36 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.errors import ValidationError
-from pipelines.ingest import Batch, ExtraRows, RejectCollector, finish_batch
-from pipelines.arrowtext import charset_match, constant_text, encode, factorize, spread, spread_flags, text_series, to_chunked
-from pipelines.kinds import ID_CHARS, ID_MAX
-from pipelines.pseudonymise import pseudonymise_series
-from pipelines.settings import Settings
-from pipelines.sources import register
-from pipelines.sources.common import map_columns
-from pipelines.tabular import TextTable, file_sha256, read_csv_text
-from pipelines.timeparse import local_to_utc
+from ctxrisk.pipelines.arrowtext import (
+    charset_match,
+    constant_text,
+    encode,
+    factorize,
+    spread,
+    spread_flags,
+    text_series,
+    to_chunked,
+)
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.ingest import Batch, ExtraRows, RejectCollector, finish_batch
+from ctxrisk.pipelines.kinds import ID_CHARS, ID_MAX
+from ctxrisk.pipelines.pseudonymise import pseudonymise_series
+from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.sources import register
+from ctxrisk.pipelines.sources.common import map_columns
+from ctxrisk.pipelines.tabular import TextTable, file_sha256, read_csv_text
+from ctxrisk.pipelines.timeparse import local_to_utc
 
 log = logging.getLogger(__name__)
 
-MISSING_COLUMNS = {"child": "CHILD", "dob": "DOB", "missing": "MISSING", "mis_start": "MIS_START",
-                   "mis_end": "MIS_END", "sex": "SEX"}
+MISSING_COLUMNS = {
+    "child": "CHILD",
+    "dob": "DOB",
+    "missing": "MISSING",
+    "mis_start": "MIS_START",
+    "mis_end": "MIS_END",
+    "sex": "SEX",
+}
 MISSING_TYPES = {"M": "missing", "A": "away"}
 SEXES = {"1": "male", "2": "female"}
 
@@ -57,8 +72,8 @@ class _Dates:
     def utc(self, timezone: str) -> tuple[pd.Series, pd.Series]:
         """Each row's date as the UTC instant of its local midnight in ``timezone``, and its precision.
 
-        The same reading as :func:`pipelines.timeparse.parse_times` gives the date written ``YYYY-MM-DD``
-        (:func:`pipelines.timeparse.local_to_utc`), made once per distinct date from the dates already read:
+        The same reading as :func:`ctxrisk.pipelines.timeparse.parse_times` gives the date written ``YYYY-MM-DD``
+        (:func:`ctxrisk.pipelines.timeparse.local_to_utc`), made once per distinct date from the dates already read:
         a million rows' start and end dates take 0.04-0.06 s, where writing them out and parsing them again
         took 0.2-0.25 s. NaT and a blank precision where the date is blank or invalid.
         """
@@ -92,8 +107,16 @@ def _read_xml(path: Path) -> tuple[TextTable, pd.DataFrame]:
             sex = text(header, "SEX")
             children.append({"child": child_id, "dob": dob, "sex": sex})
             for block in elem.iter("AMISSING"):
-                records.append({"child": child_id, "dob": dob, "sex": sex, "missing": text(block, "MISSING"),
-                                "mis_start": text(block, "MIS_START"), "mis_end": text(block, "MIS_END")})
+                records.append(
+                    {
+                        "child": child_id,
+                        "dob": dob,
+                        "sex": sex,
+                        "missing": text(block, "MISSING"),
+                        "mis_start": text(block, "MIS_START"),
+                        "mis_end": text(block, "MIS_END"),
+                    }
+                )
             elem.clear()
     except ET.ParseError as exc:
         line, column = exc.position
@@ -102,9 +125,16 @@ def _read_xml(path: Path) -> tuple[TextTable, pd.DataFrame]:
     columns = ["child", "dob", "missing", "mis_start", "mis_end", "sex"]
     frame = pd.DataFrame(records, columns=columns).astype(pd.StringDtype("pyarrow"))
     frame.columns = [MISSING_COLUMNS[c] for c in columns]
-    table = TextTable(path, [MISSING_COLUMNS[c] for c in columns], frame,
-                      np.arange(1, len(frame) + 1, dtype=np.int64), [], len(frame), file_sha256(path),
-                      line_kind="record")
+    table = TextTable(
+        path,
+        [MISSING_COLUMNS[c] for c in columns],
+        frame,
+        np.arange(1, len(frame) + 1, dtype=np.int64),
+        [],
+        len(frame),
+        file_sha256(path),
+        line_kind="record",
+    )
     return table, pd.DataFrame(children, columns=["child", "dob", "sex"]).astype(pd.StringDtype("pyarrow"))
 
 
@@ -177,8 +207,9 @@ def read_missing(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
         table, children = _read_xml(path)
     else:
         table = read_csv_text(path)
-    frame = map_columns(table, MISSING_COLUMNS, required=("child", "dob", "missing", "mis_start", "mis_end"),
-                        fmt="SSDA903 Missing")
+    frame = map_columns(
+        table, MISSING_COLUMNS, required=("child", "dob", "missing", "mis_start", "mis_end"), fmt="SSDA903 Missing"
+    )
     key = options.get("pseudonymise_key")
     if key is not None:
         frame["child"] = pseudonymise_series(frame["child"], key).astype(pd.StringDtype("pyarrow"))
@@ -192,54 +223,83 @@ def read_missing(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
     child_codes, _ = encode(child)
     valid_child = _valid_ids(child)
     collector.add(child.isna().to_numpy(), "CHILD", None, "required value is blank")
-    collector.add(child.notna().to_numpy() & ~valid_child, "CHILD", child,
-                  "invalid child ID: use 1-64 letters, digits or _ . : - characters")
+    collector.add(
+        child.notna().to_numpy() & ~valid_child,
+        "CHILD",
+        child,
+        "invalid child ID: use 1-64 letters, digits or _ . : - characters",
+    )
     dob = _Dates(frame["dob"])
     collector.add(dob.blank, "DOB", None, "required value is blank")
-    collector.add(dob.invalid, "DOB", None, "not a date (dd/mm/YYYY); the value is not shown because it is a date of birth")
+    collector.add(
+        dob.invalid, "DOB", None, "not a date (dd/mm/YYYY); the value is not shown because it is a date of birth"
+    )
     type_codes, type_values = factorize(frame["missing"])
     types = [v.strip().upper() or None for v in type_values]
     type_blank = spread_flags([t is None for t in types], type_codes) | (type_codes == len(types))
-    collector.add(type_blank, "MISSING", None,
-                  "the missing/away type is blank (M = missing, A = away without authorisation)", "565")
-    collector.add(spread_flags([t is not None and t not in MISSING_TYPES for t in types], type_codes),
-                  "MISSING", frame["missing"], "missing type invalid: use M (missing) or A (away)", "1006")
+    collector.add(
+        type_blank,
+        "MISSING",
+        None,
+        "the missing/away type is blank (M = missing, A = away without authorisation)",
+        "565",
+    )
+    collector.add(
+        spread_flags([t is not None and t not in MISSING_TYPES for t in types], type_codes),
+        "MISSING",
+        frame["missing"],
+        "missing type invalid: use M (missing) or A (away)",
+        "1006",
+    )
     start = _Dates(frame["mis_start"])
     end = _Dates(frame["mis_end"])
     collector.add(start.blank, "MIS_START", None, "the date the child started to be missing or away is blank", "564")
-    collector.add(start.invalid, "MIS_START", frame["mis_start"], "the start date is not a valid date (dd/mm/YYYY)",
-                  "1004")
+    collector.add(
+        start.invalid, "MIS_START", frame["mis_start"], "the start date is not a valid date (dd/mm/YYYY)", "1004"
+    )
     collector.add(end.invalid, "MIS_END", frame["mis_end"], "the end date is not a valid date (dd/mm/YYYY)", "1005")
     # NaT compares False: a blank or invalid date breaks neither rule.
     collector.add(end.rows < start.rows, "MIS_END", frame["mis_end"], "the episode ends before it starts", "567")
-    collector.add(start.rows < dob.rows, "MIS_START", frame["mis_start"],
-                  "the episode starts before the child's birth", "586")
+    collector.add(
+        start.rows < dob.rows, "MIS_START", frame["mis_start"], "the episode starts before the child's birth", "586"
+    )
     overlap = _rule_574(child_codes, start.rows, end.rows, ~collector.bad)
-    collector.add(overlap, "MIS_START", frame["mis_start"],
-                  "the period starts while an earlier period of this child is still open or overlaps it", "574")
+    collector.add(
+        overlap,
+        "MIS_START",
+        frame["mis_start"],
+        "the period starts while an earlier period of this child is still open or overlaps it",
+        "574",
+    )
     start_iso = start.text("%Y-%m-%d")
     started_at, precision = start.utc(settings.local_timezone)
     ended_at, _ = end.utc(settings.local_timezone)
     text = pa.large_string()
-    episode_id = pc.binary_join_element_wise(pa.scalar("903", text), to_chunked(child).cast(text),
-                                             start_iso.cast(text), pa.scalar(":", text), null_handling="replace")
+    episode_id = pc.binary_join_element_wise(
+        pa.scalar("903", text),
+        to_chunked(child).cast(text),
+        start_iso.cast(text),
+        pa.scalar(":", text),
+        null_handling="replace",
+    )
     # A second period of a child with the same start day has the same episode ID.
     candidates = np.flatnonzero(~collector.bad)
     dup = np.zeros(n, dtype=bool)
     dup[candidates[_repeated_pairs(child_codes[candidates], start.rows[candidates])]] = True
-    collector.add(dup, "MIS_START", frame["mis_start"], "a second period of this child with the same start date",
-                  "574")
-    rows = pd.DataFrame({
-        "episode_id": text_series(episode_id),
-        "person_id": child,
-        "started_at": started_at,
-        "started_precision": precision,
-        "ended_at": ended_at,
-        "missing_type": text_series(spread([MISSING_TYPES.get(t or "") for t in types] + [None], type_codes)),
-        "source": constant_text("ssda903", n),
-        "birth_year_month": text_series(dob.text("%Y-%m")),
-        "sex": _sexes(frame["sex"]),
-    })
+    collector.add(dup, "MIS_START", frame["mis_start"], "a second period of this child with the same start date", "574")
+    rows = pd.DataFrame(
+        {
+            "episode_id": text_series(episode_id),
+            "person_id": child,
+            "started_at": started_at,
+            "started_precision": precision,
+            "ended_at": ended_at,
+            "missing_type": text_series(spread([MISSING_TYPES.get(t or "") for t in types] + [None], type_codes)),
+            "source": constant_text("ssda903", n),
+            "birth_year_month": text_series(dob.text("%Y-%m")),
+            "sex": _sexes(frame["sex"]),
+        }
+    )
     good = ~collector.bad
     notes = []
     open_count = int((end.blank & good).sum())
@@ -248,13 +308,17 @@ def read_missing(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
     batch = finish_batch("ssda903-missing", "raw.missing_episodes", ("episode_id",), table, rows, collector, notes)
     if children is None:
         known = int(np.count_nonzero(np.bincount(child_codes[good])))  # np.unique took 0.9 s a million rows
-        batch.notes.append(f"{known:,} child(ren)'s year-month of birth kept with their episodes "
-                           "(the full date of birth is not stored)")
+        batch.notes.append(
+            f"{known:,} child(ren)'s year-month of birth kept with their episodes "
+            "(the full date of birth is not stored)"
+        )
     else:
         header = _children(children)
         batch.extra.append(ExtraRows("raw.ssda903_children", ("person_id",), header))
-        batch.notes.append(f"{len(header):,} child(ren) of the return's header recorded in raw.ssda903_children "
-                           "with their year-month of birth (the full date of birth is not stored)")
+        batch.notes.append(
+            f"{len(header):,} child(ren) of the return's header recorded in raw.ssda903_children "
+            "with their year-month of birth (the full date of birth is not stored)"
+        )
     return batch
 
 
@@ -275,12 +339,14 @@ def _children(children: pd.DataFrame) -> pd.DataFrame:
     child, sex, dob = children["child"], children["sex"], _Dates(children["dob"])
     codes, _ = encode(child)
     first = _first_of_each(codes, np.flatnonzero(_valid_ids(child) & ~np.isnat(dob.rows)))
-    return pd.DataFrame({
-        "person_id": text_series(to_chunked(child).take(first)),
-        "birth_year_month": text_series(dob.text("%Y-%m").take(first)),
-        "sex": _sexes(sex).take(first).reset_index(drop=True),
-        "line": np.full(len(first), None, dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "person_id": text_series(to_chunked(child).take(first)),
+            "birth_year_month": text_series(dob.text("%Y-%m").take(first)),
+            "sex": _sexes(sex).take(first).reset_index(drop=True),
+            "line": np.full(len(first), None, dtype=object),
+        }
+    )
 
 
 register("ssda903-missing", read_missing)

@@ -1,0 +1,3 @@
+"""ctxrisk: geospatial contextual-risk analytics for child safeguarding partnerships."""
+
+__version__ = "0.1.0"

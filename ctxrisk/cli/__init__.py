@@ -1,0 +1,1 @@
+"""The ``ctxrisk`` command line: the top layer, over ingest, analytics, maps and the scheduled run."""

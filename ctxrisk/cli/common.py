@@ -1,0 +1,87 @@
+"""What every ctxrisk command shares: exit codes, consoles, settings and logging options, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ctxrisk.pipelines.errors import LockError, SchemaVersionError
+from ctxrisk.pipelines.settings import Settings, load_settings
+
+log = logging.getLogger("ctxrisk")
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes of every ctxrisk command."""
+
+    OK = 0
+    INPUT_ERROR = 1  # a file or option could not be accepted (nothing loaded from that file)
+    USAGE = 2  # wrong command-line usage (typer's own code)
+    SCHEMA = 3  # the warehouse was made by another schema version
+    LOCKED = 4  # another run holds the lock
+    PARTIAL = 5  # the run finished, but some files were quarantined or some steps failed
+
+
+console = Console(stderr=False, soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+WarehouseOpt = Annotated[
+    Path | None, typer.Option("--warehouse", help="DuckDB file (default from settings or $CTXRISK_WAREHOUSE).")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")]
+
+
+class State:
+    """Options shared by every command."""
+
+    config: Path | None = None
+    log_format: str = "plain"
+    log_level: str = "WARNING"
+
+
+def settings_from(config: Path | None, warehouse: Path | None) -> Settings:
+    """Load settings with the command line's overrides."""
+    return load_settings(config or State.config, warehouse=warehouse)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
+    """Log to stderr as plain lines (or JSON lines with ``fmt='json'``)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+
+        class JsonFormatter(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                return json.dumps(
+                    {
+                        "time": self.formatTime(record),
+                        "level": record.levelname,
+                        "logger": record.name,
+                        "message": record.getMessage(),
+                    }
+                )
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+def fail(exc: Exception) -> typer.Exit:
+    """Print an error for the analyst and return the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    if isinstance(exc, SchemaVersionError):
+        return typer.Exit(ExitCode.SCHEMA)
+    if isinstance(exc, LockError):
+        return typer.Exit(ExitCode.LOCKED)
+    return typer.Exit(ExitCode.INPUT_ERROR)

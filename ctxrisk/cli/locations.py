@@ -1,0 +1,161 @@
+"""``ctxrisk locations``: the ranked locations of concern with each part of their score, and their profiles."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ctxrisk.cli.hotspots import (
+    ConfigOpt,
+    FormatOpt,
+    KOpt,
+    MartOpt,
+    OutOfAreaOpt,
+    PermOpt,
+    SeedOpt,
+    SinceOpt,
+    SourceOpt,
+    ThemeOpt,
+    UntilOpt,
+    WarehouseOpt,
+    check_format,
+    console,
+    fail,
+    open_warehouse,
+    say,
+)
+from ctxrisk.pipelines.errors import CtxriskError
+
+app = typer.Typer(
+    help="Ranked locations of concern (Gi* hot spot peaks and places with repeat found-at episodes or graded "
+    "intelligence), with the parts of each score. See docs/hotspots.md.",
+    add_completion=False,
+)
+
+LOCATION_OUT = [
+    "rank",
+    "unit_id",
+    "name",
+    "score",
+    "score_hotspot",
+    "score_events",
+    "score_children",
+    "score_repeat_found",
+    "score_intelligence",
+    "score_searches",
+    "score_trend",
+    "z",
+    "q",
+    "count",
+    "distinct_children",
+    "repeat_found_at",
+    "intelligence_graded",
+    "searches_of_children",
+    "trend",
+    "themes",
+    "first_seen",
+    "last_seen",
+    "ward_name",
+    "lsoa_code",
+    "imd_decile",
+    "profile_excluded",
+    "latitude",
+    "longitude",
+    "candidate_reason",
+]
+TABLE_OUT = [
+    "rank",
+    "name",
+    "score",
+    "score_hotspot",
+    "score_events",
+    "score_children",
+    "score_repeat_found",
+    "score_intelligence",
+    "score_searches",
+    "score_trend",
+]
+
+
+@app.callback(invoke_without_command=True)
+def locations(
+    ctx: typer.Context,
+    top: Annotated[
+        int | None,
+        typer.Option(
+            "--top", help="How many places to show (default [locations] top); every candidate goes to the mart."
+        ),
+    ] = None,
+    theme: ThemeOpt = None,
+    source: SourceOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    include_out_of_area: OutOfAreaOpt = False,
+    permutations: PermOpt = None,
+    seed: SeedOpt = None,
+    k: KOpt = None,
+    fmt: FormatOpt = "table",
+    mart: MartOpt = True,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Rank locations of concern (marts.locations_of_concern) and profile them (marts.location_profiles).
+
+    score = sum of weight x part / largest part; the score_* columns are those weighted parts and add up to the
+    score. The weekday x hour profile counts minute-precision events only; the number left out is shown.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ctxrisk.analytics.locations import run_locations
+    from ctxrisk.cli.formats import emit
+
+    check_format(fmt)
+    try:
+        settings, con = open_warehouse(config, warehouse)
+        try:
+            result = run_locations(
+                con,
+                settings=settings,
+                theme=theme,
+                source=source,
+                since=since,
+                until=until,
+                include_out_of_area=include_out_of_area,
+                permutations=permutations,
+                seed=seed,
+                k_ring=k,
+                write=mart,
+            )
+        finally:
+            con.close()
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    n = settings.locations.top if top is None else top
+    if n < 1:
+        raise fail(ValueError(f"--top must be at least 1, got {n}"))
+    frame = result.frame.head(n)
+    cols = TABLE_OUT if fmt == "table" else LOCATION_OUT
+    if fmt == "geojson":
+        import h3
+        import shapely
+
+        frame = frame.assign(
+            geometry_wkt=[shapely.Polygon([(b, a) for a, b in h3.cell_to_boundary(c)]).wkt for c in frame["unit_id"]]
+        )
+    emit(
+        frame,
+        fmt=fmt,
+        out=sys.stdout,
+        console=console,
+        columns=cols,
+        title=f"Locations of concern (top {len(frame):,} of {len(result.frame):,})",
+    )
+    say(
+        result.note()
+        + (
+            f" Written to marts.locations_of_concern and marts.location_profiles (run {result.run_id})." if mart else ""
+        ),
+        fmt,
+    )

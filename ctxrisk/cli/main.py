@@ -1,0 +1,470 @@
+"""The ``ctxrisk`` command line: init, ingest, status, sample and the analytics, map and report commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ctxrisk.cli.common import (
+    ConfigOpt,
+    ExitCode,
+    State,
+    WarehouseOpt,
+    console,
+    err_console,
+    fail,
+    settings_from,
+    setup_logging,
+)
+from ctxrisk.pipelines.errors import CtxriskError, IdentifierError, LockError, SchemaVersionError, ValidationError
+from ctxrisk.pipelines.kinds import KINDS
+
+log = logging.getLogger("ctxrisk")
+
+
+app = typer.Typer(
+    name="ctxrisk",
+    help="Geospatial contextual-risk analytics for child safeguarding partnerships.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _main(
+    config: ConfigOpt = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    log_format: Annotated[str, typer.Option("--log-format", help="plain or json.")] = "plain",
+) -> None:
+    State.config = config
+    State.log_format, State.log_level = log_format, log_level
+    setup_logging(log_level, log_format)
+
+
+@app.command()
+def init(warehouse: WarehouseOpt = None, config: ConfigOpt = None) -> None:
+    """Create the warehouse (or bring an existing one's schema up to date)."""
+    from ctxrisk.pipelines.warehouse import SCHEMA_VERSION, apply_schema, audit, connect
+
+    try:
+        settings = settings_from(config, warehouse)
+        con = connect(settings=settings)
+        # Every schema file runs again even when the recorded fingerprint matches (connect skips them then):
+        # init is how a view or table removed by hand is put back.
+        apply_schema(con, force=True)
+        audit(con, "init", target=str(settings.paths.warehouse))
+        con.close()
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    console.print(f"warehouse {settings.paths.warehouse} ready (schema version {SCHEMA_VERSION})")
+
+
+def _ingest_kinds() -> list[str]:
+    from ctxrisk.pipelines.sources import SOURCE_KINDS
+
+    return [*KINDS, *SOURCE_KINDS]
+
+
+@app.command()
+def ingest(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="incidents, persons, involvements, missing, associations, "
+            "intelligence, screenings, referrals, or a public format "
+            "(police-uk-street, police-uk-stop-search, police-uk-outcomes, "
+            "ssda903-missing, annex-a, boundaries)."
+        ),
+    ],
+    paths: Annotated[list[Path], typer.Argument(help="Files to ingest (CSV or Parquet; see docs/data-model.md).")],
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    pseudonymise: Annotated[
+        bool, typer.Option("--pseudonymise", help="Replace person IDs by keyed HMAC-SHA256 pseudonyms before storing.")
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="File holding the pseudonymisation key (else $CTXRISK_PSEUDO_KEY)."),
+    ] = None,
+    level: Annotated[
+        str | None, typer.Option("--level", help="Boundaries only: lsoa11, lsoa21, msoa, ward, lad or force.")
+    ] = None,
+    code_field: Annotated[str | None, typer.Option("--code-field", help="Boundaries only: the code property.")] = None,
+    name_field: Annotated[str | None, typer.Option("--name-field", help="Boundaries only: the name property.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Validate and load files of one kind; print rows read, loaded and rejected for each."""
+    from ctxrisk.pipelines.pseudonymise import load_key
+    from ctxrisk.pipelines.runner import ingest_paths
+    from ctxrisk.pipelines.warehouse import connect
+
+    if kind not in _ingest_kinds():
+        err_console.print(f"[bold red]error:[/] unknown kind {kind!r}; allowed: {', '.join(_ingest_kinds())}")
+        raise typer.Exit(ExitCode.USAGE)
+    try:
+        settings = settings_from(config, warehouse)
+        key = load_key(key_file=key_file) if pseudonymise else None
+        con = connect(settings=settings)
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    options = {"level": level, "code_field": code_field, "name_field": name_field}
+    results, failures = ingest_paths(con, kind, paths, settings=settings, pseudonymise_key=key, options=options)
+    con.close()
+    if fmt == "json":
+        console.print_json(
+            json.dumps(
+                {"files": [r.as_dict() for r in results], "failed": [{"path": p, "error": e} for p, e in failures]}
+            )
+        )
+    else:
+        _print_ingest_table(results)
+        for _path, error in failures:
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+    if failures:
+        raise typer.Exit(ExitCode.INPUT_ERROR)
+
+
+def _print_ingest_table(results: list) -> None:
+    table = Table(title="ingest", show_lines=False)
+    for name in ("kind", "file", "read", "loaded", "rejected", "replaced"):
+        table.add_column(name, justify="right" if name in ("read", "loaded", "rejected", "replaced") else "left")
+    totals = [0, 0, 0]
+    for r in results:
+        table.add_row(
+            r.kind,
+            Path(r.path).name,
+            f"{r.rows_read:,}",
+            f"{r.rows_loaded:,}",
+            f"{r.rows_rejected:,}",
+            f"{r.replaced:,}",
+        )
+        totals[0] += r.rows_read
+        totals[1] += r.rows_loaded
+        totals[2] += r.rows_rejected
+    console.print(table)
+    for r in results:
+        for note in r.notes:
+            console.print(f"{Path(r.path).name}: {note}", highlight=False)
+    console.print(
+        f"read {totals[0]:,} = loaded {totals[1]:,} + rejected {totals[2]:,}"
+        " (see `ctxrisk status` and raw.rejected_rows for why rows were rejected)"
+    )
+
+
+@app.command()
+def status(
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Row counts per table, ingested files with rejected rows, and the last runs."""
+    from ctxrisk.pipelines.status import warehouse_status
+    from ctxrisk.pipelines.warehouse import connect
+
+    try:
+        settings = settings_from(config, warehouse)
+        con = connect(settings=settings, read_only=settings.paths.warehouse.is_file())
+        info = warehouse_status(con)
+        info["warehouse"] = str(settings.paths.warehouse)
+        con.close()
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    if fmt == "json":
+        console.print_json(json.dumps(info, default=str))
+        return
+    console.print(f"warehouse {info['warehouse']} (schema version {info['schema_version']})")
+    tables = Table(title="tables")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    for name, count in info["tables"].items():
+        tables.add_row(name, f"{count:,}")
+    console.print(tables)
+    sources = Table(title="sources")
+    for name in ("kind", "files", "read", "loaded", "rejected", "last ingested"):
+        sources.add_column(name)
+    for s in info["sources"]:
+        sources.add_row(
+            s["kind"],
+            f"{s['files']:,}",
+            f"{s['rows_read']:,}",
+            f"{s['rows_loaded']:,}",
+            f"{s['rows_rejected']:,}",
+            str(s["last_ingested_at"]),
+        )
+    console.print(sources)
+    if info["top_reject_reasons"]:
+        reasons = Table(title="most common reasons rows were rejected")
+        for name in ("kind", "reason", "rows"):
+            reasons.add_column(name)
+        for r in info["top_reject_reasons"]:
+            reasons.add_row(r["kind"], r["reason"], f"{r['rows']:,}")
+        console.print(reasons)
+    if info["runs"]:
+        runs = Table(title="last runs")
+        for name in ("run", "step", "status", "started", "ended", "rows loaded", "error"):
+            runs.add_column(name)
+        for r in info["runs"]:
+            runs.add_row(
+                r["run_id"],
+                r["step"],
+                r["status"],
+                str(r["started_at"]),
+                str(r["ended_at"]),
+                "" if r["rows_loaded"] is None else f"{r['rows_loaded']:,}",
+                r["error"] or "",
+            )
+        console.print(runs)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the sample files to.")] = Path("data_samples"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 0,
+    scale: Annotated[str, typer.Option("--scale", help="Number of incidents: 5000, 100k, 1M, 10M …")] = "5000",
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Write a synthetic partnership over the real Cheshire East geography, with its ground truth."""
+    from ctxrisk.synthetic.sample import generate_sample, parse_scale
+
+    try:
+        incidents = parse_scale(scale)
+        summary = generate_sample(out, seed=seed, incidents=incidents, fmt=fmt)
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    counts = ", ".join(f"{name} {count:,}" for name, count in summary.rows().items())
+    console.print(f"wrote a synthetic partnership to {out} in {summary.seconds:.1f} s: {counts}", highlight=False)
+
+
+@app.command("check-pii")
+def check_pii(
+    paths: Annotated[list[Path], typer.Argument(help="CSV or Parquet files to scan before ingest.")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """List columns that look identifying (names, dates of birth, NHS numbers, postcodes …); exit 1 if any."""
+    from ctxrisk.pipelines.identifiers import find_identifier_columns
+    from ctxrisk.pipelines.tabular import read_text_table
+
+    found: list[dict[str, str]] = []
+    try:
+        for path in paths:
+            table = read_text_table(path)
+            for f in find_identifier_columns(table.header, table.frame.head(5000)):
+                found.append({"file": str(path), "column": f.column, "reason": f.reason, "evidence": f.evidence})
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    if fmt == "json":
+        console.print_json(json.dumps(found))
+    elif found:
+        table = Table(title="columns that look identifying")
+        for name in ("file", "column", "reason", "evidence"):
+            table.add_column(name)
+        for f in found:
+            table.add_row(f["file"], f["column"], f["reason"], f["evidence"])
+        console.print(table)
+    else:
+        console.print("no identifying columns found")
+    if found:
+        raise typer.Exit(ExitCode.INPUT_ERROR)
+
+
+class _RichRunProgress:
+    """A rich progress bar for ``ctxrisk run`` on a terminal (one bar for the steps, a line per file)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        )
+        self._task = None
+
+    def run_started(self, run_id: str, steps: list) -> None:
+        self._bar.start()
+        self._task = self._bar.add_task(f"run {run_id}", total=max(len(steps), 1))
+
+    def step_started(self, step, index: int) -> None:
+        self._bar.update(self._task, description=f"{step.name}")
+
+    def file_done(self, step, outcome) -> None:
+        colour = {"ok": "green", "skipped": "dim", "quarantined": "yellow", "failed": "red"}.get(outcome.status, "")
+        text = f"  {step.name}: {Path(outcome.path).name} [{colour}]{outcome.status}[/]"
+        if outcome.reason:
+            text += f": {outcome.reason}"
+        elif outcome.status == "ok":
+            text += f" (loaded {outcome.rows_loaded:,}, rejected {outcome.rows_rejected:,})"
+        self._bar.console.print(text, highlight=False)
+
+    def step_finished(self, result) -> None:
+        colour = "green" if result.status == "ok" else "yellow" if result.status in ("skipped", "partial") else "red"
+        self._bar.console.print(
+            f"[{colour}]{result.status}[/] {result.name} ({result.seconds:.1f} s)"
+            + (f": {result.error}" if result.error and not result.files else ""),
+            highlight=False,
+        )
+        self._bar.advance(self._task)
+
+    def run_finished(self, summary) -> None:
+        self._bar.stop()
+
+
+@app.command()
+def run(
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    pseudonymise: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymise", help="Replace person IDs in dropped files by keyed HMAC-SHA256 pseudonyms before storing."
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="File holding the pseudonymisation key (else $CTXRISK_PSEUDO_KEY)."),
+    ] = None,
+    progress: Annotated[
+        str, typer.Option("--progress", help="auto (a bar on a terminal, log lines otherwise), bar or lines.")
+    ] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help="table or json (the summary on stdout).")] = "table",
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="plain or json log lines on stderr (as the global option).")
+    ] = None,
+) -> None:
+    """Run the whole job: ingest new files from the drop folders, then analytics, maps and report.
+
+    Exit codes: 0 all done; 1 settings or key not usable; 3 warehouse schema mismatch; 4 another run holds the
+    lock; 5 finished, but files were quarantined or steps failed; 143 stopped by SIGTERM (rolled back to the
+    last commit). See docs/operations.md.
+    """
+    import logging as _logging
+
+    from ctxrisk.jobs.run import LogProgress, Terminated, run_job
+    from ctxrisk.pipelines.pseudonymise import load_key
+
+    if progress not in ("auto", "bar", "lines") or fmt not in ("table", "json"):
+        err_console.print("[bold red]error:[/] --progress is auto, bar or lines; --format is table or json")
+        raise typer.Exit(ExitCode.USAGE)
+    if log_format is not None:
+        if log_format not in ("plain", "json"):
+            err_console.print("[bold red]error:[/] --log-format is plain or json")
+            raise typer.Exit(ExitCode.USAGE)
+        State.log_format = log_format
+        setup_logging(State.log_level, log_format)
+    use_bar = progress == "bar" or (progress == "auto" and err_console.is_terminal and State.log_format != "json")
+    jobs_log = _logging.getLogger("ctxrisk.jobs.run")
+    if not use_bar and jobs_log.getEffectiveLevel() > _logging.INFO:
+        jobs_log.setLevel(_logging.INFO)  # plain line logs under cron and systemd
+    try:
+        settings = settings_from(config, warehouse)
+        key = load_key(key_file=key_file) if pseudonymise else None
+        summary = run_job(settings, pseudonymise_key=key, progress=_RichRunProgress() if use_bar else LogProgress())
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    except Terminated as exc:
+        err_console.print(
+            f"[bold red]stopped:[/] {exc}; the open step was rolled back, the next run redoes it", highlight=False
+        )
+        raise typer.Exit(128 + 15) from None
+    if fmt == "json":
+        console.print_json(json.dumps(summary.as_dict(), default=str))
+    else:
+        table = Table(title=f"run {summary.run_id}: {summary.status}")
+        for name in ("step", "status", "read", "loaded", "rejected", "seconds", "detail / error"):
+            table.add_column(name, justify="right" if name in ("read", "loaded", "rejected", "seconds") else "left")
+        for r in summary.steps:
+            table.add_row(
+                r.name,
+                r.status,
+                "" if r.rows_read is None else f"{r.rows_read:,}",
+                "" if r.rows_loaded is None else f"{r.rows_loaded:,}",
+                "" if r.rows_rejected is None else f"{r.rows_rejected:,}",
+                f"{r.seconds:.1f}",
+                (r.detail if r.files else r.error or r.detail) or "",
+            )
+        console.print(table)
+        for f in summary.quarantined:
+            console.print(f"quarantined {f.path} -> {f.moved_to}: {f.reason}", highlight=False)
+        console.print(summary.headline(), highlight=False)
+    if summary.status != "ok":
+        raise typer.Exit(ExitCode.PARTIAL)
+
+
+@app.command()
+def purge(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than", help="Retention period: e.g. 7y, 18m, 6w, 30d or 1y6m (d days, w weeks, m months, y years)."
+        ),
+    ],
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be removed; change nothing.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Remove events (and their involvements, area links, rejected rows) older than the retention period."""
+    from ctxrisk.pipelines.purge import purge as purge_records
+
+    try:
+        settings = settings_from(config, warehouse)
+        result = purge_records(settings, older_than, dry_run=dry_run)
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    if fmt == "json":
+        console.print_json(json.dumps(result.as_dict()))
+        return
+    table = Table(
+        title=f"{'would remove (dry run)' if dry_run else 'removed'}: records before {result.cutoff:%Y-%m-%d %H:%M} UTC"
+    )
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in result.deleted.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    console.print(f"{'would remove' if dry_run else 'removed'} {result.total:,} row(s)", highlight=False)
+
+
+from ctxrisk.cli import graph as _graph  # noqa: E402 - the command groups mount on the app defined above
+from ctxrisk.cli import hotspots as _hotspots  # noqa: E402
+from ctxrisk.cli import locations as _locations  # noqa: E402
+from ctxrisk.cli import maps as _maps  # noqa: E402
+from ctxrisk.cli import report as _report  # noqa: E402
+
+app.add_typer(_hotspots.app, name="hotspots")
+app.add_typer(_locations.app, name="locations")
+app.add_typer(_graph.app, name="graph")
+app.add_typer(_maps.app, name="map")
+_report.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except (ValidationError, IdentifierError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.INPUT_ERROR)
+    except SchemaVersionError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.SCHEMA)
+    except LockError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.LOCKED)
+    except CtxriskError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(ExitCode.INPUT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

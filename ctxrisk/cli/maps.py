@@ -1,0 +1,97 @@
+"""``ctxrisk map ...`` commands: self-contained, disclosure-controlled map pages made from the warehouse's marts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ctxrisk.maps.steering_page import SteeringPage, make_steering_map, steering_page
+from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
+
+__all__ = ["SteeringPage", "app", "make_steering_map", "steering_page"]
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(help="Self-contained map pages for the steering group (aggregates only).", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Self-contained map pages for the steering group (aggregates only)."""
+
+
+WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse (default from settings).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    if isinstance(exc, SchemaVersionError):
+        return typer.Exit(3)
+    if isinstance(exc, LockError):
+        return typer.Exit(4)
+    return typer.Exit(1)
+
+
+def _register_other_pages() -> None:
+    """Add the map commands that live in their own modules (``ctxrisk map intel``) where installed."""
+    from ctxrisk.cli.intel import register_intel
+
+    if "intel" not in {c.name for c in app.registered_commands}:
+        register_intel(app)
+
+
+@app.command("steering")
+def steering(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write, e.g. output/maps/steering.html.")],
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help=(
+                "Periods of the selector, comma-separated, first shown first: all (the hot spot mart's run), "
+                "latest-quarter, previous-quarter, YYYY-Qn, YYYY[-MM[-DD]] or A..B. "
+                "Default: all,latest-quarter,previous-quarter."
+            ),
+        ),
+    ] = None,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+    include_out_of_area: Annotated[
+        bool,
+        typer.Option(
+            "--include-out-of-area",
+            help="Also draw cells outside the loaded boundaries and keep out-of-area events in period re-runs.",
+        ),
+    ] = False,
+) -> None:
+    """Write the steering-group map: one self-contained HTML file, aggregates only, no network needed.
+
+    Needs `ctxrisk hotspots` (Gi* and emerging hot spots) first; places of concern come from
+    `ctxrisk locations` when it has been run.
+    """
+    from ctxrisk.pipelines.warehouse import connect
+
+    try:
+        from ctxrisk.cli.common import settings_from
+
+        settings = settings_from(config, warehouse)
+        con = connect(settings=settings)
+        try:
+            path, size, summary = make_steering_map(
+                con, out, settings=settings, period=period, include_out_of_area=include_out_of_area
+            )
+        finally:
+            con.close()
+    except CtxriskError as exc:
+        raise _fail(exc) from exc
+    console.print(f"wrote {path} ({size / 1e6:.1f} MB): {summary}", highlight=False)
+
+
+_register_other_pages()

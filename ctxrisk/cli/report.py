@@ -1,0 +1,130 @@
+"""The ``ctxrisk report`` command: write the steering-group outcome report for a period as one HTML file."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ctxrisk.maps import indicators as ind
+from ctxrisk.pipelines.errors import CtxriskError, ValidationError
+
+__all__ = ["choose_period", "register", "write_report"]
+
+logger = logging.getLogger(__name__)
+
+
+def choose_period(period: str | None, since: str | None, until: str | None) -> ind.Period | None:
+    """Turn ``--period`` or ``--since``/``--until`` into a Period (None: the default period).
+
+    Raises
+    ------
+    ValidationError
+        When ``--period`` is combined with ``--since``/``--until``, or only one of those two is given.
+    """
+    if period is not None and (since is not None or until is not None):
+        msg = "give either --period or --since and --until, not both"
+        raise ValidationError(msg)
+    if (since is None) != (until is None):
+        msg = "--since and --until go together: give both (dates written YYYY-MM-DD, both days included)"
+        raise ValidationError(msg)
+    if period is not None:
+        return ind.parse_period(period)
+    if since is not None and until is not None:
+        return ind.period_from_dates(since, until)
+    return None
+
+
+def write_report(
+    con,
+    out: str | Path,
+    *,
+    settings,
+    period: ind.Period | None = None,
+    today: date | None = None,
+) -> tuple[Path, ind.Period]:
+    """Build the report, write it atomically (mode 0600) and record an audit row (edition ``steering``).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A writable warehouse connection (the audit row is written to ``meta.audit``).
+    out : str or Path
+        The HTML file to write; its folder is created when missing.
+    settings : Settings
+    period : Period or None
+        None for :func:`ctxrisk.maps.indicators.default_period`.
+    today : datetime.date, optional
+        For the default period.
+
+    Returns
+    -------
+    (Path, Period)
+        The written file and the period reported on.
+    """
+    from ctxrisk.maps.report import build_report
+    from ctxrisk.maps.selfcontained import write_html
+    from ctxrisk.pipelines.warehouse import audit
+
+    if period is None:
+        period = ind.default_period(con, today=today)
+    html = build_report(con, period=period, settings=settings, today=today)
+    path = write_html(html, out)
+    audit(
+        con,
+        "report",
+        edition="steering",
+        target=str(path),
+        detail=f"outcome report {period.label} against {period.previous().label}",
+    )
+    logger.info("wrote outcome report for %s to %s", period.label, path)
+    return path, period
+
+
+def register(app: typer.Typer) -> None:
+    """Add the top-level ``report`` command to the ``ctxrisk`` app."""
+
+    @app.command("report")
+    def report(
+        out: Annotated[Path, typer.Option("--out", help="HTML file to write (self-contained, owner-only).")],
+        period: Annotated[
+            str | None,
+            typer.Option(
+                "--period",
+                help="Quarter (2026Q3), month (2026-07) or year (2026); compared with the one before. "
+                "Default: the last complete quarter.",
+            ),
+        ] = None,
+        since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD (with --until).")] = None,
+        until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD, included.")] = None,
+        warehouse: Annotated[
+            Path | None, typer.Option("--warehouse", help="DuckDB file (default from settings or $CTXRISK_WAREHOUSE).")
+        ] = None,
+        config: Annotated[
+            Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")
+        ] = None,
+    ) -> None:
+        """Write the steering-group outcome report: this period against the previous one, small numbers suppressed."""
+        from ctxrisk.cli.common import console, fail, settings_from
+        from ctxrisk.pipelines.warehouse import connect
+
+        try:
+            chosen = choose_period(period, since, until)
+            settings = settings_from(config, warehouse)
+            if not Path(settings.paths.warehouse).is_file():
+                msg = f"warehouse {settings.paths.warehouse} does not exist; run `ctxrisk ingest` first"
+                raise ValidationError(msg)
+            con = connect(settings=settings)
+            try:
+                path, used = write_report(con, out, settings=settings, period=chosen)
+            finally:
+                con.close()
+        except CtxriskError as exc:
+            raise fail(exc) from exc
+        console.print(
+            f"wrote {path}: outcome report for {used.long_label}, compared with {used.previous().long_label}",
+            highlight=False,
+        )

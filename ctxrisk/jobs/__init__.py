@@ -1,0 +1,1 @@
+"""The scheduled run: drop folders, then the analytics, map and report steps, each logged."""

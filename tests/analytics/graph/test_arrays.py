@@ -1,0 +1,156 @@
+"""Tests for ctxrisk.analytics.graph.arrays: the graph as arrays, its networkx form, and the array marts against the networkx marts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ctxrisk.analytics.graph.arrays import to_networkx
+from ctxrisk.analytics.graph.build import build_arrays, build_graph
+from ctxrisk.analytics.graph.centrality import adjacency_arrays, centrality, centrality_arrays
+from ctxrisk.analytics.graph.communities import group_summary, group_summary_arrays, groups, groups_arrays
+from ctxrisk.analytics.graph.concern import (
+    adults_of_concern,
+    adults_of_concern_arrays,
+    at_risk_children,
+    at_risk_children_arrays,
+)
+from ctxrisk.analytics.graph.synthetic import synthetic_inputs, worked_example
+from ctxrisk.pipelines.errors import ValidationError
+
+NO_DECAY = 1e12
+
+
+@pytest.fixture(scope="module")
+def worked():
+    arrays = build_arrays(worked_example(), as_of="2025-01-01", half_life_days=NO_DECAY)
+    return arrays, to_networkx(arrays)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    arrays = build_arrays(synthetic_inputs(20_000, seed=7), half_life_days=200)
+    return arrays, to_networkx(arrays)
+
+
+def _same_graph(g1, g2):
+    assert list(g1.nodes(data=True)) == list(g2.nodes(data=True))
+    assert list(g1.edges(data=True)) == list(g2.edges(data=True))
+    assert [(n, list(nbrs)) for n, nbrs in g1.adjacency()] == [(n, list(nbrs)) for n, nbrs in g2.adjacency()]
+    assert g1.graph == g2.graph
+
+
+def test_worked_example_arrays(worked):
+    arrays, g = worked
+    assert (arrays.n_nodes, arrays.n_edges) == (8, 13)
+    assert arrays.people.tolist() == list(g.nodes)
+    assert arrays.people[arrays.edge_u].tolist() == [u for u, _ in sorted((min(e), max(e)) for e in g.edges)]
+    assert np.diff(arrays.evidence_ptr).tolist() == [
+        g.edges[u, v]["n_evidence"]
+        for u, v in zip(arrays.people[arrays.edge_u], arrays.people[arrays.edge_v], strict=True)
+    ]
+    a1, a2 = arrays.people.tolist().index("a1"), arrays.people.tolist().index("a2")
+    j = int(np.flatnonzero((arrays.edge_u == a1) & (arrays.edge_v == a2))[0])
+    assert arrays.weight[j] == pytest.approx(1.0)  # co_offender graded 1A
+    assert arrays.relation_names[arrays.evidence_relation[arrays.evidence_ptr[j]]] == "co_offender"
+    assert arrays.graph["as_of"] == "2025-01-01T00:00:00Z"
+    roles = dict(zip(arrays.people.tolist(), arrays.lists(arrays.role_ptr, arrays.roles), strict=True))
+    assert roles == {n: d["roles"] for n, d in g.nodes(data=True)}
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"until": "2024-07-31"}, {"relations": "knows,found_with"}, {"since": "2024-03-01"}]
+)
+def test_build_graph_is_to_networkx_of_build_arrays(options):
+    _same_graph(build_graph(worked_example(), **options), to_networkx(build_arrays(worked_example(), **options)))
+
+
+def test_adjacency_matches_networkx(synthetic):
+    arrays, g = synthetic
+    for x, y in zip(adjacency_arrays(g), arrays.adjacency(), strict=True):
+        assert np.array_equal(np.asarray(x, dtype=object), np.asarray(y, dtype=object))
+
+
+@pytest.mark.parametrize("graph", ["worked", "synthetic"])
+@pytest.mark.parametrize("min_children", [1, 2, 3])
+def test_adults_of_concern_arrays_equal_networkx(request, graph, min_children):
+    arrays, g = request.getfixturevalue(graph)
+    expected = adults_of_concern(g, min_children=min_children, high_risk_levels=("high", "medium"))
+    got = adults_of_concern_arrays(arrays, min_children=min_children, high_risk_levels=("high", "medium"))
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert len(got) > 0
+
+
+@pytest.mark.parametrize("graph", ["worked", "synthetic"])
+@pytest.mark.parametrize(("hops", "min_suspects"), [(2, 1), (1, 1), (3, 0), (2, 2)])
+def test_at_risk_children_arrays_equal_networkx(request, graph, hops, min_suspects):
+    arrays, g = request.getfixturevalue(graph)
+    expected = at_risk_children(g, hops=hops, min_suspects=min_suspects)
+    got = at_risk_children_arrays(arrays, hops=hops, min_suspects=min_suspects)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_at_risk_children_arrays_in_blocks(synthetic, monkeypatch):
+    from ctxrisk.analytics.graph import concern
+
+    arrays, g = synthetic
+    monkeypatch.setattr(concern, "REACH_CHUNK", 7)
+    pd.testing.assert_frame_equal(at_risk_children_arrays(arrays), at_risk_children(g), check_exact=True)
+
+
+@pytest.mark.parametrize("graph", ["worked", "synthetic"])
+def test_groups_and_summary_arrays_equal_networkx(request, graph):
+    arrays, g = request.getfixturevalue(graph)
+    expected = groups(g, seeds=range(3))
+    got = groups_arrays(arrays, seeds=range(3))
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got.attrs == expected.attrs
+    pd.testing.assert_frame_equal(group_summary_arrays(arrays, got), group_summary(g, expected), check_exact=True)
+    part = got.sample(frac=0.5, random_state=1)  # any members, in any order
+    pd.testing.assert_frame_equal(group_summary_arrays(arrays, part), group_summary(g, part), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("graph", "exact_max_nodes", "k"), [("worked", 5000, None), ("worked", 2, 3), ("synthetic", 10, 40)]
+)
+def test_centrality_arrays_equal_networkx(request, graph, exact_max_nodes, k):
+    arrays, g = request.getfixturevalue(graph)
+    expected = centrality(g, exact_max_nodes=exact_max_nodes, k=k)
+    got = centrality_arrays(arrays, exact_max_nodes=exact_max_nodes, k=k)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got.attrs == expected.attrs
+
+
+def test_empty_graph_marts():
+    from ctxrisk.analytics.graph.inputs import GraphInputs
+
+    arrays = build_arrays(GraphInputs())
+    g = to_networkx(arrays)
+    assert arrays.n_nodes == 0
+    pd.testing.assert_frame_equal(adults_of_concern_arrays(arrays), adults_of_concern(g))
+    pd.testing.assert_frame_equal(at_risk_children_arrays(arrays), at_risk_children(g))
+    pd.testing.assert_frame_equal(centrality_arrays(arrays), centrality(g))
+    members = pd.DataFrame({"person_id": pd.Series([], dtype=object), "group_id": pd.Series([], dtype=np.int64)})
+    pd.testing.assert_frame_equal(group_summary_arrays(arrays, members), group_summary(g, members))
+
+
+def test_array_marts_check_options(worked):
+    arrays, _ = worked
+    with pytest.raises(ValidationError, match="min_children must be at least 1"):
+        adults_of_concern_arrays(arrays, min_children=0)
+    with pytest.raises(ValidationError, match="hops must be at least 1"):
+        at_risk_children_arrays(arrays, hops=0)
+    with pytest.raises(ValidationError, match="1 member.* not people of the graph .first: 'zz'"):
+        group_summary_arrays(arrays, pd.DataFrame({"person_id": ["a1", "zz"], "group_id": [1, 1]}))
+
+
+def test_group_tables_give_the_members_and_the_summary_of_them():
+    from ctxrisk.analytics.graph.communities import group_tables, group_tables_arrays
+
+    g = build_graph(worked_example())
+    arrays = build_arrays(worked_example())
+    members, summary = group_tables_arrays(arrays, seeds=range(3))
+    pd.testing.assert_frame_equal(members, groups_arrays(arrays, seeds=range(3)), check_exact=True)
+    pd.testing.assert_frame_equal(summary, group_summary_arrays(arrays, members), check_exact=True)
+    members_g, summary_g = group_tables(g, seeds=range(3))
+    pd.testing.assert_frame_equal(members_g, members, check_exact=True)
+    pd.testing.assert_frame_equal(summary_g, summary, check_exact=True)

@@ -1,0 +1,125 @@
+"""Tests for ctxrisk.analytics.emerging."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from ctxrisk.analytics.emerging import CATEGORIES, classify_patterns, emerging_hot_spots, space_time_weights
+from ctxrisk.analytics.weights import distance_band_weights
+from ctxrisk.pipelines.errors import ValidationError
+
+# H = hot bin, C = cold bin, . = not significant; oldest step first, 10 steps.
+CASES = [
+    ("..........", "no trend", "no pattern detected"),
+    (".........H", "no trend", "new hot spot"),
+    (".......HHH", "increasing", "consecutive hot spot"),
+    ("HHHHHHHHHH", "increasing", "intensifying hot spot"),
+    (".HHHHHHHHH", "no trend", "persistent hot spot"),
+    ("HHHHHHHHHH", "decreasing", "diminishing hot spot"),
+    ("..H..H...H", "no trend", "sporadic hot spot"),
+    ("..C......H", "no trend", "oscillating hot spot"),
+    ("HHHHHHHHH.", "no trend", "historical hot spot"),
+    (".........C", "no trend", "new cold spot"),
+    ("........CC", "decreasing", "consecutive cold spot"),
+    ("CCCCCCCCCC", "decreasing", "intensifying cold spot"),
+    ("CCCCCCCCC.", "no trend", "historical cold spot"),
+    ("C.CCCCCCCC", "no trend", "persistent cold spot"),
+    ("CCCCCCCCCC", "increasing", "diminishing cold spot"),
+    ("C...C.CC.C", "no trend", "sporadic cold spot"),
+    ("HH.......C", "no trend", "oscillating cold spot"),
+]
+
+
+def encode(rows):
+    hot = np.array([[ch == "H" for ch in r] for r in rows])
+    cold = np.array([[ch == "C" for ch in r] for r in rows])
+    return hot, cold
+
+
+def test_every_category_hit_exactly():
+    hot, cold = encode([c[0] for c in CASES])
+    got = classify_patterns(hot, cold, [c[1] for c in CASES])
+    assert got.tolist() == [c[2] for c in CASES]
+    assert set(got.tolist()) == set(CATEGORIES)
+    assert len(CATEGORIES) == 17
+
+
+@pytest.mark.parametrize(
+    ("series", "trend", "expected"),
+    [
+        ("HHHHHHHHHC", "no trend", "oscillating cold spot"),  # final state first, then history
+        ("C........H", "no trend", "oscillating hot spot"),  # earlier cold beats "new"
+        ("H.......HH", "no trend", "sporadic hot spot"),  # hot before the final run: not consecutive
+        ("HHHHHHHH.H", "no trend", "persistent hot spot"),  # 9/10 = 90 % counts
+        ("HHHHHHHH..", "increasing", "no pattern detected"),  # 80 %, final not hot
+        ("HHHHHHHHC.", "no trend", "no pattern detected"),
+        ("HHHHHHHHH.", "increasing", "historical hot spot"),  # trend does not matter when final not hot
+        ("C.HHHHHHHH", "no trend", "oscillating hot spot"),  # 80 % hot, earlier cold
+        ("..HHHHHHHH", "no trend", "consecutive hot spot"),  # 80 % in one final run
+        ("HHHHHHHHHH", "no trend", "persistent hot spot"),
+    ],
+)
+def test_boundaries_and_precedence(series, trend, expected):
+    hot, cold = encode([series])
+    assert classify_patterns(hot, cold, [trend]).tolist() == [expected]
+
+
+def test_classify_rejects():
+    hot, cold = encode(["HH.", "..."])
+    with pytest.raises(ValidationError, match="both a hot and a cold"):
+        classify_patterns(hot, hot, ["no trend", "no trend"])
+    with pytest.raises(ValidationError, match="unknown trend"):
+        classify_patterns(hot, cold, ["up", "no trend"])
+
+
+def test_space_time_weights_structure():
+    w = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=float))
+    st = space_time_weights(w, 3, time_step_window=1).toarray()
+    # bin (u=0, t=1) is index 3: itself excluded; (0,1),(1,1) now and (0,0),(1,0) before
+    assert np.flatnonzero(st[3]).tolist() == [0, 1, 4]
+    assert np.flatnonzero(st[0]).tolist() == [1]  # first step: no earlier step
+    assert np.flatnonzero(st[8]).tolist() == [5]  # unit 2 (spatial island) at t=2: itself at t=1
+    assert st.diagonal().sum() == 0
+    assert np.flatnonzero(space_time_weights(w, 3, time_step_window=0).toarray()[3]).tolist() == [4]
+    two = space_time_weights(w, 3, time_step_window=2).toarray()
+    assert np.flatnonzero(two[6]).tolist() == [0, 1, 3, 4, 7]
+
+
+def grid(side):
+    r, c = np.divmod(np.arange(side * side), side)
+    return distance_band_weights(c.astype(float), r.astype(float), threshold_m=1.5)
+
+
+def test_emerging_finds_a_new_and_a_persistent_hot_spot():
+    side, steps = 10, 10
+    rng = np.random.default_rng(8)
+    counts = rng.poisson(0.3, size=(side * side, steps)).astype(float)
+    persistent = [r * side + c for r in (1, 2, 3) for c in (1, 2, 3)]
+    new = [r * side + c for r in (6, 7, 8) for c in (6, 7, 8)]
+    counts[persistent, :] += 6
+    counts[new, -1] += 8
+    res = emerging_hot_spots(counts, grid(side), permutations=499, seed=1)
+    assert res.z.shape == (side * side, steps)
+    assert res.category[2 * side + 2] == "persistent hot spot"
+    assert res.category[7 * side + 7] == "new hot spot"
+    assert res.hot[7 * side + 7, -1] and not res.hot[7 * side + 7, :-2].any()
+    summary = res.to_frame()
+    assert summary.loc[2 * side + 2, "n_hot"] >= 9
+    assert set(res.category.tolist()) <= set(CATEGORIES)
+    again = emerging_hot_spots(counts, grid(side), permutations=499, seed=1)
+    assert np.array_equal(res.category, again.category) and np.array_equal(res.p, again.p)
+    analytic = emerging_hot_spots(counts, grid(side), inference="analytic")
+    assert analytic.permutations == 0
+    assert analytic.category[2 * side + 2] == "persistent hot spot"
+
+
+def test_emerging_rejects():
+    w = grid(3)
+    with pytest.raises(ValidationError, match="at least 3 time steps"):
+        emerging_hot_spots(np.ones((9, 2)), w)
+    with pytest.raises(ValidationError, match="zero variance"):
+        emerging_hot_spots(np.zeros((9, 4)), w, permutations=9)
+    with pytest.raises(ValidationError, match="matching counts"):
+        emerging_hot_spots(np.ones((8, 4)), w)
+    with pytest.raises(ValidationError, match="smaller than the number of steps"):
+        emerging_hot_spots(np.arange(36.0).reshape(9, 4), w, time_step_window=4)

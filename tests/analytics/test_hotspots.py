@@ -1,0 +1,259 @@
+"""Tests for ctxrisk.analytics.hotspots and ctxrisk.analytics.events: planted sites found, exclusions counted, pinned tiny values."""
+
+from __future__ import annotations
+
+import json
+
+import h3
+import numpy as np
+import pytest
+from support.hotspot_fixtures import sample_warehouse, truth, write_csv
+
+from ctxrisk.analytics.emerging import CATEGORIES
+from ctxrisk.analytics.events import load_events, parse_hours, parse_period
+from ctxrisk.analytics.hotspots import parse_unit, run_backtest, run_emerging, run_hotspots
+from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.ingest import ingest_file
+from ctxrisk.pipelines.warehouse import connect
+
+A = h3.latlng_to_cell(53.1, -2.44, 9)
+B = sorted(h3.grid_ring(A, 1))[0]
+HEADER = "incident_id,occurred_at,latitude,longitude,category,source"
+
+
+def _at(cell: str) -> str:
+    lat, lon = h3.cell_to_latlng(cell)
+    return f"{lat:.6f},{lon:.6f}"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    settings, path = sample_warehouse(tmp_path_factory.mktemp("hotspots"))
+    con = connect(settings=settings)
+    result = run_hotspots(con, settings=settings)
+    yield settings, con, result
+    con.close()
+
+
+@pytest.fixture()
+def tiny(tmp_path, settings, con):
+    rows = [f"I{i},2025-03-0{i + 1}T19:30:00,{_at(A)},Drug supply,police" for i in range(5)]
+    rows.append(f"I5,2025-03-04,{_at(B)},Drug supply,police")  # day precision
+    rows.append(f"I6,2025-03,{_at(A)},Drug supply,police")  # month precision
+    rows.append("I7,2025-03-05T10:00:00,,,Drug supply,police")  # unlocated
+    ingest_file(con, "incidents", write_csv(tmp_path / "incidents.csv", HEADER, rows), settings=settings)
+    return settings, con
+
+
+def test_every_planted_site_is_flagged_and_few_unplanted_cells_are(sample):
+    _, con, result = sample
+    frame = result.frame.set_index("unit_id")
+    sites = [s["h3_res9"] for s in truth()["locations_of_concern"]]
+    assert len(sites) == 8
+    assert (frame.loc[sites, "q"] < 0.05).all() and (frame.loc[sites, "bin"] > 0).all()
+    flagged = frame.index[frame["hot"]].tolist()
+    ring = {c: min(h3.grid_distance(c, s) for s in sites) for c in frame.index}
+    far = [c for c in flagged if ring[c] > 2]
+    unplanted = [c for c in frame.index if ring[c] > 2]
+    # measured: 122 of 4,648 unplanted cells (2.6 %) flagged, all in the dense town-centre background
+    assert len(far) / len(unplanted) < 0.04
+    assert len(far) / len(flagged) < 0.5
+    assert not frame["cold"].any()
+    stored = con.execute("select count(*), count(distinct run_id), min(unit_type) from marts.hotspots").fetchone()
+    assert stored == (len(frame), 1, "h3:9")
+    params = json.loads(frame["parameters"].iloc[0])
+    assert params["weights"] == "kring k=2" and params["permutations"] == 999 and params["seed"] == 12345
+    assert "within 2 grid steps" in params["study_region"]
+
+
+def test_one_ring_neighbours_cannot_reach_fdr_with_999_permutations(sample):
+    settings, con, _ = sample
+    one = run_hotspots(con, settings=settings, k_ring=1, write=False)
+    sites = [s["h3_res9"] for s in truth()["locations_of_concern"]]
+    q = one.frame.set_index("unit_id").loc[sites, "q"]
+    assert (q > 0.05).all()  # why [hotspots] k_ring defaults to 2 (docs/hotspots.md)
+
+
+def test_backtest_reports_pai_pei_and_hit_rate(sample):
+    settings, con, _ = sample
+    run = run_backtest(con, settings=settings, train="2025-01..2025-06", test="2025-07..2025-12")
+    row = run.frame.iloc[0]
+    assert row["test_events"] == 1207 and row["train_events"] == 1200
+    assert 0 < row["hit_rate"] < 1 and row["pai"] > 3 and 0 < row["pei"] <= 1
+    assert row["pai"] == pytest.approx(row["hit_rate"] / row["area_share"])
+    assert con.execute("select count(*) from marts.hotspot_backtest").fetchone()[0] == 1
+
+
+def test_tiny_gistar_pinned(tiny):
+    settings, con = tiny
+    r = run_hotspots(con, settings=settings, k_ring=1, permutations=0)
+    f = r.frame.set_index("unit_id")
+    assert len(f) == 10  # disk(A, 1) | disk(B, 1), A and B adjacent
+    assert f.loc[A, "count"] == 6 and f.loc[B, "count"] == 1 and f["count"].sum() == 6 + 1
+    assert f.loc[A, "n_neighbours"] == 6
+    # Ord & Getis (1995) by hand: n = 10, ybar = 0.7, s^2 = 3.7 - 0.49, k* = 7, neighbourhood sum 7
+    z = (7 - 0.7 * 7) / (np.sqrt(3.21) * np.sqrt((10 * 7 - 49) / 9))
+    assert f.loc[A, "z"] == pytest.approx(z) and f.loc[A, "z"] == pytest.approx(0.7673233, abs=1e-6)
+    assert f.loc[A, "latitude"] == pytest.approx(h3.cell_to_latlng(A)[0])
+    assert f.loc[A, "geometry_wkt"].startswith("POLYGON")
+    excluded = json.loads(f["events_excluded"].iloc[0])
+    assert excluded == {"unlocated": 1}
+
+
+def test_time_of_day_leaves_out_coarse_events_and_says_so(tiny):
+    settings, con = tiny
+    r = run_hotspots(con, settings=settings, k_ring=1, permutations=0, hours="19-20")
+    assert json.loads(r.frame["events_excluded"].iloc[0]) == {
+        "coarse_for_time_of_day": 2,
+        "unlocated": 0,
+    }  # I7 is at 10:00
+    assert r.frame["count"].sum() == 5
+    assert "2 no time of day (date or month only)" in r.note()
+
+
+def test_weekly_emerging_leaves_out_month_precision(tiny, tmp_path):
+    settings, con = tiny
+    more = [f"J{i},2025-0{3 + i % 3}-1{i % 9}T12:00:00,{_at(B)},Drug supply,police" for i in range(9)]
+    ingest_file(con, "incidents", write_csv(tmp_path / "more.csv", HEADER, more), settings=settings)
+    run = run_emerging(con, settings=settings, time_bin="week", k_ring=1, permutations=0, inference="analytic")
+    assert run.selection.excluded == {"coarse_for_week": 1}
+    assert json.loads(run.frame["events_excluded"].iloc[0])["coarse_for_week"] == 1
+    assert run.frame["count"].sum() == 6 + 9
+    assert set(run.frame["category"]) <= set(CATEGORIES)
+    n_bins = con.execute("select count(*) from marts.emerging_bins").fetchone()[0]
+    assert n_bins % run.parameters["n_steps"] == 0 and n_bins >= 2 * run.parameters["n_steps"]
+    monthly = run_emerging(
+        con, settings=settings, time_bin="month", k_ring=1, permutations=0, inference="analytic", write=False
+    )
+    assert monthly.selection.excluded == {} and monthly.parameters["n_steps"] == 3
+
+
+def test_out_of_area_events_are_left_out_unless_asked(tiny):
+    settings, con = tiny
+    a, b = h3.cell_to_latlng(A)
+    square = f"POLYGON(({b - 0.01} {a - 0.01}, {b + 0.01} {a - 0.01}, {b + 0.01} {a + 0.01}, {b - 0.01} {a + 0.01}, {b - 0.01} {a - 0.01}))"
+    con.execute("insert into raw.boundaries values ('ward', 'W1', 'Ward one', null, null, ?, 'f', 1)", [square])
+    con.execute(
+        "insert into raw.event_areas select event_type, event_id, 'ward', 'W1' from staging.events "
+        "where located and event_id <> 'I5'"
+    )
+    sel = load_events(con, settings=settings)
+    assert sel.excluded == {"out_of_area": 1}
+    assert load_events(con, settings=settings, include_out_of_area=True).excluded == {}
+    r = run_hotspots(con, settings=settings, k_ring=1, permutations=0)
+    assert r.frame.set_index("unit_id").loc[A, "count"] == 6
+    assert "overlapping the 1 ward area(s)" in r.parameters["study_region"]
+    with pytest.raises(ValidationError, match="is not a loaded boundary level"):
+        run_hotspots(con, settings=settings, unit="lsoa11")
+
+
+def test_points_are_hdbscan_clusters_with_hulls(settings, con, tmp_path):
+    rows = []
+    for k, (lat, lon) in enumerate([(53.10, -2.44), (53.20, -2.30)]):
+        for i in range(12):
+            rows.append(f"C{k}{i},2025-03-01T12:00:00,{lat + (i % 4) * 1e-4:.6f},{lon + (i // 4) * 1e-4:.6f},x,police")
+    rows += ["N1,2025-03-01T12:00:00,53.0,-2.6,x,police", "N2,2025-03-01T12:00:00,53.3,-2.1,x,police"]
+    ingest_file(con, "incidents", write_csv(tmp_path / "p.csv", HEADER, rows), settings=settings)
+    r = run_hotspots(con, settings=settings, unit="points", min_cluster_size=5)
+    f = r.frame
+    assert sorted(f["count"]) == [12, 12] and (f["noise_events"] == 2).all()
+    assert f["geometry_wkt"].str.startswith("POLYGON").all() and f["z"].isna().all()
+    assert con.execute("select count(*) from marts.point_clusters").fetchone()[0] == 2
+
+
+def test_parsers_and_bad_options(settings):
+    assert parse_period("2025") == (parse_period("2025-01")[0], parse_period("2025-12")[1])
+    assert str(parse_period("2025-01..2025-06")[1]) == "2025-07-01"
+    assert parse_hours("22-3") == (22, 3) and parse_hours("7") == (7, 7)
+    assert parse_unit("h3", settings=settings).label == "h3:9"
+    assert parse_unit("ward", settings=settings).level == "ward"
+    with pytest.raises(ValidationError, match="time of day must look like"):
+        parse_hours("evening")
+    with pytest.raises(ValidationError, match="H3 resolution must be 0-15"):
+        parse_unit("h3:16", settings=settings)
+    with pytest.raises(ValidationError, match="is empty"):
+        parse_period("2025-06..2025-01")
+
+
+def test_period_edges_leave_out_straddling_coarse_events(tiny):
+    settings, con = tiny
+    sel = load_events(con, settings=settings, since="2025-03-02", until="2025-03-04")
+    # I1-I3 inside; I5 (whole day 4 March) inside; month-precision I6 straddles; unlocated I7 outside
+    assert sorted(sel.events["event_id"]) == ["I1", "I2", "I3", "I5"]
+    assert sel.excluded == {"coarse_for_period": 1}
+    with pytest.raises(ValidationError, match="unknown theme"):
+        load_events(con, settings=settings, themes="nonsense")
+
+
+def test_events_with_a_few_columns_or_compact_text_are_the_same_rows(tiny):
+    import pandas as pd
+
+    settings, con = tiny
+    full = load_events(con, settings=settings, since="2025-03-02", until="2025-03-04", hours="18-23")
+    few = load_events(
+        con, settings=settings, since="2025-03-02", until="2025-03-04", hours="18-23", columns=["latitude", "longitude"]
+    )
+    # the period and hour filters read local_time and time_precision, which are then dropped
+    assert list(few.events.columns) == ["latitude", "longitude", "located", "out_of_area"]
+    pd.testing.assert_frame_equal(few.events, full.events[list(few.events.columns)])
+    assert few.excluded == full.excluded == {"coarse_for_period": 1, "coarse_for_time_of_day": 1}
+    assert sorted(full.events["event_id"]) == ["I1", "I2", "I3"]
+    compact = load_events(con, settings=settings, compact=True)
+    plain = load_events(con, settings=settings)
+    assert isinstance(compact.events["time_precision"].dtype, pd.CategoricalDtype)
+    assert sorted(compact.events["time_precision"].cat.categories) == ["day", "minute", "month"]
+    pd.testing.assert_series_equal(compact.events["time_precision"].astype("str"), plain.events["time_precision"])
+    assert compact.require_precision("week").excluded == {"coarse_for_week": 1}
+    with pytest.raises(ValidationError, match="unknown event column"):
+        load_events(con, settings=settings, columns=["latitude", "postcode"])
+
+
+def test_selections_that_drop_nothing_share_their_columns(tiny):
+    settings, con = tiny
+    sel = load_events(con, settings=settings, columns=["latitude"])
+    assert sel.n_unlocated == 1 and len(sel.events) == 8
+    kept = sel.exclude(sel.events["latitude"] > 90, "impossible")
+    assert kept.excluded == {} and np.shares_memory(
+        kept.events["latitude"].to_numpy(), sel.events["latitude"].to_numpy()
+    )
+    changed = kept.events
+    changed.loc[0, "latitude"] = 0.0  # copy-on-write: the selection it came from is not changed
+    assert sel.events.loc[0, "latitude"] != 0.0
+    assert len(sel.located()) == 7
+    dropped = sel.exclude(sel.events["latitude"] > 0, "north")
+    assert dropped.excluded == {"north": 7} and dropped.n_unlocated == 1 and dropped.n_located == 0
+
+
+def test_cell_layouts_are_reused_as_independent_copies():
+    from ctxrisk.analytics import hotspots as hs
+
+    ids = np.array(sorted(h3.grid_disk(h3.latlng_to_cell(53.48, -2.24, 9), 2)), dtype=str)
+    hs._CELL_LAYOUTS.clear()
+    first = hs._cell_layout(ids, weights="kring", k=1, distance_m=400.0)
+    first[0][0] = -1.0
+    first[6].data[:] = 5.0
+    second = hs._cell_layout(ids, weights="kring", k=1, distance_m=400.0)
+    assert len(hs._CELL_LAYOUTS) == 1
+    assert second[0][0] != -1.0 and set(second[6].data.tolist()) == {1.0}
+    assert second[6].nnz == 84 and second[7] == "kring k=1"  # 19 cells of a 2-disk, 1-ring links
+    hs._cell_layout(ids, weights="kring", k=2, distance_m=400.0)
+    assert len(hs._CELL_LAYOUTS) == 2
+
+
+def test_event_cells_are_reused_for_the_same_points_only():
+    import pandas as pd
+
+    from ctxrisk.analytics import hotspots as hs
+
+    events = pd.DataFrame({"latitude": [53.48, 53.49, 53.48], "longitude": [-2.24, -2.25, -2.24]})
+    expected = [h3.latlng_to_cell(a, b, 9) for a, b in zip(events["latitude"], events["longitude"], strict=False)]
+    first_cells, first_index = hs.event_cells(events, 9)
+    assert first_cells[first_index].tolist() == expected
+    first_index[:] = -1  # the caller's copy: the kept result is untouched
+    cells, index = hs.event_cells(events, 9)
+    assert cells[index].tolist() == expected
+    backwards = events.iloc[::-1].reset_index(drop=True)
+    cells, index = hs.event_cells(backwards, 9)
+    assert cells[index].tolist() == expected[::-1]
+    cells, index = hs.event_cells(events, 8)
+    assert cells[index][0] == h3.latlng_to_cell(53.48, -2.24, 8)

@@ -1,0 +1,157 @@
+"""Tests for ctxrisk.cli.graph: the ``ctxrisk graph`` commands over a small warehouse."""
+
+import json
+
+import networkx as nx
+import pytest
+from typer.testing import CliRunner
+
+from ctxrisk.cli.graph import app
+from ctxrisk.pipelines.warehouse import connect
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    con.execute(
+        "insert into raw.persons (person_id, birth_year_month, looked_after, file_id) values "
+        "('c1','2009-01',true,'t'), ('c2','2010-03',false,'t'), ('a1','1990-05',null,'t'), ('a2','1988-02',null,'t')"
+    )
+    con.execute(
+        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, latitude, longitude, located, file_id) values "
+        "('i1','partnership','2024-01-10 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t'),"
+        "('i2','partnership','2024-03-05 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t')"
+    )
+    con.execute(
+        "insert into raw.involvements (person_id, event_id, event_type, role, file_id) values "
+        "('c1','i1','incident','victim','t'), ('a1','i1','incident','suspect','t'),"
+        "('c2','i2','incident','victim','t'), ('a1','i2','incident','suspect','t')"
+    )
+    con.execute(
+        "insert into raw.associations (person_a, person_b, relation, observed_at, file_id) values "
+        "('a1','a2','co_offender','2024-02-01 00:00:00+00','t')"
+    )
+    con.close()
+    return path
+
+
+def _run(*args):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_adults_of_concern_json_and_mart(warehouse):
+    result = _run("adults-of-concern", "--warehouse", str(warehouse), "--format", "json")
+    rows = json.loads(result.stdout)
+    assert [(r["person_id"], r["children_linked"]) for r in rows] == [("a1", 2)]
+    con = connect(warehouse, read_only=True)
+    assert con.execute("select person_id from marts.graph_adults_of_concern").fetchall() == [("a1",)]
+    con.close()
+
+
+def test_relations_and_window(warehouse):
+    rows = json.loads(
+        _run(
+            "adults-of-concern", "-w", str(warehouse), "-f", "json", "--until", "2024-02-29", "--min-children", "1"
+        ).stdout
+    )
+    assert [(r["person_id"], r["children_linked"]) for r in rows] == [("a1", 1)]
+    rows = json.loads(
+        _run("centrality", "-w", str(warehouse), "-f", "json", "--relations", "co_offender", "--no-mart").stdout
+    )
+    linked = {r["person_id"] for r in rows if r["degree"] > 0}
+    assert linked == {"a1", "a2"}
+    bad = runner.invoke(app, ["centrality", "-w", str(warehouse), "--relations", "friend"])
+    assert bad.exit_code == 1
+    assert "unknown relation" in bad.output
+
+
+def test_other_commands(warehouse, tmp_path):
+    _run("groups", "-w", str(warehouse), "--seeds", "2")
+    rows = json.loads(_run("at-risk-children", "-w", str(warehouse), "-f", "json").stdout)
+    assert {r["person_id"] for r in rows} == {"c1", "c2"}
+    rows = json.loads(_run("paths", "c1", "c2", "-w", str(warehouse), "-f", "json").stdout)
+    assert rows[0]["persons"] == "c1 > a1 > c2"
+    csv = _run("ego", "c1", "-w", str(warehouse), "-f", "csv", "--hops", "1").stdout
+    assert csv.splitlines()[0].startswith("person_id,hops")
+    rows = json.loads(_run("connect", "c1", "c2", "a2", "-w", str(warehouse), "-f", "json").stdout)
+    assert len(rows) == 3
+    out = tmp_path / "net.graphml"
+    _run("export", str(out), "-w", str(warehouse))
+    assert nx.read_graphml(out).number_of_edges() == 3
+    missing = runner.invoke(app, ["ego", "nobody", "-w", str(warehouse)])
+    assert missing.exit_code == 1
+
+
+def _json(*args):
+    return json.loads(_run(*args, "-f", "json", "--no-mart").stdout)
+
+
+def test_relations_filter_on_every_command(warehouse, tmp_path):
+    w = ("-w", str(warehouse))
+    only = ("--relations", "co_offender")  # keeps the a1-a2 link only; the children lose every link
+    assert [r["person_id"] for r in _json("adults-of-concern", *w)] == ["a1"]
+    assert _json("adults-of-concern", *w, *only) == []
+    members = {r["person_id"]: r for r in _json("groups", "--members", "--seeds", "1", *w, *only)}
+    assert members["a1"]["group_id"] == members["a2"]["group_id"]
+    assert (members["c1"]["group_size"], members["c2"]["group_size"]) == (1, 1)
+    assert {r["person_id"] for r in _json("centrality", *w, *only) if r["degree"] > 0} == {"a1", "a2"}
+    assert {r["person_id"] for r in _json("at-risk-children", *w)} == {"c1", "c2"}
+    assert _json("at-risk-children", *w, *only) == []
+    assert {r["person_id"] for r in _json("ego", "a1", "--hops", "1", *w)} == {"a1", "a2", "c1", "c2"}
+    assert {r["person_id"] for r in _json("ego", "a1", "--hops", "1", *w, *only)} == {"a1", "a2"}
+    assert _json("paths", "c1", "c2", *w)[0]["persons"] == "c1 > a1 > c2"
+    assert _json("paths", "c1", "c2", *w, *only) == []
+    assert len(_json("connect", "c1", "c2", *w, "--relations", "co_involvement")) == 2
+    apart = runner.invoke(app, ["connect", "c1", "c2", *w, *only, "--no-mart"])
+    assert apart.exit_code == 1 and "no chain of links" in apart.output
+    out = tmp_path / "only.graphml"
+    _run("export", str(out), *w, *only)
+    assert nx.read_graphml(out).number_of_edges() == 1
+    cmp = _json("compare", "--split", "2024-02-15", "--show", "dropped-links", *w, "--relations", "co_involvement")
+    assert [(r["person_a"], r["person_b"]) for r in cmp] == [("a1", "c1")]  # the co-offender link is filtered out
+    sens = _json("sensitivity", "--repeats", "3", *w, *only)
+    assert sens == []
+
+
+def test_compare_periods_command(warehouse):
+    w = ("-w", str(warehouse))
+    result = runner.invoke(app, ["compare", "--split", "2024-02-15", "--show", "new-links", *w, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    new = json.loads(result.stdout)
+    assert [(r["person_a"], r["person_b"], r["relations"], r["children"]) for r in new] == [
+        ("a1", "c2", "co_involvement", 1)
+    ]
+    assert "2 dropped" in result.stderr
+    con = connect(warehouse, read_only=True)
+    dropped = con.execute("select person_a, person_b from marts.graph_dropped_links order by 1, 2").fetchall()
+    assert dropped == [("a1", "a2"), ("a1", "c1")]
+    assert con.execute("select count(*) from marts.graph_new_links").fetchone() == (1,)
+    con.close()
+    bad = runner.invoke(app, ["compare", "--split", "2025-01-01", *w, "--until", "2024-06-30"])
+    assert bad.exit_code == 1 and "must fall inside" in bad.output
+    wrong = runner.invoke(app, ["compare", "--split", "2024-02-15", "--show", "everything", *w])
+    assert wrong.exit_code != 0
+
+
+def test_sensitivity_command(warehouse):
+    w = ("-w", str(warehouse))
+    result = runner.invoke(
+        app,
+        ["sensitivity", "--ranking", "at-risk-children", "--repeats", "4", "--drop-share", "0.25", *w, "-f", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    # c1 and c2 are each one link from suspect a1; 3 links, one dropped each time
+    assert [r["person_id"] for r in rows] == ["c1", "c2"]
+    assert all(0 < r["kept_share"] <= 1 for r in rows)
+    assert "mean Spearman" in result.stderr
+    con = connect(warehouse, read_only=True)
+    assert con.execute("select count(*) from marts.graph_sensitivity").fetchone() == (2,)
+    con.close()
+    wrong = runner.invoke(app, ["sensitivity", "--ranking", "gossip", *w])
+    assert wrong.exit_code != 0

@@ -1,0 +1,109 @@
+"""Tests for ctxrisk.jobs.analytics_steps: the analytics steps of `ctxrisk run` on the committed sample."""
+
+import pytest
+from support.hotspot_fixtures import sample_warehouse
+
+from ctxrisk.jobs import analytics_steps as steps
+from ctxrisk.jobs.run import StepContext, registered_steps
+from ctxrisk.pipelines.warehouse import connect, transaction
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    settings, _ = sample_warehouse(tmp_path_factory.mktemp("steps"))
+    con = connect(settings=settings)
+    yield StepContext(con, settings, "test-run")
+    con.close()
+
+
+def marts(con):
+    return {
+        r[0]
+        for r in con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
+    }
+
+
+def test_steps_are_registered_in_order():
+    registered = registered_steps()
+    names = [s.name for s in registered]
+    order = [steps.GRAPH, steps.HOTSPOTS, steps.EMERGING, steps.LOCATIONS]
+    assert [n for n in names if n in order] == order
+    # the graph may run beside the others (it reads only ingested tables); they run one after another
+    assert [s.name for s in registered if s.concurrent] == [steps.GRAPH]
+
+
+def test_each_step_writes_its_marts_in_one_transaction(ctx):
+    for func, expected in (
+        (steps.hotspots_step, {"hotspots"}),
+        (steps.emerging_step, {"emerging_hotspots", "emerging_bins"}),
+        (steps.locations_step, {"locations_of_concern", "location_profiles"}),
+        (
+            steps.graph_step,
+            {
+                "graph_adults_of_concern",
+                "graph_groups",
+                "graph_group_members",
+                "graph_centrality",
+                "graph_at_risk_children",
+            },
+        ),
+    ):
+        with transaction(ctx.con):
+            out = func(ctx)
+        assert out.rows and out.rows > 0, func.__name__
+        assert expected <= marts(ctx.con), func.__name__
+    hot = ctx.con.execute("select count(*) from marts.hotspots where bin > 0").fetchone()[0]
+    assert hot > 0
+    ranked = ctx.con.execute("select count(*) from marts.locations_of_concern").fetchone()[0]
+    assert ranked >= 8  # the sample plants eight places
+
+
+def test_a_failing_step_leaves_no_partial_mart(ctx, monkeypatch):
+    import ctxrisk.analytics.hotspots
+
+    before = ctx.con.execute("select count(*) from marts.hotspots").fetchone()[0]
+
+    def broken(*args, **kwargs):
+        ctx.con.execute("create or replace table marts.hotspots as select 1 as x")
+        raise RuntimeError("step failed half way")
+
+    monkeypatch.setattr(ctxrisk.analytics.hotspots, "run_hotspots", broken)
+    with pytest.raises(RuntimeError), transaction(ctx.con):
+        steps.hotspots_step(ctx)
+    assert ctx.con.execute("select count(*) from marts.hotspots").fetchone()[0] == before
+
+
+def test_report_step_writes_an_audited_owner_only_report(ctx, tmp_path):
+    import os
+    import stat
+    from dataclasses import replace
+
+    from ctxrisk.jobs.map_steps import REPORT_OUTPUT, report_step
+    from ctxrisk.maps.language import find_terms
+
+    out_settings = replace(ctx.settings, paths=replace(ctx.settings.paths, output_dir=tmp_path / "out"))
+    step_ctx = StepContext(ctx.con, out_settings, "test-run")
+    with transaction(ctx.con):
+        output = report_step(step_ctx)
+    path = tmp_path / "out" / REPORT_OUTPUT
+    html = path.read_text(encoding="utf-8")
+    assert "outcome report" in html and output.detail.startswith("period ")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert find_terms(html) == []
+    audited = ctx.con.execute("select action, edition from meta.audit where target = ?", [str(path)]).fetchall()
+    assert audited == [("report", "steering")]
+
+
+def test_locations_reuse_the_runs_hotspot_analysis(ctx):
+    import json
+
+    with transaction(ctx.con):
+        steps.hotspots_step(ctx)
+    kept = steps._KEPT_HOTSPOTS["test-run"]
+    assert kept.selection.events.empty  # the statistic is kept, not the events
+    with transaction(ctx.con):
+        steps.locations_step(ctx)
+    assert steps._KEPT_HOTSPOTS == {}
+    hot_run = ctx.con.execute("select distinct run_id from marts.hotspots").fetchall()
+    params = json.loads(ctx.con.execute("select parameters from marts.locations_of_concern limit 1").fetchone()[0])
+    assert [(params["hotspot_run"],)] == hot_run  # ranked on the hot spots the steering group sees

@@ -1,0 +1,295 @@
+"""Tests for benchmarks/run_all.py: scales, growth fit, goals, memory measurement and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("bench_run_all", ROOT / "benchmarks" / "run_all.py")
+run_all = importlib.util.module_from_spec(_spec)
+sys.modules["bench_run_all"] = run_all
+_spec.loader.exec_module(run_all)
+
+
+def test_parse_scales_sorts_and_deduplicates():
+    assert run_all.parse_scales("10M, 100k,1M,100_000") == [100_000, 1_000_000, 10_000_000]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"), [("500", "below the sample's minimum"), ("lots", "is not a count"), (" , ", "no scales")]
+)
+def test_parse_scales_refuses(text, match):
+    with pytest.raises(run_all.BenchError, match=match):
+        run_all.parse_scales(text)
+
+
+@pytest.mark.parametrize(
+    ("n", "label"), [(100_000, "100k"), (1_000_000, "1M"), (10_000_000, "10M"), (2_000, "2000"), (2_500_000, "2500k")]
+)
+def test_scale_label(n, label):
+    assert run_all.scale_label(n) == label
+
+
+def test_fit_exponent_linear_quadratic_and_too_few():
+    assert run_all.fit_exponent([1e5, 1e6, 1e7], [2.0, 20.0, 200.0]) == pytest.approx(1.0)
+    assert run_all.fit_exponent([10, 100], [1.0, 100.0]) == pytest.approx(2.0)
+    assert run_all.fit_exponent([1e5, 1e6, 1e7], [10.0, 20.0, 40.0]) == pytest.approx(0.30103, abs=1e-5)
+    assert run_all.fit_exponent([1e5], [3.0]) is None
+    assert run_all.linearity(1.04) == "linear"
+    assert run_all.linearity(0.5).startswith("sub-linear")
+    assert run_all.linearity(1.3) == "super-linear"
+
+
+def _scale(n: int, seconds: float, peak: int, share: float) -> dict:
+    steps = [
+        {"step": "run", "status": "ok", "seconds": seconds},
+        {"step": "hotspots", "status": "ok", "seconds": seconds / 2},
+    ]
+    return {
+        "incidents": n,
+        "label": run_all.scale_label(n),
+        "sample": {"rows": {"incidents": n}, "seconds": 1.0},
+        "end_to_end": {
+            "seconds": seconds,
+            "peak_rss_bytes": peak,
+            "returncode": 0,
+            "status": "ok",
+            "load_average": {"mean": 1.0},
+            "steps": steps,
+        },
+        "ingest": {"bytes": 1e6, "contenders": {"ctxrisk": {"share_of_duckdb": share}}},
+    }
+
+
+def _share(rows: int, share: float) -> dict:
+    """A bench_ingest result for ``rows`` records where ctxrisk had ``share`` of DuckDB's rows/s."""
+    return {
+        "file": {"rows": rows},
+        "results": [
+            {"name": "duckdb read_csv (ceiling)", "seconds": 0.2, "share_of_ceiling": 1.0},
+            {"name": "ctxrisk ingest x", "seconds": round(0.2 / share, 2), "share_of_ceiling": share},
+        ],
+    }
+
+
+def test_goals_and_growth_from_results():
+    results = {
+        "scales": {"1M": _scale(1_000_000, 90.0, 2 * 1024**3, 0.6), "10M": _scale(10_000_000, 900.0, 9 * 1024**3, 0.4)},
+        "fixed": {"gistar": {"result": {"speedup_same_subset": 239.3, "esda_cells": 10_000}}},
+    }
+    status = {g["goal"]: g["status"] for g in run_all.evaluate_goals(results)}
+    assert list(status.values()) == ["pass", "fail", "fail", "not measured", "not measured", "not measured", "pass"]
+    public = {
+        "formats": {
+            "street": {
+                "file": {"rows": 1_000_000},
+                "results": [
+                    {"name": "duckdb read_csv (ceiling)", "share_of_ceiling": 1.0},
+                    {"name": "ctxrisk ingest police-uk-street", "share_of_ceiling": 0.55},
+                ],
+            }
+        }
+    }
+    goals = run_all.evaluate_goals({**results, "police_uk_ingest": public})
+    assert goals[3]["status"] == "pass" and goals[3]["measured"] == "0.55 for street (1.0M rows)"
+    public["formats"]["outcomes"] = {
+        "file": {"rows": 1_000_000},
+        "results": [{"name": "ctxrisk ingest police-uk-outcomes", "share_of_ceiling": 0.33}],
+    }
+    assert run_all.evaluate_goals({**results, "police_uk_ingest": public})[3]["status"] == "fail"
+    public["as_published"] = {
+        "ssda903-missing": {
+            "file": {"rows": 43},
+            "results": [{"name": "ctxrisk ingest ssda903-missing", "share_of_ceiling": 2.1}],
+        }
+    }
+    goals = run_all.evaluate_goals({**results, "police_uk_ingest": public})
+    assert goals[3]["status"] == "fail"  # the replicas and the files as published are judged apart
+    assert goals[5]["status"] == "pass" and goals[5]["measured"] == "2.10 for ssda903-missing (43 rows)"
+    public["sizes"] = {
+        "street": {"100000": _share(101_088, 0.61), "10000": _share(12_636, 0.67)},
+        "ssda903-missing": {"10000": _share(10_019, 0.34)},
+    }
+    goals = run_all.evaluate_goals({**results, "police_uk_ingest": public})
+    assert goals[4]["status"] == "fail"
+    assert goals[4]["measured"] == (
+        "0.67 for street (12,636 rows), 0.61 for street (101,088 rows), 0.34 for ssda903-missing (10,019 rows)"
+    )
+    public["sizes"].pop("ssda903-missing")
+    assert run_all.evaluate_goals({**results, "police_uk_ingest": public})[4]["status"] == "pass"
+    table = run_all._ingest_by_size(public["sizes"], public["formats"])
+    assert "| format | 10,000 rows | 100,000 rows | about a million rows |" in table
+    assert "| street | 0.67 (0.30 s / 0.20 s) | 0.61 (0.33 s / 0.20 s) | 0.55 |" in table
+    grown = run_all.growth(results["scales"])
+    assert grown["incidents"] == [1_000_000, 10_000_000]
+    assert grown["series"]["end-to-end time"]["exponent"] == 1.0
+    assert grown["series"]["step: hotspots"]["verdict"] == "linear"
+
+
+def test_run_measured_sees_a_child_s_memory(tmp_path):
+    code = "x = bytearray(150_000_000); x[::4096] = b'1' * len(x[::4096]); import time; time.sleep(0.4)"
+    m = run_all.run_measured([sys.executable, "-c", code], interval=0.05)
+    assert m.returncode == 0
+    assert m.peak_rss_bytes > 150_000_000
+    assert m.seconds > 0.4
+    assert 0 < m.cpu_seconds < m.seconds + 5
+
+
+@pytest.mark.slow
+def test_harness_tiny_end_to_end(tmp_path):
+    out, md = tmp_path / "run.json", tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run_all.py"),
+            "--scales",
+            "1000",
+            "--skip-baselines",
+            "--no-boundaries",
+            "--data-dir",
+            "data",
+            "--output",
+            "run.json",
+            "--markdown",
+            "BENCHMARKS.md",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )  # relative paths, as a user types them
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    scale = result["scales"]["1000"]
+    assert scale["sample"]["rows"]["incidents"] == 1000
+    e2e = scale["end_to_end"]
+    assert (e2e["returncode"], e2e["status"]) == (0, "ok")
+    assert e2e["peak_rss_bytes"] > 50_000_000
+    steps = {s["step"]: s for s in e2e["steps"]}
+    assert {"run", "ingest incidents", "hotspots", "association graph", "steering map"} <= set(steps)
+    assert steps["ingest incidents"]["rows_loaded"] == 1000
+    assert scale["steering_map"]["bytes"] > 10_000
+    text = md.read_text(encoding="utf-8")
+    assert "| 1,000 | " in text and "**not measured**" in text and "The machine is shared" in text
+
+
+def test_steps_from_log_reads_finished_steps_and_the_running_one(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(
+        "2026-11-26 23:56:06,629 INFO ctxrisk.jobs.run: step 1/3 ingest incidents started\n"
+        "2026-11-26 23:56:08,413 INFO ctxrisk.jobs.run: step ingest incidents ok in 1.78 s: 1 file(s)\n"
+        "2026-11-26 23:56:08,413 INFO ctxrisk.jobs.run: step 2/3 locations of concern started\n"
+        "2026-11-26 23:56:09,000 WARNING ctxrisk.jobs.run: step locations of concern failed in 0.50 s; error: x\n"
+        "2026-11-26 23:56:09,100 INFO ctxrisk.jobs.run: step 3/3 association graph started\n",
+        encoding="utf-8",
+    )
+    steps, running = run_all.steps_from_log(log)
+    assert [(s["step"], s["status"], s["seconds"]) for s in steps] == [
+        ("ingest incidents", "ok", 1.78),
+        ("locations of concern", "failed", 0.5),
+    ]
+    assert running == "association graph"
+
+
+def test_run_measured_stops_at_the_timeout():
+    m = run_all.run_measured([sys.executable, "-c", "import time; time.sleep(30)"], interval=0.05, timeout=0.5)
+    assert m.timed_out
+    assert m.returncode == -15
+    assert m.seconds < 10
+
+
+def test_growth_keeps_steps_of_a_stopped_run():
+    stopped = _scale(10_000_000, 3000.0, 6 * 1024**3, 0.3)
+    stopped["end_to_end"].update(
+        returncode=-15,
+        steps=[
+            {"step": "hotspots", "status": "ok", "seconds": 450.0},
+            {"step": "graph", "status": "failed", "seconds": 1.0},
+        ],
+    )
+    grown = run_all.growth({"1M": _scale(1_000_000, 90.0, 2 * 1024**3, 0.6), "10M": stopped})
+    assert grown["series"]["end-to-end time"]["values"] == [90.0, None]
+    assert grown["series"]["end-to-end time"]["exponent"] is None
+    assert grown["series"]["step: hotspots"]["exponent"] == 1.0
+    assert "step: graph" not in grown["series"]  # never finished ok anywhere
+
+
+def test_run_measured_stops_at_the_memory_cap():
+    code = "x = bytearray(300_000_000); x[::4096] = b'1' * len(x[::4096]); import time; time.sleep(30)"
+    m = run_all.run_measured([sys.executable, "-c", code], interval=0.05, max_rss_bytes=100_000_000)
+    assert m.timed_out
+    assert m.peak_rss_bytes > 100_000_000
+    assert m.seconds < 20
+
+
+_ingest_spec = importlib.util.spec_from_file_location("bench_ingest_module", ROOT / "benchmarks" / "bench_ingest.py")
+bench_ingest = importlib.util.module_from_spec(_ingest_spec)
+sys.modules["bench_ingest_module"] = bench_ingest
+_ingest_spec.loader.exec_module(bench_ingest)
+
+
+@pytest.mark.parametrize("key", list(bench_ingest.FORMATS))
+def test_ingest_replicas_copy_real_records_without_repeating_them(key, tmp_path):
+    fmt = bench_ingest.FORMATS[key]
+    if not fmt.sample.is_file():
+        pytest.skip(f"{fmt.sample} is not present")
+    sample = [line for line in fmt.sample.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    path, records = bench_ingest.build_file(fmt, tmp_path, 3 * (len(sample) - 1))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == sample[0] and records == len(lines) - 1 == 3 * (len(sample) - 1)
+    assert lines[1 : len(sample)] == sample[1:]  # the first copy is the real file
+    # Every record of a later copy is changed, and the copies stay as distinct from one another as the real
+    # records are.
+    copies = [lines[1 + k * (len(sample) - 1) : 1 + (k + 1) * (len(sample) - 1)] for k in range(3)]
+    for k in (1, 2):
+        assert not any(a == b for a, b in zip(copies[0], copies[k], strict=True))
+    assert len(set(lines[1:])) >= 0.99 * 3 * len(set(sample[1:]))
+    assert [len(line.split(",")) for line in copies[2]] == [len(line.split(",")) for line in sample[1:]]
+
+
+def test_a_sample_as_published_counts_its_records_as_the_readers_do(tmp_path, settings):
+    from ctxrisk.pipelines.tabular import read_csv_text
+
+    path = tmp_path / "published.csv"
+    path.write_bytes(b"\xef\xbb\xbfa,b\r\n1,2\r\n\r\n3,4\r\n5,6\r\n\r\n")
+    assert bench_ingest.published_records(path) == 3 == read_csv_text(path).rows_read
+    for fmt in bench_ingest.FORMATS.values():  # every real sample: what ctxrisk reads is what is counted
+        if fmt.sample.is_file():
+            assert bench_ingest.published_records(fmt.sample) == read_csv_text(fmt.sample).rows_read
+
+
+def test_sizes_are_measured_in_turn_and_kept_by_format_and_size(tmp_path, monkeypatch):
+    assert bench_ingest._sizes("10000, 100000") == [10_000, 100_000]
+    for bad in ("0,10", "ten", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive record counts"):
+            bench_ingest._sizes(bad)
+    asked = []
+
+    def fake_measure(key, *, rows, repeat, pandas, as_published=False):
+        asked.append((key, rows, as_published))
+        return {
+            "file": {"rows": rows, "bytes": rows * 100},
+            "load_average_before": [0.5],
+            "load_average_after": [0.5],
+            "results": [
+                {"name": "duckdb read_csv (ceiling)", "seconds": 1.0, "rows_per_second": rows, "share_of_ceiling": 1.0}
+            ],
+        }
+
+    results = tmp_path / "ingest.json"
+    results.write_text(json.dumps({"formats": {"street": {"kept": True}}}))
+    monkeypatch.setattr(bench_ingest, "RESULTS", results)
+    monkeypatch.setattr(bench_ingest, "measure", fake_measure)
+    assert bench_ingest.main(["--formats", "street,outcomes", "--sizes", "20,10", "--skip-pandas"]) == 0
+    assert asked == [("street", 20, False), ("outcomes", 20, False), ("street", 10, False), ("outcomes", 10, False)]
+    stored = json.loads(results.read_text())
+    assert stored["formats"] == {"street": {"kept": True}}  # the million-row replicas are not replaced
+    assert sorted(stored["sizes"]["outcomes"]) == ["10", "20"]
+    assert stored["sizes"]["street"]["10"]["file"]["rows"] == 10
