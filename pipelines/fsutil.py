@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,8 +136,48 @@ def atomic_write_text(path: str | Path, text: str, *, mode: int = FILE_MODE, enc
     return atomic_write_bytes(path, text.encode(encoding), mode=mode)
 
 
+def printable(text: str) -> str:
+    """Return ``text`` with control characters (newlines, tabs, escapes …) written as ``\\n``, ``\\x1b`` ….
+
+    For file names and other outside text put into a log line, a reason file or the terminal: a newline in a
+    file name must not forge a log line, nor an escape sequence drive the terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def is_link(path: str | Path) -> bool:
+    """True when ``path`` itself is a symbolic link (never followed)."""
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _make_private(path: Path) -> None:
+    """Make a moved file 0600, through a handle that does not follow links, and only when this user owns it.
+
+    ctxrisk never changes the mode of a file it does not own: a hard link to someone else's file dropped in a
+    folder keeps its mode (and the chmod would fail anyway, or worse succeed as root).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and info.st_nlink == 1:
+            os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+
+
 def move_private(source: str | Path, folder: str | Path, *, name: str | None = None) -> Path:
     """Move a file into ``folder`` (created 0700) and make it 0600, never overwriting: a clash gets ``.1``, ``.2`` …
+
+    A symbolic link is moved as the link itself (its target is neither read nor changed); a file this user
+    does not own keeps its mode.
 
     Returns
     -------
@@ -150,8 +191,8 @@ def move_private(source: str | Path, folder: str | Path, *, name: str | None = N
     counter = 0
     while True:
         try:
-            # link + unlink: atomic and fails rather than replacing an existing file.
-            os.link(source, target)
+            # link + unlink: atomic and fails rather than replacing an existing file. A link is linked as itself.
+            os.link(source, target, follow_symlinks=False)
         except FileExistsError:
             counter += 1
             target = folder / f"{base}.{counter}"
@@ -162,8 +203,8 @@ def move_private(source: str | Path, folder: str | Path, *, name: str | None = N
                 target = folder / f"{base}.{counter}"
                 continue
             os.replace(source, target)  # file systems without hard links
-            os.chmod(target, FILE_MODE)
+            _make_private(target)
             return target
         source.unlink()
-        os.chmod(target, FILE_MODE)
+        _make_private(target)
         return target

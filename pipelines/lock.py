@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
 import os
 import socket
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,7 +131,7 @@ class RunLock:
             return self
         secure_mkdir(self.path.parent)
         for _attempt in range(20):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            fd = self._open()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -170,6 +172,27 @@ class RunLock:
             return self
         msg = f"could not take the lock {self.path}: it kept changing under this process"  # pragma: no cover
         raise LockError(msg)  # pragma: no cover
+
+    def _open(self) -> int:
+        """Open (or create) the lock file without following a symbolic link; refuse anything but a file."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, FILE_MODE)
+        except IsADirectoryError:
+            msg = f"the lock path {self.path} is a folder, not a file: remove or rename it, then try again"
+            raise LockError(msg) from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                msg = (
+                    f"the lock path {self.path} is a symbolic link: ctxrisk never writes through a link; "
+                    "remove it, then try again"
+                )
+                raise LockError(msg) from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            msg = f"the lock path {self.path} is not a regular file: remove it, then try again"
+            raise LockError(msg)
+        return fd
 
     def _read(self, fd: int) -> str:
         os.lseek(fd, 0, os.SEEK_SET)
@@ -218,6 +241,12 @@ class RunLock:
 def read_holder(path: str | Path) -> LockHolder | None:
     """Return who a lock file names, or None when there is no readable lock file."""
     try:
-        return LockHolder.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # missing, a link (not followed), a folder: nothing readable names a holder
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return LockHolder.parse(os.read(fd, 65536).decode("utf-8", errors="replace"))
+    finally:
+        os.close(fd)

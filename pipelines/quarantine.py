@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ctxrisk.pipelines.fsutil import atomic_write_text, move_private, secure_mkdir
+from ctxrisk.pipelines.fsutil import atomic_write_text, is_link, move_private, printable, secure_mkdir
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +21,21 @@ PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".downl
 SHAPEFILE_COMPANIONS = (".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".fix", ".shp.xml")
 
 
+#: Why a symbolic link in a drop folder is set aside; it quotes nothing from the link or its target.
+LINK_REASON = (
+    "a symbolic link: ctxrisk never follows links in a drop folder (its target was not read, changed or "
+    "moved); copy the file itself into the folder"
+)
+
+
+def _regular(path: Path) -> bool:
+    """True when ``path`` is a regular file itself (a symbolic link to one is not)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _companions(path: Path) -> list[Path]:
     if path.suffix.lower() != ".shp":
         return []
@@ -26,8 +43,49 @@ def _companions(path: Path) -> list[Path]:
     return sorted(
         p
         for p in path.parent.iterdir()
-        if p.is_file() and p != path and p.name.lower() in {stem.lower() + s for s in SHAPEFILE_COMPANIONS}
+        if _regular(p) and p != path and p.name.lower() in {stem.lower() + s for s in SHAPEFILE_COMPANIONS}
     )
+
+
+def _waiting(folder: Path) -> list[os.DirEntry]:
+    """The folder's entries that may be waiting files (names and suffixes filtered, nothing followed)."""
+    with os.scandir(folder) as entries:
+        listed = list(entries)
+    shp_stems = {e.name[:-4].lower() for e in listed if e.name.lower().endswith(".shp")}
+    out = []
+    for entry in listed:
+        name = entry.name.lower()
+        if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES) or name.endswith(REASON_SUFFIX):
+            continue
+        if entry.name in (PROCESSED, QUARANTINE) and entry.is_dir(follow_symlinks=False):
+            continue
+        if any(name.endswith(s) and name[: -len(s)] in shp_stems for s in SHAPEFILE_COMPANIONS):
+            continue
+        out.append(entry)
+    return out
+
+
+def waiting_links(folder: str | Path) -> list[Path]:
+    """Return the symbolic links waiting in a drop folder (never followed; see :func:`set_aside_links`)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(Path(e.path) for e in _waiting(folder) if e.is_symlink())
+
+
+def set_aside_links(folder: str | Path, *, run_id: str | None = None) -> list[tuple[Path, Path, str]]:
+    """Move every symbolic link waiting in a drop folder to ``quarantine/`` (the link itself, never its target).
+
+    Returns
+    -------
+    list of (Path, Path, str)
+        Where each link was, where it now is, and the reason (:data:`LINK_REASON`, which quotes nothing from
+        the link).
+    """
+    out = []
+    for link in waiting_links(folder):
+        out.append((link, quarantine(link, LINK_REASON, run_id=run_id), LINK_REASON))
+    return out
 
 
 def pending_files(folder: str | Path) -> list[Path]:
@@ -35,23 +93,21 @@ def pending_files(folder: str | Path) -> list[Path]:
 
     Hidden files (``.name``), partly copied files (``.part``, ``.tmp``, ``.crdownload`` …), the
     ``processed/`` and ``quarantine/`` sub-folders and shapefile companions (``.dbf``, ``.shx``, ``.prj`` …,
-    which move with their ``.shp``) are not listed. A missing folder has no files.
+    which move with their ``.shp``) are not listed. Nor are symbolic links, which are never followed: see
+    :func:`set_aside_links`. A missing folder has no files.
     """
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    shp_stems = {p.name[:-4].lower() for p in folder.iterdir() if p.suffix.lower() == ".shp"}
-    out: list[Path] = []
-    for entry in folder.iterdir():
-        name = entry.name.lower()
-        if not entry.is_file() or name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
-            continue
-        if name.endswith(REASON_SUFFIX):
-            continue
-        if any(name.endswith(s) and name[: -len(s)] in shp_stems for s in SHAPEFILE_COMPANIONS):
-            continue
-        out.append(entry)
-    return sorted(out, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    files = [(e.stat(follow_symlinks=False).st_mtime_ns, e.name) for e in _waiting(folder) if _is_file(e)]
+    return [folder / name for _mtime, name in sorted(files)]
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def mark_processed(path: str | Path) -> Path:
@@ -61,7 +117,7 @@ def mark_processed(path: str | Path) -> Path:
     target = move_private(path, path.parent / PROCESSED)
     for extra in companions:
         move_private(extra, target.parent, name=extra.name + target.name[len(path.name) :])
-    log.info("moved %s to %s", path.name, target.parent)
+    log.info("moved %s to %s", printable(path.name), target.parent)
     return target
 
 
@@ -85,10 +141,10 @@ def quarantine(path: str | Path, reason: str, *, run_id: str | None = None) -> P
         counter += 1
         name = f"{path.name}.{counter}"
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    text = f"file: {path.name}\nquarantined_at: {stamp}\nrun: {run_id or '-'}\nreason: {reason}\n"
+    text = f"file: {printable(path.name)}\nquarantined_at: {stamp}\nrun: {run_id or '-'}\nreason: {printable(reason)}\n"
     atomic_write_text(folder / (name + REASON_SUFFIX), text)
     target = move_private(path, folder, name=name)
     for extra in companions:
         move_private(extra, folder, name=extra.name + target.name[len(path.name) :])
-    log.info("quarantined %s in %s", path.name, folder)
+    log.info("quarantined %s in %s%s", printable(path.name), folder, " (a symbolic link)" if is_link(target) else "")
     return target

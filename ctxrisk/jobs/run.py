@@ -38,7 +38,7 @@ from ctxrisk.pipelines.fsutil import atomic_path, private_umask, remove_stale_te
 from ctxrisk.pipelines.kinds import KINDS
 from ctxrisk.pipelines.lock import LockHolder, RunLock, lock_path_for
 from ctxrisk.pipelines.memory import release_freed_memory
-from ctxrisk.pipelines.quarantine import mark_processed, pending_files, quarantine
+from ctxrisk.pipelines.quarantine import mark_processed, pending_files, quarantine, set_aside_links
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.warehouse import audit, connect, transaction
 
@@ -415,8 +415,11 @@ def _ingest_dropped(
 
 def _drop_folder_step(kind: str, folder: Path, *, key: bytes | None, redact: Callable[[str], str]) -> Step:
     def run(ctx: StepContext) -> StepOutput:
+        outcomes = [
+            FileOutcome(str(link), STATUS_QUARANTINED, reason=reason, moved_to=str(moved))
+            for link, moved, reason in set_aside_links(folder, run_id=ctx.run_id)
+        ]
         files = pending_files(folder)
-        outcomes = []
         for path in files:
             outcome = _ingest_dropped(ctx, step, kind, path, key=key, options=None, redact=redact, move=True)
             outcomes.append(outcome)
