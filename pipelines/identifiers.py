@@ -7,17 +7,24 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-# Column-name patterns, matched against the lower-cased name with separators normalised to "_".
+# Column-name patterns, matched against the name normalised by `normalise_column` (camel case split, lower
+# case, every run of separators one "_"): "ChildName", "child-name" and "CHILD NAME" are all "child_name".
+_PEOPLE = (
+    "first|last|given|family|full|sur|fore|middle|maiden|pref(erred)?|child|person|patient|victim|young_person|"
+    "client|pupil|student|subject|suspect|offender|mother|father|parent|carer|guardian|sibling|nick|birth|legal"
+)
 _NAME_PATTERNS: dict[str, str] = {
-    r"(^|_)(first|last|given|family|full|sur|fore|middle|maiden|pref(erred)?)_?names?($|_)": "a person's name",
-    r"^(name|names|child_name|person_name|nickname|alias_name)$": "a person's name",
-    r"(^|_)(dob|date_of_birth|birth_date|birthdate|d_o_b)($|_)": "a full date of birth",
+    rf"(^|_)({_PEOPLE})_?names?($|_)": "a person's name",
+    r"^(name|names|nickname|alias_name)$": "a person's name",
+    r"(^|_)(alias(es)?|known_as|aka|also_known_as)($|_)": "a person's name (an alias)",
+    r"(^|_)(dob|date_of_birth|dateofbirth|birth_date|birthdate|d_o_b|birth_day|birthday)($|_)": "a full date of birth",
     r"(^|_)nhs(_?(no|num|number))?($|_)": "an NHS number",
     r"(^|_)(chi|upn|ni|nino|national_insurance)(_?(no|num|number))?$": "a national identifier",
-    r"(^|_)(post_?code|postal_code|zip)($|_)": "a full postcode",
-    r"(^|_)e_?mail(_address)?($|_)": "an e-mail address",
-    r"(^|_)(address|street_address|home_address|address_line_?\d?)($|_)": "an address",
-    r"(^|_)(phone|telephone|mobile|tel)(_?(no|num|number))?($|_)": "a phone number",
+    r"(^|_)(post_?code|postal_?code|zip|zip_?code|pcode|p_code|post_?cd)($|_)": "a full postcode",
+    r"(^|_)e_?mail(_?address|_?addr)?($|_)": "an e-mail address",
+    r"(^|_)(address|addr|street_address|home_address|address_?line_?\d*|addr_?line_?\d*|address_?\d+|addr_?\d+)"
+    r"($|_)": "an address",
+    r"(^|_)(phone|telephone|mobile|tel|cell|landline)(_?(no|num|number))?($|_)": "a phone number",
 }
 
 # Value patterns used by `check_pii` to look inside columns whatever their names.
@@ -37,13 +44,23 @@ class IdentifierFinding:
     evidence: str
 
 
-def _normalise(column: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
+def normalise_column(column: str) -> str:
+    """Return a column name in snake case: camel case split, lower case, separators one ``_``.
+
+    Examples: ``ChildName`` -> ``child_name``, ``NHSNumber`` -> ``nhs_number``, ``Date-Of-Birth`` ->
+    ``date_of_birth``, ``  e.mail  `` -> ``e_mail``.
+    """
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column.strip())
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+_normalise = normalise_column
 
 
 def identifier_reason(column: str) -> str | None:
     """Return why a column name looks like a direct identifier, or None when it does not."""
-    name = _normalise(column)
+    name = normalise_column(column)
     for pattern, reason in _NAME_PATTERNS.items():
         if re.search(pattern, name):
             return reason

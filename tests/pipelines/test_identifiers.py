@@ -3,7 +3,12 @@
 import pandas as pd
 import pytest
 
-from ctxrisk.pipelines.identifiers import find_identifier_columns, identifier_reason, nhs_number_valid
+from ctxrisk.pipelines.identifiers import (
+    find_identifier_columns,
+    identifier_reason,
+    nhs_number_valid,
+    normalise_column,
+)
 
 
 @pytest.mark.parametrize(
@@ -18,7 +23,26 @@ from ctxrisk.pipelines.identifiers import find_identifier_columns, identifier_re
         ("postcode", "a full postcode"),
         ("email_address", "an e-mail address"),
         ("mobile", "a phone number"),
+        ("ChildName", "a person's name"),
+        ("DateOfBirth", "a full date of birth"),
+        ("patient_name", "a person's name"),
+        ("victim_name", "a person's name"),
+        ("young_person_name", "a person's name"),
+        ("YoungPersonName", "a person's name"),
+        ("address1", "an address"),
+        ("Address Line 2", "an address"),
+        ("addr", "an address"),
+        ("zipcode", "a full postcode"),
+        ("pcode", "a full postcode"),
+        ("emailaddress", "an e-mail address"),
+        ("EmailAddress", "an e-mail address"),
+        ("alias", "a person's name (an alias)"),
+        ("known_as", "a person's name (an alias)"),
+        ("KnownAs", "a person's name (an alias)"),
         ("person_id", None),
+        ("ward_name", None),
+        ("street_name", None),
+        ("location_type", None),
         ("birth_year_month", None),
         ("category", None),
     ],
@@ -48,3 +72,22 @@ def test_values_found_whatever_the_column_name():
         "contact": "values look like e-mail addresses",
         "where": "values look like full postcodes",
     }
+
+
+@pytest.mark.parametrize(
+    ("column", "normalised"),
+    [
+        ("ChildName", "child_name"),
+        ("NHSNumber", "nhs_number"),
+        ("Date-Of-Birth", "date_of_birth"),
+        (" e.mail ", "e_mail"),
+    ],
+)
+def test_column_names_are_normalised_before_matching(column, normalised):
+    assert normalise_column(column) == normalised
+
+
+def test_every_canonical_column_name_is_not_an_identifier():
+    from ctxrisk.pipelines.kinds import KINDS
+
+    assert [c.name for k in KINDS.values() for c in k.columns if identifier_reason(c.name)] == []
