@@ -126,3 +126,104 @@ def find_identifier_columns(columns: list[str], sample: pd.DataFrame | None = No
             if by_value is not None:
                 findings.append(IdentifierFinding(column, by_value[0], by_value[1]))
     return findings
+
+
+# Identifiers inside free text: searched anywhere in a value (RE2 syntax, run by Arrow on distinct values), then
+# confirmed in Python (an NHS number's check digit, a phone number's length). The inward code of a postcode
+# never uses C, I, K, M, O or V.
+_POSTCODE_IN = r"(?i)(^|[^A-Za-z0-9])([A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][ABD-HJLNP-UW-Z]{2})($|[^A-Za-z0-9])"
+_NHS_IN = r"(^|[^0-9])([0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4})($|[^0-9])"
+_EMAIL_IN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+_PHONE_IN = r"(\+44[ ]?(\(0\)[ ]?)?|(^|[^0-9])0)[0-9]{2,4}[ -]?[0-9]{3,4}[ -]?[0-9]{3,4}($|[^0-9])"
+_PHONE_CANDIDATE = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|(?<![0-9])0)[0-9][0-9 -]{7,13}[0-9](?![0-9])")
+_NHS_CANDIDATE = re.compile(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
+
+POSTCODE_REASON = "holds what looks like a full postcode"
+NHS_REASON = "holds a valid NHS number (modulus 11)"
+EMAIL_REASON = "holds what looks like an e-mail address"
+PHONE_REASON = "holds what looks like a UK phone number"
+
+
+def _phone_confirmed(text: str) -> bool:
+    for match in _PHONE_CANDIDATE.finditer(text):
+        digits = re.sub(r"\D", "", match.group(0))
+        national = digits[2:] if match.group(0).startswith("+") else digits[1:]
+        if national.startswith("0"):
+            national = national[1:]
+        if len(national) in (9, 10) and national[0] in "1235789":
+            return True
+    return False
+
+
+def _nhs_confirmed(text: str) -> bool:
+    return any(nhs_number_valid("".join(m.groups())) for m in _NHS_CANDIDATE.finditer(text))
+
+
+def identifier_in_values(values: list[str | None]) -> list[str | None]:
+    """For each text value, why it holds a direct identifier (full postcode, NHS number, e-mail, phone), else None.
+
+    The values are searched by Arrow's RE2 kernels in one pass per pattern; only the few candidates are
+    confirmed in Python (an NHS number must pass the modulus-11 check, a phone number must have a UK number's
+    length). Call it on a column's distinct values: a category column of a million rows has a few dozen.
+
+    Parameters
+    ----------
+    values : list of str or None
+        Text values; None and blanks hold nothing.
+
+    Returns
+    -------
+    list of str or None
+        One of :data:`POSTCODE_REASON`, :data:`NHS_REASON`, :data:`EMAIL_REASON`, :data:`PHONE_REASON`, or
+        None, per value.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values, type=pa.string())
+    out: list[str | None] = [None] * len(values)
+    checks = [
+        (_EMAIL_IN, EMAIL_REASON, None),
+        (_POSTCODE_IN, POSTCODE_REASON, None),
+        (_NHS_IN, NHS_REASON, _nhs_confirmed),
+        (_PHONE_IN, PHONE_REASON, _phone_confirmed),
+    ]
+    for pattern, reason, confirm in checks:
+        hits = pc.fill_null(pc.match_substring_regex(array, pattern), False).to_numpy(zero_copy_only=False)
+        for i in hits.nonzero()[0]:
+            if out[i] is None and (confirm is None or confirm(values[i])):
+                out[i] = reason
+    return out
+
+
+def header_looks_like_data(header: list[str]) -> bool:
+    """True when a "header" holds values rather than names (dates, numbers, postcodes, e-mails, NHS numbers …).
+
+    A file exported without its header line has its first record read as the header; messages then must not
+    quote it.
+    """
+    number = re.compile(r"^\s*[-+]?\d+([.,:/-]\d+)*\s*$")
+    if any(number.match(h) or _FULL_DATE.match(h) for h in header):
+        return True
+    return any(reason is not None for reason in identifier_in_values(list(header)))
+
+
+def header_text(header: list[str]) -> str:
+    """The header's names for a message, or a count when the "header" is a record (then nothing is quoted)."""
+    if header_looks_like_data(header):
+        return (
+            f"{len(header):,} value(s) that look like a record, not column names (not quoted: is the file's "
+            "header line missing?)"
+        )
+    return ", ".join(_printable(h) for h in header)
+
+
+def column_label(column: str, header: list[str]) -> str:
+    """``'name'`` for a message, or ``column N`` when the header is a record (see :func:`header_text`)."""
+    if header_looks_like_data(header):
+        return f"column {header.index(column) + 1}" if column in header else "a column"
+    return repr(column)
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

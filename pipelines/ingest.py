@@ -20,9 +20,11 @@ import pyarrow.compute as pc
 from ctxrisk.pipelines.arrowtext import as_chunked, charset_match, encode, has_control, longer_than, spread, text_series
 from ctxrisk.pipelines.errors import IdentifierError, ValidationError
 from ctxrisk.pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
-from ctxrisk.pipelines.identifiers import find_identifier_columns
+from ctxrisk.pipelines.identifiers import column_label, find_identifier_columns, header_text
 from ctxrisk.pipelines.kinds import ID_CHARS, ID_MAX, KEY_CHARS, KEY_MAX, KINDS, Kind, Point
-from ctxrisk.pipelines.pseudonymise import pseudonymise_series
+from ctxrisk.pipelines.plausibility import DateWindow
+from ctxrisk.pipelines.pseudonymise import check_mode, pseudonymise_series, scrub_rejects
+from ctxrisk.pipelines.rowchecks import check_person_ids, check_rows
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.tabular import ROW_GROUP_ROWS, TextTable, file_sha256, forget_kept, read_text_table
 from ctxrisk.pipelines.timeparse import parse_plain_times
@@ -629,7 +631,7 @@ def prepare_batch(
     if settings.privacy.refuse_identifier_columns:
         findings = find_identifier_columns(extra, table.frame[extra].head(2000) if extra else None)
         if findings:
-            listed = "; ".join(f"column {f.column!r}: {f.reason} ({f.evidence})" for f in findings)
+            listed = "; ".join(f"{column_label(f.column, table.header)}: {f.reason} ({f.evidence})" for f in findings)
             msg = (
                 f"{path}: line 1: refused, the file holds direct identifiers: {listed}. Remove these columns "
                 "(ctxrisk stores pseudonymous data only); nothing was loaded from this file"
@@ -645,7 +647,7 @@ def prepare_batch(
     if missing:
         msg = (
             f"{path}: line 1: required column(s) missing: {', '.join(missing)}; the header has "
-            f"{', '.join(table.header)}. Nothing was loaded from this file"
+            f"{header_text(table.header)}. Nothing was loaded from this file"
         )
         raise ValidationError(msg)
     collector = RejectCollector(len(frame))
@@ -692,7 +694,8 @@ def prepare_batch(
         unlocated = int((~p["located"][good]).sum())
         if unlocated and prefix == "":
             notes.append(f"{unlocated:,} row(s) have no coordinates: kept as unlocated (counted, never mapped)")
-    return finish_batch(kind_name, kind.table, kind.key, table, rows, collector, notes)
+    window = DateWindow.from_settings(settings.plausibility)
+    return finish_batch(kind_name, kind.table, kind.key, table, rows, collector, notes, window=window)
 
 
 def _keep_rows(rows: pd.DataFrame, good: np.ndarray) -> pd.DataFrame:
@@ -728,8 +731,16 @@ def finish_batch(
     rows: pd.DataFrame,
     collector: RejectCollector,
     notes: list[str],
+    *,
+    window: DateWindow | None = None,
 ) -> Batch:
-    """Drop refused records, attach line numbers and structural rejects, and build the Batch."""
+    """Drop refused records, attach line numbers and structural rejects, and build the Batch.
+
+    Every batch first passes :mod:`ctxrisk.pipelines.rowchecks` (identifiers in free text, NHS numbers as
+    person IDs, implausible dates; ``window`` defaults to ``[plausibility]``'s defaults).
+    """
+    check_person_ids(kind, rows, table.lines, table.path)
+    check_rows(kind, rows, collector, key=key, window=window)
     good = ~collector.bad
     rows = rows.reset_index(drop=True) if good.all() else _keep_rows(rows, good)
     rows["line"] = table.lines[good]
@@ -914,7 +925,7 @@ def store_batch(
         raise ValidationError(msg)
     column_list = ", ".join(f'"{c}"' for c in rows.columns)
     key_match = " and ".join(f't."{k}" is not distinct from n."{k}"' for k in batch.key)
-    rejects = batch.rejects.copy()
+    rejects = scrub_rejects(batch.rejects, pseudonymised=pseudonymised).copy()
     rejects.insert(0, "path", str(batch.path))
     rejects.insert(0, "kind", batch.kind)
     rejects.insert(0, "file_id", file_id)
@@ -925,6 +936,7 @@ def store_batch(
         con.register("_batch_rejects", rejects)
     try:
         with bulk_write(con, rows=len(rows)), transaction(con):
+            check_mode(con, rows, pseudonymised=pseudonymised, file_id=file_id)
             replaced = 0
             if len(rows):
                 replaced = con.execute(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from ctxrisk.pipelines.errors import ValidationError
@@ -15,7 +17,13 @@ ENV_KEY = "CTXRISK_PSEUDO_KEY"
 ENV_KEY_FILE = "CTXRISK_PSEUDO_KEY_FILE"
 PREFIX = "p_"
 DIGEST_HEX_CHARS = 16
-MIN_KEY_BYTES = 16
+MIN_KEY_BYTES = 32
+MIN_DISTINCT_BYTES = 8
+MODE_PSEUDONYMISED = "pseudonymised"
+MODE_AS_GIVEN = "as-given"
+#: Columns holding person IDs in the raw tables (their rejected values are not kept when pseudonymising).
+PERSON_COLUMNS = frozenset({"person_id", "person_a", "person_b", "found_with", "persons", "child_id"})
+NOT_KEPT = " (value not kept: this ingest pseudonymises person IDs)"
 
 
 def load_key(*, key_file: str | Path | None = None) -> bytes:
@@ -30,7 +38,7 @@ def load_key(*, key_file: str | Path | None = None) -> bytes:
     Raises
     ------
     ValidationError
-        When no key is configured or the key is shorter than 16 bytes. The message never includes the key.
+        When no key is configured or the key is weak (see :func:`check_key`). The message never includes the key.
     """
     key: bytes | None = None
     if key_file is None and os.environ.get(ENV_KEY):
@@ -46,10 +54,31 @@ def load_key(*, key_file: str | Path | None = None) -> bytes:
     if key is None:
         msg = f"--pseudonymise needs a key: set {ENV_KEY} or {ENV_KEY_FILE}, or pass --key-file"
         raise ValidationError(msg)
-    if len(key) < MIN_KEY_BYTES:
-        msg = f"the pseudonymisation key is too short ({len(key)} bytes; at least {MIN_KEY_BYTES} needed)"
-        raise ValidationError(msg)
+    check_key(key)
     return key
+
+
+def check_key(key: bytes) -> None:
+    """Refuse a weak key: fewer than 32 bytes that are not whitespace, or fewer than 8 different bytes.
+
+    Raises
+    ------
+    ValidationError
+        Saying what is wrong; never quoting the key.
+    """
+    solid = bytes(b for b in key if not chr(b).isspace())
+    if len(solid) < MIN_KEY_BYTES:
+        msg = (
+            f"the pseudonymisation key is too short ({len(solid)} bytes that are not whitespace; at least "
+            f"{MIN_KEY_BYTES} needed, e.g. the output of `openssl rand -hex 32`)"
+        )
+        raise ValidationError(msg)
+    if len(set(solid)) < MIN_DISTINCT_BYTES:
+        msg = (
+            f"the pseudonymisation key is too weak: only {len(set(solid))} different byte value(s); use a random "
+            "key (e.g. the output of `openssl rand -hex 32`)"
+        )
+        raise ValidationError(msg)
 
 
 def pseudonym(value: str, key: bytes) -> str:
@@ -77,3 +106,53 @@ def pseudonymise_series(values: pd.Series, key: bytes, *, separator: str | None 
     uniques = pd.unique(values.dropna())
     mapping = {u: one(u) for u in uniques}
     return values.map(mapping, na_action="ignore")
+
+
+def scrub_rejects(rejects: pd.DataFrame, *, pseudonymised: bool) -> pd.DataFrame:
+    """Rejected rows safe to store: when pseudonymising, no value that may hold a raw person ID is kept.
+
+    A whole record refused before its fields were known (a ragged line: no ``column_name``) and a refused
+    person-ID value may hold the raw ID; their ``value`` is dropped and the reason says so.
+    """
+    if not pseudonymised or rejects.empty:
+        return rejects
+    risky = rejects["column_name"].isna() | rejects["column_name"].isin(PERSON_COLUMNS)
+    risky &= rejects["value"].notna()
+    if not risky.any():
+        return rejects
+    out = rejects.copy()
+    out["value"] = out["value"].astype("object")
+    out.loc[risky, "value"] = None
+    out.loc[risky, "reason"] = out.loc[risky, "reason"].astype(str) + NOT_KEPT
+    return out
+
+
+def check_mode(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, pseudonymised: bool, file_id: str) -> None:
+    """Record the warehouse's pseudonymisation mode at its first file with person IDs; refuse the other mode.
+
+    Call inside the file's transaction. Files without person-ID columns (police.uk data, boundaries) are
+    not concerned.
+
+    Raises
+    ------
+    ValidationError
+        The warehouse holds pseudonymised IDs and this ingest has no key, or the reverse.
+    """
+    if not PERSON_COLUMNS & set(rows.columns):
+        return
+    mode = MODE_PSEUDONYMISED if pseudonymised else MODE_AS_GIVEN
+    row = con.execute("select mode from meta.pseudonymisation order by recorded_at limit 1").fetchone()
+    if row is None:
+        con.execute("insert into meta.pseudonymisation values (?, ?, ?)", [mode, datetime.now(UTC), file_id])
+        return
+    if row[0] != mode:
+        fix = (
+            "ingest with --pseudonymise and the warehouse's key"
+            if row[0] == MODE_PSEUDONYMISED
+            else "ingest without --pseudonymise, or start a new warehouse for pseudonymised data"
+        )
+        msg = (
+            f"this warehouse stores person IDs {row[0]} and this ingest would store them {mode}: mixing both "
+            f"would link nothing and leak raw IDs; {fix}. Nothing was loaded from this file"
+        )
+        raise ValidationError(msg)

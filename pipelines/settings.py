@@ -35,6 +35,41 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class PlausibilitySettings:
+    """Dates a record may carry; rows outside are rejected with a reason (:mod:`ctxrisk.pipelines.plausibility`).
+
+    Attributes
+    ----------
+    earliest : str
+        ISO date: event times before it are rejected. Default ``"1990-01-01"``.
+    latest : str
+        ISO date, or ``""`` for tomorrow (UTC) at ingest time: event times on or after it are rejected.
+    max_age_years : int
+        Births more than this many years before ingest are rejected, as are births in the future.
+    """
+
+    earliest: str = "1990-01-01"
+    latest: str = ""
+    max_age_years: int = 110
+
+    def __post_init__(self) -> None:
+        from datetime import date
+
+        for name in ("earliest", "latest"):
+            value = getattr(self, name)
+            if name == "latest" and value == "":
+                continue
+            try:
+                date.fromisoformat(str(value))
+            except ValueError:
+                msg = f"[plausibility] {name} must be an ISO date such as 1990-01-01, not {value!r}"
+                raise ValidationError(msg) from None
+        if isinstance(self.max_age_years, bool) or not isinstance(self.max_age_years, int) or self.max_age_years < 1:
+            msg = f"[plausibility] max_age_years must be a whole number of years >= 1, not {self.max_age_years!r}"
+            raise ValidationError(msg)
+
+
+@dataclass(frozen=True)
 class HotspotSettings:
     """Defaults for the locations-of-concern statistics."""
 
@@ -149,6 +184,7 @@ class Settings:
     screening: ScreeningSettings = field(default_factory=ScreeningSettings)
     maps: MapSettings = field(default_factory=MapSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    plausibility: PlausibilitySettings = field(default_factory=PlausibilitySettings)
     themes: tuple[str, ...] = ()
     theme_categories: dict[str, str] = field(default_factory=dict)
     police_uk_themes: dict[str, str] = field(default_factory=dict)
@@ -193,6 +229,27 @@ def _section(cls: type, raw: dict[str, Any], name: str) -> Any:
         msg = f"unknown setting(s) {sorted(unknown)} in [{name}]; allowed: {sorted(allowed)}"
         raise ValidationError(msg)
     return cls(**raw)
+
+
+def _path_value(raw: dict[str, Any], name: str, default: str) -> str:
+    value = raw.get(name, default)
+    if not isinstance(value, str) or not value.strip():
+        msg = f"[paths] {name} must be a path in quotes, e.g. {name} = {default!r}, not {value!r}"
+        raise ValidationError(msg)
+    return value
+
+
+def _path_table(raw: dict[str, Any], name: str, example: str) -> list[tuple[str, str]]:
+    """The ``name = { key = "path", … }`` table of [paths], checked (a string or a list is a clear error)."""
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        msg = f"[paths] {name} must be a table of paths by kind, e.g. {name} = {{ {example} }}, not {value!r}"
+        raise ValidationError(msg)
+    bad = sorted(str(k) for k, v in value.items() if not isinstance(v, str) or not v.strip())
+    if bad:
+        msg = f"[paths] {name}: the path of {', '.join(bad)} must be a non-empty string in quotes"
+        raise ValidationError(msg)
+    return list(value.items())
 
 
 def default_config_text() -> str:
@@ -255,10 +312,10 @@ def load_settings(path: str | Path | None = None, *, warehouse: str | Path | Non
 
     paths_raw = dict(raw.get("paths", {}))
     paths = PathSettings(
-        warehouse=resolve(paths_raw.get("warehouse", "output/ctxrisk.duckdb")),
-        output_dir=resolve(paths_raw.get("output_dir", "output")),
-        drop_dirs={k: resolve(v) for k, v in paths_raw.get("drop_dirs", {}).items()},
-        boundaries={k: resolve(v) for k, v in paths_raw.get("boundaries", {}).items()},
+        warehouse=resolve(_path_value(paths_raw, "warehouse", "output/ctxrisk.duckdb")),
+        output_dir=resolve(_path_value(paths_raw, "output_dir", "output")),
+        drop_dirs={k: resolve(v) for k, v in _path_table(paths_raw, "drop_dirs", 'incidents = "drop/incidents"')},
+        boundaries={k: resolve(v) for k, v in _path_table(paths_raw, "boundaries", 'lsoa21 = "lsoa21.geojson"')},
     )
     themes_raw = raw.get("themes", {})
     themes = tuple(themes_raw.get("names", ()))
@@ -291,6 +348,7 @@ def load_settings(path: str | Path | None = None, *, warehouse: str | Path | Non
         screening=_section(ScreeningSettings, screening_raw, "screening"),
         maps=_section(MapSettings, maps_raw, "maps"),
         run=_section(RunSettings, raw.get("run", {}), "run"),
+        plausibility=_section(PlausibilitySettings, raw.get("plausibility", {}), "plausibility"),
         themes=themes,
         theme_categories=categories,
         police_uk_themes=police_tables["police_uk"],

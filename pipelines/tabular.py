@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from ctxrisk.pipelines.arrowtext import clean_text
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.identifiers import column_label
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ def _check_header(path: Path, header: list[str]) -> list[str]:
     seen: set[str] = set()
     for name in header:
         if name.lower() in seen:
-            msg = f"{path}: line 1: column {name!r} appears twice in the header"
+            msg = f"{path}: line 1: column {column_label(name, header)} appears twice in the header"
             raise ValidationError(msg)
         seen.add(name.lower())
     return header

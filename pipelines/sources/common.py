@@ -25,6 +25,7 @@ from ctxrisk.pipelines.arrowtext import (  # noqa: F401 - encode .. to_chunked a
     to_chunked,
 )
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.identifiers import header_text
 from ctxrisk.pipelines.ingest import MAX_TEXT, RejectCollector
 from ctxrisk.pipelines.rowhash import format_keys, occurrence, sha256_rows
 from ctxrisk.pipelines.tabular import TextTable
@@ -68,7 +69,7 @@ def map_columns(
     if missing:
         msg = (
             f"{table.path}: line 1: not a {fmt} file: column(s) {', '.join(repr(m) for m in missing)} missing; "
-            f"the header has {', '.join(table.header)}. Nothing was loaded from this file"
+            f"the header has {header_text(table.header)}. Nothing was loaded from this file"
         )
         raise ValidationError(msg)
     frame = table.frame[list(found.values())].copy()

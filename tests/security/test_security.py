@@ -17,7 +17,7 @@ from ctxrisk.jobs.run import RedactingFilter, make_redactor, register_step
 from ctxrisk.pipelines.fsutil import atomic_path, atomic_write_bytes, atomic_write_text, secure_mkdir
 from ctxrisk.pipelines.warehouse import connect, write_mart
 
-KEY = "ctxrisk-test-key-7f3a9c1e5b2d"
+KEY = "ctxrisk-test-key-7f3a9c1e5b2d-0a8e4f61"
 
 
 @pytest.fixture()

@@ -1,0 +1,123 @@
+"""Row checks every batch passes before it is stored: identifiers in free text and implausible dates.
+
+Decisions (see ``docs/operations.md``, "What ingest refuses"):
+
+* a free-text value holding a full postcode, a valid NHS number, an e-mail address or a phone number rejects
+  its row, with the column and the kind of identifier as the reason; the value is not kept;
+* a person ID that is a valid NHS number refuses the whole file (the export uses NHS numbers as IDs): ingest
+  it with ``--pseudonymise``, which stores keyed pseudonyms instead;
+* an event time outside ``[plausibility]`` or a birth in the future or more than ``max_age_years`` ago
+  rejects its row.
+
+Rejected rows go through the batch's :class:`~ctxrisk.pipelines.ingest.RejectCollector`, so rows read =
+loaded + rejected still holds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ctxrisk.pipelines.errors import IdentifierError
+from ctxrisk.pipelines.identifiers import NHS_REASON, identifier_in_values, nhs_number_valid
+from ctxrisk.pipelines.plausibility import DateWindow, implausible_dates
+from ctxrisk.pipelines.pseudonymise import PERSON_COLUMNS
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ctxrisk.pipelines.ingest import RejectCollector
+
+#: Columns holding codes or record keys from the source system, not free text.
+CODE_COLUMNS = frozenset({"line", "file_id", "lsoa_code", "time_precision", "lsoa_vintage"})
+#: Kinds whose text is public reference data, not about people (boundary names and codes).
+UNCHECKED_KINDS = frozenset({"boundaries"})
+IDENTIFIER_RULE = "identifier"
+DATE_RULE = "plausible-date"
+
+
+def _text_columns(rows: pd.DataFrame, key: tuple[str, ...]) -> list[str]:
+    return [
+        c
+        for c in rows.columns
+        if c not in PERSON_COLUMNS
+        and c not in CODE_COLUMNS
+        and c not in key
+        and (rows[c].dtype == object or isinstance(rows[c].dtype, pd.StringDtype))
+    ]
+
+
+def _by_distinct(series: pd.Series) -> np.ndarray:
+    """Each row's identifier reason (or None), found once per distinct value."""
+    codes, uniques = pd.factorize(series.astype("string"), use_na_sentinel=True)
+    if len(uniques) == 0:
+        return np.full(len(series), None, dtype=object)
+    reasons = np.array(identifier_in_values([None if pd.isna(u) else str(u) for u in uniques]) + [None], dtype=object)
+    return reasons[codes]  # the sentinel -1 picks the trailing None
+
+
+def _person_ids(series: pd.Series) -> pd.Series:
+    """Person IDs as text, one per row per ID (lists exploded)."""
+    if series.dtype == object and series.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
+        series = series.explode()
+    return series.dropna().astype("string").str.replace(r"[\s-]", "", regex=True)
+
+
+def check_person_ids(kind: str, rows: pd.DataFrame, lines: np.ndarray, path: Path) -> None:
+    """Refuse the file when a person ID is a valid NHS number (it is then an identifier, not a pseudonym).
+
+    Raises
+    ------
+    IdentifierError
+        Naming the column, how many IDs and the first line; never the value.
+    """
+    for column in sorted(PERSON_COLUMNS & set(rows.columns)):
+        ids = _person_ids(rows[column])
+        ten = ids[ids.str.fullmatch(r"\d{10}").fillna(False)]
+        valid = ten[ten.map(nhs_number_valid).astype(bool)] if len(ten) else ten
+        if len(valid):
+            first = int(lines[valid.index[0]]) if len(lines) > valid.index[0] else None
+            msg = (
+                f"{path}: line {first}: refused, column {column!r} {NHS_REASON} in {len(valid):,} row(s): "
+                "person IDs must not be NHS numbers. Ingest with --pseudonymise (person IDs are then stored as "
+                "keyed pseudonyms) or export the system's own person IDs; nothing was loaded from this file"
+            )
+            raise IdentifierError(msg)
+
+
+def check_rows(
+    kind: str,
+    rows: pd.DataFrame,
+    collector: RejectCollector,
+    *,
+    key: tuple[str, ...] = (),
+    window: DateWindow | None = None,
+) -> int:
+    """Reject rows holding identifiers in free text or implausible dates; return how many rows were refused.
+
+    Parameters
+    ----------
+    kind : str
+        The ingest kind; ``boundaries`` is not checked for identifiers (public names and codes).
+    rows : DataFrame
+        The shaped rows, aligned with ``collector``.
+    key : tuple of str
+        Record-key columns (system references), not checked as free text.
+    window : DateWindow or None
+        Default: ``DateWindow.from_settings()`` (1990-01-01 to tomorrow, births within 110 years).
+    """
+    before = int(collector.bad.sum())
+    if kind not in UNCHECKED_KINDS:
+        for column in _text_columns(rows, key):
+            reasons = _by_distinct(rows[column])
+            mask = pd.notna(reasons) & ~collector.bad
+            if mask.any():
+                text = np.array([f"identifier in {column}: {r} (value not kept)" for r in reasons[mask]], dtype=object)
+                collector.add(mask, column, None, text, IDENTIFIER_RULE)
+    for mask, column, values, reasons in implausible_dates(rows, window or DateWindow.from_settings()):
+        mask = mask & ~collector.bad
+        if mask.any():
+            collector.add(mask, column, values, reasons[mask], DATE_RULE)
+    return int(collector.bad.sum()) - before
