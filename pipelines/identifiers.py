@@ -219,10 +219,10 @@ def header_text(header: list[str]) -> str:
 
 
 def column_label(column: str, header: list[str]) -> str:
-    """``'name'`` for a message, or ``column N`` when the header is a record (see :func:`header_text`)."""
+    """``column 'name'`` for a message, or ``column N`` when the header is a record (see :func:`header_text`)."""
     if header_looks_like_data(header):
         return f"column {header.index(column) + 1}" if column in header else "a column"
-    return repr(column)
+    return f"column {_printable(column)!r}"
 
 
 def _printable(text: str) -> str:

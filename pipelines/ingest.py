@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from ctxrisk.pipelines.arrowtext import as_chunked, charset_match, encode, has_control, longer_than, spread, text_series
 from ctxrisk.pipelines.errors import IdentifierError, ValidationError
 from ctxrisk.pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
-from ctxrisk.pipelines.identifiers import column_label, find_identifier_columns, header_text
+from ctxrisk.pipelines.identifiers import column_label, find_identifier_columns, header_looks_like_data, header_text
 from ctxrisk.pipelines.kinds import ID_CHARS, ID_MAX, KEY_CHARS, KEY_MAX, KINDS, Kind, Point
 from ctxrisk.pipelines.plausibility import DateWindow
 from ctxrisk.pipelines.pseudonymise import check_mode, pseudonymise_series, scrub_rejects
@@ -626,6 +626,9 @@ def prepare_batch(
         raise ValidationError(msg)
     kind = KINDS[kind_name]
     path = table.path
+    if header_looks_like_data(table.header):
+        msg = f"{path}: line 1: the header has {header_text(table.header)}. Nothing was loaded from this file"
+        raise ValidationError(msg)
     mapping = _canonical_header(kind, table.header, settings.aliases.get(kind_name, {}), path)
     extra = [c for c in table.header if c not in mapping]
     if settings.privacy.refuse_identifier_columns:

@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.identifiers import identifier_in_values
 
 ENV_KEY = "CTXRISK_PSEUDO_KEY"
 ENV_KEY_FILE = "CTXRISK_PSEUDO_KEY_FILE"
@@ -24,6 +26,7 @@ MODE_AS_GIVEN = "as-given"
 #: Columns holding person IDs in the raw tables (their rejected values are not kept when pseudonymising).
 PERSON_COLUMNS = frozenset({"person_id", "person_a", "person_b", "found_with", "persons", "child_id"})
 NOT_KEPT = " (value not kept: this ingest pseudonymises person IDs)"
+IDENTIFIER_NOT_KEPT = " (value not kept: it holds what looks like an identifier)"
 
 
 def load_key(*, key_file: str | Path | None = None) -> bytes:
@@ -109,21 +112,28 @@ def pseudonymise_series(values: pd.Series, key: bytes, *, separator: str | None 
 
 
 def scrub_rejects(rejects: pd.DataFrame, *, pseudonymised: bool) -> pd.DataFrame:
-    """Rejected rows safe to store: when pseudonymising, no value that may hold a raw person ID is kept.
+    """Rejected rows safe to store: no value holding an identifier, and when pseudonymising no raw person ID.
 
-    A whole record refused before its fields were known (a ragged line: no ``column_name``) and a refused
-    person-ID value may hold the raw ID; their ``value`` is dropped and the reason says so.
+    A refused value holding a full postcode, a valid NHS number, an e-mail address or a phone number is never
+    kept. When pseudonymising, a whole record refused before its fields were known (a ragged line: no
+    ``column_name``) and a refused person-ID value may hold the raw ID; their ``value`` is dropped too. The
+    reason says so.
     """
-    if not pseudonymised or rejects.empty:
-        return rejects
-    risky = rejects["column_name"].isna() | rejects["column_name"].isin(PERSON_COLUMNS)
-    risky &= rejects["value"].notna()
-    if not risky.any():
+    if rejects.empty:
         return rejects
     out = rejects.copy()
     out["value"] = out["value"].astype("object")
-    out.loc[risky, "value"] = None
-    out.loc[risky, "reason"] = out.loc[risky, "reason"].astype(str) + NOT_KEPT
+    present = out["value"].notna().to_numpy()
+    texts = out["value"].where(present, None).astype("object")
+    codes, uniques = pd.factorize(texts)
+    found = np.array([*identifier_in_values([str(u) for u in uniques]), None], dtype=object)[codes]
+    identifying = pd.notna(found) & present
+    out.loc[identifying, "value"] = None
+    out.loc[identifying, "reason"] = out.loc[identifying, "reason"].astype(str) + IDENTIFIER_NOT_KEPT
+    if pseudonymised:
+        risky = (out["column_name"].isna() | out["column_name"].isin(PERSON_COLUMNS)) & out["value"].notna()
+        out.loc[risky, "value"] = None
+        out.loc[risky, "reason"] = out.loc[risky, "reason"].astype(str) + NOT_KEPT
     return out
 
 

@@ -4,8 +4,11 @@ Decisions (see ``docs/operations.md``, "What ingest refuses"):
 
 * a free-text value holding a full postcode, a valid NHS number, an e-mail address or a phone number rejects
   its row, with the column and the kind of identifier as the reason; the value is not kept;
-* a person ID that is a valid NHS number refuses the whole file (the export uses NHS numbers as IDs): ingest
-  it with ``--pseudonymise``, which stores keyed pseudonyms instead;
+* a person ID that is a valid NHS number (or an e-mail address, phone number or postcode) refuses the whole
+  file (the export uses identifiers as IDs): ingest it with ``--pseudonymise``, which stores keyed
+  pseudonyms instead;
+* a refused value that holds an identifier is not kept in ``raw.rejected_rows`` (see
+  :func:`ctxrisk.pipelines.pseudonymise.scrub_rejects`);
 * an event time outside ``[plausibility]`` or a birth in the future or more than ``max_age_years`` ago
   rejects its row.
 
@@ -21,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ctxrisk.pipelines.errors import IdentifierError
-from ctxrisk.pipelines.identifiers import NHS_REASON, identifier_in_values, nhs_number_valid
+from ctxrisk.pipelines.identifiers import identifier_in_values
 from ctxrisk.pipelines.plausibility import DateWindow, implausible_dates
 from ctxrisk.pipelines.pseudonymise import PERSON_COLUMNS
 
@@ -59,30 +62,39 @@ def _by_distinct(series: pd.Series) -> np.ndarray:
 
 
 def _person_ids(series: pd.Series) -> pd.Series:
-    """Person IDs as text, one per row per ID (lists exploded)."""
+    """Person IDs as text, one per row per ID (lists exploded), indexed by row position."""
     if series.dtype == object and series.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
         series = series.explode()
-    return series.dropna().astype("string").str.replace(r"[\s-]", "", regex=True)
+    return series.dropna().astype("string")
 
 
 def check_person_ids(kind: str, rows: pd.DataFrame, lines: np.ndarray, path: Path) -> None:
-    """Refuse the file when a person ID is a valid NHS number (it is then an identifier, not a pseudonym).
+    """Refuse the file when a person ID is a valid NHS number, an e-mail address, a phone number or a postcode.
+
+    Such an ID identifies the person outright; under ``--pseudonymise`` IDs are keyed pseudonyms by now and
+    never match.
 
     Raises
     ------
     IdentifierError
-        Naming the column, how many IDs and the first line; never the value.
+        Naming the column, how many rows and the first line; never the value.
     """
+    rows = rows.reset_index(drop=True)
     for column in sorted(PERSON_COLUMNS & set(rows.columns)):
         ids = _person_ids(rows[column])
-        ten = ids[ids.str.fullmatch(r"\d{10}").fillna(False)]
-        valid = ten[ten.map(nhs_number_valid).astype(bool)] if len(ten) else ten
-        if len(valid):
-            first = int(lines[valid.index[0]]) if len(lines) > valid.index[0] else None
+        if ids.empty:
+            continue
+        codes, uniques = pd.factorize(ids)
+        reasons = np.array(identifier_in_values([str(u) for u in uniques]), dtype=object)[codes]
+        hits = pd.notna(reasons)
+        if hits.any():
+            position = int(ids.index[hits.argmax()])
+            line = int(lines[position]) if position < len(lines) else None
             msg = (
-                f"{path}: line {first}: refused, column {column!r} {NHS_REASON} in {len(valid):,} row(s): "
-                "person IDs must not be NHS numbers. Ingest with --pseudonymise (person IDs are then stored as "
-                "keyed pseudonyms) or export the system's own person IDs; nothing was loaded from this file"
+                f"{path}: line {line}: refused, column {column!r} {reasons[hits.argmax()]} in "
+                f"{len(set(ids.index[hits])):,} row(s): a person ID must not identify the person. Ingest with "
+                "--pseudonymise (person IDs are then stored as keyed pseudonyms) or export the system's own "
+                "person IDs; nothing was loaded from this file"
             )
             raise IdentifierError(msg)
 

@@ -236,7 +236,7 @@ def _check_header(path: Path, header: list[str]) -> list[str]:
     seen: set[str] = set()
     for name in header:
         if name.lower() in seen:
-            msg = f"{path}: line 1: column {column_label(name, header)} appears twice in the header"
+            msg = f"{path}: line 1: {column_label(name, header)} appears twice in the header"
             raise ValidationError(msg)
         seen.add(name.lower())
     return header
