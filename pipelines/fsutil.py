@@ -50,6 +50,28 @@ def secure_mkdir(path: str | Path) -> Path:
     return path
 
 
+def ensure_folder(path: str | Path) -> Path:
+    """Create ``path`` owner-only like :func:`secure_mkdir`, or raise a clear error when it cannot be a folder.
+
+    Raises
+    ------
+    ValidationError
+        ``path`` or one of its parents is a file (or cannot be created); the message names it.
+    """
+    from ctxrisk.pipelines.errors import ValidationError
+
+    path = Path(path)
+    for probe in (path, *path.parents):
+        if probe.exists() and not probe.is_dir():
+            msg = f"cannot write under {path}: {probe} is a file, not a folder; choose another output path"
+            raise ValidationError(msg)
+    try:
+        return secure_mkdir(path)
+    except OSError as exc:
+        msg = f"cannot create the folder {path}: {exc.strerror or exc}"
+        raise ValidationError(msg) from exc
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)

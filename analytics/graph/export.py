@@ -11,6 +11,8 @@ import networkx as nx
 import pandas as pd
 
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.fsutil import ensure_folder
+from ctxrisk.pipelines.spreadsheet import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -206,11 +208,11 @@ def export(g: nx.Graph, path: str | Path, *, format: str = "graphml") -> list[Pa
         raise ValidationError(msg)
     path = Path(path)
     if format == "graphml":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(path.parent)
         nx.write_graphml(serialisable(g), path)
         written = [path]
     elif format == "gexf":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(path.parent)
         nx.write_gexf(serialisable(g, gexf=True), path)
         written = [path]
     else:
@@ -219,10 +221,11 @@ def export(g: nx.Graph, path: str | Path, *, format: str = "graphml") -> list[Pa
             link_path = path.with_name(f"{path.stem}_links.csv")
         else:
             ent_path, link_path = path / "entities.csv", path / "links.csv"
-        ent_path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(ent_path.parent)
         entities, links = i2_tables(g)
-        entities.to_csv(ent_path, index=False, encoding="utf-8")
-        links.to_csv(link_path, index=False, encoding="utf-8")
+        # For a spreadsheet or i2: an ID or name starting with = + - @ is written with a quote in front.
+        write_csv(entities, ent_path, encoding="utf-8")
+        write_csv(links, link_path, encoding="utf-8")
         written = [ent_path, link_path]
     log.info(
         "exported graph with %s nodes and %s edges as %s to %s",

@@ -12,9 +12,11 @@ import pandas as pd
 import shapely
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from shapely import wkt as shapely_wkt
 
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.spreadsheet import write_csv
 
 __all__ = ["FORMATS", "emit", "to_geojson"]
 
@@ -101,7 +103,7 @@ def emit(
         return
     view = frame[cols]
     if fmt == "csv":
-        view.to_csv(out, index=False, lineterminator="\n")
+        write_csv(view, out, lineterminator="\n")  # formula-like cells quoted (ctxrisk.pipelines.spreadsheet)
         return
     if fmt == "json":
         records = [{c: _plain(v) for c, v in zip(cols, row, strict=True)} for row in view.itertuples(index=False)]
@@ -115,6 +117,6 @@ def emit(
         cells = []
         for v in row:
             v = _plain(v)
-            cells.append("" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v))
-        table.add_row(*cells)
+            cells.append(Text("" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)))
+        table.add_row(*cells)  # Text: data such as "[bold red]" or "[/x]" is shown as written, not as markup
     (console or Console(file=out, soft_wrap=True)).print(table)

@@ -13,8 +13,10 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
+from ctxrisk.pipelines.spreadsheet import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ def _emit(con, frame: pd.DataFrame, *, mart: str | None, fmt: str, title: str, l
 
         write_mart(con, mart, frame.reset_index(drop=True))
     if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        write_csv(frame, sys.stdout)  # formula-like cells quoted (ctxrisk.pipelines.spreadsheet)
     elif fmt == "json":
         sys.stdout.write(frame.to_json(orient="records", date_format="iso") + "\n")
     else:
@@ -106,9 +108,11 @@ def _emit(con, frame: pd.DataFrame, *, mart: str | None, fmt: str, title: str, l
         for row in frame.head(limit).itertuples(index=False):
             table.add_row(
                 *(
-                    ""
-                    if v is None or (isinstance(v, float) and pd.isna(v))
-                    else (f"{v:.4g}" if isinstance(v, float) else str(v))
+                    Text(  # data is shown as written, never read as rich markup
+                        ""
+                        if v is None or (isinstance(v, float) and pd.isna(v))
+                        else (f"{v:.4g}" if isinstance(v, float) else str(v))
+                    )
                     for v in row
                 )
             )
