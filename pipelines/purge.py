@@ -7,6 +7,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 
@@ -112,11 +113,18 @@ class PurgeResult:
     deleted : dict
         ``table -> rows`` removed, including ``raw.involvements``, ``raw.event_areas`` and ``raw.rejected_rows``.
     dry_run : bool
+    cleared_marts : dict
+        ``mart -> rows`` emptied: every derived table in ``marts`` was computed partly from removed records, so
+        it is emptied in the same transaction and listed in ``meta.stale_marts`` until it is written again.
+    removed_files : list of str
+        ``processed/`` copies of source files that held removed records, deleted after the commit.
     """
 
     cutoff: datetime
     deleted: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
+    cleared_marts: dict[str, int] = field(default_factory=dict)
+    removed_files: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -128,6 +136,8 @@ class PurgeResult:
             "dry_run": self.dry_run,
             "deleted": dict(self.deleted),
             "total": self.total,
+            "cleared_marts": dict(self.cleared_marts),
+            "removed_files": list(self.removed_files),
         }
 
 
@@ -142,6 +152,97 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
+def _files_with_old_records(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[tuple[str, str]]:
+    """``(path, sha256)`` of every ingested file that holds a record older than ``cutoff``."""
+    selects = [
+        f"select file_id from {table} where {when} < ?"
+        for table, _id, _type, when in EVENT_TABLES
+        if _table_exists(con, table)
+    ] + [f"select file_id from {table} where {when} < ?" for table, when in DATED_RECORDS if _table_exists(con, table)]
+    if not selects:
+        return []
+    union = " union ".join(selects)
+    return [
+        (str(p), str(s))
+        for p, s in con.execute(
+            f"select distinct path, sha256 from raw.ingest_files where file_id in ({union})",
+            [cutoff] * len(selects),
+        ).fetchall()
+    ]
+
+
+def _clear_marts(con: duckdb.DuckDBPyConnection, reason: str) -> dict[str, int]:
+    """Empty every derived table in ``marts`` and list it in ``meta.stale_marts``; return ``mart -> rows``."""
+    names = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "and table_type = 'BASE TABLE' order by 1"
+        ).fetchall()
+    ]
+    cleared = {}
+    now = datetime.now(UTC)
+    for name in names:
+        cleared[name] = int(con.execute(f'select count(*) from marts."{name}"').fetchone()[0])
+        con.execute(f'delete from marts."{name}"')
+        con.execute("delete from meta.stale_marts where mart = ?", [name])
+        con.execute("insert into meta.stale_marts values (?, ?, ?)", [name, now, reason])
+    if cleared:
+        log.warning(
+            "emptied %s derived mart(s) computed partly from purged records: run `ctxrisk run` to rebuild them",
+            f"{len(cleared):,}",
+        )
+    return cleared
+
+
+def _processed_copies(path: Path, sha256: str) -> list[Path]:
+    """The ``processed/`` copies of a dropped file (its name, or the name with ``.1``, ``.2`` …) with its bytes."""
+    from ctxrisk.pipelines.quarantine import PROCESSED
+    from ctxrisk.pipelines.tabular import file_sha256
+
+    folder = path.parent / PROCESSED
+    if not folder.is_dir():
+        return []
+    found = []
+    for entry in folder.iterdir():
+        if entry.name != path.name and not (
+            entry.name.startswith(path.name + ".") and entry.name[len(path.name) + 1 :].isdigit()
+        ):
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            continue
+        try:
+            if file_sha256(entry) == sha256:
+                found.append(entry)
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def _remove_processed_copies(files: list[tuple[str, str]], *, dry_run: bool) -> list[str]:
+    """Delete the ``processed/`` copies of files that held purged records; return their paths.
+
+    Files ingested from elsewhere (``ctxrisk ingest FILE``) are the analyst's own and are not touched.
+    """
+    removed = []
+    for path_text, sha256 in files:
+        for copy in _processed_copies(Path(path_text), sha256):
+            if not dry_run:
+                try:
+                    copy.unlink()
+                except OSError as exc:
+                    log.warning("could not remove %s after the purge: %s", copy, exc.strerror or exc)
+                    continue
+            removed.append(str(copy))
+    if removed:
+        log.info(
+            "%s %s processed source file(s) that held purged records",
+            "would remove" if dry_run else "removed",
+            f"{len(removed):,}",
+        )
+    return removed
+
+
 def purge_older_than(
     con: duckdb.DuckDBPyConnection,
     cutoff: datetime,
@@ -154,7 +255,10 @@ def purge_older_than(
     Removed: incidents (by ``occurred_at``), missing episodes (by ``ended_at``, else ``started_at``), intelligence
     (``reported_at``), stop and searches (``occurred_at``), associations (``observed_at``; undated links are kept),
     screenings and referrals; the involvements and area assignments (``raw.event_areas``) of the removed
-    events; and the rejected rows of files ingested before the cut-off. Persons, boundaries and the list of
+    events; and the rejected rows of files ingested before the cut-off. In the same transaction every derived
+    table in ``marts`` (hot spots, locations, graph marts …) is emptied and listed in ``meta.stale_marts``
+    until it is rebuilt, so no count or person from removed records survives in them; after the commit the
+    ``processed/`` copies of source files that held removed records are deleted. Persons, boundaries and the list of
     ingested files (``raw.ingest_files``: names, digests and counts only, so a purged file is not loaded again)
     are kept; a child known only from an SSDA903 return's removed episodes leaves ``staging.persons`` with them.
 
@@ -178,6 +282,7 @@ def purge_older_than(
     deleted = result.deleted
     con.execute("begin transaction")
     try:
+        touched = _files_with_old_records(con, cutoff)
         for table, id_col, event_type, when in EVENT_TABLES:
             if not _table_exists(con, table):
                 continue
@@ -204,10 +309,14 @@ def purge_older_than(
                 [cutoff],
             ).fetchone()[0]
         )
+        if result.total:
+            result.cleared_marts = _clear_marts(con, f"purge of records before {cutoff.isoformat()}")
         if dry_run:
             con.execute("rollback")
         else:
             detail = ", ".join(f"{t} {n:,}" for t, n in deleted.items() if n) or "nothing older"
+            if result.cleared_marts:
+                detail += f"; {len(result.cleared_marts):,} derived mart(s) emptied until the next run"
             audit(
                 con,
                 "purge",
@@ -218,6 +327,7 @@ def purge_older_than(
     except BaseException:
         con.execute("rollback")
         raise
+    result.removed_files = _remove_processed_copies(touched, dry_run=dry_run)
     log.info(
         "%s %s record(s) older than %s",
         "would remove" if dry_run else "removed",
@@ -252,8 +362,6 @@ def purge(
     ValidationError
         The period is not understood.
     """
-    from pathlib import Path
-
     from ctxrisk.pipelines.fsutil import private_umask
     from ctxrisk.pipelines.lock import RunLock, lock_path_for
     from ctxrisk.pipelines.warehouse import connect
@@ -262,7 +370,7 @@ def purge(
     cutoff = duration.cutoff(now)
     private_umask()
     with RunLock(lock_path_for(Path(settings.paths.warehouse)), command="purge"):
-        con = connect(settings=settings)
+        con = connect(settings=settings, create=False)
         try:
             return purge_older_than(con, cutoff, dry_run=dry_run, reason=f"retention {duration.text}")
         finally:

@@ -35,6 +35,10 @@ def warehouse_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             group by kind, reason order by rows desc, kind, reason limit 10
             """,
         ),
+        "stale_marts": _records(
+            con,
+            "select mart, made_stale_at, reason from meta.stale_marts order by mart",
+        ),
         "runs": _records(
             con,
             """

@@ -109,6 +109,10 @@ def check_version(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
     raise SchemaVersionError(msg)
 
 
+class WarehouseMissingError(ValidationError):
+    """The warehouse file does not exist and the command may not create one."""
+
+
 def _secure_parent(path: Path) -> None:
     secure_mkdir(path.parent)
 
@@ -118,8 +122,9 @@ def connect(
     *,
     read_only: bool = False,
     settings: Settings | None = None,
+    create: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse and make sure its schema is current.
+    """Open (creating if needed and allowed) the warehouse and make sure its schema is current.
 
     Parameters
     ----------
@@ -129,6 +134,9 @@ def connect(
         Open without write access (the file must exist).
     settings : Settings or None
         Loaded with :func:`ctxrisk.pipelines.settings.load_settings` when None.
+    create : bool
+        Create the file (and its folders) when missing. Commands that only read or analyse pass False, so a
+        mistyped ``--warehouse`` creates nothing and says so (only ``init``, ``ingest`` and ``run`` create).
 
     Returns
     -------
@@ -147,15 +155,24 @@ def connect(
         # Owner-only from the first byte: the file, its write-ahead log and spill folder hold data about children.
         private_umask()
         path = Path(path)
-        if read_only and not path.is_file():
-            msg = f"warehouse {path} does not exist; run `ctxrisk init` or `ctxrisk ingest` first"
+        if (read_only or not create) and not path.exists():
+            msg = (
+                f"warehouse {path} does not exist (nothing was created): check the path, or create it with "
+                f"`ctxrisk init --warehouse {path}`"
+            )
+            raise WarehouseMissingError(msg)
+        if path.exists() and not path.is_file():
+            msg = f"warehouse {path} is not a file: give the path of a DuckDB file"
             raise ValidationError(msg)
         _secure_parent(path)
         created = not path.exists()
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
-        msg = f"cannot open warehouse {path}: {exc}"
+        msg = (
+            f"cannot open warehouse {path}: {exc}. If the file was damaged (a full disk, a copy cut short), "
+            "restore it from a backup"
+        )
         raise ValidationError(msg) from exc
     con.execute("set TimeZone = 'UTC'")
     check_version(con, path)
@@ -231,6 +248,7 @@ def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> i
     try:
         with transaction(con):
             con.execute(f'create or replace table marts."{name}" as select * from "{view}"')
+            con.execute("delete from meta.stale_marts where mart = ?", [name])  # rebuilt after a purge
     finally:
         con.unregister(view)
     log.info("wrote mart %s with %s rows", name, f"{len(df):,}")

@@ -11,8 +11,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ctxrisk.pipelines.errors import LockError, SchemaVersionError
+from ctxrisk.pipelines.fsutil import printable
 from ctxrisk.pipelines.settings import Settings, load_settings
 
 log = logging.getLogger("ctxrisk")
@@ -73,13 +75,27 @@ def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(EscapingFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
 
 
+class EscapingFilter(logging.Filter):
+    """Escape control characters in every log message: a newline in a file name must not forge a log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = printable(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
 def fail(exc: Exception) -> typer.Exit:
     """Print an error for the analyst and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    # The message may quote file names or values: printed as plain text (no rich markup, control characters
+    # escaped), so "[/x]" cannot break the output nor "[bold red]" or a newline forge it.
+    err_console.print(Text.assemble(("error:", "bold red"), " ", printable(str(exc))), highlight=False)
     if isinstance(exc, SchemaVersionError):
         return typer.Exit(ExitCode.SCHEMA)
     if isinstance(exc, LockError):

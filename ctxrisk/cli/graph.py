@@ -63,7 +63,7 @@ def _open(config: Path | None, warehouse: Path | None):
     from ctxrisk.pipelines.warehouse import connect
 
     settings = load_settings(config, warehouse=warehouse)
-    return settings, connect(settings.paths.warehouse, settings=settings)
+    return settings, connect(settings.paths.warehouse, settings=settings, create=False)
 
 
 def _inputs(con, settings, since: str | None, until: str | None):

@@ -153,7 +153,7 @@ def open_warehouse(config: Path | None, warehouse: Path | None, *, write: bool =
         except ImportError:  # pragma: no cover - the CLI module is always there
             config = None
     settings = load_settings(config, warehouse=warehouse)
-    return settings, connect(settings.paths.warehouse, settings=settings, read_only=not write)
+    return settings, connect(settings.paths.warehouse, settings=settings, read_only=not write, create=False)
 
 
 def say(note: str, fmt: str) -> None:

@@ -175,7 +175,7 @@ def intel(
         from ctxrisk.cli.common import settings_from
 
         settings = settings_from(config, warehouse)
-        con = connect(settings=settings)
+        con = connect(settings=settings, create=False)
         try:
             path, size, summary = make_intel_page(
                 con,

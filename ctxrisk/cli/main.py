@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ctxrisk.cli.common import (
     ConfigOpt,
@@ -23,6 +25,7 @@ from ctxrisk.cli.common import (
     setup_logging,
 )
 from ctxrisk.pipelines.errors import CtxriskError, IdentifierError, LockError, SchemaVersionError, ValidationError
+from ctxrisk.pipelines.fsutil import printable
 from ctxrisk.pipelines.kinds import KINDS
 
 log = logging.getLogger("ctxrisk")
@@ -139,7 +142,7 @@ def _print_ingest_table(results: list) -> None:
     for r in results:
         table.add_row(
             r.kind,
-            Path(r.path).name,
+            Text(printable(Path(r.path).name)),
             f"{r.rows_read:,}",
             f"{r.rows_loaded:,}",
             f"{r.rows_rejected:,}",
@@ -151,7 +154,7 @@ def _print_ingest_table(results: list) -> None:
     console.print(table)
     for r in results:
         for note in r.notes:
-            console.print(f"{Path(r.path).name}: {note}", highlight=False)
+            console.print(Text(f"{printable(Path(r.path).name)}: {printable(note)}"), highlight=False)
     console.print(
         f"read {totals[0]:,} = loaded {totals[1]:,} + rejected {totals[2]:,}"
         " (see `ctxrisk status` and raw.rejected_rows for why rows were rejected)"
@@ -170,7 +173,7 @@ def status(
 
     try:
         settings = settings_from(config, warehouse)
-        con = connect(settings=settings, read_only=settings.paths.warehouse.is_file())
+        con = connect(settings=settings, read_only=True)
         info = warehouse_status(con)
         info["warehouse"] = str(settings.paths.warehouse)
         con.close()
@@ -204,7 +207,7 @@ def status(
         for name in ("kind", "reason", "rows"):
             reasons.add_column(name)
         for r in info["top_reject_reasons"]:
-            reasons.add_row(r["kind"], r["reason"], f"{r['rows']:,}")
+            reasons.add_row(Text(r["kind"]), Text(r["reason"]), f"{r['rows']:,}")
         console.print(reasons)
     if info["runs"]:
         runs = Table(title="last runs")
@@ -213,14 +216,19 @@ def status(
         for r in info["runs"]:
             runs.add_row(
                 r["run_id"],
-                r["step"],
+                Text(r["step"]),
                 r["status"],
                 str(r["started_at"]),
                 str(r["ended_at"]),
                 "" if r["rows_loaded"] is None else f"{r['rows_loaded']:,}",
-                r["error"] or "",
+                Text(r["error"] or ""),
             )
         console.print(runs)
+    if info.get("stale_marts"):
+        names = ", ".join(m["mart"] for m in info["stale_marts"])
+        console.print(
+            Text(f"emptied by a purge, not rebuilt yet: {names}; run `ctxrisk run` to rebuild them", style="yellow")
+        )
 
 
 @app.command()
@@ -299,9 +307,11 @@ class _RichRunProgress:
 
     def file_done(self, step, outcome) -> None:
         colour = {"ok": "green", "skipped": "dim", "quarantined": "yellow", "failed": "red"}.get(outcome.status, "")
-        text = f"  {step.name}: {Path(outcome.path).name} [{colour}]{outcome.status}[/]"
+        # File names and reasons come from outside: escaped (rich markup, control characters), never interpreted.
+        name = escape(printable(Path(outcome.path).name))
+        text = f"  {escape(step.name)}: {name} [{colour}]{outcome.status}[/]"
         if outcome.reason:
-            text += f": {outcome.reason}"
+            text += f": {escape(printable(outcome.reason))}"
         elif outcome.status == "ok":
             text += f" (loaded {outcome.rows_loaded:,}, rejected {outcome.rows_rejected:,})"
         self._bar.console.print(text, highlight=False)
@@ -309,8 +319,8 @@ class _RichRunProgress:
     def step_finished(self, result) -> None:
         colour = "green" if result.status == "ok" else "yellow" if result.status in ("skipped", "partial") else "red"
         self._bar.console.print(
-            f"[{colour}]{result.status}[/] {result.name} ({result.seconds:.1f} s)"
-            + (f": {result.error}" if result.error and not result.files else ""),
+            f"[{colour}]{result.status}[/] {escape(result.name)} ({result.seconds:.1f} s)"
+            + (f": {escape(printable(result.error))}" if result.error and not result.files else ""),
             highlight=False,
         )
         self._bar.advance(self._task)
@@ -373,7 +383,8 @@ def run(
         raise fail(exc) from exc
     except Terminated as exc:
         err_console.print(
-            f"[bold red]stopped:[/] {exc}; the open step was rolled back, the next run redoes it", highlight=False
+            f"[bold red]stopped:[/] {escape(str(exc))}; the open step was rolled back, the next run redoes it",
+            highlight=False,
         )
         raise typer.Exit(128 + 15) from None
     if fmt == "json":
@@ -384,17 +395,17 @@ def run(
             table.add_column(name, justify="right" if name in ("read", "loaded", "rejected", "seconds") else "left")
         for r in summary.steps:
             table.add_row(
-                r.name,
+                Text(printable(r.name)),
                 r.status,
                 "" if r.rows_read is None else f"{r.rows_read:,}",
                 "" if r.rows_loaded is None else f"{r.rows_loaded:,}",
                 "" if r.rows_rejected is None else f"{r.rows_rejected:,}",
                 f"{r.seconds:.1f}",
-                (r.detail if r.files else r.error or r.detail) or "",
+                Text(printable((r.detail if r.files else r.error or r.detail) or "")),
             )
         console.print(table)
         for f in summary.quarantined:
-            console.print(f"quarantined {f.path} -> {f.moved_to}: {f.reason}", highlight=False)
+            console.print(Text(printable(f"quarantined {f.path} -> {f.moved_to}: {f.reason}")), highlight=False)
         console.print(summary.headline(), highlight=False)
     if summary.status != "ok":
         raise typer.Exit(ExitCode.PARTIAL)

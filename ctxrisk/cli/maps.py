@@ -82,7 +82,7 @@ def steering(
         from ctxrisk.cli.common import settings_from
 
         settings = settings_from(config, warehouse)
-        con = connect(settings=settings)
+        con = connect(settings=settings, create=False)
         try:
             path, size, summary = make_steering_map(
                 con, out, settings=settings, period=period, include_out_of_area=include_out_of_area

@@ -136,6 +136,12 @@ def test_period_option_and_missing_marts(warehouse, tmp_path):
 
     empty = tmp_path / "empty.duckdb"
     result = runner.invoke(app, ["steering", "--out", str(tmp_path / "x.html"), "--warehouse", str(empty)])
+    assert result.exit_code == 1 and "does not exist (nothing was created)" in " ".join(result.output.split())
+    assert not empty.exists()  # a mistyped warehouse creates nothing
+    from ctxrisk.pipelines.warehouse import connect
+
+    connect(empty).close()
+    result = runner.invoke(app, ["steering", "--out", str(tmp_path / "x.html"), "--warehouse", str(empty)])
     assert result.exit_code == 1
     assert "no marts.hotspots: run `ctxrisk hotspots` first" in " ".join(result.output.split())
     assert not (tmp_path / "x.html").exists()
