@@ -364,10 +364,11 @@ def purge(
     """
     from ctxrisk.pipelines.fsutil import private_umask
     from ctxrisk.pipelines.lock import RunLock, lock_path_for
-    from ctxrisk.pipelines.warehouse import connect
+    from ctxrisk.pipelines.warehouse import connect, require_warehouse
 
     duration = parse_duration(older_than)
     cutoff = duration.cutoff(now)
+    require_warehouse(settings.paths.warehouse)  # before the lock: a mistyped path creates no folder
     private_umask()
     with RunLock(lock_path_for(Path(settings.paths.warehouse)), command="purge"):
         con = connect(settings=settings, create=False)

@@ -113,6 +113,29 @@ class WarehouseMissingError(ValidationError):
     """The warehouse file does not exist and the command may not create one."""
 
 
+def require_warehouse(path: str | Path) -> Path:
+    """Return ``path`` when it is an existing warehouse file; otherwise raise, creating nothing.
+
+    Raises
+    ------
+    WarehouseMissingError
+        Nothing is at ``path`` (the message suggests ``ctxrisk init``).
+    ValidationError
+        Something other than a file is there.
+    """
+    path = Path(path)
+    if not path.exists():
+        msg = (
+            f"warehouse {path} does not exist (nothing was created): check the path, or create it with "
+            f"`ctxrisk init --warehouse {path}`"
+        )
+        raise WarehouseMissingError(msg)
+    if not path.is_file():
+        msg = f"warehouse {path} is not a file: give the path of a DuckDB file"
+        raise ValidationError(msg)
+    return path
+
+
 def _secure_parent(path: Path) -> None:
     secure_mkdir(path.parent)
 
@@ -155,15 +178,8 @@ def connect(
         # Owner-only from the first byte: the file, its write-ahead log and spill folder hold data about children.
         private_umask()
         path = Path(path)
-        if (read_only or not create) and not path.exists():
-            msg = (
-                f"warehouse {path} does not exist (nothing was created): check the path, or create it with "
-                f"`ctxrisk init --warehouse {path}`"
-            )
-            raise WarehouseMissingError(msg)
-        if path.exists() and not path.is_file():
-            msg = f"warehouse {path} is not a file: give the path of a DuckDB file"
-            raise ValidationError(msg)
+        if read_only or not create:
+            require_warehouse(path)
         _secure_parent(path)
         created = not path.exists()
     try:

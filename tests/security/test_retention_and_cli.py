@@ -1,0 +1,164 @@
+"""Retention leaves nothing derived behind; commands neither create warehouses by typo nor print tracebacks or
+interpret markup from paths (issue 24 items 7, 10, 11)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ctxrisk.cli.main import app
+from ctxrisk.jobs import run as jobs
+from ctxrisk.pipelines.purge import purge
+from ctxrisk.pipelines.settings import load_settings
+from ctxrisk.pipelines.warehouse import connect, write_mart
+
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+OLD_AND_NEW = (
+    "incident_id,occurred_at,latitude,longitude,category\n"
+    "OLD1,2021-01-10T10:00,51.51,-0.09,cse\nNEW1,2025-05-01T10:00,51.51,-0.09,cse\n"
+)
+ONLY_NEW = "incident_id,occurred_at,latitude,longitude,category\nNEW2,2025-05-02T10:00,51.51,-0.09,cse\n"
+
+
+@pytest.fixture(autouse=True)
+def _own_steps(monkeypatch):
+    monkeypatch.setattr(jobs, "STEP_MODULES", [])
+    monkeypatch.setattr(jobs, "_REGISTERED", [])
+    for name in ("CTXRISK_WAREHOUSE", "CTXRISK_CONFIG", "CTXRISK_PSEUDO_KEY", "CTXRISK_PSEUDO_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _cli(*args: str):
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.fixture()
+def site(tmp_path: Path):
+    drop = tmp_path / "drop" / "incidents"
+    drop.mkdir(parents=True)
+    (drop / "mixed.csv").write_text(OLD_AND_NEW)
+    (drop / "recent.csv").write_text(ONLY_NEW)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[paths]\nwarehouse = "wh/ctxrisk.duckdb"\noutput_dir = "out"\ndrop_dirs = { incidents = "drop/incidents" }\n'
+    )
+    settings = load_settings(config)
+    assert jobs.run_job(settings).status == "ok"
+    con = connect(settings=settings)
+    write_mart(con, "hotspots", pd.DataFrame({"area": ["E01000001"], "events": [2]}))
+    write_mart(con, "graph_nodes", pd.DataFrame({"person_id": ["P-OLD"]}))
+    con.close()
+    return tmp_path, settings
+
+
+def test_purge_empties_derived_marts_and_marks_them_stale(site) -> None:
+    _root, settings = site
+    result = purge(settings, "1y6m", now=NOW)
+    assert result.deleted["raw.incidents"] == 1
+    assert result.cleared_marts == {"graph_nodes": 1, "hotspots": 1}
+    con = connect(settings=settings)
+    assert con.execute("select count(*) from marts.hotspots").fetchone()[0] == 0
+    assert con.execute("select count(*) from marts.graph_nodes").fetchone()[0] == 0
+    assert sorted(r[0] for r in con.execute("select mart from meta.stale_marts").fetchall()) == [
+        "graph_nodes",
+        "hotspots",
+    ]
+    write_mart(con, "hotspots", pd.DataFrame({"area": ["E01000001"], "events": [1]}))
+    assert [r[0] for r in con.execute("select mart from meta.stale_marts").fetchall()] == ["graph_nodes"]
+    con.close()
+    status = _cli("status", "--warehouse", str(settings.paths.warehouse))
+    assert status.exit_code == 0 and "not rebuilt yet: graph_nodes" in status.output
+
+
+def test_purge_removes_processed_copies_that_held_purged_rows(site) -> None:
+    root, settings = site
+    processed = root / "drop" / "incidents" / "processed"
+    assert sorted(p.name for p in processed.iterdir()) == ["mixed.csv", "recent.csv"]
+    dry = purge(settings, "1y6m", now=NOW, dry_run=True)
+    assert dry.removed_files == [str(processed / "mixed.csv")] and (processed / "mixed.csv").exists()
+    result = purge(settings, "1y6m", now=NOW)
+    assert result.removed_files == [str(processed / "mixed.csv")]
+    assert sorted(p.name for p in processed.iterdir()) == ["recent.csv"]
+
+
+def test_a_purge_with_nothing_older_leaves_marts_alone(site) -> None:
+    _root, settings = site
+    result = purge(settings, "10y", now=NOW)
+    assert result.total == 0 and result.cleared_marts == {} and result.removed_files == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status"],
+        ["hotspots"],
+        ["locations"],
+        ["graph", "groups"],
+        ["map", "steering", "--out", "m.html"],
+        ["purge", "--older-than", "7y"],
+    ],
+)
+def test_a_mistyped_warehouse_creates_nothing(tmp_path: Path, monkeypatch, command) -> None:
+    monkeypatch.chdir(tmp_path)
+    typo = tmp_path / "typo" / "nested" / "wh.duckdb"
+    result = _cli(*command, "--warehouse", str(typo))
+    assert result.exit_code != 0
+    assert "does not exist" in result.output and "ctxrisk init" in result.output
+    assert not (tmp_path / "typo").exists()
+
+
+def test_init_creates_the_warehouse(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "wh.duckdb"
+    assert _cli("init", "--warehouse", str(target)).exit_code == 0
+    assert target.is_file()
+    assert _cli("status", "--warehouse", str(target)).exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["odd[/x]", "[bold red]loud[/bold red]", "a\nFAKE LOG LINE"])
+def test_paths_with_markup_or_newlines_are_printed_as_written(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name / "wh.duckdb"
+    result = _cli("status", "--warehouse", str(target))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    shown = name.replace("\n", "\\n")
+    assert shown in result.output
+    assert "\nFAKE LOG LINE" not in result.output
+
+
+def test_a_truncated_warehouse_is_a_sentence(tmp_path: Path) -> None:
+    target = tmp_path / "wh.duckdb"
+    assert _cli("init", "--warehouse", str(target)).exit_code == 0
+    data = target.read_bytes()
+    target.write_bytes(data[:-1])
+    result = _cli("status", "--warehouse", str(target))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "cannot open warehouse" in result.output and "restore it from a backup" in result.output
+
+
+@pytest.mark.parametrize(
+    ("toml", "match"),
+    [
+        ('[paths]\ndrop_dirs = "x"\n', "drop_dirs must be a table of paths by kind"),
+        ("[paths]\ndrop_dirs = [1, 2]\n", "drop_dirs must be a table of paths by kind"),
+        ("[paths]\ndrop_dirs = { incidents = 3 }\n", "the path of incidents must be a non-empty string"),
+        ("[paths]\nwarehouse = 5\n", "warehouse must be a path in quotes"),
+        ('[paths]\nboundaries = "b.geojson"\n', "boundaries must be a table of paths by kind"),
+    ],
+)
+def test_bad_path_settings_are_a_sentence(tmp_path: Path, toml: str, match: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(toml)
+    result = _cli("run", "--config", str(config))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert match in " ".join(result.output.split())
