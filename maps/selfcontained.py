@@ -16,6 +16,7 @@ import branca.element
 import folium
 
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.fsutil import prepare_output_file
 
 __all__ = [
     "ASSETS_DIR",
@@ -393,8 +394,7 @@ def write_html(html: str, path: str | os.PathLike[str]) -> Path:
     pathlib.Path
         The written path.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = prepare_output_file(path)  # a folder or a path under a file is a clear error
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, 0o600)

@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ctxrisk.pipelines.errors import ValidationError
+
 log = logging.getLogger(__name__)
 
 FILE_MODE = 0o600
@@ -58,8 +60,6 @@ def ensure_folder(path: str | Path) -> Path:
     ValidationError
         ``path`` or one of its parents is a file (or cannot be created); the message names it.
     """
-    from ctxrisk.pipelines.errors import ValidationError
-
     path = Path(path)
     for probe in (path, *path.parents):
         if probe.exists() and not probe.is_dir():
@@ -70,6 +70,22 @@ def ensure_folder(path: str | Path) -> Path:
     except OSError as exc:
         msg = f"cannot create the folder {path}: {exc.strerror or exc}"
         raise ValidationError(msg) from exc
+
+
+def prepare_output_file(path: str | Path) -> Path:
+    """Check that ``path`` can be written as a file and create its folder (0700); return it.
+
+    Raises
+    ------
+    ValidationError
+        ``path`` is a folder (give a file name) or lies under a file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        msg = f"cannot write {path}: it is a folder; give a file name, e.g. {path / 'output.html'}"
+        raise ValidationError(msg)
+    ensure_folder(path.parent)
+    return path
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -100,8 +116,7 @@ def atomic_path(path: str | Path, *, mode: int = FILE_MODE) -> Iterator[Path]:
     mode : int
         Permission bits of the final file; default 0600 (owner read/write only).
     """
-    path = Path(path)
-    secure_mkdir(path.parent)
+    path = prepare_output_file(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)

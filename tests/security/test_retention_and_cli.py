@@ -162,3 +162,21 @@ def test_bad_path_settings_are_a_sentence(tmp_path: Path, toml: str, match: str)
     result = _cli("run", "--config", str(config))
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert match in " ".join(result.output.split())
+
+
+def test_outputs_to_a_folder_or_under_a_file_are_a_sentence(site) -> None:
+    root, settings = site
+    warehouse = str(settings.paths.warehouse)
+    folder = root / "reports"
+    folder.mkdir()
+    blocker = root / "notes.txt"
+    blocker.write_text("x")
+    for args, expected in [
+        (["report", "--out", str(folder)], "it is a folder; give a file name"),
+        (["report", "--out", str(blocker / "r.html")], "notes.txt is a file, not a folder"),
+        (["graph", "export", str(blocker / "g.graphml")], "notes.txt is a file, not a folder"),
+    ]:
+        result = _cli(*args, "--warehouse", warehouse)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        assert expected in " ".join(result.output.split())
+    assert folder.is_dir() and list(folder.iterdir()) == []
