@@ -129,3 +129,28 @@ def test_a_folder_at_the_lock_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LockError, match="is a folder, not a file"):
         RunLock(lock).acquire()
     assert read_holder(lock) is None
+
+
+def test_a_file_name_cannot_forge_log_lines_or_markup_in_a_cli_run(site) -> None:
+    from typer.testing import CliRunner
+
+    from ctxrisk.cli.main import app
+
+    root, _settings, _outside = site
+    drop = root / "drop" / "incidents"
+    # A file name cannot hold "/", so no closing tag; "[bold red]" alone must still be shown as written.
+    (drop / "x.csv\n2026-01-01 00:00:00,000 INFO ctxrisk: all files clean [bold red]LOUD").write_text(
+        "not,a\nvalid,file\n"
+    )
+    logger = logging.getLogger()
+    handlers, level = list(logger.handlers), logger.level
+    try:
+        result = CliRunner().invoke(
+            app, ["run", "--config", str(root / "ctxrisk.toml"), "--progress", "lines"], env={"COLUMNS": "250"}
+        )
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    assert result.exit_code == 5, result.output
+    assert not any(line.startswith("2026-01-01 00:00:00,000 INFO") for line in result.stderr.splitlines())
+    assert "x.csv\\n2026-01-01" in result.stderr and "[bold red]LOUD" in result.stderr

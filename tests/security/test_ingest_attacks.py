@@ -326,3 +326,78 @@ def test_payloads_in_any_text_column_are_refused_cleanly_or_stored_as_data(tmp_p
         check()
     finally:
         con.close()
+
+
+STREET_HEADER = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+    "Last outcome category,Context"
+)
+STREET_TEXT = ["Reported by", "Falls within", "Location", "LSOA name", "Crime type", "Last outcome category", "Context"]
+
+
+@pytest.mark.parametrize("column", STREET_TEXT)
+def test_payloads_in_police_uk_text_columns_are_refused_cleanly_or_stored_as_data(tmp_path: Path, column) -> None:
+    from ctxrisk.pipelines.runner import ingest_one
+
+    settings = load_settings(None, warehouse=tmp_path / "p.duckdb")
+    con = connect(settings=settings)
+    header = STREET_HEADER.split(",")
+    base = [
+        "",
+        "2023-05",
+        "City of London Police",
+        "City of London Police",
+        "-0.1076",
+        "51.5177",
+        "On or near B521",
+        "E01000917",
+        "Camden 027C",
+        "Bicycle theft",
+        "Under investigation",
+        "",
+    ]
+    counter = iter(range(10**6))
+
+    @hsettings(
+        max_examples=10,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(payload=PAYLOADS)
+    def check(payload: str) -> None:
+        row = list(base)
+        row[header.index(column)] = payload
+        path = tmp_path / f"{next(counter)}-street.csv"
+        path.write_text(_csv(header, [row, base]))
+        try:
+            result = ingest_one(con, "police-uk-street", path, settings=settings)
+        except CtxriskError:
+            return
+        assert result.rows_read == result.rows_loaded + result.rows_rejected
+        if payload.strip() in IDENTIFIERS:
+            assert payload.strip() not in _stored_text(con)
+
+    try:
+        check()
+    finally:
+        con.close()
+
+
+def test_an_identifier_in_a_police_uk_location_rejects_the_row(tmp_path: Path) -> None:
+    from ctxrisk.pipelines.runner import ingest_one
+
+    settings = load_settings(None, warehouse=tmp_path / "p.duckdb")
+    con = connect(settings=settings)
+    path = tmp_path / "2023-05-street.csv"
+    good = ",2023-05,City of London Police,City of London Police,-0.1076,51.5177,On or near B521,E01000917,Camden 027C,"
+    path.write_text(
+        STREET_HEADER + "\n" + good + "Bicycle theft,,\n" + good.replace("B521", "EC1A 1BB") + "Burglary,,\n"
+    )
+    try:
+        result = ingest_one(con, "police-uk-street", path, settings=settings)
+        assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
+        assert "EC1A 1BB" not in _stored_text(con)
+    finally:
+        con.close()
