@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
 # Column-name patterns, matched against the name normalised by `normalise_column` (camel case split, lower
 # case, every run of separators one "_"): "ChildName", "child-name" and "CHILD NAME" are all "child_name".
@@ -135,6 +136,9 @@ _POSTCODE_IN = r"(?i)(^|[^A-Za-z0-9])([A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][ABD-HJLNP-
 _NHS_IN = r"(^|[^0-9])([0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4})($|[^0-9])"
 _EMAIL_IN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 _PHONE_IN = r"(\+44[ ]?(\(0\)[ ]?)?|(^|[^0-9])0)[0-9]{2,4}[ -]?[0-9]{3,4}[ -]?[0-9]{3,4}($|[^0-9])"
+_ANY_IN = "|".join(f"(?:{p.removeprefix('(?i)')})" for p in (_EMAIL_IN, _NHS_IN, _PHONE_IN)) + (
+    f"|(?i:{_POSTCODE_IN.removeprefix('(?i)')})"
+)
 _PHONE_CANDIDATE = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|(?<![0-9])0)[0-9][0-9 -]{7,13}[0-9](?![0-9])")
 _NHS_CANDIDATE = re.compile(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
 
@@ -159,7 +163,7 @@ def _nhs_confirmed(text: str) -> bool:
     return any(nhs_number_valid("".join(m.groups())) for m in _NHS_CANDIDATE.finditer(text))
 
 
-def identifier_in_values(values: list[str | None]) -> list[str | None]:
+def identifier_in_values(values: list[str | None] | pa.Array) -> list[str | None]:
     """For each text value, why it holds a direct identifier (full postcode, NHS number, e-mail, phone), else None.
 
     The values are searched by Arrow's RE2 kernels in one pass per pattern; only the few candidates are
@@ -168,7 +172,7 @@ def identifier_in_values(values: list[str | None]) -> list[str | None]:
 
     Parameters
     ----------
-    values : list of str or None
+    values : list of str or None, or pyarrow.Array of strings
         Text values; None and blanks hold nothing.
 
     Returns
@@ -177,11 +181,18 @@ def identifier_in_values(values: list[str | None]) -> list[str | None]:
         One of :data:`POSTCODE_REASON`, :data:`NHS_REASON`, :data:`EMAIL_REASON`, :data:`PHONE_REASON`, or
         None, per value.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(values, type=pa.string())
-    out: list[str | None] = [None] * len(values)
+    array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    out: list[str | None] = [None] * len(array)
+    # One pass for every pattern at once finds the few candidates; each pattern then runs on those only.
+    candidates = pc.fill_null(pc.match_substring_regex(array, _ANY_IN), False).to_numpy(zero_copy_only=False)
+    positions = candidates.nonzero()[0]
+    if not len(positions):
+        return out
+    subset = array.take(pa.array(positions, type=pa.int64()))
     checks = [
         (_EMAIL_IN, EMAIL_REASON, None),
         (_POSTCODE_IN, POSTCODE_REASON, None),
@@ -189,9 +200,10 @@ def identifier_in_values(values: list[str | None]) -> list[str | None]:
         (_PHONE_IN, PHONE_REASON, _phone_confirmed),
     ]
     for pattern, reason, confirm in checks:
-        hits = pc.fill_null(pc.match_substring_regex(array, pattern), False).to_numpy(zero_copy_only=False)
-        for i in hits.nonzero()[0]:
-            if out[i] is None and (confirm is None or confirm(values[i])):
+        hits = pc.fill_null(pc.match_substring_regex(subset, pattern), False).to_numpy(zero_copy_only=False)
+        for j in hits.nonzero()[0]:
+            i = int(positions[j])
+            if out[i] is None and (confirm is None or confirm(str(subset[int(j)].as_py()))):
                 out[i] = reason
     return out
 

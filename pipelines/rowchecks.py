@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ctxrisk.pipelines.errors import IdentifierError
 from ctxrisk.pipelines.identifiers import identifier_in_values
@@ -52,20 +54,40 @@ def _text_columns(rows: pd.DataFrame, key: tuple[str, ...]) -> list[str]:
     ]
 
 
-def _by_distinct(series: pd.Series) -> np.ndarray:
-    """Each row's identifier reason (or None), found once per distinct value."""
-    codes, uniques = pd.factorize(series.astype("string"), use_na_sentinel=True)
-    if len(uniques) == 0:
-        return np.full(len(series), None, dtype=object)
-    reasons = np.array(identifier_in_values([None if pd.isna(u) else str(u) for u in uniques]) + [None], dtype=object)
-    return reasons[codes]  # the sentinel -1 picks the trailing None
+def _as_arrow_text(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The column as Arrow text without a Python-level pass (Arrow-backed strings are taken as they are)."""
+    values = series.array if isinstance(series.dtype, pd.StringDtype) else series.to_numpy(dtype=object)
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # values that are not all text: compared as their text
+        return pa.array(series.astype("string").array, type=pa.string())
+
+
+def _by_distinct(series: pd.Series) -> np.ndarray | None:
+    """Each row's identifier reason (or None), searched once per distinct value; None when no value has one.
+
+    The distinct values come from Arrow (``pyarrow.compute.unique``); only when one holds an identifier are
+    the rows mapped back (``index_in``), so the common case costs one pass over the column.
+    """
+    array = _as_arrow_text(series)
+    uniques = pc.unique(array)
+    reasons = identifier_in_values(uniques)
+    hits = [i for i, r in enumerate(reasons) if r is not None]
+    if not hits:
+        return None
+    found = uniques.take(pa.array(hits, type=pa.int64()))
+    where = pc.index_in(array, value_set=found).to_numpy(zero_copy_only=False)
+    out = np.full(len(series), None, dtype=object)
+    positions = np.flatnonzero(~pd.isna(where))
+    out[positions] = np.array([reasons[h] for h in hits], dtype=object)[where[positions].astype(np.int64)]
+    return out
 
 
 def _person_ids(series: pd.Series) -> pd.Series:
     """Person IDs as text, one per row per ID (lists exploded), indexed by row position."""
     if series.dtype == object and series.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
         series = series.explode()
-    return series.dropna().astype("string")
+    return series.dropna()
 
 
 def check_person_ids(kind: str, rows: pd.DataFrame, lines: np.ndarray, path: Path) -> None:
@@ -84,19 +106,19 @@ def check_person_ids(kind: str, rows: pd.DataFrame, lines: np.ndarray, path: Pat
         ids = _person_ids(rows[column])
         if ids.empty:
             continue
-        codes, uniques = pd.factorize(ids)
-        reasons = np.array(identifier_in_values([str(u) for u in uniques]), dtype=object)[codes]
+        reasons = _by_distinct(ids)
+        if reasons is None:
+            continue
         hits = pd.notna(reasons)
-        if hits.any():
-            position = int(ids.index[hits.argmax()])
-            line = int(lines[position]) if position < len(lines) else None
-            msg = (
-                f"{path}: line {line}: refused, column {column!r} {reasons[hits.argmax()]} in "
-                f"{len(set(ids.index[hits])):,} row(s): a person ID must not identify the person. Ingest with "
-                "--pseudonymise (person IDs are then stored as keyed pseudonyms) or export the system's own "
-                "person IDs; nothing was loaded from this file"
-            )
-            raise IdentifierError(msg)
+        position = int(ids.index[hits.argmax()])
+        line = int(lines[position]) if position < len(lines) else None
+        msg = (
+            f"{path}: line {line}: refused, column {column!r} {reasons[hits.argmax()]} in "
+            f"{len(set(ids.index[hits])):,} row(s): a person ID must not identify the person. Ingest with "
+            "--pseudonymise (person IDs are then stored as keyed pseudonyms) or export the system's own "
+            "person IDs; nothing was loaded from this file"
+        )
+        raise IdentifierError(msg)
 
 
 def check_rows(
@@ -124,6 +146,8 @@ def check_rows(
     if kind not in UNCHECKED_KINDS:
         for column in _text_columns(rows, key):
             reasons = _by_distinct(rows[column])
+            if reasons is None:
+                continue
             mask = pd.notna(reasons) & ~collector.bad
             if mask.any():
                 text = np.array([f"identifier in {column}: {r} (value not kept)" for r in reasons[mask]], dtype=object)
