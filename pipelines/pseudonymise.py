@@ -25,6 +25,20 @@ MODE_PSEUDONYMISED = "pseudonymised"
 MODE_AS_GIVEN = "as-given"
 #: Columns holding person IDs in the raw tables (their rejected values are not kept when pseudonymising).
 PERSON_COLUMNS = frozenset({"person_id", "person_a", "person_b", "found_with", "persons", "child_id"})
+#: Ingest kinds whose files carry person IDs.
+PERSON_KINDS = frozenset(
+    {
+        "persons",
+        "involvements",
+        "missing",
+        "associations",
+        "intelligence",
+        "screenings",
+        "referrals",
+        "annex-a",
+        "ssda903-missing",
+    }
+)
 NOT_KEPT = " (value not kept: this ingest pseudonymises person IDs)"
 IDENTIFIER_NOT_KEPT = " (value not kept: it holds what looks like an identifier)"
 
@@ -153,8 +167,18 @@ def check_mode(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, *, pseudonymi
     mode = MODE_PSEUDONYMISED if pseudonymised else MODE_AS_GIVEN
     row = con.execute("select mode from meta.pseudonymisation order by recorded_at limit 1").fetchone()
     if row is None:
-        con.execute("insert into meta.pseudonymisation values (?, ?, ?)", [mode, datetime.now(UTC), file_id])
-        return
+        # A warehouse filled before the mode was recorded: its earlier files with person IDs say which it is.
+        earlier = con.execute(
+            "select distinct pseudonymised from raw.ingest_files where kind in (select unnest(?::varchar[]))",
+            [sorted(PERSON_KINDS)],
+        ).fetchall()
+        if len(earlier) == 1:
+            recorded = MODE_PSEUDONYMISED if earlier[0][0] else MODE_AS_GIVEN
+            con.execute("insert into meta.pseudonymisation values (?, ?, ?)", [recorded, datetime.now(UTC), None])
+            row = (recorded,)
+        else:
+            con.execute("insert into meta.pseudonymisation values (?, ?, ?)", [mode, datetime.now(UTC), file_id])
+            return
     if row[0] != mode:
         fix = (
             "ingest with --pseudonymise and the warehouse's key"

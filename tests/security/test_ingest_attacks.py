@@ -401,3 +401,12 @@ def test_an_identifier_in_a_police_uk_location_rejects_the_row(tmp_path: Path) -
         assert "EC1A 1BB" not in _stored_text(con)
     finally:
         con.close()
+
+
+def test_a_warehouse_filled_before_the_mode_was_recorded_keeps_its_mode(wh) -> None:
+    _ingest(wh, "persons", "person_id,sex\nA1,F\n", key=KEY)
+    wh[0].execute("delete from meta.pseudonymisation")  # as a warehouse of an earlier ctxrisk
+    with pytest.raises(ValidationError, match="stores person IDs pseudonymised"):
+        _ingest(wh, "screenings", _kind_file("screenings"), name="s.csv")
+    assert _ingest(wh, "screenings", _kind_file("screenings"), name="s2.csv", key=KEY).rows_loaded == 1
+    assert wh[0].execute("select mode from meta.pseudonymisation").fetchall() == [("pseudonymised",)]
