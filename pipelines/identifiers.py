@@ -130,17 +130,18 @@ def find_identifier_columns(columns: list[str], sample: pd.DataFrame | None = No
 
 
 # Identifiers inside free text: searched anywhere in a value (RE2 syntax, run by Arrow on distinct values), then
-# confirmed in Python (an NHS number's check digit, a phone number's length). The inward code of a postcode
-# never uses C, I, K, M, O or V.
+# confirmed in Python (an NHS number's check digit, a phone number's length). Numbers must stand apart from
+# letters and digits: ten decimal digits inside a pseudonym's hex ("p_0123456789abcdef") are not an NHS
+# number. The inward code of a postcode never uses C, I, K, M, O or V.
 _POSTCODE_IN = r"(?i)(^|[^A-Za-z0-9])([A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][ABD-HJLNP-UW-Z]{2})($|[^A-Za-z0-9])"
-_NHS_IN = r"(^|[^0-9])([0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4})($|[^0-9])"
+_NHS_IN = r"(^|[^0-9A-Za-z])([0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4})($|[^0-9A-Za-z])"
 _EMAIL_IN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-_PHONE_IN = r"(\+44[ ]?(\(0\)[ ]?)?|(^|[^0-9])0)[0-9]{2,4}[ -]?[0-9]{3,4}[ -]?[0-9]{3,4}($|[^0-9])"
+_PHONE_IN = r"(\+44[ ]?(\(0\)[ ]?)?|(^|[^0-9A-Za-z])0)[0-9]{2,4}[ -]?[0-9]{3,4}[ -]?[0-9]{3,4}($|[^0-9A-Za-z])"
 _ANY_IN = "|".join(f"(?:{p.removeprefix('(?i)')})" for p in (_EMAIL_IN, _NHS_IN, _PHONE_IN)) + (
     f"|(?i:{_POSTCODE_IN.removeprefix('(?i)')})"
 )
-_PHONE_CANDIDATE = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|(?<![0-9])0)[0-9][0-9 -]{7,13}[0-9](?![0-9])")
-_NHS_CANDIDATE = re.compile(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
+_PHONE_CANDIDATE = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|(?<![0-9A-Za-z])0)[0-9][0-9 -]{7,13}[0-9](?![0-9A-Za-z])")
+_NHS_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9A-Za-z])")
 
 POSTCODE_REASON = "holds what looks like a full postcode"
 NHS_REASON = "holds a valid NHS number (modulus 11)"
