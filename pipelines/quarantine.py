@@ -8,6 +8,7 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.fsutil import atomic_write_text, is_link, move_private, printable, secure_mkdir
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,24 @@ LINK_REASON = (
     "a symbolic link: ctxrisk never follows links in a drop folder (its target was not read, changed or "
     "moved); copy the file itself into the folder"
 )
+
+
+def _subfolder(folder: Path, name: str) -> Path:
+    """``folder / name`` (``processed`` or ``quarantine``), refused when it is a symbolic link or not a folder.
+
+    Raises
+    ------
+    ValidationError
+        Someone made the sub-folder a link (files would be moved wherever it points) or a file.
+    """
+    target = folder / name
+    if is_link(target):
+        msg = f"{target} is a symbolic link: ctxrisk does not move files through it; remove the link"
+        raise ValidationError(msg)
+    if target.exists() and not target.is_dir():
+        msg = f"{target} is not a folder: remove or rename it so ctxrisk can create the folder"
+        raise ValidationError(msg)
+    return target
 
 
 def _regular(path: Path) -> bool:
@@ -114,7 +133,7 @@ def mark_processed(path: str | Path) -> Path:
     """Move an ingested file (and any shapefile companions) into ``processed/`` beside it; return its new path."""
     path = Path(path)
     companions = _companions(path)
-    target = move_private(path, path.parent / PROCESSED)
+    target = move_private(path, _subfolder(path.parent, PROCESSED))
     for extra in companions:
         move_private(extra, target.parent, name=extra.name + target.name[len(path.name) :])
     log.info("moved %s to %s", printable(path.name), target.parent)
@@ -133,7 +152,7 @@ def quarantine(path: str | Path, reason: str, *, run_id: str | None = None) -> P
         Where the file now is.
     """
     path = Path(path)
-    folder = secure_mkdir(path.parent / QUARANTINE)
+    folder = secure_mkdir(_subfolder(path.parent, QUARANTINE))
     companions = _companions(path)
     name = path.name
     counter = 0

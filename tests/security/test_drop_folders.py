@@ -154,3 +154,17 @@ def test_a_file_name_cannot_forge_log_lines_or_markup_in_a_cli_run(site) -> None
     assert result.exit_code == 5, result.output
     assert not any(line.startswith("2026-01-01 00:00:00,000 INFO") for line in result.stderr.splitlines())
     assert "x.csv\\n2026-01-01" in result.stderr and "[bold red]LOUD" in result.stderr
+
+
+@pytest.mark.parametrize("sub", ["processed", "quarantine"])
+def test_a_linked_processed_or_quarantine_folder_is_not_followed(site, sub) -> None:
+    root, settings, outside = site
+    drop = root / "drop" / "incidents"
+    (drop / sub).symlink_to(outside, target_is_directory=True)
+    (drop / "good.csv").write_text(INCIDENTS)
+    (drop / "bad.csv").write_bytes(b"\xff\xfe not text")
+    summary = run_job(settings)
+    assert summary.status == "partial"
+    assert list(outside.iterdir()) == []  # nothing moved through the link
+    said = " ".join(str(s.error) for s in summary.steps) + " ".join(str(f.reason) for f in summary.files)
+    assert "symbolic link" in said
