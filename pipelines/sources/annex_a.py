@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.identifiers import header_text
 from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.kinds import ID_PATTERN
 from ctxrisk.pipelines.pseudonymise import pseudonymise_series
@@ -146,7 +147,8 @@ def read_annex_a(path: Path, *, settings: Settings, options: dict[str, Any]) -> 
                 break
     missing = [name for name in REQUIRED if name not in found]
     if missing:
-        msg = f"{path}: List 8: column(s) for {', '.join(missing)} not found; the header has {', '.join(header)}"
+        listed = header_text([str(h) for h in header])
+        msg = f"{path}: List 8: column(s) for {', '.join(missing)} not found; the header has {listed}"
         raise ValidationError(msg)
     n = len(data)
 

@@ -342,6 +342,88 @@ STREET_HEADER = (
 STREET_TEXT = ["Reported by", "Falls within", "Location", "LSOA name", "Crime type", "Last outcome category", "Context"]
 
 
+STOP_HEADER = (
+    "Type,Date,Part of a policing operation,Policing operation,Latitude,Longitude,Gender,Age range,"
+    "Self-defined ethnicity,Officer-defined ethnicity,Legislation,Object of search,Outcome,"
+    "Outcome linked to object of search,Removal of more than just outer clothing"
+)
+STOP_BASE = [
+    "Person search",
+    "2025-05-31T23:45:00+00:00",
+    "",
+    "",
+    "53.3715",
+    "-2.5840",
+    "Male",
+    "10-17",
+    "White",
+    "White",
+    "Misuse of Drugs Act 1971 (section 23)",
+    "Controlled drugs",
+    "A no further action disposal",
+    "False",
+    "False",
+]
+STOP_TEXT = ["Type", "Policing operation", "Self-defined ethnicity", "Legislation", "Object of search", "Outcome"]
+OUTCOME_HEADER = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Outcome type"
+OUTCOME_BASE = [
+    "331ab57909c66f7cd31bce33ddbdc542ac2d88410c0f8451a9ebd846f223c75f",
+    "2026-02",
+    "City of London Police",
+    "City of London Police",
+    "-0.0860",
+    "51.5136",
+    "On or near Finch Lane",
+    "E01032739",
+    "City of London 001F",
+    "Under investigation",
+]
+OUTCOME_TEXT = ["Location", "LSOA name", "Outcome type"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "header_text", "base", "column"),
+    [("police-uk-stop-search", STOP_HEADER, STOP_BASE, c) for c in STOP_TEXT]
+    + [("police-uk-outcomes", OUTCOME_HEADER, OUTCOME_BASE, c) for c in OUTCOME_TEXT],
+)
+def test_payloads_in_other_police_uk_formats(tmp_path: Path, kind, header_text, base, column) -> None:
+    from ctxrisk.pipelines.runner import ingest_one
+
+    settings = load_settings(None, warehouse=tmp_path / "p.duckdb")
+    con = connect(settings=settings)
+    header = header_text.split(",")
+    counter = iter(range(10**6))
+    second = list(base)
+    if kind == "police-uk-outcomes":
+        second[0] = "0" * 64
+
+    @hsettings(
+        max_examples=8,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(payload=PAYLOADS)
+    def check(payload: str) -> None:
+        row = list(base)
+        row[header.index(column)] = payload
+        path = tmp_path / f"{next(counter)}-{kind}.csv"
+        path.write_text(_csv(header, [row, second]))
+        try:
+            result = ingest_one(con, kind, path, settings=settings)
+        except CtxriskError:
+            return
+        assert result.rows_read == result.rows_loaded + result.rows_rejected
+        if payload.strip() in IDENTIFIERS:
+            assert payload.strip() not in _stored_text(con)
+
+    try:
+        check()
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("column", STREET_TEXT)
 def test_payloads_in_police_uk_text_columns_are_refused_cleanly_or_stored_as_data(tmp_path: Path, column) -> None:
     from ctxrisk.pipelines.runner import ingest_one
