@@ -114,8 +114,8 @@ class PurgeResult:
         ``table -> rows`` removed, including ``raw.involvements``, ``raw.event_areas`` and ``raw.rejected_rows``.
     dry_run : bool
     cleared_marts : dict
-        ``mart -> rows`` emptied: every derived table in ``marts`` was computed partly from removed records, so
-        it is emptied in the same transaction and listed in ``meta.stale_marts`` until it is written again.
+        ``mart -> rows`` removed: every derived table in ``marts`` was computed partly from removed records, so
+        it is dropped in the same transaction and listed in ``meta.stale_marts`` until it is written again.
     removed_files : list of str
         ``processed/`` copies of source files that held removed records, deleted after the commit.
     """
@@ -172,7 +172,11 @@ def _files_with_old_records(con: duckdb.DuckDBPyConnection, cutoff: datetime) ->
 
 
 def _clear_marts(con: duckdb.DuckDBPyConnection, reason: str) -> dict[str, int]:
-    """Empty every derived table in ``marts`` and list it in ``meta.stale_marts``; return ``mart -> rows``."""
+    """Drop every derived table in ``marts`` and list it in ``meta.stale_marts``; return ``mart -> rows``.
+
+    Dropped rather than emptied: a page or command then says the mart is missing and to run its step, where
+    an empty mart would read as "no hot spots".
+    """
     names = [
         r[0]
         for r in con.execute(
@@ -184,12 +188,12 @@ def _clear_marts(con: duckdb.DuckDBPyConnection, reason: str) -> dict[str, int]:
     now = datetime.now(UTC)
     for name in names:
         cleared[name] = int(con.execute(f'select count(*) from marts."{name}"').fetchone()[0])
-        con.execute(f'delete from marts."{name}"')
+        con.execute(f'drop table marts."{name}"')
         con.execute("delete from meta.stale_marts where mart = ?", [name])
         con.execute("insert into meta.stale_marts values (?, ?, ?)", [name, now, reason])
     if cleared:
         log.warning(
-            "emptied %s derived mart(s) computed partly from purged records: run `ctxrisk run` to rebuild them",
+            "removed %s derived mart(s) computed partly from purged records: run `ctxrisk run` to rebuild them",
             f"{len(cleared):,}",
         )
     return cleared
@@ -256,7 +260,7 @@ def purge_older_than(
     (``reported_at``), stop and searches (``occurred_at``), associations (``observed_at``; undated links are kept),
     screenings and referrals; the involvements and area assignments (``raw.event_areas``) of the removed
     events; and the rejected rows of files ingested before the cut-off. In the same transaction every derived
-    table in ``marts`` (hot spots, locations, graph marts …) is emptied and listed in ``meta.stale_marts``
+    table in ``marts`` (hot spots, locations, graph marts …) is dropped and listed in ``meta.stale_marts``
     until it is rebuilt, so no count or person from removed records survives in them; after the commit the
     ``processed/`` copies of source files that held removed records are deleted. Persons, boundaries and the list of
     ingested files (``raw.ingest_files``: names, digests and counts only, so a purged file is not loaded again)
@@ -316,7 +320,7 @@ def purge_older_than(
         else:
             detail = ", ".join(f"{t} {n:,}" for t, n in deleted.items() if n) or "nothing older"
             if result.cleared_marts:
-                detail += f"; {len(result.cleared_marts):,} derived mart(s) emptied until the next run"
+                detail += f"; {len(result.cleared_marts):,} derived mart(s) removed until the next run"
             audit(
                 con,
                 "purge",

@@ -227,7 +227,7 @@ def status(
     if info.get("stale_marts"):
         names = ", ".join(m["mart"] for m in info["stale_marts"])
         console.print(
-            Text(f"emptied by a purge, not rebuilt yet: {names}; run `ctxrisk run` to rebuild them", style="yellow")
+            Text(f"removed by a purge, not rebuilt yet: {names}; run `ctxrisk run` to rebuild them", style="yellow")
         )
 
 

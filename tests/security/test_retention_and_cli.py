@@ -62,14 +62,14 @@ def site(tmp_path: Path):
     return tmp_path, settings
 
 
-def test_purge_empties_derived_marts_and_marks_them_stale(site) -> None:
+def test_purge_removes_derived_marts_and_marks_them_stale(site) -> None:
     _root, settings = site
     result = purge(settings, "1y6m", now=NOW)
     assert result.deleted["raw.incidents"] == 1
     assert result.cleared_marts == {"graph_nodes": 1, "hotspots": 1}
     con = connect(settings=settings)
-    assert con.execute("select count(*) from marts.hotspots").fetchone()[0] == 0
-    assert con.execute("select count(*) from marts.graph_nodes").fetchone()[0] == 0
+    marts = con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
+    assert ("hotspots",) not in marts and ("graph_nodes",) not in marts
     assert sorted(r[0] for r in con.execute("select mart from meta.stale_marts").fetchall()) == [
         "graph_nodes",
         "hotspots",
