@@ -136,6 +136,34 @@ def require_warehouse(path: str | Path) -> Path:
     return path
 
 
+def run_may_create(settings: Settings, *, override: str | Path | None = None) -> bool:
+    """Whether a run may create the warehouse: only at the path its settings file names.
+
+    ``ctxrisk run`` creates the warehouse only at the path its configuration file names in ``[paths]
+    warehouse``: a missing warehouse given by ``--warehouse``, ``$CTXRISK_WAREHOUSE`` or the built-in default
+    is most likely a typo (or the wrong folder), so nothing is created.
+
+    Returns
+    -------
+    bool
+        True when the warehouse exists or the settings file names it in ``[paths] warehouse``.
+    """
+    import tomllib
+
+    from ctxrisk.pipelines.settings import ENV_WAREHOUSE
+
+    path = Path(settings.paths.warehouse)
+    if path.exists():
+        return True
+    named = False
+    if override is None and not os.environ.get(ENV_WAREHOUSE) and settings.source is not None:
+        try:
+            named = "warehouse" in tomllib.loads(Path(settings.source).read_text(encoding="utf-8")).get("paths", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            named = False
+    return named
+
+
 def _secure_parent(path: Path) -> None:
     secure_mkdir(path.parent)
 

@@ -361,6 +361,7 @@ def run(
 
     from ctxrisk.jobs.run import LogProgress, Terminated, run_job
     from ctxrisk.pipelines.pseudonymise import load_key
+    from ctxrisk.pipelines.warehouse import run_may_create
 
     if progress not in ("auto", "bar", "lines") or fmt not in ("table", "json"):
         err_console.print("[bold red]error:[/] --progress is auto, bar or lines; --format is table or json")
@@ -378,7 +379,12 @@ def run(
     try:
         settings = settings_from(config, warehouse)
         key = load_key(key_file=key_file) if pseudonymise else None
-        summary = run_job(settings, pseudonymise_key=key, progress=_RichRunProgress() if use_bar else LogProgress())
+        summary = run_job(
+            settings,
+            pseudonymise_key=key,
+            progress=_RichRunProgress() if use_bar else LogProgress(),
+            create_warehouse=run_may_create(settings, override=warehouse),  # a typo creates no warehouse
+        )
     except CtxriskError as exc:
         raise fail(exc) from exc
     except Terminated as exc:

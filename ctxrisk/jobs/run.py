@@ -40,7 +40,7 @@ from ctxrisk.pipelines.lock import LockHolder, RunLock, lock_path_for
 from ctxrisk.pipelines.memory import release_freed_memory
 from ctxrisk.pipelines.quarantine import mark_processed, pending_files, quarantine, set_aside_links
 from ctxrisk.pipelines.settings import Settings
-from ctxrisk.pipelines.warehouse import audit, connect, transaction
+from ctxrisk.pipelines.warehouse import audit, connect, require_warehouse, transaction
 
 log = logging.getLogger(__name__)
 
@@ -995,6 +995,7 @@ def run_job(
     pseudonymise_key: bytes | None = None,
     steps: Sequence[Step] | None = None,
     progress: Progress | None = None,
+    create_warehouse: bool = True,
 ) -> RunSummary:
     """Run the whole job once: take the lock, ingest every drop folder, run the registered steps, log all.
 
@@ -1008,6 +1009,8 @@ def run_job(
         The non-ingest steps; default :func:`registered_steps`.
     progress : Progress or None
         Default :class:`LogProgress`.
+    create_warehouse : bool
+        Create the warehouse when missing (the CLI allows it only where the settings file names it).
 
     Returns
     -------
@@ -1027,6 +1030,8 @@ def run_job(
     with _redacting_logs(redact), _sigterm_rolls_back():
         plan = plan_steps(settings, pseudonymise_key=pseudonymise_key, extra_steps=steps, redact=redact)
         warehouse = Path(settings.paths.warehouse)
+        if not create_warehouse:
+            require_warehouse(warehouse)  # before the lock: nothing is created
         lock = RunLock(lock_path_for(warehouse), command="run")
         with lock:
             secure_mkdir(settings.paths.output_dir)

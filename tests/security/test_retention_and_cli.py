@@ -180,3 +180,19 @@ def test_outputs_to_a_folder_or_under_a_file_are_a_sentence(site) -> None:
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
         assert expected in " ".join(result.output.split())
     assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+def test_run_creates_only_the_warehouse_its_config_names(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "drop").mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text('[paths]\noutput_dir = "out"\ndrop_dirs = { incidents = "drop" }\n')
+    result = _cli("run", "--config", str(config))  # the config names no warehouse: the default is not created
+    assert result.exit_code == 1 and "does not exist (nothing was created)" in " ".join(result.output.split())
+    result = _cli("run", "--config", str(config), "--warehouse", str(tmp_path / "typo" / "wh.duckdb"))
+    assert result.exit_code == 1 and not (tmp_path / "typo").exists() and not (tmp_path / "output").exists()
+    config.write_text(
+        '[paths]\nwarehouse = "wh/ctxrisk.duckdb"\noutput_dir = "out"\ndrop_dirs = { incidents = "drop" }\n'
+    )
+    assert _cli("run", "--config", str(config)).exit_code == 0
+    assert (tmp_path / "wh" / "ctxrisk.duckdb").is_file()
