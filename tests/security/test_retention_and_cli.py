@@ -196,3 +196,12 @@ def test_run_creates_only_the_warehouse_its_config_names(tmp_path: Path, monkeyp
     )
     assert _cli("run", "--config", str(config)).exit_code == 0
     assert (tmp_path / "wh" / "ctxrisk.duckdb").is_file()
+
+
+def test_no_steering_map_is_drawn_from_marts_a_purge_removed(site) -> None:
+    root, settings = site
+    purge(settings, "1y6m", now=NOW)
+    out = root / "map.html"
+    result = _cli("map", "steering", "--out", str(out), "--warehouse", str(settings.paths.warehouse))
+    assert result.exit_code == 1 and "no marts.hotspots" in " ".join(result.output.split())
+    assert not out.exists()
