@@ -66,7 +66,7 @@ def init(warehouse: WarehouseOpt = None, config: ConfigOpt = None) -> None:
         con.close()
     except CtxriskError as exc:
         raise fail(exc) from exc
-    console.print(f"warehouse {settings.paths.warehouse} ready (schema version {SCHEMA_VERSION})")
+    console.print(Text(f"warehouse {printable(str(settings.paths.warehouse))} ready (schema version {SCHEMA_VERSION})"))
 
 
 def _ingest_kinds() -> list[str]:
@@ -109,7 +109,9 @@ def ingest(
     from ctxrisk.pipelines.warehouse import connect
 
     if kind not in _ingest_kinds():
-        err_console.print(f"[bold red]error:[/] unknown kind {kind!r}; allowed: {', '.join(_ingest_kinds())}")
+        err_console.print(
+            f"[bold red]error:[/] unknown kind {escape(repr(kind))}; allowed: {', '.join(_ingest_kinds())}"
+        )
         raise typer.Exit(ExitCode.USAGE)
     try:
         settings = settings_from(config, warehouse)
@@ -129,7 +131,7 @@ def ingest(
     else:
         _print_ingest_table(results)
         for _path, error in failures:
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(printable(str(error)))}", highlight=False)
     if failures:
         raise typer.Exit(ExitCode.INPUT_ERROR)
 
@@ -182,7 +184,7 @@ def status(
     if fmt == "json":
         console.print_json(json.dumps(info, default=str))
         return
-    console.print(f"warehouse {info['warehouse']} (schema version {info['schema_version']})")
+    console.print(Text(f"warehouse {printable(info['warehouse'])} (schema version {info['schema_version']})"))
     tables = Table(title="tables")
     tables.add_column("table")
     tables.add_column("rows", justify="right")

@@ -205,3 +205,17 @@ def test_no_steering_map_is_drawn_from_marts_a_purge_removed(site) -> None:
     result = _cli("map", "steering", "--out", str(out), "--warehouse", str(settings.paths.warehouse))
     assert result.exit_code == 1 and "no marts.hotspots" in " ".join(result.output.split())
     assert not out.exists()
+
+
+def test_ingest_of_files_named_with_markup_prints_them_as_written(tmp_path: Path) -> None:
+    warehouse = tmp_path / "wh.duckdb"
+    assert _cli("init", "--warehouse", str(warehouse)).exit_code == 0
+    folder = tmp_path / "[bold red]x"
+    folder.mkdir()
+    good = folder / "[red]good.csv"
+    good.write_text(ONLY_NEW)
+    bad = folder / "[blink]bad.csv"
+    bad.write_text("no,header,we,know\n1,2,3,4\n")
+    result = _cli("ingest", "incidents", str(good), str(bad), "--warehouse", str(warehouse))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "[red]good.csv" in result.output and "[blink]bad.csv" in result.output
