@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import hashlib
 import logging
@@ -16,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from ctxrisk import __version__
-from ctxrisk.pipelines.errors import SchemaVersionError, ValidationError
+from ctxrisk.pipelines.errors import CtxriskError, SchemaVersionError, ValidationError
 from ctxrisk.pipelines.fsutil import private_umask, secure_mkdir
 from ctxrisk.pipelines.settings import Settings, load_settings
 
@@ -246,6 +248,27 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
 _OPEN_TRANSACTIONS: dict[int, int] = {}
 
 
+class StorageFullError(CtxriskError):
+    """The disk holding the warehouse (or its write-ahead log or spill folder) is full; the work was rolled back."""
+
+
+_FULL_MESSAGE = (
+    "the disk holding the warehouse is full (no space left on device): this work was rolled back and is redone "
+    "by the next run; free some space (see `df -h`) before then"
+)
+
+
+def storage_full(exc: BaseException) -> bool:
+    """True when ``exc`` (or its cause) says the disk is full."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__
+    return False
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """Run a block in one transaction: all of it is committed, or none of it.
@@ -265,11 +288,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     _OPEN_TRANSACTIONS[key] = 1
     try:
         yield con
-    except BaseException:
-        con.execute("rollback")
+    except BaseException as exc:
+        with contextlib.suppress(duckdb.Error):  # a failed write may have ended the transaction already
+            con.execute("rollback")
+        if storage_full(exc):
+            raise StorageFullError(_FULL_MESSAGE) from exc
         raise
     else:
-        con.execute("commit")
+        try:
+            con.execute("commit")
+        except duckdb.Error as exc:
+            if storage_full(exc):
+                raise StorageFullError(_FULL_MESSAGE) from exc
+            raise
     finally:
         _OPEN_TRANSACTIONS.pop(key, None)
 

@@ -40,7 +40,7 @@ from ctxrisk.pipelines.lock import LockHolder, RunLock, lock_path_for
 from ctxrisk.pipelines.memory import release_freed_memory
 from ctxrisk.pipelines.quarantine import mark_processed, pending_files, quarantine, set_aside_links
 from ctxrisk.pipelines.settings import Settings
-from ctxrisk.pipelines.warehouse import audit, connect, require_warehouse, transaction
+from ctxrisk.pipelines.warehouse import StorageFullError, audit, connect, require_warehouse, transaction
 
 log = logging.getLogger(__name__)
 
@@ -385,6 +385,11 @@ def _ingest_dropped(
                 rows=(result.rows_read, result.rows_loaded, result.rows_rejected),
                 detail=redact(detail) if detail else None,
             )
+    except StorageFullError as exc:  # not the file's fault: it stays and is tried again
+        reason = _error_text(exc, redact)
+        log.error("%s: %s; the file stays in its folder and is tried again by the next run", path.name, reason)
+        _log_end_if_possible(con, ctx.run_id, row, STATUS_FAILED, error=reason)
+        return FileOutcome(str(path), STATUS_FAILED, reason=reason)
     except CtxriskError as exc:
         reason = _error_text(exc, redact)
         moved = quarantine(path, reason, run_id=ctx.run_id) if move else None
@@ -526,6 +531,14 @@ def _log_end(
         "detail = ?, error = ? where run_id = ? and step = ?",
         [_now(), status, *rows, detail, error, run_id, step],
     )
+
+
+def _log_end_if_possible(con: duckdb.DuckDBPyConnection, run_id: str, step: str, status: str, **kwargs: Any) -> None:
+    """:func:`_log_end`, unless the warehouse cannot be written (a full disk): the log line says it all then."""
+    try:
+        _log_end(con, run_id, step, status, **kwargs)
+    except duckdb.Error as exc:
+        log.warning("could not record %s in meta.run_log: %s", step, exc)
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
