@@ -335,7 +335,7 @@ def _assemble(payload: dict[str, Any], *, basemap_url: str | None) -> str:
             raise ValidationError(msg)
     scripts, hashes = _scripts(own_js)
     page = (
-        own_html.replace("%%CSP%%", html_lib.escape(_csp(basemap_url, hashes)))
+        own_html.replace("%%CSP%%", html_lib.escape(_csp(basemap_url, hashes), quote=False))
         .replace("%%BANNER%%", BANNER)
         .replace("%%PERIOD%%", html_lib.escape(meta["period"]))
         .replace("%%MADE%%", html_lib.escape(meta["madeAt"]))

@@ -72,11 +72,11 @@ def _unit_layout(h: Any, seed: int) -> np.ndarray:
     if n == 2:
         return np.array([[-0.5, 0.0], [0.5, 0.0]])
     random.seed(seed)
-    if n <= 1000:
-        niter = 500 if n <= 200 else 200
-        xy = np.asarray(h.layout_fruchterman_reingold(niter=niter, grid="nogrid").coords, dtype=float)
+    if n <= 200:
+        xy = np.asarray(h.layout_fruchterman_reingold(niter=300, grid="nogrid").coords, dtype=float)
     else:
-        xy = np.asarray(h.layout_drl().coords, dtype=float)
+        niter = 200 if n <= 2000 else 100
+        xy = np.asarray(h.layout_fruchterman_reingold(niter=niter, grid="grid").coords, dtype=float)
     xy -= xy.mean(axis=0)
     radius = float(np.sqrt((xy**2).sum(axis=1)).max())
     return xy / radius if radius > 0 else xy
@@ -85,8 +85,8 @@ def _unit_layout(h: Any, seed: int) -> np.ndarray:
 def layout_by_group(g: nx.Graph, membership: Mapping[Any, Any], *, seed: int = 0) -> dict[Any, tuple[float, float]]:
     """Lay out a graph group by group: each group force-directed on its own, groups packed in shelves.
 
-    Each group's induced subgraph is laid out with igraph (Fruchterman-Reingold up to 1,000 people, DrL
-    above) into a disc of radius ``sqrt(size)``; discs are packed row by row, largest first, with a gap
+    Each group's induced subgraph is laid out with igraph's Fruchterman-Reingold (its grid variant above
+    200 people) into a disc of radius ``sqrt(size)``; discs are packed row by row, largest first, with a gap
     between them. People in no group form groups of one, placed on a grid below.
 
     Parameters
@@ -108,6 +108,11 @@ def layout_by_group(g: nx.Graph, membership: Mapping[Any, Any], *, seed: int = 0
     members: dict[Any, list] = {}
     for n in g.nodes:
         members.setdefault(membership.get(n, ("own", n)), []).append(n)
+    key_of = {n: membership.get(n, ("own", n)) for n in g.nodes}
+    inner: dict[Any, list] = {}
+    for a, b in g.edges():
+        if key_of[a] == key_of[b]:
+            inner.setdefault(key_of[a], []).append((a, b))
     order = sorted(members.values(), key=lambda ps: (-len(ps), str(ps[0])))
     area = sum(4.0 * max(len(ps), 1) for ps in order)
     width = max(2.0, math.sqrt(area) * 1.1)
@@ -119,8 +124,8 @@ def layout_by_group(g: nx.Graph, membership: Mapping[Any, Any], *, seed: int = 0
             singles.extend(people)
             continue
         index = {p: k for k, p in enumerate(people)}
-        sub = g.subgraph(people)
-        h = ig.Graph(n=len(people), edges=[(index[a], index[b]) for a, b in sub.edges], directed=False)
+        pairs = inner.get(key_of[people[0]], [])
+        h = ig.Graph(n=len(people), edges=[(index[a], index[b]) for a, b in pairs], directed=False)
         xy = _unit_layout(h, seed + i)
         r = math.sqrt(len(people))
         gap = 1.0 + 0.15 * r

@@ -161,6 +161,7 @@
   const nodeVis = new Uint8Array(N), edgeVis = new Uint8Array(E), evPass = new Uint8Array(NEV), evBase = new Uint8Array(NEV);
   const focus = new Uint8Array(N), nodePass = new Uint8Array(N), vdeg = new Int32Array(N), dist = new Int32Array(N);
   let visibleNodes = 0, visibleEdges = 0;
+  const MAX_LABELS = 40, labelled = new Set();  // flagged adults labelled at once: the most children linked first
 
   function gradePasses(g) {
     const code = gradeOk[g];
@@ -239,6 +240,11 @@
       if (edgeVis[j] && !(nodeVis[D.edges.s[j]] && nodeVis[D.edges.t[j]])) edgeVis[j] = 0;
       visibleEdges += edgeVis[j];
     }
+    labelled.clear();
+    const shownFlagged = [];
+    for (let i = 0; i < N; i++) if (nodeVis[i] && (D.nodes.flags[i] & FLAG_CONCERN)) shownFlagged.push(i);
+    shownFlagged.sort((a, b) => D.nodes.kids[b] - D.nodes.kids[a] || (D.nodes.rank[a] || N + 1) - (D.nodes.rank[b] || N + 1));
+    for (const i of shownFlagged.slice(0, MAX_LABELS)) labelled.add(i);
     focus.fill(0);
     if (state.selected !== null) {
       focus[state.selected] = 1;
@@ -590,11 +596,15 @@
       const res = {...data};
       const f = D.nodes.flags[i];
       const flagged = state.hlConcern && (f & FLAG_CONCERN), broker = state.hlBroker && (f & FLAG_BROKER);
-      if (flagged) { res.forceLabel = true; res.zIndex = 1; res.size = data.size + 3; res.label = D.nodes.id[i] + ": adult linked to " + D.nodes.kids[i] + " children (more than chance)"; }
+      if (flagged) { res.forceLabel = labelled.has(i); res.zIndex = 1; res.size = data.size + 3; }
       else if (broker) { res.zIndex = 1; res.size = data.size + 2; }
       if (state.subset && state.subset.has(i)) { res.forceLabel = true; res.zIndex = 2; }
-      if (i === state.hovered) { res.forceLabel = true; res.zIndex = 3; }
-      if (state.selected !== null && i === state.selected) { res.highlighted = true; res.forceLabel = true; res.zIndex = 3; }
+      if (i === state.hovered || i === state.selected) {
+        res.forceLabel = true; res.zIndex = 3;
+        const marks = flagText(i).filter((t) => t.includes("(more than chance)"));
+        if (marks.length) res.label = D.nodes.id[i] + ": " + marks[0];
+      }
+      if (i === state.selected) res.highlighted = true;
       if (state.dim && !flagged && !broker && !focus[i] && i !== state.selected) { res.color = "#e4e4e4"; res.zIndex = 0; }
       return res;
     },
@@ -609,6 +619,7 @@
   renderer.on("enterNode", ({node}) => { state.hovered = +node; renderer.refresh({skipIndexation: true}); });
   renderer.on("leaveNode", () => { state.hovered = null; renderer.refresh({skipIndexation: true}); });
   if (FOCUSED) fitVisible();
+  new ResizeObserver(() => drawTimeline()).observe(timeline);
 
   // --- legend
   {
@@ -618,7 +629,7 @@
     legend.append(el("div", {}, "Size: betweenness rank (larger = more often on the shortest chain between others)"));
     legend.append(el("div", {}, el("span", {class: "bar", style: "width:18px;height:1px"}), el("span", {class: "bar", style: "width:18px;height:3px"}),
       "Line width: link weight (evidence items, weighted by grading and recency)"));
-    legend.append(el("div", {}, "Labelled and larger: adult linked to N children (more than chance); dark lines: the selection's links"));
+    legend.append(el("div", {}, "Larger, labelled (the " + MAX_LABELS + " with most children): adult linked to N children (more than chance); other labels show on hover and selection; dark lines: the selection's links"));
   }
 
   // --- controls
@@ -706,6 +717,7 @@
     applyFilters();
     renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
     if (FOCUSED) fitVisible();
+  new ResizeObserver(() => drawTimeline()).observe(timeline);
   });
 
   // --- export: CSV with spreadsheet formulas neutralised (OWASP), the view as SVG or PNG, print
@@ -811,6 +823,7 @@
       const d = renderer.graphToViewport({x: D.nodes.x[i], y: -D.nodes.y[i]}), {width, height} = renderer.getDimensions();
       return d.x >= -1 && d.y >= -1 && d.x <= width + 1 && d.y <= height + 1;
     }),
+    viewportOf: (id) => { const i = idIndex.get(id); return renderer.graphToViewport({x: D.nodes.x[i], y: -D.nodes.y[i]}); },
     svg: () => svgText(),
     csv: {people: () => csv(peopleRows()), links: () => csv(linkRows())},
     map: map,

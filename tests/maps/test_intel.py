@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import gzip
+import hashlib
 import json
 import os
 import re
@@ -32,9 +35,9 @@ runner = CliRunner()
 
 
 def _data(html: str) -> dict:
-    match = re.search(r'<script type="application/json" id="intel-data">(.*?)</script>', html, re.S)
+    match = re.search(r'<script type="application/octet-stream" id="intel-data"[^>]*>(.*?)</script>', html, re.S)
     assert match, "page has no inlined graph data"
-    return json.loads(match.group(1).replace("<\\/", "</"))
+    return json.loads(gzip.decompress(base64.b64decode(match.group(1))))
 
 
 @pytest.fixture
@@ -84,7 +87,7 @@ def test_tiny_page_carries_the_graph_and_its_evidence(tiny, tmp_path):
         "people": 4,
         "links": 3,
         "children": 2,
-        "adultsOfConcern": 1,
+        "flaggedAdults": 1,
         "brokers": data["counts"]["brokers"],
         "evidence": 3,
     }
@@ -124,6 +127,13 @@ def test_tiny_page_is_marked_private_and_self_contained(tiny, tmp_path):
     assert "A link is not proof of gang membership or of involvement in offending." in html
     assert external_references(html) == []
     assert "connect-src 'none'" in html and "default-src 'none'" in html
+    # scripts run by hash only: every inline script is listed, and nothing else may run
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html).group(1)
+    script_src = re.search(r"script-src ([^;]*);", csp).group(1)
+    assert "unsafe-inline" not in script_src
+    bodies = re.findall(r"<script>(.*?)</script>", html, re.S)
+    hashes = {base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode() for b in bodies}
+    assert len(bodies) == 4 and set(re.findall(r"'sha256-([^']+)'", script_src)) == hashes
     assert "npm sigma@3.0.2" in html and "npm graphology@0.26.0" in html
     assert find_terms(html) == []
     # never a name, birth month or coordinate of an event: only pseudonymous IDs and H3 cells
@@ -145,7 +155,7 @@ def test_cli_writes_page_and_audits_intel_edition(tiny, tmp_path):
     data = _data(out.read_text(encoding="utf-8"))
     assert sorted(data["nodes"]["id"]) == ["a1", "a2", "c1", "c2"]  # people involved in the window stay, unlinked
     assert data["relations"] == ["co_offender"] and data["edges"]["s"] and len(data["edges"]["s"]) == 1
-    assert data["view"] == {"threshold": 5000, "budget": 2000}
+    assert data["view"] == {"threshold": 300, "budget": 2000}
     focused = runner.invoke(app, ["intel", "--out", str(out), "--warehouse", str(tiny), "--focus-threshold", "2"])
     assert focused.exit_code == 0, focused.output
     assert _data(out.read_text(encoding="utf-8"))["view"]["threshold"] == 2
@@ -188,7 +198,8 @@ def test_sizes_follow_betweenness_and_flags_mark_brokers():
     size = dict(zip(data["nodes"]["id"], data["nodes"]["size"], strict=True))
     assert size == {"c1": 2.0, "c2": 2.0, "a1": 12.0, "y1": 2.0, "u1": 2.0}
     flags = dict(zip(data["nodes"]["id"], data["nodes"]["flags"], strict=True))
-    assert flags["a1"] == 1 | 2 | 16 and flags["y1"] == 0
+    assert flags["a1"] == 1 | 2 and flags["y1"] == 0
+    assert data["nodes"]["rank"] == [0, 0, 1, 0, 0]
     assert data["groups"]["id"] == [1, 2] and data["groups"]["size"] == [4, 1] and data["groups"]["children"] == [2, 0]
     assert data["evidence"]["day"] == [None, None, None] and data["dayRange"] is None
 
@@ -272,8 +283,13 @@ def test_sample_page_lists_known_adults_and_labels_places(sample):
     html = sample["intel"].read_text(encoding="utf-8")
     data = _data(html)
     ids = data["nodes"]["id"]
-    flagged = {ids[i] for i, f in enumerate(data["nodes"]["flags"]) if f & 1}
+    flagged = {ids[i] for i, f in enumerate(data["nodes"]["flags"]) if f & (1 | 16)}
     assert set(truth()["adults_of_concern"]) <= flagged
+    # 18-24-year-olds are young adults who may be exploited themselves, never flagged as adults (25+)
+    bands = data["bands"]
+    adults = [i for i, f in enumerate(data["nodes"]["flags"]) if f & 1]
+    assert adults and all(bands[data["nodes"]["band"][i]] == "adult" for i in adults)
+    assert all(bands[data["nodes"]["band"][i]] == "young_adult" for i, f in enumerate(data["nodes"]["flags"]) if f & 16)
     assert any(label and label.startswith("location of concern #1: ") for label in data["places"]["label"])
     assert find_terms(html) == []
     assert external_references(html) == []
@@ -305,8 +321,13 @@ def test_sample_page_in_chromium(sample):
         assert report.requests_local_failed == []
         assert page.get_attribute("body", "data-ready") == "true"
         assert page.inner_text("#banner") == "OFFICIAL-SENSITIVE"
+        data = _data(sample["intel"].read_text(encoding="utf-8"))
+        # opens on flagged adults and children at risk (as Neo4j Bloom starts small), not on all 1,778 people
+        start = int(page.get_attribute("#count", "data-visible-nodes"))
+        assert page.get_attribute("#count", "data-view") == "focused" and 0 < start < len(data["nodes"]["id"])
+        page.click("#show-all")
         total = int(page.get_attribute("#count", "data-visible-nodes"))
-        assert total == len(_data(sample["intel"].read_text(encoding="utf-8"))["nodes"]["id"])
+        assert total == len(data["nodes"]["id"])
 
         # search finds a known ID and shows its links with the evidence behind each
         known = truth()["adults_of_concern"][0]
@@ -320,11 +341,13 @@ def test_sample_page_in_chromium(sample):
         assert "not proof of gang membership" in page.inner_text("#panel")
         assert page.inner_text("#mapcaption").startswith("Group ")
 
-        # a click on the person (the camera has centred on them) shows their evidence
-        page.wait_for_timeout(500)
-        page.evaluate("document.getElementById('panel').innerHTML = ''")
+        # a click on the person (the camera has fitted them and their links) shows their evidence
+        page.wait_for_timeout(300)
+        page.evaluate("document.getElementById('panel').replaceChildren()")
         box = page.locator("#graph").bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        at = page.evaluate(f"window.intel.viewportOf({json.dumps(known)})")
+        assert 0 <= at["x"] <= box["width"] and 0 <= at["y"] <= box["height"]
+        page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
         page.wait_for_selector("#person-id")
         assert page.inner_text("#person-id") == known
         # a click on a linked person in the panel moves to them
@@ -347,11 +370,15 @@ def test_sample_page_in_chromium(sample):
         fewer = int(page.get_attribute("#count", "data-visible-nodes"))
         assert fewer < total
         page.click("#reset")
-        assert int(page.get_attribute("#count", "data-visible-nodes")) == total
+        assert int(page.get_attribute("#count", "data-visible-nodes")) == start
+        page.click("#show-all")
         page.fill("#to", "2025-01-31")
         page.dispatch_event("#to", "change")
         assert int(page.get_attribute("#count", "data-visible-nodes")) < total
         page.click("#reset")
+        # the side map opens on the local authorities around the linked places, with their names
+        assert page.locator("#map .la-name").count() > 0
+        assert "Office for National Statistics" in page.inner_text("#map")
 
         page.fill("#search", known)
         page.press("#search", "Enter")
