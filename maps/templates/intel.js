@@ -664,7 +664,7 @@
   search.addEventListener("change", runSearch);
   matches.addEventListener("click", (ev) => { const b = ev.target.closest("button.person"); if (b) select(+b.dataset.node, true); });
 
-  function checkboxes(fieldset, items, attr, set) {
+  function checkboxes(fieldset, items, attr, set, numeric = true) {
     const box = typeof fieldset === "string" ? $(fieldset) : fieldset;
     items.forEach(([value, ...label]) => {
       const input = el("input", {type: "checkbox", ["data-" + attr]: value});
@@ -674,7 +674,7 @@
     box.addEventListener("change", (ev) => {
       const raw = ev.target.dataset[attr];
       if (raw === undefined) return;
-      const value = /^-?\d+$/.test(raw) ? +raw : raw;
+      const value = numeric ? +raw : raw;
       if (ev.target.checked) set().add(value); else set().delete(value);
       applyFilters();
     });
@@ -683,8 +683,8 @@
   checkboxes("relset", D.relations.map((r, k) => [k, r.replace(/_/g, " ") + " ", el("small", {}, "(" + D.sources[k] + ")")]), "relation", () => state.relations);
   checkboxes("themeset", [...D.themes.map((t, k) => [k, t]), [-1, "no theme recorded"]], "theme", () => state.themes);
   checkboxes("riskset", [...D.risks.map((r, k) => [k, r]), [-1, "not screened"]], "risk", () => state.risks);
-  checkboxes("grade-source", SOURCES.map((s) => [s, "source " + s + ": " + SOURCE[s]]), "source", () => state.sources);
-  checkboxes("grade-intel", INTELS.map((s) => [s, "intelligence " + s + ": " + INTEL[s]]), "intel", () => state.intels);
+  checkboxes("grade-source", SOURCES.map((s) => [s, "source " + s + ": " + SOURCE[s]]), "source", () => state.sources, false);
+  checkboxes("grade-intel", INTELS.map((s) => [s, "intelligence " + s + ": " + INTEL[s]]), "intel", () => state.intels, false);
   $("grade-none").addEventListener("change", (ev) => { state.ungraded = ev.target.checked; applyFilters(); });
   $("looked-after").addEventListener("change", (ev) => { state.lookedAfter = ev.target.value === "" ? null : +ev.target.value; applyFilters(); });
   const from = $("from"), to = $("to");
@@ -819,7 +819,7 @@
     applyFilters: () => applyFilters(),
     graphOrder: () => graph.order,
     id: (i) => D.nodes.id[i],
-    inViewport: () => visibleList().every((i) => {
+    inViewport: (ids) => (ids ? ids.map((id) => idIndex.get(id)) : visibleList()).every((i) => {
       const d = renderer.graphToViewport({x: D.nodes.x[i], y: -D.nodes.y[i]}), {width, height} = renderer.getDimensions();
       return d.x >= -1 && d.y >= -1 && d.x <= width + 1 && d.y <= height + 1;
     }),

@@ -1,4 +1,4 @@
-"""Tests for ctxrisk.maps.intel and ctxrisk.cli.intel: the OFFICIAL-SENSITIVE graph explorer, built, scanned and used in Chromium."""
+"""Tests for ctxrisk.maps.intel and ctxrisk.cli.intel: the OFFICIAL-SENSITIVE explorer, built and used in Chromium."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def tiny(tmp_path) -> Path:
         "('c1','2009-01',true,'t'), ('c2','2010-03',false,'t'), ('a1','1990-05',null,'t'), ('a2','1988-02',null,'t')"
     )
     con.execute(
-        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, latitude, longitude, located, file_id) values "
+        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, "
+        "latitude, longitude, located, file_id) values "
         "('i1','partnership','2024-01-10 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t'),"
         "('i2','partnership','2024-03-05 12:00:00+00','minute','cse','cse',53.2,-2.5,true,'t')"
     )
@@ -60,7 +61,8 @@ def tiny(tmp_path) -> Path:
         "('c2','i2','incident','victim','t'), ('a1','i2','incident','suspect','t')"
     )
     con.execute(
-        "insert into raw.associations (person_a, person_b, relation, observed_at, source_evaluation, intelligence_evaluation, handling, file_id) "
+        "insert into raw.associations (person_a, person_b, relation, observed_at, source_evaluation, "
+        "intelligence_evaluation, handling, file_id) "
         "values ('a1','a2','co_offender','2024-02-01 00:00:00+00','2','B','C','t')"
     )
     con.close()
@@ -258,7 +260,7 @@ def test_notice_uses_appropriate_language():
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    """The committed sample with hot spots, emerging hot spots and places of concern; intel and steering pages made from it."""
+    """The committed sample with hot spots, emerging hot spots and places of concern; intel and steering pages."""
     from ctxrisk.analytics.hotspots import run_emerging, run_hotspots
     from ctxrisk.analytics.locations import run_locations
 
@@ -400,7 +402,7 @@ def test_sample_page_in_chromium(sample):
 
 
 def _large_graph(groups: int = 8, size: int = 30) -> tuple[nx.Graph, dict]:
-    """``groups`` rings of ``size`` people (every third a child), each ring chorded, ring k tied to ring k+1 by one link."""
+    """``groups`` rings of ``size`` people (every third a child), each ring chorded, ring k tied to ring k+1."""
     g = nx.Graph()
     bands = ("child", "young_adult", "adult")
     for k in range(groups):
@@ -443,7 +445,7 @@ def test_large_graph_page_records_its_view_options():
 
 
 @pytest.mark.browser
-def test_large_graph_opens_on_a_focused_view_in_chromium(tmp_path):
+def test_large_graph_opens_on_flagged_adults_in_chromium(tmp_path):
     require_chromium()
     g, frames = _large_graph()
     html = build_intel_page(g, **frames, period="p", made_at="x", focus_threshold=100, focus_budget=6)
@@ -458,16 +460,16 @@ def test_large_graph_opens_on_a_focused_view_in_chromium(tmp_path):
     try:
         assert page.get_attribute("body", "data-ready") == "true"
         assert page.get_attribute("#count", "data-view") == "focused"
-        assert page.is_visible("#viewnote") and "Focused view" in page.inner_text("#viewtext")
-        # the adult of concern p00-02 and broker p03-00 are in the view with their strongest links, 6 people at most
+        assert page.is_visible("#viewnote") and "flagged adults and children at risk" in page.inner_text("#viewtext")
+        # the flagged adult first, then children (no screening held: every child counts as at risk), 6 at most
         assert count("data-in-graph") == count() == 6 and page.evaluate("window.intel.graphOrder()") == 6
-        shown = set(page.evaluate("window.intel.renderer.getGraph().nodes().map((k) => window.intel.id(+k))"))
-        assert {"p00-02", "p03-00"} <= shown and shown <= {"p00-02", "p03-00", *g["p00-02"], *g["p03-00"]}
+        shown = page.evaluate("window.intel.visibleIds()")
+        assert "p00-02" in shown and all(int(p[-2:]) % 3 == 0 for p in shown if p != "p00-02")
         assert "of 240 people" in page.inner_text("#count")
 
-        # a band filter hides people through the reducers: the sigma graph keeps its 25 nodes
+        # a band filter hides people through the reducers: the sigma graph keeps its nodes
         page.uncheck("#bandset input[data-band='0']")
-        assert 0 < count() < 6 and count("data-in-graph") == 6
+        assert count() == 1 and count("data-in-graph") == 6
         page.check("#bandset input[data-band='0']")
 
         # search finds someone outside the view: they and their links join the graph, with their evidence
@@ -478,28 +480,312 @@ def test_large_graph_opens_on_a_focused_view_in_chromium(tmp_path):
         assert count("data-in-graph") == 6 + 1 + g.degree("p06-10")
         assert page.locator("#links tr.evidence").count() == g.degree("p06-10")
         assert "2025-03-01" in page.locator("#links tr.evidence").first.inner_text()
+        around = ["p06-10", *g["p06-10"]]
+        assert page.evaluate(f"window.intel.inViewport({json.dumps(around)})")
+        # "Expand neighbours" grows the view around a neighbour (as Bloom's expand)
+        neighbour = page.locator("#links button.person").first.inner_text()
+        page.locator("#links button.person").first.click()
+        before = count("data-in-graph")
+        page.click("#expand")
+        assert count("data-in-graph") >= before and neighbour in page.evaluate("window.intel.visibleIds()")
 
         # partial IDs list matches from the prebuilt index
         page.fill("#search", "p07-1")
         page.press("#search", "Enter")
         assert page.locator("#matches button.person").count() == 10
 
-        # a group shows that group only; the ego view widens beyond it
+        # a group shows that group only, fitted to the view; the ego view widens beyond it
+        page.evaluate("window.intel.renderer.getCamera().setState({x: 9, y: 9, ratio: 0.05})")
+        assert not page.evaluate("window.intel.inViewport()")
         page.select_option("#group", "6")
-        assert count() == 30
+        assert count() == 30 and page.evaluate("window.intel.inViewport()")
         page.select_option("#group", "")
         page.select_option("#hops", "2")
         ego = count()
-        assert ego > 1 and page.evaluate("window.intel.graphOrder()") >= ego
+        assert (
+            ego > 1 and page.evaluate("window.intel.graphOrder()") >= ego and page.evaluate("window.intel.inViewport()")
+        )
         page.select_option("#hops", "0")
 
         page.click("#show-all")
         assert page.get_attribute("#count", "data-view") == "all" and count() == 240 and count("data-in-graph") == 240
         page.click("#reset")
-        # back to the first view, plus the person still selected in the panel
-        assert page.get_attribute("#count", "data-view") == "focused" and count("data-in-graph") == 6 + 1
-        assert page.inner_text("#person-id") == "p06-10"
+        # reset restores everything: the starting view, no selection, the whole camera, empty search
+        assert page.get_attribute("#count", "data-view") == "focused" and count("data-in-graph") == 6
+        assert page.locator("#person-id").count() == 0 and page.input_value("#search") == ""
+        assert page.evaluate("window.intel.state().selected") is None
         assert report.console_errors == []
         assert report.requests_external == []
+    finally:
+        page.close()
+
+
+# ------------------------------------------------------------------------------ investigation in the page
+
+X = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script>'
+
+
+def _chain(mark: str = "") -> tuple[nx.Graph, dict, pd.DataFrame, pd.DataFrame]:
+    """Two routes from c1 to y1: a1-a2 (3 links, out of date order) and u1-u2-u3 (4 links, in date order).
+
+    ``mark`` is appended to every free-text value (relations, event IDs, themes, risk levels, place labels).
+    """
+    g = nx.Graph()
+    cell = "h3:891951b7553ffff"
+    people = [
+        ("c1", "child", "high" + mark, True),
+        ("c2", "child", "low" + mark, False),
+        ("a1", "adult", None, None),
+        ("a2", "adult", None, None),
+        ("y1", "young_adult", None, None),
+        ("u1", "adult", None, None),
+        ("u2", "adult", None, None),
+        ("u3", "adult", None, None),
+        ("-x1", "unknown", None, None),
+    ]
+    for n, band, risk, la in people:
+        g.add_node(n, age_band=band, risk_level=risk, looked_after=la, locations=[cell], n_events=1)
+    links = [
+        ("c1", "a1", "co_involvement", "=cmd|' /C calc'!A0", "2025-01-10", None, None),
+        ("c2", "a1", "co_involvement", "e2", "2025-03-01", None, None),
+        ("a1", "a2", "co_offender" + mark, None, "2025-02-01", "2B", "C"),
+        ("a2", "y1", "co_involvement", "e3", "2025-01-05", None, None),
+        ("c1", "u1", "co_involvement", "e4", "2025-01-15", None, None),
+        ("u1", "u2", "co_involvement", "e5", "2025-02-10", None, None),
+        ("u2", "u3", "co_involvement", "e6", "2025-03-01", None, None),
+        ("u3", "y1", "co_involvement", "e7", "2025-04-01", None, None),
+    ]
+    for a, b, rel, event, day, grade, handling in links:
+        ev = {"relation": rel, "event_id": event if event is None else event + mark, "date": day, "grading": grade}
+        g.add_edge(a, b, weight=1.0, relations=[rel], evidence=[ev | {"handling": handling, "weight": 1.0}])
+    frames = {
+        "communities": pd.DataFrame({"person_id": [p[0] for p in people], "group_id": [1, 1, 1, 1, 2, 2, 2, 2, 3]}),
+        "centrality": pd.DataFrame({"person_id": ["a1", "u1"], "betweenness": [0.5, 0.2]}),
+        "adults": pd.DataFrame(
+            {
+                "person_id": ["a1", "y1", "a2"],
+                "age_band": ["adult", "young_adult", "adult"],
+                "children_linked": [2, 2, 0],
+                "flagged": [True, True, False],
+            }
+        ),
+        "brokers": pd.DataFrame({"person_id": ["a1"], "betweenness": [0.5], "groups_linked": [1]}),
+    }
+    themes = pd.DataFrame({"event_id": ["e2" + mark, "e3" + mark], "theme": ["cse" + mark, "cce" + mark]})
+    places = pd.DataFrame({"location_id": [cell], "label": ["Market Square" + mark]})
+    return g, frames, themes, places
+
+
+@pytest.fixture(scope="module")
+def chain_page(tmp_path_factory) -> Path:
+    g, frames, themes, places = _chain()
+    html = build_intel_page(g, **frames, period="p", made_at="x", themes=themes, places=places)
+    path = tmp_path_factory.mktemp("chain") / "chain.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def test_flags_words_and_ranks_in_the_data():
+    g, frames, themes, places = _chain()
+    data = _data(build_intel_page(g, **frames, period="p", made_at="x", themes=themes, places=places))
+    flags = dict(zip(data["nodes"]["id"], data["nodes"]["flags"], strict=True))
+    assert flags["a1"] & 1 and not flags["a2"] & 1  # only flagged rows are marked
+    assert flags["y1"] & 16 and not flags["y1"] & 1  # a young adult is never an adult "of concern"
+    assert flags["c1"] & (4 | 32) == 36 and not flags["c2"] & 32  # looked after; high risk = at risk
+    assert dict(zip(data["nodes"]["id"], data["nodes"]["rank"], strict=True)) == {
+        "c1": 0,
+        "c2": 0,
+        "a1": 1,
+        "a2": 0,
+        "y1": 0,
+        "u1": 2,
+        "u2": 0,
+        "u3": 0,
+        "-x1": 0,
+    }
+    assert data["themes"] == ["cse", "cce"] and data["grades"] == ["", "2B"]
+    assert "computed on the whole period (p)" in data["meta"]["flagNote"]
+
+
+def _count(page, attr: str = "data-visible-nodes") -> int:
+    return int(page.get_attribute("#count", attr))
+
+
+@pytest.mark.browser
+def test_find_path_time_ordered_and_connecting_network(chain_page):
+    require_chromium()
+    report = open_page(chain_page, settle_ms=100)
+    page = report.page
+    try:
+        assert _count(page) == 9  # a small graph opens on everyone
+        page.fill("#path-from", "c1")
+        page.fill("#path-to", "y1")
+        page.click("#path-find")
+        steps = page.locator("#subset-list button.person").all_inner_texts()
+        assert steps == ["c1", "a1", "a2", "y1"] and "3 links" in page.inner_text("#result")
+        assert _count(page) == 4 and _count(page, "data-visible-edges") == 3
+        assert page.get_attribute("#count", "data-view") == "subset" and page.evaluate("window.intel.inViewport()")
+        assert page.locator("#links .link").count() == 3 and "not proof" in page.inner_text("#panel")
+        # time-ordered: c1-a1 (Jan 10), a1-a2 (Feb 1), a2-y1 (Jan 5) goes back in time; the u route does not
+        page.check("#path-timed")
+        page.click("#path-find")
+        steps = page.locator("#subset-list button.person").all_inner_texts()
+        assert steps == ["c1", "u1", "u2", "u3", "y1"] and "Time-ordered path: 4 links" in page.inner_text("#result")
+        # under a filter that removes the u route, no time-ordered path is left
+        page.fill("#to", "2025-03-15")
+        page.dispatch_event("#to", "change")
+        page.click("#path-find")
+        assert "No time-ordered path between c1 and y1" in page.inner_text("#result")
+        page.click("#reset")
+        page.fill("#path-from", "c1")
+        page.fill("#path-to", "nobody")
+        page.click("#path-find")
+        assert 'No person with the ID "nobody"' in page.inner_text("#result")
+
+        page.fill("#cn-ids", "c2, y1 -x1")
+        page.click("#cn-find")
+        assert "1 pair" not in page.inner_text("#result") and "2 pairs are not connected" in page.inner_text("#result")
+        shown = set(page.evaluate("window.intel.visibleIds()"))
+        assert shown == {"c2", "a1", "a2", "y1", "-x1"}
+        page.click("#reset")
+        assert _count(page) == 9 and page.input_value("#cn-ids") == ""
+        assert report.console_errors == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_timeline_brush_and_filters(chain_page):
+    require_chromium()
+    report = open_page(chain_page, settle_ms=100)
+    page = report.page
+    try:
+        assert "8 dated evidence items" in page.inner_text("#timeline-caption")
+        assert page.locator("#timeline rect.tbar").count() >= 3
+        box = page.locator("#timeline").bounding_box()
+        # drag over the first third of the timeline (2025-01-05 to about 2025-02-10)
+        page.mouse.move(box["x"] + 1, box["y"] + 30)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.33, box["y"] + 30, steps=4)
+        page.mouse.up()
+        assert page.input_value("#from") == "2025-01-05" and page.input_value("#to") < "2025-02-15"
+        assert 0 < _count(page, "data-visible-edges") < 8 and page.locator("#timeline rect.brush").count() == 1
+        page.mouse.click(box["x"] + 50, box["y"] + 30)  # a click clears the window
+        assert page.input_value("#from") == "" and _count(page, "data-visible-edges") == 8
+
+        page.uncheck("#themeset input[data-theme='0']")  # cse: one evidence item
+        assert _count(page, "data-visible-edges") == 7
+        page.check("#themeset input[data-theme='0']")
+        page.uncheck("#grade-source input[data-source='2']")  # the 2B association
+        assert _count(page, "data-visible-edges") == 7
+        page.check("#grade-source input[data-source='2']")
+        page.uncheck("#grade-none")
+        assert _count(page, "data-visible-edges") == 1
+        page.check("#grade-none")
+        page.select_option("#looked-after", "1")
+        assert page.evaluate("window.intel.visibleIds()") == ["c1"]
+        page.select_option("#looked-after", "")
+        page.uncheck("#riskset input[data-risk='0']")  # "high": c1
+        assert "c1" not in page.evaluate("window.intel.visibleIds()") and _count(page) == 8
+        page.click("#reset")
+        assert _count(page) == 9 and page.is_checked("#riskset input[data-risk='0']")
+        assert report.console_errors == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_panel_keys_flags_export_and_print(chain_page, tmp_path):
+    require_chromium()
+    report = open_page(chain_page, settle_ms=100)
+    page = report.page
+    try:
+        page.evaluate("window.intel.select('a1')")
+        panel = page.inner_text("#panel")
+        assert "adult linked to 2 children (more than chance)" in panel
+        assert "betweenness rank 1 of 9 (top 12%)" in panel and "0.5" not in panel
+        grade = page.locator("#links tr.evidence", has_text="2B").inner_text()
+        assert "2B-C" in grade and "source 2: untested" in grade and "intelligence B: known indirectly" in grade
+        assert "handling C: lawful sharing permitted with conditions" in grade
+        assert "Source evaluation" in page.inner_text("#grading-key")
+        page.evaluate("window.intel.select('y1')")
+        panel = page.inner_text("#panel")
+        assert "may be exploited themselves" in panel and "of concern" not in panel.lower()
+        page.evaluate("window.intel.select('a2')")
+        assert "more than chance" not in page.inner_text("#person-tags")
+
+        page.click("#reset")
+        with page.expect_download() as info:
+            page.click("#export-people")
+        people = Path(info.value.path()).read_text(encoding="utf-8")
+        assert info.value.suggested_filename == "OFFICIAL-SENSITIVE-intel-people.csv"
+        assert people.splitlines()[0].startswith("person_id,age_band")
+        assert "\n'-x1," in people.replace("\r\n", "\n")  # a leading - cannot start a formula
+        with page.expect_download() as info:
+            page.click("#export-links")
+        links = Path(info.value.path()).read_text(encoding="utf-8")
+        assert len(links.strip().splitlines()) == 9
+        assert "\"'=cmd|' /C calc'!A0\"" in links or "'=cmd|' /C calc'!A0" in links
+        assert ",=" not in links and ",+" not in links
+        assert "lawful sharing permitted with conditions" in links
+
+        with page.expect_download() as info:
+            page.click("#export-svg")
+        svg = Path(info.value.path()).read_text(encoding="utf-8")
+        assert svg.count("OFFICIAL-SENSITIVE") == 2 and svg.count("<circle") == 9
+        with page.expect_download() as info:
+            page.click("#export-png")
+        assert Path(info.value.path()).read_bytes().startswith(b"\x89PNG")
+
+        # print: OFFICIAL-SENSITIVE in the top and bottom margin of every page, and the graph as SVG
+        margins = page.evaluate(
+            """() => [...document.styleSheets].flatMap((s) => [...s.cssRules])
+                 .filter((r) => r instanceof CSSMediaRule && r.conditionText === "print")
+                 .flatMap((m) => [...m.cssRules]).filter((r) => r instanceof CSSPageRule)
+                 .flatMap((p) => [...p.cssRules]).map((m) => m.name + " " + m.style.content)"""
+        )
+        assert sorted(margins) == ['bottom-center "OFFICIAL-SENSITIVE"', 'top-center "OFFICIAL-SENSITIVE"']
+        page.emulate_media(media="print")
+        page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        assert page.locator("#print-graph svg circle").count() == 9 and page.is_visible("#print-graph")
+        assert not page.is_visible("#controls")
+        assert page.pdf().startswith(b"%PDF")
+        page.emulate_media(media="screen")
+        assert report.console_errors == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_planted_markup_never_runs(tmp_path):
+    """Markup in every text field (relations, event IDs, themes, risks, place labels, period) stays text."""
+    require_chromium()
+    g, frames, themes, places = _chain(mark=X)
+    html = build_intel_page(g, **frames, period="p" + X, made_at="m" + X, themes=themes, places=places)
+    path = tmp_path / "xss.html"
+    path.write_text(html, encoding="utf-8")
+    report = open_page(path, settle_ms=100)
+    page = report.page
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        assert page.get_attribute("body", "data-ready") == "true"
+        for person in ("c1", "a1", "y1"):
+            page.evaluate(f"window.intel.select({json.dumps(person)})")
+        assert X in page.inner_text("#panel") and X in page.inner_text("#period")
+        page.select_option("#group", "1")
+        page.evaluate("window.intel.map.eachLayer((l) => { if (l.getTooltip && l.getTooltip()) l.openTooltip(); })")
+        assert "Market Square" + X in page.inner_text("#map")
+        page.fill("#path-from", "c1")
+        page.fill("#path-to", "y1")
+        page.click("#path-find")
+        page.fill("#search", "a")
+        page.press("#search", "Enter")
+        page.evaluate("window.intel.svg()")
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.__xss") is None
+        assert dialogs == []
+        assert page.locator("#panel img, #map img[src='x'], #controls img, #period img").count() == 0
+        assert not [e for e in report.console_errors if "Content Security Policy" not in e]
     finally:
         page.close()
