@@ -211,15 +211,26 @@ def _ranks(nodes: list, centrality: pd.DataFrame) -> np.ndarray:
 
 
 def _adult_flags(adults: pd.DataFrame) -> tuple[set, set, dict]:
-    """Flagged adults (25+), flagged young adults and the children each is linked to."""
-    chosen = adults
+    """Flagged adults (25+), young adults (18-24) linked to more children than chance, and their children.
+
+    With ``flagged`` (``ctxrisk.analytics.graph.adults_of_concern``), an adult is marked when it is true
+    and a young adult when its ``finding`` says "(more than chance)" (``flagged`` is never true for
+    them); without it, every row is marked.
+    """
+    band = adults["age_band"] if "age_band" in adults.columns else pd.Series("adult", index=adults.index)
     if "flagged" in adults.columns:
-        chosen = adults.loc[adults["flagged"].fillna(False).astype(bool)]
-    band = chosen["age_band"] if "age_band" in chosen.columns else pd.Series("adult", index=chosen.index)
-    kids = chosen["children_linked"] if "children_linked" in chosen.columns else pd.Series(0, index=chosen.index)
-    flagged = set(chosen.loc[band != "young_adult", "person_id"])
-    young = set(chosen.loc[band == "young_adult", "person_id"])
-    return flagged, young, dict(zip(chosen["person_id"], kids.astype(int), strict=True))
+        adult = adults["flagged"].fillna(False).astype(bool) & (band != "young_adult")
+        finding = adults["finding"] if "finding" in adults.columns else pd.Series("", index=adults.index)
+        young = (band == "young_adult") & finding.fillna("").astype(str).str.contains("(more than chance)", regex=False)
+    else:
+        adult, young = band != "young_adult", band == "young_adult"
+    kids = adults["children_linked"] if "children_linked" in adults.columns else pd.Series(0, index=adults.index)
+    marked = adult | young
+    return (
+        set(adults.loc[adult, "person_id"]),
+        set(adults.loc[young, "person_id"]),
+        dict(zip(adults.loc[marked, "person_id"], kids[marked].astype(int), strict=True)),
+    )
 
 
 def _node_columns(

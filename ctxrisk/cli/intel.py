@@ -123,7 +123,7 @@ def make_intel_page(
         g,
         communities=members,
         centrality=centrality(g, exact_max_nodes=exact),
-        adults=adults_of_concern(g, min_children=settings.graph.min_children),
+        adults=adults_of_concern(g, min_children=settings.graph.min_children, alpha=settings.graph.alpha),
         brokers=brokers(g, members, exact_max_nodes=exact),
         period=period_text(g, since=since, until=until),
         made_at=made_at or dt.datetime.now(dt.UTC),

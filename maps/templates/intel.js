@@ -71,10 +71,11 @@
     const at = memberStart.slice(0, NG);
     for (let i = 0; i < N; i++) { const k = groupIndex.get(D.nodes.group[i]); if (k !== undefined) members[at[k]++] = i; }
   }
+  const kidsText = (i) => D.nodes.kids[i] + (D.nodes.kids[i] === 1 ? " child" : " children");
   const flagText = (i) => {
     const f = D.nodes.flags[i], out = [];
-    if (f & FLAG_CONCERN) out.push("adult linked to " + D.nodes.kids[i] + " children (more than chance)");
-    if (f & FLAG_YOUNG) out.push("young adult linked to " + D.nodes.kids[i] + " children (more than chance): may be exploited themselves");
+    if (f & FLAG_CONCERN) out.push("adult linked to " + kidsText(i) + " (more than chance)");
+    if (f & FLAG_YOUNG) out.push("young adult (18-24) linked to " + kidsText(i) + " (more than chance): may be exploited themselves");
     if (f & FLAG_BROKER) out.push("broker between groups");
     if (f & FLAG_LOOKED_AFTER) out.push("looked after");
     if (f & FLAG_SUSPECT) out.push("recorded as a suspect in the period");
