@@ -174,7 +174,7 @@ def _scripts(own_js: str) -> tuple[str, list[str]]:
 def _packed(payload: dict[str, Any]) -> str:
     """The page's data as gzip-compressed JSON in base64 (decoded in the page with DecompressionStream)."""
     raw = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+    return base64.b64encode(gzip.compress(raw, compresslevel=5, mtime=0)).decode("ascii")
 
 
 def _check_inputs(g: Any, top_brokers: int, focus_threshold: int, focus_budget: int, basemap_url: str | None) -> None:

@@ -75,7 +75,7 @@ def _unit_layout(h: Any, seed: int) -> np.ndarray:
     if n <= 200:
         xy = np.asarray(h.layout_fruchterman_reingold(niter=300, grid="nogrid").coords, dtype=float)
     else:
-        niter = 200 if n <= 2000 else 100
+        niter = 120 if n <= 2000 else 80
         xy = np.asarray(h.layout_fruchterman_reingold(niter=niter, grid="grid").coords, dtype=float)
     xy -= xy.mean(axis=0)
     radius = float(np.sqrt((xy**2).sum(axis=1)).max())
@@ -282,33 +282,42 @@ class _Codes(list):
 
 
 def _edge_columns(g: nx.Graph, index: dict, themes: Mapping[str, str]) -> dict[str, Any]:
-    relations = sorted({r for _, _, d in g.edges(data=True) for r in d.get("relations") or []})
-    rel_index = {r: i for i, r in enumerate(relations)}
-    grades, theme_codes = _Codes([""]), _Codes()
+    rels, grades, theme_codes, day_codes = _Codes(), _Codes([""]), _Codes(), {}
     src, dst, weight, starts = [], [], [], [0]
-    ev: dict[str, list] = {"rel": [], "id": [], "day": [], "grade": [], "cond": [], "theme": []}
+    ev_rel, ev_id, ev_day, ev_grade, ev_cond, ev_theme = [], [], [], [], [], []
     for a, b, d in g.edges(data=True):
         src.append(index[a])
         dst.append(index[b])
-        weight.append(round(float(d.get("weight", 0.0)), 4))
-        for e in d.get("evidence") or []:
-            event = e.get("event_id")
-            theme = themes.get(event) if event is not None else None
-            ev["rel"].append(rel_index[e["relation"]])
-            ev["id"].append(event)
-            ev["day"].append(_day(e.get("date")))
-            ev["grade"].append(grades.code(e.get("grading") or ""))
-            ev["cond"].append(1 if e.get("handling") == "C" else 0)
-            ev["theme"].append(-1 if theme is None else theme_codes.code(str(theme)))
-        starts.append(len(ev["rel"]))
-    days = [v for v in ev["day"] if v is not None]
+        weight.append(d.get("weight", 0.0))
+        for e in d.get("evidence") or ():
+            event, date = e.get("event_id"), e.get("date")
+            theme = themes.get(event) if themes and event is not None else None
+            ev_rel.append(rels.code(e["relation"]))
+            ev_id.append(event)
+            if date not in day_codes:
+                day_codes[date] = _day(date)
+            ev_day.append(day_codes[date])
+            ev_grade.append(grades.code(e.get("grading") or ""))
+            ev_cond.append(1 if e.get("handling") == "C" else 0)
+            ev_theme.append(-1 if theme is None else theme_codes.code(str(theme)))
+        starts.append(len(ev_rel))
+    relations = sorted(rels)
+    remap = np.array([relations.index(r) for r in rels], dtype=np.int64)
+    days = [v for v in day_codes.values() if v is not None]
     return {
         "relations": relations,
         "sources": [_SOURCES.get(r, "recorded association") for r in relations],
         "grades": list(grades),
         "themes": list(theme_codes),
-        "edges": {"s": src, "t": dst, "w": weight, "ev": starts},
-        "evidence": ev,
+        "edges": {"s": src, "t": dst, "w": np.round(np.asarray(weight, dtype=float), 4).tolist(), "ev": starts},
+        "evidence": {
+            "rel": remap[np.asarray(ev_rel, dtype=np.int64)].tolist() if ev_rel else [],
+            "id": ev_id,
+            "day": ev_day,
+            "grade": ev_grade,
+            "cond": ev_cond,
+            "theme": ev_theme,
+        },
         "dayRange": [min(days), max(days)] if days else None,
     }
 
@@ -383,11 +392,11 @@ def graph_payload(
         "risks": risks,
         "nodes": {
             "id": nodes,
-            "x": [round(pos[n][0], 3) for n in nodes],
-            "y": [round(pos[n][1], 3) for n in nodes],
+            "x": np.round([pos[n][0] for n in nodes], 3).tolist(),
+            "y": np.round([pos[n][1] for n in nodes], 3).tolist(),
             "band": [bands.index(d.get("age_band")) if d.get("age_band") in bands else 3 for d in attrs],
             "group": [group_of.get(n, 0) for n in nodes],
-            "size": [round(float(s), 2) for s in sizes],
+            "size": np.round(sizes, 2).tolist(),
             "rank": ranks.tolist(),
             "flags": cols["flags"],
             "kids": cols["kids"],

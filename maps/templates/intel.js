@@ -353,8 +353,8 @@
       table.append(el("tr", {class: "evidence" + (evPass[k] ? "" : " out")},
         el("td", {}, D.sources[r]), el("td", {}, D.relations[r].replace(/_/g, " ") + theme),
         el("td", {}, D.evidence.id[k] === null ? "-" : D.evidence.id[k]), el("td", {}, dayText(D.evidence.day[k])),
-        el("td", {title: gradeMeaning(code, cond)}, (code ? code + (cond ? "-C" : "-P") : "not graded"),
-          el("span", {class: "grade-meaning"}, gradeMeaning(code, cond)))));
+        el("td", {title: gradeMeaning(code, cond)}, code ? code + (cond ? "-C" : "-P") : "not graded",
+          code ? el("span", {class: "grade-meaning"}, gradeMeaning(code, cond)) : null)));
     }
     return table;
   }
@@ -367,7 +367,7 @@
     const tags = flagText(i).map((t, n) => el("span", {class: "tag" + (n === 0 && (f & FLAG_CONCERN) ? " concern" : (f & FLAG_YOUNG) && n === 0 ? " young" : "")}, t));
     const kidsNow = shown.filter((j) => D.nodes.band[other(j, i)] === 0).length;
     const panel = $("panel");
-    panel.replaceChildren(
+    panel.replaceChildren(...[
       el("h2", {id: "person-id", class: "person-title"}, D.nodes.id[i]),
       el("div", {}, swatch(D.colours[D.nodes.band[i]]), D.bandLabels[D.nodes.band[i]], " - group " + D.nodes.group[i] + " - " +
         D.nodes.events[i] + " events" + (D.nodes.risk[i] >= 0 ? " - latest screening: " + D.risks[D.nodes.risk[i]] : "")),
@@ -382,7 +382,7 @@
         const o = other(j, i);
         return el("div", {class: "link", "data-edge": j}, personButton(o), " ", swatch(D.colours[D.nodes.band[o]]),
           D.bandLabels[D.nodes.band[o]] + " - link weight " + D.edges.w[j], evidenceTable(j));
-      })));
+      }))].filter(Boolean));
   }
   function showSubset(title, order) {
     const panel = $("panel");

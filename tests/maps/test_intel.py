@@ -708,6 +708,7 @@ def test_panel_keys_flags_export_and_print(chain_page, tmp_path):
         panel = page.inner_text("#panel")
         assert "adult linked to 2 children (more than chance)" in panel
         assert "betweenness rank 1 of 9 (top 12%)" in panel and "0.5" not in panel
+        assert "null" not in panel and "undefined" not in panel
         grade = page.locator("#links tr.evidence", has_text="2B").inner_text()
         assert "2B-C" in grade and "source 2: untested" in grade and "intelligence B: known indirectly" in grade
         assert "handling C: lawful sharing permitted with conditions" in grade
