@@ -204,11 +204,12 @@ def _themes(themes: pd.DataFrame | None) -> dict[str, str]:
     return dict(zip(frame["event_id"].astype(str), frame["theme"].astype(str), strict=True))
 
 
-def _flag_note(period: str) -> str:
+def _flag_note(period: str, alpha: float, min_children: int) -> str:
     return (
-        f"Flags and betweenness ranks were computed on the whole period ({period}) with every relation: "
-        "they do not change with the time window or the relation filter. Each person's panel counts the links "
-        "left under the current filters."
+        "Flags are recalculated for the evidence shown (time window, relations, themes, grading): an adult "
+        f"(25+) is flagged when linked to at least {min_children} children and to children more often than "
+        f"chance explains (binomial test, Benjamini-Hochberg q < {alpha:g}). Betweenness ranks were computed "
+        f"on the whole period ({period}) with every relation and do not change with the filters."
     )
 
 
@@ -226,6 +227,8 @@ def build_intel_page(
     local_authorities: bool = True,
     top_brokers: int = 20,
     at_risk_levels: Iterable[str] = AT_RISK_LEVELS,
+    alpha: float = 0.05,
+    min_children: int = 2,
     basemap_url: str | None = None,
     basemap_attribution: str | None = None,
     focus_threshold: int = FOCUS_THRESHOLD,
@@ -270,6 +273,11 @@ def build_intel_page(
     at_risk_levels : iterable of str
         Latest screening risk levels that put a child in the starting view (default ``("high", "medium")``;
         every child when no child has one of them).
+    alpha, min_children : float, int
+        The page recalculates the flags for the evidence its filters leave with the test of
+        ``ctxrisk.analytics.graph.adults_of_concern`` (binomial configuration-model null, Benjamini-Hochberg
+        ``q < alpha``, at least ``min_children`` children); pass the values ``adults`` was computed with
+        (defaults 0.05 and 2) so the page opens on the same flags.
     basemap_url, basemap_attribution : str, optional
         Tile URL template of the configured basemap; ``None`` (the default) draws no tiles and the page
         makes no request at all.
@@ -295,6 +303,9 @@ def build_intel_page(
         reference an external URL.
     """
     _check_inputs(g, top_brokers, focus_threshold, focus_budget, basemap_url)
+    if not 0 < float(alpha) < 1 or int(min_children) < 1:
+        msg = f"alpha must be in (0, 1) and min_children >= 1, got {alpha!r} and {min_children!r}"
+        raise ValidationError(msg)
     payload = graph_payload(
         g,
         communities=_frame(communities, "communities", ("person_id", "group_id")),
@@ -312,13 +323,14 @@ def build_intel_page(
         "period": str(period),
         "madeAt": made,
         "notice": LINK_NOTICE,
-        "flagNote": _flag_note(str(period)),
+        "flagNote": _flag_note(str(period), float(alpha), int(min_children)),
         "banner": BANNER,
         "basemap": basemap_url,
         "attribution": basemap_attribution or "",
     }
     payload["boundaries"] = local_authority_layer(payload["places"]) if local_authorities else None
     payload["view"] = {"threshold": int(focus_threshold), "budget": int(focus_budget)}
+    payload["test"] = {"alpha": float(alpha), "minChildren": int(min_children)}
     return _assemble(payload, basemap_url=basemap_url)
 
 

@@ -129,6 +129,8 @@ def make_intel_page(
         made_at=made_at or dt.datetime.now(dt.UTC),
         places=_places(con),
         themes=_themes(con),
+        alpha=settings.graph.alpha,
+        min_children=settings.graph.min_children,
         basemap_url=settings.maps.basemap_url,
         basemap_attribution=settings.maps.basemap_attribution,
         focus_threshold=FOCUS_THRESHOLD if focus_threshold is None else int(focus_threshold),

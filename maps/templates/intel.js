@@ -71,9 +71,76 @@
     const at = memberStart.slice(0, NG);
     for (let i = 0; i < N; i++) { const k = groupIndex.get(D.nodes.group[i]); if (k !== undefined) members[at[k]++] = i; }
   }
-  const kidsText = (i) => D.nodes.kids[i] + (D.nodes.kids[i] === 1 ? " child" : " children");
+  const kidsText = (i) => kidsNow[i] + (kidsNow[i] === 1 ? " child" : " children");
+  // --- flags recalculated for the evidence shown: the binomial test of ctxrisk.analytics.graph.ChildLinkTest
+  // (configuration-model null: a link of person i ends at a child with probability S / (T - n_i)), one-sided
+  // p = P(X >= x), Benjamini-Hochberg q over everyone aged 18+ with a link; flagged when q < alpha and linked
+  // to at least min_children children. Adults (25+) are flagged; young adults (18-24) are never "of concern".
+  const F = Int32Array.from(D.nodes.flags), kidsNow = new Int32Array(N), linksNow = new Int32Array(N), childLinksNow = new Int32Array(N);
+  const pNow = new Float64Array(N).fill(1), qNow = new Float64Array(N).fill(1), expectedNow = new Float64Array(N);
+  const LANCZOS = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+                   12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  function lgamma(z) {
+    if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lgamma(1 - z);
+    z -= 1;
+    let a = LANCZOS[0];
+    const t = z + 7.5;
+    for (let k = 1; k < 9; k++) a += LANCZOS[k] / (z + k);
+    return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+  }
+  function binomUpper(x, n, p) {  // P(X >= x), X ~ Binomial(n, p)
+    if (x <= 0) return 1;
+    if (p <= 0) return 0;
+    if (p >= 1) return 1;
+    const base = lgamma(n + 1), lp = Math.log(p), lq = Math.log1p(-p);
+    let sum = 0;
+    for (let k = x; k <= n; k++) sum += Math.exp(base - lgamma(k + 1) - lgamma(n - k + 1) + k * lp + (n - k) * lq);
+    return Math.min(1, sum);
+  }
+  let flagKey = null;
+  function recomputeFlags(key) {
+    if (key === flagKey) return;
+    flagKey = key;
+    linksNow.fill(0); childLinksNow.fill(0); kidsNow.fill(0);
+    for (let j = 0; j < E; j++) {
+      let c = 0;
+      for (let k = D.edges.ev[j]; k < D.edges.ev[j + 1]; k++) c += evPass[k];
+      if (!c) continue;
+      const a = D.edges.s[j], b = D.edges.t[j];
+      linksNow[a] += c; linksNow[b] += c;
+      if (D.nodes.band[b] === 0) { childLinksNow[a] += c; kidsNow[a]++; }
+      if (D.nodes.band[a] === 0) { childLinksNow[b] += c; kidsNow[b]++; }
+    }
+    let S = 0, T = 0;
+    const tested = [];
+    for (let i = 0; i < N; i++) {
+      T += linksNow[i];
+      if (D.nodes.band[i] === 0) S += linksNow[i];
+      else if ((D.nodes.band[i] === 1 || D.nodes.band[i] === 2) && linksNow[i] > 0) tested.push(i);
+    }
+    pNow.fill(1); qNow.fill(1); expectedNow.fill(0);
+    for (const i of tested) {
+      const others = T - linksNow[i], chance = others > 0 ? Math.min(1, Math.max(0, S / others)) : 0;
+      expectedNow[i] = linksNow[i] * chance;
+      pNow[i] = binomUpper(childLinksNow[i], linksNow[i], chance);
+    }
+    tested.sort((a, b) => pNow[a] - pNow[b]);
+    let running = 1;
+    for (let r = tested.length - 1; r >= 0; r--) {
+      running = Math.min(running, pNow[tested[r]] * tested.length / (r + 1));
+      qNow[tested[r]] = Math.min(1, running);
+    }
+    for (let i = 0; i < N; i++) {
+      let f = F[i] & ~(FLAG_CONCERN | FLAG_YOUNG);
+      if (qNow[i] < D.test.alpha && kidsNow[i] >= D.test.minChildren) f |= D.nodes.band[i] === 2 ? FLAG_CONCERN : D.nodes.band[i] === 1 ? FLAG_YOUNG : 0;
+      F[i] = f;
+    }
+    drawLists();
+  }
+  const testText = (i) => fmt(childLinksNow[i]) + " of " + fmt(linksNow[i]) + " evidence items with children where chance explains " +
+    expectedNow[i].toFixed(1) + " (p = " + pNow[i].toPrecision(2) + ", q = " + qNow[i].toPrecision(2) + ")";
   const flagText = (i) => {
-    const f = D.nodes.flags[i], out = [];
+    const f = F[i], out = [];
     if (f & FLAG_CONCERN) out.push("adult linked to " + kidsText(i) + " (more than chance)");
     if (f & FLAG_YOUNG) out.push("young adult (18-24) linked to " + kidsText(i) + " (more than chance): may be exploited themselves");
     if (f & FLAG_BROKER) out.push("broker between groups");
@@ -95,7 +162,7 @@
   if (FOCUSED) {
     const budget = D.view.budget;
     const add = (i) => { if (!base[i] && baseSize < budget) { base[i] = 1; baseSize++; } };
-    for (const flag of [FLAG_CONCERN, FLAG_YOUNG, FLAG_AT_RISK]) for (let i = 0; i < N; i++) if (D.nodes.flags[i] & flag) add(i);
+    for (const flag of [FLAG_CONCERN, FLAG_YOUNG, FLAG_AT_RISK]) for (let i = 0; i < N; i++) if (D.nodes.flags[i] & flag) add(i);  // whole period
     baseKind = "flagged adults and children at risk";
     if (!baseSize) {
       const order = D.groups.id.map((_, k) => k).sort((a, b) => D.groups.size[b] - D.groups.size[a]);
@@ -177,6 +244,8 @@
     return state.relations.size < D.relations.length || state.from !== null || state.to !== null ||
       state.themes.size < D.themes.length + 1 || state.sources.size < 3 || state.intels.size < 5 || !state.ungraded;
   }
+  const evidenceKey = () => [[...state.relations], [...state.themes], [...state.sources], [...state.intels], state.ungraded,
+    state.from, state.to].map(String).join("|");
   function computeEvidence() {
     const gradePass = D.grades.map((_, g) => gradePasses(g));
     for (let k = 0; k < NEV; k++) {
@@ -221,6 +290,7 @@
   }
   function applyFilters() {
     computeEvidence();
+    recomputeFlags(evidenceKey());
     for (let i = 0; i < N; i++) nodePass[i] = nodePasses(i) ? 1 : 0;
     vdeg.fill(0);
     for (let j = 0; j < E; j++) {
@@ -243,8 +313,8 @@
     }
     labelled.clear();
     const shownFlagged = [];
-    for (let i = 0; i < N; i++) if (nodeVis[i] && (D.nodes.flags[i] & FLAG_CONCERN)) shownFlagged.push(i);
-    shownFlagged.sort((a, b) => D.nodes.kids[b] - D.nodes.kids[a] || (D.nodes.rank[a] || N + 1) - (D.nodes.rank[b] || N + 1));
+    for (let i = 0; i < N; i++) if (nodeVis[i] && (F[i] & FLAG_CONCERN)) shownFlagged.push(i);
+    shownFlagged.sort((a, b) => kidsNow[b] - kidsNow[a] || (D.nodes.rank[a] || N + 1) - (D.nodes.rank[b] || N + 1));
     for (const i of shownFlagged.slice(0, MAX_LABELS)) labelled.add(i);
     focus.fill(0);
     if (state.selected !== null) {
@@ -363,9 +433,8 @@
     for (let p = deg[i]; p < deg[i + 1]; p++) links.push(adj[p]);
     links.sort((a, b) => D.edges.w[b] - D.edges.w[a]);
     const shown = links.filter((j) => edgeVis[j]);
-    const f = D.nodes.flags[i];
+    const f = F[i];
     const tags = flagText(i).map((t, n) => el("span", {class: "tag" + (n === 0 && (f & FLAG_CONCERN) ? " concern" : (f & FLAG_YOUNG) && n === 0 ? " young" : "")}, t));
-    const kidsNow = shown.filter((j) => D.nodes.band[other(j, i)] === 0).length;
     const panel = $("panel");
     panel.replaceChildren(...[
       el("h2", {id: "person-id", class: "person-title"}, D.nodes.id[i]),
@@ -373,7 +442,7 @@
         D.nodes.events[i] + " events" + (D.nodes.risk[i] >= 0 ? " - latest screening: " + D.risks[D.nodes.risk[i]] : "")),
       el("div", {id: "person-rank"}, rankText(i)),
       el("div", {id: "person-tags"}, ...tags),
-      (f & (FLAG_CONCERN | FLAG_YOUNG)) ? el("div", {class: "small"}, fmt(kidsNow) + " links to children left under the current filters. " + D.meta.flagNote) : null,
+      D.nodes.band[i] === 1 || D.nodes.band[i] === 2 ? el("div", {id: "person-test", class: "small"}, "Links with children under the current filters: " + testText(i) + ". " + D.meta.flagNote) : null,
       el("p", {class: "notice"}, D.meta.notice),
       el("div", {}, el("b", {}, fmt(shown.length)), " of " + fmt(links.length) + " links shown under the current filters" +
         (shown.length > 100 ? " (strongest 100 listed) " : " "),
@@ -595,7 +664,7 @@
       const i = +key;
       if (!nodeVis[i]) return {...data, hidden: true};
       const res = {...data};
-      const f = D.nodes.flags[i];
+      const f = F[i];
       const flagged = state.hlConcern && (f & FLAG_CONCERN), broker = state.hlBroker && (f & FLAG_BROKER);
       if (flagged) { res.forceLabel = labelled.has(i); res.zIndex = 1; res.size = data.size + 3; }
       else if (broker) { res.zIndex = 1; res.size = data.size + 2; }
@@ -772,7 +841,7 @@
       const d = renderer.getNodeDisplayData(String(i)), p = pos(i);
       const r = d ? renderer.scaleSize(d.size) : 3;
       g.append(svgEl("circle", {cx: p.x.toFixed(1), cy: p.y.toFixed(1), r: r.toFixed(1), fill: D.colours[D.nodes.band[i]], stroke: i === state.selected ? "#000" : "none"}));
-      if ((D.nodes.flags[i] & FLAG_CONCERN) || i === state.selected || (state.subset && state.subset.has(i))) {
+      if ((F[i] & FLAG_CONCERN) || i === state.selected || (state.subset && state.subset.has(i))) {
         const t = svgEl("text", {x: (p.x + r + 2).toFixed(1), y: (p.y + 3).toFixed(1), "font-size": 11});
         t.textContent = D.nodes.id[i]; g.append(t);
       }
@@ -797,17 +866,19 @@
   $("print").addEventListener("click", () => window.print());
 
   // --- lists and summary
-  const listed = (flag, title) => {
+  function listed(flag, title) {
     const ids = [];
-    for (let i = 0; i < N; i++) if (D.nodes.flags[i] & flag) ids.push(i);
+    for (let i = 0; i < N; i++) if (F[i] & flag) ids.push(i);
     const box = el("div", {}, el("b", {}, title + " (" + ids.length + ")"), el("br"));
     ids.slice(0, 50).forEach((i) => box.append(personButton(i), " "));
     return box;
-  };
+  }
+  function drawLists() {
+    $("lists").replaceChildren(listed(FLAG_CONCERN, "Adults linked to more children than chance explains"),
+      listed(FLAG_YOUNG, "Young adults (18-24) linked to more children than chance: may be exploited themselves"),
+      listed(FLAG_BROKER, "Brokers between groups"));
+  }
   const lists = $("lists");
-  lists.append(listed(FLAG_CONCERN, "Adults linked to more children than chance explains"),
-    listed(FLAG_YOUNG, "Young adults (18-24) linked to more children than chance: may be exploited themselves"),
-    listed(FLAG_BROKER, "Brokers between groups"));
   lists.addEventListener("click", (ev) => { const b = ev.target.closest("button.person"); if (b) select(+b.dataset.node, true); });
   $("summary").textContent = fmt(D.counts.people) + " people (" + fmt(D.counts.children) + " children), " +
     fmt(D.counts.links) + " links, " + fmt(D.counts.evidence) + " evidence items";
@@ -817,6 +888,7 @@
     visibleNodes: () => visibleNodes,
     visibleEdges: () => visibleEdges,
     visibleIds: () => visibleList().map((i) => D.nodes.id[i]),
+    flagged: (flag) => { const out = []; for (let i = 0; i < N; i++) if (F[i] & (flag || FLAG_CONCERN)) out.push(D.nodes.id[i]); return out.sort(); },
     applyFilters: () => applyFilters(),
     graphOrder: () => graph.order,
     id: (i) => D.nodes.id[i],

@@ -275,9 +275,64 @@ def sample(tmp_path_factory):
 
         steering_path, _, _ = make_steering_map(con, out / "steering.html", settings=settings, period="all")
         audit = con.execute("select edition, target from meta.audit where action = 'map' order by edition").fetchall()
+        flags = _expected_flags(con, settings)
     finally:
         con.close()
-    return {"intel": intel_path, "steering": steering_path, "audit": audit}
+    return {"intel": intel_path, "steering": steering_path, "audit": audit, "flags": flags}
+
+
+def _expected_flags(con, settings) -> dict[str, list[str]]:
+    """Flagged adults by ``adults_of_concern`` for the whole period, a window and one relation."""
+    from ctxrisk.analytics.graph import adults_of_concern, build_graph, load_graph_inputs
+
+    g = build_graph(load_graph_inputs(con, location_resolution=settings.hotspots.h3_resolution))
+    runs = {"all": {}, "window": {"since": WINDOW[0], "until": WINDOW[1]}, "relation": {"relations": ["found_with"]}}
+    out = {}
+    for name, kwargs in runs.items():
+        frame = adults_of_concern(g, min_children=settings.graph.min_children, alpha=settings.graph.alpha, **kwargs)
+        out[name] = sorted(frame.loc[frame["flagged"], "person_id"])
+    return out
+
+
+#: A window of the sample as ``adults_of_concern`` takes it (UTC, ``until`` exclusive) and as the page does.
+WINDOW = ("2025-07-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")
+PAGE_WINDOW = ("2025-07-01", "2025-12-31")
+
+
+@pytest.mark.browser
+def test_page_recalculates_flags_as_adults_of_concern_does(sample):
+    require_chromium()
+    expected = sample["flags"]
+    assert expected["all"] and expected["window"] != expected["all"] and expected["relation"] != expected["all"]
+    report = open_page(sample["intel"], settle_ms=100)
+    page = report.page
+    try:
+        assert page.evaluate("window.intel.flagged()") == expected["all"]
+        page.fill("#from", PAGE_WINDOW[0])
+        page.dispatch_event("#from", "change")
+        page.fill("#to", PAGE_WINDOW[1])
+        page.dispatch_event("#to", "change")
+        assert page.evaluate("window.intel.flagged()") == expected["window"]
+        page.click("#reset")
+        relations = page.evaluate("[...document.querySelectorAll('#relset label')].map((l) => l.textContent)")
+        for k, label in enumerate(relations):
+            if not label.strip().startswith("found with"):
+                page.uncheck(f"#relset input[data-relation='{k}']")
+        assert page.evaluate("window.intel.flagged()") == expected["relation"]
+        page.click("#reset")
+        # the panel gives the test's numbers for a flagged adult
+        page.evaluate(f"window.intel.select({json.dumps(expected['all'][0])})")
+        assert re.search(r"evidence items with children where chance explains [\d.]+ \(p = ", page.inner_text("#panel"))
+        # young adults linked to children more than chance may be exploited themselves: never flagged "of concern"
+        young = page.evaluate("window.intel.flagged(16)")
+        assert young and not set(young) & set(expected["all"])
+        page.evaluate(f"window.intel.select({json.dumps(young[0])})")
+        tags = page.inner_text("#person-tags")
+        assert "young adult (18-24) linked to" in tags and "may be exploited themselves" in tags
+        assert "of concern" not in page.inner_text("#panel").lower()
+        assert report.console_errors == []
+    finally:
+        page.close()
 
 
 def test_sample_page_lists_known_adults_and_labels_places(sample):
@@ -527,6 +582,8 @@ X = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script
 def _chain(mark: str = "") -> tuple[nx.Graph, dict, pd.DataFrame, pd.DataFrame]:
     """Two routes from c1 to y1: a1-a2 (3 links, out of date order) and u1-u2-u3 (4 links, in date order).
 
+    a1 shares ten records with each child (26 evidence items in all): more than chance explains.
+
     ``mark`` is appended to every free-text value (relations, event IDs, themes, risk levels, place labels).
     """
     g = nx.Graph()
@@ -556,7 +613,8 @@ def _chain(mark: str = "") -> tuple[nx.Graph, dict, pd.DataFrame, pd.DataFrame]:
     ]
     for a, b, rel, event, day, grade, handling in links:
         ev = {"relation": rel, "event_id": event if event is None else event + mark, "date": day, "grading": grade}
-        g.add_edge(a, b, weight=1.0, relations=[rel], evidence=[ev | {"handling": handling, "weight": 1.0}])
+        repeats = 10 if a in ("c1", "c2") and b == "a1" else 1  # a1's links with children: more than chance
+        g.add_edge(a, b, weight=1.0, relations=[rel], evidence=[ev | {"handling": handling, "weight": 1.0}] * repeats)
     frames = {
         "communities": pd.DataFrame({"person_id": [p[0] for p in people], "group_id": [1, 1, 1, 1, 2, 2, 2, 2, 3]}),
         "centrality": pd.DataFrame({"person_id": ["a1", "u1"], "betweenness": [0.5, 0.2]}),
@@ -664,7 +722,7 @@ def test_timeline_brush_and_filters(chain_page):
     report = open_page(chain_page, settle_ms=100)
     page = report.page
     try:
-        assert "8 dated evidence items" in page.inner_text("#timeline-caption")
+        assert "26 dated evidence items" in page.inner_text("#timeline-caption")
         assert page.locator("#timeline rect.tbar").count() >= 3
         box = page.locator("#timeline").bounding_box()
         # drag over the first third of the timeline (2025-01-05 to about 2025-02-10)
@@ -713,9 +771,16 @@ def test_panel_keys_flags_export_and_print(chain_page, tmp_path):
         assert "2B-C" in grade and "source 2: untested" in grade and "intelligence B: known indirectly" in grade
         assert "handling C: lawful sharing permitted with conditions" in grade
         assert "Source evaluation" in page.inner_text("#grading-key")
+        assert "20 of 21 evidence items with children where chance explains" in panel
+        assert page.evaluate("window.intel.flagged()") == ["a1"]
         page.evaluate("window.intel.select('y1')")
         panel = page.inner_text("#panel")
-        assert "may be exploited themselves" in panel and "of concern" not in panel.lower()
+        assert "more than chance" not in page.inner_text("#person-tags") and "of concern" not in panel.lower()
+        # a window that leaves a1 linked to one child only takes the flag away
+        page.fill("#from", "2025-02-15")
+        page.dispatch_event("#from", "change")
+        assert page.evaluate("window.intel.flagged()") == []
+        page.click("#reset")
         page.evaluate("window.intel.select('a2')")
         assert "more than chance" not in page.inner_text("#person-tags")
 
@@ -729,7 +794,7 @@ def test_panel_keys_flags_export_and_print(chain_page, tmp_path):
         with page.expect_download() as info:
             page.click("#export-links")
         links = Path(info.value.path()).read_text(encoding="utf-8")
-        assert len(links.strip().splitlines()) == 9
+        assert len(links.strip().splitlines()) == 27
         assert "\"'=cmd|' /C calc'!A0\"" in links or "'=cmd|' /C calc'!A0" in links
         assert ",=" not in links and ",+" not in links
         assert "lawful sharing permitted with conditions" in links
