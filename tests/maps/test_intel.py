@@ -576,7 +576,7 @@ def test_large_graph_opens_on_flagged_adults_in_chromium(tmp_path):
 
 # ------------------------------------------------------------------------------ investigation in the page
 
-X = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script>'
+X = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script> https://evil.example/a.js'
 
 
 def _chain(mark: str = "") -> tuple[nx.Graph, dict, pd.DataFrame, pd.DataFrame]:
@@ -828,7 +828,7 @@ def test_panel_keys_flags_export_and_print(chain_page, tmp_path):
 
 @pytest.mark.browser
 def test_planted_markup_never_runs(tmp_path):
-    """Markup in every text field (relations, event IDs, themes, risks, place labels, period) stays text."""
+    """Markup and URLs in every text field (relations, event IDs, themes, risks, places, period) stay text."""
     require_chromium()
     g, frames, themes, places = _chain(mark=X)
     html = build_intel_page(g, **frames, period="p" + X, made_at="m" + X, themes=themes, places=places)
