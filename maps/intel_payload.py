@@ -285,21 +285,23 @@ def _edge_columns(g: nx.Graph, index: dict, themes: Mapping[str, str]) -> dict[s
     rels, grades, theme_codes, day_codes = _Codes(), _Codes([""]), _Codes(), {}
     src, dst, weight, starts = [], [], [], [0]
     ev_rel, ev_id, ev_day, ev_grade, ev_cond, ev_theme = [], [], [], [], [], []
+    rel_code, grade_code, theme_code = rels.code, grades.code, theme_codes.code
     for a, b, d in g.edges(data=True):
         src.append(index[a])
         dst.append(index[b])
         weight.append(d.get("weight", 0.0))
         for e in d.get("evidence") or ():
             event, date = e.get("event_id"), e.get("date")
-            theme = themes.get(event) if themes and event is not None else None
-            ev_rel.append(rels.code(e["relation"]))
+            ev_rel.append(rel_code(e["relation"]))
             ev_id.append(event)
-            if date not in day_codes:
-                day_codes[date] = _day(date)
-            ev_day.append(day_codes[date])
-            ev_grade.append(grades.code(e.get("grading") or ""))
+            day = day_codes.get(date, -1)
+            if day == -1:
+                day = day_codes[date] = _day(date)
+            ev_day.append(day)
+            ev_grade.append(grade_code(e.get("grading") or ""))
             ev_cond.append(1 if e.get("handling") == "C" else 0)
-            ev_theme.append(-1 if theme is None else theme_codes.code(str(theme)))
+            theme = themes.get(event) if themes and event is not None else None
+            ev_theme.append(-1 if theme is None else theme_code(str(theme)))
         starts.append(len(ev_rel))
     relations = sorted(rels)
     remap = np.array([relations.index(r) for r in rels], dtype=np.int64)

@@ -669,7 +669,7 @@
       if (flagged) { res.forceLabel = labelled.has(i); res.zIndex = 1; res.size = data.size + 3; }
       else if (broker) { res.zIndex = 1; res.size = data.size + 2; }
       if (state.subset && state.subset.has(i)) { res.forceLabel = true; res.zIndex = 2; }
-      if (i === state.hovered || i === state.selected) {
+      if (i === state.selected) {
         res.forceLabel = true; res.zIndex = 3;
         const marks = flagText(i).filter((t) => t.includes("(more than chance)"));
         if (marks.length) res.label = D.nodes.id[i] + ": " + marks[0];
@@ -686,8 +686,9 @@
     },
   });
   renderer.on("clickNode", ({node}) => select(+node, false));
-  renderer.on("enterNode", ({node}) => { state.hovered = +node; renderer.refresh({skipIndexation: true}); });
-  renderer.on("leaveNode", () => { state.hovered = null; renderer.refresh({skipIndexation: true}); });
+  // sigma draws the hovered person's label itself (its hover layer): no refresh here, which would upset its click
+  renderer.on("enterNode", ({node}) => { state.hovered = +node; });
+  renderer.on("leaveNode", () => { state.hovered = null; });
   if (FOCUSED) fitVisible();
   new ResizeObserver(() => drawTimeline()).observe(timeline);
 

@@ -680,6 +680,18 @@ def test_find_path_time_ordered_and_connecting_network(chain_page):
     page = report.page
     try:
         assert _count(page) == 9  # a small graph opens on everyone
+        # hovering a person labels them (labels are drawn only for hovered, selected and flagged people)
+        box = page.locator("#graph").bounding_box()
+        at = page.evaluate("window.intel.viewportOf('c2')")
+        page.mouse.move(box["x"] + at["x"], box["y"] + at["y"])
+        page.wait_for_function("() => window.intel.state().hovered !== null")
+        assert page.evaluate("window.intel.id(window.intel.state().hovered)") == "c2"
+        page.mouse.move(box["x"] + 2, box["y"] + box["height"] - 2)
+        page.wait_for_function("() => window.intel.state().hovered === null")
+        page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])  # a click selects
+        page.wait_for_selector("#person-id")
+        assert page.inner_text("#person-id") == "c2"
+        page.click("#reset")
         page.fill("#path-from", "c1")
         page.fill("#path-to", "y1")
         page.click("#path-find")
