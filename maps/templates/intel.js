@@ -363,7 +363,7 @@
     const {width, height} = renderer.getDimensions();
     const aspect = Math.max(width, height) / Math.min(width, height);
     const span = Math.max((x1 - x0) * (width < height ? aspect : 1), (y1 - y0) * (height < width ? aspect : 1));
-    const target = {x: (x0 + x1) / 2, y: (y0 + y1) / 2, ratio: Math.min(1.2, Math.max(0.02, span * 1.25)), angle: 0};
+    const target = {x: (x0 + x1) / 2, y: (y0 + y1) / 2, ratio: Math.min(1.2, Math.max(0.08, span * 1.5)), angle: 0};
     camera.setState(target);
   }
   const visibleList = () => { const out = []; for (let i = 0; i < N; i++) if (nodeVis[i]) out.push(i); return out; };
@@ -442,7 +442,7 @@
         D.nodes.events[i] + " events" + (D.nodes.risk[i] >= 0 ? " - latest screening: " + D.risks[D.nodes.risk[i]] : "")),
       el("div", {id: "person-rank"}, rankText(i)),
       el("div", {id: "person-tags"}, ...tags),
-      D.nodes.band[i] === 1 || D.nodes.band[i] === 2 ? el("div", {id: "person-test", class: "small"}, "Links with children under the current filters: " + testText(i) + ". " + D.meta.flagNote) : null,
+      D.nodes.band[i] === 1 || D.nodes.band[i] === 2 ? el("div", {id: "person-test", class: "small"}, "Links with children under the current filters: " + testText(i) + ". Flags are recalculated for the evidence shown.") : null,
       el("p", {class: "notice"}, D.meta.notice),
       el("div", {}, el("b", {}, fmt(shown.length)), " of " + fmt(links.length) + " links shown under the current filters" +
         (shown.length > 100 ? " (strongest 100 listed) " : " "),
