@@ -246,6 +246,33 @@ def test_layout_keeps_groups_apart_and_is_deterministic():
     assert ((x1 - x2) ** 2 + (y1 - y2) ** 2) ** 0.5 > spread  # group centres further apart than a group's radius
 
 
+@pytest.mark.browser
+def test_empty_and_undated_graphs_open_cleanly(tmp_path):
+    require_chromium()
+    g = _graph()  # no dated evidence
+    empty = nx.Graph()
+    frames = {
+        "communities": pd.DataFrame({"person_id": [], "group_id": []}),
+        "centrality": pd.DataFrame({"person_id": [], "betweenness": []}),
+        "adults": pd.DataFrame({"person_id": []}),
+        "brokers": pd.DataFrame({"person_id": [], "betweenness": [], "groups_linked": []}),
+    }
+    for name, graph, kwargs in (("undated", g, _frames(g)), ("empty", empty, frames)):
+        path = tmp_path / f"{name}.html"
+        path.write_text(build_intel_page(graph, **kwargs, period="p", made_at="x"), encoding="utf-8")
+        report = open_page(path, settle_ms=100)
+        page = report.page
+        try:
+            assert page.get_attribute("body", "data-ready") == "true"
+            assert _count(page) == graph.number_of_nodes()
+            assert "no dated evidence" in page.inner_text("#timeline-caption")
+            page.click("#reset")
+            page.click("#export-links")
+            assert report.console_errors == []
+        finally:
+            page.close()
+
+
 def test_period_text_without_dates():
     assert period_text(nx.Graph()) == "no dated evidence"
 
