@@ -161,12 +161,12 @@ def _template(name: str) -> str:
     return (_TEMPLATES / name).read_text(encoding="utf-8")
 
 
-def _scripts(own_js: str) -> tuple[str, list[str]]:
+def _scripts(own_js: list[str]) -> tuple[str, list[str]]:
     """Every executable script as one ``<script>`` element, and the SHA-256 (base64) of each for the CSP."""
     bodies = [
         f"/* {name}: npm {pkg}@{ver}, {lic} */\n{_script_safe(_asset(name))}" for name, pkg, ver, lic in _VENDORED_JS
     ]
-    bodies.append(_script_safe(own_js))
+    bodies.extend(_script_safe(js) for js in own_js)
     hashes = [base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode("ascii") for b in bodies]
     return "\n".join(f"<script>{b}</script>" for b in bodies), hashes
 
@@ -336,8 +336,9 @@ def build_intel_page(
 
 def _assemble(payload: dict[str, Any], *, basemap_url: str | None) -> str:
     meta = payload["meta"]
-    own_html, own_js, own_css = _template("intel.html"), _template("intel.js"), _template("intel.css")
-    own = own_html + own_js + own_css
+    own_html, own_css = _template("intel.html"), _template("intel.css")
+    own_js = [_template("intel_lib.js"), _template("intel.js")]
+    own = own_html + "".join(own_js) + own_css
     assert_appropriate(own + json.dumps(meta), where="intel page text")
     # the page's own text names no URL (data-derived text is shown as text and can never stop the build)
     for match in _ANY_URL.finditer(own):

@@ -11,47 +11,10 @@
   const N = D.nodes.id.length, E = D.edges.s.length, NEV = D.evidence.rel.length;
   const FLAG_CONCERN = 1, FLAG_BROKER = 2, FLAG_LOOKED_AFTER = 4, FLAG_SUSPECT = 8, FLAG_YOUNG = 16, FLAG_AT_RISK = 32;
   const BIG = E > 20000;
-  const fmt = (v) => v.toLocaleString("en-GB");
-  const dayText = (d) => d === null ? "undated" : new Date(d * 86400000).toISOString().slice(0, 10);
-  const dayOf = (value) => value ? Math.floor(Date.parse(value + "T00:00:00Z") / 86400000) : null;
-  const $ = (id) => document.getElementById(id);
-
-  // DOM built from text only: el("b", {class: "x"}, "text", child, ...)
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "style") node.style.cssText = v; else node.setAttribute(k, String(v));
-    }
-    for (const c of children) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
-    return node;
-  }
+  const {fmt, dayText, dayOf, $, el, swatch, SOURCE, INTEL, HANDLING, gradeMeaning, gradingKey, binomUpper, SVGNS, svgEl, csv, download,
+         shortestTree, foremostTree, walk, fitCamera, benjaminiHochberg} = window.IntelLib;
   const personButton = (i) => el("button", {class: "person", type: "button", "data-node": i}, D.nodes.id[i]);
-  const swatch = (colour) => el("span", {class: "swatch", style: "background:" + colour});
 
-  // --- 3x5x2 grading key (College of Policing APP): source evaluation, intelligence evaluation, handling
-  const SOURCE = {"1": "reliable", "2": "untested", "3": "not reliable"};
-  const INTEL = {A: "known directly to the source", B: "known indirectly to the source but corroborated",
-                 C: "known indirectly to the source", D: "not known", E: "suspected to be false"};
-  const HANDLING = {P: "lawful sharing permitted", C: "lawful sharing permitted with conditions"};
-  function gradeMeaning(code, cond) {
-    if (!code) return "not graded";
-    const parts = [];
-    for (const ch of code) {
-      if (SOURCE[ch]) parts.push("source " + ch + ": " + SOURCE[ch]);
-      else if (INTEL[ch]) parts.push("intelligence " + ch + ": " + INTEL[ch]);
-    }
-    parts.push("handling " + (cond ? "C: " + HANDLING.C : "P: " + HANDLING.P));
-    return parts.join("; ");
-  }
-  function gradingKey() {
-    const rows = [["Source evaluation", SOURCE], ["Intelligence evaluation", INTEL], ["Handling", HANDLING]];
-    const table = el("table", {class: "grading-key-table"});
-    for (const [title, values] of rows) {
-      table.append(el("tr", {}, el("th", {colspan: 2}, title)));
-      for (const [k, v] of Object.entries(values)) table.append(el("tr", {}, el("td", {}, k), el("td", {}, v)));
-    }
-    return el("div", {}, "A grading such as 2B reads source 2, intelligence B; the handling code follows.", table);
-  }
   document.querySelector("#grading-key .keybody").append(gradingKey());
 
   // --- adjacency (CSR), groups
@@ -78,25 +41,6 @@
   // to at least min_children children. Adults (25+) are flagged; young adults (18-24) are never "of concern".
   const F = Int32Array.from(D.nodes.flags), kidsNow = new Int32Array(N), linksNow = new Int32Array(N), childLinksNow = new Int32Array(N);
   const pNow = new Float64Array(N).fill(1), qNow = new Float64Array(N).fill(1), expectedNow = new Float64Array(N);
-  const LANCZOS = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-                   12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  function lgamma(z) {
-    if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lgamma(1 - z);
-    z -= 1;
-    let a = LANCZOS[0];
-    const t = z + 7.5;
-    for (let k = 1; k < 9; k++) a += LANCZOS[k] / (z + k);
-    return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
-  }
-  function binomUpper(x, n, p) {  // P(X >= x), X ~ Binomial(n, p)
-    if (x <= 0) return 1;
-    if (p <= 0) return 0;
-    if (p >= 1) return 1;
-    const base = lgamma(n + 1), lp = Math.log(p), lq = Math.log1p(-p);
-    let sum = 0;
-    for (let k = x; k <= n; k++) sum += Math.exp(base - lgamma(k + 1) - lgamma(n - k + 1) + k * lp + (n - k) * lq);
-    return Math.min(1, sum);
-  }
   let flagKey = null;
   function recomputeFlags(key) {
     if (key === flagKey) return;
@@ -124,12 +68,7 @@
       expectedNow[i] = linksNow[i] * chance;
       pNow[i] = binomUpper(childLinksNow[i], linksNow[i], chance);
     }
-    tested.sort((a, b) => pNow[a] - pNow[b]);
-    let running = 1;
-    for (let r = tested.length - 1; r >= 0; r--) {
-      running = Math.min(running, pNow[tested[r]] * tested.length / (r + 1));
-      qNow[tested[r]] = Math.min(1, running);
-    }
+    benjaminiHochberg(tested, pNow, qNow);
     for (let i = 0; i < N; i++) {
       let f = F[i] & ~(FLAG_CONCERN | FLAG_YOUNG);
       if (qNow[i] < D.test.alpha && kidsNow[i] >= D.test.minChildren) f |= D.nodes.band[i] === 2 ? FLAG_CONCERN : D.nodes.band[i] === 1 ? FLAG_YOUNG : 0;
@@ -349,23 +288,7 @@
   }
 
   // --- camera: zoom to fit the people in view
-  function fitTo(indices) {
-    if (!renderer) return;
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, n = 0;
-    for (const i of indices) {
-      const d = renderer.getNodeDisplayData(String(i));
-      if (!d) continue;
-      n++;
-      x0 = Math.min(x0, d.x); x1 = Math.max(x1, d.x); y0 = Math.min(y0, d.y); y1 = Math.max(y1, d.y);
-    }
-    const camera = renderer.getCamera();
-    if (!n) { camera.setState({x: 0.5, y: 0.5, ratio: 1, angle: 0}); return; }
-    const {width, height} = renderer.getDimensions();
-    const aspect = Math.max(width, height) / Math.min(width, height);
-    const span = Math.max((x1 - x0) * (width < height ? aspect : 1), (y1 - y0) * (height < width ? aspect : 1));
-    const target = {x: (x0 + x1) / 2, y: (y0 + y1) / 2, ratio: Math.min(1.2, Math.max(0.08, span * 1.5)), angle: 0};
-    camera.setState(target);
-  }
+  const fitTo = (indices) => { if (renderer) fitCamera(renderer, indices); };
   const visibleList = () => { const out = []; for (let i = 0; i < N; i++) if (nodeVis[i]) out.push(i); return out; };
   const fitVisible = () => fitTo(visibleList());
 
@@ -490,53 +413,23 @@
   }
 
   // --- path and connecting network (as i2 Analyst's Notebook's Find Path and Find Connecting Network)
-  function bfs(src) {  // shortest paths over the links shown under the filters (node filters ignore the view)
-    const prev = new Int32Array(N).fill(-2), via = new Int32Array(N).fill(-1);
-    prev[src] = -1;
-    const queue = [src];
-    for (let q = 0; q < queue.length; q++) {
-      const u = queue[q];
-      for (let p = deg[u]; p < deg[u + 1]; p++) {
-        const j = adj[p], v = other(j, u);
-        if (prev[v] !== -2 || !linkUsable(j)) continue;
-        prev[v] = u; via[v] = j; queue.push(v);
-      }
-    }
-    return {prev, via};
-  }
+  // paths over the links shown under the filters (node filters apply; the view does not)
+  const G = {N, deg, adj, other};
+  const bfs = (src) => shortestTree(G, src, linkUsable);
+  const timedPath = (src, dst) => foremostTree(G, src, dst, earliestAfter);
   function linkUsable(j) {
     if (!nodePass[D.edges.s[j]] || !nodePass[D.edges.t[j]]) return false;
     for (let k = D.edges.ev[j]; k < D.edges.ev[j + 1]; k++) if (evPass[k]) return true;
     return false;
   }
-  function timedPath(src, dst) {  // foremost path: earliest arrival with dated links in non-decreasing date order
-    const arrive = new Float64Array(N).fill(Infinity), prev = new Int32Array(N).fill(-2), via = new Int32Array(N).fill(-1);
-    arrive[src] = -Infinity; prev[src] = -1;
-    const heap = [[-Infinity, src]];
-    const push = (item) => { heap.push(item); let c = heap.length - 1; while (c > 0) { const p = (c - 1) >> 1; if (heap[p][0] <= heap[c][0]) break; [heap[p], heap[c]] = [heap[c], heap[p]]; c = p; } };
-    const pop = () => { const top = heap[0], last = heap.pop(); if (heap.length) { heap[0] = last; let c = 0; for (;;) { const l = 2 * c + 1, r = l + 1; let m = c; if (l < heap.length && heap[l][0] < heap[m][0]) m = l; if (r < heap.length && heap[r][0] < heap[m][0]) m = r; if (m === c) break; [heap[m], heap[c]] = [heap[c], heap[m]]; c = m; } } return top; };
-    while (heap.length) {
-      const [t, u] = pop();
-      if (t > arrive[u]) continue;
-      if (u === dst) break;
-      for (let p = deg[u]; p < deg[u + 1]; p++) {
-        const j = adj[p], v = other(j, u);
-        if (!nodePass[v]) continue;
-        let best = Infinity;
-        for (let k = D.edges.ev[j]; k < D.edges.ev[j + 1]; k++) {
-          const d = D.evidence.day[k];
-          if (evPass[k] && d !== null && d >= t && d < best) best = d;
-        }
-        if (best < arrive[v]) { arrive[v] = best; prev[v] = u; via[v] = j; push([best, v]); }
-      }
+  function earliestAfter(j, t, v) {  // the first date on or after t of link j's evidence shown, to a person shown
+    if (!nodePass[v]) return Infinity;
+    let best = Infinity;
+    for (let k = D.edges.ev[j]; k < D.edges.ev[j + 1]; k++) {
+      const d = D.evidence.day[k];
+      if (evPass[k] && d !== null && d >= t && d < best) best = d;
     }
-    return {prev, via};
-  }
-  function walk(tree, dst) {
-    if (tree.prev[dst] === -2) return null;
-    const nodes = [dst], edges = [];
-    for (let v = dst; tree.prev[v] !== -1; v = tree.prev[v]) { edges.push(tree.via[v]); nodes.push(tree.prev[v]); }
-    return {nodes: nodes.reverse(), edges: edges.reverse()};
+    return best;
   }
   function lookup(raw) {
     const id = raw.trim();
@@ -589,8 +482,6 @@
   $("cn-find").addEventListener("click", findNetwork);
 
   // --- timeline of the selection's links; dragging on it sets the time window
-  const SVGNS = "http://www.w3.org/2000/svg";
-  const svgEl = (tag, attrs) => { const n = document.createElementNS(SVGNS, tag); for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v)); return n; };
   const timeline = $("timeline");
   let brushStart = null;
   function selectionEdges() {
@@ -792,18 +683,6 @@
   });
 
   // --- export: CSV with spreadsheet formulas neutralised (OWASP), the view as SVG or PNG, print
-  const cell = (v) => {
-    let s = v === null || v === undefined ? "" : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
-    return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-  };
-  const csv = (rows) => rows.map((r) => r.map(cell).join(",")).join("\r\n") + "\r\n";
-  function download(name, blob) {
-    const a = el("a", {download: name});
-    a.href = URL.createObjectURL(blob);
-    document.body.append(a); a.click(); a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-  }
   const fileName = (what) => "OFFICIAL-SENSITIVE-intel-" + what;
   function peopleRows() {
     const rows = [["person_id", "age_band", "group", "looked_after", "latest_screening_risk", "flags", "betweenness_rank", "events"]];

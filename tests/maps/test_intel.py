@@ -134,7 +134,7 @@ def test_tiny_page_is_marked_private_and_self_contained(tiny, tmp_path):
     assert "unsafe-inline" not in script_src
     bodies = re.findall(r"<script>(.*?)</script>", html, re.S)
     hashes = {base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode() for b in bodies}
-    assert len(bodies) == 4 and set(re.findall(r"'sha256-([^']+)'", script_src)) == hashes
+    assert len(bodies) == 5 and set(re.findall(r"'sha256-([^']+)'", script_src)) == hashes
     assert "npm sigma@3.0.2" in html and "npm graphology@0.26.0" in html
     assert find_terms(html) == []
     # never a name, birth month or coordinate of an event: only pseudonymous IDs and H3 cells
