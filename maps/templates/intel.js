@@ -164,14 +164,13 @@
             subsetKind: ""};
   }
   let state = freshState();
-  const gradeOk = D.grades.map((code) => code);
   const nodeVis = new Uint8Array(N), edgeVis = new Uint8Array(E), evPass = new Uint8Array(NEV), evBase = new Uint8Array(NEV);
   const focus = new Uint8Array(N), nodePass = new Uint8Array(N), vdeg = new Int32Array(N), dist = new Int32Array(N);
   let visibleNodes = 0, visibleEdges = 0;
   const MAX_LABELS = 40, labelled = new Set();  // flagged adults labelled at once: the most children linked first
 
   function gradePasses(g) {
-    const code = gradeOk[g];
+    const code = D.grades[g];
     if (!code) return state.ungraded;
     for (const ch of code) {
       if (SOURCE[ch] && !state.sources.has(ch)) return false;

@@ -701,6 +701,22 @@ def _count(page, attr: str = "data-visible-nodes") -> int:
 
 
 @pytest.mark.browser
+def test_page_binomial_tail_matches_scipy(chain_page):
+    """The page's flag test uses P(X >= x) for X ~ Binomial(n, p); it must agree with scipy's."""
+    from scipy import stats
+
+    require_chromium()
+    cases = [(1, 1, 0.5), (3, 3, 0.4166667), (20, 21, 0.61), (5, 200, 0.01), (40, 400, 0.05), (0, 10, 0.3), (7, 9, 0.0)]
+    report = open_page(chain_page, settle_ms=50)
+    try:
+        got = report.page.evaluate(f"{json.dumps(cases)}.map(([x, n, p]) => window.IntelLib.binomUpper(x, n, p))")
+    finally:
+        report.page.close()
+    want = [1.0 if x == 0 else float(stats.binom.sf(x - 1, n, p)) for x, n, p in cases]
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.browser
 def test_find_path_time_ordered_and_connecting_network(chain_page):
     require_chromium()
     report = open_page(chain_page, settle_ms=100)
