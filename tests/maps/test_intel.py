@@ -273,6 +273,19 @@ def test_empty_and_undated_graphs_open_cleanly(tmp_path):
             page.close()
 
 
+def test_side_map_draws_the_local_authorities_around_the_places():
+    from ctxrisk.maps.intel_map import local_authority_layer
+
+    manchester = {"poly": [None], "point": [[53.4794, -2.2453]]}
+    layer = local_authority_layer(manchester)
+    names = {f["properties"]["name"] for f in layer["outlines"]["features"]}
+    assert "Manchester" in names and len(names) <= 6
+    assert {label[0] for label in layer["labels"]} == names
+    assert "Open Government Licence" in layer["attribution"]
+    assert local_authority_layer({"poly": [], "point": []}) is None
+    assert local_authority_layer({"poly": [None], "point": [[48.8566, 2.3522]]}) is None  # Paris: not England
+
+
 def test_period_text_without_dates():
     assert period_text(nx.Graph()) == "no dated evidence"
 
