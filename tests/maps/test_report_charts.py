@@ -37,7 +37,7 @@ def test_bar_chart_is_accessible_and_draws_no_suppressed_bar():
 def test_line_chart_breaks_at_suppressed_values():
     svg = line_chart(["Q1", "Q2", "Q3", "Q4"], {"CSE": [10, 20, None, 30]}, title="t", description="d", chart_id="c")
     assert svg.count("<polyline") == 1  # Q1-Q2 joined; Q4 stands alone
-    assert svg.count("<circle") == 3
+    assert svg.count("<circle") == 3 + 1  # three points and the legend sample
 
 
 def test_bad_series_are_refused():
