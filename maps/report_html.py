@@ -53,7 +53,7 @@ footer { margin-top: 2rem; border-top: 1px solid var(--rule); padding-top: .5rem
   td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; color: var(--ink); font-style: normal; }
 }
 @media print {
-  @page { size: A4; margin: 15mm; }
+  @page { size: A4; margin: 15mm 15mm 18mm; }
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   h2 { break-after: avoid-page; }
   table, svg.chart, .summary { break-inside: avoid-page; }
