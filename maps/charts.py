@@ -375,10 +375,11 @@ def line_chart(
     span = ticks[-1] or 1.0
     parts = [head, *legend, *_axis(ticks, left, right, top, bottom, unit)]
     n = len(categories)
-    step = (right - left) / max(n - 1, 1)
+    pad = 24  # the first and last points stand clear of the axis labels
+    step = (right - left - 2 * pad) / max(n - 1, 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        x = left + step * i if n > 1 else (left + right) / 2
+        x = left + pad + step * i if n > 1 else (left + right) / 2
         return x, bottom - (bottom - top) * float(v) / span
 
     ends: list[tuple[int, float, float]] = []
@@ -404,14 +405,14 @@ def line_chart(
             parts.append(_marker(style.marker, x, y, style.colour, f"{name}, {categories[i]}: {_fmt(v)}"))
         if last is not None:
             ends.append((j, last[0], last[1]))
-    ys = _spread([e[2] for e in ends], gap=13, low=top, high=bottom + 4)
+    ys = _spread([e[2] for e in ends], gap=13, low=top, high=bottom - 8)
     for (j, x, y), ly in zip(ends, ys, strict=True):
         lx = right + 10
         parts.append(f'<line x1="{x + 5:.1f}" x2="{lx - 2:.1f}" y1="{y:.1f}" y2="{ly:.1f}" stroke="#999"/>')
         parts.append(
             f'<text class="end" x="{lx:.1f}" y="{ly + 4:.1f}" fill="#222" font-weight="600">{_esc(names[j])}</text>'
         )
-    xs = [left + step * i if n > 1 else (left + right) / 2 for i in range(n)]
+    xs = [left + pad + step * i if n > 1 else (left + right) / 2 for i in range(n)]
     parts += _category_labels(categories, xs, max(step - 4, 30), bottom + 14)
     parts.append(tail)
     return "".join(parts)

@@ -89,6 +89,23 @@ def _period(con: duckdb.DuckDBPyConnection, period, *, today, facts) -> ind.Peri
     return ind.parse_period(period) if isinstance(period, str) else period
 
 
+def _by_kind(cells: Cells, kind: str, frames: dict) -> list[str]:
+    """Add ``(kind, window, name)`` cells and their totals from one frame per window (name, count columns).
+
+    Every name found in either window gets a cell in both (0 where absent), so the two columns list the
+    same rows and a category met in only one period is still shown.
+    """
+    names: list[str] = []
+    for frame in frames.values():
+        names += [n for n in frame.iloc[:, 0] if n not in names]
+    for window, frame in frames.items():
+        counts = dict(zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True))
+        for n in names:
+            cells.add((kind, window, n), int(counts.get(n, 0)))
+        cells.total((kind, window, "all"), [(kind, window, n) for n in names])
+    return names
+
+
 def _gather(con: duckdb.DuckDBPyConnection, period: ind.Period, settings, facts: ind.IncidentFacts) -> _Content:
     """Read every count, relate them, mark feeds without data, and suppress small numbers."""
     previous = period.previous()
@@ -114,14 +131,15 @@ def _gather(con: duckdb.DuckDBPyConnection, period: ind.Period, settings, facts:
     levels = tuple(settings.screening.risk_levels)
     for name, p in (("P", period), ("B", previous)):
         missing_cells(cells, name, missing_figures(con, p), sources)
-        scr = ind.screenings_by_risk(con, p, levels=levels)
-        for level, n in zip(scr["risk_level"], scr["children"], strict=True):
-            cells.add(("scr", name, level), n)
-        cells.total(("scr", name, "all"), [("scr", name, lv) for lv in scr["risk_level"]])
-        ref = ind.referrals_by_type(con, p)
-        for kind, n in zip(ref["referral_type"], ref["referrals"], strict=True):
-            cells.add(("ref", name, kind), n)
-        cells.total(("ref", name, "all"), [("ref", name, k) for k in ref["referral_type"]])
+    levels = _by_kind(
+        cells,
+        "scr",
+        {
+            n: ind.screenings_by_risk(con, p, levels=tuple(settings.screening.risk_levels))
+            for n, p in (("P", period), ("B", previous))
+        },
+    )
+    kinds = _by_kind(cells, "ref", {n: ind.referrals_by_type(con, p) for n, p in (("P", period), ("B", previous))})
     annex = ind.annex_a_summary(con)
     if annex is not None:
         for key, value in zip(annex["indicator"], annex["value"], strict=True):
@@ -146,8 +164,8 @@ def _gather(con: duckdb.DuckDBPyConnection, period: ind.Period, settings, facts:
         previous=previous,
         quarters=quarters,
         themes=themes,
-        levels=list(scr["risk_level"]),
-        kinds=list(ref["referral_type"]),
+        levels=levels,
+        kinds=kinds,
         sources=sources,
         locations=locations,
         count_cols=count_cols,

@@ -73,7 +73,10 @@ def place_names(frame: pd.DataFrame) -> list[str]:
 
 
 def _day(d: object) -> str:
-    value = pd.Timestamp(d)
+    try:
+        value = pd.Timestamp(d)
+    except (ValueError, TypeError):
+        return str(d)  # shown as text (escaped), never a reason not to build the page
     return f"{value.day} {value:%b %Y}"
 
 
