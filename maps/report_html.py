@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-__all__ = ["CSP", "CSS", "esc", "objectives", "pct_text", "table"]
+__all__ = ["CSP", "CSS", "NO_CHART", "esc", "objectives", "pct_text", "table"]
 
 #: Content-Security-Policy of the report: no script at all, styles and images only from the page itself.
 CSP = (
@@ -18,7 +18,7 @@ CSS = """
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: var(--ink);
        margin: 0 auto; max-width: 60rem; padding: 1.5rem 1.25rem 3rem; line-height: 1.45; font-size: 15px;
-       background: #fff; overflow-wrap: anywhere; }
+       background: #fff; overflow-wrap: break-word; }
 header { border-bottom: 4px solid var(--accent); margin-bottom: 1rem; padding-bottom: .6rem; }
 h1 { font-size: 1.55rem; margin: 0 0 .2rem; }
 h2 { font-size: 1.2rem; margin: 1.6rem 0 .4rem; border-bottom: 1px solid var(--rule); padding-bottom: .2rem; }
@@ -61,6 +61,13 @@ footer { margin-top: 2rem; border-top: 1px solid var(--rule); padding-top: .5rem
   .objective { background: none; color: var(--ink); border: 1px solid var(--ink); }
 }
 """
+
+
+#: Said instead of a chart with nothing to draw (every figure small, withheld or without data).
+NO_CHART = (
+    '<p class="note">No chart: every figure here is small, withheld or has no data for these periods '
+    "(see the table).</p>"
+)
 
 
 def esc(text: object) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 from ctxrisk.maps import indicators as ind
 from ctxrisk.maps.charts import bar_chart
 from ctxrisk.maps.report_cells import Cells, Page
-from ctxrisk.maps.report_html import objectives, table
+from ctxrisk.maps.report_html import NO_CHART, objectives, table
 
 __all__ = ["MISSING_INDICATORS", "missing_cells", "missing_figures", "missing_section", "rhi_rate", "rhi_rows"]
 
@@ -135,6 +135,8 @@ def _count_rows(page: Page, sources: list[str]) -> list[list[tuple[str, str]]]:
 def _chart(page: Page, labels: tuple[str, str]) -> str:
     cats = ["Episodes", "Children", "Missing repeatedly", "Returns", "Interview offered", "Interview completed"]
     keys = ["episodes", "children", "children_repeat", "returns", "rhi_offered_72h", "rhi_completed_72h"]
+    if all(page.n(("mis", w, k)) is None for w in ("P", "B") for k in keys):
+        return NO_CHART
     return bar_chart(
         cats,
         {labels[1]: [page.n(("mis", "B", k)) for k in keys], labels[0]: [page.n(("mis", "P", k)) for k in keys]},

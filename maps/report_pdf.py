@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ctxrisk.maps.report_html import esc
@@ -80,7 +81,10 @@ def html_to_pdf(html: str, out: str | os.PathLike[str], *, title: str, chromium:
         page_file = work / "report.html"
         page_file.write_text(html, encoding="utf-8")
         pdf_tmp = work / "report.pdf"
-        _print(exe, page_file, pdf_tmp, work / "profile", title=title)
+        # in a thread of its own: Playwright's sync API refuses a thread that already runs an event loop
+        # (a caller that drives a browser itself, such as a test session)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(_print, exe, page_file, pdf_tmp, work / "profile", title=title).result()
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             os.fchmod(fd, 0o600)

@@ -13,7 +13,7 @@ from datetime import date
 from ctxrisk.maps import indicators as ind
 from ctxrisk.maps.charts import bar_chart, line_chart, series_style
 from ctxrisk.maps.report_cells import STEADY_PERCENT, Page, change_phrase
-from ctxrisk.maps.report_html import esc, objectives, table
+from ctxrisk.maps.report_html import NO_CHART, esc, objectives, table
 from ctxrisk.maps.report_missing import rhi_rows
 from ctxrisk.maps.steering import THEME_LABELS
 
@@ -238,9 +238,14 @@ def _pair_section(
         [(name, ""), page.cell((kind, "B", k)), page.cell((kind, "P", k)), page.change((kind, "P", k), (kind, "B", k))]
         for k, name in zip([*keys, "all"], [*names, text["all"]], strict=True)
     ]
+    caption = f"{text['caption']}, {labels[1]} and {labels[0]}"
+    grid = table(caption, [text["first"], labels[1], labels[0], "Change"], rows)
+    series = {labels[1]: [page.n((kind, "B", k)) for k in keys], labels[0]: [page.n((kind, "P", k)) for k in keys]}
+    if all(v is None for values in series.values() for v in values):
+        return NO_CHART + grid
     chart = bar_chart(
         short,
-        {labels[1]: [page.n((kind, "B", k)) for k in keys], labels[0]: [page.n((kind, "P", k)) for k in keys]},
+        series,
         title=text["chart_title"],
         description=text["description"],
         chart_id=text["chart_id"],
@@ -252,8 +257,7 @@ def _pair_section(
         },
         colours=_PAIR_COLOURS,
     )
-    caption = f"{text['caption']}, {labels[1]} and {labels[0]}"
-    return chart + table(caption, [text["first"], labels[1], labels[0], "Change"], rows)
+    return chart + grid
 
 
 def screening_section(page: Page, levels: list[str], labels: tuple[str, str]) -> str:

@@ -81,7 +81,9 @@ def test_report_opens_cleanly_in_chromium(report_file):
     assert page.requests_local_failed == []
     assert page.non_blank_fraction > 0.03
     svgs = page.page.locator("svg.chart")
-    assert svgs.count() == 4
+    # screenings and referrals end before 2026Q2 is over, so their charts would have nothing to draw
+    assert svgs.count() == 2
+    assert page.page.get_by_text("No chart: every figure here is small, withheld or has no data").count() == 2
     box = svgs.first.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 150
     assert page.page.title() == "Contextual safeguarding outcome report: 2026Q3"
