@@ -44,7 +44,7 @@ _PAIR_COLOURS = ("#6f9bc4", "#0b4f8a")
 def _count_sentence(page: Page, what: str, current: Hashable, previous: Hashable, labels: tuple[str, str]) -> str:
     now, before = page.text(current), page.text(previous)
     if page.empty(current):
-        return f"{what}: no data for {labels[0]} (the records end before it; see Data coverage)."
+        return f"{what}: no data for {labels[0]} (the records held do not reach it; see Data coverage)."
     if page.empty(previous):
         return f"{what}: {now} in {labels[0]}; no data for {labels[1]} to compare with."
     cls, phrase = change_phrase(page.n(current), page.n(previous))

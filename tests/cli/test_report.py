@@ -125,6 +125,7 @@ def test_report_command_writes_an_a4_pdf(warehouse, tmp_path):
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
     assert len(boxes) == pages and {(round(float(w)), round(float(h))) for w, h in boxes} == {(595, 842)}
     assert _pdf_title(data) == "Contextual safeguarding outcome report: 2026Q3"
+    assert re.search(rb"/CreationDate\s*\(D:20\d{6}", data)  # dated
     assert not list(out.parent.glob(".*.tmp"))
     con = duckdb.connect(str(warehouse), read_only=True)
     detail = con.execute("select detail from meta.audit where action = 'report' order by 1 desc").fetchall()
