@@ -97,9 +97,10 @@ def test_report_opens_cleanly_in_chromium(report_file):
 
 
 @pytest.mark.browser
-def test_report_meets_wcag_aa_in_axe(report_file):
+@pytest.mark.parametrize("which", ["report_file", "planted_file"])
+def test_report_meets_wcag_aa_in_axe(which, request):
     require_chromium()
-    page = open_page(report_file)
+    page = open_page(request.getfixturevalue(which))
     assert _axe(page.page) == []
 
 
@@ -157,9 +158,10 @@ def test_tables_wrap_on_a_phone(report_file):
 
 
 @pytest.mark.browser
-def test_chart_labels_do_not_overlap(report_file):
+@pytest.mark.parametrize("which", ["report_file", "planted_file"])
+def test_chart_labels_do_not_overlap(which, request):
     require_chromium()
-    page = open_page(report_file).page
+    page = open_page(request.getfixturevalue(which)).page
     overlaps = page.evaluate(
         """() => {
             const out = [];
