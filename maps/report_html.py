@@ -44,7 +44,7 @@ svg.chart { max-width: 100%; height: auto; display: block; margin: .3rem 0 .8rem
 section { break-inside: avoid-page; }
 footer { margin-top: 2rem; border-top: 1px solid var(--rule); padding-top: .5rem; color: var(--muted);
          font-size: .8rem; }
-@media (max-width: 40rem) {
+@media screen and (max-width: 40rem) {
   body { padding: 1rem .75rem 2rem; }
   table, thead, tbody, tr, th, td, caption { display: block; width: 100%; }
   thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
@@ -57,6 +57,8 @@ footer { margin-top: 2rem; border-top: 1px solid var(--rule); padding-top: .5rem
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   h2 { break-after: avoid-page; }
   table, svg.chart, .summary { break-inside: avoid-page; }
+  table { font-size: 8.5pt; }
+  th, td { padding: .15rem .35rem; }
   .summary { background: none; border: 1px solid var(--rule); }
   .objective { background: none; color: var(--ink); border: 1px solid var(--ink); }
 }

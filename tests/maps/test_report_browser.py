@@ -90,10 +90,14 @@ def test_report_opens_cleanly_in_chromium(report_file):
     assert page.page.locator("html").get_attribute("lang") == "en-GB"
     assert page.page.locator("h1").count() == 1
     assert page.page.locator("h1").inner_text().startswith("Contextual safeguarding outcome report: 2026Q3")
-    # print layout: the page still lays out under print media, with its tables
+    # print layout: on the width of an A4 page inside 15 mm margins (180 mm, 680 px) no table runs off the page
     page.page.emulate_media(media="print")
+    page.page.set_viewport_size({"width": 680, "height": 1000})
     assert page.page.locator("table").count() >= 8
+    widest = page.page.evaluate("() => Math.max(...[...document.querySelectorAll('table')].map(t => t.scrollWidth))")
+    assert widest <= 680
     page.page.emulate_media(media="screen")
+    page.page.set_viewport_size({"width": 900, "height": 650})
 
 
 @pytest.mark.browser
