@@ -68,7 +68,8 @@ def main() -> int:
     wh = work / "ctxrisk.duckdb"
     settings = load_settings(None, warehouse=wh)
     if args.reuse and wh.exists():
-        steps, rows = {}, {}
+        previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
+        steps, rows = previous.get("steps_seconds", {}), previous.get("rows_loaded", {})
     else:
         wh.unlink(missing_ok=True)
         steps, rows = _prepare(work, args.incidents, args.seed, settings)

@@ -150,3 +150,18 @@ def test_no_place_flagged_is_a_clear_sentence(stopped):
         con.execute("drop table marts.locations_of_concern")
     assert "No place of concern was flagged." in html
     assert "No place of concern was flagged by the locations-of-concern analysis; the table is empty." in html
+
+
+def test_a_url_in_a_place_name_never_stops_the_report(stopped):
+    con, settings = stopped
+    _locations(
+        con,
+        "(1, '89195da49a3ffff', 'x', 'See https://evil.example/t.png', null, 'cse', 9.1, 30, 6, 'no trend', 0.5, "
+        "now(), '{}')",
+    )
+    try:
+        html = build_report(con, period="2026Q3", settings=settings, generated_at=FIXED)
+    finally:
+        con.execute("drop table marts.locations_of_concern")
+    assert _row(html, "1")[0] == "See https://evil.example/t.png"
+    assert 'src="https://evil' not in html and "url(https://evil" not in html
