@@ -713,6 +713,32 @@ def _count(page, attr: str = "data-visible-nodes") -> int:
     return int(page.get_attribute("#count", attr))
 
 
+AXE = REPO / "tests" / "support" / "axe" / "axe.min.js"
+
+
+def _axe(page) -> list[dict]:
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate(
+        """() => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+            .then(r => r.violations.map(v => ({id: v.id, targets: v.nodes.map(n => n.target.join(" "))})))"""
+    )
+
+
+@pytest.mark.browser
+def test_page_meets_wcag_aa_in_axe(chain_page):
+    require_chromium()
+    report = open_page(chain_page, settle_ms=100)
+    page = report.page
+    try:
+        assert _axe(page) == []
+        page.evaluate("window.intel.select('a1')")
+        page.fill("#path-from", "c1")
+        page.fill("#path-to", "y1")
+        assert _axe(page) == []
+    finally:
+        page.close()
+
+
 @pytest.mark.browser
 def test_page_binomial_tail_matches_scipy(chain_page):
     """The page's flag test uses P(X >= x) for X ~ Binomial(n, p); it must agree with scipy's."""
