@@ -105,7 +105,7 @@ def found_with(con: duckdb.DuckDBPyConnection, *, settings: Settings) -> pd.Data
 
 _CO_INVOLVED_SQL = """
 with adults as (select unnest($ids::varchar[]) as person_id)
-select c.person_id as child_id, a.person_id as adult_id, c.event_id, c.event_type, c.role,
+select c.person_id as child_id, a.person_id as adult_id, c.event_id, c.event_type, c.role, a.role as adult_role,
     c.occurred_at, i.source_evaluation, i.intelligence_evaluation
 from staging.involvements as a
 join staging.involvements as c
@@ -122,7 +122,8 @@ def co_involvements(con: duckdb.DuckDBPyConnection, ids: frozenset[str] | set[st
     -------
     pandas.DataFrame
         ``child_id`` (the other person, any age: the caller keeps children), ``adult_id``, ``event_id``,
-        ``event_type``, ``role``, ``occurred_at``, ``source_evaluation``, ``intelligence_evaluation``.
+        ``event_type``, ``role`` and ``adult_role`` (a missing episode's ``found_with`` adult), ``occurred_at``,
+        ``source_evaluation``, ``intelligence_evaluation``.
     """
     if not ids:
         return pd.DataFrame(
@@ -132,6 +133,7 @@ def co_involvements(con: duckdb.DuckDBPyConnection, ids: frozenset[str] | set[st
                 "event_id",
                 "event_type",
                 "role",
+                "adult_role",
                 "occurred_at",
                 "source_evaluation",
                 "intelligence_evaluation",
@@ -182,7 +184,7 @@ def load_locations_of_concern(con: duckdb.DuckDBPyConnection, *, settings: Setti
 _PLACED_SQL = """
 select distinct i.person_id, i.event_id, i.event_type, i.occurred_at, i.latitude, i.longitude
 from staging.involvements as i
-where i.latitude is not null and i.longitude is not null
+where i.latitude is not null and i.longitude is not null and i.age_band in (select unnest($bands::varchar[]))
     and ($since is null or i.occurred_at >= $since) and ($until is null or i.occurred_at < $until)
 """
 
@@ -193,8 +195,10 @@ def place_links(
     *,
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
+    bands: tuple[str, ...] = ("child", "unknown"),
 ) -> pd.DataFrame:
-    """Every person's located event (any role, missing found-at places included) at a location of concern.
+    """Every located event (any role, missing found-at places included) at a location of concern of a person
+    whose age band then is one of ``bands``.
 
     Returns
     -------
@@ -207,6 +211,7 @@ def place_links(
     params = {
         "since": None if since is None else since.to_pydatetime(),
         "until": None if until is None else until.to_pydatetime(),
+        "bands": list(bands),
     }
     frame = con.execute(_PLACED_SQL, params).df()
     if frame.empty:
