@@ -120,6 +120,15 @@ MACE_INDICATORS: tuple[str, ...] = (
     "nrm_referral",
 )
 
+_MACE_WEIGHTS: dict[str, float] = {
+    "repeat_missing": 2.0,
+    "flagged_adult": 3.0,
+    "location_of_concern": 1.0,
+    "stop_search": 2.0,
+    "screening_high": 2.0,
+    "nrm_referral": 3.0,
+}
+
 
 @dataclass(frozen=True)
 class MaceSettings:
@@ -128,16 +137,7 @@ class MaceSettings:
     #: Indicators assessed (any of :data:`MACE_INDICATORS`).
     indicators: tuple[str, ...] = MACE_INDICATORS
     #: Strength of each indicator: rows with the same number of indicators are ordered by the sum.
-    weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "repeat_missing": 2.0,
-            "flagged_adult": 3.0,
-            "location_of_concern": 1.0,
-            "stop_search": 2.0,
-            "screening_high": 2.0,
-            "nrm_referral": 3.0,
-        }
-    )
+    weights: dict[str, float] = field(default_factory=lambda: dict(_MACE_WEIGHTS))
     #: Screening levels that count as high.
     high_risk_levels: tuple[str, ...] = ("high",)
     #: Themes of a stop and search's object that count (drugs and weapons by the default theme tables).
@@ -148,6 +148,8 @@ class MaceSettings:
     location_rings: int = 0
 
     def __post_init__(self) -> None:
+        # weights given for some indicators keep the defaults of the others
+        object.__setattr__(self, "weights", {**_MACE_WEIGHTS, **dict(self.weights)})
         bad = sorted(set(self.indicators) - set(MACE_INDICATORS))
         if bad or not self.indicators:
             msg = f"[mace] indicators must be some of {list(MACE_INDICATORS)}, got {list(self.indicators)}"
@@ -164,8 +166,8 @@ class MaceSettings:
             raise ValidationError(msg)
 
     def weight(self, indicator: str) -> float:
-        """The strength of ``indicator`` (1 when not set)."""
-        return float(self.weights.get(indicator, 1.0))
+        """The strength of ``indicator``."""
+        return float(self.weights[indicator])
 
 
 @dataclass(frozen=True)
@@ -286,8 +288,6 @@ def _mace_raw(raw: dict[str, Any]) -> dict[str, Any]:
     for name in ("indicators", "high_risk_levels", "search_themes"):
         if name in out:
             out[name] = tuple(out[name])
-    if "weights" in out:
-        out["weights"] = {**MaceSettings().weights, **dict(out["weights"])}
     return out
 
 

@@ -17,7 +17,8 @@ when they meet any indicator of ``[mace] indicators`` with evidence in the windo
     ``[mace] search_themes`` (drugs or weapons), aged under 18 then (the search's age range where the birth
     date is unknown). police.uk publishes searches without names, so this needs a partner's involvements file.
 ``screening_high``
-    Their latest screening up to the list's date is one of ``[mace] high_risk_levels``.
+    Their latest screening up to the list's date is one of ``[mace] high_risk_levels`` (a state, not an
+    event: ``since`` does not apply; a later lower screening ends it).
 ``nrm_referral``
     A National Referral Mechanism referral in the window.
 
