@@ -73,6 +73,8 @@ class GraphSettings:
 
     recency_half_life_days: float = 365.0
     min_children: int = 2
+    #: False discovery rate below which an adult's links with children are more than chance explains.
+    alpha: float = 0.05
     exact_betweenness_max_nodes: int = 5000
     max_event_size: int = 30
 
