@@ -20,6 +20,7 @@ __all__ = [
     "LocationsOfConcern",
     "co_involvements",
     "flagged_adults",
+    "flagged_adults_from_graph",
     "found_with",
     "load_locations_of_concern",
     "place_links",
@@ -83,6 +84,23 @@ def flagged_adults(con: duckdb.DuckDBPyConnection, *, adults: pd.DataFrame | Non
         ids = adults["person_id"]
         basis = "adults the association graph lists as linked to several children"
     return FlaggedAdults(frozenset(ids.astype(str)), True, basis)
+
+
+def flagged_adults_from_graph(con: duckdb.DuckDBPyConnection, *, settings: Settings) -> FlaggedAdults:
+    """Build the association graph from the warehouse now and test its adults against chance.
+
+    The same as the ``ctxrisk run`` graph step (``[graph] recency_half_life_days``, ``min_children``,
+    ``alpha``), for a warehouse without ``marts.graph_adults_of_concern`` or whose mart is out of date.
+    """
+    from ctxrisk.analytics.graph.build import build_arrays
+    from ctxrisk.analytics.graph.concern import adults_of_concern
+    from ctxrisk.analytics.graph.inputs import load_graph_inputs
+
+    arrays = build_arrays(load_graph_inputs(con), half_life_days=settings.graph.recency_half_life_days)
+    if arrays.n_nodes == 0:
+        return FlaggedAdults(frozenset(), True, "no persons linked in the warehouse")
+    adults = adults_of_concern(arrays, min_children=settings.graph.min_children, alpha=settings.graph.alpha)
+    return flagged_adults(con, adults=adults)
 
 
 _FOUND_WITH_SQL = """

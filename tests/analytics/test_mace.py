@@ -16,7 +16,7 @@ from ctxrisk.maps.language import assert_appropriate
 from ctxrisk.pipelines.ingest import ingest_file
 from ctxrisk.pipelines.runner import ingest_one
 from ctxrisk.pipelines.settings import MaceSettings
-from ctxrisk.pipelines.warehouse import write_mart
+from ctxrisk.pipelines.warehouse import connect, write_mart
 
 PLACE = (53.2, -2.2)
 SEARCH = (
@@ -195,3 +195,22 @@ def test_outputs_use_appropriate_language(warehouse, settings):
     )
     assert_appropriate(text, where="MACE list")
     assert not re.search(r"\binvolved in\b|\babscond", text, re.IGNORECASE)
+
+
+def test_planted_networks_lead_the_list_on_the_sample(tmp_path):
+    """Data written by `ctxrisk sample` (not for this test): its planted exploited children come first."""
+    from support.hotspot_fixtures import sample_warehouse, truth
+
+    from ctxrisk.analytics.protect.links import flagged_adults_from_graph
+
+    settings, path = sample_warehouse(tmp_path / "sample")
+    con = connect(settings=settings)
+    try:
+        flagged = flagged_adults_from_graph(con, settings=settings)
+        frame = mace_list(con, settings=settings, until="2026-09-30", flagged=flagged).frame
+    finally:
+        con.close()
+    planted = {child for network in truth()["networks"] for child in network["children"]}
+    assert flagged.ids <= set(truth()["adults_of_concern"]) and len(flagged.ids) == 6
+    assert len(planted) == 31 and len(planted & set(frame["person_id"])) == 28
+    assert frame["person_id"].head(25).isin(planted).all()
