@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from ctxrisk.cli.hotspots import ConfigOpt, SinceOpt, UntilOpt, WarehouseOpt, fail, say
-from ctxrisk.cli.missing import FormatOpt, LimitOpt, check_format, open_readonly, with_age_text, write
+from ctxrisk.cli.missing import (
+    FormatOpt,
+    FreshGraphOpt,
+    LimitOpt,
+    check_format,
+    flagged_for,
+    open_readonly,
+    with_age_text,
+    write,
+)
 from ctxrisk.pipelines.errors import CtxriskError
 
 app = typer.Typer(
@@ -15,12 +24,13 @@ app = typer.Typer(
 )
 
 
-def _result(config, warehouse, since, until):
+def _result(config, warehouse, since, until, fresh_graph: bool):
     from ctxrisk.analytics.protect.mace import mace_list
 
     settings, con = open_readonly(config, warehouse)
     try:
-        return settings, mace_list(con, settings=settings, since=since, until=until)
+        flagged = flagged_for(con, settings, fresh_graph)
+        return settings, mace_list(con, settings=settings, since=since, until=until, flagged=flagged)
     finally:
         con.close()
 
@@ -32,6 +42,7 @@ def mace(
     until: UntilOpt = None,
     fmt: FormatOpt = "table",
     limit: LimitOpt = 50,
+    fresh_graph: FreshGraphOpt = False,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -41,7 +52,7 @@ def mace(
         return
     check_format(fmt)
     try:
-        settings, result = _result(config, warehouse, since, until)
+        settings, result = _result(config, warehouse, since, until, fresh_graph)
     except CtxriskError as exc:
         raise fail(exc) from exc
     frame = with_age_text(result.frame)
@@ -57,6 +68,7 @@ def places_cmd(
     until: UntilOpt = None,
     fmt: FormatOpt = "table",
     limit: LimitOpt = 50,
+    fresh_graph: FreshGraphOpt = False,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -65,7 +77,7 @@ def places_cmd(
 
     check_format(fmt)
     try:
-        settings, result = _result(config, warehouse, since, until)
+        settings, result = _result(config, warehouse, since, until, fresh_graph)
     except CtxriskError as exc:
         raise fail(exc) from exc
     frame = mace_places(result, settings=settings)

@@ -25,6 +25,23 @@ FORMATS = ("table", "csv", "json")
 
 FormatOpt = Annotated[str, typer.Option("--format", help="table, csv or json.")]
 LimitOpt = Annotated[int, typer.Option("--limit", help="Rows shown in a table (csv and json hold every row).")]
+FreshGraphOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fresh-graph",
+        help="Build the association graph now for the flagged adults, instead of reading the last run's "
+        "marts.graph_adults_of_concern.",
+    ),
+]
+
+
+def flagged_for(con, settings, fresh: bool):
+    """The flagged adults: from a graph built now when ``fresh``, else None (the mart is read)."""
+    if not fresh:
+        return None
+    from ctxrisk.analytics.protect.links import flagged_adults_from_graph
+
+    return flagged_adults_from_graph(con, settings=settings)
 
 
 def check_format(fmt: str) -> None:
@@ -69,6 +86,7 @@ def children_cmd(
     until: UntilOpt = None,
     fmt: FormatOpt = "table",
     limit: LimitOpt = 50,
+    fresh_graph: FreshGraphOpt = False,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -80,7 +98,8 @@ def children_cmd(
     try:
         settings, con = open_readonly(config, warehouse)
         try:
-            table = missing_children(con, settings=settings, since=since, until=until)
+            flagged = flagged_for(con, settings, fresh_graph)
+            table = missing_children(con, settings=settings, since=since, until=until, flagged=flagged)
         finally:
             con.close()
     except CtxriskError as exc:

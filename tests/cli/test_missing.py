@@ -106,3 +106,10 @@ def test_mace_places_without_locations(warehouse):
 def test_geojson_is_refused(warehouse):
     result = _run("mace", "--warehouse", str(warehouse), "--format", "geojson")
     assert result.exit_code == 2 and "--format must be one of" in result.output
+
+
+def test_fresh_graph_assesses_flagged_adults(warehouse):
+    result = _run("mace", "--warehouse", str(warehouse), "--format", "csv", "--fresh-graph")
+    assert result.exit_code == 0, result.output
+    assert "Flagged adults not assessed" not in result.stderr
+    assert "Locations of concern not assessed" in result.stderr
