@@ -113,3 +113,23 @@ def test_fresh_graph_assesses_flagged_adults(warehouse):
     assert result.exit_code == 0, result.output
     assert "Flagged adults not assessed" not in result.stderr
     assert "Locations of concern not assessed" in result.stderr
+
+
+def test_help_docs_and_module_text_use_appropriate_language():
+    from pathlib import Path
+
+    import ctxrisk.analytics.protect as protect
+
+    root = Path(__file__).resolve().parents[2]
+    texts = [
+        _run("missing", "--help").output,
+        _run("missing", "children", "--help").output,
+        _run("missing", "summary", "--help").output,
+        _run("mace", "--help").output,
+        _run("mace", "places", "--help").output,
+        (root / "docs" / "missing.md").read_text(encoding="utf-8"),
+        *(p.read_text(encoding="utf-8") for p in sorted(Path(protect.__file__).parent.glob("*.py"))),
+    ]
+    for text in texts:
+        assert_appropriate(text, where="missing and MACE text")
+        assert not re.search(r"\binvolved in\b", text, re.IGNORECASE)
