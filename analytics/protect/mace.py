@@ -294,7 +294,10 @@ def _assemble(con, found: dict[str, pd.DataFrame], settings: Settings, as_of: da
     met = pd.DataFrame({name: frame.index.isin(f.index) for name, f in found.items()}, index=frame.index)
     frame["indicators"] = met.sum(axis=1).astype(int)
     frame["strength"] = sum(met[name] * cfg.weight(name) for name in found) if found else 0.0
-    frame["indicators_met"] = met.apply(lambda r: "; ".join(n for n in found if r[n]), axis=1) if found else ""
+    named = pd.Series("", index=frame.index)
+    for name in found:
+        named = named + np.where(met[name].to_numpy(bool), name + "; ", "")
+    frame["indicators_met"] = named.str.removesuffix("; ")
     latest = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     for name, f in found.items():
         frame[f"evidence_{name}"] = f["evidence"].reindex(frame.index)

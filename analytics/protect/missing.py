@@ -131,14 +131,20 @@ def missing_children(
     names = child_columns(settings.missing)
     ep = episode_measures(load_episodes(con, settings=settings, since=since, until=until), settings=settings)
     tz = settings.local_timezone
-    ep["start_day"] = ep["started_at"].dt.tz_convert(tz).dt.date
+    ep = ep.assign(
+        start_day=ep["started_at"].dt.tz_convert(tz).dt.date,
+        is_missing=ep["missing_type"].eq("missing"),
+        is_away=ep["missing_type"].eq("away"),
+        is_open=ep["ended_at"].isna(),
+    )
     g = ep.groupby("person_id", sort=False)
+    sources = ep.drop_duplicates(["person_id", "source"]).sort_values(["person_id", "source"])
     frame = pd.DataFrame(
         {
             "episodes": g.size(),
-            "missing_episodes": g["missing_type"].agg(lambda s: int((s == "missing").sum())),
-            "away_episodes": g["missing_type"].agg(lambda s: int((s == "away").sum())),
-            "open_episodes": g["ended_at"].agg(lambda s: int(s.isna().sum())),
+            "missing_episodes": g["is_missing"].sum(),
+            "away_episodes": g["is_away"].sum(),
+            "open_episodes": g["is_open"].sum(),
             "first_episode": g["start_day"].min(),
             "last_episode": g["start_day"].max(),
             names["max_in"]: g["in_window"].max(),
@@ -148,7 +154,7 @@ def missing_children(
             names["rhi_offered"]: g["rhi_offered_in_time"].mean(),
             "rhi_completed_share": g["rhi_completed"].mean(),
             "found_away": g["found_away"].sum().astype(int),
-            "sources": g["source"].agg(lambda s: ";".join(sorted(set(s)))),
+            "sources": sources.groupby("person_id", sort=False)["source"].agg(";".join),
         }
     )
     first = g.first()
