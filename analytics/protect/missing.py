@@ -27,7 +27,15 @@ from ctxrisk.analytics.protect.links import (
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import MissingSettings, Settings
 
-__all__ = ["PERIODS", "ChildTable", "age_on", "child_columns", "missing_children", "missing_summary"]
+__all__ = [
+    "PERIODS",
+    "ChildTable",
+    "age_on",
+    "child_columns",
+    "missing_children",
+    "missing_summary",
+    "overlaps_within_source",
+]
 
 PERIODS: tuple[str, ...] = ("month", "quarter")
 
@@ -177,12 +185,30 @@ def missing_children(
     return ChildTable(frame, _notes(ep, flagged, places))
 
 
+def overlaps_within_source(episodes: pd.DataFrame) -> int:
+    """Episodes starting before an earlier episode of the same child and source has ended (open: never ends)."""
+    if episodes.empty:
+        return 0
+    ep = episodes.sort_values(["person_id", "source", "started_at"], kind="stable")
+    seconds = ep["ended_at"].to_numpy("datetime64[s]").astype(np.int64)
+    end = pd.Series(np.where(ep["ended_at"].isna().to_numpy(), np.iinfo(np.int64).max, seconds), index=ep.index)
+    keys = [ep["person_id"], ep["source"]]
+    before = end.groupby(keys).cummax().groupby(keys).shift(1)
+    return int((ep["started_at"].to_numpy("datetime64[s]").astype(np.int64) < before.to_numpy()).sum())
+
+
 def _notes(ep: pd.DataFrame, flagged: FlaggedAdults, places: LocationsOfConcern) -> list[str]:
     both = int(ep["ssda903_episode_ids"].notna().sum())
     notes = [
         f"{len(ep):,} episodes of {ep['person_id'].nunique():,} children; {both:,} recorded both by the "
         "partnership and in an SSDA903 return, counted once."
     ]
+    overlapping = overlaps_within_source(ep)
+    if overlapping:
+        notes.append(
+            f"{overlapping:,} episodes start while an earlier episode of the same child from the same source is "
+            "still open; each is counted."
+        )
     unrecorded = int((~ep["rhi_recorded"].fillna(False).astype(bool)).sum())
     if unrecorded:
         notes.append(f"{unrecorded:,} episodes from SSDA903 returns only: no return home interview is recorded there.")

@@ -219,3 +219,20 @@ def test_time_to_next_episode_by_looked_after_status(loaded, settings):
     assert set(curve["looked_after"]) == {"looked after", "not looked after"}
     row = curve[(curve["looked_after"] == "looked after") & (curve["day"] == 1)].iloc[0]
     assert row["returns"] == 4 and row["no_new_episode_pct"] == pytest.approx(100.0)
+
+
+def test_overlaps_within_one_source_are_counted_in_the_notes():
+    from ctxrisk.analytics.protect.missing import overlaps_within_source
+
+    t = pd.to_datetime
+    frame = pd.DataFrame(
+        {
+            "person_id": ["C1", "C1", "C1", "C2", "C2"],
+            "source": ["partnership", "partnership", "ssda903", "partnership", "partnership"],
+            "started_at": t(["2026-01-01", "2026-01-03", "2026-01-02", "2026-01-01", "2026-02-01"], utc=True),
+            "ended_at": t(["2026-01-05", "2026-01-04", "2026-01-03", None, "2026-02-02"], utc=True),
+        }
+    )
+    # C1's 3 Jan episode starts inside 1-5 Jan (the return's is another source); C2's first never ended
+    assert overlaps_within_source(frame) == 2
+    assert overlaps_within_source(frame.iloc[:0]) == 0
