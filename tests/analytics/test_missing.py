@@ -236,3 +236,23 @@ def test_overlaps_within_one_source_are_counted_in_the_notes():
     # C1's 3 Jan episode starts inside 1-5 Jan (the return's is another source); C2's first never ended
     assert overlaps_within_source(frame) == 2
     assert overlaps_within_source(frame.iloc[:0]) == 0
+
+
+def test_settings_sections_load_and_refuse_bad_values(tmp_path):
+    from ctxrisk.pipelines.settings import load_settings
+
+    toml = tmp_path / "ctxrisk.toml"
+    toml.write_text("[missing]\nrepeat_count = 4\n\n[mace]\nmax_age = 25\n\n[mace.weights]\nnrm_referral = 5.0\n")
+    loaded = load_settings(toml)
+    assert (loaded.missing.repeat_count, loaded.missing.repeat_window_days) == (4, 30)
+    assert loaded.mace.max_age == 25 and loaded.mace.weight("nrm_referral") == 5.0
+    assert loaded.mace.weight("flagged_adult") == 3.0  # the others keep their defaults
+    toml.write_text("[missing]\nrepeat_count = 0\n")
+    with pytest.raises(ValidationError, match=r"\[missing\] repeat_count must be a whole number >= 1"):
+        load_settings(toml)
+    toml.write_text("[mace]\nmax_age = 40\n")
+    with pytest.raises(ValidationError, match=r"\[mace\] max_age must be a whole number from 1 to 25"):
+        load_settings(toml)
+    toml.write_text("[missing]\nrepeat_every = 3\n")
+    with pytest.raises(ValidationError, match="unknown setting"):
+        load_settings(toml)
