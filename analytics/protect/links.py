@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ctxrisk.analytics.weights import h3_cells_indexed
 from ctxrisk.pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +28,7 @@ __all__ = [
     "found_with",
     "load_locations_of_concern",
     "place_links",
+    "rank_at",
 ]
 
 
@@ -122,14 +127,24 @@ def found_with(con: duckdb.DuckDBPyConnection, *, settings: Settings) -> pd.Data
 
 
 _CO_INVOLVED_SQL = """
-with adults as (select unnest($ids::varchar[]) as person_id)
-select c.person_id as child_id, a.person_id as adult_id, c.event_id, c.event_type, c.role, a.role as adult_role,
-    c.occurred_at, i.source_evaluation, i.intelligence_evaluation
-from staging.involvements as a
-join staging.involvements as c
-    on c.event_id = a.event_id and c.event_type = a.event_type and c.person_id <> a.person_id
-left join raw.intelligence as i on c.event_type = 'intelligence' and i.intel_id = c.event_id
-where a.person_id in (select person_id from adults)
+with
+adult_events as (
+    select distinct event_id, event_type, person_id as adult_id, role as adult_role
+    from staging.involved
+    where person_id in (select unnest($ids::varchar[]))
+),
+pairs as (
+    select distinct c.person_id as child_id, a.adult_id, a.event_id, a.event_type, c.role, a.adult_role
+    from adult_events as a
+    join staging.involved as c on c.event_id = a.event_id and c.event_type = a.event_type
+    where c.person_id <> a.adult_id
+)
+select pairs.*, ev.occurred_at, i.source_evaluation, i.intelligence_evaluation
+from pairs
+left join staging.event_places as ev on ev.event_id = pairs.event_id and ev.event_type = pairs.event_type
+left join (
+    select intel_id, 'intelligence' as event_type, source_evaluation, intelligence_evaluation from raw.intelligence
+) as i on i.intel_id = pairs.event_id and i.event_type = pairs.event_type  -- equalities only: a hash join
 """
 
 
@@ -199,12 +214,89 @@ def load_locations_of_concern(con: duckdb.DuckDBPyConnection, *, settings: Setti
     return LocationsOfConcern(frame, True, resolution, cell_rank)
 
 
-_PLACED_SQL = """
-select distinct i.person_id, i.event_id, i.event_type, i.occurred_at, i.latitude, i.longitude
-from staging.involvements as i
-where i.latitude is not null and i.longitude is not null and i.age_band in (select unnest($bands::varchar[]))
-    and ($since is null or i.occurred_at >= $since) and ($until is null or i.occurred_at < $until)
+_NEAR_SQL = """
+select distinct ev.event_id, ev.event_type, ev.occurred_at, ev.latitude, ev.longitude
+from staging.event_places as ev
+join {squares} as b on floor(ev.latitude * 100)::bigint = b.la and floor(ev.longitude * 100)::bigint = b.lo
+where ev.latitude between -90 and 90 and ev.longitude between -180 and 180
+    and ($since is null or ev.occurred_at >= $since) and ($until is null or ev.occurred_at < $until)
 """
+
+_PLACED_SQL = """
+with
+placed as (
+    select distinct i.person_id, hit.event_id, hit.event_type, hit.occurred_at, hit.rank
+    from {events} as hit
+    join staging.involved as i on i.event_id = hit.event_id and i.event_type = hit.event_type
+),
+aged as (
+    select placed.*,
+        case
+            when p.birth_date is null or placed.occurred_at is null then 'unknown'
+            when date_sub('year', p.birth_date, placed.occurred_at::date) < 18 then 'child'
+            when date_sub('year', p.birth_date, placed.occurred_at::date) < 25 then 'young_adult'
+            else 'adult'
+        end as age_band
+    from placed
+    left join (select person_id, birth_date from staging.persons) as p using (person_id)
+)
+select person_id, event_id, event_type, occurred_at, rank
+from aged
+where age_band in (select unnest($bands::varchar[]))
+"""
+
+
+def _cell_squares(cells: list[str]) -> pd.DataFrame:
+    """The 0.01-degree squares (``floor(100 x degrees)``) that a bounding box of each H3 cell touches."""
+    squares: set[tuple[int, int]] = set()
+    for cell in cells:
+        lat, lon = zip(*h3.cell_to_boundary(cell), strict=True)
+        for la in range(math.floor(min(lat) * 100), math.floor(max(lat) * 100) + 1):
+            for lo in range(math.floor(min(lon) * 100), math.floor(max(lon) * 100) + 1):
+                squares.add((la, lo))
+    return pd.DataFrame(sorted(squares), columns=["la", "lo"], dtype="int64")
+
+
+def _inside_convex(x: np.ndarray, y: np.ndarray, vx: np.ndarray, vy: np.ndarray) -> np.ndarray:
+    """Points ``(x, y)`` inside or on the convex polygon with vertices ``(vx, vy)`` (either orientation)."""
+    area = np.sum(vx * np.roll(vy, -1) - np.roll(vx, -1) * vy)
+    sign = 1.0 if area > 0 else -1.0
+    inside = np.ones(x.size, dtype=bool)
+    for k in range(vx.size):
+        ax, ay, bx, by = vx[k], vy[k], vx[(k + 1) % vx.size], vy[(k + 1) % vx.size]
+        inside &= sign * ((bx - ax) * (y - ay) - (by - ay) * (x - ax)) >= 0
+    return inside
+
+
+def rank_at(places: LocationsOfConcern, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """The rank of the place whose H3 cell holds each point (-1: none).
+
+    Point in polygon on each cell's boundary, in degrees: an H3 edge is a great-circle arc, which at
+    resolution 9 departs from the straight line between its vertices by about a millimetre. A point on an
+    edge shared by two places goes to the better rank.
+    """
+    out = np.full(lat.size, -1, dtype=np.int64)
+    order = np.argsort(lat, kind="stable")
+    lat_sorted = lat[order]
+    for cell, rank in sorted(places.cell_rank.items(), key=lambda kv: (-kv[1], kv[0])):  # best rank last: it wins
+        vy, vx = (np.array(v) for v in zip(*h3.cell_to_boundary(cell), strict=True))
+        lo = np.searchsorted(lat_sorted, vy.min(), side="left")
+        hi = np.searchsorted(lat_sorted, vy.max(), side="right")
+        idx = order[lo:hi]
+        idx = idx[(lon[idx] >= vx.min()) & (lon[idx] <= vx.max())]
+        out[idx[_inside_convex(lon[idx], lat[idx], vx, vy)]] = rank
+    return out
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, prefix: str, frame: pd.DataFrame) -> Iterator[str]:
+    """Register ``frame`` under a name unique to this thread for the block; yield the name."""
+    name = f"{prefix}_{threading.get_ident()}"
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
 
 
 def place_links(
@@ -226,21 +318,21 @@ def place_links(
     empty = pd.DataFrame(columns=["person_id", "event_id", "event_type", "occurred_at", "rank"])
     if not places.cell_rank:
         return empty
-    params = {
+    window = {
         "since": None if since is None else since.to_pydatetime(),
         "until": None if until is None else until.to_pydatetime(),
-        "bands": list(bands),
     }
-    frame = con.execute(_PLACED_SQL, params).df()
-    if frame.empty:
+    with _registered(con, "protect_squares", _cell_squares(sorted(places.cell_rank))) as squares:
+        near = con.execute(_NEAR_SQL.format(squares=squares), window).to_arrow_table()
+    if near.num_rows == 0:
         return empty
-    ok = frame["latitude"].between(-90, 90) & frame["longitude"].between(-180, 180)
-    frame = frame[ok.to_numpy(bool)].reset_index(drop=True)
-    cells, index = h3_cells_indexed(
-        frame["latitude"].to_numpy(float), frame["longitude"].to_numpy(float), resolution=places.resolution
-    )
-    rank_of_cell = np.array([places.cell_rank.get(c, -1) for c in cells.tolist()], dtype=np.int64)
-    frame["rank"] = rank_of_cell[index]
-    frame = frame[frame["rank"] >= 0].drop(columns=["latitude", "longitude"]).reset_index(drop=True)
+    lat = near.column("latitude").to_numpy().astype(float)
+    lon = near.column("longitude").to_numpy().astype(float)
+    rank = rank_at(places, lat, lon)
+    keep = rank >= 0
+    at = near.select(["event_id", "event_type", "occurred_at"]).filter(pa.array(keep))
+    at = at.append_column("rank", pa.array(rank[keep]))
+    with _registered(con, "protect_events", at) as events:
+        frame = con.execute(_PLACED_SQL.format(events=events), {"bands": list(bands)}).df()
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
     return frame

@@ -214,3 +214,19 @@ def test_planted_networks_lead_the_list_on_the_sample(tmp_path):
     assert flagged.ids <= set(truth()["adults_of_concern"]) and len(flagged.ids) == 6
     assert len(planted) == 31 and len(planted & set(frame["person_id"])) == 28
     assert frame["person_id"].head(25).isin(planted).all()
+
+
+def test_rank_at_agrees_with_h3():
+    import numpy as np
+
+    from ctxrisk.analytics.protect.links import LocationsOfConcern, rank_at
+
+    centre = h3.latlng_to_cell(53.2, -2.2, 9)
+    ring = sorted(set(h3.grid_disk(centre, 1)) - {centre})
+    cell_rank = {centre: 1, ring[0]: 2, ring[3]: 3}
+    places = LocationsOfConcern(pd.DataFrame(), True, 9, cell_rank)
+    rng = np.random.default_rng(7)
+    lat, lon = 53.2 + rng.uniform(-0.006, 0.006, 20_000), -2.2 + rng.uniform(-0.01, 0.01, 20_000)
+    expected = np.array([cell_rank.get(h3.latlng_to_cell(a, b, 9), -1) for a, b in zip(lat, lon, strict=True)])
+    got = rank_at(places, lat, lon)
+    assert (got == expected).all() and {1, 2, 3, -1} <= set(got.tolist())
