@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ctxrisk.analytics.protect.episodes import episode_measures, load_episodes, local_window
+from ctxrisk.analytics.protect.frames import isin, join_by
 from ctxrisk.analytics.protect.links import (
     FlaggedAdults,
     LocationsOfConcern,
@@ -98,8 +99,9 @@ def _collect(frame: pd.DataFrame, item: pd.Series, when: pd.Series) -> pd.DataFr
         return pd.DataFrame(columns=_EVIDENCE)
     part = pd.DataFrame({"person_id": frame["person_id"].to_numpy(), "item": item.to_numpy(), "when": when.to_numpy()})
     part = part.sort_values(["person_id", "when", "item"], kind="stable").drop_duplicates(["person_id", "item"])
-    g = part.groupby("person_id", sort=False)
-    out = pd.DataFrame({"evidence": g["item"].agg("; ".join), "latest": g["when"].max()})
+    evidence = join_by(part["person_id"], part["item"], "; ")
+    latest = part.groupby("person_id", sort=False)["when"].max()
+    out = pd.DataFrame({"evidence": evidence, "latest": latest.reindex(evidence.index)})
     return out.rename_axis("person_id").reset_index()
 
 
@@ -134,7 +136,7 @@ def _flagged_adult(con, flagged: FlaggedAdults, lo, hi, tz: str) -> pd.DataFrame
         co = co[co["occurred_at"] >= lo]
     if hi is not None:
         co = co[co["occurred_at"] < hi]
-    co = co[~co["child_id"].isin(flagged.ids)].reset_index(drop=True)
+    co = co[~isin(co["child_id"], flagged.ids)].reset_index(drop=True)
     found = (co["event_type"] == "missing") & (co["adult_role"] == "found_with")
     how = np.where(found, "found with ", "in the same " + co["event_type"].astype(str) + " as ")
     item = (
@@ -157,11 +159,18 @@ def _location(links: pd.DataFrame, places: LocationsOfConcern, tz: str) -> pd.Da
     items = links.assign(
         item=links["event_id"].astype(str) + " " + _day(links["occurred_at"], tz).fillna("undated")
     ).sort_values(["person_id", "rank", "occurred_at", "event_id"], kind="stable")
-    per_place = items.groupby(["person_id", "rank"], sort=False).agg(
-        events=("item", ", ".join), latest=("occurred_at", "max")
+    key = items.groupby(["person_id", "rank"], sort=False).ngroup()
+    events = join_by(key, items["item"], ", ")
+    first = items.assign(key=key.to_numpy()).drop_duplicates("key").set_index("key")
+    per_place = pd.DataFrame(
+        {
+            "person_id": first["person_id"].reindex(events.index).to_numpy(),
+            "rank": first["rank"].reindex(events.index).to_numpy(),
+            "events": events.to_numpy(),
+            "latest": items.groupby(key.to_numpy())["occurred_at"].max().reindex(events.index).to_numpy(),
+        }
     )
-    per_place = per_place.reset_index()
-    label = per_place["rank"].astype(int).map(lambda r: f"#{r} {names.get(r, '')}".strip())
+    label = per_place["rank"].astype(int).map({r: f"#{r} {n}".strip() for r, n in names.items()})
     return _collect(per_place, label + ": " + per_place["events"], per_place["latest"])
 
 
@@ -291,7 +300,7 @@ def _assemble(con, found: dict[str, pd.DataFrame], settings: Settings, as_of: da
     people = _people(con, ids, as_of)
     listed = people["age_years"].isna() | (people["age_years"] < cfg.max_age)
     frame = people[listed.to_numpy(bool)].set_index("person_id")
-    met = pd.DataFrame({name: frame.index.isin(f.index) for name, f in found.items()}, index=frame.index)
+    met = pd.DataFrame({name: isin(frame.index.to_series(), f.index) for name, f in found.items()}, index=frame.index)
     frame["indicators"] = met.sum(axis=1).astype(int)
     frame["strength"] = sum(met[name] * cfg.weight(name) for name in found) if found else 0.0
     named = pd.Series("", index=frame.index)
@@ -343,7 +352,7 @@ def mace_places(result: MaceResult, *, settings: Settings, steering: bool = Fals
     counts = pd.DataFrame(
         {
             "children_linked": g["person_id"].nunique(),
-            "mace_children": g["person_id"].agg(lambda s: len(set(s) & listed)),
+            "mace_children": links[isin(links["person_id"], listed)].groupby("rank")["person_id"].nunique(),
             "events_linked": g["event_id"].nunique(),
             "last_linked": g["occurred_at"].max(),
         }

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ctxrisk.analytics.protect.episodes import episode_measures, load_episodes, local_window
+from ctxrisk.analytics.protect.frames import isin, join_by
 from ctxrisk.analytics.protect.links import (
     FlaggedAdults,
     LocationsOfConcern,
@@ -82,21 +83,22 @@ def _as_of(until: str | date | None, settings: Settings) -> date:
 
 def _adult_columns(con: duckdb.DuckDBPyConnection, ep: pd.DataFrame, settings: Settings, flagged: FlaggedAdults):
     fw = found_with(con, settings=settings)
-    fw = fw[fw["episode_id"].isin(ep["episode_id"])]
+    fw = fw[isin(fw["episode_id"], ep["episode_id"])]
     adults = fw[fw["age_years"].ge(18).fillna(False).astype(bool)]
     count = adults.groupby("child_id")["person_id"].nunique()
-    flagged_any = fw.assign(f=fw["person_id"].isin(flagged.ids)).groupby("child_id")["f"].any()
+    flagged_any = fw.assign(f=isin(fw["person_id"], flagged.ids)).groupby("child_id")["f"].any()
     return count, flagged_any
 
 
 def _place_column(con, people: pd.Index, places: LocationsOfConcern, since, until) -> pd.Series:
     links = place_links(con, places, since=since, until=until)
-    links = links[links["person_id"].isin(people)]
+    links = links[isin(links["person_id"], people)]
     if links.empty:
         return pd.Series(dtype=object)
     names = dict(zip(places.frame["rank"].astype(int), places.frame["name"].astype(str), strict=True))
-    ranks = links.groupby("person_id")["rank"].unique()
-    return ranks.map(lambda rs: "; ".join(f"#{r} {names.get(int(r), '')}".strip() for r in sorted(rs)))
+    pairs = links[["person_id", "rank"]].drop_duplicates().sort_values(["person_id", "rank"], kind="stable")
+    labels = pairs["rank"].astype(int).map({r: f"#{r} {n}".strip() for r, n in names.items()})
+    return join_by(pairs["person_id"], labels, "; ")
 
 
 def missing_children(
@@ -140,7 +142,6 @@ def missing_children(
     ep = episode_measures(load_episodes(con, settings=settings, since=since, until=until), settings=settings)
     tz = settings.local_timezone
     ep = ep.assign(
-        start_day=ep["started_at"].dt.tz_convert(tz).dt.date,
         is_missing=ep["missing_type"].eq("missing"),
         is_away=ep["missing_type"].eq("away"),
         is_open=ep["ended_at"].isna(),
@@ -153,8 +154,8 @@ def missing_children(
             "missing_episodes": g["is_missing"].sum(),
             "away_episodes": g["is_away"].sum(),
             "open_episodes": g["is_open"].sum(),
-            "first_episode": g["start_day"].min(),
-            "last_episode": g["start_day"].max(),
+            "first_episode": g["started_at"].min().dt.tz_convert(tz).dt.date,
+            "last_episode": g["started_at"].max().dt.tz_convert(tz).dt.date,
             names["max_in"]: g["in_window"].max(),
             names["repeat"]: g["repeat"].any(),
             "total_hours_missing": g["hours_missing"].sum(min_count=1),
@@ -162,7 +163,7 @@ def missing_children(
             names["rhi_offered"]: g["rhi_offered_in_time"].mean(),
             "rhi_completed_share": g["rhi_completed"].mean(),
             "found_away": g["found_away"].sum().astype(int),
-            "sources": sources.groupby("person_id", sort=False)["source"].agg(";".join),
+            "sources": join_by(sources["person_id"], sources["source"], ";"),
         }
     )
     first = g.first()

@@ -230,3 +230,14 @@ def test_rank_at_agrees_with_h3():
     expected = np.array([cell_rank.get(h3.latlng_to_cell(a, b, 9), -1) for a, b in zip(lat, lon, strict=True)])
     got = rank_at(places, lat, lon)
     assert (got == expected).all() and {1, 2, 3, -1} <= set(got.tolist())
+
+
+def test_frame_helpers():
+    from ctxrisk.analytics.protect.frames import isin, join_by
+
+    s = pd.Series(["a", "b", None, "c"])
+    assert isin(s, {"a", "c"}).tolist() == [True, False, False, True]
+    assert isin(s, pd.Index(["b"])).tolist() == [False, True, False, False]
+    joined = join_by(pd.Series(["k2", "k1", "k2"]), pd.Series(["x", "y", "z"]), "; ")
+    assert joined.to_dict() == {"k2": "x; z", "k1": "y"}
+    assert join_by(pd.Series([], dtype=str), pd.Series([], dtype=str), ";").empty
