@@ -8,13 +8,15 @@ Usage: ``.venv/bin/python benchmarks/bench_missing.py [--incidents 1M] [--out be
 graph's flagged adults and the locations of concern are stand-ins written from the sample's ground truth
 (the planted adults and places): the graph step and Gi* are measured by bench_graph_step and bench_gistar,
 and these commands read their marts. Timed, each once after one warm-up run: the two functions in process,
-and the two commands end to end (a new process each: import, open, query, write CSV to /dev/null).
+and the two commands end to end (a new process each: import, open, query, write CSV to /dev/null). The
+machine's load average before and after is recorded: a shared machine slows every number.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -148,10 +150,17 @@ def main() -> None:
     args = parser.parse_args()
     n = parse_scale(args.incidents)
     path = build(n)
+    load_before = os.getloadavg()[0]
+    measured = measure(path)
     result = {
-        "machine": {"python": platform.python_version(), "processor": platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.machine(),
+            "cpus": os.cpu_count(),
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        },
         "incidents": n,
-        **measure(path),
+        **measured,
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
