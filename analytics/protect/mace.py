@@ -233,7 +233,9 @@ def _people(con, ids: list[str], as_of: date) -> pd.DataFrame:
         "select person_id, birth_date, looked_after from staging.persons where person_id in (select unnest($ids))",
         {"ids": ids},
     ).df()
-    frame = pd.DataFrame({"person_id": ids}).merge(frame, on="person_id", how="left")
+    frame = pd.DataFrame({"person_id": pd.Series(ids, dtype=frame["person_id"].dtype)}).merge(
+        frame, on="person_id", how="left"
+    )
     frame["age_years"] = age_on(frame["birth_date"], as_of)
     frame["looked_after"] = frame["looked_after"].astype("boolean")
     return frame.drop(columns=["birth_date"])

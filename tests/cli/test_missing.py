@@ -133,3 +133,12 @@ def test_help_docs_and_module_text_use_appropriate_language():
     for text in texts:
         assert_appropriate(text, where="missing and MACE text")
         assert not re.search(r"\binvolved in\b", text, re.IGNORECASE)
+
+
+def test_an_empty_warehouse_gives_empty_tables(tmp_path):
+    path = tmp_path / "empty.duckdb"
+    connect(settings=load_settings(None, warehouse=path)).close()
+    for args in (["missing", "children"], ["missing", "summary"], ["mace"], ["mace", "places"]):
+        result = _run(*args, "--warehouse", str(path), "--format", "json")
+        assert result.exit_code == 0, (args, result.output)
+        assert json.loads(result.stdout) == []
