@@ -134,7 +134,8 @@ def missing_children(
         ``last_episode`` (local start dates), ``max_in_30_days``, ``repeat_3_in_30``, ``total_hours_missing``,
         ``median_hours_missing`` (returned episodes), ``rhi_offered_72h_share``, ``rhi_completed_share``,
         ``found_away`` (episodes), ``adults_found_with``, ``flagged_adult_found_with`` (NA when no graph),
-        ``locations_of_concern`` (``#rank name``, ``;``-separated), ``sources``.
+        ``locations_of_concern`` (``#rank name``, ``;``-separated), ``sources`` (every source recording an
+        episode of the child, an SSDA903 episode counted once included).
     """
     flagged = flagged_adults(con) if flagged is None else flagged
     places = load_locations_of_concern(con, settings=settings) if places is None else places
@@ -147,7 +148,9 @@ def missing_children(
         is_open=ep["ended_at"].isna(),
     )
     g = ep.groupby("person_id", sort=False)
-    sources = ep.drop_duplicates(["person_id", "source"]).sort_values(["person_id", "source"])
+    also = ep.loc[ep["ssda903_episode_ids"].notna(), ["person_id"]].assign(source="ssda903")
+    sources = pd.concat([ep[["person_id", "source"]], also], ignore_index=True)
+    sources = sources.drop_duplicates().sort_values(["person_id", "source"])
     frame = pd.DataFrame(
         {
             "episodes": g.size(),

@@ -256,3 +256,18 @@ def test_settings_sections_load_and_refuse_bad_values(tmp_path):
     toml.write_text("[missing]\nrepeat_every = 3\n")
     with pytest.raises(ValidationError, match="unknown setting"):
         load_settings(toml)
+
+
+def test_real_return_and_a_partnership_file_count_a_shared_episode_once(con, settings, tmp_path):
+    ingest_one(con, "ssda903-missing", shared_data_path("ssda903", "missing.csv"), settings=settings)
+    # the return: child 510000 away 13/11/2017 to 25/11/2017; the partnership saw them go at 22:40 on 12 Nov
+    write_csv(
+        tmp_path / "m.csv",
+        MISSING,
+        ["P1,510000,2017-11-12T22:40,2017-11-25T18:00,away,,,,,,2017-11-27T10:00,2017-11-28T10:00"],
+    )
+    ingest_file(con, "missing", tmp_path / "m.csv", settings=settings)
+    frame = missing_children(con, settings=settings, until="2018-03-31").frame
+    assert int(frame["episodes"].sum()) == 42  # 42 in the return; the partnership's one is the same episode
+    row = _row(frame, "510000")
+    assert (row["episodes"], row["sources"], row["rhi_offered_72h_share"]) == (1, "partnership;ssda903", 1.0)
