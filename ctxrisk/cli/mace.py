@@ -11,7 +11,8 @@ from ctxrisk.cli.missing import (
     LimitOpt,
     check_format,
     flagged_for,
-    open_readonly,
+    open_for_list,
+    record,
     with_age_text,
     write,
 )
@@ -24,13 +25,15 @@ app = typer.Typer(
 )
 
 
-def _result(config, warehouse, since, until, fresh_graph: bool):
+def _result(config, warehouse, since, until, fresh_graph: bool, action: str, fmt: str):
     from ctxrisk.analytics.protect.mace import mace_list
 
-    settings, con = open_readonly(config, warehouse)
+    settings, con = open_for_list(config, warehouse)
     try:
         flagged = flagged_for(con, settings, fresh_graph)
-        return settings, mace_list(con, settings=settings, since=since, until=until, flagged=flagged)
+        result = mace_list(con, settings=settings, since=since, until=until, flagged=flagged)
+        record(con, action, fmt, len(result.frame))
+        return settings, result
     finally:
         con.close()
 
@@ -52,7 +55,7 @@ def mace(
         return
     check_format(fmt)
     try:
-        settings, result = _result(config, warehouse, since, until, fresh_graph)
+        settings, result = _result(config, warehouse, since, until, fresh_graph, "mace", fmt)
     except CtxriskError as exc:
         raise fail(exc) from exc
     frame = with_age_text(result.frame)
@@ -77,7 +80,7 @@ def places_cmd(
 
     check_format(fmt)
     try:
-        settings, result = _result(config, warehouse, since, until, fresh_graph)
+        settings, result = _result(config, warehouse, since, until, fresh_graph, "mace places", fmt)
     except CtxriskError as exc:
         raise fail(exc) from exc
     frame = mace_places(result, settings=settings)

@@ -73,11 +73,18 @@ def write(frame: pd.DataFrame, *, fmt: str, title: str, table_columns: list[str]
         emit(frame, fmt=fmt, out=sys.stdout)
 
 
-def open_readonly(config, warehouse):
-    """Settings and a read-only warehouse connection."""
+def open_for_list(config, warehouse):
+    """Settings and a warehouse connection (writable: the audit trail records who listed children)."""
     from ctxrisk.cli.hotspots import open_warehouse
 
-    return open_warehouse(config, warehouse, write=False)
+    return open_warehouse(config, warehouse)
+
+
+def record(con, action: str, fmt: str, rows: int) -> None:
+    """Audit an OFFICIAL-SENSITIVE list: what, in which format, how many rows, by which OS user."""
+    from ctxrisk.pipelines.warehouse import audit
+
+    audit(con, action, edition="official-sensitive", target=f"stdout ({fmt})", detail=f"{rows:,} rows")
 
 
 @app.command("children")
@@ -96,10 +103,11 @@ def children_cmd(
 
     check_format(fmt)
     try:
-        settings, con = open_readonly(config, warehouse)
+        settings, con = open_for_list(config, warehouse)
         try:
             flagged = flagged_for(con, settings, fresh_graph)
             table = missing_children(con, settings=settings, since=since, until=until, flagged=flagged)
+            record(con, "missing children", fmt, len(table.frame))
         finally:
             con.close()
     except CtxriskError as exc:
@@ -141,9 +149,10 @@ def summary_cmd(
 
     check_format(fmt)
     try:
-        settings, con = open_readonly(config, warehouse)
+        settings, con = open_for_list(config, warehouse)
         try:
             frame = missing_summary(con, settings=settings, period=period, since=since, until=until)
+            record(con, "missing summary", fmt, len(frame))
         finally:
             con.close()
     except (CtxriskError, ValueError) as exc:

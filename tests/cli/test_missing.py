@@ -142,3 +142,27 @@ def test_an_empty_warehouse_gives_empty_tables(tmp_path):
         result = _run(*args, "--warehouse", str(path), "--format", "json")
         assert result.exit_code == 0, (args, result.output)
         assert json.loads(result.stdout) == []
+
+
+def test_each_list_is_audited(tmp_path, warehouse):
+    import shutil
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(warehouse, copy)
+    con = connect(settings=load_settings(None, warehouse=copy))
+    before = con.execute("select count(*) from meta.audit").fetchone()[0]
+    con.close()
+    for args in (["missing", "children"], ["missing", "summary"], ["mace"], ["mace", "places"]):
+        assert _run(*args, "--warehouse", str(copy), "--format", "csv").exit_code == 0
+    con = connect(settings=load_settings(None, warehouse=copy))
+    rows = con.execute(
+        "select action, edition, target, detail, os_user from meta.audit order by recorded_at offset ?", [before]
+    ).fetchall()
+    con.close()
+    assert [r[:4] for r in rows] == [
+        ("missing children", "official-sensitive", "stdout (csv)", "2 rows"),
+        ("missing summary", "official-sensitive", "stdout (csv)", "1 rows"),
+        ("mace", "official-sensitive", "stdout (csv)", "1 rows"),
+        ("mace places", "official-sensitive", "stdout (csv)", "1 rows"),
+    ]
+    assert all(r[4] for r in rows)
