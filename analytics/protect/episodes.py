@@ -46,13 +46,15 @@ select
     e.episode_id, e.person_id, e.source, e.missing_type, e.started_at, e.started_precision::varchar as precision,
     e.ended_at, e.rhi_offered_at, e.rhi_completed_at, e.rhi_recorded, e.found_with, e.ssda903_episode_ids,
     e.from_latitude, e.from_longitude, e.found_latitude, e.found_longitude,
-    coalesce(ev.out_of_area, false) as out_of_area,
+    -- staging.events.out_of_area for a missing episode, read from the tables it reads
+    e.found_latitude is not null and e.found_longitude is not null
+        and exists (select 1 from raw.boundaries)
+        and not exists (
+            select 1 from raw.event_areas as ea where ea.event_type = 'missing' and ea.event_id = e.episode_id
+        ) as out_of_area,
     p.looked_after, p.birth_date
 from staging.missing_episodes as e
-left join staging.persons as p using (person_id)
-left join (
-    select event_id, out_of_area from staging.events where event_type = 'missing'
-) as ev on ev.event_id = e.episode_id
+left join (select person_id, looked_after, birth_date from staging.persons) as p using (person_id)
 where ($since is null or e.started_at >= $since) and ($until is null or e.started_at < $until)
 """
 

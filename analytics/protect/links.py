@@ -215,7 +215,7 @@ def load_locations_of_concern(con: duckdb.DuckDBPyConnection, *, settings: Setti
 
 
 _NEAR_SQL = """
-select distinct ev.event_id, ev.event_type, ev.occurred_at, ev.latitude, ev.longitude
+select ev.event_id, ev.event_type, ev.occurred_at, ev.latitude, ev.longitude
 from staging.event_places as ev
 join {squares} as b on floor(ev.latitude * 100)::bigint = b.la and floor(ev.longitude * 100)::bigint = b.lo
 where ev.latitude between -90 and 90 and ev.longitude between -180 and 180

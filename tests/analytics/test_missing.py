@@ -271,3 +271,38 @@ def test_real_return_and_a_partnership_file_count_a_shared_episode_once(con, set
     assert int(frame["episodes"].sum()) == 42  # 42 in the return; the partnership's one is the same episode
     row = _row(frame, "510000")
     assert (row["episodes"], row["sources"], row["rhi_offered_72h_share"]) == (1, "partnership;ssda903", 1.0)
+
+
+def test_found_outside_the_partnership_boundary(con, settings, tmp_path):
+    import json
+
+    square = [[-2.05, 52.95], [-1.95, 52.95], [-1.95, 53.05], [-2.05, 53.05], [-2.05, 52.95]]
+    layer = tmp_path / "area.geojson"
+    layer.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"WD13CD": "A1", "WD13NM": "Area"},
+                        "geometry": {"type": "Polygon", "coordinates": [square]},
+                    }
+                ],
+            }
+        )
+    )
+    ingest_one(con, "boundaries", layer, settings=settings, options={"level": "ward"})
+    write_csv(
+        tmp_path / "m.csv",
+        MISSING,
+        [
+            "F1,C1,2026-01-01T20:00,2026-01-02T08:00,missing,53.0,-2.0,53.0,-2.0,,,",  # found inside
+            "F2,C1,2026-02-01T20:00,2026-02-02T08:00,missing,53.0,-2.0,53.1,-2.0,,,",  # 11 km, outside the area
+            "F3,C1,2026-03-01T20:00,2026-03-02T08:00,missing,53.0,-2.0,,,,,",  # found place not known
+        ],
+    )
+    ingest_one(con, "missing", tmp_path / "m.csv", settings=settings)  # the runner places events in areas
+    assert _row(missing_children(con, settings=settings).frame, "C1")["found_away"] == 1
+    month = missing_summary(con, settings=settings, period="quarter").iloc[0]
+    assert (month["found_located"], month["found_away"]) == (2, 1) and month["found_away_pct"] == 50.0
