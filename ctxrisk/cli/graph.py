@@ -135,6 +135,9 @@ def adults_of_concern_cmd(
     min_children: Annotated[
         int | None, typer.Option("--min-children", help="Least distinct children linked (default from settings).")
     ] = None,
+    alpha: Annotated[
+        float | None, typer.Option("--alpha", help="False discovery rate for flagged (default from settings).")
+    ] = None,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
     since: SinceOpt = None,
@@ -144,18 +147,22 @@ def adults_of_concern_cmd(
     limit: LimitOpt = 50,
     mart: MartOpt = True,
 ) -> None:
-    """Adults (18+) linked directly to several distinct children, strongest evidence first."""
+    """Adults (18+) linked to children, tested against chance; flagged adults (25+, q < alpha) first."""
     from ctxrisk.analytics.graph.concern import adults_of_concern
 
     def go(settings, con):
         g = _graph(con, settings, since, until, relations)
-        frame = adults_of_concern(g, min_children=min_children or settings.graph.min_children)
+        frame = adults_of_concern(
+            g,
+            min_children=min_children or settings.graph.min_children,
+            alpha=alpha if alpha is not None else settings.graph.alpha,
+        )
         _emit(
             con,
             frame,
             mart="graph_adults_of_concern" if mart else None,
             fmt=fmt,
-            title="Adults linked to several children",
+            title="Adults linked to children (flagged: more than chance)",
             limit=limit,
         )
 

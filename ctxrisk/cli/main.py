@@ -457,13 +457,17 @@ def purge(
 from ctxrisk.cli import graph as _graph  # noqa: E402 - the command groups mount on the app defined above
 from ctxrisk.cli import hotspots as _hotspots  # noqa: E402
 from ctxrisk.cli import locations as _locations  # noqa: E402
+from ctxrisk.cli import mace as _mace  # noqa: E402
 from ctxrisk.cli import maps as _maps  # noqa: E402
+from ctxrisk.cli import missing as _missing  # noqa: E402
 from ctxrisk.cli import report as _report  # noqa: E402
 
 app.add_typer(_hotspots.app, name="hotspots")
 app.add_typer(_locations.app, name="locations")
 app.add_typer(_graph.app, name="graph")
 app.add_typer(_maps.app, name="map")
+app.add_typer(_missing.app, name="missing")
+app.add_typer(_mace.app, name="mace")
 _report.register(app)
 
 

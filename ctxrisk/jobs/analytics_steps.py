@@ -96,7 +96,7 @@ def graph_step(ctx: StepContext) -> StepOutput:
     from ctxrisk.analytics.graph.build import build_arrays
     from ctxrisk.analytics.graph.centrality import centrality_arrays
     from ctxrisk.analytics.graph.communities import default_seeds, group_tables_arrays
-    from ctxrisk.analytics.graph.concern import adults_of_concern_arrays, at_risk_children_arrays
+    from ctxrisk.analytics.graph.concern import adults_of_concern, at_risk_children
     from ctxrisk.pipelines.memory import release_freed_memory
     from ctxrisk.pipelines.warehouse import write_mart
 
@@ -109,8 +109,8 @@ def graph_step(ctx: StepContext) -> StepOutput:
     if arrays.n_nodes == 0:
         return StepOutput(rows=0, detail="no persons linked yet: no graph")
     csr = arrays.csr()
-    adults = adults_of_concern_arrays(arrays, min_children=settings.graph.min_children, csr=csr)
-    at_risk = at_risk_children_arrays(arrays, csr=csr)
+    adults = adults_of_concern(arrays, min_children=settings.graph.min_children, alpha=settings.graph.alpha)
+    at_risk = at_risk_children(arrays, csr=csr)
     adjacency = (csr[0], csr[1], arrays.weight[csr[2]], arrays.people.tolist())  # shared by groups and centrality
     del csr
     members, group_rows = group_tables_arrays(arrays, adjacency=adjacency, seeds=default_seeds(arrays.n_edges))
@@ -127,7 +127,8 @@ def graph_step(ctx: StepContext) -> StepOutput:
     for name, frame in marts.items():
         rows += write_mart(ctx.con, name, _flatten(frame))
     return StepOutput(
-        rows=rows, detail=f"{arrays.n_nodes:,} persons, {arrays.n_edges:,} links; {len(adults):,} adults of concern"
+        rows=rows, detail=f"{arrays.n_nodes:,} persons, {arrays.n_edges:,} links; "
+        f"{int(adults['flagged'].sum()):,} adults linked to children more than chance",
     )
 
 

@@ -172,7 +172,7 @@ def test_outputs_to_a_folder_or_under_a_file_are_a_sentence(site) -> None:
     blocker = root / "notes.txt"
     blocker.write_text("x")
     for args, expected in [
-        (["report", "--out", str(folder)], "it is a folder; give a file name"),
+        (["report", "--out", str(folder)], "a folder; give a file name"),
         (["report", "--out", str(blocker / "r.html")], "notes.txt is a file, not a folder"),
         (["graph", "export", str(blocker / "g.graphml")], "notes.txt is a file, not a folder"),
     ]:
