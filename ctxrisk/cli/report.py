@@ -138,10 +138,7 @@ def register(app: typer.Typer) -> None:
                 raise ValidationError(msg)
             chosen = choose_period(period, since, until)
             settings = settings_from(config, warehouse)
-            if not Path(settings.paths.warehouse).is_file():
-                msg = f"warehouse {settings.paths.warehouse} does not exist; run `ctxrisk ingest` first"
-                raise ValidationError(msg)
-            con = connect(settings=settings)
+            con = connect(settings=settings, create=False)  # a mistyped path creates nothing and says so
             try:
                 path, used = write_report(con, out, settings=settings, period=chosen, fmt=fmt)
             finally:

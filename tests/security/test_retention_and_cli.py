@@ -107,6 +107,9 @@ def test_a_purge_with_nothing_older_leaves_marts_alone(site) -> None:
         ["graph", "groups"],
         ["map", "steering", "--out", "m.html"],
         ["purge", "--older-than", "7y"],
+        ["missing", "children"],
+        ["mace"],
+        ["report", "--out", "r.html"],
     ],
 )
 def test_a_mistyped_warehouse_creates_nothing(tmp_path: Path, monkeypatch, command) -> None:
