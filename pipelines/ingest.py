@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +22,7 @@ from ctxrisk.pipelines.identifiers import find_identifier_columns
 from ctxrisk.pipelines.kinds import ID_CHARS, ID_MAX, KEY_CHARS, KEY_MAX, KINDS, Kind, Point
 from ctxrisk.pipelines.pseudonymise import pseudonymise_series
 from ctxrisk.pipelines.settings import Settings
-from ctxrisk.pipelines.tabular import ROW_GROUP_ROWS, TextTable, file_sha256, forget_kept, read_text_table
+from ctxrisk.pipelines.tabular import TextTable, file_sha256, read_text_table
 from ctxrisk.pipelines.timeparse import parse_plain_times
 from ctxrisk.pipelines.warehouse import transaction
 
@@ -664,23 +662,13 @@ def prepare_batch(
                 frame[column.name] = pseudonymise_series(frame[column.name], pseudonymise_key, separator=sep).astype(
                     "string"
                 )
-    # Coordinates (casts and the PROJ transform) and the key's distinctness are checked on a second thread
-    # while the other columns are checked here: the heavy parts run in Arrow, numpy and PROJ without the
-    # interpreter lock, so both cores work. Each thread has its own collector; refusals are merged in the
-    # same order as if the checks ran one after the other.
-    point_columns = [c for p in kind.points for c in (*p.wgs84, *p.bng) if c in frame.columns]
-    point_frame = frame[point_columns]
+    # Refusals are kept in the order of the checks: the other columns first, then coordinates.
     point_collector = RejectCollector(len(frame))
-    key_column = frame[kind.key[0]] if len(kind.key) == 1 and kind.key[0] in frame.columns else None
-    with ThreadPoolExecutor(1) as pool:
-        points_done = pool.submit(
-            lambda: {p.prefix: validate_points(p, point_frame, point_collector) for p in kind.points}
-        )
-        keys_done = pool.submit(_all_distinct, key_column) if key_column is not None else None
-        values = validate_columns(kind, frame, collector, settings=settings)
-        points = points_done.result()
-        keys_distinct = keys_done.result() if keys_done is not None else False
+    values = validate_columns(kind, frame, collector, settings=settings)
+    points = {p.prefix: validate_points(p, frame, point_collector) for p in kind.points}
     collector.extend(point_collector)
+    key_column = frame[kind.key[0]] if len(kind.key) == 1 and kind.key[0] in frame.columns else None
+    keys_distinct = _all_distinct(key_column) if key_column is not None else False
     rows = _shape_rows(kind, frame, values, points, collector, settings)
     if not keys_distinct:  # every key in the file differs: no row can repeat one
         _duplicate_keys(rows, kind.key, ~collector.bad, table.lines, collector)
@@ -779,11 +767,9 @@ def skip_if_ingested(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> I
     if not path.is_file():
         msg = f"{path}: no such file"
         raise ValidationError(msg)
-    # CSV files are parsed next: their bytes are kept from the hashing so the file is read once.
-    earlier = already_ingested(con, kind, file_sha256(path, keep_bytes=path.suffix.lower() in (".csv", ".txt")))
+    earlier = already_ingested(con, kind, file_sha256(path))
     if earlier is None:
         return None
-    forget_kept()
     log.info("%s %s: same bytes already ingested (file %s); nothing to add", kind, path.name, earlier)
     return IngestResult(
         kind,
@@ -810,64 +796,11 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def _to_arrow(rows: pd.DataFrame) -> pa.Table | pd.DataFrame:
-    """The rows as an Arrow table for a fast scan; the DataFrame itself where Arrow cannot type a column.
-
-    The table is cut into record batches of one DuckDB row group each, so DuckDB scans and compresses them on
-    all its threads (one batch would be read by one thread).
-    """
+    """The rows as an Arrow table for DuckDB to scan; the DataFrame itself where Arrow cannot type a column."""
     try:
-        table = pa.Table.from_pandas(rows, preserve_index=False)
+        return pa.Table.from_pandas(rows, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return rows
-    if table.num_rows <= ROW_GROUP_ROWS:
-        return table
-    # Batches end exactly on row group boundaries (whatever the source's chunks were): DuckDB then writes each
-    # batch as whole row groups, where misaligned batches leave partial groups that it merges and compresses
-    # again (a million police.uk rows in 14 uneven batches took 3.3-4.8 s to insert with two threads).
-    batches = []
-    for start in range(0, table.num_rows, ROW_GROUP_ROWS):
-        batches.extend(table.slice(start, ROW_GROUP_ROWS).combine_chunks().to_batches())
-    return pa.Table.from_batches(batches, schema=table.schema)
-
-
-@contextmanager
-def bulk_write(con: duckdb.DuckDBPyConnection, *, rows: int) -> Iterator[None]:
-    """Set DuckDB up for a batch's insert and commit; the settings are restored afterwards.
-
-    A batch of at least one row group skips DuckDB's ``dict_fsst`` string compression: on police.uk files it
-    costs about a quarter of the insert's CPU time and saves nothing (the file is the same size, ~60 MB per
-    million street rows, with plain dictionary and FSST compression still on). Only how strings are encoded on
-    disk changes; the stored values are the same. It runs on all of DuckDB's threads: on an idle 2-core
-    machine a million incidents are stored and committed in 1.5 s with two threads against 2.6 s with one (the
-    commit then writes what one thread could not write optimistically).
-
-    A smaller batch is one Arrow batch, which one thread inserts in about half the time that several take
-    (100,000 incidents: 0.06-0.09 s against 0.14-0.16 s; the threads' partial row groups are merged again).
-    """
-    if rows < ROW_GROUP_ROWS:
-        threads = int(con.execute("select current_setting('threads')").fetchone()[0])
-        if threads == 1:
-            yield
-            return
-        con.execute("set threads = 1")
-        try:
-            yield
-        finally:
-            con.execute(f"set threads = {threads:d}")
-        return
-    previous = con.execute("select current_setting('disabled_compression_methods')").fetchone()[0] or ""
-    methods = [m.strip() for m in previous.lower().split(",") if m.strip()]
-    if any(not m.replace("_", "").isalnum() for m in methods):  # names only: they are written into SQL below
-        msg = f"internal: unexpected disabled_compression_methods setting {previous!r}"
-        raise ValidationError(msg)
-    con.execute(f"set disabled_compression_methods = '{','.join([*methods, 'dict_fsst'])}'")
-    try:
-        yield
-    finally:
-        if methods:
-            con.execute(f"set disabled_compression_methods = '{','.join(methods)}'")
-        else:
-            con.execute("reset disabled_compression_methods")
 
 
 def _store_extra(con: duckdb.DuckDBPyConnection, extra: ExtraRows, file_id: str) -> None:
@@ -924,7 +857,7 @@ def store_batch(
     if len(rejects):
         con.register("_batch_rejects", rejects)
     try:
-        with bulk_write(con, rows=len(rows)), transaction(con):
+        with transaction(con):
             replaced = 0
             if len(rows):
                 replaced = con.execute(

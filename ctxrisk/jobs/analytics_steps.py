@@ -97,7 +97,6 @@ def graph_step(ctx: StepContext) -> StepOutput:
     from ctxrisk.analytics.graph.centrality import centrality_arrays
     from ctxrisk.analytics.graph.communities import default_seeds, group_tables_arrays
     from ctxrisk.analytics.graph.concern import adults_of_concern_arrays, at_risk_children_arrays
-    from ctxrisk.pipelines.memory import release_freed_memory
     from ctxrisk.pipelines.warehouse import write_mart
 
     settings = ctx.settings
@@ -105,7 +104,6 @@ def graph_step(ctx: StepContext) -> StepOutput:
     arrays = build_arrays(inputs, half_life_days=settings.graph.recency_half_life_days)
     del inputs  # the tables are coded into the arrays: free them before the marts
     gc.collect()
-    release_freed_memory()  # before the Leiden worker processes start beside this one
     if arrays.n_nodes == 0:
         return StepOutput(rows=0, detail="no persons linked yet: no graph")
     csr = arrays.csr()

@@ -37,7 +37,6 @@ from ctxrisk.pipelines.errors import CtxriskError, ValidationError
 from ctxrisk.pipelines.fsutil import atomic_path, private_umask, remove_stale_temps, secure_mkdir
 from ctxrisk.pipelines.kinds import KINDS
 from ctxrisk.pipelines.lock import LockHolder, RunLock, lock_path_for
-from ctxrisk.pipelines.memory import release_freed_memory
 from ctxrisk.pipelines.quarantine import mark_processed, pending_files, quarantine
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.warehouse import audit, connect, transaction
@@ -823,11 +822,9 @@ def _execute(
     try:
         return _execute_step(con, step, ctx, done=done, redact=redact)
     finally:
-        # A step's large frames and arrays can sit in reference cycles, which only a full collection frees, and
-        # CPython runs one rarely: at 10M incidents the graph step's 3 GB were sometimes still held when the
-        # locations step started, and the run peaked at 9.7 GB instead of 7.2 GB.
+        # A step's large frames and arrays can sit in reference cycles, which only a full collection frees:
+        # collected here so the next step does not start beside them.
         gc.collect()
-        release_freed_memory()  # what the step freed goes back to the system before the next one starts
 
 
 def _execute_step(

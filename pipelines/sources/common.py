@@ -26,7 +26,7 @@ from ctxrisk.pipelines.arrowtext import (  # noqa: F401 - encode .. to_chunked a
 )
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.ingest import MAX_TEXT, RejectCollector
-from ctxrisk.pipelines.rowhash import format_keys, occurrence, sha256_rows
+from ctxrisk.pipelines.rowhash import row_keys
 from ctxrisk.pipelines.tabular import TextTable
 
 _SPACES = re.compile(r"\s+")
@@ -159,8 +159,7 @@ def derived_keys(
         values = [pc.filter(v, mask) for v in values]
     if not values or not len(values[0]):
         return pa.array([], type=pa.large_string())
-    digests = sha256_rows(values)
-    return format_keys(digests, occurrence(digests), prefix=prefix, lead=lead, joiner=joiner)
+    return row_keys(values, prefix=prefix, lead=lead, joiner=joiner)
 
 
 def match_month(series: pd.Series) -> np.ndarray:

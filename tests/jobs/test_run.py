@@ -768,19 +768,3 @@ def test_a_query_interrupted_by_a_stop_request_ends_the_run(tmp_path: Path) -> N
     con = connect(settings=settings)
     statuses = dict(con.execute("select step, status from meta.run_log").fetchall())
     assert statuses["interrupted"] == "interrupted" and "after" not in statuses
-
-
-def test_each_step_gives_freed_memory_back_even_when_it_fails(site, monkeypatch) -> None:
-    root, settings = site
-    released = []
-    monkeypatch.setattr(jobs, "release_freed_memory", lambda: released.append(True))
-
-    def boom(ctx):
-        raise RuntimeError("boom")
-
-    register_step("fine", lambda ctx: 3)
-    register_step("broken", boom)
-    summary = run_job(settings)
-    steps = {s.name: s.status for s in summary.steps}
-    assert steps["fine"] == "ok" and steps["broken"] == "failed"
-    assert len(released) == len(summary.steps)  # the two ingest steps, "fine" and "broken"

@@ -356,39 +356,6 @@ def test_reject_values_are_taken_at_the_refused_positions_only():
     assert frame["value"].iloc[1] == "x" * 200
 
 
-def test_dict_fsst_is_skipped_for_large_batches_only_and_the_setting_restored():
-    import duckdb
-
-    from ctxrisk.pipelines.ingest import ROW_GROUP_ROWS, bulk_write
-
-    con = duckdb.connect()
-
-    def setting():
-        return con.execute("select current_setting('disabled_compression_methods')").fetchone()[0].lower()
-
-    def threads():
-        return con.execute("select current_setting('threads')").fetchone()[0]
-
-    con.execute("set threads = 3")
-    with bulk_write(con, rows=ROW_GROUP_ROWS - 1):
-        assert setting() == ""
-        assert threads() == 1  # one Arrow batch: one thread inserts it
-    assert threads() == 3
-    with pytest.raises(RuntimeError, match="small"), bulk_write(con, rows=10):
-        raise RuntimeError("small")
-    assert threads() == 3
-    con.execute("set threads = 2")
-    with bulk_write(con, rows=ROW_GROUP_ROWS):
-        assert setting() == "dict_fsst"
-        assert con.execute("select current_setting('threads')").fetchone()[0] == 2  # every thread writes
-    assert setting() == ""
-    con.execute("set disabled_compression_methods = 'fsst'")
-    with pytest.raises(RuntimeError, match="boom"), bulk_write(con, rows=ROW_GROUP_ROWS):
-        assert setting() == "fsst,dict_fsst"
-        raise RuntimeError("boom")
-    assert setting() == "fsst"
-
-
 def test_pseudonymised_ingest_still_rejects_malformed_ids_without_keeping_them(tmp_path, con, settings):
     key = b"a-test-key-of-enough-length"
     path = csv_file(
@@ -530,19 +497,6 @@ def test_all_distinct_with_sorted_and_unsorted_keys(values, expected):
     from ctxrisk.pipelines.ingest import _all_distinct
 
     assert _all_distinct(pd.Series(values, dtype=pd.StringDtype("pyarrow"))) is expected
-
-
-def test_rows_reach_duckdb_in_whole_row_groups_whatever_the_chunks(monkeypatch):
-    import pyarrow as pa
-
-    from ctxrisk.pipelines import ingest
-
-    monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 4)
-    chunked = pa.chunked_array([pa.array(range(3)), pa.array(range(3, 10))])
-    rows = pd.DataFrame({"n": pd.Series(pd.arrays.ArrowExtensionArray(chunked))})
-    table = ingest._to_arrow(rows)
-    assert [b.num_rows for b in table.to_batches()] == [4, 4, 2]
-    assert table.column("n").to_pylist() == list(range(10))
 
 
 def test_tuples_distinct_over_ids_enums_times_and_blanks():
