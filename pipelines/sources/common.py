@@ -24,8 +24,8 @@ from ctxrisk.pipelines.arrowtext import (  # noqa: F401 - encode .. to_chunked a
     to_arrow,
     to_chunked,
 )
+from ctxrisk.pipelines.batch import MAX_TEXT, RejectCollector
 from ctxrisk.pipelines.errors import ValidationError
-from ctxrisk.pipelines.ingest import MAX_TEXT, RejectCollector
 from ctxrisk.pipelines.rowhash import row_keys
 from ctxrisk.pipelines.tabular import TextTable
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ctxrisk.pipelines.arrowtext import charset_match, constant_text, spread_flags
-from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch, validate_points
+from ctxrisk.pipelines.batch import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.kinds import KEY_CHARS, KEY_MAX, Point
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.sources import register
@@ -35,6 +35,7 @@ from ctxrisk.pipelines.sources.common import (
 )
 from ctxrisk.pipelines.tabular import read_csv_text
 from ctxrisk.pipelines.timeparse import parse_times
+from ctxrisk.pipelines.validate import validate_points
 
 log = logging.getLogger(__name__)
 

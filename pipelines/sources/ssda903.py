@@ -22,8 +22,8 @@ from ctxrisk.pipelines.arrowtext import (
     text_series,
     to_chunked,
 )
+from ctxrisk.pipelines.batch import Batch, ExtraRows, RejectCollector, finish_batch
 from ctxrisk.pipelines.errors import ValidationError
-from ctxrisk.pipelines.ingest import Batch, ExtraRows, RejectCollector, finish_batch
 from ctxrisk.pipelines.kinds import ID_CHARS, ID_MAX
 from ctxrisk.pipelines.pseudonymise import pseudonymise_series
 from ctxrisk.pipelines.settings import Settings
