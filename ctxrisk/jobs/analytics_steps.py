@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ctxrisk.jobs.run import StepContext, StepOutput
+from ctxrisk.jobs.steps import StepContext, StepOutput
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def _flatten(frame: Any) -> Any:
 
 
 def register_steps(register: Callable[..., Any]) -> None:
-    """Add the analytics steps to ``ctxrisk run`` (called by :func:`ctxrisk.jobs.run.load_step_modules`)."""
+    """Add the analytics steps to ``ctxrisk run`` (called by :func:`ctxrisk.jobs.builtin.builtin_steps`)."""
     # The graph reads only ingested tables and nothing after it reads its marts, so it starts first and,
     # with [run] concurrent_steps, runs beside the hot spot, map and report steps.
     register(GRAPH, graph_step, concurrent=True)
