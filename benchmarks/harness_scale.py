@@ -293,7 +293,7 @@ def ingest_compare(
             scratch.mkdir(parents=True)
             os.sync()  # the previous contender's writes are on disk before this one starts (see bench_ingest)
             m = run_measured(
-                [sys.executable, __file__, "--ingest-worker", contender, str(csv), str(scratch)],
+                [sys.executable, str(BENCH / "run_all.py"), "--ingest-worker", contender, str(csv), str(scratch)],
                 log_path=work / f"ingest-{contender}.log",
             )
             shutil.rmtree(scratch, ignore_errors=True)

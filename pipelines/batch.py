@@ -158,7 +158,7 @@ def _keep_rows(rows: pd.DataFrame, good: np.ndarray) -> pd.DataFrame:
     """The rows where ``good`` is true, on a fresh index.
 
     Arrow-backed text is filtered by Arrow's kernel column by column, where pandas' ``loc`` takes it row by
-    index: finishing a million SSDA903 episodes (2% refused) took 0.09-0.11 s against 0.12-0.19 s.
+    index.
     """
     mask = pa.array(good, type=pa.bool_())
     texts = [

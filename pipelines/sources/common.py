@@ -74,7 +74,7 @@ def map_columns(
     frame = table.frame[list(found.values())].copy()
     frame.columns = list(found.keys())
     for name in columns:
-        if name not in frame.columns:  # all blank, as Arrow nulls (a list of a million Nones took 0.15 s)
+        if name not in frame.columns:  # all blank, as Arrow nulls
             frame[name] = text_series(pa.nulls(len(frame), pa.large_string()))
     return frame.reset_index(drop=True)
 
@@ -84,8 +84,8 @@ def repeated(series: pd.Series) -> np.ndarray:
 
     Fixed-width values (police.uk Crime IDs) are first told apart by a 64-bit fingerprint each
     (:func:`ctxrisk.pipelines.arrowtext.fixed_width_fingerprints`) and a sort of the fingerprints; only values whose
-    fingerprint repeats are compared as text. A million Crime IDs take 0.05-0.08 s, against 0.2-0.5 s to count
-    every ID in a hash table of strings. Other columns are counted directly.
+    fingerprint repeats are compared as text, rather than counting every ID in a hash table of strings. Other
+    columns are counted directly.
     """
     values = to_chunked(series)
     found = fixed_width_fingerprints(values)
@@ -206,7 +206,7 @@ def yes_no(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Parse ``True/False``, ``Yes/No``, ``Y/N`` (with optional letter prefix ``a) Yes``); return values, bad mask.
 
     Each distinct value is read once and the answers spread back (a column holds a handful of distinct
-    answers; a regular expression per row took 0.8 s per million rows).
+    answers).
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     answers = [_yes_no_answer(u) for u in uniques]
