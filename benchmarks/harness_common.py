@@ -56,6 +56,7 @@ HISTORY = BENCH / "history.md"
 LINEAR_BAND = (0.9, 1.1)
 
 log = logging.getLogger("benchmarks.run_all")
+sys.path.insert(0, str(ROOT / "tests"))  # support.browser, the headless browser harness of the tests
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 

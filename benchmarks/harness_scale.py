@@ -347,10 +347,11 @@ def steering_page(page: str | None, *, runs: int) -> dict[str, Any]:
         return out
     try:
         from bench_steering_map import _load_times
-    except ImportError as exc:  # the browser harness lives in tests/
+
+        loads, errors, external, _ = _load_times(path, runs)
+    except ImportError as exc:  # the browser harness lives in tests/support
         out["browser"] = f"not measured: {exc}"
         return out
-    loads, errors, external, _ = _load_times(path, runs)
     if loads:
         out.update(
             {

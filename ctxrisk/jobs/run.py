@@ -1,4 +1,4 @@
-"""The unattended run: ingest every drop folder, then the registered analytics, map and report steps, each logged.
+"""The unattended run: ingest every drop folder, then the analytics, map and report steps, each logged.
 
 A run is an ordered list of named :class:`~ctxrisk.jobs.steps.Step` objects. The ingest steps come from the
 settings (one per ``[paths] drop_dirs`` kind, plus the configured boundary files); the steps after them are
@@ -7,7 +7,7 @@ passed in, by default :func:`ctxrisk.jobs.builtin.builtin_steps` (analytics, ste
 Guarantees (see ``docs/operations.md``):
 
 * one run at a time per warehouse (:class:`ctxrisk.pipelines.lock.RunLock`; a dead run's lock is recovered);
-* each ingested file is one transaction (:func:`ctxrisk.pipelines.ingest.store_batch`), and each registered step runs
+* each ingested file is one transaction (:func:`ctxrisk.pipelines.store.store_batch`), and each other step runs
   in one transaction together with its ``meta.run_log`` row, so a run killed at any point leaves the
   warehouse as it was after the last commit and the next run redoes the rest;
 * a file that cannot be read is moved to ``quarantine/`` with ``<name>.reason.txt`` and the run goes on; a file
