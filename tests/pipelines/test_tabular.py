@@ -145,3 +145,11 @@ def test_text_after_a_closing_quote_is_rejected_with_its_line_and_column(tmp_pat
     assert [(r.line, r.reason, r.value) for r in table.rejects] == [
         (3, "column 10: text after a closing quote; quote the whole value", '1,"Drugs"x')
     ]
+
+
+def test_quoted_values_with_commas_and_doubled_quotes_read_the_same_at_any_size(tmp_path):
+    rows = [f'{i},"say ""hi"", {i}",x' for i in range(5_000)]
+    table = read_csv_text(write(tmp_path, ("n,v,w\n" + "\n".join(rows) + "\n").encode()))
+    assert table.rows_read == 5_000 and not table.rejects
+    assert values(table.frame["v"])[:2] == ['say "hi", 0', 'say "hi", 1']
+    assert table.lines.tolist()[-1] == 5_001
