@@ -68,12 +68,26 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         return []
 
 
+#: Rows in a DuckDB row group.
+ROW_GROUP_ROWS = 122_880
+
+
 def _to_arrow(rows: pd.DataFrame) -> pa.Table | pd.DataFrame:
-    """The rows as an Arrow table for DuckDB to scan; the DataFrame itself where Arrow cannot type a column."""
+    """The rows as an Arrow table for DuckDB to scan; the DataFrame itself where Arrow cannot type a column.
+
+    The table's batches end on DuckDB's row group boundaries, so DuckDB writes each batch as whole row
+    groups on its threads instead of merging and compressing partial ones again (see BENCHMARKS.md).
+    """
     try:
-        return pa.Table.from_pandas(rows, preserve_index=False)
+        table = pa.Table.from_pandas(rows, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return rows
+    if table.num_rows <= ROW_GROUP_ROWS:
+        return table
+    batches = []
+    for start in range(0, table.num_rows, ROW_GROUP_ROWS):
+        batches.extend(table.slice(start, ROW_GROUP_ROWS).combine_chunks().to_batches())
+    return pa.Table.from_batches(batches, schema=table.schema)
 
 
 def _store_extra(con: duckdb.DuckDBPyConnection, extra: ExtraRows, file_id: str) -> None:
