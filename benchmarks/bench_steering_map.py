@@ -61,7 +61,7 @@ class Timer:
 
 
 def _load_times(path: Path, runs: int) -> tuple[list[float], list[str], list[str], float]:
-    from browser import BrowserSession, chromium_status
+    from support.browser import BrowserSession, chromium_status
 
     ok, reason = chromium_status()
     if not ok:

@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
+from ctxrisk.cli.common import fail
+from ctxrisk.pipelines.errors import CtxriskError
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,6 @@ RelationsOpt = Annotated[
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: table, csv or json.")]
 LimitOpt = Annotated[int, typer.Option("--limit", help="Rows shown in a table (all rows go to the mart).")]
 MartOpt = Annotated[bool, typer.Option("--mart/--no-mart", help="Write the result to marts.graph_<command>.")]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-    if isinstance(exc, SchemaVersionError):
-        return typer.Exit(3)
-    if isinstance(exc, LockError):
-        return typer.Exit(4)
-    return typer.Exit(1)
 
 
 def _open(config: Path | None, warehouse: Path | None):
@@ -123,7 +115,7 @@ def _run(config, warehouse, fn) -> None:
         finally:
             con.close()
     except CtxriskError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @app.command("adults-of-concern")
