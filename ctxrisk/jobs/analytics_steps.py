@@ -85,8 +85,8 @@ def locations_step(ctx: StepContext) -> StepOutput:
 def graph_step(ctx: StepContext) -> StepOutput:
     """Build the association graph and write adults of concern, groups, centrality and at-risk children.
 
-    The graph is held as arrays (:func:`ctxrisk.analytics.graph.build.build_arrays`), not as a networkx
-    graph: the marts are the same, in a fraction of the memory (about a tenth at 1M incidents).
+    The graph is held as arrays (:func:`ctxrisk.analytics.graph.build.build_arrays`), on which every
+    analysis runs; no networkx graph is made.
     """
     import gc
 
@@ -94,8 +94,8 @@ def graph_step(ctx: StepContext) -> StepOutput:
 
     from ctxrisk.analytics.graph import load_graph_inputs
     from ctxrisk.analytics.graph.build import build_arrays
-    from ctxrisk.analytics.graph.centrality import centrality_arrays
-    from ctxrisk.analytics.graph.communities import default_seeds, group_tables_arrays
+    from ctxrisk.analytics.graph.centrality import centrality
+    from ctxrisk.analytics.graph.communities import default_seeds, group_tables
     from ctxrisk.analytics.graph.concern import adults_of_concern, at_risk_children
     from ctxrisk.pipelines.memory import release_freed_memory
     from ctxrisk.pipelines.warehouse import write_mart
@@ -113,12 +113,12 @@ def graph_step(ctx: StepContext) -> StepOutput:
     at_risk = at_risk_children(arrays, csr=csr)
     adjacency = (csr[0], csr[1], arrays.weight[csr[2]], arrays.people.tolist())  # shared by groups and centrality
     del csr
-    members, group_rows = group_tables_arrays(arrays, adjacency=adjacency, seeds=default_seeds(arrays.n_edges))
+    members, group_rows = group_tables(arrays, adjacency=adjacency, seeds=default_seeds(arrays.n_edges))
     marts: dict[str, pd.DataFrame] = {
         "graph_adults_of_concern": adults,
         "graph_group_members": members,
         "graph_groups": group_rows,
-        "graph_centrality": centrality_arrays(
+        "graph_centrality": centrality(
             arrays, exact_max_nodes=settings.graph.exact_betweenness_max_nodes, adjacency=adjacency
         ),
         "graph_at_risk_children": at_risk,
