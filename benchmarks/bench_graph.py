@@ -1,4 +1,6 @@
-"""Benchmark the association graph: build vs a naive networkx projection, analyses at 100k people, sampled vs exact betweenness, Leiden vs Louvain.
+"""Benchmark the association graph: build, analyses at 100k people, betweenness, Leiden vs networkx Louvain.
+
+The build is compared with a naive networkx projection; sampled betweenness with exact.
 
 Run from the repository root::
 
@@ -222,7 +224,8 @@ def _print_analyses(an: dict) -> None:
     for name, step in an.items():
         if isinstance(step, dict) and "wall_s" in step:
             print(
-                f"| {an['nodes']:,}-person graph | {name} | {step['wall_s']} s ({step['cpu_s']} s CPU, load {step['load_before']} -> {step['load_after']}) |"
+                f"| {an['nodes']:,}-person graph | {name} | {step['wall_s']} s ({step['cpu_s']} s CPU, "
+                f"load {step['load_before']} -> {step['load_after']}) |"
             )
 
 
@@ -287,16 +290,19 @@ def main() -> None:
     print("| benchmark | measure | value |")
     print("| --- | --- | --- |")
     print(
-        f"| build ({b['involvements']:,} involvements) | full graph | {b['build_full_s']} s, {b['full_nodes']:,} nodes, {b['full_edges']:,} edges |"
+        f"| build ({b['involvements']:,} involvements) | full graph | {b['build_full_s']} s, "
+        f"{b['full_nodes']:,} nodes, {b['full_edges']:,} edges |"
     )
     print(
-        f"| build | (CPU, load) | {b['build_full']['cpu_s']} s CPU, load {b['build_full']['load_before']} -> {b['build_full']['load_after']} |"
+        f"| build | (CPU, load) | {b['build_full']['cpu_s']} s CPU, "
+        f"load {b['build_full']['load_before']} -> {b['build_full']['load_after']} |"
     )
     print(f"| build | co-involvement only | {b['build_co_involvement_s']} s, {b['co_involvement_edges']:,} edges |")
     if "naive_projection_s" in b:
         print(
             f"| naive networkx bipartite projection | same events | {b['naive_projection_s']} s "
-            f"(build is x{b['speedup_vs_naive']} faster), same pairs: {b['same_pairs_as_naive']}, max weight diff {b['max_weight_difference']:.2g} |"
+            f"(build is x{b['speedup_vs_naive']} faster), same pairs: {b['same_pairs_as_naive']}, "
+            f"max weight diff {b['max_weight_difference']:.2g} |"
         )
     _print_analyses(an)
     print(f"| betweenness ({bc['nodes']:,} nodes, {bc['edges']:,} edges) | exact, igraph | {bc['exact_igraph_s']} s |")
@@ -306,16 +312,18 @@ def main() -> None:
         )
     for s in bc["sampled"]:
         print(
-            f"| betweenness | sampled k={s['pivots']}, {s['engine']} | {s['seconds']} s, mean abs error {s['mean_abs_error']:.2g} "
-            f"(stated SE {s['mean_stated_se']:.2g}), {s['share_within_2se']:.0%} within 2 SE, top-50 overlap {s['top50_overlap']:.0%} |"
+            f"| betweenness | sampled k={s['pivots']}, {s['engine']} | {s['seconds']} s, "
+            f"mean abs error {s['mean_abs_error']:.2g} (stated SE {s['mean_stated_se']:.2g}), "
+            f"{s['share_within_2se']:.0%} within 2 SE, top-50 overlap {s['top50_overlap']:.0%} |"
         )
     print(
-        f"| groups ({cm['nodes']:,} nodes), 3 seeds | Leiden | {cm['leiden_s']} s, modularity {cm['leiden_modularity']:.3f}, "
-        f"{cm['leiden_groups']:,} groups, ARI {cm['leiden_stability_ari']:.3f} |"
+        f"| groups ({cm['nodes']:,} nodes), 3 seeds | Leiden | {cm['leiden_s']} s, "
+        f"modularity {cm['leiden_modularity']:.3f}, {cm['leiden_groups']:,} groups, "
+        f"ARI {cm['leiden_stability_ari']:.3f} |"
     )
     print(
-        f"| groups, 3 seeds | networkx Louvain + split | {cm['louvain_split_s']} s, modularity {cm['louvain_split_modularity']:.3f}, "
-        f"{cm['louvain_split_groups']:,} groups, ARI {cm['louvain_stability_ari']:.3f} |"
+        f"| groups, 3 seeds | networkx Louvain | {cm['louvain_split_s']} s, "
+        f"modularity {cm['louvain_split_modularity']:.3f}, {cm['louvain_split_groups']:,} groups |"
     )
     print(f"\nwrote {args.output}")
 

@@ -35,7 +35,10 @@ import pyarrow as pa
 import pyarrow.compute as pac
 
 from ctxrisk.analytics.graph.arrays import GraphArrays, to_networkx
-from ctxrisk.analytics.graph.arrays import iso as _iso
+from ctxrisk.analytics.graph.coding import NAT as _NAT
+from ctxrisk.analytics.graph.coding import ids as _ids
+from ctxrisk.analytics.graph.coding import names as _names
+from ctxrisk.analytics.graph.coding import times as _times
 from ctxrisk.analytics.graph.inputs import (
     ASSOCIATION_RELATIONS,
     RELATIONS,
@@ -44,6 +47,7 @@ from ctxrisk.analytics.graph.inputs import (
     in_window,
     parse_bound,
 )
+from ctxrisk.analytics.graph.nodes import node_arrays as _node_arrays
 from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
@@ -171,58 +175,6 @@ def _norm_grade(values: np.ndarray, allowed: str, column: str) -> np.ndarray:
 #: Relation names in sorted order; evidence carries the position in this index as its relation code.
 _REL_NAMES: list[str] = sorted(RELATIONS)
 _REL_CODE = pd.Index(_REL_NAMES, dtype=object)
-
-_NAT = np.iinfo(np.int64).min  # int64 view of numpy's NaT: sorts before every real time
-
-
-def _ids(values: pd.Series | np.ndarray) -> np.ndarray:
-    """IDs as an object array of str (None where missing)."""
-    arr = (
-        np.asarray(values, dtype=object)
-        if not isinstance(values, pd.Series)
-        else values.to_numpy(dtype=object, na_value=None)
-    )
-    return (
-        np.array([None if v is None or v is pd.NA or v != v else str(v) for v in arr], dtype=object)
-        if arr.size
-        else arr
-    )
-
-
-def _factorize(values: pd.Series | np.ndarray, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (``-1`` where missing) and the distinct values as str (hashing runs in C, on Arrow where it can)."""
-    codes, uniques = pd.factorize(values, sort=sort)
-    names = np.array([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
-    return np.asarray(codes, dtype=np.int64), names
-
-
-def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, int]:
-    """Codes (``-1`` where missing) and how many distinct values there are, without making their strings."""
-    codes, uniques = pd.factorize(values)
-    return np.asarray(codes, dtype=np.int64), len(uniques)
-
-
-def _names(uniques: Any, codes: np.ndarray) -> np.ndarray:
-    """``str`` of the distinct values at ``codes``; each distinct one becomes a Python string once."""
-    if not codes.size:
-        return np.empty(0, dtype=object)
-    wanted, inverse = np.unique(codes, return_inverse=True)
-    picked = uniques.take(wanted) if hasattr(uniques, "take") else np.asarray(uniques)[wanted]
-    return np.array([str(u) for u in np.asarray(picked, dtype=object)], dtype=object)[inverse]
-
-
-def _unique_ints(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct integers (a sort, several times faster here than numpy 2's hash-based ``np.unique``)."""
-    out = np.sort(values)
-    return out[np.r_[True, out[1:] != out[:-1]]] if out.size else out
-
-
-def _times(values: pd.Series | np.ndarray) -> np.ndarray:
-    """UTC times as a naive ``datetime64[us]`` array (NaT where missing)."""
-    series = pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values
-    if not isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = pd.to_datetime(series, utc=True)
-    return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
 
 
 def _explode(ids: pd.Series, lists: pd.Series, times: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -403,7 +355,8 @@ def _evidence(
     assoc_rel = _ids(assoc["relation"])
     bad = ~np.isin(assoc_rel, np.array(ASSOCIATION_RELATIONS, dtype=object))
     if bad.any():
-        msg = f"{int(bad.sum()):,} association(s) have a relation not in {list(ASSOCIATION_RELATIONS)} (first: {assoc_rel[bad][0]!r})"
+        allowed = list(ASSOCIATION_RELATIONS)
+        msg = f"{int(bad.sum()):,} association(s) have a relation not in {allowed} (first: {assoc_rel[bad][0]!r})"
         raise ValidationError(msg)
     h_a, h_b = index.add(assoc["person_a"]), index.add(assoc["person_b"])
     h_persons = index.add(inputs.persons["person_id"])
@@ -569,7 +522,8 @@ def build_arrays(
     Returns
     -------
     GraphArrays
-        The graph :func:`build_graph` returns, as arrays. Nodes are person IDs with attributes ``age_band`` (at their latest event in the window:
+        The graph :func:`build_graph` returns, as arrays. Nodes are person IDs with attributes
+        ``age_band`` (at their latest event in the window:
         ``child``, ``young_adult``, ``adult``, ``unknown``), ``looked_after`` (bool or None),
         ``risk_level`` and ``screened_at`` (latest screening before ``until``/``as_of``, or None),
         ``is_suspect`` (recorded as a suspect in the window), ``roles`` (sorted list), ``n_events``
@@ -749,168 +703,4 @@ def _edge_arrays(
         "last_seen": dates[ends - 1],
         "handling_conditions": np.add.reduceat((handling == "C").astype(np.int64), starts) > 0,
         "evidence_ptr": np.r_[starts, n_ev].astype(np.int64),
-    }
-
-
-def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`age_band_at` over ``YYYY-MM`` strings and ``datetime64`` times."""
-    code, months = pd.factorize(np.asarray(birth, dtype=object))
-    year_of, month_of = np.full(len(months) + 1, np.nan), np.full(len(months) + 1, np.nan)
-    for i, text in enumerate(np.asarray(months, dtype=object)):
-        if isinstance(text, str) and len(text) >= 7:
-            try:
-                year_of[i], month_of[i] = int(text[:4]), int(text[5:7])
-            except ValueError:
-                pass
-    year, month = year_of[code], month_of[code]  # code -1 (no birth month) reads the trailing NaN
-    stamp = pd.DatetimeIndex(when)
-    age = stamp.year.to_numpy(dtype=float) - year - (stamp.month.to_numpy(dtype=float) < month)
-    out = np.full(len(birth), "unknown", dtype=object)
-    known = ~np.isnan(age) & (age >= 0) & ~np.isnat(when)
-    out[known & (age < 18)] = "child"
-    out[known & (age >= 18) & (age < 25)] = "young_adult"
-    out[known & (age >= 25)] = "adult"
-    return out
-
-
-def _code_csr(
-    keys: np.ndarray, values: pd.Series | np.ndarray, nodes: np.ndarray, n_people: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values (as str) per integer key, as offsets over ``nodes`` (person codes) and the values."""
-    v_code, v_names = _factorize(values, sort=True)
-    ok = (keys >= 0) & (v_code >= 0)
-    n_v = max(len(v_names), 1)
-    pairs = _unique_ints(keys[ok] * n_v + v_code[ok])
-    key = pairs // n_v
-    counts = np.bincount(key, minlength=n_people)
-    first = np.r_[0, np.cumsum(counts)[:-1]] if n_people else np.zeros(0, dtype=np.int64)
-    per_node = counts[nodes]
-    ptr = np.zeros(nodes.size + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum(per_node)
-    take = np.repeat(first[nodes] - ptr[:-1], per_node) + np.arange(int(ptr[-1]))
-    return ptr, v_names[pairs[take] % n_v] if take.size else np.empty(0, dtype=object)
-
-
-def _node_arrays(
-    inputs: GraphInputs,
-    inv: pd.DataFrame,
-    coded: _Coded,
-    a: np.ndarray,
-    b: np.ndarray,
-    dates: np.ndarray,
-    lo,
-    hi,
-    ref: pd.Timestamp,
-) -> dict[str, np.ndarray]:
-    """Everyone involved in the window (linked or not, unlinked in ID order) and every node attribute, as arrays.
-
-    Also returns ``position``: the node position of every person code (-1 when not a node).
-    """
-    people = coded.people
-    n_people = len(people)
-    inv_code = coded.inv_person
-    # node order: linked people as add_edges_from meets them, then the unlinked in ID order
-    met = np.column_stack([a, b]).ravel()
-    _, first = np.unique(met, return_index=True)
-    linked = met[np.sort(first)]
-    is_linked = np.zeros(n_people, dtype=bool)
-    is_linked[linked] = True
-    involved = _unique_ints(inv_code[inv_code >= 0])
-    nodes = np.r_[linked, involved[~is_linked[involved]]].astype(np.int64)
-    position = np.full(n_people, -1, dtype=np.int64)
-    position[nodes] = np.arange(nodes.size)
-    id_rank = np.empty(nodes.size, dtype=np.int64)
-    id_rank[np.argsort(nodes, kind="stable")] = np.arange(nodes.size)  # codes sort as the IDs do
-
-    # age band at the latest involvement in the window, else from the birth month at the latest event
-    inv_time = _times(inv["occurred_at"]).view(np.int64)
-    ok = inv_code >= 0
-    order = np.lexsort((inv_time[ok], inv_code[ok]))  # stable: the last row of the latest time wins
-    pc = inv_code[ok][order]
-    last = np.flatnonzero(np.r_[pc[1:] != pc[:-1], True]) if pc.size else np.empty(0, dtype=np.int64)
-    band = np.full(n_people, None, dtype=object)
-    band_code, band_names = _factorize(inv["age_band"])  # a few distinct bands, not a string per row
-    band[pc[last]] = np.r_[band_names, None][band_code[ok][order][last]]
-    when = np.full(n_people, _NAT, dtype=np.int64)
-    when[pc[last]] = inv_time[ok][order][last]
-    has_inv = np.zeros(n_people, dtype=bool)
-    has_inv[pc[last]] = True
-    del order, pc, last
-    ev_time = np.full(n_people, _NAT, dtype=np.int64)
-    dated = ~np.isnat(dates)
-    for ends in (a, b):
-        np.maximum.at(ev_time, ends[dated], dates[dated].view(np.int64))
-    ref_us = np.datetime64(ref.tz_convert("UTC").tz_localize(None).to_datetime64(), "us").view(np.int64)
-    when = np.where(has_inv, when, np.where(ev_time != _NAT, ev_time, ref_us))
-    birth = np.full(n_people, None, dtype=object)
-    looked = np.full(n_people, None, dtype=object)
-    pcode = coded.persons
-    last_row = np.flatnonzero(pcode >= 0)
-    if last_row.size:  # the last row of a person wins
-        month_code, months = _factorize(inputs.persons["birth_year_month"])  # a few hundred months, not a string each
-        birth[pcode[last_row]] = np.r_[months, None][month_code[last_row]]
-        looked[pcode[last_row]] = inputs.persons["looked_after"].to_numpy(dtype=object)[last_row]
-    valid_band = np.isin(band[nodes], np.array(["child", "young_adult", "adult"], dtype=object))
-    node_band = np.where(valid_band, band[nodes], _age_bands(birth[nodes], when[nodes].view("datetime64[us]"))).astype(
-        object
-    )
-    node_looked = np.array(
-        [
-            None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la)
-            for la in looked[nodes].tolist()
-        ],
-        dtype=object,
-    )
-    del band, when, birth, looked
-
-    # latest screening before the window end (or as_of)
-    scr = inputs.screenings
-    scr_end = hi if hi is not None else ref
-    keep = (scr["screened_at"].notna() & (scr["screened_at"] <= scr_end)).to_numpy(dtype=bool) & (coded.screenings >= 0)
-    risk = np.full(n_people, None, dtype=object)
-    screened = np.full(n_people, None, dtype=object)
-    if keep.any():
-        s_time = _times(scr["screened_at"])[keep]
-        s_code = coded.screenings[keep]
-        order = np.lexsort((s_time.view(np.int64), s_code))
-        sc = s_code[order]
-        last = np.flatnonzero(np.r_[sc[1:] != sc[:-1], True])
-        levels = scr["risk_level"].to_numpy(dtype=object)[keep][order][last]
-        risk[sc[last]] = [None if v is None or v is pd.NA or v != v else str(v) for v in levels]
-        screened[sc[last]] = _iso(s_time[order][last])
-
-    role_ptr, roles = _code_csr(inv_code, inv["role"], nodes, n_people)
-    suspect_of = np.repeat(np.arange(nodes.size), np.diff(role_ptr))[roles == "suspect"]
-    is_suspect = np.zeros(nodes.size, dtype=bool)
-    is_suspect[suspect_of] = True
-    etype, _ = _factorize(inv["event_type"])
-    eid, n_eid = _codes(inv["event_id"])  # only counted: the IDs themselves are not needed as strings
-    combined = np.where((etype >= 0) & (eid >= 0) & (inv_code >= 0), (inv_code * max(n_eid, 1) + eid) * 8 + etype, -1)
-    distinct = _unique_ints(combined[combined >= 0])
-    n_events = (
-        np.bincount(distinct // 8 // max(n_eid, 1), minlength=n_people)
-        if distinct.size
-        else np.zeros(n_people, dtype=np.int64)
-    )
-    del etype, eid, combined, distinct
-    pl = inputs.person_locations
-    if len(pl):
-        window = in_window(pl["linked_at"], lo, hi, keep_null=True).to_numpy(dtype=bool)
-        location_ptr, locations = _code_csr(np.where(window, coded.locations, -1), pl["location_id"], nodes, n_people)
-    else:
-        location_ptr, locations = np.zeros(nodes.size + 1, dtype=np.int64), np.empty(0, dtype=object)
-    return {
-        "people": people[nodes],
-        "id_rank": id_rank,
-        "age_band": node_band,
-        "looked_after": node_looked,
-        "risk_level": risk[nodes],
-        "screened_at": screened[nodes],
-        "is_suspect": is_suspect,
-        "n_events": n_events[nodes].astype(np.int64),
-        "role_ptr": role_ptr,
-        "roles": roles,
-        "location_ptr": location_ptr,
-        "locations": locations,
-        "position": position,
     }

@@ -209,7 +209,7 @@ def _finish_worker(worker: tuple | None) -> list[list[int]] | None:
 
 
 def _modularity(adjacency: tuple[np.ndarray, np.ndarray, np.ndarray], labels: list[int], resolution: float) -> float:
-    """Weighted modularity ``sum_c [L_c/m - gamma (d_c/2m)^2]`` (as ``networkx.community.modularity``) from CSR arrays."""
+    """Weighted modularity ``sum_c [L_c/m - gamma (d_c/2m)^2]`` from CSR arrays (as networkx computes it)."""
     indptr, indices, weights = adjacency
     rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     loop = np.where(rows == indices, weights, 0.0)  # a self-loop is one CSR entry but counts twice in degree
@@ -437,9 +437,8 @@ def group_tables(
     arrays = as_arrays(graph)
     if arrays.n_nodes == 0:
         frame = pd.DataFrame(columns=list(GROUP_MEMBER_COLUMNS))
-        frame.attrs.update(
-            {"method": "leiden", "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0, "stability_ari": float("nan")}
-        )
+        empty = {"method": "leiden", "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0}
+        frame.attrs.update({**empty, "stability_ari": float("nan")})
         return frame, pd.DataFrame(columns=list(GROUP_SUMMARY_COLUMNS))
     from ctxrisk.analytics.graph.centrality import igraph_from_arrays
 

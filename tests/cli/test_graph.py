@@ -21,7 +21,8 @@ def warehouse(tmp_path):
         "('c1','2009-01',true,'t'), ('c2','2010-03',false,'t'), ('a1','1990-05',null,'t'), ('a2','1988-02',null,'t')"
     )
     con.execute(
-        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, latitude, longitude, located, file_id) values "
+        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, "
+        "latitude, longitude, located, file_id) values "
         "('i1','partnership','2024-01-10 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t'),"
         "('i2','partnership','2024-03-05 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t')"
     )

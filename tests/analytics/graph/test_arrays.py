@@ -1,4 +1,4 @@
-"""Tests for ctxrisk.analytics.graph.arrays: the graph as arrays, its networkx form, and the array marts against the networkx marts."""
+"""Tests for ctxrisk.analytics.graph.arrays: the graph as arrays, its networkx form both ways, windows, marts."""
 
 import networkx as nx
 import numpy as np
@@ -100,6 +100,7 @@ def test_restrict_equals_a_graph_built_for_the_window(options):
     full = build_arrays(inputs, half_life_days=200, as_of="2025-01-01")
     rebuilt = to_networkx(build_arrays(inputs, half_life_days=200, as_of="2025-01-01", **options))
     got = to_networkx(restrict(full, **options))
+
     def edges(g):
         return {tuple(sorted((u, v))): d for u, v, d in g.edges(data=True)}
 
