@@ -224,29 +224,22 @@ def _modularity(adjacency: tuple[np.ndarray, np.ndarray, np.ndarray], labels: li
     return internal / two_m - resolution * float(((degree_sum / two_m) ** 2).sum())
 
 
-def _internal_weights(members: pd.DataFrame, adjacency: tuple) -> dict:
+def _internal_weights(pos: np.ndarray, code: np.ndarray, n_groups: int, adjacency: tuple) -> np.ndarray:
     """Sum of edge weights inside each group (each edge, and each self-loop, once), from CSR arrays.
 
-    Equals ``g.subgraph(people).size(weight="weight")`` per group without building subgraphs.
+    ``pos`` are the members' node positions and ``code`` their group codes (a person listed twice
+    keeps the last group). Equals ``g.subgraph(people).size(weight="weight")`` per group without
+    building subgraphs.
     """
     from ctxrisk.analytics.graph.centrality import _edge_rows
 
-    indptr, indices, weights, nodes = adjacency
-    group_code, gids = pd.factorize(members["group_id"], sort=False)
-    gids = list(gids)
-    # each node's group code (-1 when not a member); a person listed twice keeps the last group
-    people = pd.Index(members["person_id"].to_numpy(dtype=object), dtype=object)
-    if people.is_unique:
-        where = people.get_indexer(pd.Index(list(nodes), dtype=object))
-        labels = np.where(where >= 0, group_code[where], -1).astype(np.int64)
-    else:
-        last = dict(zip(people, group_code.tolist(), strict=True))
-        labels = np.array([last.get(n, -1) for n in nodes], dtype=np.int64)
+    indptr, indices, weights, _ = adjacency
+    labels = np.full(indptr.size - 1, -1, dtype=np.int64)
+    labels[pos] = code
     rows, once = _edge_rows(indptr, indices)
     cols, w = indices[once], weights[once]
     same = (labels[rows] == labels[cols]) & (labels[rows] >= 0)
-    sums = np.bincount(labels[rows][same], weights=w[same], minlength=len(gids))
-    return {gid: float(sums[i]) for i, gid in enumerate(gids)}
+    return np.bincount(labels[rows][same], weights=w[same], minlength=n_groups)
 
 
 def _shared_locations_flat(
@@ -311,9 +304,6 @@ def group_summary(
         ``group_id``. Counted with array operations over all people at once (no loop over groups).
     """
     arrays = as_arrays(graph)
-    if adjacency is None:
-        adjacency = arrays.adjacency()
-    internal = _internal_weights(members, adjacency)
     pos = pd.Index(arrays.people, dtype=object).get_indexer(
         pd.Index(members["person_id"].to_numpy(dtype=object), dtype=object)
     )
@@ -321,8 +311,14 @@ def group_summary(
         first = members["person_id"].to_numpy()[pos < 0][0]
         msg = f"{int((pos < 0).sum()):,} member(s) are not people of the graph (first: {first!r})"
         raise ValidationError(msg)
-    gids, code = np.unique(members["group_id"].to_numpy(), return_inverse=True)
+    return _summary(arrays, pos, members["group_id"].to_numpy(), adjacency or arrays.adjacency())
+
+
+def _summary(arrays: GraphArrays, pos: np.ndarray, group_id: np.ndarray, adjacency: tuple) -> pd.DataFrame:
+    """:func:`group_summary` of the members at node positions ``pos`` in groups ``group_id``."""
+    gids, code = np.unique(group_id, return_inverse=True)
     code = code.ravel().astype(np.int64)
+    internal = _internal_weights(pos, code, gids.size, adjacency)
     ptr = arrays.location_ptr
     lengths = (ptr[pos + 1] - ptr[pos]).astype(np.int64)
     take = np.repeat(ptr[pos] - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
@@ -342,7 +338,11 @@ def _array_attributes(arrays: GraphArrays, pos: np.ndarray) -> pd.DataFrame:
 
 
 def _summary_frame(
-    gids: np.ndarray, code: np.ndarray, internal: dict, attrs: pd.DataFrame, shared_top: tuple[np.ndarray, list[str]]
+    gids: np.ndarray,
+    code: np.ndarray,
+    internal: np.ndarray,
+    attrs: pd.DataFrame,
+    shared_top: tuple[np.ndarray, list[str]],
 ) -> pd.DataFrame:
     """One row per group from the members' group codes and attributes."""
     k = gids.size
@@ -362,7 +362,7 @@ def _summary_frame(
             "unknown_age": count(band == "unknown"),
             "suspects": count(attrs["suspect"].to_numpy()),
             "looked_after_children": count(attrs["looked_after"].to_numpy() & child),
-            "internal_weight": [internal.get(gid, 0.0) for gid in gids.tolist()],
+            "internal_weight": internal.astype(float),
             "shared_locations": shared,
             "top_locations": top,
         },
@@ -455,9 +455,9 @@ def group_tables(
         stability = float(np.mean([adjusted_rand_index(a[1], b[1]) for a, b in itertools.combinations(runs, 2)]))
     else:
         stability = float("nan")
-    members = _numbered(arrays, np.asarray(best, dtype=np.int64))
-    summary = group_summary(arrays, members, adjacency=(indptr, indices, weights, nodes))
-    frame = _member_frame(arrays, members, summary)
+    group_id = _numbered(arrays, np.asarray(best, dtype=np.int64))
+    summary = _summary(arrays, np.arange(len(nodes)), group_id, (indptr, indices, weights, nodes))
+    frame = _member_frame(arrays, group_id, summary)
     frame.attrs.update(
         {"method": "leiden", "seeds": seeds, "best_seed": best_seed, "modularity": best_q, "stability_ari": stability}
     )
@@ -472,33 +472,35 @@ def group_tables(
     return frame, summary
 
 
-def _numbered(arrays: GraphArrays, label: np.ndarray) -> pd.DataFrame:
-    """``person_id`` and ``group_id``: groups ranked by size, then children, then smallest person ID as text."""
-    keys = np.array([str(n) for n in arrays.people.tolist()], dtype=object)
-    # array operations: a per-group Python function costs seconds once there are tens of thousands of groups
-    raw = pd.DataFrame({"label": label, "key": keys, "child": arrays.age_band == "child"})
-    stats = raw.groupby("label", sort=True).agg(size=("key", "size"), children=("child", "sum"), first=("key", "min"))
-    stats = stats.sort_values(["size", "children", "first"], ascending=[False, False, True])
-    renumber = np.zeros(int(label.max()) + 1, dtype=np.int64)
-    renumber[stats.index.to_numpy(dtype=np.int64)] = np.arange(1, len(stats) + 1)
-    return pd.DataFrame({"person_id": arrays.people, "group_id": renumber[label], "_key": keys})
+def _numbered(arrays: GraphArrays, label: np.ndarray) -> np.ndarray:
+    """Group number of each node: groups ranked by size, then children, then their first person by ID."""
+    n_labels = int(label.max()) + 1
+    size = np.bincount(label, minlength=n_labels)
+    children = np.bincount(label, weights=arrays.age_band == "child", minlength=n_labels)
+    first = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, label, arrays.id_rank)
+    used = np.flatnonzero(size)
+    ranked = used[np.lexsort((first[used], -children[used], -size[used]))]
+    renumber = np.zeros(n_labels, dtype=np.int64)
+    renumber[ranked] = np.arange(1, ranked.size + 1)
+    return renumber[label]
 
 
-def _member_frame(arrays: GraphArrays, members: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per person with their group's size, children, adults and shared locations."""
+def _member_frame(arrays: GraphArrays, group_id: np.ndarray, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per person with their group's size, children, adults and shared locations, by group then ID."""
     by_group = summary.set_index("group_id")
-    gid = members["group_id"]
+    order = np.lexsort((arrays.id_rank, group_id))
+    gid = pd.Series(group_id[order])
     frame = pd.DataFrame(
         {
-            "person_id": members["person_id"],
+            "person_id": arrays.people[order],
             "group_id": gid,
-            "age_band": arrays.age_band,
+            "age_band": arrays.age_band[order],
             "group_size": gid.map(by_group["size"]),
             "group_children": gid.map(by_group["children"]),
             "group_adults": gid.map(by_group["adults"]),
             "group_shared_locations": gid.map(by_group["shared_locations"]),
-            "_key": members["_key"],
-        }
+        },
+        columns=list(GROUP_MEMBER_COLUMNS),
     )
-    frame = frame.sort_values(["group_id", "_key"], kind="stable").drop(columns="_key").reset_index(drop=True)
-    return frame[list(GROUP_MEMBER_COLUMNS)]
+    return frame
