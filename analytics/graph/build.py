@@ -560,43 +560,15 @@ def build_arrays(
         log.info("relation filter %s kept %s evidence items", sorted(chosen), f"{n_ev:,}")
 
     dates = ev["date"]
-    if as_of is not None:
-        ref = parse_bound(as_of)
-    elif hi is not None:
-        ref = hi
-    else:
-        inv_times = _times(inv["occurred_at"])
-        candidates = [x.max() for x in (dates[~np.isnat(dates)], inv_times[~np.isnat(inv_times)]) if x.size]
-        ref = pd.Timestamp(max(candidates)).tz_localize("UTC") if candidates else pd.Timestamp.now(tz="UTC")
-    ref_us = np.datetime64(ref.tz_convert("UTC").tz_localize(None).to_datetime64(), "us")
-
-    # weights: base x grading x recency decay, as arrays
-    src = _norm_grade(ev["source_evaluation"], "123", "source_evaluation")
-    itl = _norm_grade(ev["intelligence_evaluation"], "ABCDE", "intelligence_evaluation")
-    handling = _norm_grade(ev["handling"], "PC", "handling")
-    has_src, has_itl = src != None, itl != None  # noqa: E711 - elementwise on object arrays
-    graded = has_src | has_itl
-    grading_code = np.full(n_ev, None, dtype=object)
-    grade_weight = np.ones(n_ev)
-    if graded.any():
-        s_held, i_held = np.where(has_src, src, "")[graded].astype(str), np.where(has_itl, itl, "")[graded].astype(str)
-        s_full, i_full = (
-            np.where(has_src, src, "1")[graded].astype(str),
-            np.where(has_itl, itl, "A")[graded].astype(str),
-        )
-        grade_weight[graded] = pd.Series(np.char.add(s_full, i_full), dtype=object).map(table).to_numpy(dtype=float)
-        grading_code[graded] = np.char.add(s_held, i_held).astype(object)
-    undated = np.isnat(dates)
-    age_days = np.clip((ref_us - dates).astype("timedelta64[us]").astype(np.int64) / 86_400e6, 0, None)
-    decay = np.where(undated, 1.0, 0.5 ** (np.where(undated, 0.0, age_days) / float(half_life_days)))
-    weight = ev["base"] * grade_weight * decay
+    ref = _reference_time(as_of, hi, dates, inv)
+    weight, grading_code, handling = _weights(ev, table, ref, float(half_life_days))
 
     # evidence sorted by pair, date (undated first), relation
     rel_code = ev["relation"].astype(np.int64)
     order = np.lexsort((rel_code, dates.view(np.int64), ev["b"], ev["a"]))
     a, b, rel_code, dates, weight = ev["a"][order], ev["b"][order], rel_code[order], dates[order], weight[order]
     event_ids, grading_code, handling = ev["event_id"][order], grading_code[order], handling[order]
-    del ev, coded.evidence, order, src, itl, has_src, has_itl, graded, grade_weight, undated, age_days, decay
+    del ev, coded.evidence, order
 
     nodes = _node_arrays(inputs, inv, coded, a, b, dates, lo, hi, ref)
     edges = _edge_arrays(a, b, dates, handling, weight, nodes.pop("position"))
@@ -630,6 +602,45 @@ def build_arrays(
         f"{n_ev:,}",
     )
     return arrays
+
+
+def _reference_time(as_of: Any, hi: pd.Timestamp | None, dates: np.ndarray, inv: pd.DataFrame) -> pd.Timestamp:
+    """``as_of``, else the window end, else the latest evidence or involvement time (else now), in UTC."""
+    if as_of is not None:
+        return parse_bound(as_of)
+    if hi is not None:
+        return hi
+    inv_times = _times(inv["occurred_at"])
+    candidates = [x.max() for x in (dates[~np.isnat(dates)], inv_times[~np.isnat(inv_times)]) if x.size]
+    return pd.Timestamp(max(candidates)).tz_localize("UTC") if candidates else pd.Timestamp.now(tz="UTC")
+
+
+def _weights(
+    ev: dict[str, np.ndarray], table: Mapping[str, float], ref: pd.Timestamp, half_life_days: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evidence weights ``base x grading x recency decay``, the grading codes held and the handling codes."""
+    n_ev = ev["a"].size
+    src = _norm_grade(ev["source_evaluation"], "123", "source_evaluation")
+    itl = _norm_grade(ev["intelligence_evaluation"], "ABCDE", "intelligence_evaluation")
+    handling = _norm_grade(ev["handling"], "PC", "handling")
+    has_src, has_itl = src != None, itl != None  # noqa: E711 - elementwise on object arrays
+    graded = has_src | has_itl
+    grading_code = np.full(n_ev, None, dtype=object)
+    grade_weight = np.ones(n_ev)
+    if graded.any():
+        s_held, i_held = np.where(has_src, src, "")[graded].astype(str), np.where(has_itl, itl, "")[graded].astype(str)
+        s_full, i_full = (
+            np.where(has_src, src, "1")[graded].astype(str),
+            np.where(has_itl, itl, "A")[graded].astype(str),
+        )
+        grade_weight[graded] = pd.Series(np.char.add(s_full, i_full), dtype=object).map(table).to_numpy(dtype=float)
+        grading_code[graded] = np.char.add(s_held, i_held).astype(object)
+    dates = ev["date"]
+    ref_us = np.datetime64(ref.tz_convert("UTC").tz_localize(None).to_datetime64(), "us")
+    undated = np.isnat(dates)
+    age_days = np.clip((ref_us - dates).astype("timedelta64[us]").astype(np.int64) / 86_400e6, 0, None)
+    decay = np.where(undated, 1.0, 0.5 ** (np.where(undated, 0.0, age_days) / half_life_days))
+    return ev["base"] * grade_weight * decay, grading_code, handling
 
 
 def build_graph(
