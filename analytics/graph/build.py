@@ -378,86 +378,105 @@ def _evidence(
         )
     if use("intelligence_co_subject"):
         sel = is_type["intelligence"]
-        ev, big, used = _project(
-            np.concatenate([_ids(inv["event_id"][sel]), intel_event]),
+        event_ids = np.concatenate([_ids(inv["event_id"][sel]), intel_event])
+        people, times = (
             np.concatenate([inv_code[sel], codes[h_intel]]),
             np.concatenate([_times(inv["occurred_at"][sel]), intel_time]),
-            max_event_size,
         )
-        grade_of = (
-            inputs.intelligence.assign(_id=_ids(inputs.intelligence["intel_id"]))
-            .drop_duplicates("_id")
-            .set_index("_id")
-        )
-        pos = (
-            pd.Index(grade_of.index, dtype=object).get_indexer(pd.Index(ev["event"], dtype=object))
-            if len(grade_of)
-            else np.full(ev["event"].size, -1)
-        )
-        grades = {}
-        for col in ("source_evaluation", "intelligence_evaluation", "handling"):
-            table = (
-                np.r_[grade_of[col].to_numpy(dtype=object), None] if len(grade_of) else np.array([None], dtype=object)
-            )
-            grades[col] = table[pos]
-        frames.append(
-            _evidence_frame("intelligence_co_subject", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"], **grades)
-        )
-        log.info(
-            "intelligence co-subjects: %s items linked people, %s larger than %d people left out",
-            f"{used:,}",
-            f"{big:,}",
-            max_event_size,
-        )
+        frames.append(_co_subject_evidence(inputs.intelligence, event_ids, people, times, max_event_size))
     if use("found_with"):
-        child, other, event, date = [codes[h_eps_child]], [codes[h_eps_other]], [eps_event], [eps_time]
-        sel = is_type["missing"]
-        if sel.any():
-            fw_sel = sel & (inv["role"] == "found_with").to_numpy(dtype=bool)
-            kid_sel = sel & ~fw_sel
-            fw = pd.DataFrame(
-                {
-                    "event_id": _ids(inv["event_id"][fw_sel]),
-                    "other": inv_code[fw_sel],
-                    "date": _times(inv["occurred_at"][fw_sel]),
-                }
-            )
-            # the missing child: the episode's other people, or the child the episode records
-            kids = pd.DataFrame(
-                {
-                    "event_id": np.concatenate(
-                        [_ids(inv["event_id"][kid_sel]), _ids(inputs.missing_episodes["episode_id"])]
-                    ),
-                    "child": np.concatenate([inv_code[kid_sel], codes[h_all_eps]]),
-                }
-            ).drop_duplicates()
-            joined = fw.merge(kids, on="event_id")
-            child.append(joined["child"].to_numpy(dtype=np.int64))
-            other.append(joined["other"].to_numpy(dtype=np.int64))
-            event.append(_ids(joined["event_id"]))
-            date.append(joined["date"].to_numpy(dtype="datetime64[us]"))
-        cols = _evidence_frame(
-            "found_with", np.concatenate(child), np.concatenate(other), np.concatenate(event), np.concatenate(date)
+        recorded = (codes[h_eps_child], codes[h_eps_other], eps_event, eps_time)
+        frames.append(_found_with_evidence(inputs, inv, inv_code, is_type["missing"], recorded, codes[h_all_eps]))
+    frames.append(_association_evidence(assoc, assoc_rel, codes[h_a], codes[h_b], chosen))
+    evidence = {col: np.concatenate([f[col] for f in frames]) for col in frames[0]}
+    return _Coded(evidence, index.people, inv_code, codes[h_persons], codes[h_scr], codes[h_pl])
+
+
+def _co_subject_evidence(
+    intelligence: pd.DataFrame, event_ids: np.ndarray, people: np.ndarray, times: np.ndarray, max_event_size: int
+) -> dict[str, np.ndarray]:
+    """``intelligence_co_subject`` evidence: people named in one intelligence item, with its grading."""
+    ev, big, used = _project(event_ids, people, times, max_event_size)
+    grade_of = intelligence.assign(_id=_ids(intelligence["intel_id"])).drop_duplicates("_id").set_index("_id")
+    pos = (
+        pd.Index(grade_of.index, dtype=object).get_indexer(pd.Index(ev["event"], dtype=object))
+        if len(grade_of)
+        else np.full(ev["event"].size, -1)
+    )
+    grades = {}
+    for col in ("source_evaluation", "intelligence_evaluation", "handling"):
+        table = np.r_[grade_of[col].to_numpy(dtype=object), None] if len(grade_of) else np.array([None], dtype=object)
+        grades[col] = table[pos]
+    log.info(
+        "intelligence co-subjects: %s items linked people, %s larger than %d people left out",
+        f"{used:,}",
+        f"{big:,}",
+        max_event_size,
+    )
+    return _evidence_frame("intelligence_co_subject", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"], **grades)
+
+
+def _found_with_evidence(
+    inputs: GraphInputs,
+    inv: pd.DataFrame,
+    inv_code: np.ndarray,
+    sel: np.ndarray,
+    recorded: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    episode_child: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``found_with`` evidence: one link per pair and missing episode, dated by its earliest record.
+
+    ``recorded`` holds the child, other person, episode and time of each ``found_with`` entry of the
+    episodes table; ``sel`` marks the involvements of missing episodes; ``episode_child`` is the
+    child code of every episode.
+    """
+    child, other, event, date = ([x] for x in recorded)
+    if sel.any():
+        fw_sel = sel & (inv["role"] == "found_with").to_numpy(dtype=bool)
+        kid_sel = sel & ~fw_sel
+        fw = pd.DataFrame(
+            {
+                "event_id": _ids(inv["event_id"][fw_sel]),
+                "other": inv_code[fw_sel],
+                "date": _times(inv["occurred_at"][fw_sel]),
+            }
         )
-        # one link per pair and episode, dated by its earliest record
-        order = np.argsort(cols["date"], kind="stable")
-        key = pd.DataFrame(
-            {"a": cols["a"][order], "b": cols["b"][order], "e": pd.factorize(cols["event_id"][order])[0]}
-        )
-        first = order[~key.duplicated().to_numpy()]
-        cols = {k: v[first] for k, v in cols.items()}
-        frames.append(cols)
-        log.info(
-            "found with: %s links from %s missing episodes",
-            f"{first.size:,}",
-            f"{len(set(cols['event_id'].tolist())):,}",
-        )
+        # the missing child: the episode's other people, or the child the episode records
+        kids = pd.DataFrame(
+            {
+                "event_id": np.concatenate(
+                    [_ids(inv["event_id"][kid_sel]), _ids(inputs.missing_episodes["episode_id"])]
+                ),
+                "child": np.concatenate([inv_code[kid_sel], episode_child]),
+            }
+        ).drop_duplicates()
+        joined = fw.merge(kids, on="event_id")
+        child.append(joined["child"].to_numpy(dtype=np.int64))
+        other.append(joined["other"].to_numpy(dtype=np.int64))
+        event.append(_ids(joined["event_id"]))
+        date.append(joined["date"].to_numpy(dtype="datetime64[us]"))
+    cols = _evidence_frame(
+        "found_with", np.concatenate(child), np.concatenate(other), np.concatenate(event), np.concatenate(date)
+    )
+    order = np.argsort(cols["date"], kind="stable")
+    key = pd.DataFrame({"a": cols["a"][order], "b": cols["b"][order], "e": pd.factorize(cols["event_id"][order])[0]})
+    first = order[~key.duplicated().to_numpy()]
+    cols = {k: v[first] for k, v in cols.items()}
+    log.info(
+        "found with: %s links from %s missing episodes", f"{first.size:,}", f"{len(set(cols['event_id'].tolist())):,}"
+    )
+    return cols
+
+
+def _association_evidence(
+    assoc: pd.DataFrame, assoc_rel: np.ndarray, a_code: np.ndarray, b_code: np.ndarray, chosen: frozenset[str] | None
+) -> dict[str, np.ndarray]:
+    """Evidence of recorded associations (of the chosen relations), graded as recorded."""
     keep = (
         np.ones(len(assoc), dtype=bool)
         if chosen is None
         else np.isin(assoc_rel, np.array(sorted(chosen), dtype=object))
     )
-    a_code, b_code = codes[h_a], codes[h_b]
     same = (a_code == b_code) & (a_code >= 0)
     if same.any():
         log.warning("left out %s association(s) of a person with themselves", f"{int(same.sum()):,}")
@@ -465,20 +484,16 @@ def _evidence(
     undated = int((np.isnat(assoc_date) & keep & ~same).sum())
     if undated:
         log.info("%s association(s) have no date: kept in every window and not decayed", f"{undated:,}")
-    frames.append(
-        _evidence_frame(
-            assoc_rel[keep],
-            a_code[keep],
-            b_code[keep],
-            None,
-            assoc_date[keep],
-            source_evaluation=assoc["source_evaluation"].to_numpy(dtype=object)[keep],
-            intelligence_evaluation=assoc["intelligence_evaluation"].to_numpy(dtype=object)[keep],
-            handling=assoc["handling"].to_numpy(dtype=object)[keep],
-        )
+    return _evidence_frame(
+        assoc_rel[keep],
+        a_code[keep],
+        b_code[keep],
+        None,
+        assoc_date[keep],
+        source_evaluation=assoc["source_evaluation"].to_numpy(dtype=object)[keep],
+        intelligence_evaluation=assoc["intelligence_evaluation"].to_numpy(dtype=object)[keep],
+        handling=assoc["handling"].to_numpy(dtype=object)[keep],
     )
-    evidence = {col: np.concatenate([f[col] for f in frames]) for col in frames[0]}
-    return _Coded(evidence, index.people, inv_code, codes[h_persons], codes[h_scr], codes[h_pl])
 
 
 def build_arrays(
