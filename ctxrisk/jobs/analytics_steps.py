@@ -126,10 +126,9 @@ def graph_step(ctx: StepContext) -> StepOutput:
     rows = 0
     for name, frame in marts.items():
         rows += write_mart(ctx.con, name, _flatten(frame))
-    return StepOutput(
-        rows=rows, detail=f"{arrays.n_nodes:,} persons, {arrays.n_edges:,} links; "
-        f"{int(adults['flagged'].sum()):,} adults linked to children more than chance",
-    )
+    flagged = int(adults["flagged"].sum())
+    detail = f"{arrays.n_nodes:,} persons, {arrays.n_edges:,} links; {flagged:,} adults flagged (more than chance)"
+    return StepOutput(rows=rows, detail=detail)
 
 
 def _flatten(frame: Any) -> Any:
