@@ -175,3 +175,14 @@ def test_sensitivity_command(warehouse):
     con.close()
     wrong = runner.invoke(app, ["sensitivity", "--ranking", "gossip", *w])
     assert wrong.exit_code != 0
+
+
+def test_shared_options_are_checked_once_for_every_command(warehouse, tmp_path):
+    w = ("-w", str(warehouse))
+    for command in ("adults-of-concern", "groups", "centrality", "at-risk-children"):
+        bad = runner.invoke(app, [command, *w, "-f", "xml"])
+        assert bad.exit_code == 2 and "--format must be one of" in bad.output
+    # export writes files: it takes the window options but no output format
+    assert runner.invoke(app, ["export", str(tmp_path / "g.graphml"), *w, "-f", "json"]).exit_code == 2
+    late = runner.invoke(app, ["centrality", *w, "--since", "2030-01-01", "--until", "2029-01-01"])
+    assert late.exit_code == 1 and "must be after since" in late.output
