@@ -114,8 +114,11 @@ class GraphRun:
 
         return to_networkx(self.arrays(inputs, since=since, until=until))
 
-    def emit(self, frame: pd.DataFrame, *, mart: str | None, title: str) -> None:
-        """Write ``frame`` to ``marts.<mart>`` (unless --no-mart) and print it as a table, CSV or JSON."""
+    def emit(self, frame: pd.DataFrame, *, mart: str | None, title: str, shown: tuple[str, ...] | None = None) -> None:
+        """Write ``frame`` to ``marts.<mart>`` (unless --no-mart) and print it as a table, CSV or JSON.
+
+        ``shown`` narrows the printed table to those columns; CSV, JSON and the mart keep them all.
+        """
         if self.mart and mart:
             from ctxrisk.pipelines.warehouse import write_mart
 
@@ -125,7 +128,7 @@ class GraphRun:
         elif self.fmt == "json":
             sys.stdout.write(frame.to_json(orient="records", date_format="iso") + "\n")
         else:
-            console.print(_table(frame, title, self.limit))
+            console.print(_table(frame[list(shown)] if shown else frame, title, self.limit))
 
 
 def _table(frame: pd.DataFrame, title: str, limit: int) -> Table:
@@ -203,7 +206,8 @@ def adults_of_concern_cmd(
         min_children=min_children or run.settings.graph.min_children,
         alpha=alpha if alpha is not None else run.settings.graph.alpha,
     )
-    run.emit(frame, mart="graph_adults_of_concern", title="Adults linked to children (flagged: more than chance)")
+    shown = ("person_id", "age_band", "children_linked", "child_links", "expected_by_chance", "q", "finding")
+    run.emit(frame, mart="graph_adults_of_concern", title="Adults linked to children, against chance", shown=shown)
 
 
 @graph_command("groups")
