@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -111,7 +112,6 @@ def _usable_cpus() -> int:
 
 
 def _leiden_seeds(
-    h,
     indptr: np.ndarray,
     indices: np.ndarray,
     weights: np.ndarray,
@@ -127,27 +127,36 @@ def _leiden_seeds(
     database threads, and not a re-import of the caller's script as multiprocessing's spawn does);
     it gets every ``processes``-th seed and this process runs its own share meanwhile. Called from a
     thread other than the main one (``ctxrisk run`` computes the graph beside other steps), every share
-    goes to a worker: a Leiden run here would hold the interpreter lock those steps need.
+    goes to a worker: a Leiden run here would hold the interpreter lock those steps need. The igraph
+    graph of this process is only made when a seed runs here.
     """
     import threading
 
-    from ctxrisk.analytics.graph.centrality import _edge_rows
+    from ctxrisk.analytics.graph.centrality import _edge_rows, igraph_from_arrays
 
-    wanted = min(_usable_cpus() if processes is None else int(processes), MAX_LEIDEN_PROCESSES, len(seeds))
-    if wanted <= 1 or h.ecount() < PARALLEL_MIN_EDGES:
-        return [_leiden(h, seed, resolution) for seed in seeds]
+    n = indptr.size - 1
+    made: list = []
+
+    def local() -> Any:
+        if not made:
+            made.append(igraph_from_arrays(indptr, indices, weights, n))
+        return made[0]
+
     rows, once = _edge_rows(indptr, indices)
-    payload = (np.column_stack([rows, indices[once]]), weights[once], h.vcount())
+    wanted = min(_usable_cpus() if processes is None else int(processes), MAX_LEIDEN_PROCESSES, len(seeds))
+    if wanted <= 1 or rows.size < PARALLEL_MIN_EDGES:
+        return [_leiden(local(), seed, resolution) for seed in seeds]
+    payload = (np.column_stack([rows, indices[once]]), weights[once], n)
     shares = [seeds[i::wanted] for i in range(wanted)]
     here = threading.current_thread() is threading.main_thread()
     if not here:
         shares = [[], *shares]
     workers = [_start_worker(payload, share, resolution) for share in shares[1:]]
-    found = dict(zip(shares[0], (_leiden(h, seed, resolution) for seed in shares[0]), strict=True))
+    found = {seed: _leiden(local(), seed, resolution) for seed in shares[0]}
     for share, worker in zip(shares[1:], workers, strict=True):
         result = _finish_worker(worker)
         if result is None or len(result) != len(share):  # the worker failed (logged): run its seeds here
-            result = [_leiden(h, seed, resolution) for seed in share]
+            result = [_leiden(local(), seed, resolution) for seed in share]
         found.update(zip(share, result, strict=True))
     log.info("ran %d Leiden seeds in %d processes", len(seeds), len(shares) - (0 if here else 1))
     return [found[seed] for seed in seeds]
@@ -440,12 +449,8 @@ def group_tables(
         empty = {"method": "leiden", "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0}
         frame.attrs.update({**empty, "stability_ari": float("nan")})
         return frame, pd.DataFrame(columns=list(GROUP_SUMMARY_COLUMNS))
-    from ctxrisk.analytics.graph.centrality import igraph_from_arrays
-
     indptr, indices, weights, nodes = adjacency if adjacency is not None else arrays.adjacency()
-    h = igraph_from_arrays(indptr, indices, weights, len(nodes))
-    partitions = _leiden_seeds(h, indptr, indices, weights, seeds, resolution, processes=processes)
-    del h
+    partitions = _leiden_seeds(indptr, indices, weights, seeds, resolution, processes=processes)
     runs = [
         (seed, labels, _modularity((indptr, indices, weights), labels, resolution))
         for seed, labels in zip(seeds, partitions, strict=True)

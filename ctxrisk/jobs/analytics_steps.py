@@ -90,13 +90,9 @@ def graph_step(ctx: StepContext) -> StepOutput:
     """
     import gc
 
-    import pandas as pd
-
     from ctxrisk.analytics.graph import load_graph_inputs
     from ctxrisk.analytics.graph.build import build_arrays
-    from ctxrisk.analytics.graph.centrality import centrality
-    from ctxrisk.analytics.graph.communities import default_seeds, group_tables
-    from ctxrisk.analytics.graph.concern import adults_of_concern, at_risk_children
+    from ctxrisk.analytics.graph.marts import graph_marts
     from ctxrisk.pipelines.memory import release_freed_memory
     from ctxrisk.pipelines.warehouse import write_mart
 
@@ -108,21 +104,13 @@ def graph_step(ctx: StepContext) -> StepOutput:
     release_freed_memory()  # before the Leiden worker processes start beside this one
     if arrays.n_nodes == 0:
         return StepOutput(rows=0, detail="no persons linked yet: no graph")
-    csr = arrays.csr()
-    adults = adults_of_concern(arrays, min_children=settings.graph.min_children, alpha=settings.graph.alpha)
-    at_risk = at_risk_children(arrays, csr=csr)
-    adjacency = (csr[0], csr[1], arrays.weight[csr[2]], arrays.people.tolist())  # shared by groups and centrality
-    del csr
-    members, group_rows = group_tables(arrays, adjacency=adjacency, seeds=default_seeds(arrays.n_edges))
-    marts: dict[str, pd.DataFrame] = {
-        "graph_adults_of_concern": adults,
-        "graph_group_members": members,
-        "graph_groups": group_rows,
-        "graph_centrality": centrality(
-            arrays, exact_max_nodes=settings.graph.exact_betweenness_max_nodes, adjacency=adjacency
-        ),
-        "graph_at_risk_children": at_risk,
-    }
+    marts = graph_marts(
+        arrays,
+        min_children=settings.graph.min_children,
+        alpha=settings.graph.alpha,
+        exact_max_nodes=settings.graph.exact_betweenness_max_nodes,
+    )
+    adults = marts["graph_adults_of_concern"]
     rows = 0
     for name, frame in marts.items():
         rows += write_mart(ctx.con, name, _flatten(frame))

@@ -152,3 +152,23 @@ def test_analyses_give_the_same_frames_on_arrays_and_networkx(request, graph):
     pd.testing.assert_frame_equal(members, groups(g, seeds=range(3)), check_exact=True)
     pd.testing.assert_frame_equal(summary, group_summary(g, members), check_exact=True)
     assert members.attrs["seeds"] == [0, 1, 2] and len(summary) == members["group_id"].nunique()
+
+
+def test_graph_marts_are_the_measures_run_one_after_another(synthetic):
+    from ctxrisk.analytics.graph.communities import group_tables
+    from ctxrisk.analytics.graph.marts import GRAPH_MARTS, graph_marts
+
+    arrays, _ = synthetic
+    marts = graph_marts(arrays, min_children=2, exact_max_nodes=10, seeds=range(2))
+    assert tuple(marts) == GRAPH_MARTS
+    members, summary = group_tables(arrays, seeds=range(2))
+    expected = {
+        "graph_adults_of_concern": adults_of_concern(arrays, min_children=2),
+        "graph_group_members": members,
+        "graph_groups": summary,
+        "graph_centrality": centrality(arrays, exact_max_nodes=10),
+        "graph_at_risk_children": at_risk_children(arrays),
+    }
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(marts[name], frame, check_exact=True)
+    assert marts["graph_group_members"].attrs == members.attrs
