@@ -1,4 +1,4 @@
-"""Read the steering map's inputs from the warehouse: simplified areas, Gi* hot spots per period, emerging hot spots, places.
+"""Read the steering map's inputs from the warehouse: areas, Gi* hot spots per period, emerging hot spots, places.
 
 :func:`load_steering_inputs` turns ``raw.boundaries`` and the hot spot and location marts into the frames
 that :func:`ctxrisk.maps.steering.build_steering_map` draws. Only display fields leave this module: area names,

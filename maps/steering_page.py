@@ -63,7 +63,9 @@ def steering_page(
 
     inputs = load_steering_inputs(con, settings=settings, period=period, include_out_of_area=include_out_of_area)
     fmap = inputs.build_map(settings=settings, title=title)
-    html = render_self_contained(fmap, basemap_url=settings.maps.basemap_url)
+    html = render_self_contained(
+        fmap, basemap_url=settings.maps.basemap_url, title=getattr(fmap, "ctxrisk_title", title)
+    )
     summary = (
         f"{len(inputs.boundaries):,} areas, {len(inputs.periods)} period(s) "
         f"({', '.join(f'{len(p.hotspots):,}' for p in inputs.periods)} hot/cold spot cells), "

@@ -1,4 +1,4 @@
-"""Tests for ctxrisk.maps.steering_data: periods, trend words, boundary simplification, marts to map inputs, the period selector."""
+"""Tests for ctxrisk.maps.steering_data: periods, trend words, boundaries, marts to map inputs, the period selector."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def _circle_wkt(lat: float, lon: float, radius_m: float, n: int) -> str:
 
 def _add_boundary(con, level: str, code: str, name: str, wkt: str, imd: int | None = None) -> None:
     con.execute(
-        "insert into raw.boundaries (level, code, name, imd_decile, geometry_wkt, file_id) values (?, ?, ?, ?, ?, 'f1')",
+        "insert into raw.boundaries (level, code, name, imd_decile, geometry_wkt, file_id) "
+        "values (?, ?, ?, ?, ?, 'f1')",
         [level, code, name, imd, wkt],
     )
 
@@ -264,7 +265,7 @@ def test_period_selector_is_one_base_layer_per_period_first_shown():
     assert "Hot spots (Gi*)" not in [g.layer_name for g in groups]
     html = render_self_contained(fmap)
     assert "The period selector switches the Gi* hot spots." in html
-    assert "content:'Period'" in html
+    assert "content: 'Period'" in html
     assert '"bbox"' not in html  # no per-feature bounding boxes: size, and no (lat, lon)-looking pairs
 
 
@@ -282,12 +283,12 @@ def test_period_labels_must_differ():
         _inputs([("Q3", hot), ("Q3", hot)]).build_map(settings=F.settings())
 
 
-def test_a_place_under_two_themes_has_two_badges_but_one_popup_text():
+def test_a_place_under_two_themes_has_one_badge_and_one_popup_text():
     fmap = _inputs([("all", F.hotspots().drop(columns="debug_info"))]).build_map(settings=F.settings())
     html = render_self_contained(fmap)
     assert html.count("Ranked 1 of 3 places of concern.") == 1  # rank 1 is under cse and county_lines
-    assert html.count('\\u003cdiv class=\\"ctxrisk-rank\\"\\u003e1\\u003c/div\\u003e') == 2
-    assert len(re.findall(r'\.bindPopup\(ctxrisk_popups_[0-9a-f]+\["\d+"\], \{maxWidth: 280\}\)', html)) == 5
+    assert html.count("Place 1: Leeds 111A. Themes: Child sexual exploitation, County lines.") == 1
+    assert len(re.findall(r'\.bindPopup\(ctxrisk_popups_[0-9a-f]+\["\d+"\], \{maxWidth: 290\}\)', html)) == 3
 
 
 @pytest.mark.browser

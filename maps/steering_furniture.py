@@ -1,0 +1,156 @@
+"""Map furniture of the steering page: heading, attribution, scale, screen and print styles, keyboard order."""
+
+from __future__ import annotations
+
+import html as html_lib
+from collections.abc import Sequence
+from datetime import date
+
+import folium
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+__all__ = ["PAGE_CSS", "Attribution", "Furniture", "add_heading"]
+
+#: Screen, phone and A4 print styles of the steering page.
+PAGE_CSS = """
+<style>
+html, body { height: 100%; }
+body { display: flex; flex-direction: column; font-family: Arial, Helvetica, sans-serif; color: #222; }
+.ctxrisk-header { flex: none; padding: 4px 12px; background: #fff; border-bottom: 1px solid #767676; }
+.ctxrisk-header h1 { font-size: 17px; margin: 2px 0; }
+.ctxrisk-header p { font-size: 12px; margin: 1px 0 3px; color: #333; }
+.folium-map { position: relative !important; flex: 1 1 auto; height: auto !important; min-height: 320px; }
+.ctxrisk-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+    white-space: nowrap; }
+.ctxrisk-badge { background: none; border: none; }
+.ctxrisk-badge .ctxrisk-rank { width: 24px; height: 24px; margin: 0 auto; border-radius: 12px;
+    background: #252525; color: #fff; font: bold 12px/20px Arial, sans-serif; text-align: center;
+    border: 2px solid #fff; box-shadow: 0 0 3px rgba(0, 0, 0, .7); box-sizing: border-box; }
+.ctxrisk-dots { display: flex; justify-content: center; gap: 2px; margin-top: 1px; }
+.ctxrisk-dot { display: inline-block; width: 8px; height: 8px; border-radius: 4px; border: 1px solid #222;
+    flex: none; }
+.ctxrisk-badge:focus { outline: 3px solid #0b0c0c; outline-offset: 2px; border-radius: 12px; }
+.ctxrisk-filter { border: none; margin: 0; }
+.ctxrisk-filter legend { font-weight: bold; font-size: 13px; padding: 0; }
+.ctxrisk-filter-row { display: flex; align-items: center; gap: 4px; margin: 2px 0; cursor: pointer; }
+.ctxrisk-label { font: 11px/1.2 Arial, sans-serif; color: #222; text-align: center; white-space: nowrap;
+    text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; pointer-events: none; }
+.ctxrisk-label-la { font-size: 15px; font-weight: bold; letter-spacing: .5px; }
+.ctxrisk-label-out { font-style: italic; color: #333; }
+.ctxrisk-zoom-low .ctxrisk-label-ward { display: none; }
+.ctxrisk-attribution { font-size: 11px; max-width: 420px; }
+.leaflet-control-layers { font: 12px/1.4 Arial, Helvetica, sans-serif; max-height: 60vh; overflow: auto; }
+.leaflet-control-layers-base:not(:empty)::before { content: 'Period'; display: block; font-weight: bold; }
+.leaflet-container a { color: #0b57a0; }
+@media (max-width: 640px) {
+    .ctxrisk-control, .leaflet-control-layers { max-width: 44vw; max-height: 30vh; overflow: auto;
+        font-size: 11px; }
+    .ctxrisk-info p { display: none; }
+    .ctxrisk-header h1 { font-size: 15px; }
+}
+@media print {
+    @page { size: A4 landscape; margin: 8mm; }
+    html, body { height: auto; }
+    body { display: block; }
+    .folium-map { width: 277mm !important; height: 165mm !important; }
+    .leaflet-control-layers, .leaflet-control-zoom, .ctxrisk-filter, .leaflet-popup-pane,
+    .leaflet-tooltip-pane { display: none !important; }
+    .ctxrisk-control { box-shadow: none; border: 1px solid #767676; }
+    * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+</style>
+"""
+
+
+def add_heading(fmap: folium.Map, *, title: str, area: str, period: str, generated: date) -> str:
+    """Put an ``<h1>`` heading (title and area), the period and the generated date above the map.
+
+    Returns the heading text (for the page's ``<title>``).
+    """
+    heading = f"{title}: {area}" if area else title
+    html = (
+        f'<header class="ctxrisk-header"><h1>{html_lib.escape(heading)}</h1>'
+        f"<p>{html_lib.escape(period)} Generated {generated.day} {generated:%B %Y}.</p></header>"
+    )
+    root = fmap.get_root()
+    root.html.add_child(Element(html), name="ctxrisk_heading", index=0)
+    root.header.add_child(Element(PAGE_CSS), name="ctxrisk_page_css")
+    return heading
+
+
+class Attribution(MacroElement):
+    """The data attribution the Open Government Licence asks for, always on the map and on paper."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var c = L.control({position: "bottomright"});
+            c.onAdd = function () {
+                var div = L.DomUtil.create("div", "ctxrisk-control ctxrisk-attribution");
+                div.textContent = {{ this.text|tojson }};
+                return div;
+            };
+            c.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "CtxriskAttribution"
+        self.text = text
+
+
+class Furniture(MacroElement):
+    """Keyboard order (controls, then places; shapes never), ward labels hidden when zoomed out, print fit.
+
+    Leaflet puts its controls after the map's panes, and the shapes' pane before the badges', so Tab would
+    go through every outline before reaching a place; the control corner is moved in front of the panes and
+    the badges' pane in front of the shapes' (drawing order is set by z-index, so nothing moves on
+    screen), and outlines and cells are taken out of the Tab order (their content is in the legends and
+    the places' pop-ups).
+    Before printing (and when print media are emulated) the map is resized to the A4 frame and fitted to
+    ``bounds``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var box = map.getContainer();
+            box.insertBefore(map._controlContainer, box.firstChild);
+            var panes = map.getPane("mapPane");
+            panes.insertBefore(map.getPane("markerPane"), panes.firstChild);
+            function untab() {
+                box.querySelectorAll("path.leaflet-interactive").forEach(function (p) {
+                    p.setAttribute("tabindex", "-1");
+                    p.setAttribute("focusable", "false");
+                });
+            }
+            map.on("layeradd", function () { window.setTimeout(untab, 0); });
+            untab();
+            box.setAttribute("aria-label", {{ this.label|tojson }});
+            var bounds = {{ this.bounds|tojson }};
+            function zoomClass() { box.classList.toggle("ctxrisk-zoom-low", map.getZoom() < {{ this.label_zoom }}); }
+            map.on("zoomend", zoomClass);
+            zoomClass();
+            function fit() { map.invalidateSize(false); map.fitBounds(bounds, {animate: false}); }
+            var media = window.matchMedia("print");
+            if (media.addEventListener) { media.addEventListener("change", fit); }
+            window.addEventListener("beforeprint", fit);
+            window.addEventListener("afterprint", fit);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, bounds: Sequence[Sequence[float]], label: str, label_zoom: int = 12) -> None:
+        super().__init__()
+        self._name = "CtxriskFurniture"
+        self.bounds = [[float(v) for v in corner] for corner in bounds]
+        self.label = label
+        self.label_zoom = int(label_zoom)
