@@ -141,6 +141,8 @@ _OWN_RESOURCE = re.compile(
     re.IGNORECASE,
 )
 _INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+_NO_ZOOM = re.compile(r",\s*(?:maximum-scale\s*=\s*1(?:\.0)?|user-scalable\s*=\s*no)\b", re.IGNORECASE)
+_VIEWPORT_META = re.compile(r"<meta\b[^>]*\bname\s*=\s*[\"']viewport[\"'][^>]*>", re.IGNORECASE)
 _CSP_META = re.compile(r"<meta\b[^>]*http-equiv\s*=\s*[\"']?content-security-policy", re.IGNORECASE)
 
 # Leaflet finds its default marker image by reading a CSS url() and stripping the file name, which fails
@@ -445,7 +447,8 @@ def content_security_policy(html: str, *, basemap_url: str | None = None) -> str
 
 
 def _with_head(html: str, *, basemap_url: str | None, title: str | None, lang: str) -> str:
-    """Add ``lang``, the ``<title>`` and the Content-Security-Policy to a rendered page."""
+    """Add ``lang``, the ``<title>`` and the Content-Security-Policy; let the reader zoom (WCAG 1.4.4)."""
+    html = _VIEWPORT_META.sub(lambda m: _NO_ZOOM.sub("", m.group(0)), html)
     if re.search(r"<html\b[^>]*\blang\s*=", html, re.IGNORECASE) is None:
         html = re.sub(r"<html\b", f'<html lang="{html_lib.escape(lang)}"', html, count=1, flags=re.IGNORECASE)
     head = []

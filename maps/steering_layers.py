@@ -53,24 +53,25 @@ GI_BINS: dict[int, tuple[str, str]] = {
 }
 
 #: Emerging hot spot categories (space-time pattern mining, ArcGIS names), normalised key -> colour. Hot
-#: patterns in purple-orange (PuOr's purples and browns) and cold in teal (BrBG's greens), so that none is
-#: mistaken for a Gi* red or blue, with or without colour-vision deficiency.
+#: patterns in purples and browns, cold in greens, teals and grey (ColorBrewer PuOr, BrBG, PiYG), chosen so
+#: that every colour differs from every other and from every Gi* colour by a CIE76 difference of at least 8
+#: under normal vision and simulated protanopia, deuteranopia and tritanopia (Machado et al. 2009).
 EMERGING_COLOURS: dict[str, str] = {
     "new hot spot": "#2d004b",
     "consecutive hot spot": "#542788",
     "intensifying hot spot": "#8073ac",
-    "persistent hot spot": "#b2abd2",
+    "persistent hot spot": "#543005",
     "diminishing hot spot": "#7f3b08",
-    "sporadic hot spot": "#b35806",
-    "oscillating hot spot": "#e08214",
+    "sporadic hot spot": "#dfc27d",
+    "oscillating hot spot": "#bf812d",
     "historical hot spot": "#fdb863",
     "new cold spot": "#003c30",
-    "consecutive cold spot": "#01665e",
+    "consecutive cold spot": "#7fbc41",
     "intensifying cold spot": "#35978f",
     "persistent cold spot": "#80cdc1",
-    "diminishing cold spot": "#c7eae5",
+    "diminishing cold spot": "#276419",
     "sporadic cold spot": "#1b7837",
-    "oscillating cold spot": "#5aae61",
+    "oscillating cold spot": "#525252",
     "historical cold spot": "#a6dba0",
 }
 NO_PATTERN = {"no pattern", "no pattern detected", "not significant", "none", ""}

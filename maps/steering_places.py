@@ -51,7 +51,7 @@ def _containing_name(lat: float, lon: float, areas: gpd.GeoDataFrame | None) -> 
     hits = areas[areas.geometry.contains(point)]
     if not len(hits):
         return None
-    smallest = hits.geometry.area.to_numpy().argmin()
+    smallest = shapely.area(np.asarray(hits.geometry.values, dtype=object)).argmin()  # ranking only
     return str(hits["name"].iloc[int(smallest)])
 
 
@@ -199,8 +199,10 @@ class ThemeFilter(MacroElement):
         self.layers = list(layers)
 
     def themes_json(self) -> str:
-        # labels may come from data: JSON with "</" escaped, and set as textContent in the page
-        return json.dumps(self.themes, ensure_ascii=False).replace("</", "<\\/")
+        # labels may come from data: set as textContent in the page, and written with <, > and & as JSON
+        # escapes so that no text can close the <script> or read as markup
+        text = json.dumps(self.themes, ensure_ascii=False)
+        return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def themes_of(value: object) -> list[str]:
