@@ -56,6 +56,7 @@ __all__ = [
     "THEME_LABELS",
     "analysed_area",
     "build_steering_map",
+    "districts_around",
     "describe_profile",
     "full_precision",
     "profile_svg",
@@ -154,39 +155,43 @@ def _location_popup(row: pd.Series, *, threshold: int, parts: list[str], n_ranke
     return html, " ".join(lines)
 
 
-def analysed_area(
-    latitude: Sequence[float], longitude: Sequence[float], *, min_share: float = 0.1
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The local authorities analysed (those holding a share of the places drawn) and the districts around.
+def analysed_area(latitude: Sequence[float], longitude: Sequence[float], *, min_share: float = 0.1) -> gpd.GeoDataFrame:
+    """The local authority districts analysed: those holding a share of the places drawn.
 
     Parameters
     ----------
     latitude, longitude : sequence of float
-        Centres of the cells or areas drawn (WGS84).
+        Centres of the cells or areas analysed (WGS84).
     min_share : float
         A district is analysed when it holds at least this share of the points (the district holding most
         is always analysed).
 
     Returns
     -------
-    (geopandas.GeoDataFrame, geopandas.GeoDataFrame)
-        ``code``, ``name`` and outline (packaged ONS outlines, :mod:`ctxrisk.pipelines.lad`) of the
-        districts analysed, and of the districts around them, clipped to a frame 20% wider than the
-        analysed ones. Both empty when no point is in England.
+    geopandas.GeoDataFrame
+        ``code``, ``name`` and outline of each district (packaged ONS outlines, :mod:`ctxrisk.pipelines.lad`);
+        empty when no point is in England.
     """
     codes = pd.Series(lad.local_authorities_for_points(latitude, longitude)).dropna()
     every = lad.local_authorities()
     if not len(codes):
-        return every.iloc[0:0], every.iloc[0:0]
+        return every.iloc[0:0]
     shares = codes.value_counts(normalize=True)
     chosen = [c for c, share in shares.items() if share >= min_share] or [shares.index[0]]
-    analysed = every[every["code"].isin(chosen)].reset_index(drop=True)
+    return every[every["code"].isin(chosen)].reset_index(drop=True)
+
+
+def districts_around(analysed: gpd.GeoDataFrame, *, margin: float = 0.2) -> gpd.GeoDataFrame:
+    """The districts around the analysed ones, clipped to a frame ``margin`` wider on each side (to shade)."""
+    every = lad.local_authorities()
+    if not len(analysed):
+        return every.iloc[0:0]
     minx, miny, maxx, maxy = analysed.total_bounds
-    dx, dy = (maxx - minx) * 0.2, (maxy - miny) * 0.2
+    dx, dy = (maxx - minx) * margin, (maxy - miny) * margin
     frame = shapely.box(minx - dx, miny - dy, maxx + dx, maxy + dy)
-    around = every[~every["code"].isin(chosen) & every.intersects(frame)].copy()
+    around = every[~every["code"].isin(analysed["code"]) & every.intersects(frame)].copy()
     around["geometry"] = around.geometry.intersection(frame)
-    return analysed, around[~around.geometry.is_empty].reset_index(drop=True)
+    return around[~around.geometry.is_empty].reset_index(drop=True)
 
 
 def _clip_to(boundaries: gpd.GeoDataFrame, analysed: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -307,9 +312,8 @@ def build_steering_map(
     locs = locations.sort_values("rank", kind="stable")
     _check_cell_centres(locs)
     if analysed is None:
-        analysed, around = _area_of(hot_parts, emerging, locs, boundaries)
-    else:
-        around = analysed.iloc[0:0]
+        analysed = _area_of(hot_parts, emerging, locs, boundaries)
+    around = districts_around(analysed)
     boundaries = _clip_to(boundaries, analysed)
     frame_of = analysed if len(analysed) else boundaries
     minx, miny, maxx, maxy = frame_of.total_bounds
@@ -419,7 +423,7 @@ def _area_of(
     emerging: gpd.GeoDataFrame,
     locs: pd.DataFrame,
     boundaries: gpd.GeoDataFrame,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+) -> gpd.GeoDataFrame:
     """:func:`analysed_area` of the cells and places drawn (of the boundaries when there are none)."""
     shapes = [part.geometry for _l, part, *_r in hot_parts if len(part)] + [emerging.geometry]
     cells = pd.concat(shapes, ignore_index=True) if shapes else gpd.GeoSeries([], crs=4326)
