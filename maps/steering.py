@@ -44,6 +44,7 @@ from ctxrisk.maps.steering_layers import (
     add_places,
     full_precision,
 )
+from ctxrisk.maps.steering_periods import PeriodSlider
 from ctxrisk.maps.steering_places import place_names, themes_of
 from ctxrisk.maps.steering_profile import as_profile, day_part_counts, describe_profile, profile_svg
 from ctxrisk.pipelines import lad
@@ -329,7 +330,8 @@ def build_steering_map(
     add_context(state, analysed=analysed, neighbours=around)
     add_boundaries(state, boundaries)
     add_imd(state, boundaries)
-    add_hotspots(state, hot_parts, as_periods=period_hotspots is not None, show_not_significant=show_not_significant)
+    as_periods = period_hotspots is not None
+    hot_groups = add_hotspots(state, hot_parts, as_periods=as_periods, show_not_significant=show_not_significant)
     if period_hotspots is not None:
         state.generated += [label for label, *_rest in hot_parts]
     add_emerging(state, emerging, lambda frame: _split_by_theme(frame, order))
@@ -343,7 +345,13 @@ def build_steering_map(
         popup_html, popup_text = _location_popup(locs.loc[idx], threshold=threshold, parts=parts, n_ranked=len(locs))
         state.generated.append(popup_text)
         popups.contents[str(idx)] = popup_html
-    add_places(state, locs, popups)
+    badges = add_places(state, locs, popups)
+    if period_hotspots is not None and len(hot_groups) > 1:
+        hot_sets = [set(part.loc[part["bin"] > 0, "unit_id"].astype(str)) for _l, part, *_r in hot_parts]
+        PeriodSlider(
+            [(group, str(label)) for group, (label, _f) in zip(hot_groups, period_hotspots, strict=True)],
+            [(badge, [str(locs.loc[idx, "unit_id"]) in hot for hot in hot_sets]) for idx, badge in badges.items()],
+        ).add_to(fmap)
     if popups.bindings:
         popups.add_to(fmap)
 

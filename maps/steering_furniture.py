@@ -32,6 +32,10 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
     flex: none; }
 .ctxrisk-badge:focus { outline: 3px solid #0b0c0c; outline-offset: 2px; border-radius: 12px; }
 .ctxrisk-filter { border: none; margin: 0; }
+.ctxrisk-period label { display: block; font-weight: bold; font-size: 13px; }
+.ctxrisk-period input { width: 180px; }
+.ctxrisk-period-label { display: block; max-width: 200px; }
+.ctxrisk-badge.ctxrisk-quiet { opacity: .45; }
 .ctxrisk-filter legend { font-weight: bold; font-size: 13px; padding: 0; }
 .ctxrisk-filter-row { display: flex; align-items: center; gap: 4px; margin: 2px 0; cursor: pointer; }
 .ctxrisk-label { font: 11px/1.2 Arial, sans-serif; color: #222; text-align: center; white-space: nowrap;
@@ -54,7 +58,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
     html, body { height: auto; }
     body { display: block; }
     .folium-map { width: 277mm !important; height: 165mm !important; }
-    .leaflet-control-layers, .leaflet-control-zoom, .ctxrisk-filter, .leaflet-popup-pane,
+    .leaflet-control-layers, .leaflet-control-zoom, .ctxrisk-filter, .ctxrisk-period input, .leaflet-popup-pane,
     .leaflet-tooltip-pane { display: none !important; }
     .ctxrisk-control { box-shadow: none; border: 1px solid #767676; }
     * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }

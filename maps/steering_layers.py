@@ -376,12 +376,12 @@ def add_emerging(state: LayerState, emerging: gpd.GeoDataFrame, split: Callable[
     return groups
 
 
-def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> list[str]:
+def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> dict[Any, folium.Marker]:
     """One badge per place (rank and a dot per theme, spoken text), the theme legend and the theme filter.
 
     ``locs`` holds ``rank``, ``_name`` (display name), ``themes``, ``latitude``, ``longitude``; ``popups``
-    maps the frame's index to popup HTML (a :class:`ctxrisk.maps.steering._SharedPopups`). Returns the
-    themes shown, in order.
+    maps the frame's index to popup HTML (a :class:`ctxrisk.maps.steering._SharedPopups`). Returns each
+    place's badge by the frame's index.
     """
     themes_by_place = {idx: themes_of(value) or ["other"] for idx, value in locs["themes"].items()}
     present = state.order(list(dict.fromkeys(t for ts in themes_by_place.values() for t in ts)))
@@ -390,6 +390,7 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> list[str]:
     labels = {t: state.theme_label(t) for t in known}  # set as textContent by the filter
     colours = {t: theme_colour(t, known) for t in known}
     markers = []
+    badges: dict[Any, folium.Marker] = {}
     if len(locs):
         group = folium.FeatureGroup(name="Places of concern", show=True).add_to(state.fmap)
         for idx in locs.index:
@@ -410,9 +411,10 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> list[str]:
             ).add_to(group)
             popups.bindings.append((marker, str(idx)))
             markers.append((marker, ts))
+            badges[idx] = marker
         items = [(colours[t], state.theme_label(t)) for t in present]
         Legend("Places of concern: themes", items, position="bottomright", layers=[group]).add_to(state.fmap)
         state.generated += [state.theme_label(t) for t in present]
     if known:
         ThemeFilter([(t, labels[t], colours[t]) for t in known], markers, state.themed).add_to(state.fmap)
-    return present
+    return badges

@@ -305,3 +305,40 @@ def test_a4_print_layout_has_title_legend_scale_attribution_and_no_controls(tmp_
     frame = page.eval_on_selector(".folium-map", "e => e.getBoundingClientRect().toJSON()")
     badge = page.eval_on_selector(".ctxrisk-badge", "e => e.getBoundingClientRect().toJSON()")
     assert frame["left"] <= badge["left"] <= frame["right"] and frame["top"] <= badge["top"] <= frame["bottom"]
+
+
+@pytest.mark.browser
+def test_period_slider_switches_hot_spots_and_marks_places(tmp_path):
+    require_chromium()
+    hot = F.hotspots()
+    later = hot.assign(bin=[3 if i == 4 else 0 for i in range(len(hot))])  # no place's cell is hot in Q3
+    periods = [("2026 Q3", later), ("2026 Q2", hot)]
+    path = tmp_path / "periods.html"
+    write_html(_page(period_hotspots=periods, periods=["2026 Q3", "2026 Q2"]), path)
+    report = open_page(path)
+    page = report.page
+    assert report.console_errors == []
+
+    def state() -> tuple[int, int, str, list[str]]:
+        quiet = page.locator(".ctxrisk-badge.ctxrisk-quiet").count()
+        cells = page.locator("path.leaflet-interactive[fill='#b2182b']").count()
+        checked = page.eval_on_selector(
+            ".leaflet-control-layers-base input:checked", "e => e.parentElement.textContent.trim()"
+        )
+        spoken = page.eval_on_selector_all(".ctxrisk-badge .ctxrisk-sr", "els => els.map(e => e.textContent)")
+        return quiet, cells, checked, spoken
+
+    quiet, cells, checked, spoken = state()
+    assert (quiet, cells, checked) == (3, 1, "Hot spots: 2026 Q3")
+    assert all(s.endswith("Not a hot spot in 2026 Q3.") for s in spoken)
+    page.eval_on_selector(
+        "#ctxrisk-period-slider", "e => { e.value = 1; e.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    quiet, cells, checked, spoken = state()
+    assert (quiet, checked) == (0, "Hot spots: 2026 Q2") and cells == 3
+    assert all(s.endswith("A hot spot in 2026 Q2.") for s in spoken)
+    assert page.inner_text(".ctxrisk-period-label") == "2026 Q2"
+    # the layer control's buttons drive the slider too
+    page.locator(".leaflet-control-layers-base label", has_text="2026 Q3").locator("input").check()
+    assert page.eval_on_selector("#ctxrisk-period-slider", "e => e.value") == "0"
+    assert axe_violations(page) == []
