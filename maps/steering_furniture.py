@@ -48,11 +48,16 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .leaflet-control-layers-base:not(:empty)::before { content: 'Period'; display: block; font-weight: bold; }
 .leaflet-container a { color: #0b57a0; }
 @media (max-width: 640px) {
-    .ctxrisk-control, .leaflet-control-layers { max-width: 44vw; max-height: 30vh; overflow: auto;
+    .ctxrisk-control, .leaflet-control-layers { max-width: 60vw; max-height: 40vh; overflow: auto;
         font-size: 11px; }
-    .ctxrisk-info p { display: none; }
     .ctxrisk-header h1 { font-size: 15px; }
+    .ctxrisk-attribution { font-size: 9px; }
 }
+.ctxrisk-compact .ctxrisk-control:not(.ctxrisk-open):not(.ctxrisk-attribution) > :not(h4):not(legend) {
+    display: none; }
+.ctxrisk-compact .ctxrisk-control h4, .ctxrisk-compact .ctxrisk-filter legend { cursor: pointer; margin: 0; }
+.ctxrisk-compact .ctxrisk-control:not(.ctxrisk-open) h4::after,
+.ctxrisk-compact .ctxrisk-filter:not(.ctxrisk-open) legend::after { content: " +"; }
 @media print {
     @page { size: A4 landscape; margin: 8mm; }
     html, body { height: auto; }
@@ -142,6 +147,36 @@ class Furniture(MacroElement):
             function zoomClass() { box.classList.toggle("ctxrisk-zoom-low", map.getZoom() < {{ this.label_zoom }}); }
             map.on("zoomend", zoomClass);
             zoomClass();
+            // on a phone the panels fold to their headings, and a tap (or Enter) on a heading opens one
+            var phone = window.matchMedia("(max-width: 640px)");
+            function headings() {
+                box.querySelectorAll(".ctxrisk-control h4, .ctxrisk-filter legend").forEach(function (h) {
+                    if (phone.matches) { h.setAttribute("tabindex", "0"); h.setAttribute("role", "button"); }
+                    else { h.removeAttribute("tabindex"); h.removeAttribute("role"); }
+                });
+            }
+            function compact() {
+                box.classList.toggle("ctxrisk-compact", phone.matches);
+                headings();
+                var layers = box.querySelector(".leaflet-control-layers");
+                if (layers && phone.matches) { layers.classList.remove("leaflet-control-layers-expanded"); }
+            }
+            function toggle(e) {
+                var h = e.target.closest(".ctxrisk-control h4, .ctxrisk-filter legend");
+                if (!h || !box.classList.contains("ctxrisk-compact")) { return; }
+                if (e.type === "keydown" && e.key !== "Enter" && e.key !== " ") { return; }
+                e.preventDefault();
+                h.closest(".ctxrisk-control").classList.toggle("ctxrisk-open");
+            }
+            box.addEventListener("click", toggle);
+            box.addEventListener("keydown", toggle);
+            map.on("click", function () {
+                var layers = box.querySelector(".leaflet-control-layers");
+                if (layers && phone.matches) { layers.classList.remove("leaflet-control-layers-expanded"); }
+            });
+            if (phone.addEventListener) { phone.addEventListener("change", compact); }
+            map.on("overlayadd overlayremove", function () { window.setTimeout(headings, 0); });
+            window.setTimeout(compact, 0);
             function fit() { map.invalidateSize(false); map.fitBounds(bounds, {animate: false}); }
             var media = window.matchMedia("print");
             if (media.addEventListener) { media.addEventListener("change", fit); }

@@ -342,3 +342,26 @@ def test_period_slider_switches_hot_spots_and_marks_places(tmp_path):
     page.locator(".leaflet-control-layers-base label", has_text="2026 Q3").locator("input").check()
     assert page.eval_on_selector("#ctxrisk-period-slider", "e => e.value") == "0"
     assert axe_violations(page) == []
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_panels_fold_and_leave_the_map_visible(tmp_path):
+    require_chromium()
+    path = tmp_path / "phone.html"
+    write_html(_page(), path)
+    page = open_page(path).page
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.wait_for_timeout(200)
+    covered = page.evaluate(
+        """() => { const m = document.querySelector('.folium-map').getBoundingClientRect(); let a = 0;
+        document.querySelectorAll('.leaflet-control').forEach(c => {
+            const r = c.getBoundingClientRect(); a += r.width * r.height; });
+        return a / (m.width * m.height); }"""
+    )
+    assert covered < 0.35
+    legend = page.locator(".ctxrisk-legend", has_text="Hot spots (Getis-Ord")
+    assert not legend.locator(".ctxrisk-legend-row").first.is_visible()
+    legend.locator("h4").focus()
+    page.keyboard.press("Enter")
+    assert legend.locator(".ctxrisk-legend-row").first.is_visible()
+    assert axe_violations(page) == []
