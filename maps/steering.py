@@ -28,9 +28,8 @@ from jinja2 import Template
 
 from ctxrisk.maps.disclosure import suppress_counts
 from ctxrisk.maps.language import assert_appropriate
-from ctxrisk.maps.legend import InfoBox
 from ctxrisk.maps.selfcontained import base_map
-from ctxrisk.maps.steering_furniture import Attribution, Furniture, add_heading
+from ctxrisk.maps.steering_furniture import Furniture, add_heading
 from ctxrisk.maps.steering_layers import (
     EMERGING_COLOURS,
     GI_BINS,
@@ -366,14 +365,20 @@ def build_steering_map(
         *notes,
     ]
     state.generated += info
-    InfoBox(title, info).add_to(fmap)
-    Attribution(lad.ATTRIBUTION).add_to(fmap)
     if state.area_groups and state.cell_groups:
         _CellsOnTop(state.area_groups, state.cell_groups).add_to(fmap)
     bounds = [[miny, minx], [maxy, maxx]]
     fmap.fit_bounds(bounds)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    heading = add_heading(fmap, title=title, area=area_name, period=period_text, generated=generated or date.today())
+    heading = add_heading(
+        fmap,
+        title=title,
+        area=area_name,
+        period=period_text,
+        generated=generated or date.today(),
+        notes=info,
+        attribution=lad.ATTRIBUTION,
+    )
     Furniture(bounds=bounds, label=f"Map: {heading}").add_to(fmap)
     fmap.ctxrisk_title = heading
     assert_appropriate("\n".join(state.generated), where="steering map text")

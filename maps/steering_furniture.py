@@ -10,7 +10,7 @@ import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-__all__ = ["PAGE_CSS", "Attribution", "Furniture", "add_heading"]
+__all__ = ["PAGE_CSS", "Furniture", "add_heading"]
 
 #: Screen, phone and A4 print styles of the steering page.
 PAGE_CSS = """
@@ -43,7 +43,12 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .ctxrisk-label-la { font-size: 15px; font-weight: bold; letter-spacing: .5px; }
 .ctxrisk-label-out { font-style: italic; color: #333; }
 .ctxrisk-zoom-low .ctxrisk-label-ward { display: none; }
-.ctxrisk-attribution { font-size: 11px; max-width: 420px; }
+.ctxrisk-attribution { flex: none; font-size: 11px; padding: 2px 12px; border-top: 1px solid #767676;
+    background: #fff; }
+.ctxrisk-info { font-size: 12px; }
+.ctxrisk-info summary { cursor: pointer; font-weight: bold; }
+.ctxrisk-info p { margin: 2px 0; max-width: 70em; }
+.ctxrisk-dots { flex-wrap: wrap; max-width: 42px; margin-left: auto; margin-right: auto; }
 .leaflet-control-layers { font: 12px/1.4 Arial, Helvetica, sans-serif; max-height: 60vh; overflow: auto; }
 .leaflet-control-layers-base:not(:empty)::before { content: 'Period'; display: block; font-weight: bold; }
 .leaflet-container a { color: #0b57a0; }
@@ -51,7 +56,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
     .ctxrisk-control, .leaflet-control-layers { max-width: 60vw; max-height: 40vh; overflow: auto;
         font-size: 11px; }
     .ctxrisk-header h1 { font-size: 15px; }
-    .ctxrisk-attribution { font-size: 9px; }
+    .ctxrisk-attribution { font-size: 10px; }
 }
 .ctxrisk-compact .ctxrisk-control:not(.ctxrisk-open):not(.ctxrisk-attribution) > :not(h4):not(legend) {
     display: none; }
@@ -62,9 +67,10 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
     @page { size: A4 landscape; margin: 8mm; }
     html, body { height: auto; }
     body { display: block; }
-    .folium-map { width: 277mm !important; height: 165mm !important; }
-    .leaflet-control-layers, .leaflet-control-zoom, .ctxrisk-filter, .ctxrisk-period input, .leaflet-popup-pane,
-    .leaflet-tooltip-pane { display: none !important; }
+    .folium-map { width: 277mm !important; height: 140mm !important; }
+    .leaflet-control-layers, .leaflet-control-zoom, .ctxrisk-filter input, .ctxrisk-period input,
+    .leaflet-popup-pane, .leaflet-tooltip-pane, .ctxrisk-info summary { display: none !important; }
+    .ctxrisk-info p { display: inline; margin-right: .6em; font-size: 10px; }
     .ctxrisk-control { box-shadow: none; border: 1px solid #767676; }
     * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
@@ -72,45 +78,36 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 """
 
 
-def add_heading(fmap: folium.Map, *, title: str, area: str, period: str, generated: date) -> str:
-    """Put an ``<h1>`` heading (title and area), the period and the generated date above the map.
+def add_heading(
+    fmap: folium.Map,
+    *,
+    title: str,
+    area: str,
+    period: str,
+    generated: date,
+    notes: Sequence[str] = (),
+    attribution: str = "",
+) -> str:
+    """Put the ``<h1>`` heading, period, date and notes above the map and the attribution below it.
 
-    Returns the heading text (for the page's ``<title>``).
+    The notes sit in a ``<details>`` "About this map" (opened for printing) so that they do not cover the
+    map. Every text is escaped. Returns the heading text (for the page's ``<title>``).
     """
     heading = f"{title}: {area}" if area else title
+    about = "".join(f"<p>{html_lib.escape(line)}</p>" for line in notes)
     html = (
         f'<header class="ctxrisk-header"><h1>{html_lib.escape(heading)}</h1>'
-        f"<p>{html_lib.escape(period)} Generated {generated.day} {generated:%B %Y}.</p></header>"
+        f"<p>{html_lib.escape(period)} Generated {generated.day} {generated:%B %Y}.</p>"
+        + (f'<details class="ctxrisk-info"><summary>About this map</summary>{about}</details>' if about else "")
+        + "</header>"
     )
     root = fmap.get_root()
     root.html.add_child(Element(html), name="ctxrisk_heading", index=0)
+    if attribution:
+        footer = f'<footer class="ctxrisk-attribution">{html_lib.escape(attribution)}</footer>'
+        root.html.add_child(Element(footer), name="ctxrisk_attribution")
     root.header.add_child(Element(PAGE_CSS), name="ctxrisk_page_css")
     return heading
-
-
-class Attribution(MacroElement):
-    """The data attribution the Open Government Licence asks for, always on the map and on paper."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-            var c = L.control({position: "bottomright"});
-            c.onAdd = function () {
-                var div = L.DomUtil.create("div", "ctxrisk-control ctxrisk-attribution");
-                div.textContent = {{ this.text|tojson }};
-                return div;
-            };
-            c.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "CtxriskAttribution"
-        self.text = text
 
 
 class Furniture(MacroElement):
@@ -177,7 +174,14 @@ class Furniture(MacroElement):
             if (phone.addEventListener) { phone.addEventListener("change", compact); }
             map.on("overlayadd overlayremove", function () { window.setTimeout(headings, 0); });
             window.setTimeout(compact, 0);
-            function fit() { map.invalidateSize(false); map.fitBounds(bounds, {animate: false}); }
+            function fit() {
+                document.querySelectorAll("details.ctxrisk-info").forEach(function (d) {
+                    if (media.matches) { d.dataset.wasOpen = d.open ? "1" : ""; d.open = true; }
+                    else if (d.dataset.wasOpen !== undefined) { d.open = d.dataset.wasOpen === "1"; }
+                });
+                map.invalidateSize(false);
+                map.fitBounds(bounds, {animate: false});
+            }
             var media = window.matchMedia("print");
             if (media.addEventListener) { media.addEventListener("change", fit); }
             window.addEventListener("beforeprint", fit);

@@ -412,8 +412,6 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> dict[Any, 
             popups.bindings.append((marker, str(idx)))
             markers.append((marker, ts))
             badges[idx] = marker
-        items = [(colours[t], state.theme_label(t)) for t in present]
-        Legend("Places of concern: themes", items, position="bottomright", layers=[group]).add_to(state.fmap)
         state.generated += [state.theme_label(t) for t in present]
     if known:
         ThemeFilter([(t, labels[t], colours[t]) for t in known], markers, state.themed).add_to(state.fmap)

@@ -123,7 +123,10 @@ def place_badge(rank: int, name: str, themes: Sequence[str], labels: dict[str, s
 
 
 class ThemeFilter(MacroElement):
-    """A box of theme check boxes: a place shows while any of its themes is ticked; themed cell layers follow.
+    """The themes' key, with a check box each: a place shows while any of its themes is ticked.
+
+    It is the legend of the badges' dots too (printed without its check boxes); themed cell layers follow
+    their theme's box.
 
     Parameters
     ----------
@@ -147,7 +150,7 @@ class ThemeFilter(MacroElement):
             control.onAdd = function () {
                 var div = L.DomUtil.create("fieldset", "ctxrisk-control ctxrisk-filter");
                 var legend = L.DomUtil.create("legend", "", div);
-                legend.textContent = "Themes shown";
+                legend.textContent = "Themes (dots on each place)";
                 themes.forEach(function (t) {
                     var label = L.DomUtil.create("label", "ctxrisk-filter-row", div);
                     var box = L.DomUtil.create("input", "", label);

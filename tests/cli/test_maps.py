@@ -174,7 +174,7 @@ def test_steering_page_opens_offline_with_its_layers(steering_page):
     )
     assert overlays == ["Local authority", "Boundaries: study area", "Emerging hot spots", "Places of concern"]
     legends = page.eval_on_selector_all(".ctxrisk-legend h4", "els => els.map(e => e.textContent).sort()")
-    assert legends == ["Hot spots (Getis-Ord Gi*, FDR-adjusted)", "Places of concern: themes"]
+    assert legends == ["Hot spots (Getis-Ord Gi*, FDR-adjusted)"]
     heading = page.inner_text("h1")
     assert heading.startswith("Contextual safeguarding: places of concern: ")
     # places are named by area, never by an H3 ID

@@ -273,7 +273,7 @@ def test_legends_follow_their_layers(steering_page):
     def legends() -> list[str]:
         return page.eval_on_selector_all(".ctxrisk-legend h4", "els => els.map(e => e.textContent).sort()")
 
-    assert legends() == ["Hot spots (Getis-Ord Gi*, FDR-adjusted)", "Places of concern: themes"]
+    assert legends() == ["Hot spots (Getis-Ord Gi*, FDR-adjusted)"]
     overlays = page.locator(".leaflet-control-layers-overlays label")
     overlays.filter(has_text="Deprivation (IMD decile)").locator("input").check()
     assert "Deprivation (IMD decile)" in legends()

@@ -297,10 +297,13 @@ def test_a4_print_layout_has_title_legend_scale_attribution_and_no_controls(tmp_
     def shown(selector: str) -> bool:
         return page.eval_on_selector(selector, "e => getComputedStyle(e).display !== 'none'")
 
-    for selector in (".leaflet-control-layers", ".leaflet-control-zoom", ".ctxrisk-filter"):
+    for selector in (".leaflet-control-layers", ".leaflet-control-zoom", ".ctxrisk-filter input"):
         assert not shown(selector)
-    for selector in ("h1", ".ctxrisk-legend", ".leaflet-control-scale", ".ctxrisk-attribution", ".ctxrisk-info"):
+    for selector in ("h1", ".ctxrisk-legend", ".ctxrisk-filter", ".leaflet-control-scale", ".ctxrisk-attribution"):
         assert shown(selector)
+    # the notes print open, the theme key prints without its check boxes
+    assert page.eval_on_selector("details.ctxrisk-info", "d => d.open")
+    assert page.locator(".ctxrisk-info p", has_text="Counts under 5 are shown as <5").is_visible()
     # the badges are inside the printed map frame
     frame = page.eval_on_selector(".folium-map", "e => e.getBoundingClientRect().toJSON()")
     badge = page.eval_on_selector(".ctxrisk-badge", "e => e.getBoundingClientRect().toJSON()")
