@@ -119,7 +119,7 @@ def test_page_holds_no_person_id_or_event_coordinate(steering_html, warehouse):
 def test_page_uses_appropriate_language_and_suppresses_small_counts(steering_html):
     html = steering_html.read_text(encoding="utf-8")
     assert find_terms(html) == []
-    assert "Counts under 5 are shown as \\u0026lt;5;" in html  # JSON-escaped "&lt;5"
+    assert "Counts under 5 are shown as &lt;5;" in html  # escaped "<5", in the page's notes
     assert '"events": "\\u003c5"' in html  # JSON-escaped "<5"
     assert re.search(r'"events": "[0-4]"', html) is None
     assert external_references(html) == []
