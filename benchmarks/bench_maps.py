@@ -123,7 +123,7 @@ def main() -> None:
     print(f"{'page size':<34} {len(html.encode()) / 1e6:8.2f} MB; leaks found: {len(leaks)}")
     if args.browser:
         sys.path.insert(0, str(ROOT / "tests"))
-        from browser import BrowserSession  # noqa: PLC0415
+        from support.browser import BrowserSession  # noqa: PLC0415
 
         with tempfile.TemporaryDirectory() as tmp:
             path = write_html(html, Path(tmp) / "bench.html")

@@ -323,6 +323,7 @@ def build_steering_map(
         basemap_url=basemap_url,
         basemap_attribution=attribution or None,
         control_scale=True,
+        zoom_snap=0.25,
     )
     state = LayerState(fmap, threshold, order, _theme_label, generated=[title, period_text])
     area_name = " and ".join(str(n) for n in analysed["name"]) if len(analysed) else ""
