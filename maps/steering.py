@@ -145,7 +145,9 @@ def _location_popup(row: pd.Series, *, threshold: int, parts: list[str], n_ranke
         f"Themes: {theme_text}.",
         f"Trend: {row['trend']}.",
     ]
-    if "count" in row.index:
+    if "count" in row.index and bool(row.get("withheld", False)):
+        lines.append("Events in the period: withheld, so that a count under the threshold cannot be worked out.")
+    elif "count" in row.index:
         lines.append(f"Events in the period: {suppress_counts([row['count']], threshold=threshold).iloc[0]}.")
     lines.append(describe_profile(profile, threshold=threshold))
     body = "".join(f"<p style='margin:2px 0'>{html_lib.escape(line)}</p>" for line in lines)

@@ -59,6 +59,7 @@ __all__ = [
     "load_steering_inputs",
     "period_permutations",
     "resolve_periods",
+    "secondary_suppression",
     "trend_text",
 ]
 
@@ -674,6 +675,9 @@ def load_steering_inputs(
         msg = f"none of the periods {[s.label for s in specs]} has events: there are no hot spots to map"
         raise ValidationError(msg)
 
+    periods = secondary_suppression(
+        periods, threshold=settings.privacy.suppression_threshold, first_day=first_day, last_day=last_day
+    )
     em = con.execute("select * from marts.emerging_hotspots").df()
     if not len(em):
         msg = "marts.emerging_hotspots is empty: run `ctxrisk hotspots emerging` first"
@@ -693,6 +697,11 @@ def load_steering_inputs(
         logger.warning("marts.locations_of_concern is missing: run `ctxrisk locations` to rank places of concern")
         notes.append("Places of concern have not been ranked for this edition.")
         locations = _empty_locations()
+    withheld = {
+        str(u) for p in periods if "withheld" in p.hotspots for u in p.hotspots.loc[p.hotspots["withheld"], "unit_id"]
+    }
+    if len(locations) and withheld:  # the same cell's count in a linked table
+        locations = locations.assign(withheld=locations["unit_id"].astype(str).isin(withheld).to_numpy())
 
     layers = [boundaries, emerging, *(p.hotspots for p in periods)]
     layers, n_moved = clear_of_event_positions(con, layers)
@@ -719,6 +728,54 @@ def load_steering_inputs(
         f"{len(locations):,}",
     )
     return SteeringInputs(boundaries, periods, emerging, locations, notes, unit, _analysed(mart))
+
+
+def secondary_suppression(
+    periods: Sequence[SteeringPeriod], *, threshold: int, first_day: date | None, last_day: date | None
+) -> list[SteeringPeriod]:
+    """Withhold a cell's whole-run count when the shown periods would give away a count under ``threshold``.
+
+    When the dated periods of the selector tile the whole run (``all``) exactly, a cell drawn in every one
+    of them has ``all = sum of its period counts``; the counts shown as numbers then give away the sum of
+    those shown as ``<5``. Where that sum is under ``threshold`` (0 included), the cell's count in ``all``
+    is marked ``withheld`` (column ``withheld``), so no count under the threshold can be worked out. Cells
+    missing from some period (not significant there) are safe: that period's count is not shown at all.
+
+    Parameters
+    ----------
+    periods : sequence of SteeringPeriod
+    threshold : int
+    first_day, last_day : datetime.date or None
+        The whole run's first and last local day.
+
+    Returns
+    -------
+    list of SteeringPeriod
+        The same periods; the ``all`` period's cells gain a boolean ``withheld`` column.
+    """
+    whole = [p for p in periods if p.spec.since is None]
+    dated = sorted((p for p in periods if p.spec.since is not None), key=lambda p: p.spec.since)
+    if not whole or not dated or first_day is None or last_day is None:
+        return list(periods)
+    tiled = dated[0].spec.since <= first_day and dated[-1].spec.until >= last_day
+    tiled &= all(b.spec.since == a.spec.until + timedelta(days=1) for a, b in zip(dated, dated[1:], strict=False))
+    if not tiled:
+        return list(periods)
+    frames = [p.hotspots.set_index("unit_id")["count"] for p in dated]
+    out = []
+    for p in periods:
+        if p.spec.since is not None:
+            out.append(p)
+            continue
+        counts = pd.concat(frames, axis=1, join="inner")  # cells drawn in every dated period
+        small = counts.where(counts < threshold).sum(axis=1, min_count=1)
+        risky = set(small[small.notna() & (small < threshold)].index.astype(str))
+        withheld = p.hotspots["unit_id"].astype(str).isin(risky) & (p.hotspots["count"] >= threshold)
+        hot = p.hotspots.assign(withheld=withheld.to_numpy())
+        if risky:
+            logger.info("%s whole-run cell counts withheld (secondary suppression)", f"{len(risky):,}")
+        out.append(SteeringPeriod(p.spec, hot, p.events_used, p.run_id))
+    return out
 
 
 def _analysed(mart: pd.DataFrame) -> gpd.GeoDataFrame:

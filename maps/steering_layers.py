@@ -300,6 +300,8 @@ def add_hotspots(
     groups = []
     for label, part, first, theme in parts:
         events = suppress_counts(part["count"].reset_index(drop=True), threshold=state.threshold)
+        if "withheld" in part.columns:  # secondary suppression (ctxrisk.maps.steering_data.secondary_suppression)
+            events = events.where(~part["withheld"].fillna(False).astype(bool).to_numpy(), "withheld")
         shown = gpd.GeoDataFrame(
             {
                 "label": [GI_BINS[b][0] for b in part["bin"]],

@@ -339,3 +339,33 @@ def test_vertices_on_event_positions_move_off_them(con):
     assert round((new[0, 1] - old[0, 1]) * 1e6) in (2, 3) and new[0, 0] == old[0, 0]
     assert np.array_equal(new, shapely.get_coordinates(out_twin.geometry.values))  # shared vertices move together
     assert clear_of_event_positions(con, [out])[1] == 0
+
+
+def test_secondary_suppression_withholds_a_whole_run_count_that_gives_away_a_small_one():
+    from ctxrisk.maps.steering_data import PeriodSpec, secondary_suppression
+
+    def period(key, since, until, counts):
+        cells = list(counts)
+        frame = gpd.GeoDataFrame(
+            {"unit_id": cells, "count": list(counts.values()), "bin": 3},
+            geometry=[F.cell_polygon(F.CELLS[i]) for i in range(len(cells))],
+            crs=4326,
+        )
+        return SteeringPeriod(PeriodSpec(key, key, since, until), frame, 10, "r")
+
+    whole = period("all", None, None, {"a": 7, "b": 12, "c": 3})
+    q2 = period("2026-Q2", date(2026, 4, 1), date(2026, 6, 30), {"a": 2, "b": 6})
+    q3 = period("2026-Q3", date(2026, 7, 1), date(2026, 9, 30), {"a": 5, "b": 6, "c": 3})
+    out = secondary_suppression([whole, q3, q2], threshold=5, first_day=date(2026, 4, 3), last_day=date(2026, 9, 28))
+    # a: 7 - 5 gives away Q2's 2; b: nothing suppressed; c: not drawn in Q2, so Q2's count is not known
+    assert out[0].hotspots["withheld"].tolist() == [True, False, False]
+    assert out[1] is q3 and out[2] is q2
+    # the periods do not cover the whole run: nothing can be worked out
+    untiled = secondary_suppression(
+        [whole, q3, q2], threshold=5, first_day=date(2026, 1, 1), last_day=date(2026, 9, 28)
+    )
+    assert "withheld" not in untiled[0].hotspots.columns
+    props = _inputs([("all", out[0].hotspots.assign(z=1.0, p=0.01, q=0.01))]).build_map(settings=F.settings())
+    groups = [c for c in props._children.values() if isinstance(c, folium.FeatureGroup) and not c.overlay]
+    (geojson,) = [c for c in groups[0]._children.values() if isinstance(c, folium.GeoJson)]
+    assert [f["properties"]["events"] for f in geojson.data["features"]] == ["withheld", "12", "<5"]
