@@ -20,7 +20,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .ctxrisk-header { flex: none; padding: 4px 12px; background: #fff; border-bottom: 1px solid #767676; }
 .ctxrisk-header h1 { font-size: 17px; margin: 2px 0; }
 .ctxrisk-header p { font-size: 12px; margin: 1px 0 3px; color: #333; }
-.folium-map { position: relative !important; flex: 1 1 auto; height: auto !important; min-height: 320px; }
+.folium-map { order: 1; position: relative !important; flex: 1 1 auto; height: auto !important; min-height: 320px; }
 .ctxrisk-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
     white-space: nowrap; }
 .ctxrisk-badge { background: none; border: none; }
@@ -42,8 +42,10 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
     text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; pointer-events: none; }
 .ctxrisk-label-la { font-size: 15px; font-weight: bold; letter-spacing: .5px; }
 .ctxrisk-label-out { font-style: italic; color: #333; }
-.ctxrisk-zoom-low .ctxrisk-label-ward { display: none; }
-.ctxrisk-attribution { flex: none; font-size: 11px; padding: 2px 12px; border-top: 1px solid #767676;
+.ctxrisk-label-town { font-size: 13px; font-weight: bold; color: #111; }
+.ctxrisk-zoom-low .ctxrisk-label-ward, .ctxrisk-label-town { display: none; }
+.ctxrisk-zoom-low .ctxrisk-label-town { display: block; }
+.ctxrisk-attribution { order: 2; flex: none; font-size: 11px; padding: 2px 12px; border-top: 1px solid #767676;
     background: #fff; }
 .ctxrisk-info { font-size: 12px; }
 .ctxrisk-info summary { cursor: pointer; font-weight: bold; }
@@ -66,7 +68,6 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 @media print {
     @page { size: A4 landscape; margin: 8mm; }
     html, body { height: auto; }
-    body { display: block; }
     .folium-map { width: 277mm !important; height: 140mm !important; }
     .leaflet-control-layers, .leaflet-control-zoom, .ctxrisk-filter input, .ctxrisk-period input,
     .leaflet-popup-pane, .leaflet-tooltip-pane, .ctxrisk-info summary { display: none !important; }

@@ -39,6 +39,7 @@ __all__ = [
     "esc",
     "feature_collection",
     "full_precision",
+    "settlements",
 ]
 
 #: ArcGIS ``Gi_Bin`` coding as produced by ``ctxrisk.analytics.gistar.GiStar`` (binned on FDR q): label, colour.
@@ -237,6 +238,36 @@ def add_boundaries(state: LayerState, boundaries: gpd.GeoDataFrame) -> None:
             for name, geom in zip(part["name"], part.geometry, strict=True):
                 point = geom.representative_point()
                 _label_marker(point.y, point.x, str(name), "ctxrisk-label ctxrisk-label-ward").add_to(group)
+            for town, point in settlements(part):
+                _label_marker(point.y, point.x, town, "ctxrisk-label ctxrisk-label-town").add_to(group)
+
+
+def settlements(areas: gpd.GeoDataFrame, *, min_areas: int = 2) -> list[tuple[str, shapely.Point]]:
+    """Settlement names read from area names: the first word that several neighbouring areas share.
+
+    Ward names usually start with their town ("Crewe Central", "Crewe East", "Crewe North"): a first
+    word shared by at least ``min_areas`` areas whose outlines touch is taken as a settlement, labelled at a
+    point inside the union of those areas. Words such as "North" or "St" are not towns and are skipped.
+
+    Returns
+    -------
+    list of (str, shapely.Point)
+        In name order.
+    """
+    skip = {"north", "south", "east", "west", "central", "upper", "lower", "st", "st.", "the", "new", "old"}
+    first = areas["name"].astype(str).str.split().str[0].fillna("")
+    out = []
+    for word in sorted(set(first)):
+        if word.lower() in skip or len(word) < 3:
+            continue
+        members = areas.geometry[(first == word).to_numpy()]
+        if len(members) < min_areas:
+            continue
+        union = shapely.union_all(np.asarray(members.values, dtype=object))
+        if union.geom_type == "MultiPolygon" and len(union.geoms) == len(members):
+            continue  # same first word, but the areas are apart: not one settlement
+        out.append((word, union.representative_point()))
+    return out
 
 
 def add_imd(state: LayerState, boundaries: gpd.GeoDataFrame) -> None:
@@ -410,6 +441,7 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> dict[Any, 
                 ),
                 tooltip=f"{rank}. {esc(name)}",
                 title=f"Place {rank}: {name}",
+                z_index_offset=1000 - rank,  # above the place-name labels, rank 1 on top
             ).add_to(group)
             popups.bindings.append((marker, str(idx)))
             markers.append((marker, ts))

@@ -281,3 +281,25 @@ def test_legends_follow_their_layers(steering_page):
     assert "Hot spots (Getis-Ord Gi*, FDR-adjusted)" not in legends()
     overlays.filter(has_text="Emerging hot spots").locator("input").check()
     assert "Emerging hot spots" in legends()
+
+
+def test_settlements_are_read_from_ward_names_that_neighbours_share():
+    from shapely.geometry import box
+
+    from ctxrisk.maps.steering_layers import settlements
+
+    wards = gpd.GeoDataFrame(
+        {"name": ["Crewe Central", "Crewe East", "Crewe North", "North Rode", "Nantwich North", "Nantwich South"]},
+        geometry=[
+            box(0, 0, 1, 1),
+            box(1, 0, 2, 1),
+            box(0, 1, 1, 2),
+            box(5, 5, 6, 6),
+            box(10, 0, 11, 1),
+            box(20, 0, 21, 1),  # apart from the other Nantwich ward: not one settlement
+        ],
+        crs=4326,
+    )
+    found = settlements(wards)
+    assert [name for name, _p in found] == ["Crewe"]
+    assert found[0][1].within(box(0, 0, 2, 2))
