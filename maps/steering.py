@@ -132,9 +132,11 @@ def _settings_values(settings: Any) -> tuple[int, str | None, str, tuple[str, ..
     return threshold, basemap, attribution, tuple(settings.themes)
 
 
-def _location_popup(row: pd.Series, *, threshold: int, parts: list[str], n_ranked: int) -> tuple[str, str]:
+def _location_popup(
+    row: pd.Series, *, threshold: int, parts: list[str], n_ranked: int, order: Any = list
+) -> tuple[str, str]:
     """Return (popup html, the same text with the place name left out, for the language check)."""
-    themes = themes_of(row["themes"])
+    themes = order(themes_of(row["themes"]))
     theme_text = ", ".join(_theme_label(t) for t in themes) or "No theme recorded"
     score_bits = [f"{p.removeprefix('score_').replace('_', ' ')} {float(row[p]):.2f}" for p in parts]
     score_text = f"Score {float(row['score']):.2f}" + (f" ({'; '.join(score_bits)})" if score_bits else "")
@@ -344,7 +346,9 @@ def build_steering_map(
     popups = _SharedPopups(max_width=290)
     parts = [c for c in locs.columns if str(c).startswith("score_")]
     for idx in locs.index:
-        popup_html, popup_text = _location_popup(locs.loc[idx], threshold=threshold, parts=parts, n_ranked=len(locs))
+        popup_html, popup_text = _location_popup(
+            locs.loc[idx], threshold=threshold, parts=parts, n_ranked=len(locs), order=order
+        )
         state.generated.append(popup_text)
         popups.contents[str(idx)] = popup_html
     badges = add_places(state, locs, popups)
