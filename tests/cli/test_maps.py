@@ -267,3 +267,25 @@ def test_a_name_holding_a_url_or_markup_never_stops_the_page(warehouse, tmp_path
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt; see https://example.org/a.png" in html  # JSON of "&lt;"
     assert "<img src=x" not in html
     assert external_references(html) == []
+
+
+def test_no_cell_flagged_still_builds_a_page_that_says_so(warehouse, tmp_path):
+    # issue 20 item 7: nothing significant, no pattern, no places ranked: a page with sentences, not an error
+    import shutil
+
+    import duckdb
+
+    copy = tmp_path / "flat.duckdb"
+    shutil.copy(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("update marts.hotspots set bin = 0")
+    con.execute("update marts.emerging_hotspots set category = 'no pattern detected'")
+    con.execute("delete from marts.locations_of_concern")
+    con.close()
+    out = tmp_path / "flat.html"
+    result = runner.invoke(app, ["steering", "--out", str(out), "--warehouse", str(copy), "--period", "all"])
+    assert result.exit_code == 0, result.output
+    assert "0 hot/cold spot cells" in result.output and "0 places of concern" in result.output
+    html = out.read_text(encoding="utf-8")
+    assert "No cell was flagged as a hot or cold spot in this period" in html
+    assert "No places of concern are ranked for this edition." in html
