@@ -289,3 +289,15 @@ def test_no_cell_flagged_still_builds_a_page_that_says_so(warehouse, tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "No cell was flagged as a hot or cold spot in this period" in html
     assert "No places of concern are ranked for this edition." in html
+
+
+def test_no_h3_id_on_the_steering_page(steering_html, warehouse):
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    units = {r[0] for r in con.execute("select unit_id from marts.hotspots").fetchall()}
+    units |= {r[0] for r in con.execute("select unit_id from marts.locations_of_concern").fetchall()}
+    con.close()
+    html = steering_html.read_text(encoding="utf-8")
+    assert len(units) > 100
+    assert [u for u in units if u in html] == []
