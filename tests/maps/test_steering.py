@@ -303,3 +303,24 @@ def test_settlements_are_read_from_ward_names_that_neighbours_share():
     found = settlements(wards)
     assert [name for name, _p in found] == ["Crewe"]
     assert found[0][1].within(box(0, 0, 2, 2))
+
+
+def test_analysed_district_is_found_from_the_cells_and_its_neighbours_shaded():
+    from ctxrisk.maps.steering import analysed_area, districts_around
+
+    # Crewe and Macclesfield (Cheshire East), and one point in Chester (Cheshire West and Chester)
+    lat = [53.0979, 53.0990, 53.2587, 53.2600, 53.1934]
+    lon = [-2.4416, -2.4400, -2.1270, -2.1250, -2.8931]
+    analysed = analysed_area(lat, lon, min_share=0.25)
+    assert analysed["code"].tolist() == ["E06000049"] and analysed["name"].tolist() == ["Cheshire East"]
+    around = districts_around(analysed)
+    assert {"Cheshire West and Chester", "Stoke-on-Trent", "Stockport"} <= set(around["name"])
+    assert "Cheshire East" not in set(around["name"])
+    assert analysed_area([55.95], [-3.19]).empty  # Edinburgh: no district of England
+
+
+def test_ward_and_district_names_are_labelled_on_the_map():
+    fmap = _build()
+    html = fmap.get_root().render()
+    assert 'ctxrisk-label ctxrisk-label-ward\\"\\u003eCity and Hunslet\\u003c/div' in html
+    assert "Leeds" in html and "not analysed" in html
