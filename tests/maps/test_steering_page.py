@@ -368,3 +368,31 @@ def test_on_a_phone_the_panels_fold_and_leave_the_map_visible(tmp_path):
     page.keyboard.press("Enter")
     assert legend.locator(".ctxrisk-legend-row").first.is_visible()
     assert axe_violations(page) == []
+
+
+@pytest.mark.browser
+def test_theme_filter_also_switches_themed_cell_layers(tmp_path):
+    require_chromium()
+    hot = F.hotspots().assign(theme=["cse"] * 10 + ["county_lines"] * 9)
+    em = F.emerging().assign(theme=["cse", "county_lines", "cse", "county_lines", "cse"])
+    path = tmp_path / "themed.html"
+    write_html(_page(hotspots=hot, emerging=em), path)
+    page = open_page(path).page
+
+    def ticked_layers() -> list[str]:
+        return page.eval_on_selector_all(
+            ".leaflet-control-layers-overlays label",
+            "els => els.filter(e => e.querySelector('input').checked).map(e => e.textContent.trim())",
+        )
+
+    assert {"Hot spots: Child sexual exploitation", "Hot spots: County lines"} <= set(ticked_layers())
+    page.locator(".ctxrisk-filter label", has_text="County lines").locator("input").uncheck()
+    assert "Hot spots: County lines" not in ticked_layers()
+    assert "Hot spots: Child sexual exploitation" in ticked_layers()
+    # places under county lines only are hidden; place 1 (also CSE) stays
+    visible = page.eval_on_selector_all(
+        ".ctxrisk-badge", "els => els.filter(e => e.style.display !== 'none').map(e => e.textContent[0]).sort()"
+    )
+    assert "1" in visible
+    page.locator(".ctxrisk-filter label", has_text="County lines").locator("input").check()
+    assert "Hot spots: County lines" in ticked_layers()
