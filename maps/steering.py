@@ -106,13 +106,14 @@ def _wgs84(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)
 
 
-def _period_text(periods: Sequence[object]) -> str:
-    def one(p: object) -> str:
-        if isinstance(p, (tuple, list)) and len(p) == 2:
-            return f"{pd.Timestamp(p[0]).date()} to {pd.Timestamp(p[1]).date()}"
-        return str(p)
+def _one_period(p: object) -> str:
+    if isinstance(p, (tuple, list)) and len(p) == 2:
+        return f"{pd.Timestamp(p[0]).date()} to {pd.Timestamp(p[1]).date()}"
+    return str(p)
 
-    texts = [one(p) for p in periods]
+
+def _period_text(periods: Sequence[object]) -> str:
+    texts = [_one_period(p) for p in periods]
     if not texts:
         msg = "periods is empty: the map must state the period it covers"
         raise ValidationError(msg)
@@ -382,6 +383,7 @@ def build_steering_map(
         title=title,
         area=area_name,
         period=period_text,
+        shown=_one_period(periods[0]),
         generated=generated or date.today(),
         notes=info,
         attribution=lad.ATTRIBUTION,

@@ -88,13 +88,16 @@ def add_heading(
     generated: date,
     notes: Sequence[str] = (),
     attribution: str = "",
+    shown: str = "",
 ) -> str:
     """Put the ``<h1>`` heading, period, date and notes above the map and the attribution below it.
 
     The notes sit in a ``<details>`` "About this map" (opened for printing) so that they do not cover the
-    map. Every text is escaped. Returns the heading text (for the page's ``<title>``).
+    map. Every text is escaped. The heading names the title, the area and the period ``shown`` first.
+    Returns the heading text (for the page's ``<title>``).
     """
     heading = f"{title}: {area}" if area else title
+    heading += f", {shown}" if shown else ""
     about = "".join(f"<p>{html_lib.escape(line)}</p>" for line in notes)
     html = (
         f'<header class="ctxrisk-header"><h1>{html_lib.escape(heading)}</h1>'

@@ -106,9 +106,9 @@ def test_places_are_named_by_area_never_by_h3_id():
 
 def test_heading_names_area_period_and_date_with_attribution():
     html = _page()
-    assert "<title>Contextual safeguarding: places of concern: Leeds</title>" in html
+    assert "<title>Contextual safeguarding: places of concern: Leeds, 2024-01-01 to 2024-12-31</title>" in html
     assert '<html lang="en-GB">' in html
-    assert "<h1>Contextual safeguarding: places of concern: Leeds</h1>" in html
+    assert "<h1>Contextual safeguarding: places of concern: Leeds, 2024-01-01 to 2024-12-31</h1>" in html
     assert "Period: 2024-01-01 to 2024-12-31. Generated 5 December 2026." in html
     assert "Source: Office for National Statistics licensed under the Open Government Licence v3.0" in html
     assert "Contains OS data" in html and "Crown copyright and database right" in html
