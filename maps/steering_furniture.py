@@ -60,7 +60,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
     .ctxrisk-header h1 { font-size: 15px; }
     .ctxrisk-attribution { font-size: 10px; }
 }
-.ctxrisk-compact .ctxrisk-control:not(.ctxrisk-open):not(.ctxrisk-attribution) > :not(h4):not(legend) {
+.ctxrisk-compact .ctxrisk-control:not(.ctxrisk-open):not(.ctxrisk-period) > :not(h4):not(legend) {
     display: none; }
 .ctxrisk-compact .ctxrisk-control h4, .ctxrisk-compact .ctxrisk-filter legend { cursor: pointer; margin: 0; }
 .ctxrisk-compact .ctxrisk-control:not(.ctxrisk-open) h4::after,

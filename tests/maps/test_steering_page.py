@@ -396,3 +396,16 @@ def test_theme_filter_also_switches_themed_cell_layers(tmp_path):
     assert "1" in visible
     page.locator(".ctxrisk-filter label", has_text="County lines").locator("input").check()
     assert "Hot spots: County lines" in ticked_layers()
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_period_slider_stays_usable(tmp_path):
+    require_chromium()
+    hot = F.hotspots()
+    path = tmp_path / "phone-periods.html"
+    write_html(_page(period_hotspots=[("2026 Q3", hot), ("2026 Q2", hot)], periods=["2026 Q3", "2026 Q2"]), path)
+    page = open_page(path).page
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.wait_for_timeout(200)
+    assert page.locator("#ctxrisk-period-slider").is_visible()
+    assert page.inner_text(".ctxrisk-period-label") == "2026 Q3"
