@@ -199,6 +199,19 @@ def districts_around(analysed: gpd.GeoDataFrame, *, margin: float = 0.2) -> gpd.
     return around[~around.geometry.is_empty].reset_index(drop=True)
 
 
+def _cells_within(cells: gpd.GeoDataFrame, analysed: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Keep the cells that touch an analysed district (all of them when none is known)."""
+    if not len(analysed) or not len(cells):
+        return cells
+    tree = shapely.STRtree(np.asarray(analysed.geometry.values, dtype=object))
+    hit, _ = tree.query(np.asarray(cells.geometry.values, dtype=object), predicate="intersects")
+    keep = np.zeros(len(cells), dtype=bool)
+    keep[hit] = True
+    if not keep.all():
+        logger.info("%s cells outside the analysed districts are not drawn", f"{int((~keep).sum()):,}")
+    return cells[keep]
+
+
 def _clip_to(boundaries: gpd.GeoDataFrame, analysed: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Keep the areas whose inside point lies in an analysed district (the study-area outline is always kept)."""
     if not len(analysed) or not len(boundaries):
@@ -320,6 +333,8 @@ def build_steering_map(
         analysed = _area_of(hot_parts, emerging, locs, boundaries)
     around = districts_around(analysed)
     boundaries = _clip_to(boundaries, analysed)
+    hot_parts = [(label, _cells_within(part, analysed), first, theme) for label, part, first, theme in hot_parts]
+    emerging = _cells_within(emerging, analysed)
     frame_of = analysed if len(analysed) else boundaries
     minx, miny, maxx, maxy = frame_of.total_bounds
     fmap = base_map(

@@ -11,6 +11,7 @@ from datetime import date
 from itertools import combinations
 
 import numpy as np
+import pandas as pd
 import pytest
 from support import steering_fixtures as F
 from support.browser import axe_violations, open_page, print_pdf, require_chromium
@@ -121,7 +122,7 @@ def test_boundaries_outside_the_analysed_area_are_left_out():
 
     b = F.boundaries()
     far = b.iloc[[0]].assign(code="E01012345", name="Liverpool 001A", geometry=[box(-2.99, 53.40, -2.98, 53.41)])
-    html = _page(boundaries=__import__("pandas").concat([b, far], ignore_index=True))
+    html = _page(boundaries=pd.concat([b, far], ignore_index=True))
     assert "Liverpool 001A" not in html and "Leeds 111A" in html
 
 
@@ -409,3 +410,12 @@ def test_on_a_phone_the_period_slider_stays_usable(tmp_path):
     page.wait_for_timeout(200)
     assert page.locator("#ctxrisk-period-slider").is_visible()
     assert page.inner_text(".ctxrisk-period-label") == "2026 Q3"
+
+
+def test_cells_outside_the_analysed_district_are_not_drawn():
+    from shapely.geometry import box
+
+    hot = F.hotspots()
+    far = hot.iloc[[0]].assign(unit_id="far", count=50, geometry=[box(-2.99, 53.40, -2.98, 53.41)])  # Liverpool
+    html = _page(hotspots=pd.concat([hot, far], ignore_index=True))
+    assert '"events": "50"' not in html and '"events": "40"' in html
