@@ -419,3 +419,19 @@ def test_cells_outside_the_analysed_district_are_not_drawn():
     far = hot.iloc[[0]].assign(unit_id="far", count=50, geometry=[box(-2.99, 53.40, -2.98, 53.41)])  # Liverpool
     html = _page(hotspots=pd.concat([hot, far], ignore_index=True))
     assert '"events": "50"' not in html and '"events": "40"' in html
+
+
+@pytest.mark.browser
+def test_hot_spot_cells_are_visible_at_the_opening_zoom(steering_page):
+    page = steering_page.page
+    sizes = page.eval_on_selector_all(
+        "path.leaflet-interactive[fill='#b2182b']",
+        "els => els.map(e => { const r = e.getBoundingClientRect(); "
+        "return Math.min(r.width, r.height) + parseFloat(e.getAttribute('stroke-width')); })",
+    )
+    zoom = page.evaluate(
+        "() => Object.keys(window).filter(k => /^map_[0-9a-f]{32}$/.test(k)).map(k => window[k].getZoom())[0]"
+    )
+    assert zoom < 12 and len(sizes) == 3  # the whole district in view, its three 99% cells drawn
+    # a 0.1 km2 cell is about 6 px across at this zoom (the outline's box); its 5 px edge makes it 11
+    assert min(sizes) >= 10
