@@ -129,9 +129,8 @@ def main() -> None:
             path = write_html(html, Path(tmp) / "bench.html")
             session = step("launch Chromium", BrowserSession)
             report = step("open page + screenshot", lambda: session.open_page(path))
-            print(
-                f"{'console errors / external requests':<34} {len(report.console_errors)} / {len(report.requests_external)}"
-            )
+            errors, external = len(report.console_errors), len(report.requests_external)
+            print(f"{'console errors / external requests':<34} {errors} / {external}")
             session.close()
 
 
