@@ -160,15 +160,25 @@ def _location_popup(
     return html, " ".join(lines)
 
 
-def analysed_area(latitude: Sequence[float], longitude: Sequence[float], *, min_share: float = 0.1) -> gpd.GeoDataFrame:
-    """The local authority districts analysed: those holding a share of the places drawn.
+def analysed_area(
+    latitude: Sequence[float],
+    longitude: Sequence[float],
+    *,
+    weights: Sequence[float] | None = None,
+    min_share: float = 0.1,
+) -> gpd.GeoDataFrame:
+    """The local authority districts analysed: those holding a share of the events (or places) analysed.
 
     Parameters
     ----------
     latitude, longitude : sequence of float
         Centres of the cells or areas analysed (WGS84).
+    weights : sequence of float or None
+        Events at each point (a cell's count); None counts each point once. Weighting by events keeps a
+        small district whose cells reach into its neighbours (the City of London's 2.9 km2 within the
+        H3 cells of its events) from being outnumbered by those neighbours' cells.
     min_share : float
-        A district is analysed when it holds at least this share of the points (the district holding most
+        A district is analysed when it holds at least this share of the weight (the district holding most
         is always analysed).
 
     Returns
@@ -177,11 +187,14 @@ def analysed_area(latitude: Sequence[float], longitude: Sequence[float], *, min_
         ``code``, ``name`` and outline of each district (packaged ONS outlines, :mod:`ctxrisk.pipelines.lad`);
         empty when no point is in England.
     """
-    codes = pd.Series(lad.local_authorities_for_points(latitude, longitude)).dropna()
+    codes = pd.Series(lad.local_authorities_for_points(latitude, longitude), dtype=object)
+    weight = pd.Series(np.ones(len(codes)) if weights is None else np.asarray(weights, dtype=float))
     every = lad.local_authorities()
-    if not len(codes):
+    inside = codes.notna() & (weight > 0)
+    if not inside.any():
         return every.iloc[0:0]
-    shares = codes.value_counts(normalize=True)
+    totals = weight[inside].groupby(codes[inside]).sum().sort_values(ascending=False)
+    shares = totals / totals.sum()
     chosen = [c for c, share in shares.items() if share >= min_share] or [shares.index[0]]
     return every[every["code"].isin(chosen)].reset_index(drop=True)
 
@@ -346,7 +359,8 @@ def build_steering_map(
         zoom_snap=0.25,
     )
     state = LayerState(fmap, threshold, order, _theme_label, generated=[title, period_text])
-    area_name = " and ".join(str(n) for n in analysed["name"]) if len(analysed) else ""
+    names = [str(n) for n in analysed["name"]]
+    area_name = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
     add_context(state, analysed=analysed, neighbours=around)
     add_boundaries(state, boundaries)
     add_imd(state, boundaries)
@@ -461,10 +475,16 @@ def _area_of(
     locs: pd.DataFrame,
     boundaries: gpd.GeoDataFrame,
 ) -> gpd.GeoDataFrame:
-    """:func:`analysed_area` of the cells and places drawn (of the boundaries when there are none)."""
-    shapes = [part.geometry for _l, part, *_r in hot_parts if len(part)] + [emerging.geometry]
-    cells = pd.concat(shapes, ignore_index=True) if shapes else gpd.GeoSeries([], crs=4326)
-    centres = shapely.centroid(np.asarray(cells.values, dtype=object))
+    """:func:`analysed_area` of the hot spot cells drawn, weighted by their events (else the other cells and
+    places, else the boundaries)."""
+    hot = [part for _l, part, *_r in hot_parts if len(part)]
+    if hot:
+        cells = pd.concat(hot, ignore_index=True)
+        centres = shapely.centroid(np.asarray(cells.geometry.values, dtype=object))
+        weights = pd.to_numeric(cells["count"], errors="coerce").fillna(0).to_numpy()
+        if weights.sum() > 0:
+            return analysed_area(shapely.get_y(centres), shapely.get_x(centres), weights=weights)
+    centres = shapely.centroid(np.asarray(emerging.geometry.values, dtype=object))
     lat = list(shapely.get_y(centres)) + [float(v) for v in locs["latitude"]]
     lon = list(shapely.get_x(centres)) + [float(v) for v in locs["longitude"]]
     if not lat:

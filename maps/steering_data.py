@@ -44,6 +44,7 @@ import pandas as pd
 import shapely
 
 from ctxrisk.maps.steering_clear import clear_of_event_positions
+from ctxrisk.maps.steering_secondary import secondary_suppression
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
 
@@ -596,6 +597,7 @@ def load_steering_inputs(
     include_out_of_area: bool = False,
     simplify_m: float = SIMPLIFY_M,
     show_not_significant: bool = False,
+    area: str | Sequence[str] | None = None,
 ) -> SteeringInputs:
     """Read the steering map's inputs from the warehouse (see the module docstring).
 
@@ -616,6 +618,10 @@ def load_steering_inputs(
         Outline simplification tolerance in metres (BNG), see :func:`read_boundaries`.
     show_not_significant : bool
         Keep Gi* cells with ``bin == 0`` (default False: the page carries significant cells only).
+    area : str, sequence of str or None
+        The partnership's local authority districts, by ONS code or name (comma-separated or a sequence),
+        e.g. ``"E06000049"`` or ``"Cheshire East"``; None finds them from the hot spot run's events
+        (:func:`ctxrisk.maps.steering.analysed_area`).
 
     Returns
     -------
@@ -727,60 +733,21 @@ def load_steering_inputs(
         f"{len(emerging):,}",
         f"{len(locations):,}",
     )
-    return SteeringInputs(boundaries, periods, emerging, locations, notes, unit, _analysed(mart))
+    return SteeringInputs(boundaries, periods, emerging, locations, notes, unit, _analysed(mart, area))
 
 
-def secondary_suppression(
-    periods: Sequence[SteeringPeriod], *, threshold: int, first_day: date | None, last_day: date | None
-) -> list[SteeringPeriod]:
-    """Withhold a cell's whole-run count when the shown periods would give away a count under ``threshold``.
-
-    When the dated periods of the selector tile the whole run (``all``) exactly, a cell drawn in every one
-    of them has ``all = sum of its period counts``; the counts shown as numbers then give away the sum of
-    those shown as ``<5``. Where that sum is under ``threshold`` (0 included), the cell's count in ``all``
-    is marked ``withheld`` (column ``withheld``), so no count under the threshold can be worked out. Cells
-    missing from some period (not significant there) are safe: that period's count is not shown at all.
-
-    Parameters
-    ----------
-    periods : sequence of SteeringPeriod
-    threshold : int
-    first_day, last_day : datetime.date or None
-        The whole run's first and last local day.
-
-    Returns
-    -------
-    list of SteeringPeriod
-        The same periods; the ``all`` period's cells gain a boolean ``withheld`` column.
-    """
-    whole = [p for p in periods if p.spec.since is None]
-    dated = sorted((p for p in periods if p.spec.since is not None), key=lambda p: p.spec.since)
-    if not whole or not dated or first_day is None or last_day is None:
-        return list(periods)
-    tiled = dated[0].spec.since <= first_day and dated[-1].spec.until >= last_day
-    tiled &= all(b.spec.since == a.spec.until + timedelta(days=1) for a, b in zip(dated, dated[1:], strict=False))
-    if not tiled:
-        return list(periods)
-    frames = [p.hotspots.set_index("unit_id")["count"] for p in dated]
-    out = []
-    for p in periods:
-        if p.spec.since is not None:
-            out.append(p)
-            continue
-        counts = pd.concat(frames, axis=1, join="inner")  # cells drawn in every dated period
-        small = counts.where(counts < threshold).sum(axis=1, min_count=1)
-        risky = set(small[small.notna() & (small < threshold)].index.astype(str))
-        withheld = p.hotspots["unit_id"].astype(str).isin(risky) & (p.hotspots["count"] >= threshold)
-        hot = p.hotspots.assign(withheld=withheld.to_numpy())
-        if risky:
-            logger.info("%s whole-run cell counts withheld (secondary suppression)", f"{len(risky):,}")
-        out.append(SteeringPeriod(p.spec, hot, p.events_used, p.run_id))
-    return out
-
-
-def _analysed(mart: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The districts holding the hot spot run's units (every unit analysed, not only the significant ones)."""
+def _analysed(mart: pd.DataFrame, area: str | Sequence[str] | None = None) -> gpd.GeoDataFrame:
+    """The districts named, or those holding the hot spot run's events (every unit, not only significant ones)."""
     from ctxrisk.maps.steering import analysed_area
+    from ctxrisk.pipelines import lad
+
+    if area is not None:
+        names = [a.strip() for a in (area.split(",") if isinstance(area, str) else area) if str(a).strip()]
+        try:
+            return pd.concat([lad.local_authority(n) for n in names], ignore_index=True) if names else None
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
 
     centres = shapely.centroid(shapely.from_wkt(mart["geometry_wkt"].to_numpy(object)))
-    return analysed_area(shapely.get_y(centres), shapely.get_x(centres))
+    weights = pd.to_numeric(mart["count"], errors="coerce").fillna(0).to_numpy()
+    return analysed_area(shapely.get_y(centres), shapely.get_x(centres), weights=weights if weights.sum() else None)

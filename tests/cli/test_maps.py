@@ -301,3 +301,15 @@ def test_no_h3_id_on_the_steering_page(steering_html, warehouse):
     html = steering_html.read_text(encoding="utf-8")
     assert len(units) > 100
     assert [u for u in units if u in html] == []
+
+
+def test_area_option_names_the_partnership_districts(warehouse, tmp_path):
+    out = tmp_path / "area.html"
+    args = ["steering", "--out", str(out), "--warehouse", str(warehouse), "--period", "all"]
+    result = runner.invoke(app, [*args, "--area", "E06000049,Cheshire West and Chester"])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "<h1>Contextual safeguarding: places of concern: Cheshire East and Cheshire West and Chester, " in html
+    result = runner.invoke(app, [*args, "--area", "Narnia"])
+    assert result.exit_code == 1
+    assert "no local authority district of England has the code or name 'Narnia'" in " ".join(result.output.split())

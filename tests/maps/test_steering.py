@@ -324,3 +324,12 @@ def test_ward_and_district_names_are_labelled_on_the_map():
     html = fmap.get_root().render()
     assert 'ctxrisk-label ctxrisk-label-ward\\"\\u003eCity and Hunslet\\u003c/div' in html
     assert "Leeds" in html and "not analysed" in html
+
+
+def test_analysed_districts_are_weighted_by_events():
+    from ctxrisk.maps.steering import analysed_area
+
+    # the City of London's cells hold most events; three cells reaching into Tower Hamlets hold few
+    lat, lon = [51.5155, 51.5140, 51.5190, 51.5200, 51.5210], [-0.0920, -0.0850, -0.0600, -0.0550, -0.0500]
+    assert analysed_area(lat, lon)["name"].tolist() == ["City of London", "Tower Hamlets"]  # by cells
+    assert analysed_area(lat, lon, weights=[60, 40, 1, 1, 1])["name"].tolist() == ["City of London"]
