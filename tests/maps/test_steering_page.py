@@ -435,3 +435,28 @@ def test_hot_spot_cells_are_visible_at_the_opening_zoom(steering_page):
     assert zoom < 12 and len(sizes) == 3  # the whole district in view, its three 99% cells drawn
     # a 0.1 km2 cell is about 6 px across at this zoom (the outline's box); its 5 px edge makes it 11
     assert min(sizes) >= 10
+
+
+def test_real_city_of_london_months_map_the_city(tmp_path):
+    # data we did not make: six months of police.uk street crime for the City of London, no boundaries loaded
+    from support import shared_data_path
+
+    from ctxrisk.analytics.hotspots import run_emerging, run_hotspots
+    from ctxrisk.maps.steering_page import steering_page
+    from ctxrisk.pipelines.runner import ingest_one
+    from ctxrisk.pipelines.settings import load_settings
+    from ctxrisk.pipelines.warehouse import connect
+
+    folder = shared_data_path("police_uk", "street", "city-of-london-monthly")
+    settings = load_settings(None, warehouse=tmp_path / "city.duckdb")
+    con = connect(settings=settings)
+    for path in sorted(folder.glob("*-city-of-london-street.csv"))[:6]:
+        ingest_one(con, "police-uk-street", path, settings=settings)
+    run_hotspots(con, settings=settings)
+    run_emerging(con, settings=settings)
+    page = steering_page(con, settings=settings, period="all")
+    con.close()
+    heading = re.search(r"<h1>(.*?)</h1>", page.html).group(1)
+    assert heading.startswith("Contextual safeguarding: places of concern: City of London")
+    assert "Westminster: not analysed" in page.html and "City of London: not analysed" not in page.html
+    assert "No places of concern are ranked for this edition." in page.html
