@@ -20,19 +20,11 @@ def compare(path: str, seeds: int) -> None:
     """Array marts == networkx marts on the inputs of ``path``."""
     import pandas as pd
 
-    from ctxrisk.analytics.graph import (
-        adults_of_concern,
-        at_risk_children,
-        centrality,
-        group_summary,
-        groups,
-        load_graph_inputs,
-    )
+    from ctxrisk.analytics.graph import centrality, group_summary, groups, load_graph_inputs
     from ctxrisk.analytics.graph.arrays import to_networkx
     from ctxrisk.analytics.graph.build import build_arrays
     from ctxrisk.analytics.graph.centrality import centrality_arrays
     from ctxrisk.analytics.graph.communities import group_summary_arrays, groups_arrays
-    from ctxrisk.analytics.graph.concern import adults_of_concern_arrays, at_risk_children_arrays
     from ctxrisk.pipelines import warehouse
     from ctxrisk.pipelines.settings import load_settings
 
@@ -42,11 +34,6 @@ def compare(path: str, seeds: int) -> None:
     g = to_networkx(arrays)
     exact = settings.graph.exact_betweenness_max_nodes
     pairs = {
-        "adults_of_concern": (
-            adults_of_concern(g, min_children=settings.graph.min_children),
-            adults_of_concern_arrays(arrays, min_children=settings.graph.min_children),
-        ),
-        "at_risk_children": (at_risk_children(g), at_risk_children_arrays(arrays)),
         "centrality": (centrality(g, exact_max_nodes=exact), centrality_arrays(arrays, exact_max_nodes=exact)),
         "groups": (groups(g, seeds=range(seeds)), groups_arrays(arrays, seeds=range(seeds))),
     }

@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
+from ctxrisk.cli.common import fail
+from ctxrisk.pipelines.errors import CtxriskError
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,6 @@ RelationsOpt = Annotated[
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: table, csv or json.")]
 LimitOpt = Annotated[int, typer.Option("--limit", help="Rows shown in a table (all rows go to the mart).")]
 MartOpt = Annotated[bool, typer.Option("--mart/--no-mart", help="Write the result to marts.graph_<command>.")]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-    if isinstance(exc, SchemaVersionError):
-        return typer.Exit(3)
-    if isinstance(exc, LockError):
-        return typer.Exit(4)
-    return typer.Exit(1)
 
 
 def _open(config: Path | None, warehouse: Path | None):
@@ -123,13 +115,16 @@ def _run(config, warehouse, fn) -> None:
         finally:
             con.close()
     except CtxriskError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @app.command("adults-of-concern")
 def adults_of_concern_cmd(
     min_children: Annotated[
         int | None, typer.Option("--min-children", help="Least distinct children linked (default from settings).")
+    ] = None,
+    alpha: Annotated[
+        float | None, typer.Option("--alpha", help="False discovery rate for flagged (default from settings).")
     ] = None,
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
@@ -140,18 +135,22 @@ def adults_of_concern_cmd(
     limit: LimitOpt = 50,
     mart: MartOpt = True,
 ) -> None:
-    """Adults (18+) linked directly to several distinct children, strongest evidence first."""
+    """Adults (18+) linked to children, tested against chance; flagged adults (25+, q < alpha) first."""
     from ctxrisk.analytics.graph.concern import adults_of_concern
 
     def go(settings, con):
         g = _graph(con, settings, since, until, relations)
-        frame = adults_of_concern(g, min_children=min_children or settings.graph.min_children)
+        frame = adults_of_concern(
+            g,
+            min_children=min_children or settings.graph.min_children,
+            alpha=alpha if alpha is not None else settings.graph.alpha,
+        )
         _emit(
             con,
             frame,
             mart="graph_adults_of_concern" if mart else None,
             fmt=fmt,
-            title="Adults linked to several children",
+            title="Adults linked to children (flagged: more than chance)",
             limit=limit,
         )
 

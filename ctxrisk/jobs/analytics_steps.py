@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ctxrisk.jobs.run import StepContext, StepOutput
+from ctxrisk.jobs.steps import StepContext, StepOutput
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,7 @@ def graph_step(ctx: StepContext) -> StepOutput:
     from ctxrisk.analytics.graph.build import build_arrays
     from ctxrisk.analytics.graph.centrality import centrality_arrays
     from ctxrisk.analytics.graph.communities import default_seeds, group_tables_arrays
-    from ctxrisk.analytics.graph.concern import adults_of_concern_arrays, at_risk_children_arrays
-    from ctxrisk.pipelines.memory import release_freed_memory
+    from ctxrisk.analytics.graph.concern import adults_of_concern, at_risk_children
     from ctxrisk.pipelines.warehouse import write_mart
 
     settings = ctx.settings
@@ -105,12 +104,11 @@ def graph_step(ctx: StepContext) -> StepOutput:
     arrays = build_arrays(inputs, half_life_days=settings.graph.recency_half_life_days)
     del inputs  # the tables are coded into the arrays: free them before the marts
     gc.collect()
-    release_freed_memory()  # before the Leiden worker processes start beside this one
     if arrays.n_nodes == 0:
         return StepOutput(rows=0, detail="no persons linked yet: no graph")
     csr = arrays.csr()
-    adults = adults_of_concern_arrays(arrays, min_children=settings.graph.min_children, csr=csr)
-    at_risk = at_risk_children_arrays(arrays, csr=csr)
+    adults = adults_of_concern(arrays, min_children=settings.graph.min_children, alpha=settings.graph.alpha)
+    at_risk = at_risk_children(arrays, csr=csr)
     adjacency = (csr[0], csr[1], arrays.weight[csr[2]], arrays.people.tolist())  # shared by groups and centrality
     del csr
     members, group_rows = group_tables_arrays(arrays, adjacency=adjacency, seeds=default_seeds(arrays.n_edges))
@@ -127,7 +125,8 @@ def graph_step(ctx: StepContext) -> StepOutput:
     for name, frame in marts.items():
         rows += write_mart(ctx.con, name, _flatten(frame))
     return StepOutput(
-        rows=rows, detail=f"{arrays.n_nodes:,} persons, {arrays.n_edges:,} links; {len(adults):,} adults of concern"
+        rows=rows, detail=f"{arrays.n_nodes:,} persons, {arrays.n_edges:,} links; "
+        f"{int(adults['flagged'].sum()):,} adults linked to children more than chance",
     )
 
 
@@ -149,7 +148,7 @@ def _flatten(frame: Any) -> Any:
 
 
 def register_steps(register: Callable[..., Any]) -> None:
-    """Add the analytics steps to ``ctxrisk run`` (called by :func:`ctxrisk.jobs.run.load_step_modules`)."""
+    """Add the analytics steps to ``ctxrisk run`` (called by :func:`ctxrisk.jobs.builtin.builtin_steps`)."""
     # The graph reads only ingested tables and nothing after it reads its marts, so it starts first and,
     # with [run] concurrent_steps, runs beside the hot spot, map and report steps.
     register(GRAPH, graph_step, concurrent=True)

@@ -53,6 +53,25 @@ def test_adults_of_concern_json_and_mart(warehouse):
     con.close()
 
 
+def test_adults_of_concern_csv_tests_against_chance(warehouse):
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(_run("adults-of-concern", "-w", str(warehouse), "-f", "csv").stdout)))
+    assert len(rows) == 1
+    row = rows[0]
+    for column in ("person_id", "children_linked", "expected_by_chance", "p", "q", "flagged", "evidence_summary"):
+        assert column in row
+    # 3 evidence items (6 ends, 2 held by children); a1 has 3 links, 2 with children: pi = 2/3
+    assert (row["person_id"], row["children_linked"], row["flagged"]) == ("a1", "2", "False")
+    assert float(row["expected_by_chance"]) == pytest.approx(2.0)
+    assert float(row["p"]) == pytest.approx(20 / 27)
+    assert float(row["q"]) == pytest.approx(1.0)  # BH over a1 and a2 (no child links, p = 1)
+    assert row["finding"] == "linked to 2 children (no more than chance)"
+    bad = runner.invoke(app, ["adults-of-concern", "-w", str(warehouse), "--alpha", "2"])
+    assert bad.exit_code == 1 and "alpha must be between 0 and 1" in bad.output
+
+
 def test_relations_and_window(warehouse):
     rows = json.loads(
         _run(

@@ -1,19 +1,16 @@
 """Tests for ctxrisk.analytics.graph.arrays: the graph as arrays, its networkx form, and the array marts against the networkx marts."""
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 
-from ctxrisk.analytics.graph.arrays import to_networkx
+from ctxrisk.analytics.graph.arrays import from_networkx, to_networkx
 from ctxrisk.analytics.graph.build import build_arrays, build_graph
 from ctxrisk.analytics.graph.centrality import adjacency_arrays, centrality, centrality_arrays
 from ctxrisk.analytics.graph.communities import group_summary, group_summary_arrays, groups, groups_arrays
-from ctxrisk.analytics.graph.concern import (
-    adults_of_concern,
-    adults_of_concern_arrays,
-    at_risk_children,
-    at_risk_children_arrays,
-)
+from ctxrisk.analytics.graph.concern import adults_of_concern, at_risk_children
+from ctxrisk.analytics.graph.subset import restrict
 from ctxrisk.analytics.graph.synthetic import synthetic_inputs, worked_example
 from ctxrisk.pipelines.errors import ValidationError
 
@@ -71,30 +68,57 @@ def test_adjacency_matches_networkx(synthetic):
 
 
 @pytest.mark.parametrize("graph", ["worked", "synthetic"])
-@pytest.mark.parametrize("min_children", [1, 2, 3])
-def test_adults_of_concern_arrays_equal_networkx(request, graph, min_children):
+def test_from_networkx_is_the_inverse_of_to_networkx(request, graph):
     arrays, g = request.getfixturevalue(graph)
-    expected = adults_of_concern(g, min_children=min_children, high_risk_levels=("high", "medium"))
-    got = adults_of_concern_arrays(arrays, min_children=min_children, high_risk_levels=("high", "medium"))
-    pd.testing.assert_frame_equal(got, expected, check_exact=True)
-    assert len(got) > 0
+    back = from_networkx(g)
+    _same_graph(to_networkx(back), g)
+    assert back.people.tolist() == arrays.people.tolist()
+    assert np.array_equal(back.edge_u, arrays.edge_u) and np.array_equal(back.edge_v, arrays.edge_v)
 
 
-@pytest.mark.parametrize("graph", ["worked", "synthetic"])
-@pytest.mark.parametrize(("hops", "min_suspects"), [(2, 1), (1, 1), (3, 0), (2, 2)])
-def test_at_risk_children_arrays_equal_networkx(request, graph, hops, min_suspects):
-    arrays, g = request.getfixturevalue(graph)
-    expected = at_risk_children(g, hops=hops, min_suspects=min_suspects)
-    got = at_risk_children_arrays(arrays, hops=hops, min_suspects=min_suspects)
-    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+def test_from_networkx_without_evidence():
+    g = nx.Graph()
+    g.add_edge("b", "a", weight=2.0)
+    g.add_node("c", age_band="child")
+    arrays = from_networkx(g)
+    assert arrays.people.tolist() == ["b", "a", "c"] and arrays.age_band.tolist() == ["unknown"] * 2 + ["child"]
+    assert arrays.people[arrays.edge_u].tolist() == ["a"] and arrays.relation_names == ["link"]
+    assert arrays.weight.tolist() == [2.0] and np.diff(arrays.evidence_ptr).tolist() == [1]
 
 
-def test_at_risk_children_arrays_in_blocks(synthetic, monkeypatch):
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"since": "2023-06-01"},
+        {"until": "2023-12-31"},
+        {"relations": "co_involvement,knows"},
+        {"relations": "found_with"},
+    ],
+)
+def test_restrict_equals_a_graph_built_for_the_window(options):
+    inputs = synthetic_inputs(5_000, seed=3)
+    full = build_arrays(inputs, half_life_days=200, as_of="2025-01-01")
+    rebuilt = to_networkx(build_arrays(inputs, half_life_days=200, as_of="2025-01-01", **options))
+    got = to_networkx(restrict(full, **options))
+    def edges(g):
+        return {tuple(sorted((u, v))): d for u, v, d in g.edges(data=True)}
+
+    want, have = edges(rebuilt), edges(got)
+    assert set(have) == set(want) and len(want) > 50
+    assert [have[e].pop("weight") for e in want] == pytest.approx([want[e].pop("weight") for e in want])
+    assert have == want
+    with pytest.raises(ValidationError, match="must be after since"):
+        restrict(full, since="2024-01-01", until="2023-01-01")
+
+
+def test_at_risk_children_in_blocks(synthetic, monkeypatch):
     from ctxrisk.analytics.graph import concern
 
-    arrays, g = synthetic
+    arrays, _ = synthetic
+    whole = at_risk_children(arrays)
     monkeypatch.setattr(concern, "REACH_CHUNK", 7)
-    pd.testing.assert_frame_equal(at_risk_children_arrays(arrays), at_risk_children(g), check_exact=True)
+    pd.testing.assert_frame_equal(at_risk_children(arrays), whole, check_exact=True)
+    assert len(whole) > 0
 
 
 @pytest.mark.parametrize("graph", ["worked", "synthetic"])
@@ -126,8 +150,8 @@ def test_empty_graph_marts():
     arrays = build_arrays(GraphInputs())
     g = to_networkx(arrays)
     assert arrays.n_nodes == 0
-    pd.testing.assert_frame_equal(adults_of_concern_arrays(arrays), adults_of_concern(g))
-    pd.testing.assert_frame_equal(at_risk_children_arrays(arrays), at_risk_children(g))
+    assert adults_of_concern(arrays).empty and list(adults_of_concern(g).columns) == list(adults_of_concern(arrays))
+    assert at_risk_children(arrays).empty and at_risk_children(g).empty
     pd.testing.assert_frame_equal(centrality_arrays(arrays), centrality(g))
     members = pd.DataFrame({"person_id": pd.Series([], dtype=object), "group_id": pd.Series([], dtype=np.int64)})
     pd.testing.assert_frame_equal(group_summary_arrays(arrays, members), group_summary(g, members))
@@ -136,9 +160,9 @@ def test_empty_graph_marts():
 def test_array_marts_check_options(worked):
     arrays, _ = worked
     with pytest.raises(ValidationError, match="min_children must be at least 1"):
-        adults_of_concern_arrays(arrays, min_children=0)
+        adults_of_concern(arrays, min_children=0)
     with pytest.raises(ValidationError, match="hops must be at least 1"):
-        at_risk_children_arrays(arrays, hops=0)
+        at_risk_children(arrays, hops=0)
     with pytest.raises(ValidationError, match="1 member.* not people of the graph .first: 'zz'"):
         group_summary_arrays(arrays, pd.DataFrame({"person_id": ["a1", "zz"], "group_id": [1, 1]}))
 
