@@ -55,6 +55,16 @@ def steering(
             help="Also draw cells outside the loaded boundaries and keep out-of-area events in period re-runs.",
         ),
     ] = False,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            "--area",
+            help=(
+                "The partnership's local authority districts, by ONS code or name, comma-separated "
+                "(e.g. E06000049 or 'Cheshire East'). Default: the districts holding the hot spot run's events."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Write the steering-group map: one self-contained HTML file, aggregates only, no network needed.
 
@@ -68,7 +78,7 @@ def steering(
         con = connect(settings=settings)
         try:
             path, size, summary = make_steering_map(
-                con, out, settings=settings, period=period, include_out_of_area=include_out_of_area
+                con, out, settings=settings, period=period, include_out_of_area=include_out_of_area, area=area
             )
         finally:
             con.close()
