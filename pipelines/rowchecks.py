@@ -33,7 +33,7 @@ from ctxrisk.pipelines.pseudonymise import PERSON_COLUMNS
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ctxrisk.pipelines.ingest import RejectCollector
+    from ctxrisk.pipelines.batch import RejectCollector
 
 #: Columns holding codes or record keys from the source system, not free text.
 CODE_COLUMNS = frozenset({"line", "file_id", "lsoa_code", "time_precision", "lsoa_vintage"})

@@ -1,6 +1,13 @@
-"""Person association graphs for Prepare and Pursue work: build, analyse and export (networkx model)."""
+"""Person association graphs for Prepare and Pursue work: build, analyse and export (arrays; networkx on demand)."""
 
-from ctxrisk.analytics.graph.build import DEFAULT_GRADING_WEIGHTS, age_band_at, build_graph, validate_relations
+from ctxrisk.analytics.graph.arrays import GraphArrays, from_networkx, to_networkx
+from ctxrisk.analytics.graph.build import (
+    DEFAULT_GRADING_WEIGHTS,
+    age_band_at,
+    build_arrays,
+    build_graph,
+    validate_relations,
+)
 from ctxrisk.analytics.graph.centrality import betweenness, brokers, burt_constraint, centrality, kcore
 from ctxrisk.analytics.graph.communities import adjusted_rand_index, group_summary, groups
 from ctxrisk.analytics.graph.compare import PeriodComparison, compare_periods
@@ -16,6 +23,7 @@ __all__ = [
     "ChildLinkTest",
     "DEFAULT_GRADING_WEIGHTS",
     "RELATIONS",
+    "GraphArrays",
     "GraphInputs",
     "PeriodComparison",
     "adjusted_rand_index",
@@ -23,6 +31,7 @@ __all__ = [
     "age_band_at",
     "at_risk_children",
     "betweenness",
+    "build_arrays",
     "brokers",
     "burt_constraint",
     "build_graph",
@@ -35,6 +44,7 @@ __all__ = [
     "ego",
     "ego_graph",
     "export",
+    "from_networkx",
     "group_summary",
     "groups",
     "i2_tables",
@@ -45,5 +55,6 @@ __all__ = [
     "rank_sensitivity",
     "restrict",
     "serialisable",
+    "to_networkx",
     "validate_relations",
 ]

@@ -115,12 +115,14 @@ class GraphArrays:
         """CSR adjacency in networkx order: ``indptr``, ``indices`` (node positions) and ``edge`` (edge of each entry).
 
         Row ``i`` lists the neighbours of node ``i`` in the order ``networkx.Graph.neighbors``
-        yields them (by person ID: edges are added by ID pair), each undirected edge in both rows.
+        yields them (by person ID: edges are added by ID pair), each undirected edge in both rows
+        (a self-loop once).
         """
         n, m = self.n_nodes, self.n_edges
-        rows = np.concatenate([self.edge_u, self.edge_v])
-        cols = np.concatenate([self.edge_v, self.edge_u])
-        edge = np.concatenate([np.arange(m, dtype=np.int64), np.arange(m, dtype=np.int64)])
+        other = self.edge_u != self.edge_v  # a self-loop is one entry of its row, as in networkx
+        rows = np.concatenate([self.edge_u, self.edge_v[other]])
+        cols = np.concatenate([self.edge_v, self.edge_u[other]])
+        edge = np.concatenate([np.arange(m, dtype=np.int64), np.flatnonzero(other)])
         order = np.lexsort((self.id_rank[cols], rows))  # neighbours in person-ID order
         indptr = np.zeros(n + 1, dtype=np.int64)
         indptr[1:] = np.cumsum(np.bincount(rows, minlength=n))

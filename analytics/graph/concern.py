@@ -356,54 +356,14 @@ def at_risk_children(
         ``direct_suspects`` (suspects one link away); ``nearest_suspect_hops`` (NaN when none);
         ``looked_after``; ``risk_level`` (latest screening).
     """
-    from scipy import sparse
-
     if int(hops) < 1:
         msg = f"hops must be at least 1, got {hops!r}"
         raise ValidationError(msg)
     hops = int(hops)
     arrays = as_arrays(graph)
     indptr, indices, _ = csr if csr is not None else arrays.csr()
-    n = arrays.n_nodes
-    suspect = arrays.is_suspect
-    children = np.flatnonzero((arrays.age_band == "child") & ~suspect)
-    adj = sparse.csr_array((np.ones(indices.size, dtype=np.int32), indices, indptr), shape=(n, n))
-    suspects = np.flatnonzero(suspect)
-    to_suspects = adj[:, suspects].tocsr()
-    linked = np.zeros(children.size, dtype=np.int64)
-    direct = np.zeros(children.size, dtype=np.int64)
-    nearest = np.zeros(children.size, dtype=np.int64)  # 0: no suspect within reach
-
-    def reached(mat: Any) -> Any:
-        mat = mat.tocsr()
-        mat.data[:] = 1
-        return mat
-
-    for lo in range(0, children.size, REACH_CHUNK):
-        rows = children[lo : lo + REACH_CHUNK]
-        k = rows.size
-        frontier = sparse.csr_array((np.ones(k, dtype=np.int32), (np.arange(k), rows)), shape=(k, n))
-        seen = frontier
-        for d in range(1, hops + 1):
-            if d < hops:
-                new = reached(frontier @ adj)
-                new = reached(new - new.multiply(seen))
-                new.eliminate_zeros()
-                found = np.asarray(new[:, suspects].sum(axis=1)).ravel().astype(np.int64)
-                seen = reached(seen + new)
-                frontier = new
-            else:
-                new = reached(frontier @ to_suspects)
-                seen_s = seen[:, suspects]
-                new = reached(new - new.multiply(seen_s))
-                new.eliminate_zeros()
-                found = np.diff(new.indptr).astype(np.int64)
-            part = slice(lo, lo + k)
-            linked[part] += found
-            if d == 1:
-                direct[part] = found
-            first = (nearest[part] == 0) & (found > 0)
-            nearest[part][first] = d
+    children = np.flatnonzero((arrays.age_band == "child") & ~arrays.is_suspect)
+    linked, direct, nearest = _suspect_reach(indptr, indices, children, np.flatnonzero(arrays.is_suspect), hops)
     keep = linked >= int(min_suspects)
     rows_out = [
         {
@@ -430,3 +390,49 @@ def at_risk_children(
     ).reset_index(drop=True)
     log.info("%s children with a suspect within %d links", f"{len(frame):,}", hops)
     return frame
+
+
+def _reached(mat: Any) -> Any:
+    """``mat`` as CSR with every stored value set to 1."""
+    mat = mat.tocsr()
+    mat.data[:] = 1
+    return mat
+
+
+def _suspect_reach(
+    indptr: np.ndarray, indices: np.ndarray, children: np.ndarray, suspects: np.ndarray, hops: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per child: distinct suspects within ``hops``, suspects one link away, and hops to the nearest (0: none)."""
+    from scipy import sparse
+
+    n = indptr.size - 1
+    adj = sparse.csr_array((np.ones(indices.size, dtype=np.int32), indices, indptr), shape=(n, n))
+    to_suspects = adj[:, suspects].tocsr()
+    linked = np.zeros(children.size, dtype=np.int64)
+    direct = np.zeros(children.size, dtype=np.int64)
+    nearest = np.zeros(children.size, dtype=np.int64)
+    for lo in range(0, children.size, REACH_CHUNK):
+        rows = children[lo : lo + REACH_CHUNK]
+        k = rows.size
+        frontier = sparse.csr_array((np.ones(k, dtype=np.int32), (np.arange(k), rows)), shape=(k, n))
+        seen = frontier
+        for d in range(1, hops + 1):
+            if d < hops:
+                new = _reached(frontier @ adj)
+                new = _reached(new - new.multiply(seen))
+                new.eliminate_zeros()
+                found = np.asarray(new[:, suspects].sum(axis=1)).ravel().astype(np.int64)
+                seen = _reached(seen + new)
+                frontier = new
+            else:  # the last step is taken to suspects only
+                new = _reached(frontier @ to_suspects)
+                new = _reached(new - new.multiply(seen[:, suspects]))
+                new.eliminate_zeros()
+                found = np.diff(new.indptr).astype(np.int64)
+            part = slice(lo, lo + k)
+            linked[part] += found
+            if d == 1:
+                direct[part] = found
+            first = (nearest[part] == 0) & (found > 0)
+            nearest[part][first] = d
+    return linked, direct, nearest

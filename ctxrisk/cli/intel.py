@@ -10,15 +10,13 @@ from typing import Annotated, Any
 import networkx as nx
 import pandas as pd
 import typer
-from rich.console import Console
 
+from ctxrisk.cli.common import console, fail, settings_from
 from ctxrisk.pipelines.errors import CtxriskError
 
 __all__ = ["intel", "make_intel_page", "period_text", "register_intel"]
 
 logger = logging.getLogger(__name__)
-
-console = Console(soft_wrap=True)
 
 
 def period_text(g: nx.Graph, *, since: str | None = None, until: str | None = None) -> str:
@@ -182,8 +180,6 @@ def intel(
     from ctxrisk.pipelines.warehouse import connect
 
     try:
-        from ctxrisk.cli.common import settings_from
-
         settings = settings_from(config, warehouse)
         con = connect(settings=settings, create=False)
         try:
@@ -199,8 +195,6 @@ def intel(
         finally:
             con.close()
     except CtxriskError as exc:
-        from ctxrisk.cli.common import fail
-
         raise fail(exc) from exc
     console.print(f"wrote {path} ({size / 1e6:.1f} MB, OFFICIAL-SENSITIVE): {summary}", highlight=False)
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format, console, fail, open_warehouse
 from ctxrisk.cli.hotspots import (
-    ConfigOpt,
     FormatOpt,
     KOpt,
     MartOpt,
@@ -19,11 +19,6 @@ from ctxrisk.cli.hotspots import (
     SourceOpt,
     ThemeOpt,
     UntilOpt,
-    WarehouseOpt,
-    check_format,
-    console,
-    fail,
-    open_warehouse,
     say,
 )
 from ctxrisk.pipelines.errors import CtxriskError

@@ -20,11 +20,14 @@ from ctxrisk.cli.common import (
     WarehouseOpt,
     console,
     err_console,
+    exit_code_for,
     fail,
+    say_error,
     settings_from,
     setup_logging,
+    usage_error,
 )
-from ctxrisk.pipelines.errors import CtxriskError, IdentifierError, LockError, SchemaVersionError, ValidationError
+from ctxrisk.pipelines.errors import CtxriskError
 from ctxrisk.pipelines.fsutil import printable
 from ctxrisk.pipelines.kinds import KINDS
 
@@ -109,10 +112,7 @@ def ingest(
     from ctxrisk.pipelines.warehouse import connect
 
     if kind not in _ingest_kinds():
-        err_console.print(
-            f"[bold red]error:[/] unknown kind {escape(repr(kind))}; allowed: {', '.join(_ingest_kinds())}"
-        )
-        raise typer.Exit(ExitCode.USAGE)
+        raise usage_error(f"unknown kind {kind!r}; allowed: {', '.join(_ingest_kinds())}")
     try:
         settings = settings_from(config, warehouse)
         key = load_key(key_file=key_file) if pseudonymise else None
@@ -131,7 +131,7 @@ def ingest(
     else:
         _print_ingest_table(results)
         for _path, error in failures:
-            err_console.print(f"[bold red]error:[/] {escape(printable(str(error)))}", highlight=False)
+            say_error(error)
     if failures:
         raise typer.Exit(ExitCode.INPUT_ERROR)
 
@@ -366,12 +366,10 @@ def run(
     from ctxrisk.pipelines.warehouse import run_may_create
 
     if progress not in ("auto", "bar", "lines") or fmt not in ("table", "json"):
-        err_console.print("[bold red]error:[/] --progress is auto, bar or lines; --format is table or json")
-        raise typer.Exit(ExitCode.USAGE)
+        raise usage_error("--progress is auto, bar or lines; --format is table or json")
     if log_format is not None:
         if log_format not in ("plain", "json"):
-            err_console.print("[bold red]error:[/] --log-format is plain or json")
-            raise typer.Exit(ExitCode.USAGE)
+            raise usage_error("--log-format is plain or json")
         State.log_format = log_format
         setup_logging(State.log_level, log_format)
     use_bar = progress == "bar" or (progress == "auto" and err_console.is_terminal and State.log_format != "json")
@@ -475,18 +473,9 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except (ValidationError, IdentifierError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(ExitCode.INPUT_ERROR)
-    except SchemaVersionError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(ExitCode.SCHEMA)
-    except LockError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(ExitCode.LOCKED)
     except CtxriskError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(ExitCode.INPUT_ERROR)
+        say_error(exc)
+        sys.exit(exit_code_for(exc))
 
 
 if __name__ == "__main__":

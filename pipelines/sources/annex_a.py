@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ctxrisk.pipelines.batch import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.identifiers import header_text
-from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.kinds import ID_PATTERN
 from ctxrisk.pipelines.pseudonymise import pseudonymise_series
 from ctxrisk.pipelines.settings import Settings

@@ -21,7 +21,8 @@ def warehouse(tmp_path):
         "('c1','2009-01',true,'t'), ('c2','2010-03',false,'t'), ('a1','1990-05',null,'t'), ('a2','1988-02',null,'t')"
     )
     con.execute(
-        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, latitude, longitude, located, file_id) values "
+        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, "
+        "latitude, longitude, located, file_id) values "
         "('i1','partnership','2024-01-10 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t'),"
         "('i2','partnership','2024-03-05 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t')"
     )
@@ -174,3 +175,14 @@ def test_sensitivity_command(warehouse):
     con.close()
     wrong = runner.invoke(app, ["sensitivity", "--ranking", "gossip", *w])
     assert wrong.exit_code != 0
+
+
+def test_shared_options_are_checked_once_for_every_command(warehouse, tmp_path):
+    w = ("-w", str(warehouse))
+    for command in ("adults-of-concern", "groups", "centrality", "at-risk-children"):
+        bad = runner.invoke(app, [command, *w, "-f", "xml"])
+        assert bad.exit_code == 2 and "--format must be one of" in bad.output
+    # export writes files: it takes the window options but no output format
+    assert runner.invoke(app, ["export", str(tmp_path / "g.graphml"), *w, "-f", "json"]).exit_code == 2
+    late = runner.invoke(app, ["centrality", *w, "--since", "2030-01-01", "--until", "2029-01-01"])
+    assert late.exit_code == 1 and "must be after since" in late.output

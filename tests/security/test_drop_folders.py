@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from ctxrisk.jobs import run as jobs
-from ctxrisk.jobs.run import run_job
 from ctxrisk.pipelines.errors import LockError
 from ctxrisk.pipelines.fsutil import printable
 from ctxrisk.pipelines.lock import RunLock, read_holder
@@ -23,8 +22,8 @@ SECRET = "incident_id,occurred_at,latitude,longitude,category\nS1,2024-03-01,51.
 
 @pytest.fixture(autouse=True)
 def _own_steps(monkeypatch):
-    monkeypatch.setattr(jobs, "STEP_MODULES", [])
-    monkeypatch.setattr(jobs, "_REGISTERED", [])
+    real = jobs.run_job  # the steps after the ingest steps: none in these tests
+    monkeypatch.setattr(jobs, "run_job", lambda settings, **kw: real(settings, **{"steps": [], **kw}))
 
 
 @pytest.fixture()
@@ -54,7 +53,7 @@ def test_a_symlink_in_a_drop_folder_is_quarantined_unread_and_its_target_unchang
     (drop / "broken.csv").symlink_to("nowhere.csv")
     (drop / "good.csv").write_text(INCIDENTS)
     with caplog.at_level(logging.INFO):
-        summary = run_job(settings)
+        summary = jobs.run_job(settings)
     statuses = {Path(f.path).name: f.status for f in summary.files}
     assert statuses == {
         "absolute.csv": "quarantined",
@@ -163,7 +162,7 @@ def test_a_linked_processed_or_quarantine_folder_is_not_followed(site, sub) -> N
     (drop / sub).symlink_to(outside, target_is_directory=True)
     (drop / "good.csv").write_text(INCIDENTS)
     (drop / "bad.csv").write_bytes(b"\xff\xfe not text")
-    summary = run_job(settings)
+    summary = jobs.run_job(settings)
     assert summary.status == "partial"
     assert list(outside.iterdir()) == []  # nothing moved through the link
     said = " ".join(str(s.error) for s in summary.steps) + " ".join(str(f.reason) for f in summary.files)
