@@ -91,16 +91,40 @@ from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GiStar", "benjamini_hochberg", "gi_bin"]
+__all__ = ["GiStar", "auto_permutations", "benjamini_hochberg", "gi_bin"]
 
 Alternative = Literal["two-sided", "greater", "less"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
+Randomisation = Literal["conditional", "total"]
+_RANDOMISATIONS = ("conditional", "total")
 # Elements (int64 draws) per simulation chunk: bounds memory at about 8 bytes x this.
 _CHUNK_ELEMENTS = 4_000_000
 #: Up to this many draws per sample, duplicates are found by pairwise comparison (a 2-ring has 18 cells).
 _PAIRWISE_MAX_K = 24
 #: A null shared by more units than this is sorted once; for fewer, each unit counts the extremes directly.
 _SORT_ABOVE_UNITS = 8
+
+
+#: Bounds of :func:`auto_permutations`.
+AUTO_PERMUTATIONS_MIN = 9_999
+AUTO_PERMUTATIONS_MAX = 4_999_999
+
+
+def auto_permutations(m: int, alpha: float) -> int:
+    """Permutations that let Benjamini-Hochberg at ``alpha`` reach the units of a region of ``m`` tested units.
+
+    BH passes the unit of rank ``r`` when ``p <= r alpha / m``; the smallest pseudo p-value is
+    ``1 / (P + 1)``. ``P + 1 = 5 m / alpha`` puts the rank-1 threshold five steps above the floor, so a
+    single strong unit can be found and the Monte-Carlo error of p near the thresholds stays small.
+    The result is at least 9,999 and at most 4,999,999 (then a warning is logged by :class:`GiStar`).
+
+    Returns
+    -------
+    int
+        ``max(9_999, min(4_999_999, ceil(5 m / alpha) - 1))``.
+    """
+    need = int(np.ceil(5 * max(int(m), 1) / float(alpha))) - 1
+    return int(min(AUTO_PERMUTATIONS_MAX, max(AUTO_PERMUTATIONS_MIN, need)))
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
@@ -329,6 +353,7 @@ class GiStar:
         seed: int | None = None,
         alternative: Alternative = "two-sided",
         alpha: float = 0.05,
+        randomisation: Randomisation = "conditional",
     ) -> None:
         y_arr = np.asarray(y, dtype=np.float64)
         if y_arr.ndim != 1:
@@ -353,6 +378,9 @@ class GiStar:
         if not 0 < alpha < 1:
             msg = f"alpha must be in (0, 1), got {alpha!r}"
             raise ValidationError(msg)
+        if randomisation not in _RANDOMISATIONS:
+            msg = f"randomisation must be one of {_RANDOMISATIONS}, got {randomisation!r}"
+            raise ValidationError(msg)
         total = float(y_arr.sum())
         ybar = total / n
         var = float((y_arr**2).mean() - ybar**2)
@@ -372,6 +400,7 @@ class GiStar:
         self.seed = seed
         self.alternative = alternative
         self.alpha = float(alpha)
+        self.randomisation = randomisation
 
         k = np.diff(w_csr.indptr).astype(np.int64)
         self.n_neighbours = k
@@ -396,7 +425,10 @@ class GiStar:
             self.p_norm = np.minimum(1.0, 2.0 * stats.norm.sf(np.abs(z)))
 
         self.n_null_distributions = 0
-        if self.permutations:
+        if self.permutations and randomisation == "total":
+            self.p_sim = self._total_permutation_p(y_arr, k, t_obs, total)
+            p_for_q = self.p_sim
+        elif self.permutations:
             self.p_sim = self._permutation_p(y_arr, k, t_obs, total)
             p_for_q = self.p_sim
         else:
@@ -433,6 +465,47 @@ class GiStar:
             f"{int(self.cold.sum()):,}",
             self.alpha,
         )
+
+    def _total_permutation_p(self, y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, total: float) -> np.ndarray:
+        """Total-permutation pseudo p-values of the star sums, one simulated null per distinct ``k_i``.
+
+        One set of draws of ``K* = max k_i + 1`` distinct units serves every size: the first ``j`` units of
+        a uniformly ordered random ``K*``-subset are a uniform random ``j``-subset, so the running sums give
+        every size's null. Extremes are counted chunk by chunk (memory stays bounded).
+        """
+        n = self.n
+        perms = self.permutations
+        rng = np.random.default_rng(self.seed)
+        tol = 1e-9 * max(1.0, total)
+        p_sim = np.ones(n)
+        active = np.flatnonzero((k > 0) & (k < n - 1))
+        if active.size == 0:
+            return p_sim
+        star = y + t_obs
+        sizes = np.unique(k[active]) + 1
+        big = int(sizes.max())
+        groups = [active[k[active] == s - 1] for s in sizes]
+        mus = sizes * total / n
+        obs = [np.abs(star[g] - mu) if self.alternative == "two-sided" else star[g] for g, mu in zip(groups, mus)]
+        extreme = [np.zeros(g.size) for g in groups]
+        step = max(1, _CHUNK_ELEMENTS // big)
+        for start in range(0, perms, step):
+            stop = min(perms, start + step)
+            sums = np.cumsum(y[_draw_distinct(rng, n, stop - start, big)], axis=0)
+            for i, size in enumerate(sizes):
+                sims = sums[size - 1]
+                if self.alternative == "two-sided":
+                    sims = np.abs(sims - mus[i])
+                sims = np.sort(sims)
+                if self.alternative == "less":
+                    extreme[i] += np.searchsorted(sims, obs[i] + tol, side="right")
+                else:
+                    extreme[i] += sims.size - np.searchsorted(sims, obs[i] - tol, side="left")
+            del sums
+        for g, x in zip(groups, extreme):
+            p_sim[g] = (x + 1.0) / (perms + 1.0)
+        self.n_null_distributions = int(sizes.size)
+        return p_sim
 
     def _permutation_p(self, y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, total: float) -> np.ndarray:
         """Conditional permutation pseudo p-values, one simulated null per distinct (y_i, k_i)."""

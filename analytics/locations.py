@@ -144,7 +144,12 @@ def candidate_cells(hot: HotspotResult, signals: pd.DataFrame, *, k: int, loc: L
         if sig.loc[c, "intelligence_graded"] >= loc.min_graded_intelligence:
             bits.append("graded intelligence")
         reasons[c] = " and ".join(bits)
-    return pd.DataFrame({"unit_id": list(reasons), "candidate_reason": list(reasons.values())})
+    return pd.DataFrame(
+        {
+            "unit_id": pd.Series(list(reasons), dtype=object),
+            "candidate_reason": pd.Series(list(reasons.values()), dtype=object),
+        }
+    )
 
 
 def rank_locations(profiles: pd.DataFrame, *, weights: dict[str, float]) -> pd.DataFrame:

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
+from ctxrisk.cli.common import fail
+from ctxrisk.pipelines.errors import CtxriskError
 
 log = logging.getLogger(__name__)
 
@@ -128,16 +129,6 @@ EMERGING_OUT = [
     "theme",
     "run_id",
 ]
-
-
-def fail(exc: Exception) -> typer.Exit:
-    """Print an error and return the documented exit (1 input, 3 schema, 4 locked)."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-    if isinstance(exc, SchemaVersionError):
-        return typer.Exit(3)
-    if isinstance(exc, LockError):
-        return typer.Exit(4)
-    return typer.Exit(1)
 
 
 def open_warehouse(config: Path | None, warehouse: Path | None, *, write: bool = True):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ctxrisk.cli.common import fail
 from ctxrisk.cli.hotspots import (
     ConfigOpt,
     FormatOpt,
@@ -22,7 +23,6 @@ from ctxrisk.cli.hotspots import (
     WarehouseOpt,
     check_format,
     console,
-    fail,
     open_warehouse,
     say,
 )
@@ -77,6 +77,17 @@ TABLE_OUT = [
     "score_searches",
     "score_trend",
 ]
+
+
+def empty_sentence(result) -> str:
+    """The sentence shown when no place is a location of concern (the table is then empty, exit 0)."""
+    alpha = result.hotspots.gistar.alpha if result.hotspots.gistar is not None else None
+    level = f" at FDR q < {alpha:g}" if alpha is not None else ""
+    return (
+        f"No location of concern: no unit is a Gi* hot spot{level}, and no place has enough repeat "
+        "found-at episodes or graded intelligence to be listed ([locations] min_repeat_found, "
+        "min_graded_intelligence)."
+    )
 
 
 @app.callback(invoke_without_command=True)
@@ -152,6 +163,8 @@ def locations(
         columns=cols,
         title=f"Locations of concern (top {len(frame):,} of {len(result.frame):,})",
     )
+    if result.frame.empty:
+        say(empty_sentence(result), fmt)
     say(
         result.note()
         + (
