@@ -486,7 +486,8 @@ class GiStar:
         big = int(sizes.max())
         groups = [active[k[active] == s - 1] for s in sizes]
         mus = sizes * total / n
-        obs = [np.abs(star[g] - mu) if self.alternative == "two-sided" else star[g] for g, mu in zip(groups, mus)]
+        two = self.alternative == "two-sided"
+        obs = [np.abs(star[g] - mu) if two else star[g] for g, mu in zip(groups, mus, strict=True)]
         extreme = [np.zeros(g.size) for g in groups]
         step = max(1, _CHUNK_ELEMENTS // big)
         for start in range(0, perms, step):
@@ -502,7 +503,7 @@ class GiStar:
                 else:
                     extreme[i] += sims.size - np.searchsorted(sims, obs[i] - tol, side="left")
             del sums
-        for g, x in zip(groups, extreme):
+        for g, x in zip(groups, extreme, strict=True):
             p_sim[g] = (x + 1.0) / (perms + 1.0)
         self.n_null_distributions = int(sizes.size)
         return p_sim

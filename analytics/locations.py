@@ -48,7 +48,9 @@ import numpy as np
 import pandas as pd
 
 from ctxrisk.analytics.events import EventSelection, load_events
-from ctxrisk.analytics.hotspots import HotspotResult, _run_stamp, _theme_label, run_hotspots
+from ctxrisk.analytics.hotspots import HotspotResult, run_hotspots
+from ctxrisk.analytics.parameters import HotspotParameters
+from ctxrisk.analytics.units import _run_stamp, _theme_label, parse_unit
 from ctxrisk.analytics.profiles import PROFILE_EVENT_COLUMNS, build_profiles, child_involvements, grades_of
 from ctxrisk.analytics.weights import h3_cells_indexed
 from ctxrisk.pipelines.errors import ValidationError
@@ -208,18 +210,12 @@ def _name(row: pd.Series) -> str:
 
 def run_locations(
     con: duckdb.DuckDBPyConnection,
+    params: HotspotParameters | None = None,
     *,
     settings: Settings,
-    theme: str | list[str] | None = None,
-    source: str | list[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    include_out_of_area: bool = False,
-    permutations: int | None = None,
-    seed: int | None = None,
-    k_ring: int | None = None,
     hotspots: HotspotResult | None = None,
     write: bool = True,
+    **options: Any,
 ) -> LocationsResult:
     """Rank locations of concern and write ``marts.location_profiles`` and ``marts.locations_of_concern``.
 
@@ -227,14 +223,14 @@ def run_locations(
     ----------
     con : duckdb.DuckDBPyConnection
         The warehouse.
+    params : HotspotParameters or None
+        Gi* and filter parameters (None: from settings and ``options``); filters apply to the hot spots and
+        the profiles alike. Places are H3 cells: a polygon or points unit is replaced by ``auto``.
     settings : Settings
-        ``[hotspots]`` for Gi*, ``[locations]`` for candidates and weights.
-    theme, source, since, until, include_out_of_area
-        Filters for both the hot spots and the profiles (see :func:`ctxrisk.analytics.events.load_events`).
-    permutations, seed, k_ring
-        Gi* options (defaults from settings).
+        ``[locations]`` for candidates and weights.
     hotspots : HotspotResult or None
-        A Gi* run on H3 cells at ``settings.hotspots.h3_resolution`` to reuse; run (not written) when None.
+        A Gi* run on H3 cells to reuse (the scheduled run passes the hot spot step's); run (not written) when
+        None.
     write : bool
         Write both marts in one transaction.
 
@@ -242,24 +238,20 @@ def run_locations(
     -------
     LocationsResult
     """
-    res = settings.hotspots.h3_resolution
-    k = settings.hotspots.k_ring if k_ring is None else int(k_ring)
+    if params is None:
+        params = HotspotParameters.from_settings(settings, **options)
+    if parse_unit(params.unit, settings=settings).kind not in ("h3", "auto"):
+        params = params.replace(unit="auto")
+    k = params.k_ring
     weights = weights_of(settings.locations)
-    filters = dict(theme=theme, source=source, since=since, until=until, include_out_of_area=include_out_of_area)
+    theme, source, since, until = params.themes, params.sources, params.since, params.until
+    include_out_of_area = params.include_out_of_area
     if hotspots is None:
-        hotspots = run_hotspots(
-            con,
-            settings=settings,
-            unit=f"h3:{res}",
-            permutations=permutations,
-            seed=seed,
-            k_ring=k,
-            write=False,
-            **filters,
-        )
-    if hotspots.units is None or hotspots.units.spec.kind != "h3" or hotspots.units.spec.resolution != res:
-        msg = f"locations of concern need a Gi* run on H3 cells at resolution {res}"
+        hotspots = run_hotspots(con, params, settings=settings, write=False)
+    if hotspots.units is None or hotspots.units.spec.kind != "h3":
+        msg = "locations of concern need a Gi* run on H3 cells"
         raise ValidationError(msg)
+    res = int(hotspots.units.spec.resolution)
     # Children's involvements before the events: the warehouse query behind them is the step's largest, and
     # so it does not run while millions of events are held.
     children = child_involvements(con)
@@ -267,8 +259,8 @@ def run_locations(
         con,
         settings=settings,
         event_types="all",
-        themes=theme,
-        sources=source,
+        themes=list(theme) if theme else None,
+        sources=list(source) if source else None,
         since=since,
         until=until,
         include_out_of_area=include_out_of_area,
@@ -302,8 +294,6 @@ def run_locations(
         "resolution": res,
         "min_repeat_found": settings.locations.min_repeat_found,
         "min_graded_intelligence": settings.locations.min_graded_intelligence,
-        "hotspot_run": hotspots.run_id,
-        "hotspot_parameters": hotspots.parameters,
         "filters": sel.filters,
     }
     ranked = rank_locations(profiles, weights=weights)
@@ -312,8 +302,9 @@ def run_locations(
         "theme": _theme_label(theme),
         "run_id": run_id,
         "run_at": run_at,
+        "hotspot_run_id": hotspots.run_id,
         "events_excluded": json.dumps(sel.excluded | {"unlocated": sel.n_unlocated}),
-        "parameters": json.dumps(params),
+        "parameters": json.dumps(params, default=str),
     }
     ranked = ranked.assign(**stamp)
     lead = [

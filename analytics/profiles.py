@@ -305,7 +305,7 @@ def build_profiles(
     con : duckdb.DuckDBPyConnection
         The warehouse.
     cells : sequence of str
-        H3 cells, all at ``settings.hotspots.h3_resolution``; one row each, in this order.
+        H3 cells, all at one resolution (that of the first cell); one row each, in this order.
     settings : Settings
     selection : EventSelection or None
         Events to profile (all event types), with at least the columns :data:`PROFILE_EVENT_COLUMNS`
@@ -323,8 +323,9 @@ def build_profiles(
     -------
     pandas.DataFrame
     """
-    res = settings.hotspots.h3_resolution
     cell_list = [str(c) for c in cells]
+    res = h3.get_resolution(cell_list[0]) if cell_list and h3.is_valid_cell(cell_list[0]) else None
+    res = settings.hotspots.h3_resolution if res is None else res
     for c in cell_list:
         if not h3.is_valid_cell(c) or h3.get_resolution(c) != res:
             msg = f"{c!r} is not an H3 cell at resolution {res}"

@@ -199,9 +199,7 @@ def default_grid() -> list[Scenario]:
             grid.append(Scenario("csr", unit=unit, inference=inference))
             grid.append(Scenario("csr", unit=unit, inference=inference, snap=True))
             for events, radius in ((10, 50.0), (50, 150.0), (100, 500.0)):
-                grid.append(
-                    Scenario("town", unit=unit, inference=inference, site_events=events, site_radius_m=radius)
-                )
+                grid.append(Scenario("town", unit=unit, inference=inference, site_events=events, site_radius_m=radius))
         grid.append(Scenario("town", unit=unit, baseline="all-incidents"))
         grid.append(Scenario("town", unit=unit, site_events=50, snap=True))
     for k in (1, 3):
