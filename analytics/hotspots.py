@@ -54,6 +54,7 @@ __all__ = [
     "StudyUnits",
     "UnitSpec",
     "analyse_region",
+    "load_hotspots",
     "parse_unit",
     "resolve_unit",
     "run_emerging",
@@ -172,7 +173,7 @@ class HotspotResult:
     """
 
     frame: pd.DataFrame
-    selection: EventSelection
+    selection: EventSelection | None
     parameters: dict[str, Any]
     run_id: str
     run_at: datetime
@@ -182,6 +183,13 @@ class HotspotResult:
 
     def note(self) -> str:
         """What was analysed and what was left out, in one paragraph."""
+        if self.selection is None:  # read back from the marts
+            p = self.parameters
+            return (
+                f"{int(p.get('events_used') or 0):,} events used by hot spot run {self.run_id}; "
+                f"{int(p.get('n_hot') or 0):,} hot and {int(p.get('n_cold') or 0):,} cold units at FDR q < "
+                f"{float(p.get('alpha') or 0.05):g} of {int(p.get('n_units') or len(self.frame)):,}"
+            )
         flagged = ""
         if self.gistar is not None:
             flagged = (
@@ -364,6 +372,28 @@ def run_hotspots(
             record_run(con, row)
     logger.info("hot spots on %s %s units: %s", f"{units.n:,}", units.spec.label, sel.note())
     return HotspotResult(frame, sel, row, run_id, run_at, stat, units, "hotspots")
+
+
+def load_hotspots(con: duckdb.DuckDBPyConnection) -> HotspotResult:
+    """The latest ``marts.hotspots`` run and its ``meta.hotspot_runs`` row, read back (no statistic re-run).
+
+    Raises
+    ------
+    ValidationError
+        When ``marts.hotspots`` is missing or empty.
+    """
+    from ctxrisk.analytics.marts import read_run
+
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'hotspots'"
+    ).fetchone()[0]
+    frame = con.execute("select * from marts.hotspots order by unit_id").df() if exists else pd.DataFrame()
+    if frame.empty:
+        msg = "marts.hotspots is empty: run `ctxrisk hotspots` first"
+        raise ValidationError(msg)
+    run_id = str(frame["run_id"].iloc[0])
+    row = read_run(con, run_id) or {"unit": str(frame["unit_type"].iloc[0])}
+    return HotspotResult(frame, None, row, run_id, frame["run_at"].iloc[0], None, None, "hotspots")
 
 
 def calendar_quarters(first: date, last: date) -> list[tuple[str, date, date]]:

@@ -50,8 +50,8 @@ import pandas as pd
 from ctxrisk.analytics.events import EventSelection, load_events
 from ctxrisk.analytics.hotspots import HotspotResult, run_hotspots
 from ctxrisk.analytics.parameters import HotspotParameters
-from ctxrisk.analytics.units import _run_stamp, _theme_label, parse_unit
 from ctxrisk.analytics.profiles import PROFILE_EVENT_COLUMNS, build_profiles, child_involvements, grades_of
+from ctxrisk.analytics.units import _run_stamp, _theme_label, parse_unit
 from ctxrisk.analytics.weights import h3_cells_indexed
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import LocationSettings, Settings
@@ -154,6 +154,26 @@ def candidate_cells(hot: HotspotResult, signals: pd.DataFrame, *, k: int, loc: L
     )
 
 
+#: Cells profiled and listed by ``rank_by="where-next"``.
+WHERE_NEXT_CANDIDATES = 200
+
+
+def where_next_cells(hot: HotspotResult) -> pd.DataFrame:
+    """The cells with events, best "where next" bet first (``unit_id``, ``candidate_reason``)."""
+    from ctxrisk.analytics.forecast import where_next_scores
+
+    f = hot.frame[hot.frame["count"] > 0]
+    score = where_next_scores(f["count"].to_numpy(float), f["z"].to_numpy(float))
+    order = np.lexsort((f["unit_id"].to_numpy(str), -score))[:WHERE_NEXT_CANDIDATES]
+    ids = f["unit_id"].to_numpy(object)[order]
+    return pd.DataFrame(
+        {
+            "unit_id": pd.Series(ids, dtype=object),
+            "candidate_reason": pd.Series(["where next: past events, then Gi* z"] * len(ids), dtype=object),
+        }
+    )
+
+
 def rank_locations(profiles: pd.DataFrame, *, weights: dict[str, float]) -> pd.DataFrame:
     """Score and rank profiled candidates (columns ``z_pos``, ``trend_pos`` and the profile counts needed).
 
@@ -214,6 +234,7 @@ def run_locations(
     *,
     settings: Settings,
     hotspots: HotspotResult | None = None,
+    rank_by: str = "concern",
     write: bool = True,
     **options: Any,
 ) -> LocationsResult:
@@ -231,6 +252,12 @@ def run_locations(
     hotspots : HotspotResult or None
         A Gi* run on H3 cells to reuse (the scheduled run passes the hot spot step's); run (not written) when
         None.
+    rank_by : {"concern", "where-next"}
+        ``concern`` (default): Gi* peaks and places with other signals, by the weighted score.
+        ``where-next``: the forecast question -- every cell with events, ranked by its own past events with
+        Gi* z between equal counts (:func:`ctxrisk.analytics.forecast.where_next_scores`), the ranking that
+        captured at least as much of the next months' events as any other at equal area in the back-tests;
+        the top :data:`WHERE_NEXT_CANDIDATES` are profiled.
     write : bool
         Write both marts in one transaction.
 
@@ -248,10 +275,11 @@ def run_locations(
     include_out_of_area = params.include_out_of_area
     if hotspots is None:
         hotspots = run_hotspots(con, params, settings=settings, write=False)
-    if hotspots.units is None or hotspots.units.spec.kind != "h3":
-        msg = "locations of concern need a Gi* run on H3 cells"
+    unit_type = str(hotspots.frame["unit_type"].iloc[0]) if len(hotspots.frame) else ""
+    if not unit_type.startswith("h3:"):
+        msg = f"locations of concern need a Gi* run on H3 cells, not {unit_type or 'an empty run'}"
         raise ValidationError(msg)
-    res = int(hotspots.units.spec.resolution)
+    res = int(unit_type[3:])
     # Children's involvements before the events: the warehouse query behind them is the step's largest, and
     # so it does not run while millions of events are held.
     children = child_involvements(con)
@@ -274,7 +302,13 @@ def run_locations(
         else (np.array([], dtype=str), np.zeros(0, np.int64))
     )
     signals = _cell_signals(sel, con, cells)
-    cands = candidate_cells(hotspots, signals, k=k, loc=settings.locations)
+    if rank_by not in ("concern", "where-next"):
+        msg = f"rank_by must be concern or where-next, got {rank_by!r}"
+        raise ValidationError(msg)
+    if rank_by == "where-next":
+        cands = where_next_cells(hotspots)
+    else:
+        cands = candidate_cells(hotspots, signals, k=k, loc=settings.locations)
     profiles = build_profiles(
         con, cands["unit_id"].tolist(), settings=settings, selection=sel, cells_of_events=cells, children=children
     )
@@ -295,8 +329,13 @@ def run_locations(
         "min_repeat_found": settings.locations.min_repeat_found,
         "min_graded_intelligence": settings.locations.min_graded_intelligence,
         "filters": sel.filters,
+        "rank_by": rank_by,
     }
     ranked = rank_locations(profiles, weights=weights)
+    if rank_by == "where-next":
+        order = cands.reset_index(drop=True).reset_index().set_index("unit_id")["index"]
+        ranked = ranked.iloc[np.argsort(order.reindex(ranked["unit_id"]).to_numpy(), kind="stable")]
+        ranked = ranked.reset_index(drop=True).assign(rank=np.arange(1, len(ranked) + 1))
     ranked["name"] = [_name(r) for _, r in ranked.iterrows()]
     stamp = {
         "theme": _theme_label(theme),

@@ -317,9 +317,7 @@ def _h3_units(
         if not cells.size:
             msg = "no located events match the filters: there is nothing to analyse"
             raise ValidationError(msg)
-        drawn = data_region(
-            events["latitude"].to_numpy(float), events["longitude"].to_numpy(float), resolution=res
-        )
+        drawn = data_region(events["latitude"].to_numpy(float), events["longitude"].to_numpy(float), resolution=res)
         region = set(drawn.cells.tolist())
         how = drawn.describe(res)
     ids = np.array(sorted(region), dtype=str)

@@ -99,6 +99,14 @@ def locations(
             "--top", help="How many places to show (default [locations] top); every candidate goes to the mart."
         ),
     ] = None,
+    rank_by: Annotated[
+        str,
+        typer.Option(
+            "--rank-by",
+            help="concern (Gi* peaks and other signals by score) or where-next (the forecast: past events, then "
+            "Gi* z; it beat Gi* flags in the back-tests, see `ctxrisk hotspots backtest`).",
+        ),
+    ] = "concern",
     theme: ThemeOpt = None,
     source: SourceOpt = None,
     since: SinceOpt = None,
@@ -137,6 +145,7 @@ def locations(
                 permutations=permutations,
                 seed=seed,
                 k_ring=k,
+                rank_by=rank_by,
                 write=mart,
             )
         finally:
