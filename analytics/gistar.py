@@ -487,24 +487,28 @@ class GiStar:
         groups = [active[k[active] == s - 1] for s in sizes]
         mus = sizes * total / n
         two = self.alternative == "two-sided"
-        obs = [np.abs(star[g] - mu) if two else star[g] for g, mu in zip(groups, mus, strict=True)]
-        extreme = [np.zeros(g.size) for g in groups]
+        less = self.alternative == "less"
+        # Distinct observed values per size, and each unit's place among them.
+        obs, where = [], []
+        for g, mu in zip(groups, mus, strict=True):
+            u, inv = np.unique(np.abs(star[g] - mu) if two else star[g], return_inverse=True)
+            obs.append(u + tol if less else u - tol)
+            where.append(inv.ravel())
+        below = [np.zeros(u.size + 1, dtype=np.int64) for u in obs]
         step = max(1, _CHUNK_ELEMENTS // big)
         for start in range(0, perms, step):
             stop = min(perms, start + step)
             sums = np.cumsum(y[_draw_distinct(rng, n, stop - start, big)], axis=0)
             for i, size in enumerate(sizes):
-                sims = sums[size - 1]
-                if self.alternative == "two-sided":
-                    sims = np.abs(sims - mus[i])
-                sims = np.sort(sims)
-                if self.alternative == "less":
-                    extreme[i] += np.searchsorted(sims, obs[i] + tol, side="right")
-                else:
-                    extreme[i] += sims.size - np.searchsorted(sims, obs[i] - tol, side="left")
+                sims = np.abs(sums[size - 1] - mus[i]) if two else sums[size - 1]
+                # r = thresholds passed by each simulated value; counts of r give every threshold's tail.
+                r = np.searchsorted(obs[i], sims, side="left" if less else "right")
+                below[i] += np.bincount(r, minlength=obs[i].size + 1)
             del sums
-        for g, x in zip(groups, extreme, strict=True):
-            p_sim[g] = (x + 1.0) / (perms + 1.0)
+        for g, counts, inv in zip(groups, below, where, strict=True):
+            # greater/two-sided: X_j = #{sim >= u_j} = #{r > j}; less: X_j = #{sim <= u_j} = #{r <= j}.
+            tail = np.cumsum(counts)[:-1] if less else np.cumsum(counts[::-1])[::-1][1:]
+            p_sim[g] = (tail[inv] + 1.0) / (perms + 1.0)
         self.n_null_distributions = int(sizes.size)
         return p_sim
 

@@ -320,6 +320,12 @@ def _h3_units(
         drawn = data_region(events["latitude"].to_numpy(float), events["longitude"].to_numpy(float), resolution=res)
         region = set(drawn.cells.tolist())
         how = drawn.describe(res)
+        if len(region) < 3:
+            msg = (
+                f"the events cover too small an area for a study region ({len(region)} H3 res {res} cell(s)): load "
+                "the partnership's boundaries or set [hotspots] study_area (--study-area) to local authorities"
+            )
+            raise ValidationError(msg)
     ids = np.array(sorted(region), dtype=str)
     if weights not in ("kring", "distance"):
         msg = f"weights {weights!r} do not apply to H3 cells; use kring or distance"

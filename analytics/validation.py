@@ -10,9 +10,10 @@ arbitrary centre in England), places its events in units, runs the hot spot test
   from the town centre, at a random angle (0 events: a null run);
 * **snapping** -- as police.uk publishes, every event moved to the nearest of a set of anonymised map
   points (one per ``snap_spacing_m`` squared on average, placed at random): many events share a point;
-* **units** -- H3 cells ``"h3:R"`` with a ``k``-ring (region: event cells plus their ``k``-ring, as a run
-  without boundaries), or ``"lsoa"``: LSOA-like Voronoi polygons (about 1,500 residents each, so small in
-  the centre), queen contiguity, every polygon of the disc tested;
+* **units** -- ``"auto"`` (the default: the H3 resolution :mod:`ctxrisk.analytics.scale` picks from the
+  events), H3 cells ``"h3:R"`` with a ``k``-ring, or ``"lsoa"``: LSOA-like Voronoi polygons (about 1,500
+  residents each, so small in the centre), queen contiguity; the region is the disc (the partnership's
+  area: every cell centred in it, zero-count cells included);
 * **inference** -- ``"total"`` (total-permutation Gi*, permutations from :func:`ctxrisk.analytics.gistar.
   auto_permutations`; the default), ``"conditional"`` (esda's conditional permutation, same count),
   ``"normal"`` (analytic z); or, with ``baseline="all-incidents"``, the case-control test of
@@ -40,6 +41,7 @@ from scipy.spatial import Delaunay, cKDTree
 
 from ctxrisk.analytics.baselines import BaselineGi
 from ctxrisk.analytics.gistar import GiStar, auto_permutations
+from ctxrisk.analytics.scale import choose_resolution
 from ctxrisk.analytics.weights import h3_cells_indexed, h3_kring_weights
 from ctxrisk.pipelines.geo import bng_to_wgs84, wgs84_to_bng
 
@@ -59,7 +61,7 @@ class Scenario:
     site_radius_m: float = 150.0
     snap: bool = False
     snap_spacing_m: float = 80.0
-    unit: str = "h3:9"
+    unit: str = "auto"
     k: int = 2
     inference: Literal["total", "conditional", "normal"] = "total"
     baseline: Literal["none", "all-incidents"] = "none"
@@ -125,7 +127,10 @@ def _units(sc: Scenario, xy: np.ndarray, rng: np.random.Generator) -> tuple[np.n
     if sc.unit == "lsoa":
         tree, w = _lsoa_like(rng, sc)
         return tree.query(xy)[1], w.shape[0], w
-    res = int(sc.unit.split(":")[1])
+    if sc.unit == "auto":  # the default: the resolution chosen from the events' spacing
+        res = choose_resolution(xy[:, 0] + CENTRE[0], xy[:, 1] + CENTRE[1]).resolution
+    else:
+        res = int(sc.unit.split(":")[1])
     lat, lon = bng_to_wgs84(xy[:, 0] + CENTRE[0], xy[:, 1] + CENTRE[1])
     cells, index = h3_cells_indexed(np.asarray(lat), np.asarray(lon), resolution=res)
     # The partnership's area is the disc: every cell whose centre lies in it, zero-count cells included;
@@ -190,28 +195,43 @@ def study(scenarios: list[Scenario], *, runs: int, seed: int = 20_261_205) -> pd
 
 
 def default_grid() -> list[Scenario]:
-    """The scenarios of docs/hotspots.md: nulls and sites on both backgrounds, snapping, units and rings."""
+    """The scenarios of docs/hotspots.md: nulls and sites on both backgrounds, snapping, units, rings, inference."""
     grid: list[Scenario] = []
-    for unit in ("h3:8", "h3:9", "h3:10", "h3:11", "lsoa"):
-        for inference in ("total", "conditional", "normal"):
-            if unit == "lsoa" and inference != "total":
-                continue
-            grid.append(Scenario("csr", unit=unit, inference=inference))
-            grid.append(Scenario("csr", unit=unit, inference=inference, snap=True))
-            for events, radius in ((10, 50.0), (50, 150.0), (100, 500.0)):
-                grid.append(Scenario("town", unit=unit, inference=inference, site_events=events, site_radius_m=radius))
-        grid.append(Scenario("town", unit=unit, baseline="all-incidents"))
+    for unit in ("auto", "h3:8", "h3:9", "h3:10", "h3:11", "lsoa"):
+        grid.append(Scenario("csr", unit=unit))
+        grid.append(Scenario("csr", unit=unit, snap=True))
+        for events, radius in ((10, 50.0), (50, 150.0), (100, 500.0)):
+            grid.append(Scenario("town", unit=unit, site_events=events, site_radius_m=radius))
         grid.append(Scenario("town", unit=unit, site_events=50, snap=True))
+        grid.append(Scenario("town", unit=unit, baseline="all-incidents"))
+    for inference in ("conditional", "normal"):
+        grid.append(Scenario("csr", inference=inference))
+        grid.append(Scenario("csr", inference=inference, snap=True))
+        grid.append(Scenario("town", inference=inference, site_events=50))
     for k in (1, 3):
         grid.append(Scenario("csr", k=k))
         grid.append(Scenario("town", k=k, site_events=50))
     return grid
 
 
-if __name__ == "__main__":  # pragma: no cover - the study's command line
+COLUMNS = ["background", "site_events", "site_radius_m", "snap", "unit", "k", "inference", "baseline"]
+
+
+def main(runs: int) -> None:  # pragma: no cover - the study's command line, one table row per scenario
+    """Print the study's table (markdown), a row as each scenario finishes."""
+    print("| " + " | ".join([*COLUMNS, "runs", "mean hot", "FDR (se)", "power (se)"]) + " |", flush=True)
+    print("|" + "---|" * (len(COLUMNS) + 4), flush=True)
+    for sc in default_grid():
+        r = study([sc], runs=runs).iloc[0]
+        fdr = f"{r['fdr']:.3f} ({r['fdr_se']:.3f})" if np.isfinite(r["fdr"]) else ""
+        power = f"{r['power']:.3f} ({r['power_se']:.3f})" if np.isfinite(r["power"]) else ""
+        cells = [str(r[c]) for c in COLUMNS] + [str(runs), f"{r['mean_hot']:.1f}", fdr, power]
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import logging
     import sys
 
-    pd.set_option("display.width", 200)
-    table = study(default_grid(), runs=int(sys.argv[1]) if len(sys.argv) > 1 else 100)
-    cols = ["background", "site_events", "site_radius_m", "snap", "unit", "k", "inference", "baseline"]
-    print(table[[*cols, "runs", "mean_hot", "fdr", "fdr_se", "power", "power_se"]].to_markdown(index=False))
+    logging.disable(logging.WARNING)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
