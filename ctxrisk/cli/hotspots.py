@@ -416,6 +416,8 @@ def backtest(
     Without --train/--test, rolling-origin folds over the data (train on --train-months, test on the next
     --test-months, moving a month at a time). The table sums every fold; csv/json give one row per fold and method.
     """
+    import pandas as pd
+
     from ctxrisk.analytics.forecast import run_backtest
     from ctxrisk.cli.formats import emit
 
@@ -456,9 +458,20 @@ def backtest(
     p = run.parameters
     say(f"Unit {p['unit']} ({p['scale_reason']}). Study region: {p['study_region']}.", fmt)
     if fmt == "table":
-        cols = ["method", "folds", "captured", "test_events", "captured_vs_naive", "mean_area_share", "mean_pai"]
-        cols += ["mean_pei"]
-        emit(run.summary, fmt=fmt, out=sys.stdout, console=console, columns=cols, title="Forecast back-test")
+        s = run.summary
+        shown = pd.DataFrame(
+            {
+                "method": s["method"],
+                "folds": s["folds"],
+                "captured": s["captured"].round().astype(int).map("{:,}".format),
+                "of naive": s["captured_vs_naive"].map("{:.0%}".format),
+                "area": s["mean_area_share"].map("{:.1%}".format),
+                "PAI": s["mean_pai"].map("{:.1f}".format),
+                "PEI": s["mean_pei"].map("{:.2f}".format),
+            }
+        )
+        title = f"Forecast back-test at equal area ({int(s['test_events'].iloc[0]):,} test events)"
+        emit(shown, fmt=fmt, out=sys.stdout, console=console, columns=list(shown.columns), title=title)
     else:
         cols = ["fold", "method", "unit_type", "train_start", "train_end", "test_start", "test_end", "n_units"]
         cols += ["n_selected", "area_share", "train_events", "test_events", "captured", "hit_rate", "pai", "pei"]

@@ -19,6 +19,7 @@ from ctxrisk.cli.hotspots import (
     SinceOpt,
     SourceOpt,
     ThemeOpt,
+    UnitOpt,
     UntilOpt,
     WarehouseOpt,
     check_format,
@@ -107,6 +108,7 @@ def locations(
             "Gi* z; it beat Gi* flags in the back-tests, see `ctxrisk hotspots backtest`).",
         ),
     ] = "concern",
+    unit: UnitOpt = None,
     theme: ThemeOpt = None,
     source: SourceOpt = None,
     since: SinceOpt = None,
@@ -145,6 +147,7 @@ def locations(
                 permutations=permutations,
                 seed=seed,
                 k_ring=k,
+                unit=unit,
                 rank_by=rank_by,
                 write=mart,
             )
