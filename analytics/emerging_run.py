@@ -26,8 +26,18 @@ from ctxrisk.pipelines.warehouse import transaction, write_mart
 
 __all__ = ["EmergingRun", "run_emerging", "time_steps"]
 
-#: Conditional permutations of each space-time bin when the parameters leave them automatic.
-EMERGING_PERMUTATIONS = 999
+#: Bounds of the automatic permutation count of each space-time bin (see :func:`emerging_permutations`).
+EMERGING_PERMUTATIONS = (999, 199_999)
+
+
+def emerging_permutations(m: int, alpha: float) -> int:
+    """Conditional permutations per bin when the parameters leave them automatic: ``ceil(m / (10 alpha)) - 1``.
+
+    Benjamini-Hochberg runs within each time step over the ``m`` units; with this count ten bins tied at the
+    smallest pseudo p-value reach ``q < alpha``. Bounded to 999-199,999 (each bin's null is simulated).
+    """
+    low, high = EMERGING_PERMUTATIONS
+    return int(min(high, max(low, int(np.ceil(m / (10 * alpha))) - 1)))
 
 
 def time_steps(
@@ -105,12 +115,15 @@ def run_emerging(
         raise ValidationError(msg)
     sel = select_events(con, settings, params, kind=spec.kind, extra=("time_precision", "local_time"))
     sel = sel.require_precision("week" if tb == "week" else "month")
-    perms = EMERGING_PERMUTATIONS if params.permutations is None else int(params.permutations)
-    if params.inference == "normal":
-        perms, inference = 0, "analytic"
     seed_v, alpha_v, t_alpha, window = params.seed, params.alpha, params.trend_alpha, params.time_step_window
     since, until = params.since, params.until
     units, reason, sel, pos, _ = analyse_region(con, params, settings=settings, selection=sel)
+    if params.permutations is None:
+        perms = emerging_permutations(int((np.diff(units.w.indptr) > 0).sum()), params.alpha)
+    else:
+        perms = int(params.permutations)
+    if params.inference == "normal":
+        perms, inference = 0, "analytic"
     placed = pos >= 0
     if not placed.any():
         msg = f"no events fall in the study region ({sel.note()}): there is nothing to analyse"

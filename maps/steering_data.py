@@ -725,7 +725,8 @@ def load_steering_inputs(
         ``ctxrisk hotspots`` first), on an unreadable period, or on a malformed locations mart.
     """
     for mart, command in (("hotspots", "ctxrisk hotspots"), ("emerging_hotspots", "ctxrisk hotspots emerging")):
-        if not _table_exists(con, "marts", mart):
+        # declared marts exist from `ctxrisk init` on, empty until their analysis runs
+        if not _table_exists(con, "marts", mart) or not con.execute(f"select count(*) from marts.{mart}").fetchone()[0]:
             msg = (
                 f"the warehouse has no marts.{mart}: run `{command}` first, then make the map "
                 "(the steering map draws the hot spot marts, it does not compute them)"
