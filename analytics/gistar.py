@@ -21,8 +21,16 @@ binary weights with 1), and algebraically the familiar Ord & Getis (1995) form
 ``(sum_j w*_ij y_j - ybar k*_i) / (s sqrt((n k*_i - k*_i^2) / (n - 1)))``.
 If ``k*_i = n`` the variance is 0 and ``G_i = E[G_i] = 1``: ``z_i`` is set to 0 (no evidence).
 
-Conditional permutation inference (Anselin 1995): ``y_i`` is held fixed and the ``k_i``
-neighbour values are drawn **without replacement from the other n - 1 values**. Under that null
+Total permutation inference (``randomisation="total"``, the default of hot spot runs): under the null of
+the analytic z, the ``n`` values are exchangeable over the units, so the star sum ``y_i + T_i`` is the sum
+of ``k*_i`` values drawn without replacement from all ``n``. One set of ``P`` draws of ``K* = max k*_i``
+distinct units serves every neighbourhood size (the first ``j`` units of a uniformly ordered random
+``K*``-subset are a uniform random ``j``-subset), and ``X_i`` counts the simulated sums at least as extreme
+as the observed one, sided as below (two-sided: folded about the exact mean ``k*_i S / n``). A unit with a
+busy place of its own is judged on its whole neighbourhood, as z judges it.
+
+Conditional permutation inference (``randomisation="conditional"``, esda's; Anselin 1995): ``y_i`` is held
+fixed and the ``k_i`` neighbour values are drawn **without replacement from the other n - 1 values**. Under that null
 ``T_i`` depends on unit ``i`` only through ``(y_i, k_i)``, so all units sharing the same pair share
 one null distribution: it is simulated once per distinct ``(y_i, k_i)`` (count data have few such
 pairs), vectorised in chunks of bounded memory (never a units x permutations array). Each pair's
@@ -313,6 +321,9 @@ class GiStar:
         Hypothesis for ``p_norm``/``p_sim``.
     alpha : float, default 0.05
         FDR level for ``significant``, ``hot`` and ``cold``; in (0, 1).
+    randomisation : {"conditional", "total"}, default "conditional"
+        Permutation null (module docstring): ``conditional`` holds the unit's own value (esda's ``p_sim``),
+        ``total`` permutes every value (the null of ``z``; the default of hot spot runs).
 
     Attributes
     ----------
