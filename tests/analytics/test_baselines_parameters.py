@@ -51,3 +51,47 @@ def test_auto_permutations_let_fdr_reach_the_region():
     assert auto_permutations(100, 0.05) == 9_999  # the floor
     assert auto_permutations(6_068, 0.05) == 606_799  # ceil(5 m / alpha) - 1
     assert auto_permutations(10_000_000, 0.05) == 4_999_999  # the cap
+
+
+def test_population_estimates_are_read_with_line_and_column_on_errors(tmp_path):
+    from ctxrisk.analytics.population import read_population
+
+    good = tmp_path / "pop.csv"
+    good.write_text('LSOA Code,LSOA Name,All Ages\nE01000001,City 001A,"1,500"\nE01000002,City 001B,1200\n')
+    pop = read_population(good)
+    assert pop.to_dict() == {"E01000001": 1500.0, "E01000002": 1200.0}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lsoa_code,population\nE01000001,100\nE01000002,many\n")
+    with pytest.raises(ValidationError, match=r"bad.csv, line 3, column 'population'"):
+        read_population(bad)
+    with pytest.raises(ValidationError, match="needs an LSOA code column"):
+        read_population(_write(tmp_path / "x.csv", "area,people\nA,1\n"))
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_baseline_all_incidents_compares_a_source_with_every_incident(settings, con, tmp_path):
+    import h3
+    from support.hotspot_fixtures import write_csv
+
+    from ctxrisk.analytics.hotspots import run_hotspots
+    from ctxrisk.pipelines.ingest import ingest_file
+
+    a = h3.latlng_to_cell(53.1, -2.44, 9)
+    lat, lon = h3.cell_to_latlng(a)
+    rows = [
+        f"I{i},2025-03-01T12:00:00,{lat:.6f},{lon:.6f},Drug supply,{'partnership' if i < 3 else 'police'}"
+        for i in range(9)
+    ]
+    header = "incident_id,occurred_at,latitude,longitude,category,source"
+    ingest_file(con, "incidents", write_csv(tmp_path / "i.csv", header, rows), settings=settings)
+    common = dict(unit="h3:9", study_area="E06000049", baseline="all-incidents", write=False)
+    with pytest.raises(ValidationError, match="give --theme or --source"):
+        run_hotspots(con, settings=settings, **common)
+    r = run_hotspots(con, settings=settings, source="partnership", **common)
+    f = r.frame.set_index("unit_id")
+    assert f.loc[a, "count"] == 3 and f.loc[a, "baseline_count"] == 9  # 3 of the 9 incidents there
+    assert not f["hot"].any() and r.parameters["inference"] == "baseline test"  # a third everywhere: no excess
