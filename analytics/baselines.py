@@ -111,13 +111,15 @@ class BaselineGi:
             big_n, draws = int(round(total_b)), np.rint(base).astype(np.int64)
             dist = stats.hypergeom(big_n, int(round(total_c)), draws)
             share = total_c / total_b
+            mean = draws * share
             var = draws * share * (1 - share) * (big_n - draws) / max(big_n - 1, 1)
         else:
             share = base / total_b
             dist = stats.binom(int(round(total_c)), share)
+            mean = total_c * share
             var = total_c * share * (1 - share)
         self.observed = obs
-        self.expected = np.asarray(dist.mean(), dtype=np.float64)
+        self.expected = np.asarray(mean, dtype=np.float64)
         self.sd = np.sqrt(np.asarray(var, dtype=np.float64))
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (obs - self.expected) / self.sd
