@@ -184,7 +184,8 @@ def test_weekly_emerging_leaves_out_month_precision(tiny, tmp_path):
 def test_out_of_area_events_are_left_out_unless_asked(tiny):
     settings, con = tiny
     a, b = h3.cell_to_latlng(A)
-    ring = [(b - 0.01, a - 0.01), (b + 0.01, a - 0.01), (b + 0.01, a + 0.01), (b - 0.01, a + 0.01), (b - 0.01, a - 0.01)]
+    d = 0.01
+    ring = [(b - d, a - d), (b + d, a - d), (b + d, a + d), (b - d, a + d), (b - d, a - d)]
     square = "POLYGON((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"
     con.execute("insert into raw.boundaries values ('ward', 'W1', 'Ward one', null, null, ?, 'f', 1)", [square])
     con.execute(
