@@ -310,7 +310,13 @@ def run_locations(
     else:
         cands = candidate_cells(hotspots, signals, k=k, loc=settings.locations)
     profiles = build_profiles(
-        con, cands["unit_id"].tolist(), settings=settings, selection=sel, cells_of_events=cells, children=children
+        con,
+        cands["unit_id"].tolist(),
+        settings=settings,
+        selection=sel,
+        cells_of_events=cells,
+        children=children,
+        resolution=res,
     )
     del children
     hot = hotspots.frame.set_index("unit_id")
