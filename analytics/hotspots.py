@@ -122,6 +122,10 @@ class Statistic:
 def _statistic(y: np.ndarray, units: StudyUnits, params: HotspotParameters, base: np.ndarray | None) -> Statistic:
     """Gi* of ``y`` (``base`` None), or the baseline test of ``y`` against ``base``."""
     k = np.diff(units.w.indptr).astype(np.int64)
+    if base is None and units.spec.kind == "polygon":
+        # Areas of unequal size (LSOAs are equal in population, not area): counts are not exchangeable under
+        # complete spatial randomness, so the test is against area, the binomial null of a constant intensity.
+        base = units.area_m2
     if base is not None:
         kind = "all-incidents" if params.baseline == "all-incidents" else "population"
         b = BaselineGi(y, base, units.w, kind=kind, alternative=params.alternative, alpha=params.alpha)
@@ -204,6 +208,14 @@ class HotspotResult:
         return f"Unit {p.get('unit')} ({p.get('scale_reason')}). Study region: {p.get('study_region')}."
 
 
+def _inference_label(params: HotspotParameters, units: StudyUnits | None) -> str:
+    if params.baseline != "none":
+        return f"baseline test ({params.baseline})"
+    if units is not None and units.spec.kind == "polygon":
+        return "rate against area (binomial)"
+    return params.inference
+
+
 def run_row(
     params: HotspotParameters,
     *,
@@ -231,7 +243,7 @@ def run_row(
         study_area_km2=float(units.area_m2.sum() / 1e6) if units is not None else None,
         n_units=units.n if units is not None else None,
         weights=units.weights if units is not None else None,
-        inference="baseline test" if params.baseline != "none" else params.inference,
+        inference=_inference_label(params, units),
         permutations=stat.permutations if stat is not None else 0,
         events_used=int(events_used),
         events_excluded=json.dumps(selection.excluded | {"unlocated": selection.n_unlocated}),

@@ -109,8 +109,8 @@ def simulate(sc: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     return bg, planted, site
 
 
-def _lsoa_like(rng: np.random.Generator, sc: Scenario) -> tuple[cKDTree, sp.csr_matrix]:
-    """Voronoi units seeded at the town's intensity (equal-population areas) and their contiguity."""
+def _lsoa_like(rng: np.random.Generator, sc: Scenario) -> tuple[cKDTree, sp.csr_matrix, np.ndarray]:
+    """Voronoi units seeded at the town's intensity (equal-population areas), their contiguity and areas."""
     seeds = _background(rng, dataclasses.replace(sc, n_background=max(30, sc.n_background // 50)))
     tri = Delaunay(seeds)
     a, b = tri.vertex_neighbor_vertices
@@ -119,14 +119,19 @@ def _lsoa_like(rng: np.random.Generator, sc: Scenario) -> tuple[cKDTree, sp.csr_
     w = ((w + w.T) > 0).astype(np.float64)
     w.setdiag(0)
     w.eliminate_zeros()
-    return cKDTree(seeds), sp.csr_matrix(w)
+    tree = cKDTree(seeds)
+    grid = _disc(np.random.default_rng(0), 200_000, sc.radius_m)  # areas by a fine uniform sample of the disc
+    area = np.bincount(tree.query(grid)[1], minlength=len(seeds)) * (np.pi * sc.radius_m**2 / len(grid))
+    return tree, sp.csr_matrix(w), np.maximum(area, 1.0)
 
 
-def _units(sc: Scenario, xy: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int, sp.csr_matrix]:
-    """Unit of each event, number of units and weights."""
+def _units(
+    sc: Scenario, xy: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, int, sp.csr_matrix, np.ndarray | None]:
+    """Unit of each event, number of units, weights and (polygons) areas."""
     if sc.unit == "lsoa":
-        tree, w = _lsoa_like(rng, sc)
-        return tree.query(xy)[1], w.shape[0], w
+        tree, w, area = _lsoa_like(rng, sc)
+        return tree.query(xy)[1], w.shape[0], w, area
     if sc.unit == "auto":  # the default: the resolution chosen from the events' spacing
         res = choose_resolution(xy[:, 0] + CENTRE[0], xy[:, 1] + CENTRE[1]).resolution
     else:
@@ -143,14 +148,14 @@ def _units(sc: Scenario, xy: np.ndarray, rng: np.random.Generator) -> tuple[np.n
     ids = ids[np.hypot(np.asarray(ce) - CENTRE[0], np.asarray(cn) - CENTRE[1]) <= sc.radius_m]
     pos = {c: i for i, c in enumerate(ids.tolist())}
     rows = np.array([pos.get(c, -1) for c in cells.tolist()], dtype=np.int64)
-    return rows[index], ids.size, h3_kring_weights(ids, k=sc.k)
+    return rows[index], ids.size, h3_kring_weights(ids, k=sc.k), None
 
 
 def run_scenario(sc: Scenario, *, seed: int) -> dict[str, float]:
     """One seeded run: the number of hot units, of false ones (null runs), and whether the site was found."""
     rng = np.random.default_rng(seed)
     xy, planted, _ = simulate(sc, rng)
-    unit_of, n, w = _units(sc, xy, rng)
+    unit_of, n, w, area = _units(sc, xy, rng)
     keep = unit_of >= 0
     xy, planted, unit_of = xy[keep], planted[keep], unit_of[keep]
     if sc.baseline == "all-incidents":
@@ -158,6 +163,9 @@ def run_scenario(sc: Scenario, *, seed: int) -> dict[str, float]:
         cases = np.bincount(unit_of[theme], minlength=n)
         total = np.bincount(unit_of, minlength=n)
         hot = BaselineGi(cases, total, w, kind="all-incidents", alpha=sc.alpha).hot
+    elif area is not None:  # polygons of unequal area: the run's rate test against area
+        y = np.bincount(unit_of, minlength=n)
+        hot = BaselineGi(y, area, w, kind="population", alternative="two-sided", alpha=sc.alpha).hot
     else:
         y = np.bincount(unit_of, minlength=n).astype(np.float64)
         m = int((np.diff(w.indptr) > 0).sum())
