@@ -22,8 +22,9 @@ demo: $(STAMP)
 	@umask 077; for kind in $(KINDS); do mkdir -p output/drop/$$kind && cp data_samples/$$kind.csv output/drop/$$kind/; done
 	$(BIN)/ctxrisk --log-level INFO run --config $(DEMO_CONFIG)
 
-# Run the whole test suite (CI calls this through .ci/run).
+# Lint, then run the whole test suite (CI calls this through .ci/run).
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

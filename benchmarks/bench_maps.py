@@ -123,15 +123,14 @@ def main() -> None:
     print(f"{'page size':<34} {len(html.encode()) / 1e6:8.2f} MB; leaks found: {len(leaks)}")
     if args.browser:
         sys.path.insert(0, str(ROOT / "tests"))
-        from browser import BrowserSession  # noqa: PLC0415
+        from support.browser import BrowserSession  # noqa: PLC0415
 
         with tempfile.TemporaryDirectory() as tmp:
             path = write_html(html, Path(tmp) / "bench.html")
             session = step("launch Chromium", BrowserSession)
             report = step("open page + screenshot", lambda: session.open_page(path))
-            print(
-                f"{'console errors / external requests':<34} {len(report.console_errors)} / {len(report.requests_external)}"
-            )
+            errors, external = len(report.console_errors), len(report.requests_external)
+            print(f"{'console errors / external requests':<34} {errors} / {external}")
             session.close()
 
 

@@ -1,4 +1,4 @@
-"""Outcome indicators for the steering report: the reporting period, its comparison period, and tidy counts from the marts.
+"""Outcome indicators for the steering report: the period, its comparison period, and tidy counts from the marts.
 
 Every function reads the ``marts.indicators_*`` views (``pipelines/sql/marts``) and returns a tidy
 ``pandas.DataFrame`` of **exact** counts; disclosure control is applied later, by the report
@@ -82,6 +82,7 @@ _VIEWS = (
     "indicators_missing_episodes",
     "indicators_screenings",
     "indicators_referrals",
+    "indicators_feed_coverage",
 )
 
 
@@ -525,8 +526,9 @@ def locations_of_concern(con: duckdb.DuckDBPyConnection, *, top: int = 10) -> pd
 
     Only display-safe columns are read: ``rank``, ``unit_id``, a name (``name``/``label``/``area_name``), ward
     and LSOA names, ``themes`` (``;``-separated), the ``score``, counts (``count``, ``events``, ``incidents``,
-    ``distinct_children``, ``count_current``, ``count_previous``) and ``trend``. Coordinates, geometries, profiles
-    and any person column are never read.
+    ``distinct_children``, ``count_current``, ``count_previous``), ``trend`` and ``trend_p``, and the run's
+    ``run_at`` and ``parameters`` (its filters). Coordinates, geometries, profiles and any person column are
+    never read.
     """
     columns = _table_columns(con, "marts", "locations_of_concern")
     if not columns:
@@ -549,7 +551,10 @@ def locations_of_concern(con: duckdb.DuckDBPyConnection, *, top: int = 10) -> pd
         "count_current",
         "count_previous",
         "trend",
+        "trend_p",
         "trend_label",
+        "run_at",
+        "parameters",
     ]
     keep = [c for c in wanted if c in columns]
     if "rank" not in keep:

@@ -28,7 +28,8 @@ class Term:
         The term as usually written.
     pattern : str
         Case-insensitive regular expression for its word forms; a space inside matches any run of
-        whitespace or hyphens (so line breaks and "drug-mule" do not hide a phrase). Word boundaries are added by ``find_terms``.
+        whitespace or hyphens (so line breaks and "drug-mule" do not hide a phrase). Word boundaries are added
+        by ``find_terms``.
     alternative : str
         Preferred wording.
     reason : str

@@ -19,6 +19,11 @@ The rule (documented for the steering group in the report's method note):
    complement (denominator minus numerator) is a hidden cell of the relations: a percentage is never shown
    when it would reveal a small complement ("96 % of 100" reveals 4).
 
+4. **No data is not a small number.** A cell whose feed holds no record in its window (the feed starts after the
+   window ends, or ends before it starts) is a known zero: passed as ``no_data``, it is shown as ``"no data"``,
+   takes part in the audits as a published value (a reader can work it out from the data coverage), and is never
+   counted as small.
+
 Afterwards no small cell has a single possible value; a small cell may still be bounded more tightly than
 0-4 (a "<5" part of a published 7 whose other part is withheld lies in 2-4), which the threshold accepts.
 
@@ -39,7 +44,7 @@ from scipy.optimize import linprog
 
 from ctxrisk.pipelines.errors import ValidationError
 
-__all__ = ["PRIMARY", "SECONDARY", "SHOWN", "HIDDEN", "Protected", "protect"]
+__all__ = ["HIDDEN", "NO_DATA", "PRIMARY", "SECONDARY", "SHOWN", "Protected", "protect"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +52,14 @@ SHOWN = "shown"
 PRIMARY = "primary"
 SECONDARY = "secondary"
 HIDDEN = "hidden"
+NO_DATA = "no_data"
 
 #: Display text of a cell withheld by secondary suppression.
 WITHHELD = "withheld"
+#: Display text of a cell whose feed holds no record in its window.
+NO_DATA_TEXT = "no data"
+#: Statuses whose value a reader knows.
+_KNOWN = (SHOWN, NO_DATA)
 
 _TOL = 1e-9
 
@@ -64,7 +74,8 @@ class Protected:
         Cell key -> count (every cell, hidden ones included).
     status : dict
         Cell key -> ``"shown"``, ``"primary"`` (below the threshold, shown as ``"<5"``), ``"secondary"``
-        (withheld against differencing) or ``"hidden"`` (never published: an atom or a complement).
+        (withheld against differencing), ``"no_data"`` (the feed holds no record in the cell's window) or
+        ``"hidden"`` (never published: an atom or a complement).
     threshold : int
         The suppression threshold.
     """
@@ -79,8 +90,10 @@ class Protected:
         return self.status[key] == SHOWN
 
     def text(self, key: Hashable) -> str:
-        """Display text: the count with thousands separators, ``"<5"`` or ``"withheld"``."""
+        """Display text: the count with thousands separators, ``"<5"``, ``"withheld"`` or ``"no data"``."""
         status = self.status[key]
+        if status == NO_DATA:
+            return NO_DATA_TEXT
         if status == SHOWN:
             return f"{self.values[key]:,}"
         if status == PRIMARY:
@@ -116,6 +129,7 @@ def protect(
     *,
     relations: Iterable[tuple[Hashable, Sequence[Hashable]]] = (),
     hidden: Iterable[Hashable] = (),
+    no_data: Iterable[Hashable] = (),
     threshold: int = 5,
 ) -> Protected:
     """Apply primary and secondary suppression to a set of related counts.
@@ -129,6 +143,9 @@ def protect(
     hidden : iterable of keys
         Cells that are never published (e.g. counts of the elementary time slices that windows are sums of,
         or the complement of a percentage). A hidden cell below the threshold must not be recoverable either.
+    no_data : iterable of keys
+        Cells whose feed holds no record in their window (each must be 0): shown as ``"no data"``, known to
+        a reader, never small.
     threshold : int
         Smallest count shown (``settings.privacy.suppression_threshold``), at least 1.
 
@@ -140,7 +157,7 @@ def protect(
     ------
     ValidationError
         On a negative or fractional count, an unknown key in a relation, a relation that does not add up,
-        or a threshold below 1.
+        a ``no_data`` cell that is not 0, or a threshold below 1.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
         msg = f"threshold must be a whole number of at least 1, got {threshold!r}"
@@ -160,18 +177,27 @@ def protect(
                 msg = f"relation names cell {key!r}, which has no value"
                 raise ValidationError(msg)
         if vals[total] != sum(vals[p] for p in parts):
-            msg = f"relation does not add up: {total!r} = {vals[total]} but its parts sum to {sum(vals[p] for p in parts)}"
+            parts_sum = sum(vals[p] for p in parts)
+            msg = f"relation does not add up: {total!r} = {vals[total]} but its parts sum to {parts_sum}"
             raise ValidationError(msg)
         rels.append((total, parts))
-    status = {k: HIDDEN if k in hidden_set else (PRIMARY if v < threshold else SHOWN) for k, v in vals.items()}
-    sensitive = {k for k, v in vals.items() if v < threshold}
+    empty = set(no_data)
+    for key in empty:
+        if vals.get(key) != 0:
+            msg = f"cell {key!r} is marked as having no data but holds {vals.get(key)!r}"
+            raise ValidationError(msg)
+    status = {
+        k: NO_DATA if k in empty else HIDDEN if k in hidden_set else (PRIMARY if v < threshold else SHOWN)
+        for k, v in vals.items()
+    }
+    sensitive = {k for k, v in vals.items() if v < threshold and k not in empty}
     if rels:
         _secondary(vals, status, sensitive, rels, threshold)
     result = Protected(vals, status, threshold, tuple(rels))
     logger.info(
         "suppressed %s of %s published cells (%s secondary)",
         f"{result.suppressed:,}",
-        f"{sum(1 for s in status.values() if s != HIDDEN):,}",
+        f"{sum(1 for s in status.values() if s not in (HIDDEN, NO_DATA)):,}",
         f"{sum(1 for s in status.values() if s == SECONDARY):,}",
     )
     return result
@@ -179,7 +205,7 @@ def protect(
 
 def _recoverable(keys: list[Hashable], index: dict[Hashable, int], matrix: np.ndarray, status: dict) -> set:
     """Unknown cells fixed by the relations: those whose unit vector lies in the row space of A_U."""
-    unknown = [k for k in keys if status[k] != SHOWN]
+    unknown = [k for k in keys if status[k] not in _KNOWN]
     if not unknown:
         return set()
     sub = matrix[:, [index[k] for k in unknown]]
@@ -204,12 +230,12 @@ def _pinned_by_bounds(
     small unknown cell, the least and greatest values consistent with all of that (linear programmes) are
     compared; equal bounds are an exact disclosure.
     """
-    unknown = [k for k in comp if status[k] != SHOWN]
+    unknown = [k for k in comp if status[k] not in _KNOWN]
     targets = [k for k in unknown if k in sensitive]
     if not targets:
         return []
     cols = {k: i for i, k in enumerate(unknown)}
-    known = [k for k in comp if status[k] == SHOWN]
+    known = [k for k in comp if status[k] in _KNOWN]
     a_eq = matrix[:, [index[k] for k in unknown]]
     b_eq = (
         -matrix[:, [index[k] for k in known]] @ np.array([vals[k] for k in known], dtype=float)

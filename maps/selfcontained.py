@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import html as html_lib
 import logging
 import os
 import re
@@ -21,6 +23,7 @@ __all__ = [
     "ASSETS_DIR",
     "VendoredAsset",
     "base_map",
+    "content_security_policy",
     "external_references",
     "render_self_contained",
     "write_html",
@@ -123,11 +126,24 @@ _LINK_TAG = re.compile(
     r"<link\b[^>]*?\brel\s*=\s*[\"']stylesheet[\"'][^>]*?\bhref\s*=\s*[\"']([^\"']+)[\"'][^>]*?/?>",
     re.IGNORECASE,
 )
-_ANY_URL = re.compile(r"https?://[^\s\"'<>`)\\]+", re.IGNORECASE)
 _ABSOLUTE_URL = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 _CSS_URL = re.compile(r"url\(\s*[\"']?([^\"')]+?)[\"']?\s*\)", re.IGNORECASE)
 _SOURCE_MAP = re.compile(r"^\s*//# sourceMappingURL=.*$", re.MULTILINE)
 _TILE_URL = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
+#: A URL the page's own code would load: a Leaflet tile layer or image overlay, or an HTML attribute or CSS
+#: ``url()`` written into a script string (a popup's ``<img src=...>``). Escaped data text (``&lt;img ...``)
+#: and plain words in names ("see https://...") are not resources and never match.
+_OWN_RESOURCE = re.compile(
+    r"(?:L\.(?:tileLayer|imageOverlay|videoOverlay)(?:\.wms)?\(\s*[\"']"
+    r"|\b(?:src|href|srcset|poster|action|formaction|background|data)\s*=\s*\\?[\"']?\s*"
+    r"|url\(\s*\\?[\"']?|@import\s+\\?[\"'])"
+    r"((?:https?:)?//[^\s\"'<>`)\\]+)",
+    re.IGNORECASE,
+)
+_INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+_NO_ZOOM = re.compile(r",\s*(?:maximum-scale\s*=\s*1(?:\.0)?|user-scalable\s*=\s*no)\b", re.IGNORECASE)
+_VIEWPORT_META = re.compile(r"<meta\b[^>]*\bname\s*=\s*[\"']viewport[\"'][^>]*>", re.IGNORECASE)
+_CSP_META = re.compile(r"<meta\b[^>]*http-equiv\s*=\s*[\"']?content-security-policy", re.IGNORECASE)
 
 # Leaflet finds its default marker image by reading a CSS url() and stripping the file name, which fails
 # for a data: URI; give the default icon its images directly instead.
@@ -293,7 +309,13 @@ def base_map(
     return fmap
 
 
-def render_self_contained(fig: folium.Map | branca.element.Figure, *, basemap_url: str | None = None) -> str:
+def render_self_contained(
+    fig: folium.Map | branca.element.Figure,
+    *,
+    basemap_url: str | None = None,
+    title: str | None = None,
+    lang: str = "en-GB",
+) -> str:
     """Render a map or figure as one HTML page with every script and stylesheet inlined.
 
     folium's CDN links are replaced by the vendored copies in ``maps/assets`` (see its README); jQuery and
@@ -306,19 +328,28 @@ def render_self_contained(fig: folium.Map | branca.element.Figure, *, basemap_ur
         What to render; a map is rendered through its root figure.
     basemap_url : str or None
         The configured tile URL template, if any: the only external URL the page may contain (as a
-        Leaflet tile layer). ``None`` means the page must contain no external URL at all.
+        Leaflet tile layer). ``None`` means the page must load no external resource at all.
+    title : str or None
+        The page's ``<title>`` (escaped); ``None`` keeps the figure's own, if any.
+    lang : str
+        The ``lang`` of the ``<html>`` element (BCP 47), default ``"en-GB"``.
 
     Returns
     -------
     str
-        The complete HTML page.
+        The complete HTML page. Its ``<head>`` starts with a Content-Security-Policy (see
+        :func:`content_security_policy`) allowing exactly the page's own inline scripts (by SHA-256 hash),
+        inline styles, ``data:`` images and, when configured, the basemap's tile host: injected markup can
+        neither run a script nor make a request. A page that already declares a policy keeps its own.
 
     Raises
     ------
     ValidationError
-        If the page links a script or stylesheet with no vendored copy, or, after inlining, any
-        ``http://``/``https://`` URL other than ``basemap_url`` remains in a tag's ``src``/``href``, a style,
-        or the page's own script text. The message names the URL.
+        If the page links a script or stylesheet with no vendored copy, or, after inlining, a resource other
+        than ``basemap_url`` would be loaded: a tag's ``src``/``href``, a style's ``url()``, a tile layer
+        or an attribute written into the page's own script text (a popup's ``<img src=...>``). Words in data
+        (a place named "see https://...") are text, not resources, and never stop a page. The message names
+        the URL.
     """
     _check_basemap_url(basemap_url)
     root = fig.get_root()
@@ -339,7 +370,7 @@ def render_self_contained(fig: folium.Map | branca.element.Figure, *, basemap_ur
             raise ValidationError(msg)
 
     own_text = _SCRIPT_TAG.sub("", _LINK_TAG.sub("", html))
-    _check_no_external_text(own_text, basemap_url=basemap_url)
+    _check_own_resources(own_text, basemap_url=basemap_url)
 
     uses_default_marker = "L.marker(" in own_text and "L.Icon.Default" not in own_text
 
@@ -361,21 +392,78 @@ def render_self_contained(fig: folium.Map | branca.element.Figure, *, basemap_ur
     for ref in external_references(out):
         msg = f"self-contained page still references the external URL {ref}"
         raise ValidationError(msg)
+    out = _with_head(out, basemap_url=basemap_url, title=title, lang=lang)
     logger.info("rendered self-contained page of %s bytes", f"{len(out.encode('utf-8')):,}")
     return out
 
 
-def _check_no_external_text(text: str, *, basemap_url: str | None) -> None:
-    """Raise if the page's own text holds a network URL other than the basemap and XML namespaces."""
+def _check_own_resources(text: str, *, basemap_url: str | None) -> None:
+    """Raise if the page's own code would load a network URL other than the basemap."""
     allowed = set(_NAMESPACE_URLS)
     if basemap_url is not None:
         allowed.add(basemap_url)
-    for match in _ANY_URL.finditer(text):
-        url = match.group(0)
+    for match in _OWN_RESOURCE.finditer(text):
+        url = match.group(1)
         if any(url.startswith(a) for a in allowed):
             continue
-        msg = f"page would make an external request: it contains the URL {url}"
+        msg = f"page would make an external request: it loads the URL {url}"
         raise ValidationError(msg)
+
+
+def content_security_policy(html: str, *, basemap_url: str | None = None) -> str:
+    """The Content-Security-Policy of a self-contained page: its own inline scripts only, no network.
+
+    Parameters
+    ----------
+    html : str
+        The page; every inline ``<script>`` block's text is hashed (SHA-256).
+    basemap_url : str or None
+        The configured tile URL template; its scheme and host are allowed for images.
+
+    Returns
+    -------
+    str
+        ``default-src 'none'; script-src 'sha256-...' ...; style-src 'unsafe-inline'; img-src data: blob:
+        [tile host]; font-src data:; base-uri 'none'; form-action 'none'``. No ``'unsafe-inline'`` for
+        scripts: an injected ``<img onerror=...>`` or ``<script>`` does not run.
+    """
+    hashes = sorted(
+        {
+            "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii") + "'"
+            for attrs, body in _INLINE_SCRIPT.findall(html)
+            if "src=" not in attrs.lower()
+        }
+    )
+    images = ["data:", "blob:"]
+    if basemap_url is not None:
+        host = re.match(r"^(https?://[^/]+)", basemap_url.replace("{s}", "*"))
+        if host:
+            images.append(host.group(1))
+    scripts = " ".join(hashes) if hashes else "'none'"
+    return (
+        f"default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; img-src {' '.join(images)}; "
+        "font-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _with_head(html: str, *, basemap_url: str | None, title: str | None, lang: str) -> str:
+    """Add ``lang``, the ``<title>`` and the Content-Security-Policy; let the reader zoom (WCAG 1.4.4)."""
+    html = _VIEWPORT_META.sub(lambda m: _NO_ZOOM.sub("", m.group(0)), html)
+    if re.search(r"<html\b[^>]*\blang\s*=", html, re.IGNORECASE) is None:
+        html = re.sub(r"<html\b", f'<html lang="{html_lib.escape(lang)}"', html, count=1, flags=re.IGNORECASE)
+    head = []
+    if _CSP_META.search(html) is None:
+        csp = content_security_policy(html, basemap_url=basemap_url)
+        head.append(f'<meta http-equiv="Content-Security-Policy" content="{html_lib.escape(csp)}">')
+    if title is not None:
+        html = re.sub(r"<title\b[^>]*>.*?</title\s*>", "", html, flags=re.IGNORECASE | re.DOTALL)
+        head.append(f"<title>{html_lib.escape(title)}</title>")
+    if not head:
+        return html
+    match = re.search(r"<head\b[^>]*>", html, re.IGNORECASE)
+    if match is None:
+        return "".join(head) + html
+    return html[: match.end()] + "".join(head) + html[match.end() :]
 
 
 def write_html(html: str, path: str | os.PathLike[str]) -> Path:

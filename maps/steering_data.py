@@ -1,4 +1,4 @@
-"""Read the steering map's inputs from the warehouse: simplified areas, Gi* hot spots per period, emerging hot spots, places.
+"""Read the steering map's inputs from the warehouse: areas, Gi* hot spots per period, emerging hot spots, places.
 
 :func:`load_steering_inputs` turns ``raw.boundaries`` and the hot spot and location marts into the frames
 that :func:`ctxrisk.maps.steering.build_steering_map` draws. Only display fields leave this module: area names,
@@ -42,6 +42,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ctxrisk.maps.steering_clear import clear_of_event_positions
+from ctxrisk.maps.steering_secondary import secondary_suppression
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
 
@@ -57,6 +59,7 @@ __all__ = [
     "load_steering_inputs",
     "period_permutations",
     "resolve_periods",
+    "secondary_suppression",
     "trend_text",
 ]
 
@@ -142,6 +145,9 @@ class SteeringInputs:
         Lines for the map's info box: what the selector switches, what each layer covers, what was left out.
     unit : str
         The analysis unit (``h3:9``, ``lsoa11`` ...).
+    analysed : geopandas.GeoDataFrame or None
+        The local authority district(s) analysed (:func:`ctxrisk.maps.steering.analysed_area` of every unit
+        of the hot spot run); None lets the map find them from what it draws.
     """
 
     boundaries: gpd.GeoDataFrame
@@ -150,6 +156,7 @@ class SteeringInputs:
     locations: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     unit: str = ""
+    analysed: gpd.GeoDataFrame | None = None
 
     @property
     def hotspots(self) -> gpd.GeoDataFrame:
@@ -177,6 +184,7 @@ class SteeringInputs:
             show_not_significant=show_not_significant,
             period_hotspots=[(p.spec.label, p.hotspots) for p in self.periods],
             notes=self.notes,
+            analysed=self.analysed,
         )
 
 
@@ -316,112 +324,6 @@ def _round_geoms(geoms: Any) -> np.ndarray:
     from ctxrisk.maps.steering import full_precision
 
     return full_precision(geoms)
-
-
-def _keys(micro: np.ndarray) -> np.ndarray:
-    """One int64 per (lon, lat) pair of micro-degrees (|lon| < 9e6 and 0 < lat < 9e7 in Great Britain)."""
-    return micro[:, 0] * 100_000_000 + micro[:, 1]
-
-
-def _event_position_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    rows = con.execute(
-        "select table_name, column_name from information_schema.columns where table_schema = 'raw'"
-    ).fetchall()
-    by_table: dict[str, set[str]] = {}
-    for table, column in rows:
-        by_table.setdefault(table, set()).add(column)
-    out = []
-    for table, cols in sorted(by_table.items()):
-        for lat in sorted(c for c in cols if c.endswith("latitude")):
-            lon = lat.replace("latitude", "longitude")
-            if lon in cols:
-                out.append((table, lat, lon))
-    return out
-
-
-def clear_of_event_positions(
-    con: duckdb.DuckDBPyConnection, layers: Sequence[gpd.GeoDataFrame], *, max_rounds: int = 5
-) -> tuple[list[gpd.GeoDataFrame], int]:
-    """Move any outline vertex that lies within 1e-6 degree of a stored event position by 2-3e-6 degree.
-
-    Outlines are written to 6 decimal places. With a million events, a few H3 or boundary vertices coincide
-    with an event position to 6 places by chance (an event 0.1 m from a cell corner); the page would then
-    hold a number pair equal to that event's coordinates. Every such vertex moves north by 2e-6 degree
-    (about 0.2 m; 3e-6 when 2e-6 would end in a 0), the same way in every layer so shared vertices stay
-    shared, and the check is repeated. Event positions are compared inside DuckDB (every ``*latitude`` /
-    ``*longitude`` column pair of the raw layer); none is read into Python.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    layers : sequence of geopandas.GeoDataFrame
-        WGS84 outlines already rounded by :func:`ctxrisk.maps.steering.full_precision`.
-    max_rounds : int
-        Checks before giving up (a vertex still on an event then raises).
-
-    Returns
-    -------
-    (list of geopandas.GeoDataFrame, int)
-        The layers with moved vertices, and how many distinct vertices moved.
-
-    Raises
-    ------
-    ValidationError
-        When a vertex still coincides with an event after ``max_rounds`` moves.
-    """
-    sources = _event_position_columns(con)
-    layers = [layer.copy() for layer in layers]
-    moved: dict[int, tuple[int, int]] = {}
-    for _round in range(max_rounds):
-        parts = [shapely.get_coordinates(layer.geometry.values) for layer in layers if len(layer)]
-        if not parts or not sources:
-            return layers, len(moved)
-        micro = np.unique(np.rint(np.concatenate(parts) * 1e6).astype(np.int64), axis=0)
-        # each vertex with its 3 x 3 neighbouring micro-degree keys, so the join is an equi-join (hash join)
-        d = np.array([(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)], dtype=np.int64)
-        vertices = pd.DataFrame(
-            {
-                "klon": np.repeat(micro[:, 0], 9),
-                "klat": np.repeat(micro[:, 1], 9),
-                "elon": (micro[:, None, 0] + d[None, :, 0]).ravel(),
-                "elat": (micro[:, None, 1] + d[None, :, 1]).ravel(),
-            }
-        )
-        events = " union ".join(
-            f'select cast(floor("{lat}" * 1e6) as bigint) as klat, cast(floor("{lon}" * 1e6) as bigint) as klon '
-            f'from raw."{table}" where "{lat}" is not null and "{lon}" is not null'
-            for table, lat, lon in sources
-        )
-        con.register("_steering_vertices", vertices)
-        try:
-            hits = con.execute(
-                f"with e as ({events}) select distinct v.klon, v.klat from _steering_vertices v join e "
-                "on e.klat = v.elat and e.klon = v.elon"
-            ).fetchnumpy()
-        finally:
-            con.unregister("_steering_vertices")
-        if not len(hits["klon"]):
-            return layers, len(moved)
-        old = np.column_stack([hits["klon"], hits["klat"]]).astype(np.int64)
-        step = np.where((old[:, 1] + 2) % 10 == 0, 3, 2)
-        new = old.copy()
-        new[:, 1] += step
-        mapping = dict(zip(_keys(old).tolist(), map(tuple, new.tolist()), strict=True))
-        for k, v in mapping.items():
-            moved[k] = v
-        for layer in layers:
-            if not len(layer):
-                continue
-            coords = shapely.get_coordinates(layer.geometry.values)
-            cm = np.rint(coords * 1e6).astype(np.int64)
-            hit = np.isin(_keys(cm), list(mapping))
-            if hit.any():
-                cm[hit] = [mapping[k] for k in _keys(cm[hit]).tolist()]
-                arr = np.array(layer.geometry.values, dtype=object, copy=True)
-                layer["geometry"] = shapely.set_coordinates(arr, cm / 1e6)
-        logger.info("moved %s outline vertices off event positions", f"{len(mapping):,}")
-    msg = f"outline vertices still coincide with event positions after {max_rounds} moves"
-    raise ValidationError(msg)
 
 
 def _cells_frame(frame: pd.DataFrame, columns: Sequence[str]) -> gpd.GeoDataFrame:
@@ -693,6 +595,7 @@ def load_steering_inputs(
     include_out_of_area: bool = False,
     simplify_m: float = SIMPLIFY_M,
     show_not_significant: bool = False,
+    area: str | Sequence[str] | None = None,
 ) -> SteeringInputs:
     """Read the steering map's inputs from the warehouse (see the module docstring).
 
@@ -713,6 +616,10 @@ def load_steering_inputs(
         Outline simplification tolerance in metres (BNG), see :func:`read_boundaries`.
     show_not_significant : bool
         Keep Gi* cells with ``bin == 0`` (default False: the page carries significant cells only).
+    area : str, sequence of str or None
+        The partnership's local authority districts, by ONS code or name (comma-separated or a sequence),
+        e.g. ``"E06000049"`` or ``"Cheshire East"``; None finds them from the hot spot run's events
+        (:func:`ctxrisk.maps.steering.analysed_area`).
 
     Returns
     -------
@@ -773,6 +680,9 @@ def load_steering_inputs(
         msg = f"none of the periods {[s.label for s in specs]} has events: there are no hot spots to map"
         raise ValidationError(msg)
 
+    periods = secondary_suppression(
+        periods, threshold=settings.privacy.suppression_threshold, first_day=first_day, last_day=last_day
+    )
     em = con.execute("select * from marts.emerging_hotspots").df()
     if not len(em):
         msg = "marts.emerging_hotspots is empty: run `ctxrisk hotspots emerging` first"
@@ -792,6 +702,11 @@ def load_steering_inputs(
         logger.warning("marts.locations_of_concern is missing: run `ctxrisk locations` to rank places of concern")
         notes.append("Places of concern have not been ranked for this edition.")
         locations = _empty_locations()
+    withheld = {
+        str(u) for p in periods if "withheld" in p.hotspots for u in p.hotspots.loc[p.hotspots["withheld"], "unit_id"]
+    }
+    if len(locations) and withheld:  # the same cell's count in a linked table
+        locations = locations.assign(withheld=locations["unit_id"].astype(str).isin(withheld).to_numpy())
 
     layers = [boundaries, emerging, *(p.hotspots for p in periods)]
     layers, n_moved = clear_of_event_positions(con, layers)
@@ -817,4 +732,21 @@ def load_steering_inputs(
         f"{len(emerging):,}",
         f"{len(locations):,}",
     )
-    return SteeringInputs(boundaries, periods, emerging, locations, notes, unit)
+    return SteeringInputs(boundaries, periods, emerging, locations, notes, unit, _analysed(mart, area))
+
+
+def _analysed(mart: pd.DataFrame, area: str | Sequence[str] | None = None) -> gpd.GeoDataFrame:
+    """The districts named, or those holding the hot spot run's events (every unit, not only significant ones)."""
+    from ctxrisk.maps.steering import analysed_area
+    from ctxrisk.pipelines import lad
+
+    if area is not None:
+        names = [a.strip() for a in (area.split(",") if isinstance(area, str) else area) if str(a).strip()]
+        try:
+            return pd.concat([lad.local_authority(n) for n in names], ignore_index=True) if names else None
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    centres = shapely.centroid(shapely.from_wkt(mart["geometry_wkt"].to_numpy(object)))
+    weights = pd.to_numeric(mart["count"], errors="coerce").fillna(0).to_numpy()
+    return analysed_area(shapely.get_y(centres), shapely.get_x(centres), weights=weights if weights.sum() else None)

@@ -38,6 +38,7 @@ def steering_page(
     period: str | None = None,
     include_out_of_area: bool = False,
     title: str = "Contextual safeguarding: places of concern",
+    area: str | None = None,
 ) -> SteeringPage:
     """Build the steering map from the warehouse and render it as one self-contained page.
 
@@ -52,7 +53,10 @@ def steering_page(
     include_out_of_area : bool
         See :func:`ctxrisk.maps.steering_data.load_steering_inputs`.
     title : str
-        Heading of the map's info box.
+        The page's heading (the area and period are added).
+    area : str or None
+        The partnership's local authority districts, by ONS code or name, comma-separated (see
+        :func:`ctxrisk.maps.steering_data.load_steering_inputs`); None finds them from the data.
 
     Returns
     -------
@@ -61,9 +65,13 @@ def steering_page(
     from ctxrisk.maps.selfcontained import render_self_contained
     from ctxrisk.maps.steering_data import load_steering_inputs
 
-    inputs = load_steering_inputs(con, settings=settings, period=period, include_out_of_area=include_out_of_area)
+    inputs = load_steering_inputs(
+        con, settings=settings, period=period, include_out_of_area=include_out_of_area, area=area
+    )
     fmap = inputs.build_map(settings=settings, title=title)
-    html = render_self_contained(fmap, basemap_url=settings.maps.basemap_url)
+    html = render_self_contained(
+        fmap, basemap_url=settings.maps.basemap_url, title=getattr(fmap, "ctxrisk_title", title)
+    )
     summary = (
         f"{len(inputs.boundaries):,} areas, {len(inputs.periods)} period(s) "
         f"({', '.join(f'{len(p.hotspots):,}' for p in inputs.periods)} hot/cold spot cells), "
@@ -80,6 +88,7 @@ def make_steering_map(
     period: str | None = None,
     include_out_of_area: bool = False,
     title: str = "Contextual safeguarding: places of concern",
+    area: str | None = None,
 ) -> tuple[Path, int, str]:
     """Build the steering map (:func:`steering_page`), write it atomically (0600) and record it in ``meta.audit``.
 
@@ -89,7 +98,7 @@ def make_steering_map(
         A writable warehouse (the audit row is written to it).
     out : Path
         The HTML file to write (its folder is created).
-    settings, period, include_out_of_area, title
+    settings, period, include_out_of_area, title, area
         As :func:`steering_page`.
 
     Returns
@@ -100,7 +109,9 @@ def make_steering_map(
     from ctxrisk.maps.selfcontained import write_html
     from ctxrisk.pipelines.warehouse import audit
 
-    page = steering_page(con, settings=settings, period=period, include_out_of_area=include_out_of_area, title=title)
+    page = steering_page(
+        con, settings=settings, period=period, include_out_of_area=include_out_of_area, title=title, area=area
+    )
     summary = page.summary
     path = write_html(page.html, out)
     size = len(page.html.encode("utf-8"))

@@ -10,7 +10,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ctxrisk.pipelines.ingest import bulk_write
 from ctxrisk.pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -212,13 +211,12 @@ def _assign(
     )
     con.register("_found_areas", found)
     try:
-        with bulk_write(con, rows=len(point)):
-            # The event type is a bound parameter, the same for every row.
-            con.execute(
-                "insert into raw.event_areas (event_type, event_id, level, area_code) "
-                "select ?::varchar, event_id, level, area_code from _found_areas",
-                [source.event_type],
-            )
+        # The event type is a bound parameter, the same for every row.
+        con.execute(
+            "insert into raw.event_areas (event_type, event_id, level, area_code) "
+            "select ?::varchar, event_id, level, area_code from _found_areas",
+            [source.event_type],
+        )
     finally:
         con.unregister("_found_areas")
     return events.num_rows, len(point)

@@ -254,9 +254,9 @@ def text_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(values), dtype=pd.StringDtype("pyarrow"))
 
 
-def spread(values: list[object], codes: np.ndarray, type: pa.DataType = pa.string()) -> pa.Array:
-    """One value per distinct code (``values[code]``) spread back to every row as an Arrow array."""
-    return pa.array(values, type=type).take(pa.array(codes))
+def spread(values: list[object], codes: np.ndarray, type: pa.DataType | None = None) -> pa.Array:
+    """One value per distinct code (``values[code]``) spread back to every row as an Arrow array (text by default)."""
+    return pa.array(values, type=type or pa.string()).take(pa.array(codes))
 
 
 def spread_flags(flags: list[bool], codes: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ ID_CHARS, ID_MAX = _ALNUM + "_.:-", 64
 KEY_CHARS, KEY_MAX = _ALNUM + "_.:/#-", 128
 
 ROLES = ("victim", "suspect", "associate", "witness", "found_with", "subject")
-EVENT_TYPES = ("incident", "missing", "intelligence")
+EVENT_TYPES = ("incident", "missing", "intelligence", "stop_search")
 RELATIONS = ("knows", "family", "lives_with", "social_media", "phone_contact", "co_offender", "intelligence")
 SOURCE_EVALUATIONS = ("1", "2", "3")
 INTELLIGENCE_EVALUATIONS = ("A", "B", "C", "D", "E")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,6 @@ import duckdb
 from ctxrisk.pipelines.errors import CtxriskError
 from ctxrisk.pipelines.ingest import IngestResult, ingest_file, skip_if_ingested, store_batch
 from ctxrisk.pipelines.kinds import KINDS
-from ctxrisk.pipelines.memory import arrow_memory_for_ingest, keep_freed_memory_for_reuse, release_freed_memory
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.warehouse import transaction
 
@@ -32,49 +29,17 @@ def ingest_one(
     run_id: str | None = None,
 ) -> IngestResult:
     """Ingest one file of a canonical kind or of a public format."""
-    from ctxrisk.pipelines.geo import warm_up
-
-    keep_freed_memory_for_reuse()
-    if _locates_points(kind):
-        warm_up()  # PROJ's set-up runs while the file is read
-    try:
-        with arrow_memory_for_ingest(), _collector_skips_older_objects():
-            return _ingest_one(
-                con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, options=options, run_id=run_id
-            )
-    finally:
-        release_freed_memory()  # the file's columns are gone; the steps after it start from a small process
-
-
-def _locates_points(kind: str) -> bool:
-    """True when a file of ``kind`` may hold coordinates to convert (PROJ is then set up as it arrives).
-
-    A file without any (an SSDA903 return, Annex A, persons) does not pay for PROJ's set-up: two threads
-    building transforms for 0.05-0.1 s, beside the reader of a file that is often read in less.
-    """
     if kind in KINDS:
-        return bool(KINDS[kind].points)
-    from ctxrisk.pipelines import sources
-
-    return kind in sources.SOURCE_KINDS and sources.located(kind)
-
-
-@contextmanager
-def _collector_skips_older_objects() -> Iterator[None]:
-    """Python's cycle collector looks only at objects made within the block (``gc.freeze``).
-
-    The 150,000 objects of the loaded libraries are otherwise traversed again by the collections an ingest
-    triggers: 0.09-0.12 s of a million-row police.uk ingest, 0.04 s with them frozen. They are handed back to
-    the collector afterwards.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+        result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
+        if not result.skipped_same_file:
+            _assign_areas(con, kind, result, tables=[KINDS[kind].table])
+        return result
+    return _ingest_source(
+        con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, options=options, run_id=run_id
+    )
 
 
-def _ingest_one(
+def _ingest_source(
     con: duckdb.DuckDBPyConnection,
     kind: str,
     path: Path,
@@ -84,11 +49,7 @@ def _ingest_one(
     options: dict[str, Any] | None,
     run_id: str | None,
 ) -> IngestResult:
-    if kind in KINDS:
-        result = ingest_file(con, kind, path, settings=settings, pseudonymise_key=pseudonymise_key, run_id=run_id)
-        if not result.skipped_same_file:
-            _assign_areas(con, kind, result, tables=[KINDS[kind].table])
-        return result
+    """Ingest one file of a public format, then link what it adds (outcomes, areas)."""
     from ctxrisk.pipelines import sources
 
     skipped = skip_if_ingested(con, kind, Path(path))

@@ -78,6 +78,8 @@ class GraphSettings:
 
     recency_half_life_days: float = 365.0
     min_children: int = 2
+    #: False discovery rate below which an adult's links with children are more than chance explains.
+    alpha: float = 0.05
     exact_betweenness_max_nodes: int = 5000
     max_event_size: int = 30
 
@@ -87,6 +89,92 @@ class ScreeningSettings:
     """The screening tool's risk scale, lowest first."""
 
     risk_levels: tuple[str, ...] = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class MissingSettings:
+    """``[missing]``: when a child counts as missing repeatedly, the return home interview deadline, and distance."""
+
+    #: A child is missing repeatedly when ``repeat_count`` or more episodes start within ``repeat_window_days``.
+    repeat_count: int = 3
+    repeat_window_days: int = 30
+    #: A return home interview counts as offered in time when offered within this many hours of the return.
+    rhi_hours: float = 72.0
+    #: An episode is found away when found outside the partnership's boundaries or further than this from
+    #: where the child went missing from (home or placement), where both places are known.
+    far_from_home_km: float = 32.0
+
+    def __post_init__(self) -> None:
+        for name in ("repeat_count", "repeat_window_days"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                msg = f"[missing] {name} must be a whole number >= 1, got {value!r}"
+                raise ValidationError(msg)
+        for name in ("rhi_hours", "far_from_home_km"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                msg = f"[missing] {name} must be a number > 0, got {value!r}"
+                raise ValidationError(msg)
+
+
+#: The MACE indicators, in the order their columns are shown.
+MACE_INDICATORS: tuple[str, ...] = (
+    "repeat_missing",
+    "flagged_adult",
+    "location_of_concern",
+    "stop_search",
+    "screening_high",
+    "nrm_referral",
+)
+
+_MACE_WEIGHTS: dict[str, float] = {
+    "repeat_missing": 2.0,
+    "flagged_adult": 3.0,
+    "location_of_concern": 1.0,
+    "stop_search": 2.0,
+    "screening_high": 2.0,
+    "nrm_referral": 3.0,
+}
+
+
+@dataclass(frozen=True)
+class MaceSettings:
+    """``[mace]``: which indicators put a child on the MACE list, their strengths, and who counts as a child."""
+
+    #: Indicators assessed (any of :data:`MACE_INDICATORS`).
+    indicators: tuple[str, ...] = MACE_INDICATORS
+    #: Strength of each indicator: rows with the same number of indicators are ordered by the sum.
+    weights: dict[str, float] = field(default_factory=lambda: dict(_MACE_WEIGHTS))
+    #: Screening levels that count as high.
+    high_risk_levels: tuple[str, ...] = ("high",)
+    #: Themes of a stop and search's object that count (drugs and weapons by the default theme tables).
+    search_themes: tuple[str, ...] = ("county_lines", "cce")
+    #: People younger than this on the list's date (or of unknown age) are listed.
+    max_age: int = 18
+    #: H3 rings around a location of concern's cell that count as the place (0: the cell itself).
+    location_rings: int = 0
+
+    def __post_init__(self) -> None:
+        # weights given for some indicators keep the defaults of the others
+        object.__setattr__(self, "weights", {**_MACE_WEIGHTS, **dict(self.weights)})
+        bad = sorted(set(self.indicators) - set(MACE_INDICATORS))
+        if bad or not self.indicators:
+            msg = f"[mace] indicators must be some of {list(MACE_INDICATORS)}, got {list(self.indicators)}"
+            raise ValidationError(msg)
+        unknown = sorted(set(self.weights) - set(MACE_INDICATORS))
+        if unknown or any(not isinstance(v, int | float) or v < 0 for v in self.weights.values()):
+            msg = f"[mace] weights must be numbers >= 0 for {list(MACE_INDICATORS)}, got {self.weights!r}"
+            raise ValidationError(msg)
+        if isinstance(self.max_age, bool) or not isinstance(self.max_age, int) or not 1 <= self.max_age <= 25:
+            msg = f"[mace] max_age must be a whole number from 1 to 25, got {self.max_age!r}"
+            raise ValidationError(msg)
+        if isinstance(self.location_rings, bool) or not isinstance(self.location_rings, int) or self.location_rings < 0:
+            msg = f"[mace] location_rings must be a whole number >= 0, got {self.location_rings!r}"
+            raise ValidationError(msg)
+
+    def weight(self, indicator: str) -> float:
+        """The strength of ``indicator``."""
+        return float(self.weights[indicator])
 
 
 @dataclass(frozen=True)
@@ -128,7 +216,7 @@ class Settings:
 
     Attributes
     ----------
-    paths, privacy, hotspots, locations, graph, screening, maps, run
+    paths, privacy, hotspots, locations, graph, screening, maps, run, missing, mace
         Sections of the TOML file of the same name.
     themes : tuple of str
         Allowed theme names.
@@ -154,6 +242,8 @@ class Settings:
     screening: ScreeningSettings = field(default_factory=ScreeningSettings)
     maps: MapSettings = field(default_factory=MapSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    missing: MissingSettings = field(default_factory=MissingSettings)
+    mace: MaceSettings = field(default_factory=MaceSettings)
     themes: tuple[str, ...] = ()
     theme_categories: dict[str, str] = field(default_factory=dict)
     police_uk_themes: dict[str, str] = field(default_factory=dict)
@@ -198,6 +288,14 @@ def _section(cls: type, raw: dict[str, Any], name: str) -> Any:
         msg = f"unknown setting(s) {sorted(unknown)} in [{name}]; allowed: {sorted(allowed)}"
         raise ValidationError(msg)
     return cls(**raw)
+
+
+def _mace_raw(raw: dict[str, Any]) -> dict[str, Any]:
+    out = dict(raw)
+    for name in ("indicators", "high_risk_levels", "search_themes"):
+        if name in out:
+            out[name] = tuple(out[name])
+    return out
 
 
 def default_config_text() -> str:
@@ -296,6 +394,8 @@ def load_settings(path: str | Path | None = None, *, warehouse: str | Path | Non
         screening=_section(ScreeningSettings, screening_raw, "screening"),
         maps=_section(MapSettings, maps_raw, "maps"),
         run=_section(RunSettings, raw.get("run", {}), "run"),
+        missing=_section(MissingSettings, raw.get("missing", {}), "missing"),
+        mace=_section(MaceSettings, _mace_raw(raw.get("mace", {})), "mace"),
         themes=themes,
         theme_categories=categories,
         police_uk_themes=police_tables["police_uk"],

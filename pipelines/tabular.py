@@ -6,10 +6,7 @@ import csv
 import hashlib
 import io
 import logging
-import mmap
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,15 +24,8 @@ log = logging.getLogger(__name__)
 
 csv.field_size_limit(2**31 - 1)
 HEAD_BYTES = 1 << 20
-# Arrow parses blocks of this size in parallel; large blocks mean few chunks for every later column pass.
-# A file of more than one row group is parsed in pieces of ROW_GROUP_ROWS lines instead (_arrow_csv_pieces).
+#: Bytes Arrow parses per block (in parallel).
 CSV_BLOCK_BYTES = 16 << 20
-# DuckDB's row group size: batches of this many rows are loaded in parallel.
-ROW_GROUP_ROWS = 122_880
-# Newlines are counted in windows of this size when a file is cut into pieces.
-NEWLINE_WINDOW_BYTES = 1 << 20
-# A file is read and hashed in blocks of this size, the hashing one block behind the reading.
-HASH_BLOCK_BYTES = 8 << 20
 
 
 @dataclass
@@ -79,124 +69,16 @@ class TextTable:
     line_kind: str = "line"
 
 
-# Digests of files hashed lately, by what stat() says of them: the same-bytes check hashes a file just before
-# it is read, and the reader then need not hash it again. Any write changes ctime, so a changed file misses.
-_DIGESTS: dict[tuple[object, ...], str] = {}
-_DIGESTS_KEPT = 16
-
-
-def _stat_key(path: Path) -> tuple[object, ...]:
-    st = os.stat(path)
-    return (str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _remember(key: tuple[object, ...], digest: str) -> None:
-    if len(_DIGESTS) >= _DIGESTS_KEPT:
-        _DIGESTS.clear()
-    _DIGESTS[key] = digest
-
-
-# A file's bytes as read: ``bytes``, or for a large file an anonymous memory map (see _read_hashing). Both give
-# len, slices (as bytes), find/rfind and the buffer protocol, which is all the readers below use.
-FileBytes = bytes | mmap.mmap
-
-# The bytes of the file hashed last, when the caller is about to parse it (see file_sha256's keep_bytes).
-_KEPT: dict[tuple[object, ...], FileBytes] = {}
-
-
-def file_sha256(path: Path, *, keep_bytes: bool = False) -> str:
-    """Return the SHA-256 of a file's bytes.
-
-    With ``keep_bytes`` the whole file is read at once and its bytes are kept for the next
-    :func:`read_csv_text` of the same unchanged file (one slot; :func:`forget_kept` drops them), so a file
-    that is checked and then parsed is read from disk once.
-    """
-    _KEPT.clear()
-    before = _stat_key(path)
-    if keep_bytes:
-        data, digest = _read_hashing(path, int(before[3]))
-        if len(data) == before[3] and _stat_key(path) == before:
-            _remember(before, digest)
-            _KEPT[before] = data
-        return digest
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes."""
     hasher = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 22), b""):
             hasher.update(chunk)
-    if _stat_key(path) == before:
-        _remember(before, hasher.hexdigest())
     return hasher.hexdigest()
 
 
-def _read_hashing(path: Path, size: int) -> tuple[FileBytes, str]:
-    """All of a file's bytes and their SHA-256, each block hashed on another thread while the next is read.
-
-    Copying the file from the page cache into fresh memory and hashing it take about as long as each other,
-    and neither holds the interpreter lock, so overlapping them shortens the wait before parsing can start
-    (219 MB: 0.24 s against 0.30-0.35 s one after the other). The bytes go into an anonymous memory map,
-    which, unlike a ``bytearray``, is not zero-filled first. ``size`` is what stat() said; a file found longer
-    or shorter is read again whole, so the digest is always that of the bytes returned.
-    """
-    if size < 2 * HASH_BLOCK_BYTES:
-        data = path.read_bytes()
-        return data, hashlib.sha256(data).hexdigest()
-    buffer = _anonymous_memory(size)
-    view = memoryview(buffer)
-    hasher = hashlib.sha256()
-    filled = 0
-    with open(path, "rb", buffering=0) as handle, ThreadPoolExecutor(1) as pool:
-        hashed = None
-        while filled < size:
-            got = handle.readinto(view[filled : min(size, filled + HASH_BLOCK_BYTES)])
-            if not got:
-                break
-            if hashed is not None:
-                hashed.result()
-            hashed = pool.submit(hasher.update, view[filled : filled + got])
-            filled += got
-        if hashed is not None:
-            hashed.result()
-        complete = filled == size and not handle.read(1)
-    if not complete:  # the file changed while it was read
-        data = path.read_bytes()
-        return data, hashlib.sha256(data).hexdigest()
-    return buffer, hasher.hexdigest()
-
-
-def _anonymous_memory(size: int) -> mmap.mmap:
-    """``size`` bytes of private memory, its pages mapped in one call where the system allows it.
-
-    Python's default anonymous map is shared memory, whose pages cost more to fault in one by one: reading
-    220 MB into private, pre-populated pages took 0.13-0.15 s against 0.21-0.28 s.
-    """
-    private = getattr(mmap, "MAP_PRIVATE", None)
-    anonymous = getattr(mmap, "MAP_ANONYMOUS", None)
-    if private is None or anonymous is None:  # Windows: no flags
-        return mmap.mmap(-1, size)
-    return mmap.mmap(-1, size, flags=private | anonymous | getattr(mmap, "MAP_POPULATE", 0))
-
-
-def forget_kept() -> None:
-    """Drop the bytes kept by ``file_sha256(..., keep_bytes=True)`` (the file will not be parsed)."""
-    _KEPT.clear()
-
-
-def _read_with_digest(path: Path) -> tuple[FileBytes, str]:
-    """A file's bytes and their SHA-256, hashed again only when the file is not the one hashed last time."""
-    before = _stat_key(path)
-    kept = _KEPT.pop(before, None)
-    _KEPT.clear()
-    known = _DIGESTS.get(before)
-    if kept is None and known is None:
-        return _read_hashing(path, int(before[3]))
-    data = kept if kept is not None else path.read_bytes()
-    if known is not None and len(data) == before[3] and _stat_key(path) == before:
-        return data, known
-    return data, hashlib.sha256(data).hexdigest()
-
-
-def _decode(path: Path, data: FileBytes) -> str:
-    data = data if isinstance(data, bytes) else data[:]
+def _decode(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -209,7 +91,7 @@ def _decode(path: Path, data: FileBytes) -> str:
         raise ValidationError(msg) from exc
 
 
-def _decode_head(path: Path, data: FileBytes) -> str:
+def _decode_head(path: Path, data: bytes) -> str:
     """The first MiB as text (the whole file when it is shorter), cut at a line end; decoding errors raised."""
     if len(data) <= HEAD_BYTES:
         return _decode(path, data)
@@ -256,85 +138,8 @@ def _convert_options(header: list[str], *, check_utf8: bool = True) -> pacsv.Con
     )
 
 
-def _is_ascii(data: FileBytes) -> bool:
-    """True when every byte is below 0x80: the text is then valid UTF-8 without checking each value.
-
-    One vectorised pass (about 0.015 s for 200 MB) spares Arrow's per-value UTF-8 check, about 0.25 s of CPU
-    for a million police.uk rows; the published files are plain ASCII.
-    """
-    return not len(data) or int(np.frombuffer(data, dtype=np.uint8).max()) < 0x80
-
-
-def _arrow_csv(
-    data: FileBytes, header: list[str], on_invalid: Callable[[object], str], *, check_utf8: bool = True
-) -> pa.Table | None:
-    """Every record of ``data`` after the header as large strings, or None when Arrow cannot parse it."""
-    try:
-        return pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=CSV_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
-            convert_options=_convert_options(header, check_utf8=check_utf8),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
-
-
-def _line_cuts(data: FileBytes, start: int, lines_per_piece: int) -> tuple[list[int], int]:
-    """Byte offsets cutting ``data[start:]`` into pieces of ``lines_per_piece`` lines, and its newline count.
-
-    Newlines are counted with numpy a mebibyte at a time (faster than ``bytes.count``, and the mask is reused).
-    """
-    everything = np.frombuffer(data, dtype=np.uint8)
-    mask = np.empty(min(len(data), NEWLINE_WINDOW_BYTES), dtype=bool)
-    cuts, wanted, newlines, pos = [start], lines_per_piece, 0, start
-    while pos < len(data):
-        end = min(len(data), pos + NEWLINE_WINDOW_BYTES)
-        found = np.equal(everything[pos:end], 0x0A, out=mask[: end - pos])
-        count = int(np.count_nonzero(found))
-        if count < wanted:
-            wanted -= count
-            newlines += count
-            pos = end
-            continue
-        pos += int(np.flatnonzero(found)[wanted - 1]) + 1
-        newlines += wanted
-        cuts.append(pos)
-        wanted = lines_per_piece
-    if cuts[-1] != len(data):
-        cuts.append(len(data))
-    return cuts, newlines
-
-
-def _arrow_csv_pieces(
-    data: FileBytes, header: list[str], cuts: list[int], on_invalid: Callable[[object], str], *, check_utf8: bool = True
-) -> pa.Table | None:
-    """The records between consecutive ``cuts``, each piece parsed as one block on a pool of threads.
-
-    Every column then has one chunk per piece: with pieces of a DuckDB row group each, the rows reach
-    DuckDB in aligned batches without being copied into them (``ctxrisk.pipelines.ingest``), which for a million
-    police.uk rows saved copying about 300 MB into fresh memory (0.3-0.4 s on a 2-core machine).
-    """
-    buffer = pa.py_buffer(data)
-
-    def piece(lo: int, hi: int) -> pa.Table:
-        return pacsv.read_csv(
-            pa.BufferReader(buffer.slice(lo, hi - lo)),
-            read_options=pacsv.ReadOptions(column_names=header, block_size=hi - lo + 1, use_threads=False),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
-            convert_options=_convert_options(header, check_utf8=check_utf8),
-        )
-
-    try:
-        with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, len(cuts) - 1))) as pool:
-            tables = list(pool.map(piece, cuts[:-1], cuts[1:]))
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
-    return pa.concat_tables(tables)
-
-
-def _fast_csv(path: Path, data: FileBytes, header: list[str]) -> TextTable | None:
-    """Read with Arrow's multi-threaded parser when every record is one line; None to use the exact reader."""
+def _arrow_csv(data: bytes, header: list[str]) -> pa.Table | None:
+    """Every record after the header as large strings, or None when Arrow refuses or skips a record."""
     invalid = 0
 
     def on_invalid(_row: object) -> str:
@@ -342,21 +147,90 @@ def _fast_csv(path: Path, data: FileBytes, header: list[str]) -> TextTable | Non
         invalid += 1
         return "skip"
 
-    check_utf8 = not _is_ascii(data)
-    first_end = data.find(b"\n") + 1
-    if first_end and data[:first_end].count(b'"') % 2 == 0:  # the header is the first line
-        cuts, after_header = _line_cuts(data, first_end, ROW_GROUP_ROWS)
-        newlines = 1 + after_header
-        if len(cuts) > 2:
-            table = _arrow_csv_pieces(data, header, cuts, on_invalid, check_utf8=check_utf8)
-        else:  # one row group or less: Arrow's own blocks, on its threads
-            table = _arrow_csv(data, header, on_invalid, check_utf8=check_utf8)
-    else:
-        newlines = _line_cuts(data, 0, len(data) + 1)[1]
-        table = _arrow_csv(data, header, on_invalid, check_utf8=check_utf8)
-    if table is None or invalid:
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.large_string() for name in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    physical_lines = newlines + (0 if data[-1:] == b"\n" else 1)
+    return None if invalid else table
+
+
+#: A quoted value that does not close on its line, or whose closing quote is followed by more text: a quote
+#: at the start of a value, its text (a doubled quote is one quote; possessive, so it never backtracks), then
+#: either a quote followed by anything but a comma or the line's end, or the line's end itself. A comma inside
+#: a quoted value may start a match too: that only sends a sound file to the exact reader.
+_MISPLACED_QUOTE = re.compile(rb'(?:^|,)"(?:[^"\n]|"")*+(?:"[^,\r\n]|$)', re.MULTILINE)
+
+
+def _quoting_is_plain(data: bytes) -> bool:
+    """True when every quoted value opens and closes on its line, followed by a comma or the line's end:
+    Arrow's one-line-per-record parse then reads the file as the exact reader would."""
+    return b'"' not in data or _MISPLACED_QUOTE.search(data) is None
+
+
+def quote_problem(text: str) -> tuple[int, int, str] | None:
+    """The first misplaced quote in a record's text: ``(line offset, column, reason)``, or None.
+
+    A quoted value must end with a quote followed by a comma or the record's end (``"Drugs"x`` does not), and
+    every opened quote must be closed. The line offset counts from the record's first line (0); the column is
+    1-based within that line.
+    """
+    line, column, i, n = 0, 0, 0, len(text)
+    at_field_start = True
+    while i < n:
+        char = text[i]
+        column += 1
+        if char == "\n":
+            line, column, at_field_start = line + 1, 0, True
+        elif char == ",":
+            at_field_start = True
+        elif char == '"' and at_field_start:
+            open_line, open_column = line, column
+            i += 1
+            while True:
+                if i >= n:
+                    reason = "a quote opened here is never closed"
+                    return open_line, open_column, reason
+                char = text[i]
+                column += 1
+                if char == "\n":
+                    line, column = line + 1, 0
+                elif char == '"':
+                    if i + 1 < n and text[i + 1] == '"':
+                        i += 1
+                        column += 1
+                    else:
+                        break
+                i += 1
+            following = text[i + 1] if i + 1 < n else ""
+            if following not in ("", ",", "\n", "\r"):
+                reason = "text after a closing quote; quote the whole value"
+                return line, column + 1, reason
+            at_field_start = False
+        else:
+            at_field_start = False
+        i += 1
+    return None
+
+
+def _fast_csv(path: Path, data: bytes, header: list[str]) -> TextTable | None:
+    """Read with Arrow's multi-threaded parser when every record is one line; None to use the exact reader."""
+    first_end = data.find(b"\n") + 1
+    if not first_end or data[:first_end].count(b'"') % 2 or not _quoting_is_plain(data):
+        return None
+    table = _arrow_csv(data, header)
+    if table is None:
+        return None
+    physical_lines = data.count(b"\n") + (0 if data[-1:] == b"\n" else 1)
     if physical_lines != table.num_rows + 1:
         # Blank lines or values spanning lines: the exact reader numbers lines correctly.
         return None
@@ -376,26 +250,58 @@ def _fast_csv(path: Path, data: FileBytes, header: list[str]) -> TextTable | Non
     return TextTable(path, header, frame, lines, [], table.num_rows)
 
 
+class _Lines:
+    """The physical lines of a text, handed out one at a time from a position that can be moved back."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = io.StringIO(text, newline="").readlines()
+        self.next = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.next >= len(self.lines):
+            raise StopIteration
+        self.next += 1
+        return self.lines[self.next - 1]
+
+
+def _unparsable(lines: _Lines, start: int, exc: csv.Error) -> StructuralReject:
+    """The reject for a record starting on line ``start`` that the CSV parser refused, naming line and column."""
+    text = "".join(lines.lines[start - 1 : max(lines.next, start)])
+    found = quote_problem(text)
+    if found is None:
+        return StructuralReject(start, f"the record could not be parsed as CSV: {exc}")
+    offset, column, reason = found
+    line = start + offset
+    return StructuralReject(line, f"column {column}: {reason}", value=lines.lines[line - 1].rstrip("\r\n")[:200])
+
+
 def _exact_csv(path: Path, text: str, header: list[str]) -> TextTable:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    next(reader)  # header, already checked
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=True)
+    try:
+        next(reader)  # header, already checked
+    except csv.Error as exc:
+        reject = _unparsable(lines, 1, exc)
+        msg = f"{path}: line {reject.line}: the header could not be read: {reject.reason}. Nothing was loaded"
+        raise ValidationError(msg) from exc
     width = len(header)
     rows: list[list[str]] = []
-    lines: list[int] = []
+    numbers: list[int] = []
     rejects: list[StructuralReject] = []
-    last_line = reader.line_num
     final_line = _last_record_line(text)
     while True:
-        start = last_line + 1
+        start = lines.next + 1
         try:
             record = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            rejects.append(StructuralReject(start, f"the record could not be parsed as CSV: {exc}"))
-            last_line = reader.line_num
+            rejects.append(_unparsable(lines, start, exc))
+            lines.next = start  # a quote that swallowed later lines gives them back: read again from the next
             continue
-        last_line = reader.line_num
         if _is_blank(record):
             continue
         if len(record) != width:
@@ -409,7 +315,7 @@ def _exact_csv(path: Path, text: str, header: list[str]) -> TextTable:
             rejects.append(StructuralReject(start, "empty record: every field is blank"))
             continue
         rows.append(record)
-        lines.append(start)
+        numbers.append(start)
     frame = (
         pd.DataFrame(rows, columns=header, dtype=pd.StringDtype("pyarrow"))
         if rows
@@ -417,7 +323,7 @@ def _exact_csv(path: Path, text: str, header: list[str]) -> TextTable:
     )
     frame = frame.apply(lambda col: col.str.strip())
     frame = frame.mask(frame == "", None)
-    return TextTable(path, header, frame, np.asarray(lines, dtype=np.int64), rejects, len(rows) + len(rejects))
+    return TextTable(path, header, frame, np.asarray(numbers, dtype=np.int64), rejects, len(rows) + len(rejects))
 
 
 def _last_record_line(text: str) -> int:
@@ -441,7 +347,8 @@ def read_csv_text(path: str | Path) -> TextTable:
     if not path.is_file():
         msg = f"{path}: no such file"
         raise ValidationError(msg)
-    data, sha = _read_with_digest(path)
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
     head = _decode_head(path, data)
     if not head.strip() and (len(data) <= HEAD_BYTES or not _decode(path, data).strip()):
         msg = f"{path}: the file is empty"

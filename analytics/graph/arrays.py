@@ -10,6 +10,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -114,19 +115,21 @@ class GraphArrays:
         """CSR adjacency in networkx order: ``indptr``, ``indices`` (node positions) and ``edge`` (edge of each entry).
 
         Row ``i`` lists the neighbours of node ``i`` in the order ``networkx.Graph.neighbors``
-        yields them (by person ID: edges are added by ID pair), each undirected edge in both rows.
+        yields them (by person ID: edges are added by ID pair), each undirected edge in both rows
+        (a self-loop once).
         """
         n, m = self.n_nodes, self.n_edges
-        rows = np.concatenate([self.edge_u, self.edge_v])
-        cols = np.concatenate([self.edge_v, self.edge_u])
-        edge = np.concatenate([np.arange(m, dtype=np.int64), np.arange(m, dtype=np.int64)])
+        other = self.edge_u != self.edge_v  # a self-loop is one entry of its row, as in networkx
+        rows = np.concatenate([self.edge_u, self.edge_v[other]])
+        cols = np.concatenate([self.edge_v, self.edge_u[other]])
+        edge = np.concatenate([np.arange(m, dtype=np.int64), np.flatnonzero(other)])
         order = np.lexsort((self.id_rank[cols], rows))  # neighbours in person-ID order
         indptr = np.zeros(n + 1, dtype=np.int64)
         indptr[1:] = np.cumsum(np.bincount(rows, minlength=n))
         return indptr, cols[order], edge[order]
 
     def adjacency(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-        """``(indptr, indices, weights, nodes)`` as :func:`ctxrisk.analytics.graph.centrality.adjacency_arrays` gives for the networkx graph."""
+        """Weighted CSR adjacency ``(indptr, indices, weights, nodes)``, neighbours in person-ID order."""
         indptr, indices, edge = self.csr()
         return indptr, indices, self.weight[edge], self.people.tolist()
 
@@ -284,3 +287,140 @@ def _add_nodes(g: nx.Graph, arrays: GraphArrays) -> None:
             strict=True,
         )
     )
+
+
+def _times_of(values: list) -> np.ndarray:
+    """ISO UTC strings (or None) as naive-UTC ``datetime64[us]`` (NaT for None)."""
+    stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce")
+    return stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+
+
+def _ptr_lists(lists: list[list]) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and flat values of a list of lists."""
+    ptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(x) for x in lists])
+    return ptr, np.array([v for x in lists for v in x], dtype=object)
+
+
+def from_networkx(g: nx.Graph) -> GraphArrays:
+    """The arrays of a networkx association graph: the inverse of :func:`to_networkx`.
+
+    Every analysis runs on :class:`GraphArrays`; a networkx graph (one a user edited, or a subgraph
+    such as an ego network) is converted with this function first.
+
+    Parameters
+    ----------
+    g : networkx.Graph
+        Nodes and edges with the attributes :func:`to_networkx` writes. Missing node attributes
+        take neutral values (``age_band`` ``"unknown"``, ``is_suspect`` False, no roles); an edge
+        without an ``evidence`` list counts as one undated item of relation ``"link"`` with the
+        edge's ``weight`` (default 1).
+
+    Returns
+    -------
+    GraphArrays
+        Nodes in ``g``'s node order; edges ordered by their ends' person IDs, as
+        :func:`~ctxrisk.analytics.graph.build.build_arrays` orders them.
+    """
+    ids = list(g.nodes)
+    people = np.empty(len(ids), dtype=object)
+    people[:] = ids
+    keys = np.array([str(p) for p in ids], dtype=object)
+    id_rank = np.empty(len(ids), dtype=np.int64)
+    id_rank[np.argsort(keys, kind="stable")] = np.arange(len(ids))
+    data = [d for _, d in g.nodes(data=True)]
+
+    def column(name: str, default: Any) -> np.ndarray:
+        out = np.empty(len(data), dtype=object)
+        out[:] = [d.get(name, default) for d in data]
+        return out
+
+    role_ptr, roles = _ptr_lists([list(d.get("roles") or []) for d in data])
+    location_ptr, locations = _ptr_lists([list(d.get("locations") or []) for d in data])
+    nodes = {
+        "people": people,
+        "id_rank": id_rank,
+        "age_band": column("age_band", "unknown"),
+        "looked_after": column("looked_after", None),
+        "risk_level": column("risk_level", None),
+        "screened_at": column("screened_at", None),
+        "is_suspect": np.array([bool(d.get("is_suspect")) for d in data], dtype=bool),
+        "n_events": np.array([int(d.get("n_events") or 0) for d in data], dtype=np.int64),
+        "role_ptr": role_ptr,
+        "roles": roles,
+        "location_ptr": location_ptr,
+        "locations": locations,
+    }
+    return GraphArrays(**nodes, **_edges_from_networkx(g, id_rank), graph=dict(g.graph))
+
+
+def _edges_from_networkx(g: nx.Graph, id_rank: np.ndarray) -> dict[str, Any]:
+    """Edge and evidence arrays of :func:`from_networkx`."""
+    position = {p: i for i, p in enumerate(g.nodes)}
+    ends, records, counts, weights, flags = [], [], [], [], []
+    for x, y, d in g.edges(data=True):
+        u, v = position[x], position[y]
+        ends.append((u, v) if id_rank[u] <= id_rank[v] else (v, u))
+        items = d.get("evidence") or [{"relation": "link", "weight": float(d.get("weight", 1.0))}]
+        records.extend(items)
+        counts.append(len(items))
+        weights.append(float(d.get("weight", sum(float(e.get("weight") or 0.0) for e in items))))
+        flags.append(bool(d.get("handling_conditions")))
+    order = sorted(range(len(ends)), key=lambda j: (id_rank[ends[j][0]], id_rank[ends[j][1]]))
+    spans = np.r_[0, np.cumsum(counts)]
+    records = [records[k] for j in order for k in range(spans[j], spans[j + 1])]
+    ends, counts = [ends[j] for j in order], [counts[j] for j in order]
+    weights, flags = [weights[j] for j in order], [flags[j] for j in order]
+    names = sorted({str(e["relation"]) for e in records})
+    code = {r: i for i, r in enumerate(names)}
+    dates = _times_of([e.get("date") for e in records])
+    ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(counts)
+    first, last = seen_bounds(dates, ptr)
+    pair = np.array(ends, dtype=np.int64).reshape(-1, 2)
+
+    def column(name: str) -> np.ndarray:
+        out = np.empty(len(records), dtype=object)
+        out[:] = [e.get(name) for e in records]
+        return out
+
+    return {
+        "edge_u": pair[:, 0].copy(),
+        "edge_v": pair[:, 1].copy(),
+        "weight": np.array(weights, dtype=float),
+        "first_seen": first,
+        "last_seen": last,
+        "handling_conditions": np.array(flags, dtype=bool),
+        "evidence_ptr": ptr,
+        "evidence_relation": np.array([code[str(e["relation"])] for e in records], dtype=np.int8),
+        "evidence_event_id": column("event_id"),
+        "evidence_date": dates,
+        "evidence_grading": column("grading"),
+        "evidence_handling": column("handling"),
+        "evidence_weight": np.array([float(e.get("weight") or 0.0) for e in records], dtype=float),
+        "relation_names": names,
+    }
+
+
+def seen_bounds(dates: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest and latest dated evidence of each edge (NaT when none is dated)."""
+    m = ptr.size - 1
+    edge = np.repeat(np.arange(m), np.diff(ptr))
+    ints = dates.view(np.int64)
+    dated = ints != _NAT
+    first = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(m, _NAT, dtype=np.int64)
+    np.minimum.at(first, edge[dated], ints[dated])
+    np.maximum.at(last, edge[dated], ints[dated])
+    first[first == np.iinfo(np.int64).max] = _NAT
+    return first.view("datetime64[us]"), last.view("datetime64[us]")
+
+
+def as_arrays(graph: GraphArrays | nx.Graph) -> GraphArrays:
+    """``graph`` itself when it is :class:`GraphArrays`, else :func:`from_networkx` of it."""
+    if isinstance(graph, GraphArrays):
+        return graph
+    if isinstance(graph, nx.Graph):
+        return from_networkx(graph)
+    msg = f"graph must be GraphArrays or a networkx Graph, not {type(graph).__name__}"
+    raise TypeError(msg)

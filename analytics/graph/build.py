@@ -35,7 +35,10 @@ import pyarrow as pa
 import pyarrow.compute as pac
 
 from ctxrisk.analytics.graph.arrays import GraphArrays, to_networkx
-from ctxrisk.analytics.graph.arrays import iso as _iso
+from ctxrisk.analytics.graph.coding import NAT as _NAT
+from ctxrisk.analytics.graph.coding import ids as _ids
+from ctxrisk.analytics.graph.coding import names as _names
+from ctxrisk.analytics.graph.coding import times as _times
 from ctxrisk.analytics.graph.inputs import (
     ASSOCIATION_RELATIONS,
     RELATIONS,
@@ -44,6 +47,7 @@ from ctxrisk.analytics.graph.inputs import (
     in_window,
     parse_bound,
 )
+from ctxrisk.analytics.graph.nodes import node_arrays as _node_arrays
 from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
@@ -171,58 +175,6 @@ def _norm_grade(values: np.ndarray, allowed: str, column: str) -> np.ndarray:
 #: Relation names in sorted order; evidence carries the position in this index as its relation code.
 _REL_NAMES: list[str] = sorted(RELATIONS)
 _REL_CODE = pd.Index(_REL_NAMES, dtype=object)
-
-_NAT = np.iinfo(np.int64).min  # int64 view of numpy's NaT: sorts before every real time
-
-
-def _ids(values: pd.Series | np.ndarray) -> np.ndarray:
-    """IDs as an object array of str (None where missing)."""
-    arr = (
-        np.asarray(values, dtype=object)
-        if not isinstance(values, pd.Series)
-        else values.to_numpy(dtype=object, na_value=None)
-    )
-    return (
-        np.array([None if v is None or v is pd.NA or v != v else str(v) for v in arr], dtype=object)
-        if arr.size
-        else arr
-    )
-
-
-def _factorize(values: pd.Series | np.ndarray, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (``-1`` where missing) and the distinct values as str (hashing runs in C, on Arrow where it can)."""
-    codes, uniques = pd.factorize(values, sort=sort)
-    names = np.array([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
-    return np.asarray(codes, dtype=np.int64), names
-
-
-def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, int]:
-    """Codes (``-1`` where missing) and how many distinct values there are, without making their strings."""
-    codes, uniques = pd.factorize(values)
-    return np.asarray(codes, dtype=np.int64), len(uniques)
-
-
-def _names(uniques: Any, codes: np.ndarray) -> np.ndarray:
-    """``str`` of the distinct values at ``codes``; each distinct one becomes a Python string once."""
-    if not codes.size:
-        return np.empty(0, dtype=object)
-    wanted, inverse = np.unique(codes, return_inverse=True)
-    picked = uniques.take(wanted) if hasattr(uniques, "take") else np.asarray(uniques)[wanted]
-    return np.array([str(u) for u in np.asarray(picked, dtype=object)], dtype=object)[inverse]
-
-
-def _unique_ints(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct integers (a sort, several times faster here than numpy 2's hash-based ``np.unique``)."""
-    out = np.sort(values)
-    return out[np.r_[True, out[1:] != out[:-1]]] if out.size else out
-
-
-def _times(values: pd.Series | np.ndarray) -> np.ndarray:
-    """UTC times as a naive ``datetime64[us]`` array (NaT where missing)."""
-    series = pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values
-    if not isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = pd.to_datetime(series, utc=True)
-    return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
 
 
 def _explode(ids: pd.Series, lists: pd.Series, times: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -403,7 +355,8 @@ def _evidence(
     assoc_rel = _ids(assoc["relation"])
     bad = ~np.isin(assoc_rel, np.array(ASSOCIATION_RELATIONS, dtype=object))
     if bad.any():
-        msg = f"{int(bad.sum()):,} association(s) have a relation not in {list(ASSOCIATION_RELATIONS)} (first: {assoc_rel[bad][0]!r})"
+        allowed = list(ASSOCIATION_RELATIONS)
+        msg = f"{int(bad.sum()):,} association(s) have a relation not in {allowed} (first: {assoc_rel[bad][0]!r})"
         raise ValidationError(msg)
     h_a, h_b = index.add(assoc["person_a"]), index.add(assoc["person_b"])
     h_persons = index.add(inputs.persons["person_id"])
@@ -425,86 +378,105 @@ def _evidence(
         )
     if use("intelligence_co_subject"):
         sel = is_type["intelligence"]
-        ev, big, used = _project(
-            np.concatenate([_ids(inv["event_id"][sel]), intel_event]),
+        event_ids = np.concatenate([_ids(inv["event_id"][sel]), intel_event])
+        people, times = (
             np.concatenate([inv_code[sel], codes[h_intel]]),
             np.concatenate([_times(inv["occurred_at"][sel]), intel_time]),
-            max_event_size,
         )
-        grade_of = (
-            inputs.intelligence.assign(_id=_ids(inputs.intelligence["intel_id"]))
-            .drop_duplicates("_id")
-            .set_index("_id")
-        )
-        pos = (
-            pd.Index(grade_of.index, dtype=object).get_indexer(pd.Index(ev["event"], dtype=object))
-            if len(grade_of)
-            else np.full(ev["event"].size, -1)
-        )
-        grades = {}
-        for col in ("source_evaluation", "intelligence_evaluation", "handling"):
-            table = (
-                np.r_[grade_of[col].to_numpy(dtype=object), None] if len(grade_of) else np.array([None], dtype=object)
-            )
-            grades[col] = table[pos]
-        frames.append(
-            _evidence_frame("intelligence_co_subject", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"], **grades)
-        )
-        log.info(
-            "intelligence co-subjects: %s items linked people, %s larger than %d people left out",
-            f"{used:,}",
-            f"{big:,}",
-            max_event_size,
-        )
+        frames.append(_co_subject_evidence(inputs.intelligence, event_ids, people, times, max_event_size))
     if use("found_with"):
-        child, other, event, date = [codes[h_eps_child]], [codes[h_eps_other]], [eps_event], [eps_time]
-        sel = is_type["missing"]
-        if sel.any():
-            fw_sel = sel & (inv["role"] == "found_with").to_numpy(dtype=bool)
-            kid_sel = sel & ~fw_sel
-            fw = pd.DataFrame(
-                {
-                    "event_id": _ids(inv["event_id"][fw_sel]),
-                    "other": inv_code[fw_sel],
-                    "date": _times(inv["occurred_at"][fw_sel]),
-                }
-            )
-            # the missing child: the episode's other people, or the child the episode records
-            kids = pd.DataFrame(
-                {
-                    "event_id": np.concatenate(
-                        [_ids(inv["event_id"][kid_sel]), _ids(inputs.missing_episodes["episode_id"])]
-                    ),
-                    "child": np.concatenate([inv_code[kid_sel], codes[h_all_eps]]),
-                }
-            ).drop_duplicates()
-            joined = fw.merge(kids, on="event_id")
-            child.append(joined["child"].to_numpy(dtype=np.int64))
-            other.append(joined["other"].to_numpy(dtype=np.int64))
-            event.append(_ids(joined["event_id"]))
-            date.append(joined["date"].to_numpy(dtype="datetime64[us]"))
-        cols = _evidence_frame(
-            "found_with", np.concatenate(child), np.concatenate(other), np.concatenate(event), np.concatenate(date)
+        recorded = (codes[h_eps_child], codes[h_eps_other], eps_event, eps_time)
+        frames.append(_found_with_evidence(inputs, inv, inv_code, is_type["missing"], recorded, codes[h_all_eps]))
+    frames.append(_association_evidence(assoc, assoc_rel, codes[h_a], codes[h_b], chosen))
+    evidence = {col: np.concatenate([f[col] for f in frames]) for col in frames[0]}
+    return _Coded(evidence, index.people, inv_code, codes[h_persons], codes[h_scr], codes[h_pl])
+
+
+def _co_subject_evidence(
+    intelligence: pd.DataFrame, event_ids: np.ndarray, people: np.ndarray, times: np.ndarray, max_event_size: int
+) -> dict[str, np.ndarray]:
+    """``intelligence_co_subject`` evidence: people named in one intelligence item, with its grading."""
+    ev, big, used = _project(event_ids, people, times, max_event_size)
+    grade_of = intelligence.assign(_id=_ids(intelligence["intel_id"])).drop_duplicates("_id").set_index("_id")
+    pos = (
+        pd.Index(grade_of.index, dtype=object).get_indexer(pd.Index(ev["event"], dtype=object))
+        if len(grade_of)
+        else np.full(ev["event"].size, -1)
+    )
+    grades = {}
+    for col in ("source_evaluation", "intelligence_evaluation", "handling"):
+        table = np.r_[grade_of[col].to_numpy(dtype=object), None] if len(grade_of) else np.array([None], dtype=object)
+        grades[col] = table[pos]
+    log.info(
+        "intelligence co-subjects: %s items linked people, %s larger than %d people left out",
+        f"{used:,}",
+        f"{big:,}",
+        max_event_size,
+    )
+    return _evidence_frame("intelligence_co_subject", ev["a"], ev["b"], ev["event"], ev["date"], ev["base"], **grades)
+
+
+def _found_with_evidence(
+    inputs: GraphInputs,
+    inv: pd.DataFrame,
+    inv_code: np.ndarray,
+    sel: np.ndarray,
+    recorded: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    episode_child: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``found_with`` evidence: one link per pair and missing episode, dated by its earliest record.
+
+    ``recorded`` holds the child, other person, episode and time of each ``found_with`` entry of the
+    episodes table; ``sel`` marks the involvements of missing episodes; ``episode_child`` is the
+    child code of every episode.
+    """
+    child, other, event, date = ([x] for x in recorded)
+    if sel.any():
+        fw_sel = sel & (inv["role"] == "found_with").to_numpy(dtype=bool)
+        kid_sel = sel & ~fw_sel
+        fw = pd.DataFrame(
+            {
+                "event_id": _ids(inv["event_id"][fw_sel]),
+                "other": inv_code[fw_sel],
+                "date": _times(inv["occurred_at"][fw_sel]),
+            }
         )
-        # one link per pair and episode, dated by its earliest record
-        order = np.argsort(cols["date"], kind="stable")
-        key = pd.DataFrame(
-            {"a": cols["a"][order], "b": cols["b"][order], "e": pd.factorize(cols["event_id"][order])[0]}
-        )
-        first = order[~key.duplicated().to_numpy()]
-        cols = {k: v[first] for k, v in cols.items()}
-        frames.append(cols)
-        log.info(
-            "found with: %s links from %s missing episodes",
-            f"{first.size:,}",
-            f"{len(set(cols['event_id'].tolist())):,}",
-        )
+        # the missing child: the episode's other people, or the child the episode records
+        kids = pd.DataFrame(
+            {
+                "event_id": np.concatenate(
+                    [_ids(inv["event_id"][kid_sel]), _ids(inputs.missing_episodes["episode_id"])]
+                ),
+                "child": np.concatenate([inv_code[kid_sel], episode_child]),
+            }
+        ).drop_duplicates()
+        joined = fw.merge(kids, on="event_id")
+        child.append(joined["child"].to_numpy(dtype=np.int64))
+        other.append(joined["other"].to_numpy(dtype=np.int64))
+        event.append(_ids(joined["event_id"]))
+        date.append(joined["date"].to_numpy(dtype="datetime64[us]"))
+    cols = _evidence_frame(
+        "found_with", np.concatenate(child), np.concatenate(other), np.concatenate(event), np.concatenate(date)
+    )
+    order = np.argsort(cols["date"], kind="stable")
+    key = pd.DataFrame({"a": cols["a"][order], "b": cols["b"][order], "e": pd.factorize(cols["event_id"][order])[0]})
+    first = order[~key.duplicated().to_numpy()]
+    cols = {k: v[first] for k, v in cols.items()}
+    log.info(
+        "found with: %s links from %s missing episodes", f"{first.size:,}", f"{len(set(cols['event_id'].tolist())):,}"
+    )
+    return cols
+
+
+def _association_evidence(
+    assoc: pd.DataFrame, assoc_rel: np.ndarray, a_code: np.ndarray, b_code: np.ndarray, chosen: frozenset[str] | None
+) -> dict[str, np.ndarray]:
+    """Evidence of recorded associations (of the chosen relations), graded as recorded."""
     keep = (
         np.ones(len(assoc), dtype=bool)
         if chosen is None
         else np.isin(assoc_rel, np.array(sorted(chosen), dtype=object))
     )
-    a_code, b_code = codes[h_a], codes[h_b]
     same = (a_code == b_code) & (a_code >= 0)
     if same.any():
         log.warning("left out %s association(s) of a person with themselves", f"{int(same.sum()):,}")
@@ -512,20 +484,16 @@ def _evidence(
     undated = int((np.isnat(assoc_date) & keep & ~same).sum())
     if undated:
         log.info("%s association(s) have no date: kept in every window and not decayed", f"{undated:,}")
-    frames.append(
-        _evidence_frame(
-            assoc_rel[keep],
-            a_code[keep],
-            b_code[keep],
-            None,
-            assoc_date[keep],
-            source_evaluation=assoc["source_evaluation"].to_numpy(dtype=object)[keep],
-            intelligence_evaluation=assoc["intelligence_evaluation"].to_numpy(dtype=object)[keep],
-            handling=assoc["handling"].to_numpy(dtype=object)[keep],
-        )
+    return _evidence_frame(
+        assoc_rel[keep],
+        a_code[keep],
+        b_code[keep],
+        None,
+        assoc_date[keep],
+        source_evaluation=assoc["source_evaluation"].to_numpy(dtype=object)[keep],
+        intelligence_evaluation=assoc["intelligence_evaluation"].to_numpy(dtype=object)[keep],
+        handling=assoc["handling"].to_numpy(dtype=object)[keep],
     )
-    evidence = {col: np.concatenate([f[col] for f in frames]) for col in frames[0]}
-    return _Coded(evidence, index.people, inv_code, codes[h_persons], codes[h_scr], codes[h_pl])
 
 
 def build_arrays(
@@ -569,7 +537,8 @@ def build_arrays(
     Returns
     -------
     GraphArrays
-        The graph :func:`build_graph` returns, as arrays. Nodes are person IDs with attributes ``age_band`` (at their latest event in the window:
+        The graph :func:`build_graph` returns, as arrays. Nodes are person IDs with attributes
+        ``age_band`` (at their latest event in the window:
         ``child``, ``young_adult``, ``adult``, ``unknown``), ``looked_after`` (bool or None),
         ``risk_level`` and ``screened_at`` (latest screening before ``until``/``as_of``, or None),
         ``is_suspect`` (recorded as a suspect in the window), ``roles`` (sorted list), ``n_events``
@@ -606,43 +575,15 @@ def build_arrays(
         log.info("relation filter %s kept %s evidence items", sorted(chosen), f"{n_ev:,}")
 
     dates = ev["date"]
-    if as_of is not None:
-        ref = parse_bound(as_of)
-    elif hi is not None:
-        ref = hi
-    else:
-        inv_times = _times(inv["occurred_at"])
-        candidates = [x.max() for x in (dates[~np.isnat(dates)], inv_times[~np.isnat(inv_times)]) if x.size]
-        ref = pd.Timestamp(max(candidates)).tz_localize("UTC") if candidates else pd.Timestamp.now(tz="UTC")
-    ref_us = np.datetime64(ref.tz_convert("UTC").tz_localize(None).to_datetime64(), "us")
-
-    # weights: base x grading x recency decay, as arrays
-    src = _norm_grade(ev["source_evaluation"], "123", "source_evaluation")
-    itl = _norm_grade(ev["intelligence_evaluation"], "ABCDE", "intelligence_evaluation")
-    handling = _norm_grade(ev["handling"], "PC", "handling")
-    has_src, has_itl = src != None, itl != None  # noqa: E711 - elementwise on object arrays
-    graded = has_src | has_itl
-    grading_code = np.full(n_ev, None, dtype=object)
-    grade_weight = np.ones(n_ev)
-    if graded.any():
-        s_held, i_held = np.where(has_src, src, "")[graded].astype(str), np.where(has_itl, itl, "")[graded].astype(str)
-        s_full, i_full = (
-            np.where(has_src, src, "1")[graded].astype(str),
-            np.where(has_itl, itl, "A")[graded].astype(str),
-        )
-        grade_weight[graded] = pd.Series(np.char.add(s_full, i_full), dtype=object).map(table).to_numpy(dtype=float)
-        grading_code[graded] = np.char.add(s_held, i_held).astype(object)
-    undated = np.isnat(dates)
-    age_days = np.clip((ref_us - dates).astype("timedelta64[us]").astype(np.int64) / 86_400e6, 0, None)
-    decay = np.where(undated, 1.0, 0.5 ** (np.where(undated, 0.0, age_days) / float(half_life_days)))
-    weight = ev["base"] * grade_weight * decay
+    ref = _reference_time(as_of, hi, dates, inv)
+    weight, grading_code, handling = _weights(ev, table, ref, float(half_life_days))
 
     # evidence sorted by pair, date (undated first), relation
     rel_code = ev["relation"].astype(np.int64)
     order = np.lexsort((rel_code, dates.view(np.int64), ev["b"], ev["a"]))
     a, b, rel_code, dates, weight = ev["a"][order], ev["b"][order], rel_code[order], dates[order], weight[order]
     event_ids, grading_code, handling = ev["event_id"][order], grading_code[order], handling[order]
-    del ev, coded.evidence, order, src, itl, has_src, has_itl, graded, grade_weight, undated, age_days, decay
+    del ev, coded.evidence, order
 
     nodes = _node_arrays(inputs, inv, coded, a, b, dates, lo, hi, ref)
     edges = _edge_arrays(a, b, dates, handling, weight, nodes.pop("position"))
@@ -676,6 +617,45 @@ def build_arrays(
         f"{n_ev:,}",
     )
     return arrays
+
+
+def _reference_time(as_of: Any, hi: pd.Timestamp | None, dates: np.ndarray, inv: pd.DataFrame) -> pd.Timestamp:
+    """``as_of``, else the window end, else the latest evidence or involvement time (else now), in UTC."""
+    if as_of is not None:
+        return parse_bound(as_of)
+    if hi is not None:
+        return hi
+    inv_times = _times(inv["occurred_at"])
+    candidates = [x.max() for x in (dates[~np.isnat(dates)], inv_times[~np.isnat(inv_times)]) if x.size]
+    return pd.Timestamp(max(candidates)).tz_localize("UTC") if candidates else pd.Timestamp.now(tz="UTC")
+
+
+def _weights(
+    ev: dict[str, np.ndarray], table: Mapping[str, float], ref: pd.Timestamp, half_life_days: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evidence weights ``base x grading x recency decay``, the grading codes held and the handling codes."""
+    n_ev = ev["a"].size
+    src = _norm_grade(ev["source_evaluation"], "123", "source_evaluation")
+    itl = _norm_grade(ev["intelligence_evaluation"], "ABCDE", "intelligence_evaluation")
+    handling = _norm_grade(ev["handling"], "PC", "handling")
+    has_src, has_itl = src != None, itl != None  # noqa: E711 - elementwise on object arrays
+    graded = has_src | has_itl
+    grading_code = np.full(n_ev, None, dtype=object)
+    grade_weight = np.ones(n_ev)
+    if graded.any():
+        s_held, i_held = np.where(has_src, src, "")[graded].astype(str), np.where(has_itl, itl, "")[graded].astype(str)
+        s_full, i_full = (
+            np.where(has_src, src, "1")[graded].astype(str),
+            np.where(has_itl, itl, "A")[graded].astype(str),
+        )
+        grade_weight[graded] = pd.Series(np.char.add(s_full, i_full), dtype=object).map(table).to_numpy(dtype=float)
+        grading_code[graded] = np.char.add(s_held, i_held).astype(object)
+    dates = ev["date"]
+    ref_us = np.datetime64(ref.tz_convert("UTC").tz_localize(None).to_datetime64(), "us")
+    undated = np.isnat(dates)
+    age_days = np.clip((ref_us - dates).astype("timedelta64[us]").astype(np.int64) / 86_400e6, 0, None)
+    decay = np.where(undated, 1.0, 0.5 ** (np.where(undated, 0.0, age_days) / half_life_days))
+    return ev["base"] * grade_weight * decay, grading_code, handling
 
 
 def build_graph(
@@ -749,168 +729,4 @@ def _edge_arrays(
         "last_seen": dates[ends - 1],
         "handling_conditions": np.add.reduceat((handling == "C").astype(np.int64), starts) > 0,
         "evidence_ptr": np.r_[starts, n_ev].astype(np.int64),
-    }
-
-
-def _age_bands(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`age_band_at` over ``YYYY-MM`` strings and ``datetime64`` times."""
-    code, months = pd.factorize(np.asarray(birth, dtype=object))
-    year_of, month_of = np.full(len(months) + 1, np.nan), np.full(len(months) + 1, np.nan)
-    for i, text in enumerate(np.asarray(months, dtype=object)):
-        if isinstance(text, str) and len(text) >= 7:
-            try:
-                year_of[i], month_of[i] = int(text[:4]), int(text[5:7])
-            except ValueError:
-                pass
-    year, month = year_of[code], month_of[code]  # code -1 (no birth month) reads the trailing NaN
-    stamp = pd.DatetimeIndex(when)
-    age = stamp.year.to_numpy(dtype=float) - year - (stamp.month.to_numpy(dtype=float) < month)
-    out = np.full(len(birth), "unknown", dtype=object)
-    known = ~np.isnan(age) & (age >= 0) & ~np.isnat(when)
-    out[known & (age < 18)] = "child"
-    out[known & (age >= 18) & (age < 25)] = "young_adult"
-    out[known & (age >= 25)] = "adult"
-    return out
-
-
-def _code_csr(
-    keys: np.ndarray, values: pd.Series | np.ndarray, nodes: np.ndarray, n_people: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values (as str) per integer key, as offsets over ``nodes`` (person codes) and the values."""
-    v_code, v_names = _factorize(values, sort=True)
-    ok = (keys >= 0) & (v_code >= 0)
-    n_v = max(len(v_names), 1)
-    pairs = _unique_ints(keys[ok] * n_v + v_code[ok])
-    key = pairs // n_v
-    counts = np.bincount(key, minlength=n_people)
-    first = np.r_[0, np.cumsum(counts)[:-1]] if n_people else np.zeros(0, dtype=np.int64)
-    per_node = counts[nodes]
-    ptr = np.zeros(nodes.size + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum(per_node)
-    take = np.repeat(first[nodes] - ptr[:-1], per_node) + np.arange(int(ptr[-1]))
-    return ptr, v_names[pairs[take] % n_v] if take.size else np.empty(0, dtype=object)
-
-
-def _node_arrays(
-    inputs: GraphInputs,
-    inv: pd.DataFrame,
-    coded: _Coded,
-    a: np.ndarray,
-    b: np.ndarray,
-    dates: np.ndarray,
-    lo,
-    hi,
-    ref: pd.Timestamp,
-) -> dict[str, np.ndarray]:
-    """Everyone involved in the window (linked or not, unlinked in ID order) and every node attribute, as arrays.
-
-    Also returns ``position``: the node position of every person code (-1 when not a node).
-    """
-    people = coded.people
-    n_people = len(people)
-    inv_code = coded.inv_person
-    # node order: linked people as add_edges_from meets them, then the unlinked in ID order
-    met = np.column_stack([a, b]).ravel()
-    _, first = np.unique(met, return_index=True)
-    linked = met[np.sort(first)]
-    is_linked = np.zeros(n_people, dtype=bool)
-    is_linked[linked] = True
-    involved = _unique_ints(inv_code[inv_code >= 0])
-    nodes = np.r_[linked, involved[~is_linked[involved]]].astype(np.int64)
-    position = np.full(n_people, -1, dtype=np.int64)
-    position[nodes] = np.arange(nodes.size)
-    id_rank = np.empty(nodes.size, dtype=np.int64)
-    id_rank[np.argsort(nodes, kind="stable")] = np.arange(nodes.size)  # codes sort as the IDs do
-
-    # age band at the latest involvement in the window, else from the birth month at the latest event
-    inv_time = _times(inv["occurred_at"]).view(np.int64)
-    ok = inv_code >= 0
-    order = np.lexsort((inv_time[ok], inv_code[ok]))  # stable: the last row of the latest time wins
-    pc = inv_code[ok][order]
-    last = np.flatnonzero(np.r_[pc[1:] != pc[:-1], True]) if pc.size else np.empty(0, dtype=np.int64)
-    band = np.full(n_people, None, dtype=object)
-    band_code, band_names = _factorize(inv["age_band"])  # a few distinct bands, not a string per row
-    band[pc[last]] = np.r_[band_names, None][band_code[ok][order][last]]
-    when = np.full(n_people, _NAT, dtype=np.int64)
-    when[pc[last]] = inv_time[ok][order][last]
-    has_inv = np.zeros(n_people, dtype=bool)
-    has_inv[pc[last]] = True
-    del order, pc, last
-    ev_time = np.full(n_people, _NAT, dtype=np.int64)
-    dated = ~np.isnat(dates)
-    for ends in (a, b):
-        np.maximum.at(ev_time, ends[dated], dates[dated].view(np.int64))
-    ref_us = np.datetime64(ref.tz_convert("UTC").tz_localize(None).to_datetime64(), "us").view(np.int64)
-    when = np.where(has_inv, when, np.where(ev_time != _NAT, ev_time, ref_us))
-    birth = np.full(n_people, None, dtype=object)
-    looked = np.full(n_people, None, dtype=object)
-    pcode = coded.persons
-    last_row = np.flatnonzero(pcode >= 0)
-    if last_row.size:  # the last row of a person wins
-        month_code, months = _factorize(inputs.persons["birth_year_month"])  # a few hundred months, not a string each
-        birth[pcode[last_row]] = np.r_[months, None][month_code[last_row]]
-        looked[pcode[last_row]] = inputs.persons["looked_after"].to_numpy(dtype=object)[last_row]
-    valid_band = np.isin(band[nodes], np.array(["child", "young_adult", "adult"], dtype=object))
-    node_band = np.where(valid_band, band[nodes], _age_bands(birth[nodes], when[nodes].view("datetime64[us]"))).astype(
-        object
-    )
-    node_looked = np.array(
-        [
-            None if la is None or la is pd.NA or (isinstance(la, float) and np.isnan(la)) else bool(la)
-            for la in looked[nodes].tolist()
-        ],
-        dtype=object,
-    )
-    del band, when, birth, looked
-
-    # latest screening before the window end (or as_of)
-    scr = inputs.screenings
-    scr_end = hi if hi is not None else ref
-    keep = (scr["screened_at"].notna() & (scr["screened_at"] <= scr_end)).to_numpy(dtype=bool) & (coded.screenings >= 0)
-    risk = np.full(n_people, None, dtype=object)
-    screened = np.full(n_people, None, dtype=object)
-    if keep.any():
-        s_time = _times(scr["screened_at"])[keep]
-        s_code = coded.screenings[keep]
-        order = np.lexsort((s_time.view(np.int64), s_code))
-        sc = s_code[order]
-        last = np.flatnonzero(np.r_[sc[1:] != sc[:-1], True])
-        levels = scr["risk_level"].to_numpy(dtype=object)[keep][order][last]
-        risk[sc[last]] = [None if v is None or v is pd.NA or v != v else str(v) for v in levels]
-        screened[sc[last]] = _iso(s_time[order][last])
-
-    role_ptr, roles = _code_csr(inv_code, inv["role"], nodes, n_people)
-    suspect_of = np.repeat(np.arange(nodes.size), np.diff(role_ptr))[roles == "suspect"]
-    is_suspect = np.zeros(nodes.size, dtype=bool)
-    is_suspect[suspect_of] = True
-    etype, _ = _factorize(inv["event_type"])
-    eid, n_eid = _codes(inv["event_id"])  # only counted: the IDs themselves are not needed as strings
-    combined = np.where((etype >= 0) & (eid >= 0) & (inv_code >= 0), (inv_code * max(n_eid, 1) + eid) * 8 + etype, -1)
-    distinct = _unique_ints(combined[combined >= 0])
-    n_events = (
-        np.bincount(distinct // 8 // max(n_eid, 1), minlength=n_people)
-        if distinct.size
-        else np.zeros(n_people, dtype=np.int64)
-    )
-    del etype, eid, combined, distinct
-    pl = inputs.person_locations
-    if len(pl):
-        window = in_window(pl["linked_at"], lo, hi, keep_null=True).to_numpy(dtype=bool)
-        location_ptr, locations = _code_csr(np.where(window, coded.locations, -1), pl["location_id"], nodes, n_people)
-    else:
-        location_ptr, locations = np.zeros(nodes.size + 1, dtype=np.int64), np.empty(0, dtype=object)
-    return {
-        "people": people[nodes],
-        "id_rank": id_rank,
-        "age_band": node_band,
-        "looked_after": node_looked,
-        "risk_level": risk[nodes],
-        "screened_at": screened[nodes],
-        "is_suspect": is_suspect,
-        "n_events": n_events[nodes].astype(np.int64),
-        "role_ptr": role_ptr,
-        "roles": roles,
-        "location_ptr": location_ptr,
-        "locations": locations,
-        "position": position,
     }

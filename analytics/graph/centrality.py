@@ -11,7 +11,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ctxrisk.analytics.graph.arrays import GraphArrays
+from ctxrisk.analytics.graph.arrays import GraphArrays, as_arrays
 from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
@@ -50,17 +50,11 @@ CENTRALITY_COLUMNS = (
 
 
 def adjacency_arrays(g: nx.Graph, *, weight: str | None = "weight") -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-    """CSR adjacency of ``g`` in node order: ``indptr``, ``indices``, ``weights`` (1.0 when ``weight`` is None) and the node list.
+    """CSR adjacency of a networkx graph in node order: ``indptr``, ``indices``, ``weights``, node list.
 
-    One pass over the networkx adjacency; each undirected edge appears in both rows.
+    ``weights`` is 1.0 where ``weight`` is None or an edge lacks it. One pass over the networkx
+    adjacency; each undirected edge appears in both rows (a directed graph: successors only).
     """
-    from ctxrisk.analytics.graph.arrays import no_gc  # per-entry objects, no cycles: a collection would walk them all
-
-    with no_gc():
-        return _adjacency_arrays(g, weight)
-
-
-def _adjacency_arrays(g: nx.Graph, weight: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     nodes = list(g.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     adj = list(g.adjacency())
@@ -76,30 +70,27 @@ def _adjacency_arrays(g: nx.Graph, weight: str | None) -> tuple[np.ndarray, np.n
     return indptr, indices, weights, nodes
 
 
+def _adjacency(arrays: GraphArrays, adjacency: tuple | None, *, weighted: bool = True) -> tuple:
+    """``adjacency`` if given, else ``arrays.adjacency()``; unit weights when not ``weighted``."""
+    indptr, indices, weights, nodes = adjacency if adjacency is not None else arrays.adjacency()
+    return indptr, indices, weights if weighted else np.ones(indices.size), nodes
+
+
 def _edge_rows(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row of each edge once and the mask of CSR entries kept, in the order ``networkx.Graph.edges`` yields them."""
+    """Row of each undirected edge once and the mask of CSR entries kept (``v >= u``)."""
     rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
-    once = indices >= rows  # networkx yields (u, v) when v comes later in node order (or is u)
+    once = indices >= rows
     return rows[once], once
 
 
-def to_igraph(g: nx.Graph, *, weight: str | None = "weight") -> tuple[Any, list]:
-    """Convert to an undirected ``igraph.Graph``; returns the graph and the node list (vertex order).
-
-    Edges are added in ``g.edges`` order, so edge attributes line up with networkx.
-    """
-    indptr, indices, weights, nodes = adjacency_arrays(g, weight=weight)
-    return igraph_from_arrays(indptr, indices, weights if weight is not None else None, len(nodes)), nodes
-
-
 def igraph_from_arrays(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray | None, n: int) -> Any:
-    """Undirected ``igraph.Graph`` from CSR arrays (as :func:`adjacency_arrays`), edges in networkx edge order; ``weight`` set unless ``weights`` is None."""
+    """Undirected ``igraph.Graph`` from CSR arrays, each edge once; ``weight`` set unless ``weights`` is None."""
     import igraph as ig
 
     rows, once = _edge_rows(indptr, indices)
-    h = ig.Graph(n=n, edges=np.column_stack([rows, indices[once]]).tolist(), directed=False)
+    h = ig.Graph(n=n, edges=np.column_stack([rows, indices[once]]), directed=False)
     if weights is not None:
-        h.es["weight"] = weights[once].tolist()
+        h.es["weight"] = weights[once]
     return h
 
 
@@ -216,34 +207,21 @@ def _local_order(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, n
     return b.indptr.astype(np.int64), b.indices.astype(np.int64), new
 
 
-def _pivot_moments(
-    g: nx.Graph, nodes: list, pivots: np.ndarray, use_igraph: bool, adjacency: tuple | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def _pivot_moments(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample standard deviation (ddof 1) over pivots of each node's share of betweenness.
 
     Summed over every node as pivot the shares give the exact (pairs counted once) betweenness.
-    The fast path is a compiled Brandes accumulation on CSR arrays (igraph's per-source subset
-    betweenness costs far more per pivot); ``use_igraph=False`` asks networkx for each pivot's
-    share instead (slow; for cross-checks).
+    A compiled Brandes accumulation on CSR arrays, one chunk of pivots per core.
     """
-    k, n = len(pivots), len(nodes)
-    if use_igraph:
-        indptr, indices, _, _ = adjacency if adjacency is not None else adjacency_arrays(g, weight=None)
-        indptr, indices, new = _local_order(indptr, indices)
-        order = new[np.asarray(pivots, dtype=np.int64)]
-        chunks = _pivot_chunks(k)
-        if chunks > 1:  # pivots are independent: one chunk of them per core
-            total, total_sq = _brandes_chunks(indptr, indices, order, n, chunks)
-        else:
-            total, total_sq = _brandes_moments(indptr, indices, order, n)
-        total, total_sq = total[new], total_sq[new]
+    k, n = len(pivots), indptr.size - 1
+    indptr, indices, new = _local_order(indptr, indices)
+    order = new[np.asarray(pivots, dtype=np.int64)]
+    chunks = _pivot_chunks(k)
+    if chunks > 1:  # pivots are independent: one chunk of them per core
+        total, total_sq = _brandes_chunks(indptr, indices, order, n, chunks)
     else:
-        total, total_sq = np.zeros(n), np.zeros(n)
-        for s in pivots:
-            b = nx.betweenness_centrality_subset(g, sources=[nodes[s]], targets=nodes, normalized=False)
-            row = np.array([b[v] for v in nodes], dtype=float)
-            total += row
-            total_sq += row * row
+        total, total_sq = _brandes_moments(indptr, indices, order, n)
+    total, total_sq = total[new], total_sq[new]
     mean = total / k
     if k > 1:
         sd = np.sqrt(np.maximum(total_sq - k * mean * mean, 0.0) / (k - 1))
@@ -253,12 +231,11 @@ def _pivot_moments(
 
 
 def betweenness(
-    g: nx.Graph,
+    graph: GraphArrays | nx.Graph,
     *,
     exact_max_nodes: int = 5000,
     k: int | None = None,
     seed: int = 0,
-    use_igraph: bool = True,
     adjacency: tuple | None = None,
 ) -> tuple[pd.Series, pd.Series, dict[str, Any]]:
     """Normalised shortest-path betweenness (hop counts), exact or sampled with a standard error.
@@ -267,220 +244,146 @@ def betweenness(
     ``(n-1)(n-2)/2`` (as ``networkx.betweenness_centrality(normalized=True)``), on unweighted
     paths: edge weights are strengths, not distances (Brandes 2001).
 
-    Up to ``exact_max_nodes`` nodes (and when ``k`` is None or >= n) it is exact. Beyond that,
-    ``k`` pivots (default :func:`default_pivots`: 500, fewer — down to 100 — on graphs with more
-    than 300k nodes + 2 x links, so the time stays bounded) are drawn without replacement with ``seed`` and
-    ``B(v) ~ (n/k) sum_{s in pivots} delta_s(v)`` (Brandes & Pich 2007), with standard error
-    ``n sd_s(delta_s(v)) / sqrt(k) * sqrt(1 - k/n)`` (sample standard deviation over pivots,
-    finite-population corrected), normalised like the estimate.
+    Up to ``exact_max_nodes`` nodes (and when ``k`` is None or >= n) it is exact (igraph). Beyond
+    that, ``k`` pivots (default :func:`default_pivots`) are drawn without replacement with
+    ``seed`` and ``B(v) ~ (n/k) sum_{s in pivots} delta_s(v)`` (Brandes & Pich 2007), with standard
+    error ``n sd_s(delta_s(v)) / sqrt(k) * sqrt(1 - k/n)`` (sample standard deviation over pivots,
+    finite-population corrected), normalised like the estimate; each pivot's dependencies come
+    from a compiled Brandes accumulation over CSR arrays (numba).
 
     Returns
     -------
     (betweenness, standard_error, info)
-        Two Series indexed by node and a dict with ``method`` (``exact`` or ``sampled``),
-        ``engine`` (``igraph`` for exact, ``numba`` — a compiled Brandes accumulation over CSR
-        arrays — for sampled, or ``networkx``), ``pivots``, ``mean_se`` and ``max_se``.
+        Two Series indexed by person and a dict with ``method`` (``exact`` or ``sampled``),
+        ``engine`` (``igraph`` or ``numba``), ``pivots``, ``mean_se`` and ``max_se``.
 
-    ``adjacency`` is ``adjacency_arrays(g)`` if already computed (saves a pass; weights are not used).
+    ``adjacency`` is ``arrays.adjacency()`` if already computed (weights are not used).
     """
-    n = g.number_of_nodes() if adjacency is None else len(adjacency[3])
     if exact_max_nodes < 0:
         msg = f"exact_max_nodes must be >= 0, got {exact_max_nodes!r}"
         raise ValidationError(msg)
     if k is not None and int(k) < 1:
         msg = f"k (pivots for sampled betweenness) must be >= 1, got {k!r}"
         raise ValidationError(msg)
-    nodes = list(g.nodes) if adjacency is None else list(adjacency[3])
-    engine = "networkx"
+    indptr, indices, _, nodes = _adjacency(as_arrays(graph) if adjacency is None else None, adjacency)
+    n = len(nodes)
     scale = 1.0 / ((n - 1) * (n - 2) / 2.0) if n > 2 else 0.0
-    exact = n <= exact_max_nodes and (k is None or int(k) >= n)
     if n == 0:
         empty = pd.Series(dtype=float)
-        return empty, empty, {"method": "exact", "engine": engine, "pivots": 0, "mean_se": 0.0, "max_se": 0.0}
-    if exact:
-        engine = "igraph" if use_igraph else "networkx"
-        if use_igraph:
-            indptr, indices, _, _ = adjacency if adjacency is not None else adjacency_arrays(g, weight=None)
-            h = igraph_from_arrays(indptr, indices, None, n)
-            raw = np.array(h.betweenness(directed=False), dtype=float)
-        else:
-            bc = nx.betweenness_centrality(g, normalized=False)
-            raw = np.array([bc[v] for v in nodes], dtype=float)
-        est = raw * scale
-        se = np.zeros(n)
-        info = {"method": "exact", "engine": engine, "pivots": n, "mean_se": 0.0, "max_se": 0.0}
+        return empty, empty, {"method": "exact", "engine": "igraph", "pivots": 0, "mean_se": 0.0, "max_se": 0.0}
+    if n <= exact_max_nodes and (k is None or int(k) >= n):
+        raw = np.array(igraph_from_arrays(indptr, indices, None, n).betweenness(directed=False), dtype=float)
+        est, se = raw * scale, np.zeros(n)
+        info = {"method": "exact", "engine": "igraph", "pivots": n, "mean_se": 0.0, "max_se": 0.0}
     else:
-        kk = min(int(k) if k is not None else default_pivots(n, _edge_count(g, adjacency)), n)
-        rng = np.random.default_rng(seed)
-        pivots = rng.choice(n, size=kk, replace=False)
-        engine = "numba" if use_igraph else "networkx"
-        mean, sd = _pivot_moments(g, nodes, pivots, use_igraph, adjacency)
+        kk = min(int(k) if k is not None else default_pivots(n, _edge_count(indptr, indices)), n)
+        pivots = np.random.default_rng(seed).choice(n, size=kk, replace=False)
+        mean, sd = _pivot_moments(indptr, indices, pivots)
         est = mean * n * scale
         se = n * sd / math.sqrt(kk) * math.sqrt(max(0.0, 1.0 - kk / n)) * scale
         info = {
             "method": "sampled",
-            "engine": engine,
+            "engine": "numba",
             "pivots": kk,
             "mean_se": float(np.nanmean(se)),
-            "max_se": float(np.nanmax(se)) if n else 0.0,
+            "max_se": float(np.nanmax(se)),
         }
     log.info(
         "betweenness of %s nodes: %s with %s (%s pivots, mean standard error %.2g)",
         f"{n:,}",
         info["method"],
-        engine,
+        info["engine"],
         f"{info['pivots']:,}",
         info["mean_se"],
     )
     return pd.Series(est, index=nodes), pd.Series(se, index=nodes), info
 
 
-def _edge_count(g: nx.Graph, adjacency: tuple | None) -> int:
-    """Number of edges, read off the CSR arrays when given (``g.number_of_edges`` walks every node)."""
-    if adjacency is None:
-        return g.number_of_edges()
-    indptr, indices = adjacency[0], adjacency[1]
+def _edge_count(indptr: np.ndarray, indices: np.ndarray) -> int:
+    """Number of undirected edges in CSR arrays (a self-loop is one entry)."""
     rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     return int((indices.size + int((rows == indices).sum())) // 2)
 
 
-def _sparse(g: nx.Graph, *, weight: str | None, adjacency: tuple | None = None) -> tuple[Any, list]:
+def _sparse(adjacency: tuple, *, weighted: bool) -> Any:
     from scipy import sparse
 
-    if adjacency is None:
-        indptr, indices, weights, nodes = adjacency_arrays(g, weight=weight)
-    else:
-        indptr, indices, weights, nodes = adjacency
-        if weight is None:
-            weights = np.ones(indices.size)
+    indptr, indices, weights, nodes = adjacency
     n = len(nodes)
-    return sparse.csr_array((weights, indices, indptr), shape=(n, n)), nodes
+    return sparse.csr_array((weights if weighted else np.ones(indices.size), indices, indptr), shape=(n, n))
 
 
-def _eigenvector(g: nx.Graph, adjacency: tuple | None = None) -> dict:
+def _eigenvector(adjacency: tuple) -> np.ndarray:
     """Weighted eigenvector centrality: the leading eigenvector of the weighted adjacency, unit length.
 
     Dense ``eigh`` up to 2,000 nodes, ARPACK ``eigsh`` beyond. On a disconnected graph the vector
     lives on the component with the largest eigenvalue and is 0 elsewhere.
     """
-    if _edge_count(g, adjacency) == 0:
-        return dict.fromkeys(g.nodes if adjacency is None else adjacency[3], 0.0)
-    a, nodes = _sparse(g, weight="weight", adjacency=adjacency)
-    if len(nodes) <= 2000:
-        _, vectors = np.linalg.eigh(a.toarray())
-        vec = vectors[:, -1]
+    n = len(adjacency[3])
+    if _edge_count(adjacency[0], adjacency[1]) == 0:
+        return np.zeros(n)
+    a = _sparse(adjacency, weighted=True)
+    if n <= 2000:
+        vec = np.linalg.eigh(a.toarray())[1][:, -1]
     else:
         from scipy.sparse.linalg import eigsh
 
         # a fixed start vector: ARPACK's default is random, which made the last digits vary run to run
-        start = np.full(len(nodes), 1.0 / math.sqrt(len(nodes)))
-        _, vectors = eigsh(a.astype(float), k=1, which="LA", tol=1e-10, v0=start)
-        vec = vectors[:, 0]
-    vec = np.abs(vec) / np.linalg.norm(vec)
-    return dict(zip(nodes, vec.tolist(), strict=True))
+        start = np.full(n, 1.0 / math.sqrt(n))
+        vec = eigsh(a.astype(float), k=1, which="LA", tol=1e-10, v0=start)[1][:, 0]
+    return np.abs(vec) / np.linalg.norm(vec)
 
 
-def _triangles(g: nx.Graph, adjacency: tuple | None = None) -> dict:
+def _triangles(adjacency: tuple) -> np.ndarray:
     """Closed triangles through each node: ``diag(A^3)/2`` on the 0/1 adjacency without self-loops."""
-    if _edge_count(g, adjacency) == 0:
-        return dict.fromkeys(g.nodes if adjacency is None else adjacency[3], 0)
-    a, nodes = _sparse(g, weight=None, adjacency=adjacency)
+    if _edge_count(adjacency[0], adjacency[1]) == 0:
+        return np.zeros(len(adjacency[3]), dtype=np.int64)
+    a = _sparse(adjacency, weighted=False)
     a.setdiag(0)
     a.eliminate_zeros()
     counts = np.asarray((a @ a).multiply(a).sum(axis=1)).ravel() / 2
-    return dict(zip(nodes, np.rint(counts).astype(np.int64).tolist(), strict=True))
+    return np.rint(counts).astype(np.int64)
 
 
 def centrality(
-    g: nx.Graph,
+    graph: GraphArrays | nx.Graph,
     *,
     exact_max_nodes: int = 5000,
     k: int | None = None,
     seed: int = 0,
-    use_igraph: bool = True,
     adjacency: tuple | None = None,
 ) -> pd.DataFrame:
     """Centrality of every person, ranked by betweenness then degree (highest first).
 
     Parameters
     ----------
-    g : networkx.Graph
-        Association graph from :func:`ctxrisk.analytics.graph.build.build_graph`.
+    graph : GraphArrays or networkx.Graph
+        From :func:`ctxrisk.analytics.graph.build.build_arrays` (or its networkx form).
     exact_max_nodes : int
         Betweenness is exact up to this many nodes (default 5,000) and sampled beyond it.
     k : int, optional
-        Pivots for sampled betweenness (default :func:`default_pivots`: 500, down to 100 on large
-        graphs — 166 at 100k people; at most n). A ``k`` below n forces sampling.
+        Pivots for sampled betweenness (default :func:`default_pivots`; at most n). A ``k`` below
+        n forces sampling.
     seed : int
         Seed of the pivot draw.
-    use_igraph : bool
-        Fast engines: igraph for exact betweenness, compiled Brandes pivots for sampled;
-        ``False`` uses networkx only (for cross-checks).
     adjacency : tuple, optional
-        ``adjacency_arrays(g)`` (weighted) if already computed (saves passes over the graph).
+        ``arrays.adjacency()`` (weighted) if already computed.
 
     Returns
     -------
     DataFrame
-        Columns ``person_id``; ``age_band``; ``degree`` (distinct people linked); ``strength``
-        (sum of edge weights); ``betweenness`` (normalised, see :func:`betweenness`);
-        ``betweenness_se`` (standard error, 0 when exact); ``eigenvector`` (weighted eigenvector
-        centrality, unit length over the graph — people outside the dominant component score near
-        0); ``triangles`` (closed triangles through the person). ``attrs`` holds the betweenness
-        ``method``, ``engine``, ``pivots``, ``mean_se`` and ``max_se``.
+        Columns ``person_id``; ``age_band``; ``degree`` (distinct people linked; a self-loop
+        counts 2, as in networkx); ``strength`` (sum of edge weights); ``betweenness``
+        (normalised, see :func:`betweenness`); ``betweenness_se`` (standard error, 0 when exact);
+        ``eigenvector`` (weighted eigenvector centrality, unit length over the graph — people
+        outside the dominant component score near 0); ``triangles`` (closed triangles through
+        the person). ``attrs`` holds the betweenness ``method``, ``engine``, ``pivots``,
+        ``mean_se`` and ``max_se``.
     """
-    if adjacency is None:
-        adjacency = adjacency_arrays(g)
-    node_data = dict(g.nodes(data=True))
-    age_band = [node_data[n].get("age_band", "unknown") for n in adjacency[3]]
-    del node_data
-    return _centrality(g, adjacency, age_band, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph)
-
-
-def centrality_arrays(
-    arrays: GraphArrays,
-    *,
-    exact_max_nodes: int = 5000,
-    k: int | None = None,
-    seed: int = 0,
-    adjacency: tuple | None = None,
-) -> pd.DataFrame:
-    """:func:`centrality` computed from the graph's arrays (the same DataFrame and ``attrs``, no networkx graph).
-
-    Parameters
-    ----------
-    arrays : GraphArrays
-        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
-    exact_max_nodes, k, seed
-        As for :func:`centrality` (fast engines: igraph exact, compiled Brandes pivots sampled).
-    adjacency : tuple, optional
-        ``arrays.adjacency()`` if already computed.
-    """
-    if adjacency is None:
-        adjacency = arrays.adjacency()
-    return _centrality(
-        None, adjacency, arrays.age_band.tolist(), exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=True
-    )
-
-
-def _centrality(
-    g: nx.Graph | None,
-    adjacency: tuple,
-    age_band: list,
-    *,
-    exact_max_nodes: int,
-    k: int | None,
-    seed: int,
-    use_igraph: bool,
-) -> pd.DataFrame:
-    """:func:`centrality` from the CSR adjacency and the age band of each node (``g`` only for networkx engines)."""
+    arrays = as_arrays(graph)
+    adjacency = _adjacency(arrays, adjacency)
     indptr, indices, weights, nodes = adjacency
-    bc, se, info = betweenness(
-        g, exact_max_nodes=exact_max_nodes, k=k, seed=seed, use_igraph=use_igraph, adjacency=adjacency
-    )
-    ev = _eigenvector(g, adjacency)
-    tri = _triangles(g, adjacency)
-    # degree and strength as networkx counts them: a self-loop adds 2 to the degree and twice its weight
+    bc, se, info = betweenness(arrays, exact_max_nodes=exact_max_nodes, k=k, seed=seed, adjacency=adjacency)
     rows = np.repeat(np.arange(len(nodes)), np.diff(indptr))
     loop = rows == indices
     degree = np.diff(indptr) + np.bincount(rows[loop], minlength=len(nodes))
@@ -490,13 +393,13 @@ def _centrality(
     frame = pd.DataFrame(
         {
             "person_id": nodes,
-            "age_band": age_band,
+            "age_band": arrays.age_band,
             "degree": degree.astype(np.int64),
             "strength": strength.astype(float),
-            "betweenness": bc.to_numpy(dtype=float) if len(bc) else np.zeros(len(nodes)),  # in node order
+            "betweenness": bc.to_numpy(dtype=float) if len(bc) else np.zeros(len(nodes)),
             "betweenness_se": se.to_numpy(dtype=float) if len(se) else np.zeros(len(nodes)),
-            "eigenvector": [ev.get(n, 0.0) for n in nodes],
-            "triangles": [int(tri[n]) for n in nodes],
+            "eigenvector": _eigenvector(adjacency),
+            "triangles": _triangles(adjacency),
         },
         columns=list(CENTRALITY_COLUMNS),
     )
@@ -525,20 +428,21 @@ def membership(communities: Any) -> dict:
     raise ValidationError(msg)
 
 
-def burt_constraint(g: nx.Graph, *, weight: str | None = "weight") -> pd.Series:
+def burt_constraint(graph: GraphArrays | nx.Graph, *, weight: str | None = "weight") -> pd.Series:
     """Burt's (1992) constraint of every node, vectorised with scipy sparse matrices.
 
     ``c_i = sum_{j in N(i)} (p_ij + sum_q p_iq p_qj)^2`` with the normalised mutual weight
     ``p_ij = (w_ij + w_ji) / sum_k (w_ik + w_ki)`` (0 when the sum is 0), over the neighbours
     ``N(i)`` of ``i`` — the definition of ``networkx.constraint``, which it matches to rounding
-    (about 1e-15) including self-loops and zero weights, but as two sparse products ``P + P @ P``
-    read at the edges instead of a Python loop over each pair. Low constraint = many
-    non-redundant contacts = brokerage opportunity; 1 for a single contact.
+    (about 1e-15) including self-loops and zero weights, as two sparse products ``P + P @ P``
+    read at the edges. Low constraint = many non-redundant contacts = brokerage opportunity; 1
+    for a single contact.
 
     Parameters
     ----------
-    g : networkx.Graph
-        Graph (for a directed graph, neighbours are predecessors and successors, as networkx).
+    graph : GraphArrays or networkx.Graph
+        Graph (for a directed networkx graph, neighbours are predecessors and successors, as
+        networkx).
     weight : str or None
         Edge attribute holding the tie strength (missing = 1); ``None`` weighs every edge 1.
 
@@ -549,7 +453,11 @@ def burt_constraint(g: nx.Graph, *, weight: str | None = "weight") -> pd.Series:
     """
     from scipy import sparse
 
-    indptr, indices, weights, nodes = adjacency_arrays(g, weight=weight)
+    directed = isinstance(graph, nx.Graph) and graph.is_directed()
+    if directed:
+        indptr, indices, weights, nodes = adjacency_arrays(graph, weight=weight)
+    else:
+        indptr, indices, weights, nodes = _adjacency(as_arrays(graph), None, weighted=weight is not None)
     n = len(nodes)
     if n == 0:
         return pd.Series(dtype=float)
@@ -563,7 +471,7 @@ def burt_constraint(g: nx.Graph, *, weight: str | None = "weight") -> pd.Series:
     local = (p + p @ p).multiply(pattern)
     out = np.asarray(local.power(2).sum(axis=1), dtype=float).ravel()
     out[np.diff(pattern.indptr) == 0] = np.nan
-    if g.is_directed():  # networkx: NaN when the node has no successors
+    if directed:  # networkx: NaN when the node has no successors
         out[np.diff(indptr) == 0] = np.nan
     return pd.Series(out, index=nodes)
 
@@ -598,16 +506,18 @@ def _participation(
 _MISSING = object()
 
 
-def brokers(g: nx.Graph, communities: Any, *, exact_max_nodes: int = 5000, seed: int = 0) -> pd.DataFrame:
+def brokers(
+    graph: GraphArrays | nx.Graph, communities: Any, *, exact_max_nodes: int = 5000, seed: int = 0
+) -> pd.DataFrame:
     """People who bridge groups: betweenness, participation coefficient and Burt's constraint.
 
     Parameters
     ----------
-    g : networkx.Graph
+    graph : GraphArrays or networkx.Graph
         Association graph.
     communities : DataFrame, mapping or iterable of sets
-        Groups, e.g. the result of :func:`ctxrisk.analytics.graph.communities.groups`. People missing from
-        it count as a group of their own.
+        Groups, e.g. the result of :func:`ctxrisk.analytics.graph.communities.groups`. People
+        missing from it count as a group of their own.
     exact_max_nodes, seed
         As for :func:`centrality`.
 
@@ -620,38 +530,28 @@ def brokers(g: nx.Graph, communities: Any, *, exact_max_nodes: int = 5000, seed:
         ``participation`` (Guimerà & Amaral 2005: ``1 - sum_s (k_is/k_i)^2`` over groups s with
         k_is links into group s — 0 when all links stay in one group, towards 1 when spread over
         many), ``constraint`` (Burt 1992, see :func:`burt_constraint`, on edge weights; low
-        constraint = many non-redundant contacts = brokerage opportunity). Participation and
-        constraint are computed on sparse arrays (vectorised); they equal the networkx
-        definitions (``networkx.constraint``) to rounding.
+        constraint = many non-redundant contacts = brokerage opportunity).
     """
     groups = membership(communities)
-    indptr, indices, _, nodes = adjacency_arrays(g, weight=None)
+    arrays = as_arrays(graph)
+    adjacency = arrays.adjacency()
+    indptr, indices, _, nodes = adjacency
     deg, linked_groups, participation = _participation(indptr, indices, nodes, groups)
     keep = np.flatnonzero(deg > 0)
-    bc, _, info = betweenness(g, exact_max_nodes=exact_max_nodes, seed=seed)
-    constraint = burt_constraint(g, weight="weight") if keep.size else pd.Series(dtype=float)
-    people = [nodes[i] for i in keep]
+    bc, _, info = betweenness(arrays, exact_max_nodes=exact_max_nodes, seed=seed, adjacency=adjacency)
+    constraint = burt_constraint(arrays, weight="weight") if keep.size else pd.Series(dtype=float)
     frame = pd.DataFrame(
         {
-            "person_id": people,
-            "age_band": [g.nodes[v].get("age_band", "unknown") for v in people],
-            "group_id": [groups.get(v) for v in people],
+            "person_id": [nodes[i] for i in keep],
+            "age_band": arrays.age_band[keep],
+            "group_id": [groups.get(nodes[i]) for i in keep],
             "degree": deg[keep],
             "groups_linked": linked_groups[keep],
             "betweenness": bc.to_numpy(dtype=float)[keep] if len(bc) else np.zeros(keep.size),
             "participation": participation[keep],
             "constraint": constraint.to_numpy(dtype=float)[keep] if len(constraint) else np.zeros(keep.size),
         },
-        columns=[
-            "person_id",
-            "age_band",
-            "group_id",
-            "degree",
-            "groups_linked",
-            "betweenness",
-            "participation",
-            "constraint",
-        ],
+        columns=list(BROKER_COLUMNS),
     )
     frame = frame.sort_values(
         ["betweenness", "participation", "constraint", "person_id"], ascending=[False, False, True, True], kind="stable"
@@ -661,7 +561,19 @@ def brokers(g: nx.Graph, communities: Any, *, exact_max_nodes: int = 5000, seed:
     return frame
 
 
-def kcore(g: nx.Graph) -> pd.DataFrame:
+BROKER_COLUMNS = (
+    "person_id",
+    "age_band",
+    "group_id",
+    "degree",
+    "groups_linked",
+    "betweenness",
+    "participation",
+    "constraint",
+)
+
+
+def kcore(graph: GraphArrays | nx.Graph) -> pd.DataFrame:
     """Core number of every person (the largest k such that they are in a subgraph of minimum degree k).
 
     Returns
@@ -670,13 +582,15 @@ def kcore(g: nx.Graph) -> pd.DataFrame:
         Columns ``person_id``, ``age_band``, ``core_number``, ``degree``, ranked by core number
         (highest, the densest part of the network, first). ``attrs['max_core']`` is the top core.
     """
-    core = nx.core_number(g) if g.number_of_nodes() else {}
+    arrays = as_arrays(graph)
+    indptr, indices, _, nodes = arrays.adjacency()
+    h = igraph_from_arrays(indptr, indices, None, len(nodes))
     frame = pd.DataFrame(
         {
-            "person_id": list(core),
-            "age_band": [g.nodes[n].get("age_band", "unknown") for n in core],
-            "core_number": [int(v) for v in core.values()],
-            "degree": [g.degree(n) for n in core],
+            "person_id": nodes,
+            "age_band": arrays.age_band,
+            "core_number": np.asarray(h.coreness(), dtype=np.int64),
+            "degree": np.asarray(h.degree(), dtype=np.int64),
         },
         columns=["person_id", "age_band", "core_number", "degree"],
     )

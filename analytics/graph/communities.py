@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ctxrisk.analytics.graph.arrays import GraphArrays
+from ctxrisk.analytics.graph.arrays import GraphArrays, as_arrays
 from ctxrisk.pipelines.errors import ValidationError
 
 log = logging.getLogger(__name__)
@@ -79,17 +80,17 @@ def _leiden(h, seed: int, resolution: float) -> list[int]:
 #: Most and fewest Leiden seeds :func:`default_seeds` gives, and its work budget (seeds x links).
 MAX_DEFAULT_SEEDS = 10
 MIN_DEFAULT_SEEDS = 3
-SEED_BUDGET = 6e6
+SEED_BUDGET = 2e6
 
 
 def default_seeds(n_edges: int) -> range:
     """Seeds for the run's groups: ``clip(SEED_BUDGET / links, 3, 10)``, as ``range(k)``.
 
-    Each seed is one Leiden run over every link, so the time stays bounded as the graph grows: 10 seeds up
-    to 600k links (1M incidents: 490k), 3 from 2M links (10M incidents: 4.9M links, where one run takes
-    about a minute). The stability (mean adjusted Rand index over the pairs of seeds) is then measured on
-    3 pairs instead of 45, and the run with the best modularity is still reported; the mart's ``attrs``
-    (and the step's log) say how many seeds ran.
+    Each seed is one Leiden run over every link, so the work stays bounded as the graph grows: 10
+    seeds up to 200k links (100k incidents: 49k), 4 at 500k (1M incidents: 490k links), 3 from
+    667k (10M incidents: 4.9M links). The stability (mean adjusted Rand index over the pairs of
+    seeds) is then measured on 6 or 3 pairs instead of 45, and the run with the best modularity is
+    still reported; the mart's ``attrs`` (and the step's log) say how many seeds ran.
     """
     budget = int(SEED_BUDGET // max(1, int(n_edges)))
     return range(max(MIN_DEFAULT_SEEDS, min(MAX_DEFAULT_SEEDS, budget)))
@@ -111,7 +112,6 @@ def _usable_cpus() -> int:
 
 
 def _leiden_seeds(
-    h,
     indptr: np.ndarray,
     indices: np.ndarray,
     weights: np.ndarray,
@@ -127,27 +127,36 @@ def _leiden_seeds(
     database threads, and not a re-import of the caller's script as multiprocessing's spawn does);
     it gets every ``processes``-th seed and this process runs its own share meanwhile. Called from a
     thread other than the main one (``ctxrisk run`` computes the graph beside other steps), every share
-    goes to a worker: a Leiden run here would hold the interpreter lock those steps need.
+    goes to a worker: a Leiden run here would hold the interpreter lock those steps need. The igraph
+    graph of this process is only made when a seed runs here.
     """
     import threading
 
-    from ctxrisk.analytics.graph.centrality import _edge_rows
+    from ctxrisk.analytics.graph.centrality import _edge_rows, igraph_from_arrays
 
-    wanted = min(_usable_cpus() if processes is None else int(processes), MAX_LEIDEN_PROCESSES, len(seeds))
-    if wanted <= 1 or h.ecount() < PARALLEL_MIN_EDGES:
-        return [_leiden(h, seed, resolution) for seed in seeds]
+    n = indptr.size - 1
+    made: list = []
+
+    def local() -> Any:
+        if not made:
+            made.append(igraph_from_arrays(indptr, indices, weights, n))
+        return made[0]
+
     rows, once = _edge_rows(indptr, indices)
-    payload = (np.column_stack([rows, indices[once]]), weights[once], h.vcount())
+    wanted = min(_usable_cpus() if processes is None else int(processes), MAX_LEIDEN_PROCESSES, len(seeds))
+    if wanted <= 1 or rows.size < PARALLEL_MIN_EDGES:
+        return [_leiden(local(), seed, resolution) for seed in seeds]
+    payload = (np.column_stack([rows, indices[once]]), weights[once], n)
     shares = [seeds[i::wanted] for i in range(wanted)]
     here = threading.current_thread() is threading.main_thread()
     if not here:
         shares = [[], *shares]
     workers = [_start_worker(payload, share, resolution) for share in shares[1:]]
-    found = dict(zip(shares[0], (_leiden(h, seed, resolution) for seed in shares[0]), strict=True))
+    found = {seed: _leiden(local(), seed, resolution) for seed in shares[0]}
     for share, worker in zip(shares[1:], workers, strict=True):
         result = _finish_worker(worker)
         if result is None or len(result) != len(share):  # the worker failed (logged): run its seeds here
-            result = [_leiden(h, seed, resolution) for seed in share]
+            result = [_leiden(local(), seed, resolution) for seed in share]
         found.update(zip(share, result, strict=True))
     log.info("ran %d Leiden seeds in %d processes", len(seeds), len(shares) - (0 if here else 1))
     return [found[seed] for seed in seeds]
@@ -208,22 +217,8 @@ def _finish_worker(worker: tuple | None) -> list[list[int]] | None:
         return None
 
 
-def _louvain_split(g: nx.Graph, seed: int, resolution: float) -> list[int]:
-    comms = nx.community.louvain_communities(g, weight="weight", resolution=resolution, seed=int(seed))
-    index = {n: i for i, n in enumerate(g.nodes)}
-    labels = np.zeros(g.number_of_nodes(), dtype=int)
-    label = 0
-    for comm in comms:
-        # Louvain can return a community whose members are not connected to each other; split it
-        for part in nx.connected_components(g.subgraph(comm)):
-            for n in part:
-                labels[index[n]] = label
-            label += 1
-    return labels.tolist()
-
-
 def _modularity(adjacency: tuple[np.ndarray, np.ndarray, np.ndarray], labels: list[int], resolution: float) -> float:
-    """Weighted modularity ``sum_c [L_c/m - gamma (d_c/2m)^2]`` (as ``networkx.community.modularity``) from CSR arrays."""
+    """Weighted modularity ``sum_c [L_c/m - gamma (d_c/2m)^2]`` from CSR arrays (as networkx computes it)."""
     indptr, indices, weights = adjacency
     rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     loop = np.where(rows == indices, weights, 0.0)  # a self-loop is one CSR entry but counts twice in degree
@@ -238,63 +233,33 @@ def _modularity(adjacency: tuple[np.ndarray, np.ndarray, np.ndarray], labels: li
     return internal / two_m - resolution * float(((degree_sum / two_m) ** 2).sum())
 
 
-def _internal_weights(g: nx.Graph | None, members: pd.DataFrame, adjacency: tuple | None = None) -> dict:
+def _internal_weights(pos: np.ndarray, code: np.ndarray, n_groups: int, adjacency: tuple) -> np.ndarray:
     """Sum of edge weights inside each group (each edge, and each self-loop, once), from CSR arrays.
 
-    Equals ``g.subgraph(people).size(weight="weight")`` per group without building subgraphs.
+    ``pos`` are the members' node positions and ``code`` their group codes (a person listed twice
+    keeps the last group). Equals ``g.subgraph(people).size(weight="weight")`` per group without
+    building subgraphs.
     """
-    from ctxrisk.analytics.graph.centrality import _edge_rows, adjacency_arrays
+    from ctxrisk.analytics.graph.centrality import _edge_rows
 
-    indptr, indices, weights, nodes = adjacency if adjacency is not None else adjacency_arrays(g)
-    group_code, gids = pd.factorize(members["group_id"], sort=False)
-    gids = list(gids)
-    # each node's group code (-1 when not a member); a person listed twice keeps the last group
-    people = pd.Index(members["person_id"].to_numpy(dtype=object), dtype=object)
-    if people.is_unique:
-        where = people.get_indexer(pd.Index(list(nodes), dtype=object))
-        labels = np.where(where >= 0, group_code[where], -1).astype(np.int64)
-    else:
-        last = dict(zip(people, group_code.tolist(), strict=True))
-        labels = np.array([last.get(n, -1) for n in nodes], dtype=np.int64)
+    indptr, indices, weights, _ = adjacency
+    labels = np.full(indptr.size - 1, -1, dtype=np.int64)
+    labels[pos] = code
     rows, once = _edge_rows(indptr, indices)
     cols, w = indices[once], weights[once]
     same = (labels[rows] == labels[cols]) & (labels[rows] >= 0)
-    sums = np.bincount(labels[rows][same], weights=w[same], minlength=len(gids))
-    return {gid: float(sums[i]) for i, gid in enumerate(gids)}
-
-
-def _node_data(g: nx.Graph) -> dict:
-    """Node -> attribute dict as a plain dict (NodeView indexing costs several times more per lookup)."""
-    return dict(g.nodes(data=True))
-
-
-def _node_attributes(data: dict, nodes: list) -> pd.DataFrame:
-    """Age band, suspect and looked-after flags of ``nodes`` (``data`` from :func:`_node_data`)."""
-    attrs = [data[n] for n in nodes]
-    return pd.DataFrame(
-        {
-            "age_band": np.array([a.get("age_band", "unknown") for a in attrs], dtype=object),
-            "suspect": np.array([bool(a.get("is_suspect")) for a in attrs], dtype=bool),
-            "looked_after": np.array([bool(a.get("looked_after")) for a in attrs], dtype=bool),
-        }
-    )
-
-
-def _shared_locations(data: dict, people: list, group_code: np.ndarray, n_groups: int) -> tuple[np.ndarray, list[str]]:
-    """Per group: how many locations two or more members are linked to, and up to five of them (``;``-joined).
-
-    A location listed twice for one person counts twice (as a per-member tally does). The five are
-    the most-linked first, then by location ID. ``data`` is from :func:`_node_data`.
-    """
-    lists = [data[p].get("locations") or () for p in people]
-    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-    return _shared_locations_flat(lengths, [loc for x in lists for loc in x], group_code, n_groups)
+    return np.bincount(labels[rows][same], weights=w[same], minlength=n_groups)
 
 
 def _shared_locations_flat(
     lengths: np.ndarray, flat: list | np.ndarray, group_code: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, list[str]]:
-    """:func:`_shared_locations` from each member's number of locations and the locations one after another."""
+    """Per group: how many locations two or more members are linked to, and up to five of them (``;``-joined).
+
+    From each member's number of locations (``lengths``) and the locations one after another
+    (``flat``). A location listed twice for one person counts twice (as a per-member tally does).
+    The five are the most-linked first, then by location ID.
+    """
     counts = np.zeros(n_groups, dtype=np.int64)
     top = [""] * n_groups
     if not lengths.sum():
@@ -323,18 +288,20 @@ def _shared_locations_flat(
     return counts, top
 
 
-def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None = None) -> pd.DataFrame:
+def group_summary(
+    graph: GraphArrays | nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None = None
+) -> pd.DataFrame:
     """Summarise each group: size, children, adults, suspects, shared locations.
 
     Parameters
     ----------
-    g : networkx.Graph
+    graph : GraphArrays or networkx.Graph
         Association graph (node attributes ``age_band``, ``is_suspect``, ``looked_after``,
         ``locations``).
     members : DataFrame
-        ``person_id`` and ``group_id`` columns (e.g. from :func:`groups`).
+        ``person_id`` and ``group_id`` columns (e.g. from :func:`groups`); every person a node.
     adjacency : tuple, optional
-        ``ctxrisk.analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
+        ``arrays.adjacency()`` if already computed (saves a pass).
 
     Returns
     -------
@@ -343,44 +310,24 @@ def group_summary(g: nx.Graph, members: pd.DataFrame, *, adjacency: tuple | None
         ``unknown_age``; ``suspects``; ``looked_after_children``; ``internal_weight`` (sum of edge
         weights inside the group); ``shared_locations`` (locations linked to two or more members);
         ``top_locations`` (up to five of them, most members first, ``;``-separated). Ordered by
-        ``group_id``.
-
-    Notes
-    -----
-    Counted with array operations over all people at once (no loop over groups).
+        ``group_id``. Counted with array operations over all people at once (no loop over groups).
     """
-    internal = _internal_weights(g, members, adjacency)
-    people = members["person_id"].tolist()
-    gids, code = np.unique(members["group_id"].to_numpy(), return_inverse=True)
-    code = code.ravel().astype(np.int64)
-    data = _node_data(g)
-    shared = _shared_locations(data, people, code, gids.size)
-    return _summary_frame(gids, code, internal, _node_attributes(data, people), shared)
-
-
-def group_summary_arrays(arrays: GraphArrays, members: pd.DataFrame, *, adjacency: tuple | None = None) -> pd.DataFrame:
-    """:func:`group_summary` computed from the graph's arrays (the same DataFrame, no networkx graph).
-
-    Parameters
-    ----------
-    arrays : GraphArrays
-        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
-    members : DataFrame
-        ``person_id`` and ``group_id`` columns (e.g. from :func:`groups_arrays`); every person a node.
-    adjacency : tuple, optional
-        ``arrays.adjacency()`` if already computed.
-    """
-    if adjacency is None:
-        adjacency = arrays.adjacency()
-    internal = _internal_weights(None, members, adjacency)
+    arrays = as_arrays(graph)
     pos = pd.Index(arrays.people, dtype=object).get_indexer(
         pd.Index(members["person_id"].to_numpy(dtype=object), dtype=object)
     )
     if (pos < 0).any():
-        msg = f"{int((pos < 0).sum()):,} member(s) are not people of the graph (first: {members['person_id'].to_numpy()[pos < 0][0]!r})"
+        first = members["person_id"].to_numpy()[pos < 0][0]
+        msg = f"{int((pos < 0).sum()):,} member(s) are not people of the graph (first: {first!r})"
         raise ValidationError(msg)
-    gids, code = np.unique(members["group_id"].to_numpy(), return_inverse=True)
+    return _summary(arrays, pos, members["group_id"].to_numpy(), adjacency or arrays.adjacency())
+
+
+def _summary(arrays: GraphArrays, pos: np.ndarray, group_id: np.ndarray, adjacency: tuple) -> pd.DataFrame:
+    """:func:`group_summary` of the members at node positions ``pos`` in groups ``group_id``."""
+    gids, code = np.unique(group_id, return_inverse=True)
     code = code.ravel().astype(np.int64)
+    internal = _internal_weights(pos, code, gids.size, adjacency)
     ptr = arrays.location_ptr
     lengths = (ptr[pos + 1] - ptr[pos]).astype(np.int64)
     take = np.repeat(ptr[pos] - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
@@ -389,7 +336,7 @@ def group_summary_arrays(arrays: GraphArrays, members: pd.DataFrame, *, adjacenc
 
 
 def _array_attributes(arrays: GraphArrays, pos: np.ndarray) -> pd.DataFrame:
-    """:func:`_node_attributes` of the nodes at positions ``pos`` of the arrays."""
+    """Age band, suspect and looked-after flags of the nodes at positions ``pos``."""
     return pd.DataFrame(
         {
             "age_band": arrays.age_band[pos],
@@ -400,7 +347,11 @@ def _array_attributes(arrays: GraphArrays, pos: np.ndarray) -> pd.DataFrame:
 
 
 def _summary_frame(
-    gids: np.ndarray, code: np.ndarray, internal: dict, attrs: pd.DataFrame, shared_top: tuple[np.ndarray, list[str]]
+    gids: np.ndarray,
+    code: np.ndarray,
+    internal: np.ndarray,
+    attrs: pd.DataFrame,
+    shared_top: tuple[np.ndarray, list[str]],
 ) -> pd.DataFrame:
     """One row per group from the members' group codes and attributes."""
     k = gids.size
@@ -420,7 +371,7 @@ def _summary_frame(
             "unknown_age": count(band == "unknown"),
             "suspects": count(attrs["suspect"].to_numpy()),
             "looked_after_children": count(attrs["looked_after"].to_numpy() & child),
-            "internal_weight": [internal.get(gid, 0.0) for gid in gids.tolist()],
+            "internal_weight": internal.astype(float),
             "shared_locations": shared,
             "top_locations": top,
         },
@@ -430,37 +381,31 @@ def _summary_frame(
 
 
 def groups(
-    g: nx.Graph,
+    graph: GraphArrays | nx.Graph,
     *,
     seeds: Iterable[int] = range(10),
     resolution: float = 1.0,
-    use_leiden: bool = True,
     adjacency: tuple | None = None,
     processes: int | None = None,
 ) -> pd.DataFrame:
     """Find groups of closely linked people and how stable they are across random seeds.
 
-    The fast path is Leiden (Traag, Waltman & van Eck 2019; igraph's C ``community_leiden``, about
-    18 times faster than ``leidenalg`` here for the same modularity) optimising weighted modularity
-    with resolution ``gamma``, whose communities are always internally connected (two optimiser
-    iterations per seed). Without igraph (or ``use_leiden=False``) it runs
-    networkx Louvain (Blondel et al. 2008) and splits any community whose members are not
-    connected into its connected parts. Each seed gives one partition; the one with the highest
+    Leiden (Traag, Waltman & van Eck 2019; igraph's C ``community_leiden``) optimises weighted
+    modularity with resolution ``gamma``; its communities are always internally connected (two
+    optimiser iterations per seed). Each seed gives one partition; the one with the highest
     modularity is reported. Stability is the mean adjusted Rand index (Hubert & Arabie 1985) over
     all pairs of seed runs: 1 = every seed found the same groups, about 0 = no better than chance.
 
     Parameters
     ----------
-    g : networkx.Graph
+    graph : GraphArrays or networkx.Graph
         Association graph (edge ``weight``).
     seeds : iterable of int
         Seeds of the runs (default 0–9). At least one.
     resolution : float
         Modularity resolution, ``> 0``; higher gives more, smaller groups.
-    use_leiden : bool
-        ``False`` forces the networkx-only Louvain fallback.
     adjacency : tuple, optional
-        ``ctxrisk.analytics.graph.centrality.adjacency_arrays(g)`` if already computed (saves a pass).
+        ``arrays.adjacency()`` if already computed (saves a pass).
     processes : int, optional
         Processes running the Leiden seeds side by side on graphs of at least
         :data:`PARALLEL_MIN_EDGES` links (default: the CPUs this process may use, at most
@@ -473,84 +418,24 @@ def groups(
         One row per person: ``person_id``, ``group_id`` (1 = largest group; ties by most children),
         ``age_band``, ``group_size``, ``group_children``, ``group_adults``,
         ``group_shared_locations``; ranked by group then person. ``attrs`` holds ``method``
-        (``leiden`` or ``louvain_split``), ``seeds``, ``best_seed``, ``modularity`` and
-        ``stability_ari`` (NaN with one seed). ``group_summary(g, result)`` gives one row per group.
+        (``leiden``), ``seeds``, ``best_seed``, ``modularity`` and ``stability_ari`` (NaN with one
+        seed). :func:`group_summary` gives one row per group; :func:`group_tables` gives both.
     """
-    return _groups(
-        g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency, processes=processes
-    )[0]
+    return group_tables(graph, seeds=seeds, resolution=resolution, adjacency=adjacency, processes=processes)[0]
 
 
 def group_tables(
-    g: nx.Graph,
+    graph: GraphArrays | nx.Graph,
     *,
     seeds: Iterable[int] = range(10),
     resolution: float = 1.0,
-    use_leiden: bool = True,
     adjacency: tuple | None = None,
     processes: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(groups(g, ...), group_summary(g, members))`` with the summary worked out once (the members need it).
+    """``(groups(graph, ...), group_summary(graph, members))`` with the summary worked out once.
 
     Parameters as for :func:`groups`.
     """
-    return _groups(
-        g, None, seeds=seeds, resolution=resolution, use_leiden=use_leiden, adjacency=adjacency, processes=processes
-    )
-
-
-def groups_arrays(
-    arrays: GraphArrays,
-    *,
-    seeds: Iterable[int] = range(10),
-    resolution: float = 1.0,
-    adjacency: tuple | None = None,
-    processes: int | None = None,
-) -> pd.DataFrame:
-    """:func:`groups` computed from the graph's arrays (the same DataFrame and ``attrs``, no networkx graph).
-
-    Parameters
-    ----------
-    arrays : GraphArrays
-        From :func:`ctxrisk.analytics.graph.build.build_arrays`.
-    seeds, resolution, processes
-        As for :func:`groups` (Leiden; the networkx Louvain fallback only runs without igraph).
-    adjacency : tuple, optional
-        ``arrays.adjacency()`` if already computed.
-    """
-    return _groups(
-        None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency, processes=processes
-    )[0]
-
-
-def group_tables_arrays(
-    arrays: GraphArrays,
-    *,
-    seeds: Iterable[int] = range(10),
-    resolution: float = 1.0,
-    adjacency: tuple | None = None,
-    processes: int | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(groups_arrays(arrays, ...), group_summary_arrays(arrays, members))`` with the summary worked out once.
-
-    Parameters as for :func:`groups_arrays`.
-    """
-    return _groups(
-        None, arrays, seeds=seeds, resolution=resolution, use_leiden=True, adjacency=adjacency, processes=processes
-    )
-
-
-def _groups(
-    g: nx.Graph | None,
-    arrays: GraphArrays | None,
-    *,
-    seeds: Iterable[int],
-    resolution: float,
-    use_leiden: bool,
-    adjacency: tuple | None,
-    processes: int | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`group_tables` on a networkx graph ``g`` or on ``arrays`` (exactly one given)."""
     seeds = [int(s) for s in seeds]
     if not seeds:
         msg = "seeds must hold at least one seed"
@@ -558,94 +443,69 @@ def _groups(
     if not resolution > 0:
         msg = f"resolution must be > 0, got {resolution!r}"
         raise ValidationError(msg)
-    method = "leiden"
-    if use_leiden:
-        try:
-            import igraph  # noqa: F401
-        except ImportError:  # pragma: no cover - igraph is a pinned dependency
-            method = "louvain_split"
-    else:
-        method = "louvain_split"
-    nodes = list(g.nodes) if arrays is None else arrays.people.tolist()
-    if not nodes:
+    arrays = as_arrays(graph)
+    if arrays.n_nodes == 0:
         frame = pd.DataFrame(columns=list(GROUP_MEMBER_COLUMNS))
-        frame.attrs.update(
-            {"method": method, "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0, "stability_ari": float("nan")}
-        )
+        empty = {"method": "leiden", "seeds": seeds, "best_seed": seeds[0], "modularity": 0.0}
+        frame.attrs.update({**empty, "stability_ari": float("nan")})
         return frame, pd.DataFrame(columns=list(GROUP_SUMMARY_COLUMNS))
-    from ctxrisk.analytics.graph.centrality import adjacency_arrays, igraph_from_arrays
-
-    if adjacency is None:
-        adjacency = adjacency_arrays(g) if arrays is None else arrays.adjacency()
-    indptr, indices, weights, _ = adjacency
-    h = igraph_from_arrays(indptr, indices, weights, len(nodes)) if method == "leiden" else None
-    if method == "leiden":
-        partitions = _leiden_seeds(h, indptr, indices, weights, seeds, resolution, processes=processes)
-    else:
-        if g is None:  # pragma: no cover - igraph is a pinned dependency
-            from ctxrisk.analytics.graph.arrays import to_networkx
-
-            g = to_networkx(arrays)
-        partitions = [_louvain_split(g, seed, resolution) for seed in seeds]
+    indptr, indices, weights, nodes = adjacency if adjacency is not None else arrays.adjacency()
+    partitions = _leiden_seeds(indptr, indices, weights, seeds, resolution, processes=processes)
     runs = [
         (seed, labels, _modularity((indptr, indices, weights), labels, resolution))
         for seed, labels in zip(seeds, partitions, strict=True)
     ]
     best_seed, best, best_q = max(runs, key=lambda r: r[2])
     if len(runs) > 1:
-        aris = [adjusted_rand_index(a[1], b[1]) for a, b in itertools.combinations(runs, 2)]
-        stability = float(np.mean(aris))
+        stability = float(np.mean([adjusted_rand_index(a[1], b[1]) for a, b in itertools.combinations(runs, 2)]))
     else:
         stability = float("nan")
-
-    bands = (
-        _node_attributes(_node_data(g), nodes)["age_band"].to_numpy(dtype=object) if arrays is None else arrays.age_band
-    )
-    label = np.asarray(best, dtype=np.int64)
-    keys = np.array([str(n) for n in nodes], dtype=object)
-    # rank groups by size, then children, then their smallest person ID as text (array operations:
-    # a per-group Python function costs seconds once there are tens of thousands of groups)
-    raw = pd.DataFrame({"label": label, "key": keys, "child": bands == "child"})
-    stats = raw.groupby("label", sort=True).agg(size=("key", "size"), children=("child", "sum"), first=("key", "min"))
-    stats = stats.sort_values(["size", "children", "first"], ascending=[False, False, True])
-    renumber = np.zeros(int(label.max()) + 1, dtype=np.int64)
-    renumber[stats.index.to_numpy(dtype=np.int64)] = np.arange(1, len(stats) + 1)
-    members = pd.DataFrame({"person_id": nodes, "group_id": renumber[label]})
-    if arrays is None:
-        summary = group_summary(g, members, adjacency=(indptr, indices, weights, nodes))
-    else:
-        summary = group_summary_arrays(arrays, members, adjacency=(indptr, indices, weights, nodes))
-    by_group = summary.set_index("group_id")
-    frame = pd.DataFrame(
-        {
-            "person_id": nodes,
-            "group_id": members["group_id"],
-            "age_band": bands,
-            "group_size": members["group_id"].map(by_group["size"]),
-            "group_children": members["group_id"].map(by_group["children"]),
-            "group_adults": members["group_id"].map(by_group["adults"]),
-            "group_shared_locations": members["group_id"].map(by_group["shared_locations"]),
-        },
-        columns=list(GROUP_MEMBER_COLUMNS),
-    )
-    frame["_key"] = keys
-    frame = frame.sort_values(["group_id", "_key"], kind="stable").drop(columns="_key").reset_index(drop=True)
+    group_id = _numbered(arrays, np.asarray(best, dtype=np.int64))
+    summary = _summary(arrays, np.arange(len(nodes)), group_id, (indptr, indices, weights, nodes))
+    frame = _member_frame(arrays, group_id, summary)
     frame.attrs.update(
-        {
-            "method": method,
-            "seeds": seeds,
-            "best_seed": best_seed,
-            "modularity": best_q,
-            "stability_ari": stability,
-        }
+        {"method": "leiden", "seeds": seeds, "best_seed": best_seed, "modularity": best_q, "stability_ari": stability}
     )
     log.info(
-        "found %s groups among %s people with %s (modularity %.3f, stability ARI %.3f over %d seeds)",
+        "found %s groups among %s people with Leiden (modularity %.3f, stability ARI %.3f over %d seeds)",
         f"{len(summary):,}",
         f"{len(nodes):,}",
-        method,
         best_q,
         stability,
         len(seeds),
     )
     return frame, summary
+
+
+def _numbered(arrays: GraphArrays, label: np.ndarray) -> np.ndarray:
+    """Group number of each node: groups ranked by size, then children, then their first person by ID."""
+    n_labels = int(label.max()) + 1
+    size = np.bincount(label, minlength=n_labels)
+    children = np.bincount(label, weights=arrays.age_band == "child", minlength=n_labels)
+    first = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, label, arrays.id_rank)
+    used = np.flatnonzero(size)
+    ranked = used[np.lexsort((first[used], -children[used], -size[used]))]
+    renumber = np.zeros(n_labels, dtype=np.int64)
+    renumber[ranked] = np.arange(1, ranked.size + 1)
+    return renumber[label]
+
+
+def _member_frame(arrays: GraphArrays, group_id: np.ndarray, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per person with their group's size, children, adults and shared locations, by group then ID."""
+    by_group = summary.set_index("group_id")
+    order = np.lexsort((arrays.id_rank, group_id))
+    gid = pd.Series(group_id[order])
+    frame = pd.DataFrame(
+        {
+            "person_id": arrays.people[order],
+            "group_id": gid,
+            "age_band": arrays.age_band[order],
+            "group_size": gid.map(by_group["size"]),
+            "group_children": gid.map(by_group["children"]),
+            "group_adults": gid.map(by_group["adults"]),
+            "group_shared_locations": gid.map(by_group["shared_locations"]),
+        },
+        columns=list(GROUP_MEMBER_COLUMNS),
+    )
+    return frame

@@ -9,8 +9,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ctxrisk.pipelines.errors import LockError, SchemaVersionError
 from ctxrisk.pipelines.settings import Settings, load_settings
@@ -77,11 +79,46 @@ def setup_logging(level: str = "INFO", fmt: str = "plain") -> None:
     root.setLevel(level.upper())
 
 
-def fail(exc: Exception) -> typer.Exit:
-    """Print an error for the analyst and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """The documented exit code of an error: 3 schema mismatch, 4 locked, 1 anything else refused."""
     if isinstance(exc, SchemaVersionError):
-        return typer.Exit(ExitCode.SCHEMA)
+        return ExitCode.SCHEMA
     if isinstance(exc, LockError):
-        return typer.Exit(ExitCode.LOCKED)
-    return typer.Exit(ExitCode.INPUT_ERROR)
+        return ExitCode.LOCKED
+    return ExitCode.INPUT_ERROR
+
+
+def say_error(message: object) -> None:
+    """Print ``error: <message>`` on stderr; the message is shown as written (no rich markup read in it)."""
+    err_console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False)
+
+
+def fail(exc: Exception) -> typer.Exit:
+    """Print an error for the analyst and return the exit to raise (see :func:`exit_code_for`)."""
+    say_error(exc)
+    return typer.Exit(exit_code_for(exc))
+
+
+def usage_error(message: str) -> typer.Exit:
+    """Print a usage error and return the exit to raise (2, as typer's own)."""
+    say_error(message)
+    return typer.Exit(ExitCode.USAGE)
+
+
+def check_format(fmt: str, formats: tuple[str, ...] | None = None) -> None:
+    """Refuse an unknown ``--format`` before any work is done (exit 2); default the emitter's formats."""
+    from ctxrisk.cli.formats import FORMATS
+
+    allowed = formats or FORMATS
+    if fmt not in allowed:
+        raise usage_error(f"--format must be one of {list(allowed)}, got {fmt!r}")
+
+
+def open_warehouse(
+    config: Path | None, warehouse: Path | None, *, write: bool = True
+) -> tuple[Settings, duckdb.DuckDBPyConnection]:
+    """Load settings (``--config``, else the root ``--config``) and open the warehouse."""
+    from ctxrisk.pipelines.warehouse import connect
+
+    settings = settings_from(config, warehouse)
+    return settings, connect(settings.paths.warehouse, settings=settings, read_only=not write)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from ctxrisk.cli.common import fail
+from ctxrisk.cli.common import (
+    ConfigOpt,
+    WarehouseOpt,
+    check_format,
+    console,
+    err_console,
+    fail,
+    open_warehouse,
+)
 from ctxrisk.pipelines.errors import CtxriskError
 
 log = logging.getLogger(__name__)
@@ -20,11 +26,7 @@ app = typer.Typer(
     "and back-tests. See docs/hotspots.md.",
     add_completion=False,
 )
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
-WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse (default from settings).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")]
 UnitOpt = Annotated[
     str | None,
     typer.Option(
@@ -155,34 +157,9 @@ EMERGING_OUT = [
 ]
 
 
-def open_warehouse(config: Path | None, warehouse: Path | None, *, write: bool = True):
-    """Load settings (``--config``, then the root ``--config``) and open the warehouse."""
-    from ctxrisk.pipelines.settings import load_settings
-    from ctxrisk.pipelines.warehouse import connect
-
-    if config is None:
-        try:
-            from ctxrisk.cli.common import State
-
-            config = State.config
-        except ImportError:  # pragma: no cover - the CLI module is always there
-            config = None
-    settings = load_settings(config, warehouse=warehouse)
-    return settings, connect(settings.paths.warehouse, settings=settings, read_only=not write)
-
-
 def say(note: str, fmt: str) -> None:
     """Print the note on what was used and left out: to stdout under a table, to stderr otherwise."""
     (console if fmt == "table" else err_console).print(note, highlight=False, markup=False)
-
-
-def check_format(fmt: str) -> None:
-    """Refuse an unknown --format before any work is done (exit 2)."""
-    from ctxrisk.cli.formats import FORMATS
-
-    if fmt not in FORMATS:
-        err_console.print(f"[bold red]error:[/] --format must be one of {list(FORMATS)}, got {fmt!r}")
-        raise typer.Exit(2)
 
 
 def parameters(settings, **options):

@@ -10,16 +10,13 @@ from typing import Annotated, Any
 import networkx as nx
 import pandas as pd
 import typer
-from rich.console import Console
 
-from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
+from ctxrisk.cli.common import console, fail, settings_from
+from ctxrisk.pipelines.errors import CtxriskError
 
 __all__ = ["intel", "make_intel_page", "period_text", "register_intel"]
 
 logger = logging.getLogger(__name__)
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
 
 def period_text(g: nx.Graph, *, since: str | None = None, until: str | None = None) -> str:
@@ -56,7 +53,8 @@ def _places(con: Any, resolution: int) -> pd.DataFrame | None:
     import h3
 
     row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'locations_of_concern'"
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'locations_of_concern'"
     ).fetchone()
     if not row or not row[0]:
         return None
@@ -71,6 +69,11 @@ def _places(con: Any, resolution: int) -> pd.DataFrame | None:
         }
     )
     return out.drop_duplicates("location_id")  # the best-ranked location of concern names a cell
+
+
+def _themes(con: Any) -> pd.DataFrame:
+    """The theme of each event (``staging.events``), for the page's theme filter."""
+    return con.execute("select event_id, theme from staging.events where theme is not null").df()
 
 
 def make_intel_page(
@@ -105,8 +108,8 @@ def make_intel_page(
     seeds : int
         Leiden runs for the groups (``>= 1``).
     focus_threshold : int or None
-        Above this many people the page opens on a focused view (``>= 0``; None uses
-        :data:`ctxrisk.maps.intel.FOCUS_THRESHOLD`, 5,000).
+        Above this many people the page opens on its starting view (``>= 0``; None uses
+        :data:`ctxrisk.maps.intel.FOCUS_THRESHOLD`).
 
     Returns
     -------
@@ -128,11 +131,14 @@ def make_intel_page(
         g,
         communities=members,
         centrality=centrality(g, exact_max_nodes=exact),
-        adults=adults_of_concern(g, min_children=settings.graph.min_children),
+        adults=adults_of_concern(g, min_children=settings.graph.min_children, alpha=settings.graph.alpha),
         brokers=brokers(g, members, exact_max_nodes=exact),
         period=period_text(g, since=since, until=until),
         made_at=made_at or dt.datetime.now(dt.UTC),
         places=_places(con, settings.hotspots.h3_resolution),
+        themes=_themes(con),
+        alpha=settings.graph.alpha,
+        min_children=settings.graph.min_children,
         basemap_url=settings.maps.basemap_url,
         basemap_attribution=settings.maps.basemap_attribution,
         focus_threshold=FOCUS_THRESHOLD if focus_threshold is None else int(focus_threshold),
@@ -171,7 +177,9 @@ def intel(
     focus_threshold: Annotated[
         int | None,
         typer.Option(
-            "--focus-threshold", min=0, help="Above this many people the page opens on a focused view (default 5,000)."
+            "--focus-threshold",
+            min=0,
+            help="Above this many people the page opens on flagged adults and children at risk (default 300).",
         ),
     ] = None,
 ) -> None:
@@ -182,8 +190,6 @@ def intel(
     from ctxrisk.pipelines.warehouse import connect
 
     try:
-        from ctxrisk.cli.common import settings_from
-
         settings = settings_from(config, warehouse)
         con = connect(settings=settings)
         try:
@@ -199,9 +205,7 @@ def intel(
         finally:
             con.close()
     except CtxriskError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        code = 3 if isinstance(exc, SchemaVersionError) else 4 if isinstance(exc, LockError) else 1
-        raise typer.Exit(code) from exc
+        raise fail(exc) from exc
     console.print(f"wrote {path} ({size / 1e6:.1f} MB, OFFICIAL-SENSITIVE): {summary}", highlight=False)
 
 

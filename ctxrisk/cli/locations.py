@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ctxrisk.cli.common import fail
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format, console, fail, open_warehouse
 from ctxrisk.cli.hotspots import (
-    ConfigOpt,
     FormatOpt,
     KOpt,
     MartOpt,
@@ -21,10 +20,6 @@ from ctxrisk.cli.hotspots import (
     ThemeOpt,
     UnitOpt,
     UntilOpt,
-    WarehouseOpt,
-    check_format,
-    console,
-    open_warehouse,
     say,
 )
 from ctxrisk.pipelines.errors import CtxriskError

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ctxrisk.cli.common import (
@@ -18,11 +19,14 @@ from ctxrisk.cli.common import (
     WarehouseOpt,
     console,
     err_console,
+    exit_code_for,
     fail,
+    say_error,
     settings_from,
     setup_logging,
+    usage_error,
 )
-from ctxrisk.pipelines.errors import CtxriskError, IdentifierError, LockError, SchemaVersionError, ValidationError
+from ctxrisk.pipelines.errors import CtxriskError
 from ctxrisk.pipelines.kinds import KINDS
 
 log = logging.getLogger("ctxrisk")
@@ -106,8 +110,7 @@ def ingest(
     from ctxrisk.pipelines.warehouse import connect
 
     if kind not in _ingest_kinds():
-        err_console.print(f"[bold red]error:[/] unknown kind {kind!r}; allowed: {', '.join(_ingest_kinds())}")
-        raise typer.Exit(ExitCode.USAGE)
+        raise usage_error(f"unknown kind {kind!r}; allowed: {', '.join(_ingest_kinds())}")
     try:
         settings = settings_from(config, warehouse)
         key = load_key(key_file=key_file) if pseudonymise else None
@@ -126,7 +129,7 @@ def ingest(
     else:
         _print_ingest_table(results)
         for _path, error in failures:
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            say_error(error)
     if failures:
         raise typer.Exit(ExitCode.INPUT_ERROR)
 
@@ -353,12 +356,10 @@ def run(
     from ctxrisk.pipelines.pseudonymise import load_key
 
     if progress not in ("auto", "bar", "lines") or fmt not in ("table", "json"):
-        err_console.print("[bold red]error:[/] --progress is auto, bar or lines; --format is table or json")
-        raise typer.Exit(ExitCode.USAGE)
+        raise usage_error("--progress is auto, bar or lines; --format is table or json")
     if log_format is not None:
         if log_format not in ("plain", "json"):
-            err_console.print("[bold red]error:[/] --log-format is plain or json")
-            raise typer.Exit(ExitCode.USAGE)
+            raise usage_error("--log-format is plain or json")
         State.log_format = log_format
         setup_logging(State.log_level, log_format)
     use_bar = progress == "bar" or (progress == "auto" and err_console.is_terminal and State.log_format != "json")
@@ -373,7 +374,8 @@ def run(
         raise fail(exc) from exc
     except Terminated as exc:
         err_console.print(
-            f"[bold red]stopped:[/] {exc}; the open step was rolled back, the next run redoes it", highlight=False
+            f"[bold red]stopped:[/] {escape(str(exc))}; the open step was rolled back, the next run redoes it",
+            highlight=False,
         )
         raise typer.Exit(128 + 15) from None
     if fmt == "json":
@@ -438,13 +440,17 @@ def purge(
 from ctxrisk.cli import graph as _graph  # noqa: E402 - the command groups mount on the app defined above
 from ctxrisk.cli import hotspots as _hotspots  # noqa: E402
 from ctxrisk.cli import locations as _locations  # noqa: E402
+from ctxrisk.cli import mace as _mace  # noqa: E402
 from ctxrisk.cli import maps as _maps  # noqa: E402
+from ctxrisk.cli import missing as _missing  # noqa: E402
 from ctxrisk.cli import report as _report  # noqa: E402
 
 app.add_typer(_hotspots.app, name="hotspots")
 app.add_typer(_locations.app, name="locations")
 app.add_typer(_graph.app, name="graph")
 app.add_typer(_maps.app, name="map")
+app.add_typer(_missing.app, name="missing")
+app.add_typer(_mace.app, name="mace")
 _report.register(app)
 
 
@@ -452,18 +458,9 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except (ValidationError, IdentifierError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(ExitCode.INPUT_ERROR)
-    except SchemaVersionError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(ExitCode.SCHEMA)
-    except LockError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(ExitCode.LOCKED)
     except CtxriskError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(ExitCode.INPUT_ERROR)
+        say_error(exc)
+        sys.exit(exit_code_for(exc))
 
 
 if __name__ == "__main__":

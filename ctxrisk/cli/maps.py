@@ -7,36 +7,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, console, fail, settings_from
 from ctxrisk.maps.steering_page import SteeringPage, make_steering_map, steering_page
-from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
+from ctxrisk.pipelines.errors import CtxriskError
 
 __all__ = ["SteeringPage", "app", "make_steering_map", "steering_page"]
 
 logger = logging.getLogger(__name__)
 
 app = typer.Typer(help="Self-contained map pages for the steering group (aggregates only).", no_args_is_help=True)
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
 def _group() -> None:
     """Self-contained map pages for the steering group (aggregates only)."""
-
-
-WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse (default from settings).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-    if isinstance(exc, SchemaVersionError):
-        return typer.Exit(3)
-    if isinstance(exc, LockError):
-        return typer.Exit(4)
-    return typer.Exit(1)
 
 
 def _register_other_pages() -> None:
@@ -70,6 +55,16 @@ def steering(
             help="Also draw cells outside the loaded boundaries and keep out-of-area events in period re-runs.",
         ),
     ] = False,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            "--area",
+            help=(
+                "The partnership's local authority districts, by ONS code or name, comma-separated "
+                "(e.g. E06000049 or 'Cheshire East'). Default: the districts holding the hot spot run's events."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Write the steering-group map: one self-contained HTML file, aggregates only, no network needed.
 
@@ -79,18 +74,16 @@ def steering(
     from ctxrisk.pipelines.warehouse import connect
 
     try:
-        from ctxrisk.cli.common import settings_from
-
         settings = settings_from(config, warehouse)
         con = connect(settings=settings)
         try:
             path, size, summary = make_steering_map(
-                con, out, settings=settings, period=period, include_out_of_area=include_out_of_area
+                con, out, settings=settings, period=period, include_out_of_area=include_out_of_area, area=area
             )
         finally:
             con.close()
     except CtxriskError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(f"wrote {path} ({size / 1e6:.1f} MB): {summary}", highlight=False)
 
 

@@ -1,4 +1,4 @@
-"""The ``ctxrisk report`` command: write the steering-group outcome report for a period as one HTML file."""
+"""The ``ctxrisk report`` command: write the steering-group outcome report for a period as HTML or an A4 PDF."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import typer
 from ctxrisk.maps import indicators as ind
 from ctxrisk.pipelines.errors import CtxriskError, ValidationError
 
-__all__ = ["choose_period", "register", "write_report"]
+__all__ = ["FORMATS", "choose_period", "register", "write_report"]
+
+#: Output formats of ``ctxrisk report``: a self-contained HTML page (default) or an A4 PDF for board papers.
+FORMATS = ("html", "pdf")
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ def write_report(
     settings,
     period: ind.Period | None = None,
     today: date | None = None,
+    fmt: str = "html",
 ) -> tuple[Path, ind.Period]:
     """Build the report, write it atomically (mode 0600) and record an audit row (edition ``steering``).
 
@@ -53,12 +57,14 @@ def write_report(
     con : duckdb.DuckDBPyConnection
         A writable warehouse connection (the audit row is written to ``meta.audit``).
     out : str or Path
-        The HTML file to write; its folder is created when missing.
+        The file to write; its folder is created when missing.
     settings : Settings
     period : Period or None
         None for :func:`ctxrisk.maps.indicators.default_period`.
     today : datetime.date, optional
         For the default period.
+    fmt : {"html", "pdf"}
+        ``html``: the self-contained page; ``pdf``: the same page printed to A4 by headless Chromium.
 
     Returns
     -------
@@ -66,19 +72,30 @@ def write_report(
         The written file and the period reported on.
     """
     from ctxrisk.maps.report import build_report
+    from ctxrisk.maps.report_pdf import html_to_pdf
     from ctxrisk.maps.selfcontained import write_html
     from ctxrisk.pipelines.warehouse import audit
 
+    if fmt not in FORMATS:
+        msg = f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}"
+        raise ValidationError(msg)
+    if Path(out).is_dir():
+        msg = f"--out {out} is a folder; give a file name such as {Path(out) / ('report.' + fmt)}"
+        raise ValidationError(msg)
     if period is None:
         period = ind.default_period(con, today=today)
     html = build_report(con, period=period, settings=settings, today=today)
-    path = write_html(html, out)
+    if fmt == "pdf":
+        title = f"Contextual safeguarding outcome report: {period.label}"
+        path = html_to_pdf(html, out, title=title)
+    else:
+        path = write_html(html, out)
     audit(
         con,
         "report",
         edition="steering",
         target=str(path),
-        detail=f"outcome report {period.label} against {period.previous().label}",
+        detail=f"outcome report {period.label} against {period.previous().label} ({fmt})",
     )
     logger.info("wrote outcome report for %s to %s", period.label, path)
     return path, period
@@ -89,7 +106,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report(
-        out: Annotated[Path, typer.Option("--out", help="HTML file to write (self-contained, owner-only).")],
+        out: Annotated[Path, typer.Option("--out", help="File to write (owner-only): HTML page or A4 PDF.")],
+        fmt: Annotated[
+            str,
+            typer.Option("--format", help="html (self-contained page, the default) or pdf (A4, for board papers)."),
+        ] = "html",
         period: Annotated[
             str | None,
             typer.Option(
@@ -112,6 +133,9 @@ def register(app: typer.Typer) -> None:
         from ctxrisk.pipelines.warehouse import connect
 
         try:
+            if fmt not in FORMATS:
+                msg = f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}"
+                raise ValidationError(msg)
             chosen = choose_period(period, since, until)
             settings = settings_from(config, warehouse)
             if not Path(settings.paths.warehouse).is_file():
@@ -119,7 +143,7 @@ def register(app: typer.Typer) -> None:
                 raise ValidationError(msg)
             con = connect(settings=settings)
             try:
-                path, used = write_report(con, out, settings=settings, period=chosen)
+                path, used = write_report(con, out, settings=settings, period=chosen, fmt=fmt)
             finally:
                 con.close()
         except CtxriskError as exc:

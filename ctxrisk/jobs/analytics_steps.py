@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ctxrisk.jobs.run import StepContext, StepOutput
+from ctxrisk.jobs.steps import StepContext, StepOutput
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +89,14 @@ def locations_step(ctx: StepContext) -> StepOutput:
 def graph_step(ctx: StepContext) -> StepOutput:
     """Build the association graph and write adults of concern, groups, centrality and at-risk children.
 
-    The graph is held as arrays (:func:`ctxrisk.analytics.graph.build.build_arrays`), not as a networkx
-    graph: the marts are the same, in a fraction of the memory (about a tenth at 1M incidents).
+    The graph is held as arrays (:func:`ctxrisk.analytics.graph.build.build_arrays`), on which every
+    analysis runs; no networkx graph is made.
     """
     import gc
 
-    import pandas as pd
-
     from ctxrisk.analytics.graph import load_graph_inputs
     from ctxrisk.analytics.graph.build import build_arrays
-    from ctxrisk.analytics.graph.centrality import centrality_arrays
-    from ctxrisk.analytics.graph.communities import default_seeds, group_tables_arrays
-    from ctxrisk.analytics.graph.concern import adults_of_concern_arrays, at_risk_children_arrays
-    from ctxrisk.pipelines.memory import release_freed_memory
+    from ctxrisk.analytics.graph.marts import graph_marts
     from ctxrisk.pipelines.warehouse import write_mart
 
     settings = ctx.settings
@@ -109,30 +104,21 @@ def graph_step(ctx: StepContext) -> StepOutput:
     arrays = build_arrays(inputs, half_life_days=settings.graph.recency_half_life_days)
     del inputs  # the tables are coded into the arrays: free them before the marts
     gc.collect()
-    release_freed_memory()  # before the Leiden worker processes start beside this one
     if arrays.n_nodes == 0:
         return StepOutput(rows=0, detail="no persons linked yet: no graph")
-    csr = arrays.csr()
-    adults = adults_of_concern_arrays(arrays, min_children=settings.graph.min_children, csr=csr)
-    at_risk = at_risk_children_arrays(arrays, csr=csr)
-    adjacency = (csr[0], csr[1], arrays.weight[csr[2]], arrays.people.tolist())  # shared by groups and centrality
-    del csr
-    members, group_rows = group_tables_arrays(arrays, adjacency=adjacency, seeds=default_seeds(arrays.n_edges))
-    marts: dict[str, pd.DataFrame] = {
-        "graph_adults_of_concern": adults,
-        "graph_group_members": members,
-        "graph_groups": group_rows,
-        "graph_centrality": centrality_arrays(
-            arrays, exact_max_nodes=settings.graph.exact_betweenness_max_nodes, adjacency=adjacency
-        ),
-        "graph_at_risk_children": at_risk,
-    }
+    marts = graph_marts(
+        arrays,
+        min_children=settings.graph.min_children,
+        alpha=settings.graph.alpha,
+        exact_max_nodes=settings.graph.exact_betweenness_max_nodes,
+    )
+    adults = marts["graph_adults_of_concern"]
     rows = 0
     for name, frame in marts.items():
         rows += write_mart(ctx.con, name, _flatten(frame))
-    return StepOutput(
-        rows=rows, detail=f"{arrays.n_nodes:,} persons, {arrays.n_edges:,} links; {len(adults):,} adults of concern"
-    )
+    flagged = int(adults["flagged"].sum())
+    detail = f"{arrays.n_nodes:,} persons, {arrays.n_edges:,} links; {flagged:,} adults flagged (more than chance)"
+    return StepOutput(rows=rows, detail=detail)
 
 
 def _flatten(frame: Any) -> Any:
@@ -153,7 +139,7 @@ def _flatten(frame: Any) -> Any:
 
 
 def register_steps(register: Callable[..., Any]) -> None:
-    """Add the analytics steps to ``ctxrisk run`` (called by :func:`ctxrisk.jobs.run.load_step_modules`)."""
+    """Add the analytics steps to ``ctxrisk run`` (called by :func:`ctxrisk.jobs.builtin.builtin_steps`)."""
     # The graph reads only ingested tables and nothing after it reads its marts, so it starts first and,
     # with [run] concurrent_steps, runs beside the hot spot, map and report steps.
     register(GRAPH, graph_step, concurrent=True)

@@ -69,6 +69,6 @@ def report_step(ctx: Any) -> Any:
 
 
 def register_steps(register: Callable[..., Any]) -> None:
-    """Register the ``steering map`` and ``report`` steps with :func:`ctxrisk.jobs.run.register_step`."""
+    """Add the ``steering map`` and ``report`` steps with ``register`` (``StepList.register``)."""
     register("steering map", steering_map_step)
     register("report", report_step, after="steering map")

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from ctxrisk.pipelines.ingest import Batch
+from ctxrisk.pipelines.batch import Batch
 from ctxrisk.pipelines.settings import Settings
 
 

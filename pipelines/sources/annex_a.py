@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ctxrisk.pipelines.batch import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.errors import ValidationError
-from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.kinds import ID_PATTERN
 from ctxrisk.pipelines.pseudonymise import pseudonymise_series
 from ctxrisk.pipelines.settings import Settings

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ctxrisk.pipelines.batch import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.geo import in_gb_bng, in_gb_wgs84
-from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.sources import register
 from ctxrisk.pipelines.tabular import TextTable, file_sha256

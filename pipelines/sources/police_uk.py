@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ctxrisk.pipelines.arrowtext import charset_match, constant_text, spread_flags
-from ctxrisk.pipelines.ingest import Batch, RejectCollector, finish_batch, validate_points
+from ctxrisk.pipelines.batch import Batch, RejectCollector, finish_batch
 from ctxrisk.pipelines.kinds import KEY_CHARS, KEY_MAX, Point
-from ctxrisk.pipelines.rowhash import start_warm_up
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.sources import register
 from ctxrisk.pipelines.sources.common import (
@@ -37,6 +35,7 @@ from ctxrisk.pipelines.sources.common import (
 )
 from ctxrisk.pipelines.tabular import read_csv_text
 from ctxrisk.pipelines.timeparse import parse_times
+from ctxrisk.pipelines.validate import validate_points
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +73,6 @@ STREET_IDENTITY = [
     "lsoa_code",
     "crime_type",
 ]
-#: The share of a street file's rows that get a derived key (blank or repeated Crime IDs), for deciding whether
-#: to load the compiled hashing loops: anti-social behaviour was 6% and 16% of the two samples' rows, a quarter
-#: in some months.
-STREET_HASHED_SHARE = 0.25
-
 SEARCH_COLUMNS = {
     "search_type": "Type",
     "date": "Date",
@@ -146,17 +140,16 @@ def _points(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], RejectCollector
 
 
 def _street_ids(
-    identity: pd.DataFrame, repeated_done: Future[np.ndarray]
+    identity: pd.DataFrame, repeated: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray | pa.Array]:
     """Blank and repeated Crime IDs, and each row's incident key (see :func:`read_street`).
 
-    ``identity`` holds the ``STREET_IDENTITY`` columns; ``repeated_done`` gives the mask of rows whose Crime
-    ID is on another row too: the blank IDs' keys are derived while it is worked out.
+    ``identity`` holds the ``STREET_IDENTITY`` columns; ``repeated`` is the mask of rows whose Crime ID is on
+    another row too.
     """
     ids = to_chunked(identity["crime_id"])
     blank_id = pc.is_null(ids).to_numpy(zero_copy_only=False)
     blank_keys = derived_keys(identity, STREET_IDENTITY, prefix="pu-", rows=blank_id) if blank_id.any() else None
-    repeated = repeated_done.result()
     if blank_keys is None and not repeated.any():
         return blank_id, repeated, ids
     replace = blank_id | repeated  # disjoint: a repeated ID is never blank
@@ -210,8 +203,6 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
         columns (Crime ID, Month, Reported by, Falls within, Longitude, Latitude, Location, LSOA code, Crime
         type) and ``<n>`` numbers identical rows in file order. Every row has ``time_precision = 'month'``.
     """
-    # Only rows without a unique Crime ID get a derived key: anti-social behaviour, 6-16% of the samples' rows.
-    start_warm_up(path, hashed_share=STREET_HASHED_SHARE)
     table = read_csv_text(path)
     frame = map_columns(
         table,
@@ -221,22 +212,17 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
     )
     n = len(frame)
     collector = RejectCollector(n)
-    # Coordinates (PROJ), repeated Crime IDs (a hash of every ID) and the IDs' characters are worked out on
-    # other threads while the rest is checked here; their work runs in PROJ, Arrow and numpy, mostly without
-    # the interpreter lock.
-    pool = ThreadPoolExecutor(2)
     crime_id = frame["crime_id"]
     ids = to_chunked(crime_id)
-    points_done = pool.submit(_points, frame)
-    repeated_done = pool.submit(repeated_values, crime_id)
-    id_chars_done = pool.submit(charset_match, ids, KEY_CHARS, KEY_MAX)
-    pool.shutdown(wait=False)
     utc, precision, month_codes = _month_checks(frame, collector, settings)
     crime_type = frame["crime_type"]
     type_codes, type_uniques = factorize(crime_type)
     collector.add(type_codes == len(type_uniques), "Crime type", None, "required value is blank")
     collector.add(
-        ~id_chars_done.result(), "Crime ID", crime_id, "invalid Crime ID: use 1-128 letters, digits or _ . : / # -"
+        ~charset_match(ids, KEY_CHARS, KEY_MAX),
+        "Crime ID",
+        crime_id,
+        "invalid Crime ID: use 1-128 letters, digits or _ . : / # -",
     )
     for name in (
         "reported_by",
@@ -249,8 +235,8 @@ def read_street(path: Path, *, settings: Settings, options: dict[str, Any]) -> B
         "context",
     ):
         text_checks(collector, frame[name], STREET_COLUMNS[name])
-    blank_id, repeated, incident_id = _street_ids(frame[STREET_IDENTITY], repeated_done)
-    points, point_rejects = points_done.result()
+    blank_id, repeated, incident_id = _street_ids(frame[STREET_IDENTITY], repeated_values(crime_id))
+    points, point_rejects = _points(frame)
     collector.extend(point_rejects)
     themes = [settings.theme_for_crime_type(t) for t in type_uniques] + ["other"]  # blank type: other
     rows = pd.DataFrame(
@@ -318,7 +304,6 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
         theme is ``county_lines`` or ``cce`` (drugs, weapons). ``search_id`` is ``ss-<hash>-<n>``: SHA-256 over
         every column of the row, numbered in file order among identical rows.
     """
-    start_warm_up(path)  # derived keys are hashed by compiled code: loaded while the file is parsed
     table = read_csv_text(path)
     frame = map_columns(
         table,
@@ -328,12 +313,6 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     )
     n = len(frame)
     collector = RejectCollector(n)
-    # Coordinates (PROJ) and the derived keys (compiled hashing) are worked out on other threads while the
-    # rest is checked here; both run mostly without the interpreter lock.
-    pool = ThreadPoolExecutor(2)
-    points_done = pool.submit(_points, frame)
-    keys_done = pool.submit(derived_keys, frame[list(SEARCH_COLUMNS)], list(SEARCH_COLUMNS), prefix="ss-")
-    pool.shutdown(wait=False)
     date = frame["date"]
     collector.add(date.isna().to_numpy(), "Date", None, "required value is blank")
     utc, precision, invalid = parse_times_unique(date, timezone="UTC")
@@ -355,7 +334,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
         "outcome",
     ):
         text_checks(collector, frame[name], SEARCH_COLUMNS[name])
-    points, point_rejects = points_done.result()
+    points, point_rejects = _points(frame)
     collector.extend(point_rejects)
     # Age ranges and objects of search are a handful of distinct values: each is read once and spread back.
     age_codes, ages = factorize(frame["age_range"])
@@ -368,7 +347,7 @@ def read_stop_search(path: Path, *, settings: Settings, options: dict[str, Any])
     theme = text_series(spread(themes, object_codes))
     indicator = child & np.array([t in EXPLOITATION_THEMES for t in themes])[object_codes]
     force = options.get("force") or force_from_filename(path, "stop-and-search")
-    search_id = keys_done.result()
+    search_id = derived_keys(frame[list(SEARCH_COLUMNS)], list(SEARCH_COLUMNS), prefix="ss-")
     rows = pd.DataFrame(
         {
             "search_id": text_series(search_id),
@@ -426,7 +405,6 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
         not the crime's month. Outcomes are joined to street crimes by Crime ID after loading
         (:func:`link_outcomes`).
     """
-    start_warm_up(path)  # derived keys are hashed by compiled code: loaded while the file is parsed
     table = read_csv_text(path)
     frame = map_columns(
         table,
@@ -436,18 +414,6 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     )
     collector = RejectCollector(len(frame))
     crime_id = frame["crime_id"]
-    # As for stop and search: coordinates and the derived keys on other threads.
-    pool = ThreadPoolExecutor(2)
-    points_done = pool.submit(_points, frame)
-    keys_done = pool.submit(
-        derived_keys,
-        frame[list(OUTCOME_COLUMNS)],
-        list(OUTCOME_COLUMNS),
-        prefix="",
-        lead=to_chunked(crime_id),
-        joiner=":",
-    )
-    pool.shutdown(wait=False)
     utc, _precision, month_codes = _month_checks(frame, collector, settings)
     collector.add(crime_id.isna().to_numpy(), "Crime ID", None, "required value is blank")
     bad_id = ~charset_match(to_chunked(crime_id), KEY_CHARS, KEY_MAX)
@@ -455,9 +421,11 @@ def read_outcomes(path: Path, *, settings: Settings, options: dict[str, Any]) ->
     collector.add(frame["outcome_type"].isna().to_numpy(), "Outcome type", None, "required value is blank")
     for name in ("reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "outcome_type"):
         text_checks(collector, frame[name], OUTCOME_COLUMNS[name])
-    points, point_rejects = points_done.result()
+    points, point_rejects = _points(frame)
     collector.extend(point_rejects)
-    outcome_id = keys_done.result()
+    outcome_id = derived_keys(
+        frame[list(OUTCOME_COLUMNS)], list(OUTCOME_COLUMNS), prefix="", lead=to_chunked(crime_id), joiner=":"
+    )
     rows = pd.DataFrame(
         {
             "outcome_id": text_series(outcome_id),

@@ -21,7 +21,8 @@ def warehouse(tmp_path):
         "('c1','2009-01',true,'t'), ('c2','2010-03',false,'t'), ('a1','1990-05',null,'t'), ('a2','1988-02',null,'t')"
     )
     con.execute(
-        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, latitude, longitude, located, file_id) values "
+        "insert into raw.incidents (incident_id, source, occurred_at, time_precision, category, theme, "
+        "latitude, longitude, located, file_id) values "
         "('i1','partnership','2024-01-10 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t'),"
         "('i2','partnership','2024-03-05 12:00:00+00','minute','cse','cse',53.1,-2.4,true,'t')"
     )
@@ -51,6 +52,25 @@ def test_adults_of_concern_json_and_mart(warehouse):
     con = connect(warehouse, read_only=True)
     assert con.execute("select person_id from marts.graph_adults_of_concern").fetchall() == [("a1",)]
     con.close()
+
+
+def test_adults_of_concern_csv_tests_against_chance(warehouse):
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(_run("adults-of-concern", "-w", str(warehouse), "-f", "csv").stdout)))
+    assert len(rows) == 1
+    row = rows[0]
+    for column in ("person_id", "children_linked", "expected_by_chance", "p", "q", "flagged", "evidence_summary"):
+        assert column in row
+    # 3 evidence items (6 ends, 2 held by children); a1 has 3 links, 2 with children: pi = 2/3
+    assert (row["person_id"], row["children_linked"], row["flagged"]) == ("a1", "2", "False")
+    assert float(row["expected_by_chance"]) == pytest.approx(2.0)
+    assert float(row["p"]) == pytest.approx(20 / 27)
+    assert float(row["q"]) == pytest.approx(1.0)  # BH over a1 and a2 (no child links, p = 1)
+    assert row["finding"] == "linked to 2 children (no more than chance)"
+    bad = runner.invoke(app, ["adults-of-concern", "-w", str(warehouse), "--alpha", "2"])
+    assert bad.exit_code == 1 and "alpha must be between 0 and 1" in bad.output
 
 
 def test_relations_and_window(warehouse):
@@ -155,3 +175,14 @@ def test_sensitivity_command(warehouse):
     con.close()
     wrong = runner.invoke(app, ["sensitivity", "--ranking", "gossip", *w])
     assert wrong.exit_code != 0
+
+
+def test_shared_options_are_checked_once_for_every_command(warehouse, tmp_path):
+    w = ("-w", str(warehouse))
+    for command in ("adults-of-concern", "groups", "centrality", "at-risk-children"):
+        bad = runner.invoke(app, [command, *w, "-f", "xml"])
+        assert bad.exit_code == 2 and "--format must be one of" in bad.output
+    # export writes files: it takes the window options but no output format
+    assert runner.invoke(app, ["export", str(tmp_path / "g.graphml"), *w, "-f", "json"]).exit_code == 2
+    late = runner.invoke(app, ["centrality", *w, "--since", "2030-01-01", "--until", "2029-01-01"])
+    assert late.exit_code == 1 and "must be after since" in late.output

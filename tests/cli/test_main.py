@@ -111,3 +111,40 @@ def test_sample_then_ingest_every_kind(tmp_path):
         assert result.exit_code == 0, result.output
         files = json.loads(result.output)["files"]
         assert files[0]["rows_rejected"] == 0 and files[0]["rows_loaded"] > 0, kind
+
+
+def test_file_names_in_errors_are_printed_as_written(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    assert runner.invoke(app, ["init", "--warehouse", str(wh)]).exit_code == 0
+    names = ["[bold red]x.csv", "a[/x].csv"]
+    result = runner.invoke(app, ["ingest", "incidents", *(str(tmp_path / n) for n in names), "--warehouse", str(wh)])
+    assert result.exit_code == ExitCode.INPUT_ERROR
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    text = " ".join(result.output.split())  # rich wraps long lines
+    for name in names:
+        assert f"{name}: no such file" in text
+
+
+def test_an_open_quote_and_text_after_a_quote_are_rejected_with_line_and_column(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    body = (
+        "incident_id,occurred_at,latitude,longitude,category\n"
+        'A,2024-01-01T10:00,53.1,-2.4,"Drugs"x\n'
+        "B,2024-01-02T10:00,53.1,-2.4,cse\n"
+        'C,2024-01-03T10:00,53.1,-2.4,"open\n'
+        "D,2024-01-04T10:00,53.1,-2.4,cse\n"
+    )
+    path = write(tmp_path, "q.csv", body)
+    result = runner.invoke(app, ["ingest", "incidents", str(path), "--warehouse", str(wh), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.output)["files"]
+    assert (files[0]["rows_read"], files[0]["rows_loaded"], files[0]["rows_rejected"]) == (4, 2, 2)
+    import duckdb
+
+    con = duckdb.connect(str(wh), read_only=True)
+    rows = con.execute("select line, reason from raw.rejected_rows order by line").fetchall()
+    con.close()
+    assert rows == [
+        (2, "column 37: text after a closing quote; quote the whole value"),
+        (4, "column 30: a quote opened here is never closed"),
+    ]

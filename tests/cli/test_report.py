@@ -1,12 +1,14 @@
-"""Tests for maps/report_cli.py: `ctxrisk report --out FILE.html` on a fresh Typer app with register(app)."""
+"""Tests for ctxrisk/cli/report.py: `ctxrisk report --out FILE [--format pdf]` on a fresh Typer app."""
 
 from __future__ import annotations
 
+import re
 import stat
 
 import duckdb
 import pytest
 import typer
+from support.browser import require_chromium
 from support.report_fixtures import build_tiny_warehouse
 from typer.testing import CliRunner
 
@@ -60,7 +62,7 @@ def test_report_command_writes_private_file_and_audits(warehouse, tmp_path):
     con = duckdb.connect(str(warehouse), read_only=True)
     rows = con.execute("select action, edition, target, detail from meta.audit where action = 'report'").fetchall()
     con.close()
-    assert rows[-1] == ("report", "steering", str(out), "outcome report 2026Q3 against 2026Q2")
+    assert rows[-1] == ("report", "steering", str(out), "outcome report 2026Q3 against 2026Q2 (html)")
     assert not list(out.parent.glob(".*.tmp"))
 
 
@@ -84,3 +86,48 @@ def test_report_command_errors(warehouse, tmp_path):
     result = runner.invoke(_app(), ["report", "--out", str(out), "--warehouse", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 1 and "does not exist" in result.output
     assert not out.exists()
+
+
+def test_report_command_refuses_a_folder_and_an_unknown_format(warehouse, tmp_path):
+    args = ["report", "--period", "2026Q3", "--warehouse", str(warehouse)]
+    result = runner.invoke(_app(), [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "is a folder" in result.output
+    result = runner.invoke(_app(), [*args, "--out", str(tmp_path / "r.docx"), "--format", "docx"])
+    assert result.exit_code == 1 and "--format must be one of html, pdf" in result.output
+    assert not (tmp_path / "r.docx").exists()
+
+
+def _pdf_title(data: bytes) -> str:
+    """The document title of a PDF's info dictionary (a literal or a UTF-16 hex string)."""
+    m = re.search(rb"/Title\s*(\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f]+>)", data)
+    assert m, "the PDF has no /Title"
+    raw = m.group(1)
+    if raw.startswith(b"<"):
+        text = bytes.fromhex(raw[1:-1].decode())
+        return text[2:].decode("utf-16-be") if text.startswith(b"\xfe\xff") else text.decode("latin-1")
+    return raw[1:-1].decode("latin-1")
+
+
+@pytest.mark.browser
+def test_report_command_writes_an_a4_pdf(warehouse, tmp_path):
+    require_chromium()
+    out = tmp_path / "board" / "report.pdf"
+    result = runner.invoke(
+        _app(), ["report", "--out", str(out), "--period", "2026Q3", "--format", "pdf", "--warehouse", str(warehouse)]
+    )
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
+    assert pages >= 3
+    # every page is A4 portrait: 595 x 842 points
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+    assert len(boxes) == pages and {(round(float(w)), round(float(h))) for w, h in boxes} == {(595, 842)}
+    assert _pdf_title(data) == "Contextual safeguarding outcome report: 2026Q3"
+    assert re.search(rb"/CreationDate\s*\(D:20\d{6}", data)  # dated
+    assert not list(out.parent.glob(".*.tmp"))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    detail = con.execute("select detail from meta.audit where action = 'report' order by 1 desc").fetchall()
+    con.close()
+    assert ("outcome report 2026Q3 against 2026Q2 (pdf)",) in detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -13,9 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import support
+from support.run_entry import count_and_report_steps
 
 from ctxrisk.jobs import run as jobs
-from ctxrisk.jobs.run import Step, StepOutput, plan_steps, register_step, run_job
+from ctxrisk.jobs import signals
+from ctxrisk.jobs.run import Step, StepList, StepOutput, plan_steps, run_job
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.lock import RunLock, lock_path_for
 from ctxrisk.pipelines.settings import load_settings
@@ -36,11 +40,10 @@ PERSONS_PII = "person_id,first_name\nP9,Anna\n"
 NOT_UTF8 = "incident_id,occurred_at,latitude,longitude,category\nC1,2024-03-01,53.1,-2.4,caf\xe9\n".encode("latin-1")
 
 
-@pytest.fixture(autouse=True)
-def _own_steps(monkeypatch):
-    """Each test starts with no registered steps and no step modules."""
-    monkeypatch.setattr(jobs, "STEP_MODULES", [])
-    monkeypatch.setattr(jobs, "_REGISTERED", [])
+@pytest.fixture()
+def plan() -> StepList:
+    """The steps a test runs after the ingest steps: none until it registers some."""
+    return StepList()
 
 
 def _config(root: Path, kinds: tuple[str, ...] = ("incidents", "persons")) -> Path:
@@ -96,37 +99,37 @@ def assert_consistent(warehouse: Path) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------------- planning
 
 
-def test_plan_has_one_ingest_step_per_drop_folder_then_registered_steps(site) -> None:
+def test_plan_has_one_ingest_step_per_drop_folder_then_registered_steps(site, plan) -> None:
     _root, settings = site
-    register_step("hotspots", lambda ctx: None)
-    register_step("report", lambda ctx: None)
-    register_step("graph", lambda ctx: None, after="hotspots")
-    register_step("map", lambda ctx: None, before="report")
-    names = [s.name for s in plan_steps(settings)]
+    plan.register("hotspots", lambda ctx: None)
+    plan.register("report", lambda ctx: None)
+    plan.register("graph", lambda ctx: None, after="hotspots")
+    plan.register("map", lambda ctx: None, before="report")
+    names = [s.name for s in plan_steps(settings, steps=plan.steps)]
     assert names == ["ingest incidents", "ingest persons", "hotspots", "graph", "map", "report"]
-    register_step("graph", lambda ctx: 1)  # re-registering replaces, appended at the end
-    assert [s.name for s in jobs.registered_steps()] == ["hotspots", "map", "report", "graph"]
-    jobs.unregister_step("map")
-    assert [s.name for s in jobs.registered_steps()] == ["hotspots", "report", "graph"]
+    plan.register("graph", lambda ctx: 1)  # re-registering replaces, appended at the end
+    assert [s.name for s in plan.steps] == ["hotspots", "map", "report", "graph"]
+    plan.remove("map")
+    assert [s.name for s in plan.steps] == ["hotspots", "report", "graph"]
 
 
-def test_plan_refuses_unknown_kinds_and_reserved_names(tmp_path: Path) -> None:
+def test_plan_refuses_unknown_kinds_and_reserved_names(tmp_path: Path, plan) -> None:
     settings = load_settings(_config(tmp_path, ("incidents", "crimes")))
     with pytest.raises(ValidationError, match=r"drop_dirs names unknown kind\(s\) \['crimes'\]; allowed: .*incidents"):
-        plan_steps(settings)
+        plan_steps(settings, steps=plan.steps)
     with pytest.raises(ValidationError, match="reserved"):
-        register_step("ingest incidents", lambda ctx: None)
+        plan.register("ingest incidents", lambda ctx: None)
     with pytest.raises(ValidationError, match="needs a name"):
-        register_step(" ", lambda ctx: None)
+        plan.register(" ", lambda ctx: None)
 
 
-def test_boundaries_are_configured_by_level_not_dropped(tmp_path: Path) -> None:
+def test_boundaries_are_configured_by_level_not_dropped(tmp_path: Path, plan) -> None:
     settings = load_settings(_config(tmp_path, ("incidents", "boundaries")))
     with pytest.raises(ValidationError, match=r"not read from a drop folder: list them by level in \[paths\]"):
-        plan_steps(settings)
+        plan_steps(settings, steps=plan.steps)
 
 
-def test_configured_boundaries_load_once_and_stay_in_place(tmp_path: Path) -> None:
+def test_configured_boundaries_load_once_and_stay_in_place(tmp_path: Path, plan) -> None:
     square = [[-2.45, 53.05], [-2.35, 53.05], [-2.35, 53.15], [-2.45, 53.15], [-2.45, 53.05]]
     layer = {
         "type": "FeatureCollection",
@@ -143,25 +146,25 @@ def test_configured_boundaries_load_once_and_stay_in_place(tmp_path: Path) -> No
     config.write_text(config.read_text() + 'boundaries = { lsoa21 = "lsoa.geojson" }\n')
     _drop(tmp_path, "incidents", "a.csv", INCIDENTS_A)
     settings = load_settings(config)
-    assert [s.name for s in plan_steps(settings)] == ["ingest boundaries (configured)", "ingest incidents"]
-    first = run_job(settings)
+    assert [s.name for s in plan_steps(settings, steps=plan.steps)] == [
+        "ingest boundaries (configured)",
+        "ingest incidents",
+    ]
+    first = run_job(settings, steps=plan.steps)
     assert first.status == "ok", first.as_dict()
     assert [(Path(f.path).name, f.status, f.rows_loaded) for f in first.files] == [
         ("lsoa.geojson", "ok", 1),
         ("a.csv", "ok", 2),
     ]
     assert (tmp_path / "lsoa.geojson").exists()  # configured files are not moved
-    assert [f.status for f in run_job(settings).files] == ["skipped"]
+    assert [f.status for f in run_job(settings, steps=plan.steps).files] == ["skipped"]
     con = connect(settings=settings)
     assert _rows(con, "select level, code from raw.boundaries") == [("lsoa21", "E01000001")]
     con.close()
 
 
-def test_builtin_steps_are_registered_in_run_order(monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "STEP_MODULES", ["analytics", "maps"])
-    monkeypatch.setattr(jobs, "_REGISTERED", [])
-    monkeypatch.setattr(jobs, "_LOADED_MODULES", set())
-    assert [s.name for s in jobs.registered_steps()] == [
+def test_builtin_steps_are_planned_in_run_order() -> None:
+    assert [s.name for s in jobs.builtin_steps()] == [
         "association graph",
         "hotspots",
         "emerging hotspots",
@@ -174,7 +177,7 @@ def test_builtin_steps_are_registered_in_run_order(monkeypatch) -> None:
 # ---------------------------------------------------------------------------------------------------- running
 
 
-def test_run_ingests_quarantines_moves_and_logs(site) -> None:
+def test_run_ingests_quarantines_moves_and_logs(site, plan) -> None:
     root, settings = site
     _drop(root, "incidents", "a.csv", INCIDENTS_A)
     _drop(root, "incidents", "c.csv", NOT_UTF8)
@@ -182,7 +185,7 @@ def test_run_ingests_quarantines_moves_and_logs(site) -> None:
     _drop(root, "persons", "pii.csv", PERSONS_PII)
     _drop(root, "persons", ".hidden.csv", PERSONS_OK)
     _drop(root, "persons", "copying.csv.part", PERSONS_OK)
-    summary = run_job(settings)
+    summary = run_job(settings, steps=plan.steps)
     assert summary.status == "partial"
     by_name = {Path(f.path).name: f for f in summary.files}
     assert {n: f.status for n, f in by_name.items()} == {
@@ -228,25 +231,25 @@ def test_run_ingests_quarantines_moves_and_logs(site) -> None:
     con.close()
     # The next run finds nothing new; the same bytes under a new name are skipped and filed away.
     _drop(root, "incidents", "a-again.csv", INCIDENTS_A)
-    second = run_job(settings)
+    second = run_job(settings, steps=plan.steps)
     assert second.status == "ok"
     assert [(Path(f.path).name, f.status) for f in second.files] == [("a-again.csv", "skipped")]
     assert (drop / "incidents" / "processed" / "a-again.csv").exists()
     assert assert_consistent(settings.paths.warehouse)["incidents"] == 2
 
 
-def test_same_name_dropped_again_is_kept_beside_the_first(site) -> None:
+def test_same_name_dropped_again_is_kept_beside_the_first(site, plan) -> None:
     root, settings = site
     _drop(root, "incidents", "a.csv", INCIDENTS_A)
-    run_job(settings)
+    run_job(settings, steps=plan.steps)
     _drop(root, "incidents", "a.csv", INCIDENTS_B)
-    assert run_job(settings).status == "ok"
+    assert run_job(settings, steps=plan.steps).status == "ok"
     processed = root / "drop" / "incidents" / "processed"
     assert sorted(p.name for p in processed.iterdir()) == ["a.csv", "a.csv.1"]
     assert (processed / "a.csv.1").read_text() == INCIDENTS_B
 
 
-def test_registered_steps_run_in_one_transaction_each(site) -> None:
+def test_registered_steps_run_in_one_transaction_each(site, plan) -> None:
     root, settings = site
     _drop(root, "incidents", "a.csv", INCIDENTS_A)
 
@@ -265,12 +268,12 @@ def test_registered_steps_run_in_one_transaction_each(site) -> None:
         path = ctx.write_output("reports/summary.txt", "2 incidents\n", action="report", edition="analyst")
         return StepOutput(rows=1, detail=path.name)
 
-    register_step("counts", counts)
-    register_step("broken", broken)
-    register_step("needs broken", lambda ctx: 1, requires=["broken"])
-    register_step("report", report, requires=["counts"])
-    register_step("crashes", lambda ctx: 1 / 0)
-    summary = run_job(settings)
+    plan.register("counts", counts)
+    plan.register("broken", broken)
+    plan.register("needs broken", lambda ctx: 1, requires=["broken"])
+    plan.register("report", report, requires=["counts"])
+    plan.register("crashes", lambda ctx: 1 / 0)
+    summary = run_job(settings, steps=plan.steps)
     assert [(s.name, s.status) for s in summary.steps] == [
         ("ingest incidents", "ok"),
         ("ingest persons", "ok"),
@@ -303,7 +306,7 @@ def test_registered_steps_run_in_one_transaction_each(site) -> None:
     con.close()
 
 
-def _overlap_steps(seen: dict) -> None:
+def _overlap_steps(plan: StepList, seen: dict) -> None:
     """A concurrent step that waits (briefly) for the step after it to start, and a step that needs it."""
     import threading
 
@@ -319,21 +322,21 @@ def _overlap_steps(seen: dict) -> None:
         write_mart(ctx.con, "after", pd.DataFrame({"n": [3]}))
         return 1
 
-    register_step("graph", graph, concurrent=True)
-    register_step("maps", maps)
-    register_step(
+    plan.register("graph", graph, concurrent=True)
+    plan.register("maps", maps)
+    plan.register(
         "needs graph",
         lambda ctx: ctx.con.execute("select count(*) from marts.beside").fetchone()[0],
         requires=["graph"],
     )
 
 
-def test_a_concurrent_step_runs_beside_the_next_and_its_dependants_wait(site) -> None:
+def test_a_concurrent_step_runs_beside_the_next_and_its_dependants_wait(site, plan) -> None:
     root, settings = site
     _drop(root, "incidents", "a.csv", INCIDENTS_A)
     seen: dict = {}
-    _overlap_steps(seen)
-    summary = run_job(settings)
+    _overlap_steps(plan, seen)
+    summary = run_job(settings, steps=plan.steps)
     assert seen["overlapped"] is True
     assert [(s.name, s.status, s.rows_loaded) for s in summary.steps[2:]] == [
         ("graph", "ok", 2),
@@ -353,26 +356,26 @@ def test_a_concurrent_step_runs_beside_the_next_and_its_dependants_wait(site) ->
     con.close()
 
 
-def test_concurrent_steps_can_be_turned_off(site) -> None:
+def test_concurrent_steps_can_be_turned_off(site, plan) -> None:
     root, _ = site
     config = root / "ctxrisk.toml"
     config.write_text(config.read_text() + "\n[run]\nconcurrent_steps = false\n")
     seen: dict = {}
-    _overlap_steps(seen)
-    summary = run_job(load_settings(config))
+    _overlap_steps(plan, seen)
+    summary = run_job(load_settings(config), steps=plan.steps)
     assert seen["overlapped"] is False  # one after another: the next step had not started
     assert [s.status for s in summary.steps[2:]] == ["ok", "ok", "ok"]
 
 
-def test_auto_runs_concurrent_steps_one_at_a_time_above_the_event_limit(site, caplog) -> None:
+def test_auto_runs_concurrent_steps_one_at_a_time_above_the_event_limit(site, caplog, plan) -> None:
     root, _ = site
     _drop(root, "incidents", "a.csv", INCIDENTS_A)
     config = root / "ctxrisk.toml"
     config.write_text(config.read_text() + '\n[run]\nconcurrent_steps = "auto"\nconcurrent_max_events = 1\n')
     seen: dict = {}
-    _overlap_steps(seen)
+    _overlap_steps(plan, seen)
     with caplog.at_level("INFO", logger="ctxrisk.jobs.run"):
-        summary = run_job(load_settings(config))
+        summary = run_job(load_settings(config), steps=plan.steps)
     assert seen["overlapped"] is False  # 2 incidents > 1: one at a time
     assert "2 events in the warehouse: concurrent steps run one at a time (limit 1)" in caplog.text
     assert [s.status for s in summary.steps[2:]] == ["ok", "ok", "ok"]
@@ -388,7 +391,7 @@ def test_concurrent_steps_setting_is_checked(tmp_path: Path) -> None:
         load_settings(config)
 
 
-def test_a_failing_concurrent_step_fails_alone(site) -> None:
+def test_a_failing_concurrent_step_fails_alone(site, plan) -> None:
     root, settings = site
 
     def broken(ctx):
@@ -396,10 +399,10 @@ def test_a_failing_concurrent_step_fails_alone(site) -> None:
         msg = "the model did not converge"
         raise ValidationError(msg)
 
-    register_step("graph", broken, concurrent=True)
-    register_step("maps", lambda ctx: 1)
-    register_step("needs graph", lambda ctx: 1, requires=["graph"])
-    summary = run_job(settings)
+    plan.register("graph", broken, concurrent=True)
+    plan.register("maps", lambda ctx: 1)
+    plan.register("needs graph", lambda ctx: 1, requires=["graph"])
+    summary = run_job(settings, steps=plan.steps)
     assert [(s.name, s.status) for s in summary.steps[2:]] == [
         ("graph", "failed"),
         ("maps", "ok"),
@@ -412,28 +415,30 @@ def test_a_failing_concurrent_step_fails_alone(site) -> None:
     con.close()
 
 
-def test_outputs_cannot_leave_the_output_folder(site) -> None:
+def test_outputs_cannot_leave_the_output_folder(site, plan) -> None:
     _root, settings = site
-    register_step("escape", lambda ctx: ctx.write_output("../escaped.txt", "x"))
-    summary = run_job(settings)
+    plan.register("escape", lambda ctx: ctx.write_output("../escaped.txt", "x"))
+    summary = run_job(settings, steps=plan.steps)
     assert summary.steps[-1].error.startswith("output ../escaped.txt is outside the output folder")
     assert not (_root / "escaped.txt").exists()
 
 
-def test_a_step_must_return_rows_or_output(site) -> None:
+def test_a_step_must_return_rows_or_output(site, plan) -> None:
     _root, settings = site
-    register_step("odd", lambda ctx: "done")
-    assert run_job(settings).steps[-1].error == "a step must return StepOutput, an int or None, not str"
+    plan.register("odd", lambda ctx: "done")
+    assert (
+        run_job(settings, steps=plan.steps).steps[-1].error == "a step must return StepOutput, an int or None, not str"
+    )
 
 
-def test_interrupted_rows_are_marked_by_the_next_run(site) -> None:
+def test_interrupted_rows_are_marked_by_the_next_run(site, plan) -> None:
     _root, settings = site
     con = connect(settings=settings)
     con.execute(
         "insert into meta.run_log (run_id, step, started_at, status) values ('old', 'hotspots', now(), 'running')"
     )
     con.close()
-    summary = run_job(settings)
+    summary = run_job(settings, steps=plan.steps)
     assert summary.interrupted_steps == 1
     con = connect(settings=settings)
     status, error = _rows(con, "select status, error from meta.run_log where run_id = 'old'")[0]
@@ -459,7 +464,7 @@ def cli(monkeypatch):
     jobs_level = logging.getLogger("ctxrisk.jobs.run").level
     monkeypatch.delenv("CTXRISK_WAREHOUSE", raising=False)
     monkeypatch.delenv("CTXRISK_CONFIG", raising=False)
-    exec(STEPS_CODE, {})  # noqa: S102 - registers the two test steps
+    monkeypatch.setattr(jobs, "run_job", functools.partial(jobs.run_job, steps=count_and_report_steps()))
 
     def invoke(*args: str):
         return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
@@ -499,42 +504,21 @@ def test_cli_exit_codes_and_json_logs(tmp_path: Path, cli) -> None:
 
 # ---------------------------------------------------------------------------------------------------- SIGKILL
 
-# Two real steps: a mart of the incident count, and a report file made from that mart.
-STEPS_CODE = """
-import pandas as pd
-from ctxrisk.jobs import run as jobs
-from ctxrisk.pipelines.warehouse import write_mart
+# The CLI with two real steps (a mart of the incident count, a report file made from it) and a pause hook.
+ENTRY = Path(support.__file__).with_name("run_entry.py")
 
-def count(ctx):
-    n = ctx.con.execute("select count(*) from raw.incidents").fetchone()[0]
-    write_mart(ctx.con, "kill_test", pd.DataFrame({"incidents": [n]}))
-    return 1
 
-def report(ctx):
-    n = ctx.con.execute("select incidents from marts.kill_test").fetchone()[0]
-    ctx.write_output("report.txt", f"incidents {n}\\n", action="report")
-    return 1
-
-jobs.register_step("count", count)
-jobs.register_step("report", report, requires=["count"])
-"""
-# The CLI, with those steps registered and no other step modules.
-STEPS_SCRIPT = (
-    "import sys\nfrom ctxrisk.jobs import run as jobs\njobs.STEP_MODULES[:] = []\n"
-    + STEPS_CODE
-    + "from ctxrisk.cli.main import main\nsys.argv = ['ctxrisk', *sys.argv[1:]]\nmain()\n"
-)
+def _entry(point: str, signal_file: Path, config: Path) -> list[str]:
+    return [sys.executable, str(ENTRY), point, str(signal_file), "run", "--config", str(config)]
 
 
 def _kill_at(root: Path, config: Path, point: str) -> None:
     """Start a run that pauses at ``point``, wait until it is there, SIGKILL it."""
     signal_file = root / "paused"
     signal_file.unlink(missing_ok=True)
-    env = {**os.environ, jobs.ENV_PAUSE_AT: point, jobs.ENV_PAUSE_SIGNAL: str(signal_file)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", STEPS_SCRIPT, "run", "--config", str(config)],
+        _entry(point, signal_file, config),
         cwd=root,
-        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -556,8 +540,7 @@ def _kill_at(root: Path, config: Path, point: str) -> None:
 
 def _finish(config: Path) -> jobs.RunSummary:
     """Run to completion in this process, with the same steps."""
-    exec(STEPS_CODE, {})  # noqa: S102 - registers the two test steps
-    summary = run_job(load_settings(config))
+    summary = run_job(load_settings(config), steps=count_and_report_steps())
     assert summary.status == "ok", summary.as_dict()
     return summary
 
@@ -639,11 +622,9 @@ def test_sigkill_while_an_output_is_half_written(killable) -> None:
 def test_sigterm_rolls_back_the_open_step_and_releases_the_lock(killable) -> None:
     root, config = killable
     signal_file = root / "paused"
-    env = {**os.environ, jobs.ENV_PAUSE_AT: "step:count:in-transaction", jobs.ENV_PAUSE_SIGNAL: str(signal_file)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", STEPS_SCRIPT, "run", "--config", str(config)],
+        _entry("step:count:in-transaction", signal_file, config),
         cwd=root,
-        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -671,7 +652,7 @@ def test_sigkill_at_an_arbitrary_moment_of_a_large_ingest(tmp_path: Path, delay:
     rows = "".join(f"L{i},2024-03-01T10:00,53.1,-2.4,cse\n" for i in range(60_000))
     _drop(tmp_path, "incidents", "large.csv", "incident_id,occurred_at,latitude,longitude,category\n" + rows)
     proc = subprocess.Popen(
-        [sys.executable, "-c", STEPS_SCRIPT, "run", "--config", str(config)],
+        _entry("-", tmp_path / "unused", config),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -755,32 +736,16 @@ def test_a_query_interrupted_by_a_stop_request_ends_the_run(tmp_path: Path) -> N
     settings = load_settings(config)
 
     def interrupted(ctx):
-        jobs._STOP_REQUESTED.append("stopped by signal 15")
+        signals.STOP_REQUESTED.append("stopped by signal 15")
         raise RuntimeError("Query interrupted")
 
     def never(ctx):
         raise AssertionError("the run went on after the stop")
 
     with pytest.raises(jobs.Terminated, match="stopped by signal 15"):
-        with jobs._sigterm_rolls_back():
-            jobs._STOP_REQUESTED.clear()
+        with signals.sigterm_rolls_back():
+            signals.STOP_REQUESTED.clear()
             run_job(settings, steps=[Step("interrupted", interrupted), Step("after", never)])
     con = connect(settings=settings)
     statuses = dict(con.execute("select step, status from meta.run_log").fetchall())
     assert statuses["interrupted"] == "interrupted" and "after" not in statuses
-
-
-def test_each_step_gives_freed_memory_back_even_when_it_fails(site, monkeypatch) -> None:
-    root, settings = site
-    released = []
-    monkeypatch.setattr(jobs, "release_freed_memory", lambda: released.append(True))
-
-    def boom(ctx):
-        raise RuntimeError("boom")
-
-    register_step("fine", lambda ctx: 3)
-    register_step("broken", boom)
-    summary = run_job(settings)
-    steps = {s.name: s.status for s in summary.steps}
-    assert steps["fine"] == "ok" and steps["broken"] == "failed"
-    assert len(released) == len(summary.steps)  # the two ingest steps, "fine" and "broken"

@@ -4,7 +4,7 @@ import pytest
 from support.hotspot_fixtures import sample_warehouse
 
 from ctxrisk.jobs import analytics_steps as steps
-from ctxrisk.jobs.run import StepContext, registered_steps
+from ctxrisk.jobs.run import StepContext, builtin_steps
 from ctxrisk.pipelines.warehouse import connect, transaction
 
 
@@ -24,7 +24,7 @@ def marts(con):
 
 
 def test_steps_are_registered_in_order():
-    registered = registered_steps()
+    registered = builtin_steps()
     names = [s.name for s in registered]
     order = [steps.GRAPH, steps.HOTSPOTS, steps.EMERGING, steps.LOCATIONS]
     assert [n for n in names if n in order] == order

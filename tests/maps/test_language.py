@@ -102,7 +102,8 @@ def test_safe_product_text_has_no_hits():
 def test_assert_appropriate_names_term_line_and_alternative():
     with pytest.raises(
         ValidationError,
-        match=r"map popup uses victim-blaming language: 'drug runner' on line 2 \(use: child who is being criminally exploited\)",
+        match=r"map popup uses victim-blaming language: 'drug runner' on line 2 "
+        r"\(use: child who is being criminally exploited\)",
     ):
         assert_appropriate("ok\nknown drug runner", where="map popup")
 

@@ -86,8 +86,12 @@ def test_tiny_report_pinned_cells(tiny_html):
     assert _row(html, "Children with an episode") == ["7", "6", "down 14%"]
     # 9 of 11 returns offered within 72 h: the 2 not offered is small, so no share and the 9 is withheld
     assert _row(html, "Return home interview offered within 72 hours")[1] == "withheld"
-    assert _row(html, "Share offered within 72 hours") == ["–", "–", ""]
-    assert _row(html, "Share completed within 72 hours")[1] == "55%"
+    assert _row(html, "Offered within 72 hours of return") == [
+        "not shown (returns withheld)",
+        "not shown: small numbers (11 returns)",
+        "too few to compare",
+    ]
+    assert _row(html, "Completed within 72 hours of return")[1] == "55% (6 of 11 returns)"
     assert _row(html, "Medium risk")[:2] == ["&lt;5", "5"]
     assert _row(html, "All children screened")[:2] == ["&lt;5", "7"]
     assert _row(html, "All referrals") == ["6", "13", "up 117%"]
@@ -172,12 +176,12 @@ def test_locations_and_annex_a_sections_when_present(tiny):
         con.execute("delete from raw.annex_a_children")
     assert "Hotspot analysis has not been run" not in html
     assert _row(html, "1") == [
-        "H3 cell 89195da49a3ffff",
+        "Place ranked 1 (no area name: no boundaries loaded)",
         "Child sexual exploitation, County lines",
         "9.10",
         "30",
         "6",
-        "increasing",
+        "rising (Mann-Kendall test of monthly counts)",
     ]
     assert _row(html, "2")[3:5] == ["&lt;5", "&lt;5"]
     assert _row(html, "Children looked after in the Annex A list") == ["30"]
@@ -191,7 +195,7 @@ def test_sample_report_end_to_end(sample):
     assert "outcome report: 2026Q3" in html
     assert _row(html, "All themes")[-2:] == ["640", "754"]
     assert _row(html, "Missing and away episodes") == ["84", "92", "up 10%"]
-    assert _row(html, "Share offered within 72 hours") == ["59%", "75%", ""]
+    assert _row(html, "Offered within 72 hours of return")[:2] == ["59% (42 of 71 returns)", "75% (58 of 77 returns)"]
     ids, coords = warehouse_secrets(con)
     assert len(ids) == 2000 and len(coords) > 5000
     assert scan_for_leaks(html, person_ids=ids, coordinates=coords) == []

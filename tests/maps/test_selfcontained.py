@@ -1,7 +1,10 @@
-"""Tests for ctxrisk.maps.selfcontained: inlining, external-URL checks, atomic writing, and the page in real Chromium."""
+"""Tests for ctxrisk.maps.selfcontained: inlining, resource checks, CSP, atomic writing, the page in Chromium."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html as html_lib
 import os
 import re
 import stat
@@ -15,7 +18,13 @@ from shapely.geometry import box
 from support.browser import open_page, require_chromium
 
 from ctxrisk.maps.legend import Legend
-from ctxrisk.maps.selfcontained import base_map, external_references, render_self_contained, write_html
+from ctxrisk.maps.selfcontained import (
+    base_map,
+    content_security_policy,
+    external_references,
+    render_self_contained,
+    write_html,
+)
 from ctxrisk.pipelines.errors import ValidationError
 
 
@@ -214,3 +223,50 @@ def test_harness_sees_cdn_requests_of_a_plain_folium_page(tmp_path):
     report = open_page(path, settle_ms=50)
     assert any(re.match(r"https://cdn\.jsdelivr\.net/npm/leaflet@1\.9\.3", u) for u in report.requests_external)
     assert any("L is not defined" in e for e in report.console_errors)
+
+
+# ------------------------------------------------------------------------------- CSP and data text
+
+
+def test_a_url_in_data_text_is_not_a_request():
+    # issue 24: a place called "see https://..." is text; only the page's own resources are checked
+    fmap = base_map(location=(53.8, -1.55))
+    folium.CircleMarker([53.8, -1.55], tooltip=html_lib.escape("Ward <b>see https://example.org/x.png</b>")).add_to(
+        fmap
+    )
+    html = render_self_contained(fmap)
+    assert "see https://example.org/x.png" in html
+    assert external_references(html) == []
+
+
+def test_every_inline_script_is_allowed_by_hash_and_nothing_else():
+    html = render_self_contained(_themed_map())
+    match = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    assert match and html.index(match.group(0)) < html.index("<script")
+    policy = dict(part.strip().split(" ", 1) for part in html_lib.unescape(match.group(1)).split(";"))
+    assert policy["default-src"] == "'none'"
+    assert policy["img-src"] == "data: blob:"
+    allowed = set(policy["script-src"].split())
+    assert "'unsafe-inline'" not in allowed and "'unsafe-eval'" not in allowed
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
+    hashes = {"'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'" for s in scripts}
+    assert allowed == hashes and len(hashes) >= 3
+    assert content_security_policy(html) == html_lib.unescape(match.group(1))
+
+
+def test_csp_names_the_configured_tile_host_only():
+    url = "https://tiles.example.org/{z}/{x}/{y}.png"
+    fmap = base_map(location=(53.8, -1.55), basemap_url=url, basemap_attribution="Example tiles")
+    html = render_self_contained(fmap, basemap_url=url)
+    assert "img-src data: blob: https://tiles.example.org;" in html_lib.unescape(html)
+
+
+def test_page_gets_lang_and_title_and_keeps_its_own_policy():
+    fmap = base_map(location=(53.8, -1.55))
+    html = render_self_contained(fmap, title="Places <of> concern")
+    assert '<html lang="en-GB">' in html and "<title>Places &lt;of&gt; concern</title>" in html
+    assert "user-scalable=no" not in html
+    own = folium.Figure()
+    own.header.add_child(folium.Element('<meta http-equiv="Content-Security-Policy" content="default-src \'self\'">'))
+    base_map(location=(53.8, -1.55)).add_to(own)
+    assert render_self_contained(own).count("Content-Security-Policy") == 1

@@ -6,8 +6,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pytest
-from support import steering_fixtures as F
 from shapely.geometry import Point
+from support import steering_fixtures as F
 from support.browser import open_page, require_chromium
 
 from ctxrisk.maps.disclosure import scan_for_leaks
@@ -43,33 +43,43 @@ def _geojson_properties(fmap: folium.Map, layer_name: str) -> list[dict]:
 # ------------------------------------------------------------------------------------- wording
 
 
-def test_describe_profile_names_days_part_of_day_and_peak():
+def test_describe_profile_names_day_parts_and_a_peak_hour_of_at_least_five():
     assert describe_profile(F.profile(4, range(19, 23))) == (
-        "Busiest on Friday, mostly in the evening (18:00-23:59); peak hour 14:00-14:59."
+        "Busiest on weekday evenings (18:00-23:59); peak hour 14:00-14:59."
     )
     arr = np.zeros((7, 24))
-    arr[4, 20] = arr[5, 20] = 5
-    arr[6, 20] = 4
+    arr[5, 20] = arr[6, 21] = 4
+    arr[1, 9] = 7
+    # weekend evenings (8) and weekday mornings (7, within 80% of 8) are blocks of 5 or more
     assert describe_profile(arr) == (
-        "Busiest on Friday, Saturday and Sunday, mostly in the evening (18:00-23:59); peak hour 20:00-20:59."
+        "Busiest on weekend evenings (18:00-23:59) and weekday mornings (06:00-11:59); peak hour 09:00-09:59."
     )
-    assert (
-        describe_profile(np.ones((7, 24))) == "Spread across the week, at varied times of day; peak hour 00:00-00:59."
-    )
+    arr[1, 9] = 4
+    assert describe_profile(arr) == "Busiest on weekend evenings (18:00-23:59)."
+    assert describe_profile(np.ones((7, 24))) == "Busy at many times of the week; peak hour 00:00-00:59."
 
 
 def test_describe_profile_says_too_few_below_threshold():
     arr = np.zeros((7, 24))
     arr[0, 3] = 4
     assert describe_profile(arr) == "Too few timed events (<5) to describe when this place is busiest."
-    assert describe_profile(arr, threshold=3).startswith("Busiest on Monday, mostly in the night (00:00-05:59)")
+    assert describe_profile(arr, threshold=3) == "Busiest on weekday nights (00:00-05:59); peak hour 03:00-03:59."
+    # 20 events spread so that no block holds 5: nothing is said
+    spread = np.zeros((7, 24))
+    spread[0, [0, 6, 12, 18]] = 4
+    spread[5, [0, 6, 12, 18]] = 2
+    assert describe_profile(spread).startswith("Too few timed events (<5)")
 
 
-def test_profile_svg_is_a_7_by_24_grid_without_counts():
-    svg = profile_svg(F.profile(4, range(19, 23)))
+def test_profile_chart_is_eight_blocks_in_bands_with_small_blocks_withheld():
+    arr = F.profile(4, range(19, 23))  # weekday evenings 24, weekday afternoons 5, weekend afternoons 2
+    svg = profile_svg(arr)
     assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert svg.count("<rect") == 168
-    assert 'fill-opacity="1.00"' in svg and 'fill-opacity="0.06"' in svg
+    assert svg.count("<title>") == 8
+    assert "<title>Weekday evenings: busiest</title>" in svg
+    assert "<title>Weekday afternoons: less busy</title>" in svg
+    assert "<title>Weekend afternoons: fewer than 5 (withheld)</title>" in svg
+    assert svg.count("&lt;5") == 6
     assert "http" not in svg
 
 
@@ -117,22 +127,20 @@ def test_refuses_missing_columns_bad_bins_and_empty_periods():
 # -------------------------------------------------------------------------------- map contents
 
 
-def test_layers_in_order_with_layer_control_last():
+def test_layers_in_order_with_one_layer_control():
     fmap = _build()
     names = [c.layer_name for c in fmap._children.values() if isinstance(c, folium.FeatureGroup)]
     assert names == [
+        "Not analysed (around the area)",
+        "Local authority",
         "Boundaries: lsoa",
         "Boundaries: ward",
         "Deprivation (IMD decile)",
         "Hot spots (Gi*)",
         "Emerging hot spots",
-        "Places of concern: Child sexual exploitation",
-        "Places of concern: Child criminal exploitation",
-        "Places of concern: County lines",
-        "Places of concern: Missing children",
-        "Places of concern: Other concerns",
+        "Places of concern",
     ]
-    assert isinstance(list(fmap._children.values())[-1], folium.LayerControl)
+    assert sum(isinstance(c, folium.LayerControl) for c in fmap._children.values()) == 1
 
 
 def test_hotspot_counts_are_suppressed_and_only_display_fields_written():
@@ -215,17 +223,26 @@ def test_steering_layer_control_and_badges(steering_page):
     labels = page.eval_on_selector_all(
         ".leaflet-control-layers-overlays label", "els => els.map(e => e.textContent.trim())"
     )
-    assert labels[:5] == [
+    assert labels == [
+        "Local authority",
         "Boundaries: lsoa",
         "Boundaries: ward",
         "Deprivation (IMD decile)",
         "Hot spots (Gi*)",
         "Emerging hot spots",
+        "Places of concern",
     ]
-    assert len(labels) == 10
-    # one badge per (place, theme): ranks 1 (2 themes), 2 (2 themes), 3 (other)
-    badges = page.eval_on_selector_all(".ctxrisk-rank", "els => els.map(e => e.textContent).sort()")
-    assert badges == ["1", "1", "2", "2", "3"]
+    # one badge per place, a dot per theme, and the spoken text
+    badges = page.eval_on_selector_all(
+        ".ctxrisk-badge",
+        "els => els.map(e => [e.querySelector('.ctxrisk-rank').textContent, "
+        "e.querySelectorAll('.ctxrisk-dot').length, e.querySelector('.ctxrisk-sr').textContent])",
+    )
+    assert sorted(badges) == [
+        ["1", 2, "Place 1: Leeds 111A. Themes: Child sexual exploitation, County lines."],
+        ["2", 2, "Place 2: Leeds 111D. Themes: Child criminal exploitation, Missing children."],
+        ["3", 1, "Place 3: Leeds 111B. Themes: Other concerns."],
+    ]
 
 
 @pytest.mark.browser
@@ -245,8 +262,8 @@ def test_steering_popup_describes_place_in_words(steering_page):
     text = page.locator(".leaflet-popup-content").inner_text()
     assert "Score 0.91 (hotspot 0.50; trend 0.25; repeat 0.16)." in text
     assert "Themes: Child sexual exploitation, County lines." in text
-    assert "Busiest on Friday, mostly in the evening (18:00-23:59)" in text
-    assert page.locator(".leaflet-popup-content svg rect").count() == 168
+    assert "Busiest on weekday evenings (18:00-23:59)" in text
+    assert page.locator(".leaflet-popup-content svg title").count() == 8
 
 
 @pytest.mark.browser
@@ -254,7 +271,7 @@ def test_legends_follow_their_layers(steering_page):
     page = steering_page.page
 
     def legends() -> list[str]:
-        return page.eval_on_selector_all(".ctxrisk-legend h4", "els => els.map(e => e.textContent)")
+        return page.eval_on_selector_all(".ctxrisk-legend h4", "els => els.map(e => e.textContent).sort()")
 
     assert legends() == ["Hot spots (Getis-Ord Gi*, FDR-adjusted)"]
     overlays = page.locator(".leaflet-control-layers-overlays label")
@@ -264,3 +281,55 @@ def test_legends_follow_their_layers(steering_page):
     assert "Hot spots (Getis-Ord Gi*, FDR-adjusted)" not in legends()
     overlays.filter(has_text="Emerging hot spots").locator("input").check()
     assert "Emerging hot spots" in legends()
+
+
+def test_settlements_are_read_from_ward_names_that_neighbours_share():
+    from shapely.geometry import box
+
+    from ctxrisk.maps.steering_layers import settlements
+
+    wards = gpd.GeoDataFrame(
+        {"name": ["Crewe Central", "Crewe East", "Crewe North", "North Rode", "Nantwich North", "Nantwich South"]},
+        geometry=[
+            box(0, 0, 1, 1),
+            box(1, 0, 2, 1),
+            box(0, 1, 1, 2),
+            box(5, 5, 6, 6),
+            box(10, 0, 11, 1),
+            box(20, 0, 21, 1),  # apart from the other Nantwich ward: not one settlement
+        ],
+        crs=4326,
+    )
+    found = settlements(wards)
+    assert [name for name, _p in found] == ["Crewe"]
+    assert found[0][1].within(box(0, 0, 2, 2))
+
+
+def test_analysed_district_is_found_from_the_cells_and_its_neighbours_shaded():
+    from ctxrisk.maps.steering import analysed_area, districts_around
+
+    # Crewe and Macclesfield (Cheshire East), and one point in Chester (Cheshire West and Chester)
+    lat = [53.0979, 53.0990, 53.2587, 53.2600, 53.1934]
+    lon = [-2.4416, -2.4400, -2.1270, -2.1250, -2.8931]
+    analysed = analysed_area(lat, lon, min_share=0.25)
+    assert analysed["code"].tolist() == ["E06000049"] and analysed["name"].tolist() == ["Cheshire East"]
+    around = districts_around(analysed)
+    assert {"Cheshire West and Chester", "Stoke-on-Trent", "Stockport"} <= set(around["name"])
+    assert "Cheshire East" not in set(around["name"])
+    assert analysed_area([55.95], [-3.19]).empty  # Edinburgh: no district of England
+
+
+def test_ward_and_district_names_are_labelled_on_the_map():
+    fmap = _build()
+    html = fmap.get_root().render()
+    assert 'ctxrisk-label ctxrisk-label-ward\\"\\u003eCity and Hunslet\\u003c/div' in html
+    assert "Leeds" in html and "not analysed" in html
+
+
+def test_analysed_districts_are_weighted_by_events():
+    from ctxrisk.maps.steering import analysed_area
+
+    # the City of London's cells hold most events; three cells reaching into Tower Hamlets hold few
+    lat, lon = [51.5155, 51.5140, 51.5190, 51.5200, 51.5210], [-0.0920, -0.0850, -0.0600, -0.0550, -0.0500]
+    assert analysed_area(lat, lon)["name"].tolist() == ["City of London", "Tower Hamlets"]  # by cells
+    assert analysed_area(lat, lon, weights=[60, 40, 1, 1, 1])["name"].tolist() == ["City of London"]

@@ -1,4 +1,4 @@
-"""Tests for ctxrisk.maps.steering_data: periods, trend words, boundary simplification, marts to map inputs, the period selector."""
+"""Tests for ctxrisk.maps.steering_data: periods, trend words, boundaries, marts to map inputs, the period selector."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def _circle_wkt(lat: float, lon: float, radius_m: float, n: int) -> str:
 
 def _add_boundary(con, level: str, code: str, name: str, wkt: str, imd: int | None = None) -> None:
     con.execute(
-        "insert into raw.boundaries (level, code, name, imd_decile, geometry_wkt, file_id) values (?, ?, ?, ?, ?, 'f1')",
+        "insert into raw.boundaries (level, code, name, imd_decile, geometry_wkt, file_id) "
+        "values (?, ?, ?, ?, ?, 'f1')",
         [level, code, name, imd, wkt],
     )
 
@@ -264,7 +265,7 @@ def test_period_selector_is_one_base_layer_per_period_first_shown():
     assert "Hot spots (Gi*)" not in [g.layer_name for g in groups]
     html = render_self_contained(fmap)
     assert "The period selector switches the Gi* hot spots." in html
-    assert "content:'Period'" in html
+    assert "content: 'Period'" in html
     assert '"bbox"' not in html  # no per-feature bounding boxes: size, and no (lat, lon)-looking pairs
 
 
@@ -282,12 +283,12 @@ def test_period_labels_must_differ():
         _inputs([("Q3", hot), ("Q3", hot)]).build_map(settings=F.settings())
 
 
-def test_a_place_under_two_themes_has_two_badges_but_one_popup_text():
+def test_a_place_under_two_themes_has_one_badge_and_one_popup_text():
     fmap = _inputs([("all", F.hotspots().drop(columns="debug_info"))]).build_map(settings=F.settings())
     html = render_self_contained(fmap)
     assert html.count("Ranked 1 of 3 places of concern.") == 1  # rank 1 is under cse and county_lines
-    assert html.count('\\u003cdiv class=\\"ctxrisk-rank\\"\\u003e1\\u003c/div\\u003e') == 2
-    assert len(re.findall(r'\.bindPopup\(ctxrisk_popups_[0-9a-f]+\["\d+"\], \{maxWidth: 280\}\)', html)) == 5
+    assert html.count("Place 1: Leeds 111A. Themes: Child sexual exploitation, County lines.") == 1
+    assert len(re.findall(r'\.bindPopup\(ctxrisk_popups_[0-9a-f]+\["\d+"\], \{maxWidth: 290\}\)', html)) == 3
 
 
 @pytest.mark.browser
@@ -338,3 +339,33 @@ def test_vertices_on_event_positions_move_off_them(con):
     assert round((new[0, 1] - old[0, 1]) * 1e6) in (2, 3) and new[0, 0] == old[0, 0]
     assert np.array_equal(new, shapely.get_coordinates(out_twin.geometry.values))  # shared vertices move together
     assert clear_of_event_positions(con, [out])[1] == 0
+
+
+def test_secondary_suppression_withholds_a_whole_run_count_that_gives_away_a_small_one():
+    from ctxrisk.maps.steering_data import PeriodSpec, secondary_suppression
+
+    def period(key, since, until, counts):
+        cells = list(counts)
+        frame = gpd.GeoDataFrame(
+            {"unit_id": cells, "count": list(counts.values()), "bin": 3},
+            geometry=[F.cell_polygon(F.CELLS[i]) for i in range(len(cells))],
+            crs=4326,
+        )
+        return SteeringPeriod(PeriodSpec(key, key, since, until), frame, 10, "r")
+
+    whole = period("all", None, None, {"a": 7, "b": 12, "c": 3})
+    q2 = period("2026-Q2", date(2026, 4, 1), date(2026, 6, 30), {"a": 2, "b": 6})
+    q3 = period("2026-Q3", date(2026, 7, 1), date(2026, 9, 30), {"a": 5, "b": 6, "c": 3})
+    out = secondary_suppression([whole, q3, q2], threshold=5, first_day=date(2026, 4, 3), last_day=date(2026, 9, 28))
+    # a: 7 - 5 gives away Q2's 2; b: nothing suppressed; c: not drawn in Q2, so Q2's count is not known
+    assert out[0].hotspots["withheld"].tolist() == [True, False, False]
+    assert out[1] is q3 and out[2] is q2
+    # the periods do not cover the whole run: nothing can be worked out
+    untiled = secondary_suppression(
+        [whole, q3, q2], threshold=5, first_day=date(2026, 1, 1), last_day=date(2026, 9, 28)
+    )
+    assert "withheld" not in untiled[0].hotspots.columns
+    props = _inputs([("all", out[0].hotspots.assign(z=1.0, p=0.01, q=0.01))]).build_map(settings=F.settings())
+    groups = [c for c in props._children.values() if isinstance(c, folium.FeatureGroup) and not c.overlay]
+    (geojson,) = [c for c in groups[0]._children.values() if isinstance(c, folium.GeoJson)]
+    assert [f["properties"]["events"] for f in geojson.data["features"]] == ["withheld", "12", "<5"]

@@ -23,7 +23,8 @@ from ctxrisk.pipelines.arrowtext import (
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def chunked(*chunks, type=pa.large_string()):
+def chunked(*chunks, type=None):
+    type = type or pa.large_string()
     return pa.chunked_array([pa.array(c, type=type) for c in chunks], type=type)
 
 

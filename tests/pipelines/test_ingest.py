@@ -330,7 +330,7 @@ def test_distinct_point_transform_equals_transforming_every_point():
     import numpy as np
 
     from ctxrisk.pipelines.geo import bng_to_wgs84, wgs84_to_bng
-    from ctxrisk.pipelines.ingest import DISTINCT_TRANSFORM_MIN, _transform_distinct
+    from ctxrisk.pipelines.validate import DISTINCT_TRANSFORM_MIN, _transform_distinct
 
     rng = np.random.default_rng(3)
     lat = rng.uniform(53.3, 53.5, 50)[rng.integers(0, 50, DISTINCT_TRANSFORM_MIN + 7)]
@@ -356,39 +356,6 @@ def test_reject_values_are_taken_at_the_refused_positions_only():
     assert frame["value"].iloc[1] == "x" * 200
 
 
-def test_dict_fsst_is_skipped_for_large_batches_only_and_the_setting_restored():
-    import duckdb
-
-    from ctxrisk.pipelines.ingest import ROW_GROUP_ROWS, bulk_write
-
-    con = duckdb.connect()
-
-    def setting():
-        return con.execute("select current_setting('disabled_compression_methods')").fetchone()[0].lower()
-
-    def threads():
-        return con.execute("select current_setting('threads')").fetchone()[0]
-
-    con.execute("set threads = 3")
-    with bulk_write(con, rows=ROW_GROUP_ROWS - 1):
-        assert setting() == ""
-        assert threads() == 1  # one Arrow batch: one thread inserts it
-    assert threads() == 3
-    with pytest.raises(RuntimeError, match="small"), bulk_write(con, rows=10):
-        raise RuntimeError("small")
-    assert threads() == 3
-    con.execute("set threads = 2")
-    with bulk_write(con, rows=ROW_GROUP_ROWS):
-        assert setting() == "dict_fsst"
-        assert con.execute("select current_setting('threads')").fetchone()[0] == 2  # every thread writes
-    assert setting() == ""
-    con.execute("set disabled_compression_methods = 'fsst'")
-    with pytest.raises(RuntimeError, match="boom"), bulk_write(con, rows=ROW_GROUP_ROWS):
-        assert setting() == "fsst,dict_fsst"
-        raise RuntimeError("boom")
-    assert setting() == "fsst"
-
-
 def test_pseudonymised_ingest_still_rejects_malformed_ids_without_keeping_them(tmp_path, con, settings):
     key = b"a-test-key-of-enough-length"
     path = csv_file(
@@ -406,7 +373,7 @@ def test_pseudonymised_ingest_still_rejects_malformed_ids_without_keeping_them(t
 
 
 def test_id_lists_strip_like_python_and_flag_records_with_a_bad_id():
-    from ctxrisk.pipelines.ingest import _id_lists
+    from ctxrisk.pipelines.validate import _id_lists
 
     series = pd.Series(
         ["p1; p2", "p1\x1c;p2\xa0", None, ";", " ; ;p3", "p\u2003x;\u2003y", "ok;bad id"],
@@ -418,7 +385,8 @@ def test_id_lists_strip_like_python_and_flag_records_with_a_bad_id():
 
 
 def test_duplicate_keys_over_several_columns_name_the_first_line():
-    from ctxrisk.pipelines.ingest import RejectCollector, _duplicate_keys
+    from ctxrisk.pipelines.batch import RejectCollector
+    from ctxrisk.pipelines.validate import _duplicate_keys
 
     rows = pd.DataFrame({"a": ["x", "x", "y", "x", None, None], "b": [1, 2, 1, 1, 5, 5]})
     collector = RejectCollector(len(rows))
@@ -447,8 +415,7 @@ def test_duplicate_keys_over_several_columns_name_the_first_line():
     ],
 )
 def test_parse_plain_times_matches_parse_times(values):
-    from ctxrisk.pipelines.ingest import parse_plain_times
-    from ctxrisk.pipelines.timeparse import parse_times
+    from ctxrisk.pipelines.timeparse import parse_plain_times, parse_times
 
     series = pd.Series(values, dtype=pd.StringDtype("pyarrow"))
     utc, precision, invalid = parse_plain_times(series, timezone="Europe/London")
@@ -506,7 +473,7 @@ def test_plain_time_parts_count_days_like_numpy_across_eras():
 
 
 def test_parse_plain_times_reads_london_summer_time_as_utc():
-    from ctxrisk.pipelines.ingest import parse_plain_times
+    from ctxrisk.pipelines.timeparse import parse_plain_times
 
     utc, precision, _ = parse_plain_times(
         pd.Series(["2025-07-01T12:00", "2025-01"], dtype=pd.StringDtype("pyarrow")), timezone="Europe/London"
@@ -527,26 +494,13 @@ def test_parse_plain_times_reads_london_summer_time_as_utc():
     ],
 )
 def test_all_distinct_with_sorted_and_unsorted_keys(values, expected):
-    from ctxrisk.pipelines.ingest import _all_distinct
+    from ctxrisk.pipelines.validate import _all_distinct
 
     assert _all_distinct(pd.Series(values, dtype=pd.StringDtype("pyarrow"))) is expected
 
 
-def test_rows_reach_duckdb_in_whole_row_groups_whatever_the_chunks(monkeypatch):
-    import pyarrow as pa
-
-    from ctxrisk.pipelines import ingest
-
-    monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 4)
-    chunked = pa.chunked_array([pa.array(range(3)), pa.array(range(3, 10))])
-    rows = pd.DataFrame({"n": pd.Series(pd.arrays.ArrowExtensionArray(chunked))})
-    table = ingest._to_arrow(rows)
-    assert [b.num_rows for b in table.to_batches()] == [4, 4, 2]
-    assert table.column("n").to_pylist() == list(range(10))
-
-
 def test_tuples_distinct_over_ids_enums_times_and_blanks():
-    from ctxrisk.pipelines.ingest import _tuples_distinct
+    from ctxrisk.pipelines.validate import _tuples_distinct
 
     rows = pd.DataFrame(
         {
@@ -564,7 +518,7 @@ def test_tuples_distinct_over_ids_enums_times_and_blanks():
 
 
 def test_refused_rows_are_dropped_column_by_column_keeping_each_dtype():
-    from ctxrisk.pipelines.ingest import _keep_rows
+    from ctxrisk.pipelines.batch import _keep_rows
 
     rows = pd.DataFrame(
         {

@@ -323,7 +323,7 @@ def _parquet_bytes(header: list[str], rows: list[list[str]]) -> bytes | None:
     buffer = io.BytesIO()
     try:
         frame.to_parquet(buffer, index=False)
-    except Exception:  # noqa: BLE001 - e.g. lone surrogates: then this example is a CSV one
+    except Exception:  # e.g. lone surrogates: then this example is a CSV one
         return None
     return buffer.getvalue()
 

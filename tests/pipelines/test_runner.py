@@ -1,35 +1,20 @@
-"""Tests for ctxrisk.pipelines.runner: what an ingest sets up before it reads a file."""
+"""Tests for ctxrisk.pipelines.runner: one file of any kind, many files with failures kept apart."""
 
-import pytest
 from support import shared_data_path
 
-from ctxrisk.pipelines import geo, runner
+from ctxrisk.pipelines import runner
 
 
-@pytest.mark.parametrize(
-    ("kind", "located"),
-    [
-        ("incidents", True),
-        ("missing", True),
-        ("persons", False),
-        ("involvements", False),
-        ("police-uk-street", True),
-        ("police-uk-stop-search", True),
-        ("police-uk-outcomes", True),
-        ("ssda903-missing", False),
-        ("annex-a", False),
-        ("boundaries", False),
-    ],
-)
-def test_proj_is_set_up_only_for_kinds_with_coordinates(kind, located):
-    assert runner._locates_points(kind) is located
-
-
-def test_an_ssda903_return_is_ingested_without_setting_up_proj(monkeypatch, con, settings):
-    calls = []
-    monkeypatch.setattr(geo, "warm_up", lambda: calls.append("proj"))
+def test_ingest_one_loads_a_canonical_kind_and_a_public_format(con, settings):
     result = runner.ingest_one(con, "ssda903-missing", shared_data_path("ssda903", "missing.csv"), settings=settings)
-    assert (result.rows_loaded, result.rows_rejected, calls) == (42, 1, [])
+    assert (result.rows_loaded, result.rows_rejected) == (42, 1)
     street = shared_data_path("police_uk", "street", "2023-05-city-of-london-street.csv")
     assert runner.ingest_one(con, "police-uk-street", street, settings=settings).rows_loaded
-    assert calls == ["proj"]
+
+
+def test_ingest_paths_keeps_loading_after_a_file_that_fails(con, settings, tmp_path):
+    missing = tmp_path / "nope.csv"
+    street = shared_data_path("police_uk", "street", "2023-05-city-of-london-street.csv")
+    results, failures = runner.ingest_paths(con, "police-uk-street", [missing, street], settings=settings)
+    assert [r.rows_loaded > 0 for r in results] == [True]
+    assert len(failures) == 1 and failures[0][0] == str(missing) and "no such file" in failures[0][1]

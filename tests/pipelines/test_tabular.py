@@ -1,7 +1,6 @@
 """Tests for ctxrisk.pipelines.tabular: exact line numbers through the quirks real exports have."""
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from ctxrisk.pipelines import tabular
@@ -86,49 +85,6 @@ def test_parquet_rows_are_numbered_and_typed_values_become_text(tmp_path):
     assert t.lines.tolist() == [1, 2] and t.line_kind == "row"
 
 
-def test_a_file_hashed_before_reading_is_not_hashed_again_unless_it_changed(tmp_path, monkeypatch):
-    import hashlib
-
-    from ctxrisk.pipelines import tabular
-
-    path = tmp_path / "a.csv"
-    path.write_text("a,b\n1,2\n")
-    first = tabular.file_sha256(path)
-    calls = []
-    real = hashlib.sha256
-    monkeypatch.setattr(tabular.hashlib, "sha256", lambda *a: calls.append(a) or real(*a))
-    assert read_csv_text(path).sha256 == first
-    assert calls == []
-    path.write_text("a,b\n1,3\n")  # same size, new bytes
-    assert read_csv_text(path).sha256 == hashlib.sha256(b"a,b\n1,3\n").hexdigest() != first
-
-
-def test_bytes_kept_from_hashing_are_parsed_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
-    import hashlib
-    from pathlib import Path
-
-    from ctxrisk.pipelines import tabular
-
-    path = tmp_path / "a.csv"
-    path.write_text("a,b\n1,2\n")
-    digest = tabular.file_sha256(path, keep_bytes=True)
-    reads = []
-    real = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real(self))
-    table = read_csv_text(path)
-    assert reads == [] and table.sha256 == digest and table.frame["b"].tolist() == ["2"]
-    assert not tabular._KEPT  # consumed: the slot never holds a file that was parsed
-    tabular.file_sha256(path, keep_bytes=True)
-    reads.clear()
-    path.write_text("a,b\n1,3\n")  # rewritten after the check: read and hashed again
-    table = read_csv_text(path)
-    assert reads == [path] and table.frame["b"].tolist() == ["3"]
-    assert table.sha256 == hashlib.sha256(b"a,b\n1,3\n").hexdigest()
-    tabular.file_sha256(path, keep_bytes=True)
-    tabular.forget_kept()
-    assert not tabular._KEPT
-
-
 def test_blank_line_inside_a_large_clean_file_keeps_exact_line_numbers(tmp_path):
     # The fast reader counts lines beside Arrow's parse; a blank line makes the counts differ.
     rows = [f"{i},x{i}" for i in range(5000)]
@@ -138,28 +94,14 @@ def test_blank_line_inside_a_large_clean_file_keeps_exact_line_numbers(tmp_path)
     assert table.lines[:12].tolist() == [*range(2, 12), 13, 14]
 
 
-def test_a_file_of_several_row_groups_is_read_in_aligned_pieces(tmp_path, monkeypatch):
-    # Each piece is one row group: every column then has one chunk per row group, so the rows reach DuckDB
-    # without being copied into aligned batches. The last piece holds what is left, without a final newline.
-    monkeypatch.setattr(tabular, "ROW_GROUP_ROWS", 4)
-    path = write(tmp_path, b"a,b\n" + b"\n".join(f" {i} ,x{i}".encode() for i in range(10)) + b"\n10,")
-    table = read_csv_text(path)
-    column = pa.array(table.frame["a"], from_pandas=True)
-    assert [len(chunk) for chunk in column.chunks] == [4, 4, 3]
-    assert values(table.frame["a"]) == [str(i) for i in range(11)]
-    assert values(table.frame["b"]) == [f"x{i}" for i in range(10)] + [None]
-    assert table.lines.tolist() == list(range(2, 13))
-    assert table.rows_read == 11 and not table.rejects
-
-
 @pytest.mark.parametrize(
     ("body", "lines", "reasons"),
     [
-        # a blank line in the second piece
+        # a blank line after clean records
         (b"1,a\n2,b\n3,c\n4,d\n5,e\n\n6,f\n7,g\n", [2, 3, 4, 5, 6, 8, 9], []),
-        # a value over two lines in the second piece
+        # a value over two lines
         (b'1,a\n2,b\n3,c\n4,d\n5,"e\ne"\n6,f\n7,g\n', [2, 3, 4, 5, 6, 8, 9], []),
-        # a short record in the third piece
+        # a short record
         (
             b"1,a\n2,b\n3,c\n4,d\n5,e\n6,f\n7,g\n8,h\n9\n10,j\n",
             [2, 3, 4, 5, 6, 7, 8, 9, 11],
@@ -167,57 +109,47 @@ def test_a_file_of_several_row_groups_is_read_in_aligned_pieces(tmp_path, monkey
         ),
     ],
 )
-def test_a_quirk_in_a_later_piece_falls_back_to_exact_lines(tmp_path, monkeypatch, body, lines, reasons):
-    monkeypatch.setattr(tabular, "ROW_GROUP_ROWS", 4)
+def test_a_quirk_after_clean_records_falls_back_to_exact_lines(tmp_path, body, lines, reasons):
     table = read_csv_text(write(tmp_path, b"n,v\n" + body))
     assert table.lines.tolist() == lines
     assert [(r.line, r.reason) for r in table.rejects] == reasons
 
 
-def test_a_large_file_is_hashed_block_by_block_while_it_is_read(tmp_path, monkeypatch):
-    import hashlib
-
-    monkeypatch.setattr(tabular, "HASH_BLOCK_BYTES", 16)
-    body = b"a,b\n" + b"".join(f"{i},x{i}\n".encode() for i in range(40))
-    path = write(tmp_path, body)
-    digest = tabular.file_sha256(path, keep_bytes=True)
-    assert digest == hashlib.sha256(body).hexdigest()
-    table = read_csv_text(path)  # parsed from the kept bytes (a memory map, not bytes)
-    assert table.sha256 == digest
-    assert values(table.frame["b"]) == [f"x{i}" for i in range(40)]
-    assert table.lines.tolist() == list(range(2, 42))
-
-
-@pytest.mark.parametrize("stat_size_error", [-5, 5])
-def test_a_file_that_changes_size_while_hashed_is_read_again_whole(tmp_path, monkeypatch, stat_size_error):
-    import hashlib
-
-    monkeypatch.setattr(tabular, "HASH_BLOCK_BYTES", 16)
-    body = b"a,b\n" + b"".join(f"{i},x{i}\n".encode() for i in range(40))
-    path = write(tmp_path, body)
-    # stat() said one size; the file then holds more (or fewer) bytes
-    data, digest = tabular._read_hashing(path, len(body) + stat_size_error)
-    assert data[:] == body and digest == hashlib.sha256(body).hexdigest()
-
-
-@pytest.mark.parametrize("rows", [3, 10])  # one piece, and several row-group pieces
-def test_utf8_beyond_the_head_is_checked_unless_the_file_is_plain_ascii(tmp_path, monkeypatch, rows):
+@pytest.mark.parametrize("rows", [3, 10])
+def test_utf8_beyond_the_head_is_checked(tmp_path, monkeypatch, rows):
     monkeypatch.setattr(tabular, "HEAD_BYTES", 8)  # the head decode sees only the header
-    monkeypatch.setattr(tabular, "ROW_GROUP_ROWS", 4)
-    asked = []
-    real = tabular._convert_options
-
-    def spy(header, *, check_utf8=True):
-        asked.append(check_utf8)
-        return real(header, check_utf8=check_utf8)
-
-    monkeypatch.setattr(tabular, "_convert_options", spy)
     body = [f"{i},x{i}" for i in range(rows - 1)]
     plain = read_csv_text(write(tmp_path, ("a,b\n" + "\n".join([*body, "9,cafe"]) + "\n").encode(), "plain.csv"))
-    assert plain.frame["b"].tolist()[-1] == "cafe" and set(asked) == {False}
-    asked.clear()
+    assert plain.frame["b"].tolist()[-1] == "cafe"
     accented = read_csv_text(write(tmp_path, ("a,b\n" + "\n".join([*body, "9,café"]) + "\n").encode(), "utf8.csv"))
-    assert accented.frame["b"].tolist()[-1] == "café" and set(asked) == {True}
+    assert accented.frame["b"].tolist()[-1] == "café"
     bad = write(tmp_path, ("a,b\n" + "\n".join(body) + "\n9,caf").encode() + b"\xe9\n", "latin1.csv")
     with pytest.raises(ValidationError, match=rf"line {rows + 1}, column 6: the file is not UTF-8"):
         read_csv_text(bad)
+
+
+def test_a_quote_left_open_to_the_end_rejects_its_record_and_keeps_the_rest(tmp_path):
+    table = read_csv_text(write(tmp_path, b'n,v\n1,"open\n2,b\n3,c\n'))
+    assert table.rows_read == 3 and len(table.frame) == 2
+    assert values(table.frame["n"]) == ["2", "3"] and table.lines.tolist() == [3, 4]
+    assert [(r.line, r.reason) for r in table.rejects] == [(2, "column 3: a quote opened here is never closed")]
+
+
+@pytest.mark.parametrize("size", [3, 5_000])  # both readers: a small file and one past the exact reader's range
+def test_text_after_a_closing_quote_is_rejected_with_its_line_and_column(tmp_path, size):
+    rows = [f"{i},x" for i in range(size)]
+    rows[1] = '1,"Drugs"x'
+    table = read_csv_text(write(tmp_path, ("n,v\n" + "\n".join(rows) + "\n").encode()))
+    assert table.rows_read == size and len(table.frame) == size - 1
+    assert "Drugsx" not in set(values(table.frame["v"]))
+    assert [(r.line, r.reason, r.value) for r in table.rejects] == [
+        (3, "column 10: text after a closing quote; quote the whole value", '1,"Drugs"x')
+    ]
+
+
+def test_quoted_values_with_commas_and_doubled_quotes_read_the_same_at_any_size(tmp_path):
+    rows = [f'{i},"say ""hi"", {i}",x' for i in range(5_000)]
+    table = read_csv_text(write(tmp_path, ("n,v,w\n" + "\n".join(rows) + "\n").encode()))
+    assert table.rows_read == 5_000 and not table.rejects
+    assert values(table.frame["v"])[:2] == ['say "hi", 0', 'say "hi", 1']
+    assert table.lines.tolist()[-1] == 5_001

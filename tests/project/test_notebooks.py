@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NAMES = ("01_analyst_walkthrough.ipynb", "02_locations_of_concern.ipynb", "03_association_graph.ipynb")
+NAMES = (
+    "01_analyst_walkthrough.ipynb",
+    "02_locations_of_concern.ipynb",
+    "03_association_graph.ipynb",
+    "04_missing_and_mace.ipynb",
+)
 
 
 def _kernel_name() -> str:

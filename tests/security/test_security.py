@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ctxrisk.jobs import run as jobs
-from ctxrisk.jobs.run import RedactingFilter, make_redactor, register_step
+from ctxrisk.jobs.run import RedactingFilter, StepList, make_redactor
 from ctxrisk.pipelines.fsutil import atomic_path, atomic_write_bytes, atomic_write_text, secure_mkdir
 from ctxrisk.pipelines.warehouse import connect, write_mart
 
@@ -29,8 +29,14 @@ def loose_umask():
 
 
 @pytest.fixture()
-def cli(monkeypatch):
-    """Invoke the CLI in this process (no step modules); logging is restored afterwards."""
+def plan() -> StepList:
+    """The steps ``ctxrisk run`` runs after its ingest steps in these tests: none until a test adds some."""
+    return StepList()
+
+
+@pytest.fixture()
+def cli(monkeypatch, plan):
+    """Invoke the CLI in this process (the steps of ``plan`` only); logging is restored afterwards."""
     from typer.testing import CliRunner
 
     from ctxrisk.cli.main import app
@@ -38,8 +44,8 @@ def cli(monkeypatch):
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     jobs_level = logging.getLogger("ctxrisk.jobs.run").level
-    monkeypatch.setattr(jobs, "STEP_MODULES", [])
-    monkeypatch.setattr(jobs, "_REGISTERED", [])
+    real_run_job = jobs.run_job
+    monkeypatch.setattr(jobs, "run_job", lambda settings, **kw: real_run_job(settings, **kw, steps=plan.steps))
     for name in ("CTXRISK_WAREHOUSE", "CTXRISK_CONFIG", "CTXRISK_PSEUDO_KEY", "CTXRISK_PSEUDO_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
 
@@ -120,7 +126,7 @@ def _site(root: Path) -> Path:
     return config
 
 
-def test_key_never_appears_in_logs_errors_warehouse_or_outputs(tmp_path: Path, cli, loose_umask) -> None:
+def test_key_never_appears_in_logs_errors_warehouse_or_outputs(tmp_path: Path, cli, plan, loose_umask) -> None:
     config = _site(tmp_path)
 
     def leaky(ctx):
@@ -134,8 +140,8 @@ def test_key_never_appears_in_logs_errors_warehouse_or_outputs(tmp_path: Path, c
         ctx.write_output("exports/people.csv", people.to_csv(index=False), action="export", edition="analyst")
         return len(people)
 
-    register_step("export", export)
-    register_step("leaky", leaky)
+    plan.register("export", export)
+    plan.register("leaky", leaky)
     env = {"CTXRISK_PSEUDO_KEY": KEY}
     result = cli(
         "--log-level",
@@ -198,9 +204,9 @@ def test_key_errors_do_not_show_the_key(tmp_path: Path, cli) -> None:
     assert not (tmp_path / "wh").exists()  # nothing was created before the key was accepted
 
 
-def test_audit_records_runs_outputs_and_purges_with_the_os_user(tmp_path: Path, cli) -> None:
+def test_audit_records_runs_outputs_and_purges_with_the_os_user(tmp_path: Path, cli, plan) -> None:
     config = _site(tmp_path)
-    register_step(
+    plan.register(
         "steering map",
         lambda ctx: ctx.write_output("maps/steering.html", "<html></html>", action="map", edition="steering") and 1,
     )

@@ -52,6 +52,9 @@ class PageReport:
         decoded from ``screenshot_png`` on first access (about a second in pure Python).
     page : playwright.sync_api.Page
         The open page, for further queries; closed with the harness.
+    dialogs : list of str
+        ``alert``/``confirm``/``prompt`` dialogs the page opened (each is dismissed), as ``"type: message"``;
+        an injected script that ran would show here.
     """
 
     console_errors: list[str]
@@ -59,6 +62,7 @@ class PageReport:
     requests_local_failed: list[str]
     screenshot_png: bytes = field(repr=False)
     page: Any = field(repr=False)
+    dialogs: list[str] = field(default_factory=list)
 
     @cached_property
     def non_blank_fraction(self) -> float:
@@ -133,6 +137,13 @@ class BrowserSession:
             lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None,
         )
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        dialogs: list[str] = []
+
+        def _dialog(dialog: Any) -> None:
+            dialogs.append(f"{dialog.type}: {dialog.message}")
+            dialog.dismiss()
+
+        page.on("dialog", _dialog)
         page.on(
             "requestfailed",
             lambda req: local_failed.append(req.url) if req.url.startswith("file:") else None,
@@ -146,6 +157,7 @@ class BrowserSession:
             requests_local_failed=local_failed,
             screenshot_png=png,
             page=page,
+            dialogs=dialogs,
         )
 
     def close(self) -> None:
@@ -182,6 +194,32 @@ def browser_page():
     """Fixture returning ``open_page``; skips (or fails under ``CI=true``) without Chromium."""
     require_chromium()
     return open_page
+
+
+AXE_PATH = Path(__file__).resolve().parent / "axe" / "axe.min.js"
+#: The WCAG 2.1 A and AA rules of axe-core.
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+
+
+def axe_violations(page: Any, *, tags: tuple[str, ...] = AXE_TAGS) -> list[dict[str, Any]]:
+    """Run the vendored axe-core (MPL-2.0, tests/support/axe) on an open page; return its violations.
+
+    axe is evaluated through the DevTools protocol, so a page's Content-Security-Policy does not block it.
+    Each violation is ``{"id", "impact", "help", "targets"}``.
+    """
+    page.evaluate(AXE_PATH.read_text(encoding="utf-8"))
+    return page.evaluate(
+        """(tags) => axe.run(document, {runOnly: {type: "tag", values: tags}}).then(r => r.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(" "))})))""",
+        list(tags),
+    )
+
+
+def print_pdf(page: Any) -> bytes:
+    """Print an open page to PDF as Chromium does (print media, the page's own @page size and margins)."""
+    page.emulate_media(media="print")
+    page.wait_for_timeout(100)
+    return page.pdf(prefer_css_page_size=True, print_background=True)
 
 
 # ---------------------------------------------------------------------------------------------- PNG

@@ -22,8 +22,7 @@ from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.geo import bng_to_wgs84, wgs84_to_bng
 from ctxrisk.pipelines.identifiers import find_identifier_columns
 from ctxrisk.pipelines.kinds import KINDS
-from ctxrisk.synthetic import sample
-from ctxrisk.synthetic.sample import FILES, SCHEMAS, THEMES, generate_sample, parse_scale
+from ctxrisk.synthetic import FILES, SCHEMAS, THEMES, generate_sample, parse_scale, world
 
 REPO = Path(__file__).resolve().parents[2]
 N = 2000
@@ -131,11 +130,11 @@ def test_ingest_validation_accepts_every_row(out):
 
 
 def test_row_counts_at_the_default_scale_are_pinned(tmp_path):
-    summary = generate_sample(tmp_path, seed=0, incidents=sample.DEFAULT_INCIDENTS)
+    summary = generate_sample(tmp_path, seed=0, incidents=world.DEFAULT_INCIDENTS)
     rows = summary.rows()
     assert (rows["incidents"], rows["persons"], rows["missing"], rows["intelligence"]) == (5000, 2000, 600, 500)
     assert rows["associations"] == 1500
-    assert set(_read(tmp_path, "referrals").type) == set(sample.REFERRAL_TYPES)
+    assert set(_read(tmp_path, "referrals").type) == set(world.REFERRAL_TYPES)
     for name, n in rows.items():
         assert n == len((tmp_path / f"{name}.csv").read_text().splitlines()) - 1
 
@@ -171,7 +170,10 @@ def test_output_does_not_depend_on_string_hashing(tmp_path):
 
 
 def test_chunked_streaming_matches_rows_and_is_deterministic(tmp_path, monkeypatch):
-    monkeypatch.setattr(sample, "CHUNK_ROWS", 700)
+    from ctxrisk.synthetic import encode, events, links
+
+    for module in (encode, events, links):  # every writer streams in chunks of this many rows
+        monkeypatch.setattr(module, "CHUNK_ROWS", 700)
     s1 = generate_sample(tmp_path / "a", seed=1, incidents=3000)
     s2 = generate_sample(tmp_path / "b", seed=1, incidents=3000)
     assert s1.rows() == s2.rows()
@@ -239,13 +241,13 @@ def test_ids_times_coordinates_and_values_are_well_formed(out):
     assert (assoc.person_a < assoc.person_b).all()
     assert not assoc.duplicated(["person_a", "person_b", "relation", "observed_at"]).any()
     assert set(_read(out, "screenings").risk_level) == {"low", "medium", "high"}
-    assert set(_read(out, "referrals").type) <= set(sample.REFERRAL_TYPES)
+    assert set(_read(out, "referrals").type) <= set(world.REFERRAL_TYPES)
 
 
 def test_categories_map_to_their_themes_in_the_packaged_settings():
     config = tomllib.loads((REPO / "pipelines" / "default_config.toml").read_text())
     mapping = config["themes"]["categories"]
-    for category, theme in sample.CATEGORY_THEMES.items():
+    for category, theme in world.CATEGORY_THEMES.items():
         assert mapping.get(category.lower(), "other") == theme, category
         assert theme in THEMES
 
@@ -431,7 +433,7 @@ def test_ages_sexes_and_screening_risk(out, truth):
     assert (first == "pre_screen").all()
     ref = _read(out, "referrals")
     assert ref.person_id[ref.type == "mace"].isin(networked).mean() > 0.3
-    assert all(o in sample._OUTCOME_LIST for o in ref.outcome if o)
+    assert all(o in world._OUTCOME_LIST for o in ref.outcome if o)
 
 
 def test_readme_and_ground_truth_say_synthetic(out, truth):
@@ -439,3 +441,33 @@ def test_readme_and_ground_truth_say_synthetic(out, truth):
     text = (out / "README.md").read_text()
     assert "made up" in text and "ground_truth.json" in text
     assert re.search(r"\| `incidents.csv` \| 2,000 \|", text)
+
+
+def test_ctxrisk_sample_writes_owner_only_files_even_under_umask_000(tmp_path):
+    import stat
+
+    from typer.testing import CliRunner
+
+    from ctxrisk.cli.main import app
+
+    out = tmp_path / "new" / "sample"
+    (tmp_path / "old").mkdir()
+    stale = tmp_path / "old" / "persons.csv"
+    stale.write_text("x\n")
+    stale.chmod(0o666)
+    previous = os.umask(0)
+    try:
+        first = CliRunner().invoke(app, ["sample", "--out", str(out), "--scale", "1000"])
+        second = CliRunner().invoke(app, ["sample", "--out", str(tmp_path / "old"), "--scale", "1000"])
+    finally:
+        os.umask(previous)
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert os.umask(previous) == previous  # the caller's umask is back
+    for folder in (out, out.parent, tmp_path / "old"):
+        files = sorted(folder.glob("*.*")) if folder != out.parent else []
+        if folder != tmp_path / "old":
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+        assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files), [
+            (f.name, oct(f.stat().st_mode)) for f in files
+        ]
+    assert len(list(out.glob("*.*"))) == len(FILES) + 2  # the files, ground_truth.json and README.md

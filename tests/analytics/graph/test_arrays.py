@@ -1,19 +1,16 @@
-"""Tests for ctxrisk.analytics.graph.arrays: the graph as arrays, its networkx form, and the array marts against the networkx marts."""
+"""Tests for ctxrisk.analytics.graph.arrays: the graph as arrays, its networkx form both ways, windows, marts."""
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 
-from ctxrisk.analytics.graph.arrays import to_networkx
+from ctxrisk.analytics.graph.arrays import from_networkx, to_networkx
 from ctxrisk.analytics.graph.build import build_arrays, build_graph
-from ctxrisk.analytics.graph.centrality import adjacency_arrays, centrality, centrality_arrays
-from ctxrisk.analytics.graph.communities import group_summary, group_summary_arrays, groups, groups_arrays
-from ctxrisk.analytics.graph.concern import (
-    adults_of_concern,
-    adults_of_concern_arrays,
-    at_risk_children,
-    at_risk_children_arrays,
-)
+from ctxrisk.analytics.graph.centrality import adjacency_arrays, centrality
+from ctxrisk.analytics.graph.communities import group_summary, group_tables, groups
+from ctxrisk.analytics.graph.concern import adults_of_concern, at_risk_children
+from ctxrisk.analytics.graph.subset import restrict
 from ctxrisk.analytics.graph.synthetic import synthetic_inputs, worked_example
 from ctxrisk.pipelines.errors import ValidationError
 
@@ -71,86 +68,107 @@ def test_adjacency_matches_networkx(synthetic):
 
 
 @pytest.mark.parametrize("graph", ["worked", "synthetic"])
-@pytest.mark.parametrize("min_children", [1, 2, 3])
-def test_adults_of_concern_arrays_equal_networkx(request, graph, min_children):
+def test_from_networkx_is_the_inverse_of_to_networkx(request, graph):
     arrays, g = request.getfixturevalue(graph)
-    expected = adults_of_concern(g, min_children=min_children, high_risk_levels=("high", "medium"))
-    got = adults_of_concern_arrays(arrays, min_children=min_children, high_risk_levels=("high", "medium"))
-    pd.testing.assert_frame_equal(got, expected, check_exact=True)
-    assert len(got) > 0
+    back = from_networkx(g)
+    _same_graph(to_networkx(back), g)
+    assert back.people.tolist() == arrays.people.tolist()
+    assert np.array_equal(back.edge_u, arrays.edge_u) and np.array_equal(back.edge_v, arrays.edge_v)
 
 
-@pytest.mark.parametrize("graph", ["worked", "synthetic"])
-@pytest.mark.parametrize(("hops", "min_suspects"), [(2, 1), (1, 1), (3, 0), (2, 2)])
-def test_at_risk_children_arrays_equal_networkx(request, graph, hops, min_suspects):
-    arrays, g = request.getfixturevalue(graph)
-    expected = at_risk_children(g, hops=hops, min_suspects=min_suspects)
-    got = at_risk_children_arrays(arrays, hops=hops, min_suspects=min_suspects)
-    pd.testing.assert_frame_equal(got, expected, check_exact=True)
-
-
-def test_at_risk_children_arrays_in_blocks(synthetic, monkeypatch):
-    from ctxrisk.analytics.graph import concern
-
-    arrays, g = synthetic
-    monkeypatch.setattr(concern, "REACH_CHUNK", 7)
-    pd.testing.assert_frame_equal(at_risk_children_arrays(arrays), at_risk_children(g), check_exact=True)
-
-
-@pytest.mark.parametrize("graph", ["worked", "synthetic"])
-def test_groups_and_summary_arrays_equal_networkx(request, graph):
-    arrays, g = request.getfixturevalue(graph)
-    expected = groups(g, seeds=range(3))
-    got = groups_arrays(arrays, seeds=range(3))
-    pd.testing.assert_frame_equal(got, expected, check_exact=True)
-    assert got.attrs == expected.attrs
-    pd.testing.assert_frame_equal(group_summary_arrays(arrays, got), group_summary(g, expected), check_exact=True)
-    part = got.sample(frac=0.5, random_state=1)  # any members, in any order
-    pd.testing.assert_frame_equal(group_summary_arrays(arrays, part), group_summary(g, part), check_exact=True)
+def test_from_networkx_without_evidence():
+    g = nx.Graph()
+    g.add_edge("b", "a", weight=2.0)
+    g.add_node("c", age_band="child")
+    arrays = from_networkx(g)
+    assert arrays.people.tolist() == ["b", "a", "c"] and arrays.age_band.tolist() == ["unknown"] * 2 + ["child"]
+    assert arrays.people[arrays.edge_u].tolist() == ["a"] and arrays.relation_names == ["link"]
+    assert arrays.weight.tolist() == [2.0] and np.diff(arrays.evidence_ptr).tolist() == [1]
 
 
 @pytest.mark.parametrize(
-    ("graph", "exact_max_nodes", "k"), [("worked", 5000, None), ("worked", 2, 3), ("synthetic", 10, 40)]
+    "options",
+    [
+        {"since": "2023-06-01"},
+        {"until": "2023-12-31"},
+        {"relations": "co_involvement,knows"},
+        {"relations": "found_with"},
+    ],
 )
-def test_centrality_arrays_equal_networkx(request, graph, exact_max_nodes, k):
-    arrays, g = request.getfixturevalue(graph)
-    expected = centrality(g, exact_max_nodes=exact_max_nodes, k=k)
-    got = centrality_arrays(arrays, exact_max_nodes=exact_max_nodes, k=k)
-    pd.testing.assert_frame_equal(got, expected, check_exact=True)
-    assert got.attrs == expected.attrs
+def test_restrict_equals_a_graph_built_for_the_window(options):
+    inputs = synthetic_inputs(5_000, seed=3)
+    full = build_arrays(inputs, half_life_days=200, as_of="2025-01-01")
+    rebuilt = to_networkx(build_arrays(inputs, half_life_days=200, as_of="2025-01-01", **options))
+    got = to_networkx(restrict(full, **options))
+
+    def edges(g):
+        return {tuple(sorted((u, v))): d for u, v, d in g.edges(data=True)}
+
+    want, have = edges(rebuilt), edges(got)
+    assert set(have) == set(want) and len(want) > 50
+    assert [have[e].pop("weight") for e in want] == pytest.approx([want[e].pop("weight") for e in want])
+    assert have == want
+    with pytest.raises(ValidationError, match="must be after since"):
+        restrict(full, since="2024-01-01", until="2023-01-01")
+
+
+def test_at_risk_children_in_blocks(synthetic, monkeypatch):
+    from ctxrisk.analytics.graph import concern
+
+    arrays, _ = synthetic
+    whole = at_risk_children(arrays)
+    monkeypatch.setattr(concern, "REACH_CHUNK", 7)
+    pd.testing.assert_frame_equal(at_risk_children(arrays), whole, check_exact=True)
+    assert len(whole) > 0
 
 
 def test_empty_graph_marts():
     from ctxrisk.analytics.graph.inputs import GraphInputs
 
     arrays = build_arrays(GraphInputs())
-    g = to_networkx(arrays)
     assert arrays.n_nodes == 0
-    pd.testing.assert_frame_equal(adults_of_concern_arrays(arrays), adults_of_concern(g))
-    pd.testing.assert_frame_equal(at_risk_children_arrays(arrays), at_risk_children(g))
-    pd.testing.assert_frame_equal(centrality_arrays(arrays), centrality(g))
+    assert adults_of_concern(arrays).empty and at_risk_children(arrays).empty
+    assert centrality(arrays).empty and groups(arrays).empty
     members = pd.DataFrame({"person_id": pd.Series([], dtype=object), "group_id": pd.Series([], dtype=np.int64)})
-    pd.testing.assert_frame_equal(group_summary_arrays(arrays, members), group_summary(g, members))
+    assert group_summary(arrays, members).empty
 
 
-def test_array_marts_check_options(worked):
+def test_marts_check_options(worked):
     arrays, _ = worked
     with pytest.raises(ValidationError, match="min_children must be at least 1"):
-        adults_of_concern_arrays(arrays, min_children=0)
+        adults_of_concern(arrays, min_children=0)
     with pytest.raises(ValidationError, match="hops must be at least 1"):
-        at_risk_children_arrays(arrays, hops=0)
+        at_risk_children(arrays, hops=0)
     with pytest.raises(ValidationError, match="1 member.* not people of the graph .first: 'zz'"):
-        group_summary_arrays(arrays, pd.DataFrame({"person_id": ["a1", "zz"], "group_id": [1, 1]}))
+        group_summary(arrays, pd.DataFrame({"person_id": ["a1", "zz"], "group_id": [1, 1]}))
 
 
-def test_group_tables_give_the_members_and_the_summary_of_them():
-    from ctxrisk.analytics.graph.communities import group_tables, group_tables_arrays
+@pytest.mark.parametrize("graph", ["worked", "synthetic"])
+def test_analyses_give_the_same_frames_on_arrays_and_networkx(request, graph):
+    """Every analysis runs once, on arrays: a networkx graph is converted, so the frames are the same."""
+    arrays, g = request.getfixturevalue(graph)
+    pd.testing.assert_frame_equal(centrality(g, exact_max_nodes=10), centrality(arrays, exact_max_nodes=10))
+    members, summary = group_tables(arrays, seeds=range(3))
+    pd.testing.assert_frame_equal(members, groups(g, seeds=range(3)), check_exact=True)
+    pd.testing.assert_frame_equal(summary, group_summary(g, members), check_exact=True)
+    assert members.attrs["seeds"] == [0, 1, 2] and len(summary) == members["group_id"].nunique()
 
-    g = build_graph(worked_example())
-    arrays = build_arrays(worked_example())
-    members, summary = group_tables_arrays(arrays, seeds=range(3))
-    pd.testing.assert_frame_equal(members, groups_arrays(arrays, seeds=range(3)), check_exact=True)
-    pd.testing.assert_frame_equal(summary, group_summary_arrays(arrays, members), check_exact=True)
-    members_g, summary_g = group_tables(g, seeds=range(3))
-    pd.testing.assert_frame_equal(members_g, members, check_exact=True)
-    pd.testing.assert_frame_equal(summary_g, summary, check_exact=True)
+
+def test_graph_marts_are_the_measures_run_one_after_another(synthetic):
+    from ctxrisk.analytics.graph.communities import group_tables
+    from ctxrisk.analytics.graph.marts import GRAPH_MARTS, graph_marts
+
+    arrays, _ = synthetic
+    marts = graph_marts(arrays, min_children=2, exact_max_nodes=10, seeds=range(2))
+    assert tuple(marts) == GRAPH_MARTS
+    members, summary = group_tables(arrays, seeds=range(2))
+    expected = {
+        "graph_adults_of_concern": adults_of_concern(arrays, min_children=2),
+        "graph_group_members": members,
+        "graph_groups": summary,
+        "graph_centrality": centrality(arrays, exact_max_nodes=10),
+        "graph_at_risk_children": at_risk_children(arrays),
+    }
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(marts[name], frame, check_exact=True)
+    assert marts["graph_group_members"].attrs == members.attrs

@@ -1,4 +1,4 @@
-"""Tests for ctxrisk.analytics.graph.build: projection weights, grading, decay, windows, relation filter, node attributes."""
+"""Tests for ctxrisk.analytics.graph.build: projection weights, grading, decay, windows, relations, node attributes."""
 
 import logging
 

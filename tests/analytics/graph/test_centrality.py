@@ -1,4 +1,4 @@
-"""Tests for ctxrisk.analytics.graph.centrality: hand-computed measures, igraph vs networkx, sampled betweenness."""
+"""Tests for ctxrisk.analytics.graph.centrality: hand-computed measures, networkx as reference, sampled betweenness."""
 
 import networkx as nx
 import numpy as np
@@ -32,20 +32,17 @@ def test_centrality_hand_computed():
     assert df["eigenvector"].idxmax() == "h"
 
 
-def test_igraph_agrees_with_networkx():
+def test_betweenness_agrees_with_networkx():
     g = nx.karate_club_graph()
     expected = nx.betweenness_centrality(g)
-    got, _, info = betweenness(g, use_igraph=True)
-    assert info["engine"] == "igraph"
+    got, _, info = betweenness(g)
+    assert info["engine"] == "igraph" and info["method"] == "exact"
     assert np.allclose([expected[n] for n in g], got.to_numpy())
-    nx_only, _, _ = betweenness(g, use_igraph=False)
-    assert np.allclose(nx_only.to_numpy(), got.to_numpy())
-    # with every node as a pivot the sampled estimator is exact, for both engines
-    for use_igraph in (True, False):
-        all_pivots, se, info = betweenness(g, exact_max_nodes=0, k=g.number_of_nodes(), use_igraph=use_igraph)
-        assert info["method"] == "sampled"
-        assert np.allclose(all_pivots.to_numpy(), got.to_numpy())
-        assert np.allclose(se.to_numpy(), 0.0)
+    # with every node as a pivot the sampled estimator is exact
+    all_pivots, se, info = betweenness(g, exact_max_nodes=0, k=g.number_of_nodes())
+    assert (info["method"], info["engine"]) == ("sampled", "numba")
+    assert np.allclose(all_pivots.to_numpy(), got.to_numpy())
+    assert np.allclose(se.to_numpy(), 0.0)
 
 
 def test_sampled_betweenness_error_estimate_is_honest():
@@ -81,28 +78,34 @@ def test_kcore():
     assert df.attrs["max_core"] == 2
 
 
-def test_fast_paths_agree_with_networkx():
+def test_triangles_eigenvector_and_pivots_agree_with_networkx():
     """Triangles (sparse A^3), eigenvector (eigh/eigsh) and compiled pivots against networkx."""
-    from ctxrisk.analytics.graph.centrality import _eigenvector, _triangles, to_igraph
-
     g = nx.les_miserables_graph()
-    assert _triangles(g) == nx.triangles(g)
-    ev = _eigenvector(g)
+    frame = centrality(g).set_index("person_id")
+    assert frame["triangles"].to_dict() == nx.triangles(g)
     expected = nx.eigenvector_centrality_numpy(g, weight="weight")
-    assert np.allclose([ev[n] for n in g], [abs(expected[n]) for n in g], atol=1e-8)
+    assert np.allclose(frame.loc[list(g), "eigenvector"], [abs(expected[n]) for n in g], atol=1e-8)
     # a disconnected graph: the vector lives on the component with the larger eigenvalue
     two = nx.disjoint_union(nx.complete_graph(4), nx.path_graph(3))
-    ev = _eigenvector(two)
-    assert [round(ev[n], 6) for n in two] == [0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0]
-    # igraph edges in networkx edge order, so weights line up
-    h, nodes = to_igraph(g)
-    assert [(nodes[e.source], nodes[e.target]) for e in h.es] == list(g.edges)
-    assert h.es["weight"] == [d["weight"] for _, _, d in g.edges(data=True)]
-    # sampled betweenness: the compiled engine gives the networkx engine's numbers
-    fast, fast_se, info = betweenness(g, exact_max_nodes=0, k=30, seed=2)
-    slow, slow_se, _ = betweenness(g, exact_max_nodes=0, k=30, seed=2, use_igraph=False)
+    ev = centrality(two).set_index("person_id").loc[list(two), "eigenvector"]
+    assert ev.round(6).tolist() == [0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0]
+    # sampled betweenness: each pivot's share is networkx's single-source betweenness
+    nodes, n, k = list(g), g.number_of_nodes(), 30
+    fast, fast_se, info = betweenness(g, exact_max_nodes=0, k=k, seed=2)
+    pivots = np.random.default_rng(2).choice(n, size=k, replace=False)
+    shares = np.array(
+        [
+            [b[v] for v in nodes]
+            for b in (
+                nx.betweenness_centrality_subset(g, sources=[nodes[s]], targets=nodes, normalized=False) for s in pivots
+            )
+        ]
+    )
+    scale = 1.0 / ((n - 1) * (n - 2) / 2.0)
     assert info["engine"] == "numba"
-    assert np.allclose(fast.to_numpy(), slow.to_numpy()) and np.allclose(fast_se.to_numpy(), slow_se.to_numpy())
+    assert np.allclose(fast.to_numpy(), shares.mean(axis=0) * n * scale)
+    se = n * shares.std(axis=0, ddof=1) / np.sqrt(k) * np.sqrt(1 - k / n) * scale
+    assert np.allclose(fast_se.to_numpy(), se)
 
 
 def _weighted_cases() -> list[nx.Graph]:

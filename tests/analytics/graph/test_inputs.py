@@ -46,7 +46,8 @@ def con():
         "CREATE TABLE raw.screenings (person_id VARCHAR, screened_at TIMESTAMPTZ, tool VARCHAR, risk_level VARCHAR)"
     )
     con.execute(
-        "INSERT INTO raw.screenings VALUES ('c1','2023-06-01 00:00:00+00','full','low'), ('c1','2025-06-01 00:00:00+00','full','high')"
+        "INSERT INTO raw.screenings VALUES ('c1','2023-06-01 00:00:00+00','full','low'), "
+        "('c1','2025-06-01 00:00:00+00','full','high')"
     )
     yield con
     con.close()

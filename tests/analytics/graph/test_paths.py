@@ -50,7 +50,8 @@ def test_time_ordered_path_differs_from_shortest(graph):
 def test_time_ordered_longer_than_shortest():
     ex = worked_example()
     g = build_graph(ex, relations=["co_involvement", "found_with", "phone_contact", "co_offender"])
-    # shortest c4-c2 is via a1 (2 links, out of time order); in time order: c4-y1 (5 Jan), y1-a1 (i1, 10 Jan), a1-c2 (i2, 5 Mar)
+    # shortest c4-c2 is via a1 (2 links, out of time order);
+    # in time order: c4-y1 (5 Jan), y1-a1 (i1, 10 Jan), a1-c2 (i2, 5 Mar)
     assert list(paths(g, "c4", "c2")["persons"]) == ["c4 > a1 > c2"]
     df = paths(g, "c4", "c2", time_ordered=True)
     assert list(df["persons"]) == ["c4 > y1 > a1 > c2"]

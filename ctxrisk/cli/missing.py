@@ -1,0 +1,160 @@
+"""``ctxrisk missing``: children missing from home or care (one row each) and the period summary."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from ctxrisk.cli.hotspots import ConfigOpt, SinceOpt, UntilOpt, WarehouseOpt, console, err_console, fail, say
+from ctxrisk.pipelines.errors import CtxriskError
+
+app = typer.Typer(
+    help="Children missing from home or care: one row per child, and a summary per month or quarter "
+    "(OFFICIAL-SENSITIVE, pseudonymous IDs). See docs/missing.md.",
+    add_completion=False,
+    no_args_is_help=True,
+)
+
+#: Printed above every table of this command and ``ctxrisk mace``.
+BANNER = "OFFICIAL-SENSITIVE: pseudonymous IDs; for safeguarding partners only, not the steering group."
+#: Formats of these commands (no GeoJSON: a child is not a place).
+FORMATS = ("table", "csv", "json")
+
+FormatOpt = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="Rows shown in a table (csv and json hold every row).")]
+FreshGraphOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fresh-graph",
+        help="Build the association graph now for the flagged adults, instead of reading the last run's "
+        "marts.graph_adults_of_concern.",
+    ),
+]
+
+
+def flagged_for(con, settings, fresh: bool):
+    """The flagged adults: from a graph built now when ``fresh``, else None (the mart is read)."""
+    if not fresh:
+        return None
+    from ctxrisk.analytics.protect.links import flagged_adults_from_graph
+
+    return flagged_adults_from_graph(con, settings=settings)
+
+
+def check_format(fmt: str) -> None:
+    """Refuse a format other than table, csv or json (exit 2)."""
+    if fmt not in FORMATS:
+        err_console.print(f"[bold red]error:[/] --format must be one of {list(FORMATS)}, got {fmt!r}")
+        raise typer.Exit(2)
+
+
+def with_age_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Replace ``age_years`` by ``age``: the whole years, or ``unknown`` where the birth date is not known."""
+    if "age_years" not in frame.columns:
+        return frame
+    age = frame["age_years"].map(lambda v: "unknown" if pd.isna(v) else str(int(v)))
+    out = frame.copy()
+    out.insert(list(frame.columns).index("age_years"), "age", age)
+    return out.drop(columns=["age_years"])
+
+
+def write(frame: pd.DataFrame, *, fmt: str, title: str, table_columns: list[str] | None, limit: int) -> None:
+    """Emit ``frame``: a table (with the banner) limited to ``table_columns`` and ``limit`` rows, or all of it."""
+    from ctxrisk.cli.formats import emit
+
+    if fmt == "table":
+        console.print(BANNER, highlight=False, markup=False)
+        shown = f" (first {limit:,} of {len(frame):,})" if len(frame) > limit else f" ({len(frame):,})"
+        emit(frame, fmt=fmt, out=sys.stdout, console=console, columns=table_columns, title=title + shown, limit=limit)
+    else:
+        emit(frame, fmt=fmt, out=sys.stdout)
+
+
+def open_for_list(config, warehouse):
+    """Settings and a warehouse connection (writable: the audit trail records who listed children)."""
+    from ctxrisk.cli.hotspots import open_warehouse
+
+    return open_warehouse(config, warehouse)
+
+
+def record(con, action: str, fmt: str, rows: int) -> None:
+    """Audit an OFFICIAL-SENSITIVE list: what, in which format, how many rows, by which OS user."""
+    from ctxrisk.pipelines.warehouse import audit
+
+    audit(con, action, edition="official-sensitive", target=f"stdout ({fmt})", detail=f"{rows:,} rows")
+
+
+@app.command("children")
+def children_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: FormatOpt = "table",
+    limit: LimitOpt = 50,
+    fresh_graph: FreshGraphOpt = False,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """One row per child with an episode in the window: episodes, repeat rule, hours, interviews, found away,
+    adults found with, locations of concern. Most repeated first."""
+    from ctxrisk.analytics.protect.missing import child_columns, missing_children
+
+    check_format(fmt)
+    try:
+        settings, con = open_for_list(config, warehouse)
+        try:
+            flagged = flagged_for(con, settings, fresh_graph)
+            table = missing_children(con, settings=settings, since=since, until=until, flagged=flagged)
+            record(con, "missing children", fmt, len(table.frame))
+        finally:
+            con.close()
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    names = child_columns(settings.missing)
+    frame = with_age_text(table.frame)
+    shown = [
+        "person_id",
+        "age",
+        "looked_after",
+        "episodes",
+        names["max_in"],
+        names["repeat"],
+        "median_hours_missing",
+        names["rhi_offered"],
+        "rhi_completed_share",
+        "found_away",
+        "adults_found_with",
+        "flagged_adult_found_with",
+        "locations_of_concern",
+    ]
+    write(frame, fmt=fmt, title="Children missing from home or care", table_columns=shown, limit=limit)
+    say(" ".join(table.notes), fmt)
+
+
+@app.command("summary")
+def summary_cmd(
+    period: Annotated[str, typer.Option("--period", help="month or quarter.")] = "quarter",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: FormatOpt = "table",
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Per month or quarter: episodes, children, children missing repeatedly, interviews offered in time and
+    completed, median hours to the interview, episodes from care, share found away. Exact counts: the steering
+    report suppresses small ones."""
+    from ctxrisk.analytics.protect.missing import missing_summary
+
+    check_format(fmt)
+    try:
+        settings, con = open_for_list(config, warehouse)
+        try:
+            frame = missing_summary(con, settings=settings, period=period, since=since, until=until)
+            record(con, "missing summary", fmt, len(frame))
+        finally:
+            con.close()
+    except (CtxriskError, ValueError) as exc:
+        raise fail(exc) from exc
+    write(frame, fmt=fmt, title=f"Missing episodes by {period}", table_columns=None, limit=len(frame) or 1)
