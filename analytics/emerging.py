@@ -164,7 +164,10 @@ def classify_patterns(hot: Any, cold: Any, trend: Any) -> np.ndarray:
     cold_a = np.asarray(cold, dtype=bool)
     trend_a = np.asarray(trend).astype(str)
     if hot_a.ndim != 2 or hot_a.shape != cold_a.shape or trend_a.shape != (hot_a.shape[0],):
-        msg = f"hot and cold must be (units, steps) of one shape and trend (units,); got {hot_a.shape}, {cold_a.shape}, {trend_a.shape}"
+        msg = (
+            "hot and cold must be (units, steps) of one shape and trend (units,); "
+            f"got {hot_a.shape}, {cold_a.shape}, {trend_a.shape}"
+        )
         raise ValidationError(msg)
     if hot_a.shape[1] < 2:
         msg = f"need at least 2 time steps, got {hot_a.shape[1]}"

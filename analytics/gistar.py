@@ -21,8 +21,16 @@ binary weights with 1), and algebraically the familiar Ord & Getis (1995) form
 ``(sum_j w*_ij y_j - ybar k*_i) / (s sqrt((n k*_i - k*_i^2) / (n - 1)))``.
 If ``k*_i = n`` the variance is 0 and ``G_i = E[G_i] = 1``: ``z_i`` is set to 0 (no evidence).
 
-Conditional permutation inference (Anselin 1995): ``y_i`` is held fixed and the ``k_i``
-neighbour values are drawn **without replacement from the other n - 1 values**. Under that null
+Total permutation inference (``randomisation="total"``, the default of hot spot runs): under the null of
+the analytic z, the ``n`` values are exchangeable over the units, so the star sum ``y_i + T_i`` is the sum
+of ``k*_i`` values drawn without replacement from all ``n``. One set of ``P`` draws of ``K* = max k*_i``
+distinct units serves every neighbourhood size (the first ``j`` units of a uniformly ordered random
+``K*``-subset are a uniform random ``j``-subset), and ``X_i`` counts the simulated sums at least as extreme
+as the observed one, sided as below (two-sided: folded about the exact mean ``k*_i S / n``). A unit with a
+busy place of its own is judged on its whole neighbourhood, as z judges it.
+
+Conditional permutation inference (``randomisation="conditional"``, esda's; Anselin 1995): ``y_i`` is held
+fixed and the ``k_i`` neighbour values are drawn **without replacement from the other n - 1 values**. Under that null
 ``T_i`` depends on unit ``i`` only through ``(y_i, k_i)``, so all units sharing the same pair share
 one null distribution: it is simulated once per distinct ``(y_i, k_i)`` (count data have few such
 pairs), vectorised in chunks of bounded memory (never a units x permutations array). Each pair's
@@ -91,16 +99,40 @@ from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GiStar", "benjamini_hochberg", "gi_bin"]
+__all__ = ["GiStar", "auto_permutations", "benjamini_hochberg", "gi_bin"]
 
 Alternative = Literal["two-sided", "greater", "less"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
+Randomisation = Literal["conditional", "total"]
+_RANDOMISATIONS = ("conditional", "total")
 # Elements (int64 draws) per simulation chunk: bounds memory at about 8 bytes x this.
 _CHUNK_ELEMENTS = 4_000_000
 #: Up to this many draws per sample, duplicates are found by pairwise comparison (a 2-ring has 18 cells).
 _PAIRWISE_MAX_K = 24
 #: A null shared by more units than this is sorted once; for fewer, each unit counts the extremes directly.
 _SORT_ABOVE_UNITS = 8
+
+
+#: Bounds of :func:`auto_permutations`.
+AUTO_PERMUTATIONS_MIN = 9_999
+AUTO_PERMUTATIONS_MAX = 4_999_999
+
+
+def auto_permutations(m: int, alpha: float) -> int:
+    """Permutations that let Benjamini-Hochberg at ``alpha`` reach the units of a region of ``m`` tested units.
+
+    BH passes the unit of rank ``r`` when ``p <= r alpha / m``; the smallest pseudo p-value is
+    ``1 / (P + 1)``. ``P + 1 = 5 m / alpha`` puts the rank-1 threshold five steps above the floor, so a
+    single strong unit can be found and the Monte-Carlo error of p near the thresholds stays small.
+    The result is at least 9,999 and at most 4,999,999 (then a warning is logged by :class:`GiStar`).
+
+    Returns
+    -------
+    int
+        ``max(9_999, min(4_999_999, ceil(5 m / alpha) - 1))``.
+    """
+    need = int(np.ceil(5 * max(int(m), 1) / float(alpha))) - 1
+    return int(min(AUTO_PERMUTATIONS_MAX, max(AUTO_PERMUTATIONS_MIN, need)))
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
@@ -289,6 +321,9 @@ class GiStar:
         Hypothesis for ``p_norm``/``p_sim``.
     alpha : float, default 0.05
         FDR level for ``significant``, ``hot`` and ``cold``; in (0, 1).
+    randomisation : {"conditional", "total"}, default "conditional"
+        Permutation null (module docstring): ``conditional`` holds the unit's own value (esda's ``p_sim``),
+        ``total`` permutes every value (the null of ``z``; the default of hot spot runs).
 
     Attributes
     ----------
@@ -329,6 +364,7 @@ class GiStar:
         seed: int | None = None,
         alternative: Alternative = "two-sided",
         alpha: float = 0.05,
+        randomisation: Randomisation = "conditional",
     ) -> None:
         y_arr = np.asarray(y, dtype=np.float64)
         if y_arr.ndim != 1:
@@ -353,6 +389,9 @@ class GiStar:
         if not 0 < alpha < 1:
             msg = f"alpha must be in (0, 1), got {alpha!r}"
             raise ValidationError(msg)
+        if randomisation not in _RANDOMISATIONS:
+            msg = f"randomisation must be one of {_RANDOMISATIONS}, got {randomisation!r}"
+            raise ValidationError(msg)
         total = float(y_arr.sum())
         ybar = total / n
         var = float((y_arr**2).mean() - ybar**2)
@@ -372,6 +411,7 @@ class GiStar:
         self.seed = seed
         self.alternative = alternative
         self.alpha = float(alpha)
+        self.randomisation = randomisation
 
         k = np.diff(w_csr.indptr).astype(np.int64)
         self.n_neighbours = k
@@ -396,7 +436,10 @@ class GiStar:
             self.p_norm = np.minimum(1.0, 2.0 * stats.norm.sf(np.abs(z)))
 
         self.n_null_distributions = 0
-        if self.permutations:
+        if self.permutations and randomisation == "total":
+            self.p_sim = self._total_permutation_p(y_arr, k, t_obs, total)
+            p_for_q = self.p_sim
+        elif self.permutations:
             self.p_sim = self._permutation_p(y_arr, k, t_obs, total)
             p_for_q = self.p_sim
         else:
@@ -433,6 +476,52 @@ class GiStar:
             f"{int(self.cold.sum()):,}",
             self.alpha,
         )
+
+    def _total_permutation_p(self, y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, total: float) -> np.ndarray:
+        """Total-permutation pseudo p-values of the star sums, one simulated null per distinct ``k_i``.
+
+        One set of draws of ``K* = max k_i + 1`` distinct units serves every size: the first ``j`` units of
+        a uniformly ordered random ``K*``-subset are a uniform random ``j``-subset, so the running sums give
+        every size's null. Extremes are counted chunk by chunk (memory stays bounded).
+        """
+        n = self.n
+        perms = self.permutations
+        rng = np.random.default_rng(self.seed)
+        tol = 1e-9 * max(1.0, total)
+        p_sim = np.ones(n)
+        active = np.flatnonzero((k > 0) & (k < n - 1))
+        if active.size == 0:
+            return p_sim
+        star = y + t_obs
+        sizes = np.unique(k[active]) + 1
+        big = int(sizes.max())
+        groups = [active[k[active] == s - 1] for s in sizes]
+        mus = sizes * total / n
+        two = self.alternative == "two-sided"
+        less = self.alternative == "less"
+        # Distinct observed values per size, and each unit's place among them.
+        obs, where = [], []
+        for g, mu in zip(groups, mus, strict=True):
+            u, inv = np.unique(np.abs(star[g] - mu) if two else star[g], return_inverse=True)
+            obs.append(u + tol if less else u - tol)
+            where.append(inv.ravel())
+        below = [np.zeros(u.size + 1, dtype=np.int64) for u in obs]
+        step = max(1, _CHUNK_ELEMENTS // big)
+        for start in range(0, perms, step):
+            stop = min(perms, start + step)
+            sums = np.cumsum(y[_draw_distinct(rng, n, stop - start, big)], axis=0)
+            for i, size in enumerate(sizes):
+                sims = np.abs(sums[size - 1] - mus[i]) if two else sums[size - 1]
+                # r = thresholds passed by each simulated value; counts of r give every threshold's tail.
+                r = np.searchsorted(obs[i], sims, side="left" if less else "right")
+                below[i] += np.bincount(r, minlength=obs[i].size + 1)
+            del sums
+        for g, counts, inv in zip(groups, below, where, strict=True):
+            # greater/two-sided: X_j = #{sim >= u_j} = #{r > j}; less: X_j = #{sim <= u_j} = #{r <= j}.
+            tail = np.cumsum(counts)[:-1] if less else np.cumsum(counts[::-1])[::-1][1:]
+            p_sim[g] = (tail[inv] + 1.0) / (perms + 1.0)
+        self.n_null_distributions = int(sizes.size)
+        return p_sim
 
     def _permutation_p(self, y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, total: float) -> np.ndarray:
         """Conditional permutation pseudo p-values, one simulated null per distinct (y_i, k_i)."""

@@ -48,8 +48,10 @@ import numpy as np
 import pandas as pd
 
 from ctxrisk.analytics.events import EventSelection, load_events
-from ctxrisk.analytics.hotspots import HotspotResult, _run_stamp, _theme_label, run_hotspots
+from ctxrisk.analytics.hotspots import HotspotResult, run_hotspots
+from ctxrisk.analytics.parameters import HotspotParameters
 from ctxrisk.analytics.profiles import PROFILE_EVENT_COLUMNS, build_profiles, child_involvements, grades_of
+from ctxrisk.analytics.units import _run_stamp, _theme_label, parse_unit
 from ctxrisk.analytics.weights import h3_cells_indexed
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import LocationSettings, Settings
@@ -144,7 +146,32 @@ def candidate_cells(hot: HotspotResult, signals: pd.DataFrame, *, k: int, loc: L
         if sig.loc[c, "intelligence_graded"] >= loc.min_graded_intelligence:
             bits.append("graded intelligence")
         reasons[c] = " and ".join(bits)
-    return pd.DataFrame({"unit_id": list(reasons), "candidate_reason": list(reasons.values())})
+    return pd.DataFrame(
+        {
+            "unit_id": pd.Series(list(reasons), dtype=object),
+            "candidate_reason": pd.Series(list(reasons.values()), dtype=object),
+        }
+    )
+
+
+#: Cells profiled and listed by ``rank_by="where-next"``.
+WHERE_NEXT_CANDIDATES = 200
+
+
+def where_next_cells(hot: HotspotResult) -> pd.DataFrame:
+    """The cells with events, best "where next" bet first (``unit_id``, ``candidate_reason``)."""
+    from ctxrisk.analytics.forecast import where_next_scores
+
+    f = hot.frame[hot.frame["count"] > 0]
+    score = where_next_scores(f["count"].to_numpy(float), f["z"].to_numpy(float))
+    order = np.lexsort((f["unit_id"].to_numpy(str), -score))[:WHERE_NEXT_CANDIDATES]
+    ids = f["unit_id"].to_numpy(object)[order]
+    return pd.DataFrame(
+        {
+            "unit_id": pd.Series(ids, dtype=object),
+            "candidate_reason": pd.Series(["where next: past events, then Gi* z"] * len(ids), dtype=object),
+        }
+    )
 
 
 def rank_locations(profiles: pd.DataFrame, *, weights: dict[str, float]) -> pd.DataFrame:
@@ -203,18 +230,13 @@ def _name(row: pd.Series) -> str:
 
 def run_locations(
     con: duckdb.DuckDBPyConnection,
+    params: HotspotParameters | None = None,
     *,
     settings: Settings,
-    theme: str | list[str] | None = None,
-    source: str | list[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    include_out_of_area: bool = False,
-    permutations: int | None = None,
-    seed: int | None = None,
-    k_ring: int | None = None,
     hotspots: HotspotResult | None = None,
+    rank_by: str = "concern",
     write: bool = True,
+    **options: Any,
 ) -> LocationsResult:
     """Rank locations of concern and write ``marts.location_profiles`` and ``marts.locations_of_concern``.
 
@@ -222,14 +244,20 @@ def run_locations(
     ----------
     con : duckdb.DuckDBPyConnection
         The warehouse.
+    params : HotspotParameters or None
+        Gi* and filter parameters (None: from settings and ``options``); filters apply to the hot spots and
+        the profiles alike. Places are H3 cells: a polygon or points unit is replaced by ``auto``.
     settings : Settings
-        ``[hotspots]`` for Gi*, ``[locations]`` for candidates and weights.
-    theme, source, since, until, include_out_of_area
-        Filters for both the hot spots and the profiles (see :func:`ctxrisk.analytics.events.load_events`).
-    permutations, seed, k_ring
-        Gi* options (defaults from settings).
+        ``[locations]`` for candidates and weights.
     hotspots : HotspotResult or None
-        A Gi* run on H3 cells at ``settings.hotspots.h3_resolution`` to reuse; run (not written) when None.
+        A Gi* run on H3 cells to reuse (the scheduled run passes the hot spot step's); run (not written) when
+        None.
+    rank_by : {"concern", "where-next"}
+        ``concern`` (default): Gi* peaks and places with other signals, by the weighted score.
+        ``where-next``: the forecast question -- every cell with events, ranked by its own past events with
+        Gi* z between equal counts (:func:`ctxrisk.analytics.forecast.where_next_scores`), the ranking that
+        captured at least as much of the next months' events as any other at equal area in the back-tests;
+        the top :data:`WHERE_NEXT_CANDIDATES` are profiled.
     write : bool
         Write both marts in one transaction.
 
@@ -237,24 +265,21 @@ def run_locations(
     -------
     LocationsResult
     """
-    res = settings.hotspots.h3_resolution
-    k = settings.hotspots.k_ring if k_ring is None else int(k_ring)
+    if params is None:
+        params = HotspotParameters.from_settings(settings, **options)
+    if parse_unit(params.unit, settings=settings).kind not in ("h3", "auto"):
+        params = params.replace(unit="auto")
+    k = params.k_ring
     weights = weights_of(settings.locations)
-    filters = dict(theme=theme, source=source, since=since, until=until, include_out_of_area=include_out_of_area)
+    theme, source, since, until = params.themes, params.sources, params.since, params.until
+    include_out_of_area = params.include_out_of_area
     if hotspots is None:
-        hotspots = run_hotspots(
-            con,
-            settings=settings,
-            unit=f"h3:{res}",
-            permutations=permutations,
-            seed=seed,
-            k_ring=k,
-            write=False,
-            **filters,
-        )
-    if hotspots.units is None or hotspots.units.spec.kind != "h3" or hotspots.units.spec.resolution != res:
-        msg = f"locations of concern need a Gi* run on H3 cells at resolution {res}"
+        hotspots = run_hotspots(con, params, settings=settings, write=False)
+    unit_type = str(hotspots.frame["unit_type"].iloc[0]) if len(hotspots.frame) else ""
+    if not unit_type.startswith("h3:"):
+        msg = f"locations of concern need a Gi* run on H3 cells, not {unit_type or 'an empty run'}"
         raise ValidationError(msg)
+    res = int(unit_type[3:])
     # Children's involvements before the events: the warehouse query behind them is the step's largest, and
     # so it does not run while millions of events are held.
     children = child_involvements(con)
@@ -262,8 +287,8 @@ def run_locations(
         con,
         settings=settings,
         event_types="all",
-        themes=theme,
-        sources=source,
+        themes=list(theme) if theme else None,
+        sources=list(source) if source else None,
         since=since,
         until=until,
         include_out_of_area=include_out_of_area,
@@ -277,9 +302,21 @@ def run_locations(
         else (np.array([], dtype=str), np.zeros(0, np.int64))
     )
     signals = _cell_signals(sel, con, cells)
-    cands = candidate_cells(hotspots, signals, k=k, loc=settings.locations)
+    if rank_by not in ("concern", "where-next"):
+        msg = f"rank_by must be concern or where-next, got {rank_by!r}"
+        raise ValidationError(msg)
+    if rank_by == "where-next":
+        cands = where_next_cells(hotspots)
+    else:
+        cands = candidate_cells(hotspots, signals, k=k, loc=settings.locations)
     profiles = build_profiles(
-        con, cands["unit_id"].tolist(), settings=settings, selection=sel, cells_of_events=cells, children=children
+        con,
+        cands["unit_id"].tolist(),
+        settings=settings,
+        selection=sel,
+        cells_of_events=cells,
+        children=children,
+        resolution=res,
     )
     del children
     hot = hotspots.frame.set_index("unit_id")
@@ -297,18 +334,22 @@ def run_locations(
         "resolution": res,
         "min_repeat_found": settings.locations.min_repeat_found,
         "min_graded_intelligence": settings.locations.min_graded_intelligence,
-        "hotspot_run": hotspots.run_id,
-        "hotspot_parameters": hotspots.parameters,
         "filters": sel.filters,
+        "rank_by": rank_by,
     }
     ranked = rank_locations(profiles, weights=weights)
+    if rank_by == "where-next":
+        order = cands.reset_index(drop=True).reset_index().set_index("unit_id")["index"]
+        ranked = ranked.iloc[np.argsort(order.reindex(ranked["unit_id"]).to_numpy(), kind="stable")]
+        ranked = ranked.reset_index(drop=True).assign(rank=np.arange(1, len(ranked) + 1))
     ranked["name"] = [_name(r) for _, r in ranked.iterrows()]
     stamp = {
         "theme": _theme_label(theme),
         "run_id": run_id,
         "run_at": run_at,
+        "hotspot_run_id": hotspots.run_id,
         "events_excluded": json.dumps(sel.excluded | {"unlocated": sel.n_unlocated}),
-        "parameters": json.dumps(params),
+        "parameters": json.dumps(params, default=str),
     }
     ranked = ranked.assign(**stamp)
     lead = [

@@ -297,6 +297,7 @@ def build_profiles(
     include_out_of_area: bool = False,
     cells_of_events: tuple[np.ndarray, np.ndarray] | None = None,
     children: pd.DataFrame | None = None,
+    resolution: int | None = None,
 ) -> pd.DataFrame:
     """Profile each H3 cell in ``cells`` (columns :data:`PROFILE_COLUMNS`, described in the module docstring).
 
@@ -305,7 +306,7 @@ def build_profiles(
     con : duckdb.DuckDBPyConnection
         The warehouse.
     cells : sequence of str
-        H3 cells, all at ``settings.hotspots.h3_resolution``; one row each, in this order.
+        H3 cells, all at ``resolution``; one row each, in this order.
     settings : Settings
     selection : EventSelection or None
         Events to profile (all event types), with at least the columns :data:`PROFILE_EVENT_COLUMNS`
@@ -318,12 +319,14 @@ def build_profiles(
     children : pandas.DataFrame or None
         :func:`child_involvements` of (at least) the profiled events, when the caller has fetched them;
         fetched for the events in ``cells`` otherwise.
+    resolution : int or None
+        The cells' H3 resolution (the hot spot run's); default ``settings.hotspots.h3_resolution``.
 
     Returns
     -------
     pandas.DataFrame
     """
-    res = settings.hotspots.h3_resolution
+    res = settings.hotspots.h3_resolution if resolution is None else int(resolution)
     cell_list = [str(c) for c in cells]
     for c in cell_list:
         if not h3.is_valid_cell(c) or h3.get_resolution(c) != res:

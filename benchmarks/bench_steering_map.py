@@ -90,7 +90,7 @@ def _load_times(path: Path, runs: int) -> tuple[list[float], list[str], list[str
 
 def _prepare(args, t: Timer, settings, sample_dir: Path):
     """Generate the sample, ingest it (with the shared boundaries when present) and run the analytics."""
-    from ctxrisk.analytics.hotspots import run_emerging, run_hotspots
+    from ctxrisk.analytics.hotspots import run_emerging, run_hotspot_periods, run_hotspots
     from ctxrisk.analytics.locations import run_locations
     from ctxrisk.pipelines.runner import ingest_one
     from ctxrisk.pipelines.warehouse import connect
@@ -111,6 +111,8 @@ def _prepare(args, t: Timer, settings, sample_dir: Path):
             rows[kind] = ingest_one(con, kind, sample_dir / f"{kind}.parquet", settings=settings).rows_loaded
     with t("hot spots (Gi*)"):
         hot = run_hotspots(con, settings=settings)
+    with t("hot spots per quarter"):
+        run_hotspot_periods(con, settings=settings, unit=hot.parameters["unit"])
     with t("emerging hot spots"):
         run_emerging(con, settings=settings)
     with t("locations of concern"):

@@ -10,12 +10,11 @@ outline vertices, inside DuckDB, so that no vertex coincides with one (:func:`cl
 The period selector
 -------------------
 ``marts.hotspots`` holds one Gi* run. The map's period selector offers that run (``"all"``: every period it
-analysed) and, by default, the latest calendar quarter with events and the quarter before it: for each of
-those the same Gi* analysis (unit, weights, permutations, seed, filters, read from the mart's
-``parameters``) is run again on that quarter's events only (:func:`ctxrisk.analytics.hotspots.run_hotspots` with
-``since``/``until``, nothing written), with enough permutations for the FDR step to reach ``alpha`` over a
-quarter's sparser counts (:func:`period_permutations`). The selector switches only the Gi* hot spot layer; emerging hot
-spots and places of concern always cover the whole period of their own runs (the map says so).
+analysed) and, by default, the latest calendar quarter with events and the quarter before it: those are read
+from ``marts.hotspot_periods``, where the hot spot step (or ``ctxrisk hotspots periods``) stores every
+calendar quarter's Gi* on the whole run's units and region. The page computes no statistic. The selector
+switches only the Gi* hot spot layer; emerging hot spots and places of concern always cover the whole period
+of their own runs (the map says so).
 
 Size
 ----
@@ -403,13 +402,33 @@ def _study_area(cells: gpd.GeoDataFrame, unit: str, *, simplify_m: float) -> gpd
 
 def _mart_parameters(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], str, str, int]:
     row = con.execute(
-        "select any_value(parameters), any_value(theme), any_value(run_id), any_value(events_used), count(*) "
-        "from marts.hotspots"
+        "select any_value(theme), any_value(run_id), any_value(events_used), count(*) from marts.hotspots"
     ).fetchone()
-    if row is None or not row[4]:
+    if row is None or not row[3]:
         msg = "marts.hotspots is empty: run `ctxrisk hotspots` first"
         raise ValidationError(msg)
-    return json.loads(row[0] or "{}"), str(row[1] or "all"), str(row[2]), int(row[3] or 0)
+    from ctxrisk.analytics.marts import read_run
+
+    run = read_run(con, str(row[1]))
+    if run is not None:  # the run's typed row in meta.hotspot_runs
+        split = lambda v: None if v is None or v != v else str(v).split(",")  # noqa: E731
+        params = dict(run) | {
+            "filters": {
+                "event_types": split(run.get("event_types")),
+                "themes": split(run.get("themes")),
+                "sources": split(run.get("sources")),
+                "since": run.get("since"),
+                "until": run.get("until"),
+                "include_out_of_area": bool(run.get("include_out_of_area")),
+            }
+        }
+    else:  # a mart written before meta.hotspot_runs: its parameters column, if any
+        cols = {c[0] for c in con.execute("describe marts.hotspots").fetchall()}
+        raw = None
+        if "parameters" in cols:
+            raw = con.execute("select any_value(parameters) from marts.hotspots").fetchone()[0]
+        params = json.loads(raw or "{}")
+    return params, str(row[0] or "all"), str(row[1]), int(row[2] or 0)
 
 
 def _event_days(
@@ -484,47 +503,26 @@ def _rerun_hotspots(
     settings: Settings,
     include_out_of_area: bool,
 ) -> pd.DataFrame | None:
-    """Repeat the mart's Gi* analysis on one period's events (nothing written); None when it has no events."""
-    from ctxrisk.analytics.hotspots import run_hotspots
-
-    filters = params.get("filters") or {}
-    since, until = spec.since, spec.until
-    if filters.get("since"):
-        since = max(since, date.fromisoformat(str(filters["since"])))
-    if filters.get("until"):
-        until = min(until, date.fromisoformat(str(filters["until"])))
-    if until < since:
+    """One period's Gi* hot spots, read from ``marts.hotspot_periods`` (computed by the hot spot step or
+    ``ctxrisk hotspots periods``); None when that period has no events. Nothing is computed here."""
+    if not _table_exists(con, "marts", "hotspot_periods"):
+        msg = "the warehouse has no marts.hotspot_periods: run `ctxrisk hotspots periods` (or `ctxrisk run`) first"
+        raise ValidationError(msg)
+    frame = con.execute(
+        "select unit_id, count, z, p, q, bin, geometry_wkt, run_id, events_used from marts.hotspot_periods "
+        "where period_start = ? and period_end = ? order by unit_id",
+        [spec.since, spec.until],
+    ).df()
+    if len(frame):
+        return frame
+    first, last = _event_days(con, params, settings=settings)
+    if first is not None and last is not None and (spec.until < first or spec.since > last):
         return None
-    permutations = params.get("permutations")
-    if permutations:
-        permutations = max(int(permutations), period_permutations(params))
-    try:
-        result = run_hotspots(
-            con,
-            settings=settings,
-            unit=str(params.get("unit") or "h3"),
-            event_types=_as_filter(filters.get("event_types")),
-            theme=_as_filter(filters.get("themes")),
-            source=_as_filter(filters.get("sources")),
-            since=since.isoformat(),
-            until=until.isoformat(),
-            hours=filters.get("hours"),
-            include_out_of_area=bool(filters.get("include_out_of_area")) or include_out_of_area,
-            weights=_weights_kind(params.get("weights")),
-            k_ring=params.get("k_ring"),
-            distance_m=params.get("distance_m"),
-            permutations=permutations,
-            seed=params.get("seed"),
-            alternative=params.get("alternative") or "two-sided",
-            alpha=params.get("alpha"),
-            write=False,
-        )
-    except ValidationError as exc:
-        if "nothing to analyse" in str(exc):
-            logger.info("period %s: %s", spec.label, exc)
-            return None
-        raise
-    return result.frame
+    msg = (
+        f"marts.hotspot_periods has no hot spots for {spec.label}: run `ctxrisk hotspots periods --period "
+        f"{spec.since}..{spec.until}` first (the map draws the marts, it does not compute them)"
+    )
+    raise ValidationError(msg)
 
 
 def _inside(cells: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
@@ -634,7 +632,8 @@ def load_steering_inputs(
         ``ctxrisk hotspots`` first), on an unreadable period, or on a malformed locations mart.
     """
     for mart, command in (("hotspots", "ctxrisk hotspots"), ("emerging_hotspots", "ctxrisk hotspots emerging")):
-        if not _table_exists(con, "marts", mart):
+        # declared marts exist from `ctxrisk init` on, empty until their analysis runs
+        if not _table_exists(con, "marts", mart) or not con.execute(f"select count(*) from marts.{mart}").fetchone()[0]:
             msg = (
                 f"the warehouse has no marts.{mart}: run `{command}` first, then make the map "
                 "(the steering map draws the hot spot marts, it does not compute them)"

@@ -74,7 +74,12 @@ class HotspotSettings:
     """Defaults for the locations-of-concern statistics."""
 
     h3_resolution: int = 9
-    permutations: int = 999
+    unit: str = "auto"
+    permutations: int | str = "auto"
+    inference: str = "total"
+    baseline: str = "none"
+    study_area: str = ""
+    population_csv: str = ""
     seed: int = 12345
     alpha: float = 0.05
     distance_band_m: float = 400.0

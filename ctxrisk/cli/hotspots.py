@@ -28,11 +28,32 @@ app = typer.Typer(
 )
 
 UnitOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--unit",
-        help="h3[:RES] (default resolution from settings), a loaded "
-        "boundary level (lsoa11, lsoa21, ward, msoa, lad), or points.",
+        help="auto (default [hotspots] unit: H3 resolution chosen from the spacing of the events), h3[:RES], a "
+        "loaded boundary level (lsoa11, lsoa21, ward, msoa, lad), or points.",
+    ),
+]
+InferenceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--inference", help="total (default: total-permutation Gi*), conditional (esda's) or normal (no permutation)."
+    ),
+]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="none (default), all-incidents (a theme against every incident: case-control) or population "
+        "(LSOA units, [hotspots] population_csv).",
+    ),
+]
+StudyAreaOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--study-area",
+        help="Local-authority codes or names (comma-separated) as the study region when no boundary is loaded.",
     ),
 ]
 ThemeOpt = Annotated[str | None, typer.Option("--theme", help="Theme(s) to keep, comma-separated (default all).")]
@@ -68,7 +89,10 @@ DistanceOpt = Annotated[
     float | None, typer.Option("--distance-m", help="Distance band in metres for --weights distance.")
 ]
 PermOpt = Annotated[
-    int | None, typer.Option("--permutations", help="Conditional permutations (default 999; 0: normal approximation).")
+    int | None,
+    typer.Option(
+        "--permutations", help="Permutations (default: enough for FDR over the region; 0: normal approximation)."
+    ),
 ]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of the permutations (default from settings).")]
 AlphaOpt = Annotated[float | None, typer.Option("--alpha", help="FDR level (default 0.05).")]
@@ -138,10 +162,17 @@ def say(note: str, fmt: str) -> None:
     (console if fmt == "table" else err_console).print(note, highlight=False, markup=False)
 
 
+def parameters(settings, **options):
+    """The run's parameters: ``[hotspots]`` defaults with the options given (a bad value exits 1)."""
+    from ctxrisk.analytics.parameters import HotspotParameters
+
+    return HotspotParameters.from_settings(settings, **options)
+
+
 @app.callback(invoke_without_command=True)
 def hotspots(
     ctx: typer.Context,
-    unit: UnitOpt = "h3",
+    unit: UnitOpt = None,
     theme: ThemeOpt = None,
     source: SourceOpt = None,
     event_type: TypeOpt = None,
@@ -153,6 +184,9 @@ def hotspots(
     k: KOpt = None,
     distance_m: DistanceOpt = None,
     permutations: PermOpt = None,
+    inference: InferenceOpt = None,
+    baseline: BaselineOpt = None,
+    study_area: StudyAreaOpt = None,
     seed: SeedOpt = None,
     alpha: AlphaOpt = None,
     alternative: Annotated[
@@ -171,7 +205,8 @@ def hotspots(
     """Gi* hot and cold spots per unit (marts.hotspots), or HDBSCAN point clusters (marts.point_clusters).
 
     csv, json and geojson hold every unit of the study region (zero-count units included); the table shows the
-    flagged units (q < alpha) by z. What was left out, and why, is printed (to stderr for csv/json/geojson).
+    flagged units (q < alpha) by z. The unit picked (and why), the study region and its area, and what was left
+    out are printed (to stderr for csv/json/geojson); the run's parameters go to meta.hotspot_runs.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -182,9 +217,8 @@ def hotspots(
     try:
         settings, con = open_warehouse(config, warehouse)
         try:
-            result = run_hotspots(
-                con,
-                settings=settings,
+            params = parameters(
+                settings,
                 unit=unit,
                 event_types=event_type,
                 theme=theme,
@@ -197,12 +231,15 @@ def hotspots(
                 k_ring=k,
                 distance_m=distance_m,
                 permutations=permutations,
+                inference=inference,
+                baseline=baseline,
+                study_area=study_area,
                 seed=seed,
                 alternative=alternative,
                 alpha=alpha,
                 min_cluster_size=min_cluster_size,
-                write=mart,
             )
+            result = run_hotspots(con, params, settings=settings, write=mart)
         finally:
             con.close()
     except CtxriskError as exc:
@@ -219,14 +256,18 @@ def hotspots(
         shown = frame if all_rows or fmt != "table" else frame[frame["bin"] != 0]
         if fmt == "table":
             shown = shown.sort_values("z", ascending=False)
-        title = f"Gi* hot and cold spots, {result.parameters['unit']}, {result.parameters['weights']}"
+        p = result.parameters
+        title = f"Gi* hot and cold spots, {p['unit']}, {p['weights']}, {p['inference']}"
+        if p["baseline"] != "none":
+            title += f", against {p['baseline']}"
+        say(result.region_note(), fmt)
     emit(shown, fmt=fmt, out=sys.stdout, console=console, columns=cols, title=title, limit=limit)
     say(result.note() + (f"; written to marts.{result.mart} (run {result.run_id})" if mart else ""), fmt)
 
 
 @app.command()
 def emerging(
-    unit: UnitOpt = "h3",
+    unit: UnitOpt = None,
     time_bin: Annotated[
         str | None,
         typer.Option(
@@ -268,9 +309,8 @@ def emerging(
     try:
         settings, con = open_warehouse(config, warehouse)
         try:
-            run = run_emerging(
-                con,
-                settings=settings,
+            params = parameters(
+                settings,
                 unit=unit,
                 time_bin=time_bin,
                 event_types=event_type,
@@ -287,9 +327,8 @@ def emerging(
                 permutations=permutations,
                 seed=seed,
                 alpha=alpha,
-                inference=inference,
-                write=mart,
             )
+            run = run_emerging(con, params, settings=settings, inference=inference, write=mart)
         finally:
             con.close()
     except CtxriskError as exc:
@@ -322,17 +361,25 @@ def emerging(
 
 @app.command()
 def backtest(
-    train: Annotated[str, typer.Option("--train", help="Training period: YYYY, YYYY-MM, YYYY-MM-DD or A..B.")],
-    test: Annotated[str, typer.Option("--test", help="Test period, same forms (usually the next period).")],
-    unit: UnitOpt = "h3",
+    train: Annotated[
+        str | None, typer.Option("--train", help="Training period: YYYY, YYYY-MM, YYYY-MM-DD or A..B.")
+    ] = None,
+    test: Annotated[str | None, typer.Option("--test", help="Test period, same forms (usually the next one).")] = None,
+    train_months: Annotated[
+        int, typer.Option("--train-months", help="Rolling-origin folds (no --train/--test): months trained on.")
+    ] = 6,
+    test_months: Annotated[int, typer.Option("--test-months", help="Rolling-origin folds: months tested on.")] = 1,
+    k_units: Annotated[
+        int | None,
+        typer.Option("--k-units", help="Units each method selects (default: the number Gi* flags, at least 1%)."),
+    ] = None,
+    unit: UnitOpt = None,
     theme: ThemeOpt = None,
     source: SourceOpt = None,
     event_type: TypeOpt = None,
     include_out_of_area: OutOfAreaOpt = False,
-    weights: WeightsOpt = None,
+    study_area: StudyAreaOpt = None,
     k: KOpt = None,
-    distance_m: DistanceOpt = None,
-    permutations: PermOpt = None,
     seed: SeedOpt = None,
     alpha: AlphaOpt = None,
     fmt: FormatOpt = "table",
@@ -340,9 +387,15 @@ def backtest(
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Flag Gi* hot spots from --train and report hit rate, PAI and PEI against --test events
-    (marts.hotspot_backtest)."""
-    from ctxrisk.analytics.hotspots import run_backtest
+    """Forecast back-test at equal area: naive top-k by past count, kernel density, Gi* flags, Gi* z and the
+    "where next" ranking, scored with hit rate, PAI and PEI against later events (marts.hotspot_backtest).
+
+    Without --train/--test, rolling-origin folds over the data (train on --train-months, test on the next
+    --test-months, moving a month at a time). The table sums every fold; csv/json give one row per fold and method.
+    """
+    import pandas as pd
+
+    from ctxrisk.analytics.forecast import run_backtest
     from ctxrisk.cli.formats import emit
 
     check_format(fmt)
@@ -352,45 +405,108 @@ def backtest(
     try:
         settings, con = open_warehouse(config, warehouse)
         try:
-            run = run_backtest(
-                con,
-                settings=settings,
-                train=train,
-                test=test,
+            params = parameters(
+                settings,
                 unit=unit,
                 event_types=event_type,
                 theme=theme,
                 source=source,
                 include_out_of_area=include_out_of_area,
-                weights=weights,
+                study_area=study_area,
                 k_ring=k,
-                distance_m=distance_m,
-                permutations=permutations,
                 seed=seed,
                 alpha=alpha,
+            )
+            run = run_backtest(
+                con,
+                params,
+                settings=settings,
+                train=train,
+                test=test,
+                train_months=train_months,
+                test_months=test_months,
+                k=k_units,
                 write=mart,
             )
         finally:
             con.close()
     except CtxriskError as exc:
         raise fail(exc) from exc
-    cols = [
-        "unit_type",
-        "train_start",
-        "train_end",
-        "test_start",
-        "test_end",
-        "n_units",
-        "n_flagged",
-        "area_share",
-        "train_events",
-        "test_events",
-        "captured",
-        "hit_rate",
-        "pai",
-        "pei",
-    ]
+    p = run.parameters
+    say(f"Unit {p['unit']} ({p['scale_reason']}). Study region: {p['study_region']}.", fmt)
     if fmt == "table":
-        cols = ["n_flagged", "area_share", "test_events", "captured", "hit_rate", "pai", "pei"]
-    emit(run.frame, fmt=fmt, out=sys.stdout, console=console, columns=cols, title="Back-test of Gi* hot spots")
-    say(f"training: {run.train.selection.note()}; test: {run.test_selection.note()}", fmt)
+        s = run.summary
+        shown = pd.DataFrame(
+            {
+                "method": s["method"],
+                "folds": s["folds"],
+                "captured": s["captured"].round().astype(int).map("{:,}".format),
+                "of naive": s["captured_vs_naive"].map("{:.0%}".format),
+                "area": s["mean_area_share"].map("{:.1%}".format),
+                "PAI": s["mean_pai"].map("{:.1f}".format),
+                "PEI": s["mean_pei"].map("{:.2f}".format),
+            }
+        )
+        title = f"Forecast back-test at equal area ({int(s['test_events'].iloc[0]):,} test events)"
+        emit(shown, fmt=fmt, out=sys.stdout, console=console, columns=list(shown.columns), title=title)
+    else:
+        cols = ["fold", "method", "unit_type", "train_start", "train_end", "test_start", "test_end", "n_units"]
+        cols += ["n_selected", "area_share", "train_events", "test_events", "captured", "hit_rate", "pai", "pei"]
+        emit(run.frame, fmt=fmt, out=sys.stdout, console=console, columns=cols, title="Forecast back-test")
+    say(run.verdict(), fmt)
+
+
+@app.command()
+def periods(
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period", help="Periods, comma-separated: YYYY-Qn, YYYY, YYYY-MM or A..B (default: every quarter)."
+        ),
+    ] = None,
+    unit: UnitOpt = None,
+    theme: ThemeOpt = None,
+    source: SourceOpt = None,
+    event_type: TypeOpt = None,
+    include_out_of_area: OutOfAreaOpt = False,
+    study_area: StudyAreaOpt = None,
+    k: KOpt = None,
+    seed: SeedOpt = None,
+    alpha: AlphaOpt = None,
+    warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Gi* hot spots of each period on the whole run's region (marts.hotspot_periods): the map's period selector."""
+    from ctxrisk.analytics.hotspots import run_hotspot_periods
+
+    try:
+        settings, con = open_warehouse(config, warehouse)
+        try:
+            params = parameters(
+                settings,
+                unit=unit,
+                event_types=event_type,
+                theme=theme,
+                source=source,
+                include_out_of_area=include_out_of_area,
+                study_area=study_area,
+                k_ring=k,
+                seed=seed,
+                alpha=alpha,
+            )
+            texts = [t.strip() for t in period.split(",") if t.strip()] if period else None
+            frame = run_hotspot_periods(con, params, settings=settings, periods=texts)
+        finally:
+            con.close()
+    except CtxriskError as exc:
+        raise fail(exc) from exc
+    if frame.empty:
+        console.print("No period has events: marts.hotspot_periods is empty.", highlight=False)
+        return
+    hot = frame[frame["hot"]].groupby("period").size()
+    for label, group in frame.groupby("period", sort=False):
+        console.print(
+            f"{label}: {int(group['events_used'].iloc[0]):,} events, {int(hot.get(label, 0)):,} hot units",
+            highlight=False,
+        )
+    console.print("Written to marts.hotspot_periods.", highlight=False)

@@ -44,8 +44,14 @@ def period_text(g: nx.Graph, *, since: str | None = None, until: str | None = No
     return f"{london[0]} to {london[1]}"
 
 
-def _places(con: Any) -> pd.DataFrame | None:
-    """Labels for places that are locations of concern (``marts.locations_of_concern``), when that mart exists."""
+def _places(con: Any, resolution: int) -> pd.DataFrame | None:
+    """Labels for places that are locations of concern (``marts.locations_of_concern``), when that mart exists.
+
+    The graph's places are H3 cells at ``resolution``; a location of concern at a finer resolution (the hot spot
+    scale chosen from the data) labels the cell holding it.
+    """
+    import h3
+
     row = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'marts' and table_name = 'locations_of_concern'"
@@ -53,12 +59,16 @@ def _places(con: Any) -> pd.DataFrame | None:
     if not row or not row[0]:
         return None
     frame = con.execute("select rank, unit_id, name from marts.locations_of_concern order by rank").df()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
-            "location_id": "h3:" + frame["unit_id"].astype(str),
+            "location_id": [
+                "h3:" + (h3.cell_to_parent(c, resolution) if h3.get_resolution(c) > resolution else c)
+                for c in frame["unit_id"].astype(str)
+            ],
             "label": [f"location of concern #{int(r)}: {n}" for r, n in zip(frame["rank"], frame["name"], strict=True)],
         }
     )
+    return out.drop_duplicates("location_id")  # the best-ranked location of concern names a cell
 
 
 def _themes(con: Any) -> pd.DataFrame:
@@ -125,7 +135,7 @@ def make_intel_page(
         brokers=brokers(g, members, exact_max_nodes=exact),
         period=period_text(g, since=since, until=until),
         made_at=made_at or dt.datetime.now(dt.UTC),
-        places=_places(con),
+        places=_places(con, settings.hotspots.h3_resolution),
         themes=_themes(con),
         alpha=settings.graph.alpha,
         min_children=settings.graph.min_children,

@@ -18,6 +18,7 @@ from ctxrisk.cli.hotspots import (
     SinceOpt,
     SourceOpt,
     ThemeOpt,
+    UnitOpt,
     UntilOpt,
     say,
 )
@@ -74,6 +75,17 @@ TABLE_OUT = [
 ]
 
 
+def empty_sentence(result) -> str:
+    """The sentence shown when no place is a location of concern (the table is then empty, exit 0)."""
+    alpha = result.hotspots.gistar.alpha if result.hotspots.gistar is not None else None
+    level = f" at FDR q < {alpha:g}" if alpha is not None else ""
+    return (
+        f"No location of concern: no unit is a Gi* hot spot{level}, and no place has enough repeat "
+        "found-at episodes or graded intelligence to be listed ([locations] min_repeat_found, "
+        "min_graded_intelligence)."
+    )
+
+
 @app.callback(invoke_without_command=True)
 def locations(
     ctx: typer.Context,
@@ -83,6 +95,15 @@ def locations(
             "--top", help="How many places to show (default [locations] top); every candidate goes to the mart."
         ),
     ] = None,
+    rank_by: Annotated[
+        str,
+        typer.Option(
+            "--rank-by",
+            help="concern (Gi* peaks and other signals by score) or where-next (the forecast: past events, then "
+            "Gi* z; it beat Gi* flags in the back-tests, see `ctxrisk hotspots backtest`).",
+        ),
+    ] = "concern",
+    unit: UnitOpt = None,
     theme: ThemeOpt = None,
     source: SourceOpt = None,
     since: SinceOpt = None,
@@ -121,6 +142,8 @@ def locations(
                 permutations=permutations,
                 seed=seed,
                 k_ring=k,
+                unit=unit,
+                rank_by=rank_by,
                 write=mart,
             )
         finally:
@@ -147,6 +170,8 @@ def locations(
         columns=cols,
         title=f"Locations of concern (top {len(frame):,} of {len(result.frame):,})",
     )
+    if result.frame.empty:
+        say(empty_sentence(result), fmt)
     say(
         result.note()
         + (

@@ -16,9 +16,11 @@ LOCATIONS = "locations of concern"
 GRAPH = "association graph"
 
 
-# The hot spot step's Gi* run, kept (without its events) for the locations step of the same run, which
-# would otherwise repeat the identical analysis. Keyed by run id; taken by the step that uses it.
-_KEPT_HOTSPOTS: dict[str, Any] = {}
+def _parameters(ctx: StepContext) -> Any:
+    """The hot spot parameters of the run: ``[hotspots]`` resolved once, as the CLI does."""
+    from ctxrisk.analytics.parameters import HotspotParameters
+
+    return HotspotParameters.from_settings(ctx.settings)
 
 
 def _events_present(ctx: StepContext) -> bool:
@@ -29,42 +31,40 @@ def _events_present(ctx: StepContext) -> bool:
 
 
 def hotspots_step(ctx: StepContext) -> StepOutput:
-    """Gi* on H3 cells at the configured resolution, all themes, the whole period -> ``marts.hotspots``."""
-    from ctxrisk.analytics.hotspots import run_hotspots
+    """Gi* on the configured unit (``auto``: chosen from the data), all themes, the whole period ->
+    ``marts.hotspots``; and per calendar quarter on the same units -> ``marts.hotspot_periods``."""
+    from ctxrisk.analytics.hotspots import run_hotspot_periods, run_hotspots
 
     if not _events_present(ctx):
         return StepOutput(rows=0, detail="no located events yet: nothing to analyse")
-    result = run_hotspots(ctx.con, settings=ctx.settings, unit=f"h3:{ctx.settings.hotspots.h3_resolution}")
-    _keep_hotspots(ctx.run_id, result)
+    params = _parameters(ctx)
+    result = run_hotspots(ctx.con, params, settings=ctx.settings)
     frame = result.frame
+    if result.mart == "point_clusters":
+        return StepOutput(rows=len(frame), detail=f"{len(frame):,} point clusters. {result.selection.note()}")
+    periods = run_hotspot_periods(ctx.con, params.replace(unit=result.parameters["unit"]), settings=ctx.settings)
     hot = int((frame["bin"] > 0).sum())
     cold = int((frame["bin"] < 0).sum())
     return StepOutput(
-        rows=len(frame),
-        detail=f"{len(frame):,} cells: {hot:,} hot, {cold:,} cold (q < alpha). {result.selection.note()}",
+        rows=len(frame) + len(periods),
+        detail=f"{len(frame):,} {result.parameters['unit']} cells: {hot:,} hot, {cold:,} cold (q < alpha); "
+        f"{periods['period'].nunique() if len(periods) else 0:,} quarter(s) in marts.hotspot_periods. "
+        f"{result.selection.note()}",
     )
 
 
-def _keep_hotspots(run_id: str, result: Any) -> None:
-    """Keep the run's Gi* result for the locations step: the statistic and units, not the events."""
-    import dataclasses
-
-    from ctxrisk.analytics.events import EventSelection
-
-    _KEPT_HOTSPOTS.clear()  # one run per process at a time; nothing of an earlier run is kept
-    sel = result.selection
-    slim = EventSelection(sel.events.iloc[0:0].copy(), dict(sel.excluded), dict(sel.filters))
-    _KEPT_HOTSPOTS[run_id] = dataclasses.replace(result, selection=slim)
-
-
 def emerging_step(ctx: StepContext) -> StepOutput:
-    """Emerging hot spot categories on the unit x month cube -> ``marts.emerging_hotspots``."""
+    """Emerging hot spot categories on the unit x month cube, on the hot spot step's unit ->
+    ``marts.emerging_hotspots``."""
     from ctxrisk.analytics.emerging import CATEGORIES
-    from ctxrisk.analytics.hotspots import run_emerging
+    from ctxrisk.analytics.hotspots import load_hotspots, run_emerging
 
     if not _events_present(ctx):
         return StepOutput(rows=0, detail="no located events yet: nothing to analyse")
-    result = run_emerging(ctx.con, settings=ctx.settings, unit=f"h3:{ctx.settings.hotspots.h3_resolution}")
+    unit = str(load_hotspots(ctx.con).parameters.get("unit") or "auto")
+    if unit == "points":
+        return StepOutput(rows=0, detail="the hot spot unit is points: no emerging hot spots")
+    result = run_emerging(ctx.con, _parameters(ctx).replace(unit=unit), settings=ctx.settings)
     frame = result.frame
     no_pattern = CATEGORIES[-1]
     counts = frame["category"].value_counts()
@@ -73,12 +73,16 @@ def emerging_step(ctx: StepContext) -> StepOutput:
 
 
 def locations_step(ctx: StepContext) -> StepOutput:
-    """Profiles and the ranked ``marts.locations_of_concern``."""
+    """Profiles and the ranked ``marts.locations_of_concern``, from the hot spots in ``marts.hotspots``."""
+    from ctxrisk.analytics.hotspots import load_hotspots
     from ctxrisk.analytics.locations import run_locations
 
     if not _events_present(ctx):
         return StepOutput(rows=0, detail="no located events yet: nothing to rank")
-    result = run_locations(ctx.con, settings=ctx.settings, hotspots=_KEPT_HOTSPOTS.pop(ctx.run_id, None))
+    hot = load_hotspots(ctx.con)
+    if not str(hot.parameters.get("unit") or "").startswith("h3:"):
+        return StepOutput(rows=0, detail="the hot spot unit is not H3 cells: places are not ranked")
+    result = run_locations(ctx.con, _parameters(ctx), settings=ctx.settings, hotspots=hot)
     return StepOutput(rows=len(result.frame), detail=f"{len(result.frame):,} locations of concern ranked")
 
 

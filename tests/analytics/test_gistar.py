@@ -234,3 +234,15 @@ def test_compiled_kernels_match_their_numpy_forms():
     if gs._null_sums is not None:
         np.testing.assert_array_equal(gs._null_sums(draws, y, skip, 5), expected)
         np.testing.assert_array_equal(gs._repeating_samples(draws, 9), gs._repeating_samples_py(draws, 9))
+
+
+def test_total_permutation_matches_the_exact_null_of_the_star_sum():
+    y = np.array([5.0, 0.0, 0.0, 0.0, 1.0])
+    g = GiStar(y, path_weights(5), permutations=99_999, seed=4, alternative="greater", randomisation="total")
+    # unit 0's star {0, 1} sums to 5; of the 10 pairs of the five values, 4 (those holding the 5) reach 5
+    assert g.p_sim[0] == pytest.approx(0.4, abs=0.005)
+    # unit 2's star {1, 2, 3} sums to 0: every triple reaches it
+    assert g.p_sim[2] == pytest.approx(1.0)
+    assert g.z == pytest.approx(GiStar(y, path_weights(5), permutations=0).z)  # z is esda's either way
+    with pytest.raises(ValidationError, match="randomisation must be one of"):
+        GiStar(y, path_weights(5), randomisation="spatial")

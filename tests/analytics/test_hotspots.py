@@ -1,4 +1,4 @@
-"""Tests for ctxrisk.analytics.hotspots and ctxrisk.analytics.events: planted sites found, exclusions counted, pinned tiny values."""
+"""Tests for ctxrisk.analytics.hotspots and .events: planted sites found, exclusions counted, tiny values pinned."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from support.hotspot_fixtures import sample_warehouse, truth, write_csv
 
 from ctxrisk.analytics.emerging import CATEGORIES
 from ctxrisk.analytics.events import load_events, parse_hours, parse_period
-from ctxrisk.analytics.hotspots import parse_unit, run_backtest, run_emerging, run_hotspots
+from ctxrisk.analytics.forecast import METHODS, run_backtest
+from ctxrisk.analytics.hotspots import load_hotspots, parse_unit, run_emerging, run_hotspot_periods, run_hotspots
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.ingest import ingest_file
 from ctxrisk.pipelines.warehouse import connect
@@ -30,7 +31,7 @@ def _at(cell: str) -> str:
 def sample(tmp_path_factory):
     settings, path = sample_warehouse(tmp_path_factory.mktemp("hotspots"))
     con = connect(settings=settings)
-    result = run_hotspots(con, settings=settings)
+    result = run_hotspots(con, settings=settings, unit="h3:9")
     yield settings, con, result
     con.close()
 
@@ -61,49 +62,91 @@ def test_every_planted_site_is_flagged_and_few_unplanted_cells_are(sample):
     assert not frame["cold"].any()
     stored = con.execute("select count(*), count(distinct run_id), min(unit_type) from marts.hotspots").fetchone()
     assert stored == (len(frame), 1, "h3:9")
-    params = json.loads(frame["parameters"].iloc[0])
-    assert params["weights"] == "kring k=2" and params["permutations"] == 999 and params["seed"] == 12345
-    assert "within 2 grid steps" in params["study_region"]
+    run = con.execute("select * from meta.hotspot_runs where run_id = ?", [result.run_id]).df().iloc[0]
+    assert run["weights"] == "kring k=2" and run["inference"] == "total" and run["seed"] == 12345
+    assert run["permutations"] == 5 * int((frame["n_neighbours"] > 0).sum()) * 20 - 1  # ceil(5 m / 0.05) - 1
+    assert "area the events cover" in run["study_region"] and run["study_area_km2"] > 0
+    assert "parameters" not in frame.columns  # one typed row per run, not JSON on every unit
+    back = load_hotspots(con)
+    assert back.run_id == result.run_id and back.parameters["unit"] == "h3:9" and "hot and" in back.note()
 
 
-def test_one_ring_neighbours_cannot_reach_fdr_with_999_permutations(sample):
+def test_the_scale_is_chosen_from_the_data_unless_set(sample):
     settings, con, _ = sample
-    one = run_hotspots(con, settings=settings, k_ring=1, write=False)
+    auto = run_hotspots(con, settings=settings, permutations=0, write=False)
+    assert auto.parameters["unit_requested"] == "auto" and auto.parameters["unit"].startswith("h3:")
+    assert "median nearest-neighbour distance" in auto.parameters["scale_reason"]
+    assert "Unit h3:" in auto.region_note()
+    fixed = run_hotspots(con, settings=settings, unit="h3:8", permutations=0, write=False)
+    assert fixed.parameters["unit"] == "h3:8" and fixed.parameters["scale_reason"] == "unit set: h3:8"
+
+
+def test_conditional_permutations_miss_one_ring_sites_that_total_ones_find(sample):
+    settings, con, _ = sample
     sites = [s["h3_res9"] for s in truth()["locations_of_concern"]]
-    q = one.frame.set_index("unit_id").loc[sites, "q"]
-    assert (q > 0.05).all()  # why [hotspots] k_ring defaults to 2 (docs/hotspots.md)
+    old = run_hotspots(con, settings=settings, unit="h3:9", k_ring=1, inference="conditional", permutations=999)
+    assert (old.frame.set_index("unit_id").loc[sites, "q"] > 0.05).all()  # the old default: 999 too coarse
+    new = run_hotspots(con, settings=settings, unit="h3:9", k_ring=1, write=False)
+    assert (new.frame.set_index("unit_id").loc[sites, "q"] < 0.05).all()
 
 
-def test_backtest_reports_pai_pei_and_hit_rate(sample):
+def test_backtest_compares_methods_at_equal_area(sample):
     settings, con, _ = sample
-    run = run_backtest(con, settings=settings, train="2025-01..2025-06", test="2025-07..2025-12")
-    row = run.frame.iloc[0]
-    assert row["test_events"] == 1207 and row["train_events"] == 1200
-    assert 0 < row["hit_rate"] < 1 and row["pai"] > 3 and 0 < row["pei"] <= 1
-    assert row["pai"] == pytest.approx(row["hit_rate"] / row["area_share"])
-    assert con.execute("select count(*) from marts.hotspot_backtest").fetchone()[0] == 1
+    run = run_backtest(con, settings=settings, unit="h3:9", train="2025-01..2025-06", test="2025-07..2025-12")
+    f = run.frame.set_index("method")
+    assert list(f.index) == list(METHODS) and f["n_selected"].nunique() == 1  # equal area
+    assert (f["test_events"] == f["test_events"].iloc[0]).all() and f["train_events"].iloc[0] > 1000
+    assert ((f["hit_rate"] > 0) & (f["hit_rate"] < 1) & (f["pei"] <= 1)).all()
+    assert f["pai"].to_numpy() == pytest.approx((f["hit_rate"] / f["area_share"]).to_numpy())
+    assert f.loc["locations", "captured"] >= f.loc["naive top-k", "captured"]  # where-next >= counting
+    assert con.execute("select count(*) from marts.hotspot_backtest").fetchone()[0] == len(METHODS)
+    assert "Best forecast at equal area" in run.verdict()
+
+
+def test_per_period_hot_spots_are_stored_on_the_whole_run_region(sample):
+    settings, con, result = sample
+    frame = run_hotspot_periods(con, settings=settings, unit="h3:9", permutations=0)
+    quarters = ["2024-Q4"] + [f"2025-Q{q}" for q in range(1, 5)] + [f"2026-Q{q}" for q in range(1, 4)]
+    assert list(frame["period"].unique()) == quarters  # every calendar quarter of the sample, in order
+    assert (frame.groupby("period")["unit_id"].count() == len(result.frame)).all()
+    stored = con.execute("select count(distinct period), count(*) from marts.hotspot_periods").fetchone()
+    assert stored == (len(quarters), len(frame))
+    one = run_hotspot_periods(con, settings=settings, unit="h3:9", periods=["2025-Q2"], permutations=0, write=False)
+    assert set(one["period"]) == {"2025-Q2"} and str(one["period_end"].iloc[0]) == "2025-06-30"
 
 
 def test_tiny_gistar_pinned(tiny):
     settings, con = tiny
-    r = run_hotspots(con, settings=settings, k_ring=1, permutations=0)
+    r = run_hotspots(con, settings=settings, unit="h3:9", k_ring=1, permutations=0, study_area="Cheshire East")
     f = r.frame.set_index("unit_id")
-    assert len(f) == 10  # disk(A, 1) | disk(B, 1), A and B adjacent
+    n = len(f)  # every cell overlapping the packaged Cheshire East outline
+    assert 10_000 < n < 13_000 and "configured study area (Cheshire East)" in r.parameters["study_region"]
     assert f.loc[A, "count"] == 6 and f.loc[B, "count"] == 1 and f["count"].sum() == 6 + 1
     assert f.loc[A, "n_neighbours"] == 6
-    # Ord & Getis (1995) by hand: n = 10, ybar = 0.7, s^2 = 3.7 - 0.49, k* = 7, neighbourhood sum 7
-    z = (7 - 0.7 * 7) / (np.sqrt(3.21) * np.sqrt((10 * 7 - 49) / 9))
-    assert f.loc[A, "z"] == pytest.approx(z) and f.loc[A, "z"] == pytest.approx(0.7673233, abs=1e-6)
+    # Ord & Getis (1995) by hand: ybar = 7 / n, s^2 = 37 / n - ybar^2, k* = 7, neighbourhood sum 7
+    ybar = 7 / n
+    z = (7 - ybar * 7) / (np.sqrt(37 / n - ybar**2) * np.sqrt((n * 7 - 49) / (n - 1)))
+    assert f.loc[A, "z"] == pytest.approx(z)
     assert f.loc[A, "latitude"] == pytest.approx(h3.cell_to_latlng(A)[0])
+    with pytest.raises(ValidationError, match="too small an area"):
+        run_hotspots(con, settings=settings, unit="h3:9", k_ring=1, permutations=0, write=False)
     assert f.loc[A, "geometry_wkt"].startswith("POLYGON")
-    excluded = json.loads(f["events_excluded"].iloc[0])
-    assert excluded == {"unlocated": 1}
+    assert json.loads(r.parameters["events_excluded"]) == {"unlocated": 1}
 
 
 def test_time_of_day_leaves_out_coarse_events_and_says_so(tiny):
     settings, con = tiny
-    r = run_hotspots(con, settings=settings, k_ring=1, permutations=0, hours="19-20")
-    assert json.loads(r.frame["events_excluded"].iloc[0]) == {
+    r = run_hotspots(
+        con,
+        settings=settings,
+        unit="h3:9",
+        k_ring=1,
+        permutations=0,
+        hours="19-20",
+        study_area="E06000049",
+        write=False,
+    )
+    assert json.loads(r.parameters["events_excluded"]) == {
         "coarse_for_time_of_day": 2,
         "unlocated": 0,
     }  # I7 is at 10:00
@@ -115,15 +158,25 @@ def test_weekly_emerging_leaves_out_month_precision(tiny, tmp_path):
     settings, con = tiny
     more = [f"J{i},2025-0{3 + i % 3}-1{i % 9}T12:00:00,{_at(B)},Drug supply,police" for i in range(9)]
     ingest_file(con, "incidents", write_csv(tmp_path / "more.csv", HEADER, more), settings=settings)
-    run = run_emerging(con, settings=settings, time_bin="week", k_ring=1, permutations=0, inference="analytic")
+    run = run_emerging(
+        con, settings=settings, unit="h3:9", time_bin="week", k_ring=1, permutations=0, study_area="E06000049"
+    )
     assert run.selection.excluded == {"coarse_for_week": 1}
-    assert json.loads(run.frame["events_excluded"].iloc[0])["coarse_for_week"] == 1
+    stored = con.execute("select events_excluded from meta.hotspot_runs where run_id = ?", [run.run_id]).fetchone()
+    assert json.loads(stored[0])["coarse_for_week"] == 1
     assert run.frame["count"].sum() == 6 + 9
     assert set(run.frame["category"]) <= set(CATEGORIES)
     n_bins = con.execute("select count(*) from marts.emerging_bins").fetchone()[0]
     assert n_bins % run.parameters["n_steps"] == 0 and n_bins >= 2 * run.parameters["n_steps"]
     monthly = run_emerging(
-        con, settings=settings, time_bin="month", k_ring=1, permutations=0, inference="analytic", write=False
+        con,
+        settings=settings,
+        unit="h3:9",
+        time_bin="month",
+        k_ring=1,
+        permutations=0,
+        study_area="E06000049",
+        write=False,
     )
     assert monthly.selection.excluded == {} and monthly.parameters["n_steps"] == 3
 
@@ -131,7 +184,9 @@ def test_weekly_emerging_leaves_out_month_precision(tiny, tmp_path):
 def test_out_of_area_events_are_left_out_unless_asked(tiny):
     settings, con = tiny
     a, b = h3.cell_to_latlng(A)
-    square = f"POLYGON(({b - 0.01} {a - 0.01}, {b + 0.01} {a - 0.01}, {b + 0.01} {a + 0.01}, {b - 0.01} {a + 0.01}, {b - 0.01} {a - 0.01}))"
+    d = 0.01
+    ring = [(b - d, a - d), (b + d, a - d), (b + d, a + d), (b - d, a + d), (b - d, a - d)]
+    square = "POLYGON((" + ", ".join(f"{x} {y}" for x, y in ring) + "))"
     con.execute("insert into raw.boundaries values ('ward', 'W1', 'Ward one', null, null, ?, 'f', 1)", [square])
     con.execute(
         "insert into raw.event_areas select event_type, event_id, 'ward', 'W1' from staging.events "
@@ -140,7 +195,7 @@ def test_out_of_area_events_are_left_out_unless_asked(tiny):
     sel = load_events(con, settings=settings)
     assert sel.excluded == {"out_of_area": 1}
     assert load_events(con, settings=settings, include_out_of_area=True).excluded == {}
-    r = run_hotspots(con, settings=settings, k_ring=1, permutations=0)
+    r = run_hotspots(con, settings=settings, unit="h3:9", k_ring=1, permutations=0)
     assert r.frame.set_index("unit_id").loc[A, "count"] == 6
     assert "overlapping the 1 ward area(s)" in r.parameters["study_region"]
     with pytest.raises(ValidationError, match="is not a loaded boundary level"):
@@ -167,6 +222,7 @@ def test_parsers_and_bad_options(settings):
     assert parse_hours("22-3") == (22, 3) and parse_hours("7") == (7, 7)
     assert parse_unit("h3", settings=settings).label == "h3:9"
     assert parse_unit("ward", settings=settings).level == "ward"
+    assert parse_unit("auto", settings=settings).kind == "auto"
     with pytest.raises(ValidationError, match="time of day must look like"):
         parse_hours("evening")
     with pytest.raises(ValidationError, match="H3 resolution must be 0-15"):
@@ -225,7 +281,7 @@ def test_selections_that_drop_nothing_share_their_columns(tiny):
 
 
 def test_cell_layouts_are_reused_as_independent_copies():
-    from ctxrisk.analytics import hotspots as hs
+    from ctxrisk.analytics import units as hs
 
     ids = np.array(sorted(h3.grid_disk(h3.latlng_to_cell(53.48, -2.24, 9), 2)), dtype=str)
     hs._CELL_LAYOUTS.clear()
@@ -243,7 +299,7 @@ def test_cell_layouts_are_reused_as_independent_copies():
 def test_event_cells_are_reused_for_the_same_points_only():
     import pandas as pd
 
-    from ctxrisk.analytics import hotspots as hs
+    from ctxrisk.analytics import units as hs
 
     events = pd.DataFrame({"latitude": [53.48, 53.49, 53.48], "longitude": [-2.24, -2.25, -2.24]})
     expected = [h3.latlng_to_cell(a, b, 9) for a, b in zip(events["latitude"], events["longitude"], strict=False)]

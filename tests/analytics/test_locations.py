@@ -20,7 +20,7 @@ from ctxrisk.pipelines.warehouse import connect
 def ranked(tmp_path_factory):
     settings, _ = sample_warehouse(tmp_path_factory.mktemp("locations"))
     con = connect(settings=settings)
-    result = run_locations(con, settings=settings)
+    result = run_locations(con, settings=settings, unit="h3:9")  # the sample's truth is at resolution 9
     yield settings, con, result
     con.close()
 

@@ -94,16 +94,16 @@ def test_report_step_writes_an_audited_owner_only_report(ctx, tmp_path):
     assert audited == [("report", "steering")]
 
 
-def test_locations_reuse_the_runs_hotspot_analysis(ctx):
-    import json
-
+def test_locations_rank_the_hot_spots_in_the_mart(ctx):
     with transaction(ctx.con):
         steps.hotspots_step(ctx)
-    kept = steps._KEPT_HOTSPOTS["test-run"]
-    assert kept.selection.events.empty  # the statistic is kept, not the events
+    assert not hasattr(steps, "_KEPT_HOTSPOTS")  # nothing is handed between steps outside the marts
+    periods = ctx.con.execute("select count(distinct period) from marts.hotspot_periods").fetchone()[0]
+    assert periods >= 4  # every calendar quarter, for the steering map's selector
     with transaction(ctx.con):
         steps.locations_step(ctx)
-    assert steps._KEPT_HOTSPOTS == {}
     hot_run = ctx.con.execute("select distinct run_id from marts.hotspots").fetchall()
-    params = json.loads(ctx.con.execute("select parameters from marts.locations_of_concern limit 1").fetchone()[0])
-    assert [(params["hotspot_run"],)] == hot_run  # ranked on the hot spots the steering group sees
+    used = ctx.con.execute("select distinct hotspot_run_id from marts.locations_of_concern").fetchall()
+    assert used == hot_run  # ranked on the hot spots the steering group sees
+    unit = ctx.con.execute("select unit from meta.hotspot_runs where run_id = ?", [hot_run[0][0]]).fetchone()[0]
+    assert unit.startswith("h3:")  # chosen from the data ([hotspots] unit = "auto")

@@ -14,7 +14,7 @@ def test_defaults(monkeypatch, tmp_path):
     monkeypatch.delenv("CTXRISK_CONFIG", raising=False)
     s = load_settings()
     assert s.paths.warehouse == Path("output/ctxrisk.duckdb")
-    assert s.hotspots.h3_resolution == 9 and s.hotspots.permutations == 999
+    assert s.hotspots.h3_resolution == 9 and s.hotspots.permutations == "auto" and s.hotspots.unit == "auto"
     assert s.privacy.suppression_threshold == 5
     assert s.maps.basemap_url is None
     assert "county_lines" in s.themes
