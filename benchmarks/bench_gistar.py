@@ -168,7 +168,8 @@ def main() -> None:
     args.output.write_text(json.dumps(result, indent=2) + "\n")
 
     print(
-        "| cells | perms | data | GiStar (s) | esda cells | esda (s) | GiStar same cells (s) | speed-up | max abs z diff |"
+        "| cells | perms | data | GiStar (s) | esda cells | esda (s) | GiStar same cells (s) | speed-up "
+        "| max abs z diff |"
     )
     print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(
