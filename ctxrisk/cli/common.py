@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from enum import IntEnum
 from pathlib import Path
@@ -45,11 +44,10 @@ class WideConsole(Console):
     @property
     def size(self) -> ConsoleDimensions:
         dims = super().size
-        if self.is_terminal or self._width is not None:
+        if self.is_terminal:
             return dims
-        columns = os.environ.get("COLUMNS", "")
-        width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
-        return ConsoleDimensions(width, dims.height)
+        # rich sets _width from $COLUMNS (or the width asked for) when the console is made; else rich's 80.
+        return ConsoleDimensions(self._width or PIPE_WIDTH, dims.height)
 
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:

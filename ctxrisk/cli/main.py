@@ -128,7 +128,8 @@ def ingest(
     if fmt == "json":
         files = [r.as_dict() for r in results]
         for f in files:
-            f["first_rejected"] = [row for row in first_rejected if row.pop("file_id", None) == f["file_id"]]
+            mine = [row for row in first_rejected if row["file_id"] == f["file_id"]]
+            f["first_rejected"] = [{k: v for k, v in row.items() if k != "file_id"} for row in mine]
         console.print_json(
             json.dumps({"files": files, "failed": [{"path": p, "error": e} for p, e in failures]}, default=str)
         )
