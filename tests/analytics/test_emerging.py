@@ -123,3 +123,19 @@ def test_emerging_rejects():
         emerging_hot_spots(np.ones((8, 4)), w)
     with pytest.raises(ValidationError, match="smaller than the number of steps"):
         emerging_hot_spots(np.arange(36.0).reshape(9, 4), w, time_step_window=4)
+
+
+def test_coarse_warning_counts_the_units_of_a_time_step_not_the_cube(caplog):
+    """BH runs within each time step: the advice is about the units of a step, and the automatic count is quiet."""
+    from ctxrisk.analytics.emerging_run import emerging_permutations
+
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(1.0, size=(100, 12)).astype(float)
+    with caplog.at_level("WARNING"):
+        emerging_hot_spots(counts, grid(10), permutations=19, seed=0)
+    assert "over 100 units of each time step" in caplog.text and "1,200" not in caplog.text
+    assert "only if about 100 units share the smallest p_sim (1/20); 199 permutations let 10 units" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        emerging_hot_spots(counts, grid(10), permutations=emerging_permutations(100, 0.05), seed=0)
+    assert "coarse" not in caplog.text
