@@ -357,6 +357,8 @@ def emerging(
     counts = frame["category"].value_counts()
     summary = ", ".join(f"{n:,} {c}" for c, n in counts.items())
     p = run.parameters
+    if p.get("coverage"):
+        say(p["coverage"] + ".", fmt)
     emit(
         shown,
         fmt=fmt,
