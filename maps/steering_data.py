@@ -573,8 +573,11 @@ def _read_locations(con: duckdb.DuckDBPyConnection, *, top: int) -> pd.DataFrame
             "longitude": frame["longitude"].astype(float).to_numpy(),
         }
     )
-    if "count" in frame.columns:
-        out["count"] = frame["count"].astype(int).to_numpy()
+    if "counts_by_theme" in frame.columns:
+        out["counts_by_theme"] = frame["counts_by_theme"].astype(object).to_numpy()
+    for column in ("count", "distinct_children", "repeat_found_at", "intelligence_items", "searches_of_children"):
+        if column in frame.columns:
+            out[column] = frame[column].fillna(0).astype(int).to_numpy()
     return out
 
 
