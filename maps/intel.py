@@ -352,7 +352,8 @@ def build_intel_page(
 def _assemble(payload: dict[str, Any], *, basemap_url: str | None) -> str:
     meta = payload["meta"]
     own_html, own_css = _template("intel.html"), _template("intel.css")
-    own_js = [_template("intel_lib.js"), _template("intel_mace.js"), _template("intel.js")]
+    # the stateless helpers and the MACE view run as one script before the page's own
+    own_js = [_template("intel_lib.js") + "\n" + _template("intel_mace.js"), _template("intel.js")]
     own = own_html + "".join(own_js) + own_css
     ours = {k: payload["mace"][k] for k in ("labels", "notes")} if payload.get("mace") else {}
     assert_appropriate(own + json.dumps(meta) + json.dumps(ours), where="intel page text")

@@ -71,11 +71,18 @@ def _places(con: Any, resolution: int) -> pd.DataFrame | None:
     return out.drop_duplicates("location_id")  # the best-ranked location of concern names a cell
 
 
-def _local_day(value: str | None) -> str | None:
-    """The local day of an ISO 8601 ``--since``/``--until`` (``YYYY`` and ``YYYY-MM`` kept as given)."""
+def _local_day(value: str | None, tz: str) -> str | None:
+    """The local day of an ISO 8601 ``--since``/``--until`` (a date, ``YYYY`` or ``YYYY-MM`` kept as given).
+
+    A time with an offset is read in ``tz`` (``2025-03-31T23:30:00Z`` is 1 April in London in summer time);
+    one without is already local.
+    """
     if value is None or len(value) <= 10:
         return value
-    return pd.Timestamp(value).strftime("%Y-%m-%d")
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(tz)
+    return stamp.strftime("%Y-%m-%d")
 
 
 def _mace(con: Any, settings: Any, adults: pd.DataFrame, since: str | None, until: str | None) -> dict[str, Any]:
@@ -86,8 +93,8 @@ def _mace(con: Any, settings: Any, adults: pd.DataFrame, since: str | None, unti
     result = mace_list(
         con,
         settings=settings,
-        since=_local_day(since),
-        until=_local_day(until),
+        since=_local_day(since, settings.local_timezone),
+        until=_local_day(until, settings.local_timezone),
         flagged=flagged_adults(con, adults=adults),
     )
     return {
@@ -158,6 +165,7 @@ def make_intel_page(
     members = groups(g, seeds=range(max(1, int(seeds))))
     exact = settings.graph.exact_betweenness_max_nodes
     adults = adults_of_concern(g, min_children=settings.graph.min_children, alpha=settings.graph.alpha)
+    listed = _mace(con, settings, adults, since, until) if mace else {}
     html = build_intel_page(
         g,
         communities=members,
@@ -173,13 +181,14 @@ def make_intel_page(
         basemap_url=settings.maps.basemap_url,
         basemap_attribution=settings.maps.basemap_attribution,
         focus_threshold=FOCUS_THRESHOLD if focus_threshold is None else int(focus_threshold),
-        **(_mace(con, settings, adults, since, until) if mace else {}),
+        **listed,
     )
     path = write_html(html, out)
     size = len(html.encode("utf-8"))
     summary = (
         f"{g.number_of_nodes():,} people, {g.number_of_edges():,} links, "
         f"{members['group_id'].nunique() if len(members) else 0:,} groups; relations {relations or 'all'}"
+        + (f"; MACE list {len(listed['mace']):,} children" if listed else "")
     )
     audit(con, "map", edition="intel", target=str(path), detail=f"{summary}; {size:,} bytes")
     logger.info("intel page %s: %s", path, summary)

@@ -1036,6 +1036,29 @@ def test_mace_view_lists_children_and_selects_them_in_chromium(sample):
         page.close()
 
 
+def test_mace_view_follows_the_window_in_local_days(tiny, tmp_path):
+    from ctxrisk.cli.intel import _local_day
+
+    assert _local_day("2025-03-31T23:30:00Z", "Europe/London") == "2025-04-01"
+    assert _local_day("2025-03-31T23:30:00", "Europe/London") == "2025-03-31"
+    assert _local_day("2025-03", "Europe/London") == "2025-03"
+    settings = load_settings(None, warehouse=tiny)
+    con = connect(settings=settings)
+    con.execute(
+        "insert into raw.referrals (person_id, referred_at, type, outcome, file_id) values "
+        "('c1', '2024-01-20 10:00:00+00', 'nrm', 'awaiting decision', 't'),"
+        "('c2', '2024-06-20 10:00:00+00', 'nrm', null, 't')"
+    )
+    con.close()
+    _path, html = _tiny_page(tiny, tmp_path, since="2024-01-01T00:00:00Z", until="2024-03-31")
+    mace = _data(html)["mace"]
+    assert mace["children"]["id"] == ["c1"]  # c2's referral falls after the window
+    assert mace["labels"][mace["children"]["ev"][0][0][0]] == "NRM referral"
+    assert mace["children"]["ev"][0][0][1] == "NRM 2024-01-20: awaiting decision"
+    _path, html = _tiny_page(tiny, tmp_path, mace=False)
+    assert _data(html)["mace"] is None
+
+
 def _mace_frames(mark: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
     """A two-child MACE list (c1 in the chain graph, z9 not) and one place; ``mark`` in every text field."""
     children = pd.DataFrame(
