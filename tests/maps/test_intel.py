@@ -1140,3 +1140,21 @@ def test_planted_markup_in_the_mace_view_never_runs(tmp_path):
         assert not [e for e in report.console_errors if "Content Security Policy" not in e]
     finally:
         page.close()
+
+
+@pytest.mark.browser
+def test_mace_view_meets_wcag_aa_in_axe(tmp_path):
+    require_chromium()
+    g, frames, _themes, _places = _chain()
+    children, mace_places = _mace_frames()
+    html = build_intel_page(g, **frames, period="p", made_at="x", mace=children, mace_places=mace_places)
+    path = tmp_path / "mace-axe.html"
+    path.write_text(html, encoding="utf-8")
+    report = open_page(path, settle_ms=100)
+    page = report.page
+    try:
+        page.click("#mace-box summary")
+        assert page.locator("#mace-list li.mace-child").count() == 2
+        assert _axe(page) == []
+    finally:
+        page.close()
