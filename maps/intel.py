@@ -301,7 +301,9 @@ def build_intel_page(
     mace_places : DataFrame, optional
         Its places for MACE 2 (``ctxrisk.analytics.protect.mace.mace_places``, exact counts).
     mace_notes : iterable of str
-        Indicators that could not be assessed, shown above the list.
+        Indicators that could not be assessed, shown above the list. The page holds at most
+        :data:`ctxrisk.maps.intel_mace.MACE_LIMIT` children (the first; it says so) and evidence texts of
+        at most :data:`~ctxrisk.maps.intel_mace.EVIDENCE_CHARS` characters, so the list cannot swell the page.
 
     Returns
     -------

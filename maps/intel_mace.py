@@ -15,7 +15,12 @@ import pandas as pd
 from ctxrisk.analytics.protect.mace import INDICATOR_LABELS
 from ctxrisk.pipelines.errors import ValidationError
 
-__all__ = ["MACE_LABELS", "mace_payload"]
+__all__ = ["EVIDENCE_CHARS", "MACE_LABELS", "MACE_LIMIT", "mace_payload"]
+
+#: Most children put into the page (the first in the list's order); ``ctxrisk mace`` gives the whole list.
+MACE_LIMIT = 2_000
+#: Longest evidence text kept per indicator; a longer one is cut at an item boundary and says how many more.
+EVIDENCE_CHARS = 1_500
 
 #: How each indicator is named on the page: the wording of ``ctxrisk mace``.
 MACE_LABELS: dict[str, str] = INDICATOR_LABELS
@@ -42,13 +47,24 @@ def _check(frame: pd.DataFrame, name: str, needed: Iterable[str]) -> None:
         raise ValidationError(msg)
 
 
-def _children(frame: pd.DataFrame, indicators: list[str]) -> dict[str, list]:
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut before ``limit`` characters at a ``"; "`` or ``", "`` item boundary, saying what is left out."""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind("; ", 0, limit), text.rfind(", ", 0, limit))
+    cut = cut if cut > 0 else limit
+    rest = text[cut:].lstrip(";, ")
+    items = rest.count("; ") + rest.count(", ") + 1
+    return f"{text[:cut]} ... and {items} more (see ctxrisk mace)"
+
+
+def _children(frame: pd.DataFrame, indicators: list[str], evidence_chars: int) -> dict[str, list]:
     """One entry per child, in the list's order; ``ev`` pairs each met indicator (its index) with its evidence."""
     code = {name: k for k, name in enumerate(indicators)}
     evidence = []
     for _, row in frame.iterrows():
         met = [m for m in str(row["indicators_met"] or "").split("; ") if m in code]
-        evidence.append([[code[m], _text(row.get(f"evidence_{m}")) or ""] for m in met])
+        evidence.append([[code[m], _shorten(_text(row.get(f"evidence_{m}")) or "", evidence_chars)] for m in met])
     la = frame["looked_after"].astype("boolean")
     return {
         "rank": [int(r) for r in frame["rank"]],
@@ -80,6 +96,8 @@ def mace_payload(
     places: pd.DataFrame | None = None,
     notes: Iterable[str] = (),
     period: str = "",
+    limit: int = MACE_LIMIT,
+    evidence_chars: int = EVIDENCE_CHARS,
 ) -> dict[str, Any]:
     """The page's MACE data.
 
@@ -94,20 +112,31 @@ def mace_payload(
         Indicators that could not be assessed (:attr:`MaceResult.notes`).
     period : str
         The evidence window the list was made for, as shown on the page.
+    limit : int
+        Most children kept (``>= 1``; default :data:`MACE_LIMIT`): the first in the list's order. The page
+        says when the list is longer.
+    evidence_chars : int
+        Longest evidence text per indicator (``>= 40``; default :data:`EVIDENCE_CHARS`): a longer one is cut
+        at an item boundary and ends "... and N more (see ctxrisk mace)".
 
     Returns
     -------
     dict
         ``indicators`` (names, in the frame's order), ``labels``, ``children`` (``rank``, ``id``, ``age``,
-        ``la``, ``latest``, ``ev``: ``[indicator index, evidence text]`` per indicator met), ``places`` (or
-        None), ``notes`` and ``period``.
+        ``la``, ``latest``, ``ev``: ``[indicator index, evidence text]`` per indicator met), ``total`` (children
+        on the whole list), ``places`` (or None), ``notes`` and ``period``.
     """
     _check(children, "mace", _CHILD_COLUMNS)
+    if int(limit) < 1 or int(evidence_chars) < 40:
+        msg = f"limit must be >= 1 and evidence_chars >= 40, got {limit!r} and {evidence_chars!r}"
+        raise ValidationError(msg)
     indicators = [c.removeprefix("evidence_") for c in children.columns if c.startswith("evidence_")]
+    kept = children.head(int(limit))
     return {
         "indicators": indicators,
         "labels": [MACE_LABELS.get(name, name.replace("_", " ")) for name in indicators],
-        "children": _children(children, indicators),
+        "children": _children(kept, indicators, int(evidence_chars)),
+        "total": len(children),
         "places": _places(places),
         "notes": [str(n) for n in notes],
         "period": str(period),

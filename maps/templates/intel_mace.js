@@ -51,10 +51,13 @@ window.IntelMace = (function () {
     };
     more.addEventListener("click", drawMore);
     drawMore();
+    const total = M.total === undefined ? n : M.total;
     return el("div", {},
-      el("p", {class: "small"}, "MACE 1: " + n + (n === 1 ? " child meets" : " children meet") + " at least one " +
+      el("p", {class: "small"}, "MACE 1: " + total + (total === 1 ? " child meets" : " children meet") + " at least one " +
         "indicator (" + M.period + "), sorted by the number and strength of indicators, then the latest evidence. " +
         "A child at risk is listed for the panel to discuss; the list is not a finding about them."),
+      total > n ? el("p", {class: "small mace-note", id: "mace-cut"}, "This page holds the first " + n + " of them; " +
+        "ctxrisk mace gives the whole list.") : null,
       ...M.notes.map((t) => el("p", {class: "small mace-note"}, t)),
       n ? list : el("p", {}, "No child meets an indicator in this window."), more,
       el("h3", {}, "MACE 2: places"), placesTable(M.places, el));
@@ -67,7 +70,7 @@ window.IntelMace = (function () {
     const button = (id) => idIndex.has(id) ? personButton(idIndex.get(id))
       : el("span", {class: "not-in-graph", title: "no link in the association graph"}, id + " (not in the graph)");
     body.replaceChildren(panel(M, button, el));
-    document.getElementById("mace-count").textContent = " (" + M.children.id.length + " children)";
+    document.getElementById("mace-count").textContent = " (" + (M.total === undefined ? M.children.id.length : M.total) + " children)";
     body.addEventListener("click", (ev) => { const b = ev.target.closest("button.person"); if (b) select(+b.dataset.node, true); });
   }
 

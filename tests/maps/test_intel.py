@@ -973,6 +973,14 @@ def test_planted_markup_never_runs(tmp_path):
 # ------------------------------------------------------------------------------------ MACE view
 
 
+def _evidence_matches(shown: str, full: str) -> bool:
+    """The page's evidence is the list's, or (over 1,500 characters) its first items and how many more."""
+    if shown == full:
+        return True
+    head, _, tail = shown.partition(" ... and ")
+    return len(full) > 1_500 and full.startswith(head) and tail.endswith(" more (see ctxrisk mace)")
+
+
 def test_sample_page_carries_the_mace_list_in_its_order(sample):
     data = _data(sample["intel"].read_text(encoding="utf-8"))
     expected = sample["mace"]
@@ -984,7 +992,7 @@ def test_sample_page_carries_the_mace_list_in_its_order(sample):
     assert met == [m.replace("; ", ";") for m in expected["indicators_met"]]
     first = expected.iloc[0]
     for i, text in mace["children"]["ev"][0]:
-        assert text == first[f"evidence_{mace['indicators'][i]}"]
+        assert _evidence_matches(text, first[f"evidence_{mace['indicators'][i]}"])
     # the sample was analysed for locations of concern: MACE 2 lists every place, with exact counts
     places = mace["places"]
     assert places["rank"] and places["rank"] == sorted(places["rank"])
@@ -1017,7 +1025,8 @@ def test_mace_view_lists_children_and_selects_them_in_chromium(sample):
             "stop_search": "searched for drugs or weapons as a child",
         }
         for name in first["indicators_met"].split("; "):
-            assert labels[name] in text and first[f"evidence_{name}"] in text
+            evidence = first[f"evidence_{name}"]
+            assert labels[name] in text and evidence[: min(len(evidence), 200)] in text
         assert "MACE 2: places" in page.inner_text("#mace")
         assert page.locator("#mace-places tr").count() > 1
         # a click on a child in the graph selects them and the camera moves to them
@@ -1110,6 +1119,21 @@ def test_mace_payload_names_indicators_and_keeps_children_outside_the_graph():
     assert _data(build_intel_page(g, **frames, period="p", made_at="x"))["mace"] is None
     with pytest.raises(ValidationError, match="lacks the columns"):
         build_intel_page(g, **frames, period="p", made_at="x", mace=children.drop(columns="indicators_met"))
+
+
+def test_mace_payload_is_bounded_and_says_so():
+    from ctxrisk.maps.intel_mace import mace_payload
+
+    children, _ = _mace_frames()
+    long = "3 episodes within 30 days: " + ", ".join(f"M{i:03d} 2025-01-{i % 28 + 1:02d}" for i in range(100))
+    children.loc[0, "evidence_repeat_missing"] = long
+    payload = mace_payload(children, limit=1, evidence_chars=60)
+    assert payload["total"] == 2 and payload["children"]["id"] == ["c1"]
+    text = payload["children"]["ev"][0][0][1]
+    assert text == "3 episodes within 30 days: M000 2025-01-01 ... and 99 more (see ctxrisk mace)"
+    assert payload["children"]["ev"][0][1][1] == "found with a1 (M1 2025-01-10, graded 2B)"  # short: kept whole
+    with pytest.raises(ValidationError, match="limit must be >= 1"):
+        mace_payload(children, limit=0)
 
 
 def test_planted_markup_in_the_mace_view_never_runs(tmp_path):
