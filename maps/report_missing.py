@@ -319,7 +319,29 @@ def measure_cells(cells: Cells, name: str, measures: pd.DataFrame) -> tuple[floa
     cells.part_of(key("rhi_recorded"), key("rhi_completed"), key("rhi_not_completed"))
     cells.part_of(key("found_located"), key("found_away"), key("found_in_area"))
     cells.part_of(key("episodes"), key("found_located"), key("found_not_located"))
+    for new, old in (("episodes", "episodes"), ("children", "children")):
+        _tie(cells, key(new), ("mis", name, old))
     return float(v["median_hours_to_rhi"]), int(v["rhi_completed"])
+
+
+def _tie(cells: Cells, new: Hashable, old: Hashable) -> None:
+    """Relate a measure to the counts table's figure of the same thing, so neither unlocks the other's secrets.
+
+    Equal values are declared equal (``new = old``); otherwise the larger is the smaller plus a hidden
+    difference (episodes recorded by both sources, counted once here), which is itself protected when small.
+    """
+    old = cells.key(old)
+    if old not in cells.values:
+        return
+    a, b = cells.values[cells.key(new)], cells.values[old]
+    if a == b:
+        cells.relate(new, [old])
+    elif a > b:
+        cells.add(("mis_tie", new, old), a - b, hidden=True)
+        cells.relate(new, [old, ("mis_tie", new, old)])
+    else:
+        cells.add(("mis_tie", new, old), b - a, hidden=True)
+        cells.relate(old, [new, ("mis_tie", new, old)])
 
 
 def _share(page: Page, window: str, num: str, den: str, unit: str) -> tuple[str, str]:
