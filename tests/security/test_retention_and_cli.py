@@ -66,19 +66,19 @@ def test_purge_removes_derived_marts_and_marks_them_stale(site) -> None:
     _root, settings = site
     result = purge(settings, "1y6m", now=NOW)
     assert result.deleted["raw.incidents"] == 1
-    assert result.cleared_marts == {"graph_nodes": 1, "hotspots": 1}
+    # Every derived mart goes, the empty ones the schema declares (hot spot periods, backtest) included.
+    assert result.cleared_marts == {"graph_nodes": 1, "hotspot_backtest": 0, "hotspot_periods": 0, "hotspots": 1}
     con = connect(settings=settings)
     marts = con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
     assert ("hotspots",) not in marts and ("graph_nodes",) not in marts
-    assert sorted(r[0] for r in con.execute("select mart from meta.stale_marts").fetchall()) == [
-        "graph_nodes",
-        "hotspots",
-    ]
+    stale = sorted(r[0] for r in con.execute("select mart from meta.stale_marts").fetchall())
+    assert stale == sorted(result.cleared_marts)
     write_mart(con, "hotspots", pd.DataFrame({"area": ["E01000001"], "events": [1]}))
-    assert [r[0] for r in con.execute("select mart from meta.stale_marts").fetchall()] == ["graph_nodes"]
+    stale = sorted(r[0] for r in con.execute("select mart from meta.stale_marts").fetchall())
+    assert stale == ["graph_nodes", "hotspot_backtest", "hotspot_periods"]
     con.close()
     status = _cli("status", "--warehouse", str(settings.paths.warehouse))
-    assert status.exit_code == 0 and "not rebuilt yet: graph_nodes" in status.output
+    assert status.exit_code == 0 and "not rebuilt yet:" in status.output and "graph_nodes" in status.output
 
 
 def test_purge_removes_processed_copies_that_held_purged_rows(site) -> None:
@@ -110,15 +110,31 @@ def test_a_purge_with_nothing_older_leaves_marts_alone(site) -> None:
         ["missing", "children"],
         ["mace"],
         ["report", "--out", "r.html"],
+        ["ingest", "incidents", "i.csv"],
+        ["ingest", "boundaries", "b.geojson", "--level", "ward"],
     ],
 )
 def test_a_mistyped_warehouse_creates_nothing(tmp_path: Path, monkeypatch, command) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "i.csv").write_text(ONLY_NEW)  # a good file: the missing warehouse is what is refused
     typo = tmp_path / "typo" / "nested" / "wh.duckdb"
     result = _cli(*command, "--warehouse", str(typo))
     assert result.exit_code != 0
     assert "does not exist" in result.output and "ctxrisk init" in result.output
     assert not (tmp_path / "typo").exists()
+
+
+def test_ingest_into_a_missing_warehouse_says_run_init_first_and_exits_1(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "wh.duckdb"
+    (tmp_path / "i.csv").write_text(ONLY_NEW)
+    result = _cli("ingest", "incidents", str(tmp_path / "i.csv"), "--warehouse", str(target))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"ctxrisk init --warehouse {target}" in " ".join(result.output.split())
+    assert not (tmp_path / "new").exists()
+    assert _cli("init", "--warehouse", str(target)).exit_code == 0
+    result = _cli("ingest", "incidents", str(tmp_path / "i.csv"), "--warehouse", str(target))
+    assert result.exit_code == 0, result.output
+    assert "read 1 = loaded 1 + rejected 0" in result.output
 
 
 def test_init_creates_the_warehouse(tmp_path: Path) -> None:
