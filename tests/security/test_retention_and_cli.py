@@ -238,3 +238,24 @@ def test_ingest_of_files_named_with_markup_prints_them_as_written(tmp_path: Path
     result = _cli("ingest", "incidents", str(good), str(bad), "--warehouse", str(warehouse))
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "[red]good.csv" in result.output and "[blink]bad.csv" in result.output
+
+
+def test_locations_on_a_small_incidents_only_warehouse_is_a_table_not_a_traceback(tmp_path: Path) -> None:
+    """Issue 24 item 10: 20 incidents, no persons nor boundaries; `locations` before and after `hotspots`."""
+    warehouse = str(tmp_path / "wh.duckdb")
+    rows = [
+        f"I{i},2025-0{1 + i % 9}-1{i % 9}T10:00,{51.51 + i * 0.0004:.5f},{-0.09 + (i * 7 % 20) * 0.0005:.5f},cse"
+        for i in range(20)
+    ]
+    path = tmp_path / "incidents.csv"
+    path.write_text("incident_id,occurred_at,latitude,longitude,category\n" + "\n".join(rows) + "\n")
+    assert _cli("init", "--warehouse", warehouse).exit_code == 0
+    assert "read 20 = loaded 20 + rejected 0" in _cli("ingest", "incidents", str(path), "--warehouse", warehouse).output
+    for args in (["locations", "--top", "10"], ["hotspots"], ["locations", "--top", "10"]):
+        result = _cli(*args, "--warehouse", warehouse)
+        assert result.exit_code == 0, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "Traceback" not in result.output
+    assert "No location of concern" in result.output
+    result = _cli("locations", "--top", "10", "--format", "csv", "--warehouse", warehouse)
+    assert result.exit_code == 0 and result.stdout.startswith("rank,unit_id,name,score")
