@@ -116,7 +116,8 @@ def ingest(
     try:
         settings = settings_from(config, warehouse)
         key = load_key(key_file=key_file) if pseudonymise else None
-        con = connect(settings=settings)
+        # Only `init` (and a run whose settings file names the warehouse) creates one: a mistyped path says so.
+        con = connect(settings=settings, create=False)
     except CtxriskError as exc:
         raise fail(exc) from exc
     options = {"level": level, "code_field": code_field, "name_field": name_field}

@@ -26,7 +26,9 @@ def bad_files(tmp_path):
         [f"A{i},{SECRET},53.1,-2.4,Drug supply" for i in range(7)] + ["G1,2024-01-01T10:00,53.1,-2.4,Drug supply"],
     )
     two = write_csv(tmp_path / "two.csv", HEADER, ["B1,2024-01-01T10:00,999,-2.4,Drug supply", "B2,,53.1,-2.4,x"])
-    return tmp_path / "w.duckdb", one, two
+    wh = tmp_path / "w.duckdb"
+    assert runner.invoke(app, ["init", "--warehouse", str(wh)]).exit_code == 0  # ingest creates no warehouse
+    return wh, one, two
 
 
 def _ingest(wh, *paths, fmt="table"):
@@ -68,6 +70,7 @@ def test_ingest_json_carries_the_first_rejected_rows_of_each_file(bad_files):
 
 def test_a_clean_ingest_prints_no_rejected_rows(tmp_path):
     path = write_csv(tmp_path / "ok.csv", HEADER, ["G1,2024-01-01T10:00,53.1,-2.4,Drug supply"])
+    assert runner.invoke(app, ["init", "--warehouse", str(tmp_path / "w.duckdb")]).exit_code == 0
     r = _ingest(tmp_path / "w.duckdb", path)
     assert r.exit_code == 0, r.output
     assert "read 1 = loaded 1 + rejected 0" in r.stdout and "rejected rows" not in r.stdout
