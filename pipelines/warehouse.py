@@ -188,7 +188,7 @@ def connect(
         Loaded with :func:`ctxrisk.pipelines.settings.load_settings` when None.
     create : bool
         Create the file (and its folders) when missing. Commands that only read or analyse pass False, so a
-        mistyped ``--warehouse`` creates nothing and says so (only ``init``, ``ingest`` and ``run`` create).
+        mistyped ``--warehouse`` creates nothing and says so (only ``init`` and ``run`` create).
 
     Returns
     -------
@@ -302,6 +302,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
             raise
     finally:
         _OPEN_TRANSACTIONS.pop(key, None)
+
+
+def stale_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Marts emptied by a purge and not rebuilt since: ``mart -> reason`` (``meta.stale_marts``).
+
+    A reader treats a stale mart as not built: its rows were removed with the records they came from, and an
+    empty mart would otherwise read as "nothing found".
+    """
+    try:
+        rows = con.execute("select mart, reason from meta.stale_marts order by mart").fetchall()
+    except duckdb.CatalogException:  # a warehouse older than the table
+        return {}
+    return {str(m): str(r) for m, r in rows}
 
 
 def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> int:

@@ -15,7 +15,7 @@ from ctxrisk.cli.main import app
 from ctxrisk.jobs import run as jobs
 from ctxrisk.pipelines.purge import purge
 from ctxrisk.pipelines.settings import load_settings
-from ctxrisk.pipelines.warehouse import connect, write_mart
+from ctxrisk.pipelines.warehouse import connect, stale_marts, write_mart
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 OLD_AND_NEW = (
@@ -66,10 +66,12 @@ def test_purge_removes_derived_marts_and_marks_them_stale(site) -> None:
     _root, settings = site
     result = purge(settings, "1y6m", now=NOW)
     assert result.deleted["raw.incidents"] == 1
+    # only marts that held rows are stale; each is emptied, keeping its declared columns
     assert result.cleared_marts == {"graph_nodes": 1, "hotspots": 1}
     con = connect(settings=settings)
-    marts = con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
-    assert ("hotspots",) not in marts and ("graph_nodes",) not in marts
+    assert con.execute("select count(*) from marts.hotspots").fetchone()[0] == 0
+    assert con.execute("select count(*) from marts.graph_nodes").fetchone()[0] == 0
+    assert set(stale_marts(con)) == {"graph_nodes", "hotspots"}
     assert sorted(r[0] for r in con.execute("select mart from meta.stale_marts").fetchall()) == [
         "graph_nodes",
         "hotspots",
@@ -110,15 +112,31 @@ def test_a_purge_with_nothing_older_leaves_marts_alone(site) -> None:
         ["missing", "children"],
         ["mace"],
         ["report", "--out", "r.html"],
+        ["ingest", "incidents", "i.csv"],
+        ["ingest", "boundaries", "b.geojson", "--level", "ward"],
     ],
 )
 def test_a_mistyped_warehouse_creates_nothing(tmp_path: Path, monkeypatch, command) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "i.csv").write_text(ONLY_NEW)  # a good file: the missing warehouse is what is refused
     typo = tmp_path / "typo" / "nested" / "wh.duckdb"
     result = _cli(*command, "--warehouse", str(typo))
     assert result.exit_code != 0
     assert "does not exist" in result.output and "ctxrisk init" in result.output
     assert not (tmp_path / "typo").exists()
+
+
+def test_ingest_into_a_missing_warehouse_says_run_init_first_and_exits_1(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "wh.duckdb"
+    (tmp_path / "i.csv").write_text(ONLY_NEW)
+    result = _cli("ingest", "incidents", str(tmp_path / "i.csv"), "--warehouse", str(target))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"ctxrisk init --warehouse {target}" in " ".join(result.output.split())
+    assert not (tmp_path / "new").exists()
+    assert _cli("init", "--warehouse", str(target)).exit_code == 0
+    result = _cli("ingest", "incidents", str(tmp_path / "i.csv"), "--warehouse", str(target))
+    assert result.exit_code == 0, result.output
+    assert "read 1 = loaded 1 + rejected 0" in result.output
 
 
 def test_init_creates_the_warehouse(tmp_path: Path) -> None:
@@ -206,7 +224,8 @@ def test_no_steering_map_is_drawn_from_marts_a_purge_removed(site) -> None:
     purge(settings, "1y6m", now=NOW)
     out = root / "map.html"
     result = _cli("map", "steering", "--out", str(out), "--warehouse", str(settings.paths.warehouse))
-    assert result.exit_code == 1 and "no marts.hotspots" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "emptied by a purge" in said and "marts.hotspots" in said
     assert not out.exists()
 
 
@@ -222,3 +241,43 @@ def test_ingest_of_files_named_with_markup_prints_them_as_written(tmp_path: Path
     result = _cli("ingest", "incidents", str(good), str(bad), "--warehouse", str(warehouse))
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "[red]good.csv" in result.output and "[blink]bad.csv" in result.output
+
+
+def test_readers_treat_a_purged_mart_as_not_built(tmp_path: Path) -> None:
+    from ctxrisk.analytics.protect.links import flagged_adults
+    from ctxrisk.maps.indicators import locations_of_concern
+    from ctxrisk.pipelines.settings import load_settings
+
+    con = connect(settings=load_settings(None, warehouse=tmp_path / "w.duckdb"))
+    write_mart(con, "graph_adults_of_concern", pd.DataFrame({"person_id": ["A1"], "flagged": [True]}))
+    write_mart(con, "locations_of_concern", pd.DataFrame({"rank": [1], "unit_id": ["89195da49a3ffff"]}))
+    assert flagged_adults(con).ids == frozenset({"A1"}) and locations_of_concern(con) is not None
+    con.execute("delete from marts.graph_adults_of_concern")
+    con.execute("delete from marts.locations_of_concern")
+    con.execute(
+        "insert into meta.stale_marts values ('graph_adults_of_concern', now(), 'purge'), "
+        "('locations_of_concern', now(), 'purge')"
+    )
+    assert not flagged_adults(con).assessed and locations_of_concern(con) is None
+    con.close()
+
+
+def test_locations_on_a_small_incidents_only_warehouse_is_a_table_not_a_traceback(tmp_path: Path) -> None:
+    """Issue 24 item 10: 20 incidents, no persons nor boundaries; `locations` before and after `hotspots`."""
+    warehouse = str(tmp_path / "wh.duckdb")
+    rows = [
+        f"I{i},2025-0{1 + i % 9}-1{i % 9}T10:00,{51.51 + i * 0.0004:.5f},{-0.09 + (i * 7 % 20) * 0.0005:.5f},cse"
+        for i in range(20)
+    ]
+    path = tmp_path / "incidents.csv"
+    path.write_text("incident_id,occurred_at,latitude,longitude,category\n" + "\n".join(rows) + "\n")
+    assert _cli("init", "--warehouse", warehouse).exit_code == 0
+    assert "read 20 = loaded 20 + rejected 0" in _cli("ingest", "incidents", str(path), "--warehouse", warehouse).output
+    for args in (["locations", "--top", "10"], ["hotspots"], ["locations", "--top", "10"]):
+        result = _cli(*args, "--warehouse", warehouse)
+        assert result.exit_code == 0, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "Traceback" not in result.output
+    assert "No location of concern" in result.output
+    result = _cli("locations", "--top", "10", "--format", "csv", "--warehouse", warehouse)
+    assert result.exit_code == 0 and result.stdout.startswith("rank,unit_id,name,score")
