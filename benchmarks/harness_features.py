@@ -92,7 +92,10 @@ def _report_goal(r: dict[str, Any] | None) -> dict:
     pdf = _get(r, "pdf_median_seconds") if _get(r, "incidents") == ONE_MILLION else None
     runs = _get(r, "pdf_seconds") or []
     return _goal(
-        "PDF report at 1M incidents in under 20 s", pdf, GOAL_REPORT_PDF_S, f"{pdf} s (median of {len(runs)} runs)"
+        "PDF report at 1M incidents in under 20 s",
+        pdf,
+        GOAL_REPORT_PDF_S,
+        f"{pdf} s (median of {len(runs)} runs; {_when(r or {})})",
     )
 
 
@@ -133,9 +136,10 @@ def _steering_goals(r: dict[str, Any] | None) -> list[dict]:
     size, opened = _get(sized, "page_bytes"), _get(sized, "browser_load_median_seconds")
     runs = _get(sized, "browser_load_seconds") or []
     return [
-        _goal("steering page at 1M incidents under 5 MB", size, GOAL_STEERING_BYTES, f"{(size or 0) / 1e6:.2f} MB"),
+        _goal("steering page at 1M incidents under 5 MB", size, GOAL_STEERING_BYTES,
+              f"{(size or 0) / 1e6:.2f} MB ({_when(r or {})})"),
         _goal("steering page at 1M incidents opens in Chromium in under 2 s", opened, GOAL_STEERING_OPEN_S,
-              f"{opened} s (median `loadEventEnd` of {len(runs)} loads)"),
+              f"{opened} s (median `loadEventEnd` of {len(runs)} loads; {_when(r or {})})"),
     ]  # fmt: skip
 
 
@@ -206,8 +210,17 @@ def _report_section(r: dict[str, Any]) -> list[str]:
         ("HTML size", _kb(r.get("html_bytes"))),
         ("PDF size", _kb(r.get("pdf_bytes"))),
     ]
-    head = f"`python benchmarks/bench_report.py` at {r.get('incidents', 0):,} incidents (issue 21); load not recorded."
+    head = f"`python benchmarks/bench_report.py` at {r.get('incidents', 0):,} incidents (issue 21); {_when(r)}."
     return ["## PDF report", "", head, "", *_table(("measure", "value"), rows)]
+
+
+def _when(r: dict[str, Any]) -> str:
+    """When and at what load a result was measured, from ``measured_at`` and ``load_average_1min`` if present."""
+    when = f"measured {r['measured_at']}" if r.get("measured_at") else "date not recorded"
+    load = r.get("load_average_1min")
+    if isinstance(load, list) and load:
+        return f"{when}, load average {' → '.join(str(x) for x in load)}"
+    return f"{when}, load not recorded"
 
 
 def _kb(v: int | None) -> str | None:
@@ -278,7 +291,7 @@ def _steering_section(r: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
     head = (
         f"`python benchmarks/bench_steering_map.py` at {r.get('incidents', 0):,} incidents (issue 21), "
-        f"boundaries: {', '.join(r.get('boundaries', [])) or 'none'}; load not recorded."
+        f"boundaries: {', '.join(r.get('boundaries', [])) or 'none'}; {_when(r)}."
     )
     return ["## Steering page at scale", "", head, "", *_table(("step or measure", "value"), rows)]
 

@@ -373,6 +373,7 @@ def test_feature_sections_render_what_each_file_holds(tmp_path):
         (tmp_path / f"{name}.json").write_text(json.dumps(result), encoding="utf-8")
     (tmp_path / "unrelated.json").write_text("{}", encoding="utf-8")
     features = harness_features.load_features(tmp_path)
+    features["steering_map"] |= {"measured_at": "2026-12-05T09:08Z", "load_average_1min": [1.24, 1.27]}
     assert list(features) == ["intel", "report", "missing", "graph_step", "steering_map"]
     features["real_data_hotspots"] = {
         "city": {"unit": "h3:10", "units": 1074, "hot": 52, "events_used": 14_764, "backtest_drawn": [
@@ -388,7 +389,9 @@ def test_feature_sections_render_what_each_file_holds(tmp_path):
         "## Hot spots on real data",
     ]
     assert "| PDF, median | 8.1 s |" in lines
+    assert any(line.endswith("(issue 21); date not recorded, load not recorded.") for line in lines)
     assert "| `ctxrisk mace` as a command (new process, CSV out) | 8.32 s |" in lines
     assert "| - | - | 79.2 s | 28.9 s | 8.54 → None | - |" in lines  # what a run did not record is "-"/None
+    assert any(line.endswith("; measured 2026-12-05T09:08Z, load average 1.24 → 1.27.") for line in lines)
     assert "| city | h3:10 | - | 1,074 | 14,764 | 52 | - |" in lines
     assert "| kde | 13 | 6,008 | 9,855 | - | - | 0.82 |" in lines
