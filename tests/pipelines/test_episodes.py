@@ -193,3 +193,41 @@ def test_reasons_name_the_kept_episode_in_the_local_zone():
     mask, reasons = overlapping_episodes(rows, empty, timezone="Europe/London")
     assert mask.tolist() == [False, True]
     assert reasons == ["overlaps episode A of the same child (2026-07-01 18:00 to 2026-07-02 09:00), on line 2"]
+
+
+def test_pseudonymised_files_are_checked_on_their_pseudonyms(tmp_path, con, settings):
+    key = b"a-test-key-of-enough-length"
+    first = missing_file(tmp_path, "a.csv", "M1,P1,2026-03-01T18:00,2026-03-02T09:00\n")
+    ingest_file(con, "missing", first, settings=settings, pseudonymise_key=key)
+    later = missing_file(
+        tmp_path,
+        "b.csv",
+        """
+        M2,P1,2026-03-02T08:00,2026-03-02T10:00
+        M3,P2,2026-03-02T08:00,2026-03-02T10:00
+        """,
+    )
+    result = ingest_file(con, "missing", later, settings=settings, pseudonymise_key=key)
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+    ((line, column, value, reason, rule),) = refused(con)
+    assert (line, column, value, rule) == (2, "started_at", "2026-03-02 08:00", "overlap")
+    assert reason.startswith("overlaps episode M1 of the same child") and "P1" not in reason
+
+
+def test_an_episode_with_no_end_after_a_closed_one_is_kept(tmp_path, con, settings):
+    path = missing_file(
+        tmp_path,
+        "m.csv",
+        """
+        M1,P1,2026-03-01T18:00,2026-03-02T09:00
+        M2,P1,2026-03-02T09:00,
+        """,
+    )
+    result = ingest_file(con, "missing", path, settings=settings)
+    assert (result.rows_loaded, result.rows_rejected) == (2, 0)
+    later = missing_file(tmp_path, "n.csv", "M3,P1,2026-02-20T10:00,2026-03-01T18:30\n")
+    assert ingest_file(con, "missing", later, settings=settings).rows_rejected == 1
+    (row,) = refused(con)
+    assert row[3] == (
+        "overlaps episode M1 of the same child (2026-03-01 18:00 to 2026-03-02 09:00), stored from an earlier file"
+    )
