@@ -304,6 +304,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         _OPEN_TRANSACTIONS.pop(key, None)
 
 
+def stale_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Marts emptied by a purge and not rebuilt since: ``mart -> reason`` (``meta.stale_marts``).
+
+    A reader treats a stale mart as not built: its rows were removed with the records they came from, and an
+    empty mart would otherwise read as "nothing found".
+    """
+    try:
+        rows = con.execute("select mart, reason from meta.stale_marts order by mart").fetchall()
+    except duckdb.CatalogException:  # a warehouse older than the table
+        return {}
+    return {str(m): str(r) for m, r in rows}
+
+
 def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> int:
     """Atomically replace table ``marts.<name>`` with ``df``; return its row count.
 

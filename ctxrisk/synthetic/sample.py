@@ -165,7 +165,7 @@ def ground_truth(plan: _Plan, seed: int, enc: _Encoder) -> dict[str, object]:
 
 _README = """# Synthetic sample partnership data (not real people)
 
-Every row in this folder was **made up** by `ctxrisk/synthetic/` (seed {seed}, {incidents:,} incidents).
+Every row in this folder was **made up** by `ctxrisk/synthetic/sample.py` (seed {seed}, {incidents:,} incidents).
 No row describes a real person, incident or place of concern. The towns are real Cheshire East towns,
 used only so that maps look familiar; the planted sites are invented points near them, named by type
 and town (for example "Park (Crewe)"), and do not refer to any real business or venue.
