@@ -2,10 +2,12 @@
 
 Episodes are drawn chunk by chunk and a child may be drawn again in a later chunk, so the times of every
 episode written so far are held here. An episode that would overlap one already placed for its child (each
-starting before the other ends; an open episode runs on to the end of the window and beyond) is moved by
-whole weeks, keeping its weekday and hour, to the nearest week where it fits inside the window; failing
-that, a background episode is given to another background child free at its time (its from-place moves
-with the child's home). Ingest refuses overlapping episodes of one child (``docs/data-model.md``).
+starting before the other ends, or both starting together; an open episode runs on past the window) is moved
+by whole weeks, keeping its weekday and hour, to the nearest week inside the window its child has free: up
+to ``NEAR_WEEKS`` either side for a background episode, any week for a planted one (its child is in the
+ground truth). An episode no such week holds is given to another background child free at its time (its
+from-place moves with the child's home), or failing that moved to any free week. Ingest refuses overlapping
+episodes of one child (``docs/data-model.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 from ctxrisk.synthetic.world import PERIOD_MINUTES
 
 WEEK = 7 * 1440
-#: Shifts tried for an episode that overlaps: this many weeks either side (all weeks for a planted episode).
+#: Shifts tried first for an overlapping background episode: this many weeks either side.
 NEAR_WEEKS = 8
 #: Other children tried for a background episode that fits in no week nearby.
 OTHER_CHILDREN = 200
@@ -83,23 +85,33 @@ class Timeline:
         """
         ends = np.where(f["dur"] >= 0, f["t"] + f["dur"], _OPEN)
         rows = zip(f["person"].tolist(), f["t"].tolist(), ends.tolist(), strict=True)
+        every = PERIOD_MINUTES // WEEK
         for row, (person, start, end) in enumerate(rows):
             child = self._child(person)
             if child.free(start, end):
                 child.add(start, end)
                 continue
-            delta = self._shift(child, start, end, every_week=bool(planted[row]))
-            if delta is not None:
-                self._move(f, row, delta)
-                child.add(start + delta, end if end == _OPEN else end + delta)
-                self.moved += 1
+            # A planted episode keeps its child (the ground truth names it) unless no week can hold it.
+            if self._fit(f, row, child, start, end, weeks=every if planted[row] else NEAR_WEEKS):
                 continue
-            self._reassign(f, row, start, end)
+            if self._reassign(f, row, start, end) or self._fit(f, row, child, start, end, weeks=every):
+                continue
+            msg = f"no week and no child is free for a synthetic missing episode at minute {start}"
+            raise RuntimeError(msg)
+
+    def _fit(self, f: dict[str, np.ndarray], row: int, child: _Child, start: int, end: int, *, weeks: int) -> bool:
+        """Move the episode by the nearest whole number of weeks (up to ``weeks``) that its child has free."""
+        delta = self._shift(child, start, end, weeks=weeks)
+        if delta is None:
+            return False
+        self._move(f, row, delta)
+        child.add(start + delta, end if end == _OPEN else end + delta)
+        self.moved += 1
+        return True
 
     @staticmethod
-    def _shift(child: _Child, start: int, end: int, *, every_week: bool) -> int | None:
-        """Minutes to move the episode by (whole weeks, nearest first) so it fits, or None."""
-        weeks = PERIOD_MINUTES // WEEK if every_week else NEAR_WEEKS
+    def _shift(child: _Child, start: int, end: int, *, weeks: int) -> int | None:
+        """Minutes to move the episode by (whole weeks, nearest first, earlier before later) so it fits, or None."""
         for k in range(1, weeks + 1):
             for delta in (-k * WEEK, k * WEEK):
                 s = start + delta
@@ -118,8 +130,8 @@ class Timeline:
         if f["offer"][row] < 0:
             f["done"][row] = -1
 
-    def _reassign(self, f: dict[str, np.ndarray], row: int, start: int, end: int) -> None:
-        """Give the episode to another background child free at its time (kept as it is if none is)."""
+    def _reassign(self, f: dict[str, np.ndarray], row: int, start: int, end: int) -> bool:
+        """Give the episode to another background child free at its time; False when none of those tried is."""
         lo, hi = self._children
         for person in self._rng.integers(lo, hi, OTHER_CHILDREN):
             child = self._child(int(person))
@@ -132,6 +144,5 @@ class Timeline:
             f["person"][row] = person
             child.add(start, end)
             self.reassigned += 1
-            return
-        msg = f"no child is free for a synthetic missing episode at minute {start}"
-        raise RuntimeError(msg)
+            return True
+        return False
