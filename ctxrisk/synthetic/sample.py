@@ -198,7 +198,10 @@ def _write_readme(out_dir: Path, summary: SampleSummary, plan: _Plan, ext: str) 
         "incidents": "incidents with time, place, category, theme, location type",
         "persons": "pseudonymous people: birth month, sex, looked after (children)",
         "involvements": "who was involved in which incident, missing episode or intelligence item, and how",
-        "missing": "missing and away episodes: from and found-at places, found with, return home interviews",
+        "missing": (
+            "missing and away episodes: from and found-at places, found with, return home interviews; "
+            "no two episodes of one child overlap"
+        ),
         "associations": "links between people, some graded 3x5x2",
         "intelligence": "graded intelligence items naming people",
         "screenings": "exploitation screening tool results (pre_screen, full)",

@@ -196,8 +196,8 @@ def test_sample_report_end_to_end(sample):
     html = build_report(con, settings=settings, today=datetime(2026, 11, 26).date(), generated_at=FIXED)
     assert "outcome report: 2026Q3" in html
     assert _row(html, "All themes")[-2:] == ["640", "754"]
-    assert _row(html, "Missing and away episodes") == ["84", "92", "up 10%"]
-    assert _row(html, "Offered within 72 hours of return")[:2] == ["59% (42 of 71 returns)", "75% (58 of 77 returns)"]
+    assert _row(html, "Missing and away episodes") == ["85", "91", "up 7%"]
+    assert _row(html, "Offered within 72 hours of return")[:2] == ["60% (43 of 72 returns)", "75% (57 of 76 returns)"]
     ids, coords = warehouse_secrets(con)
     assert len(ids) == 2000 and len(coords) > 5000
     assert scan_for_leaks(html, person_ids=ids, coordinates=coords) == []
