@@ -143,6 +143,8 @@ class LayerState:
         Area layers (drawn under) and cell layers (kept on top).
     themed : list of (layer, theme)
         Cell layers of one theme, for the theme filter.
+    filter_themes : list of str
+        Further themes the theme filter offers (those of the per-theme hot spots it switches).
     """
 
     fmap: folium.Map
@@ -153,6 +155,7 @@ class LayerState:
     area_groups: list[Any] = field(default_factory=list)
     cell_groups: list[Any] = field(default_factory=list)
     themed: list[tuple[Any, str]] = field(default_factory=list)
+    filter_themes: list[str] = field(default_factory=list)
 
 
 def _label_marker(lat: float, lon: float, text: str, css: str) -> folium.Marker:
@@ -322,6 +325,7 @@ def add_hotspots(
     *,
     as_periods: bool,
     show_not_significant: bool,
+    legend_also: Sequence[Any] = (),
 ) -> list[Any]:
     """Gi* hot and cold spot cells: one layer per ``(label, cells, shown first, theme)``, with their legend.
 
@@ -362,7 +366,8 @@ def add_hotspots(
     state.generated += [lab for _c, lab in items]
     if groups:
         # With a period selector one base layer always shows, so the legend always shows too.
-        Legend("Hot spots (Getis-Ord Gi*, FDR-adjusted)", items, layers=() if as_periods else groups).add_to(state.fmap)
+        shown_with = () if as_periods else [*groups, *legend_also]  # per-theme layers show the same classes
+        Legend("Hot spots (Getis-Ord Gi*, FDR-adjusted)", items, layers=shown_with).add_to(state.fmap)
     state.cell_groups += groups
     return groups
 
@@ -418,7 +423,7 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> dict[Any, 
     """
     themes_by_place = {idx: themes_of(value) or ["other"] for idx, value in locs["themes"].items()}
     present = state.order(list(dict.fromkeys(t for ts in themes_by_place.values() for t in ts)))
-    themed_layers = sorted({t for _l, t in state.themed})
+    themed_layers = state.order(sorted({t for _l, t in state.themed} | set(state.filter_themes)))
     known = list(dict.fromkeys(present + themed_layers))
     labels = {t: state.theme_label(t) for t in known}  # set as textContent by the filter
     colours = {t: theme_colour(t, known) for t in known}
