@@ -330,7 +330,8 @@ def add_hotspots(
     """Gi* hot and cold spot cells: one layer per ``(label, cells, shown first, theme)``, with their legend.
 
     With ``as_periods`` each part is a *base* layer (one period shows at a time, radio buttons under the
-    heading "Period"); otherwise an overlay (per theme). Counts under the threshold read ``"<5"``.
+    heading "Period"); otherwise an overlay (per theme). Counts under the threshold read ``"<5"``. Without
+    periods the legend shows while any of these layers or of ``legend_also`` (per-theme cells) is on.
     """
     groups = []
     for label, part, first, theme in parts:
