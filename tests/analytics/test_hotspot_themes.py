@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import h3
 import numpy as np
+import pandas as pd
 import pytest
 from support.hotspot_fixtures import sample_warehouse, truth, write_csv
 
@@ -79,3 +80,37 @@ def test_a_theme_run_is_the_themed_whole_run_on_the_same_region(tmp_path, settin
 def test_points_are_refused(settings, con):
     with pytest.raises(ValidationError, match="areas or H3 cells"):
         run_theme_hotspots(con, settings=settings, unit="points")
+
+
+def test_real_city_of_london_themes_add_up_to_the_whole_run(tmp_path):
+    # data we did not make: six months of police.uk street crime for the City of London
+    from support import shared_data_path
+
+    from ctxrisk.analytics.hotspot_themes import periods_of
+    from ctxrisk.analytics.hotspots import run_hotspot_periods
+    from ctxrisk.pipelines.runner import ingest_one
+    from ctxrisk.pipelines.settings import load_settings
+
+    folder = shared_data_path("police_uk", "street", "city-of-london-monthly")
+    settings = load_settings(None, warehouse=tmp_path / "city.duckdb")
+    con = connect(settings=settings)
+    for path in sorted(folder.glob("*-city-of-london-street.csv"))[:6]:
+        ingest_one(con, "police-uk-street", path, settings=settings)
+    whole = run_hotspots(con, settings=settings)
+    unit = whole.parameters["unit"]
+    periods = run_hotspot_periods(con, settings=settings, unit=unit)
+    frame = run_theme_hotspots(con, settings=settings, unit=unit, periods=periods_of(periods))
+    runs = con.execute("select themes, since, until, events_used from meta.hotspot_runs where analysis = 'theme'").df()
+    con.close()
+    assert set(frame["unit_type"]) == {unit} and (frame["bin"] != 0).all()
+    # each theme's quarters add up to its whole run, and the themes' whole runs to the overall run
+    totals = 0
+    for _theme, group in runs.groupby("themes"):
+        widest = group.assign(days=pd.to_datetime(group["until"]) - pd.to_datetime(group["since"]))
+        top = widest["days"].idxmax()
+        assert group.drop(index=top)["events_used"].sum() == group.loc[top, "events_used"]
+        totals += int(group.loc[top, "events_used"])
+    assert totals == int(whole.frame["events_used"].iloc[0])
+    # police.uk violence and sexual offences are the City's commonest theme: it has hot cells of its own
+    hot = frame[(frame["period"] == "all") & frame["hot"]]
+    assert (hot["theme"] == "serious_violence").any()
