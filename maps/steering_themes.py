@@ -13,7 +13,9 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
@@ -56,28 +58,40 @@ def check_theme_parts(
     return out
 
 
+def _dissolved(cells: gpd.GeoDataFrame) -> tuple[list[int], list[Any]]:
+    """The cells of each Gi* bin merged into one outline (adjacent cells share their edges): bins, outlines."""
+    bins = sorted(set(int(b) for b in cells["bin"]), reverse=True)
+    geoms = []
+    for b in bins:
+        part = np.asarray(cells.geometry.values[(cells["bin"] == b).to_numpy()], dtype=object)
+        geoms.append(shapely.union_all(part, grid_size=1e-6))
+    return bins, geoms
+
+
 def add_theme_hotspots(state: LayerState, parts: Sequence[tuple[int, str, gpd.GeoDataFrame]]) -> list[tuple]:
     """One hidden layer per ``(period index, theme, cells)``, kept out of the layer control.
 
-    Returns ``(layer, period index, theme)`` for :class:`ThemeHotspots`. Tooltips say the Gi* class, theme
-    and z, never a count.
+    The cells of each confidence class are drawn as one merged outline: a theme and period can flag
+    thousands of cells, mostly side by side, and merging drops their inner edges (at a million incidents
+    most of the page's bytes). Returns ``(layer, period index, theme)`` for :class:`ThemeHotspots`. Tooltips
+    say the Gi* class and the theme, never a count.
     """
     out = []
     for index, theme, cells in parts:
         label = state.theme_label(theme)
+        bins, geoms = _dissolved(cells)
         shown = gpd.GeoDataFrame(
             {
-                "label": [GI_BINS[b][0] for b in cells["bin"]],
+                "label": [GI_BINS[b][0] for b in bins],
                 "theme": esc(label),
-                "z": [f"{z:.2f}" for z in cells["z"]],
-                "fill": [GI_BINS[b][1] for b in cells["bin"]],
+                "fill": [GI_BINS[b][1] for b in bins],
             },
-            geometry=cells.geometry.values,
+            geometry=geoms,
             crs=4326,
         )
         group = folium.FeatureGroup(name=esc(f"Hot spots: {label}"), show=False, control=False).add_to(state.fmap)
         folium.GeoJson(
-            feature_collection(shown, ["label", "theme", "z", "fill"]),
+            feature_collection(shown, ["label", "theme", "fill"]),
             style_function=lambda f: {
                 "fillColor": f["properties"]["fill"],
                 "color": f["properties"]["fill"],
@@ -85,9 +99,7 @@ def add_theme_hotspots(state: LayerState, parts: Sequence[tuple[int, str, gpd.Ge
                 "opacity": 0.9,
                 "fillOpacity": 0.8,
             },
-            tooltip=folium.GeoJsonTooltip(fields=["label", "theme", "z"], aliases=["Gi*", "Theme", "z"])
-            if len(shown)
-            else None,
+            tooltip=folium.GeoJsonTooltip(fields=["label", "theme"], aliases=["Gi*", "Theme"]) if len(shown) else None,
         ).add_to(group)
         state.generated.append(label)
         out.append((group, index, theme))

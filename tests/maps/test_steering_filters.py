@@ -12,6 +12,7 @@ import re
 from datetime import date
 
 import pytest
+import shapely
 from support import steering_fixtures as F
 from support.browser import axe_violations, open_page, require_chromium
 
@@ -73,8 +74,21 @@ def filters_page(tmp_path_factory):
 
 
 def _fills(page) -> dict[str, int]:
-    fills = page.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => e.getAttribute('fill'))")
-    return {colour: fills.count(colour) for colour in (HOT99, HOT95, COLD90) if colour in fills}
+    """Outlines drawn per Gi* colour: each ring (``M`` of a path) is one cell or one run of adjacent cells."""
+    paths = page.eval_on_selector_all(
+        "path.leaflet-interactive", "els => els.map(e => [e.getAttribute('fill'), e.getAttribute('d') || ''])"
+    )
+    out: dict[str, int] = {}
+    for fill, d in paths:
+        if fill in (HOT99, HOT95, COLD90):
+            out[fill] = out.get(fill, 0) + d.count("M")
+    return out
+
+
+def _rings(indices: list[int]) -> int:
+    """Outlines of these cells once adjacent ones are merged (a theme's cells are drawn merged)."""
+    union = shapely.union_all([F.cell_polygon(F.CELLS[i]) for i in indices], grid_size=1e-6)
+    return len(getattr(union, "geoms", [union]))
 
 
 def _tick(page, *, only: set[str] | None) -> None:
@@ -107,11 +121,12 @@ def test_choosing_a_theme_switches_the_hot_spot_cells_to_that_themes(filters_pag
     overall = _fills(page)
     assert overall.get(HOT99) == 1 and HOT95 not in overall  # the overall Q3 run: one 99% cell
     _tick(page, only={"Child sexual exploitation"})
-    assert _fills(page) == {HOT95: 2}  # CSE's own Q3 cells, and nothing of the overall run
+    assert _fills(page) == {HOT95: _rings([0, 1])}  # CSE's own Q3 cells, and nothing of the overall run
     _tick(page, only={"Child sexual exploitation", "County lines"})
-    assert _fills(page) == {HOT95: 2, COLD90: 3}
+    assert _fills(page) == {HOT95: _rings([0, 1]), COLD90: _rings([4, 5, 6])}
     _slide(page, 1)  # the period follows: CSE's Q2 cells (county lines had none in Q2)
-    assert _fills(page) == {HOT95: 4}
+    assert _fills(page) == {HOT95: _rings([2, 3, 7, 9])}
+    assert _rings([2, 3, 7, 9]) != _rings([0, 1])  # so the switch to Q2's cells is seen
     tooltip = page.locator("path.leaflet-interactive[fill='" + HOT95 + "']").first
     tooltip.hover()
     text = page.inner_text(".leaflet-tooltip")
