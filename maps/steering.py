@@ -383,6 +383,7 @@ def build_steering_map(
     theme_parts = [
         (i, theme, _cells_within(cells, analysed)) for i, theme, cells in check_theme_parts(theme_hotspots, labels)
     ]
+    theme_parts = [(i, theme, cells) for i, theme, cells in theme_parts if len(cells)]
     theme_layers = add_theme_hotspots(state, theme_parts)
     state.filter_themes += [theme for _i, theme, _c in theme_parts]
     hot_groups = add_hotspots(
@@ -414,7 +415,10 @@ def build_steering_map(
     if theme_layers:
         pairs = zip(hot_groups, hot_parts, strict=True)
         overall = [[g] for g in hot_groups] if as_periods else [[g for g, p in pairs if p[3] is None]]
-        ThemeHotspots(overall, theme_layers).add_to(fmap)
+        themes = {t: _theme_label(t) for _l, _i, t in theme_layers} | {t: _theme_label(t) for t in theme_order}
+        shown = labels if labels is not None else [_one_period(periods[0])]
+        ThemeHotspots(overall, theme_layers, labels=themes, periods=shown).add_to(fmap)
+        state.generated += ["Hot spots: every theme together.", "no hot or cold spot of its own in"]
     if popups.bindings:
         popups.add_to(fmap)
 

@@ -8,7 +8,8 @@ no event count: the overall cell's count less a theme's would give away the othe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
@@ -111,13 +112,19 @@ class ThemeHotspots(MacroElement):
     """Show the overall hot spots while every theme is ticked, else each ticked theme's, for the period shown.
 
     Listens to ``ctxrisk:themes`` (:class:`ctxrisk.maps.steering_places.ThemeFilter`) and ``ctxrisk:period``
-    (:class:`ctxrisk.maps.steering_periods.PeriodSlider`).
+    (:class:`ctxrisk.maps.steering_periods.PeriodSlider`), and says under the theme filter which hot spots
+    show, naming each ticked theme with no hot or cold cell of its own in the period shown (so an empty map
+    is not read as a broken one).
 
     Parameters
     ----------
     overall : sequence of sequence of folium layers
         Per period index, the overall (all themes) hot spot layers.
     themed : sequence of (folium layer, period index, theme)
+    labels : mapping of theme -> label
+        The themes' names as the filter shows them.
+    periods : sequence of str
+        The period labels, by period index.
     """
 
     _template = Template(
@@ -130,7 +137,27 @@ class ThemeHotspots(MacroElement):
                 {{- "," if not loop.last }}{% endfor %}];
             var themed = [{% for l, i, t in this.themed %}
                 [{{ l.get_name() }}, {{ i }}, {{ t|tojson }}]{{ "," if not loop.last }}{% endfor %}];
-            var current = 0, on = null;
+            var labels = {{ this.json(this.labels) }};
+            var periods = {{ this.json(this.periods) }};
+            var current = 0, on = null, status = null;
+            function say(all) {
+                if (!status) {
+                    var box = document.querySelector(".ctxrisk-filter");
+                    if (!box) { return; }
+                    status = L.DomUtil.create("p", "ctxrisk-theme-status", box);
+                    status.setAttribute("aria-live", "polite");
+                }
+                if (all) { status.textContent = "Hot spots: every theme together."; return; }
+                var ticked = Object.keys(on).filter(function (k) { return on[k]; });
+                var none = ticked.filter(function (k) {
+                    return !themed.some(function (t) { return t[1] === current && t[2] === k; });
+                });
+                var text = "Hot spots: each ticked theme's own.";
+                none.forEach(function (k) {
+                    text += " " + (labels[k] || k) + ": no hot or cold spot of its own in " + periods[current] + ".";
+                });
+                status.textContent = text;
+            }
             function set(layer, want) {
                 if (want && !map.hasLayer(layer)) { map.addLayer(layer); layer.bringToFront(); }
                 else if (!want && map.hasLayer(layer)) { map.removeLayer(layer); }
@@ -139,6 +166,7 @@ class ThemeHotspots(MacroElement):
                 var all = !on || Object.keys(on).every(function (k) { return on[k]; });
                 (overall[current] || []).forEach(function (l) { set(l, all); });
                 themed.forEach(function (t) { set(t[0], !all && t[1] === current && !!on[t[2]]); });
+                say(all);
             }
             map.on("ctxrisk:period", function (e) { current = e.index; apply(); });
             map.on("ctxrisk:themes", function (e) { on = e.on; apply(); });
@@ -147,8 +175,23 @@ class ThemeHotspots(MacroElement):
         """
     )
 
-    def __init__(self, overall: Sequence[Sequence[Any]], themed: Sequence[tuple[Any, int, str]]) -> None:
+    def __init__(
+        self,
+        overall: Sequence[Sequence[Any]],
+        themed: Sequence[tuple[Any, int, str]],
+        *,
+        labels: Mapping[str, str],
+        periods: Sequence[str],
+    ) -> None:
         super().__init__()
         self._name = "CtxriskThemeHotspots"
         self.overall = [list(layers) for layers in overall]
         self.themed = [(layer, int(i), str(t)) for layer, i, t in themed]
+        self.labels = {str(k): str(v) for k, v in labels.items()}
+        self.periods = [str(p) for p in periods]
+
+    @staticmethod
+    def json(value: object) -> str:
+        # labels may come from data: <, > and & as JSON escapes, and set as textContent in the page
+        text = json.dumps(value, ensure_ascii=False)
+        return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")

@@ -127,12 +127,16 @@ def test_choosing_a_theme_switches_the_hot_spot_cells_to_that_themes(filters_pag
     _slide(page, 1)  # the period follows: CSE's Q2 cells (county lines had none in Q2)
     assert _fills(page) == {HOT95: _rings([2, 3, 7, 9])}
     assert _rings([2, 3, 7, 9]) != _rings([0, 1])  # so the switch to Q2's cells is seen
+    # and the page says why county lines shows nothing, rather than look broken
+    status = page.inner_text(".ctxrisk-theme-status")
+    assert status == "Hot spots: each ticked theme's own. County lines: no hot or cold spot of its own in 2026 Q2."
     tooltip = page.locator("path.leaflet-interactive[fill='" + HOT95 + "']").first
     tooltip.hover()
     text = page.inner_text(".leaflet-tooltip")
     assert "Child sexual exploitation" in text and "Events" not in text  # a theme's cell carries no count
     _tick(page, only=None)  # reset: every theme ticked shows the overall Q2 run again
     assert _fills(page) == _overall_q2()
+    assert page.inner_text(".ctxrisk-theme-status") == "Hot spots: every theme together."
     _slide(page, 0)
     assert _fills(page) == overall
     assert axe_violations(page) == []
