@@ -21,7 +21,7 @@ import pandas as pd
 from ctxrisk.analytics.hotspots import _statistic, analyse_region, calendar_quarters, run_row
 from ctxrisk.analytics.marts import record_run, replace_mart
 from ctxrisk.analytics.parameters import HotspotParameters
-from ctxrisk.analytics.units import _counts, _run_stamp, parse_unit, select_events
+from ctxrisk.analytics.units import StudyUnits, _counts, _run_stamp, parse_unit, place_events, select_events
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.warehouse import transaction
@@ -55,6 +55,27 @@ def periods_of(frame: pd.DataFrame) -> list[tuple[str, date, date]]:
     return [(str(p), pd.Timestamp(a).date(), pd.Timestamp(b).date()) for p, a, b in seen.itertuples(index=False)]
 
 
+def _baseline(
+    con: duckdb.DuckDBPyConnection, params: HotspotParameters, settings: Settings, units: StudyUnits
+) -> tuple[Any, Any]:
+    """The run's baseline on ``units``: ``(residents per unit or None, (days, unit) of every incident or None)``.
+
+    As :func:`ctxrisk.analytics.hotspots.run_hotspots`: ``population`` tests against residents,
+    ``all-incidents`` against every incident (any theme or source) of the same period, ``none`` is plain Gi*.
+    """
+    if params.baseline == "population":
+        from ctxrisk.analytics.population import population_of_units
+
+        return population_of_units(con, units, settings=settings), None
+    if params.baseline != "all-incidents":
+        return None, None
+    everything = params.replace(themes=None, sources=None)
+    sel = select_events(con, settings, everything, kind=units.spec.kind, extra=("local_time",))
+    sel, pos = place_events(con, units, sel)
+    placed = pos >= 0
+    return None, (sel.events["local_time"][placed].dt.date.to_numpy(), pos[placed])
+
+
 def run_theme_hotspots(
     con: duckdb.DuckDBPyConnection,
     params: HotspotParameters | None = None,
@@ -71,7 +92,8 @@ def run_theme_hotspots(
     con : duckdb.DuckDBPyConnection
         The warehouse (``staging.events``).
     params : HotspotParameters or None
-        The whole run's parameters (unit, region, weights, seed, alpha, filters); None: built from
+        The whole run's parameters (unit, region, weights, seed, alpha, filters, baseline: a theme is tested
+        against the same baseline, residents or every incident of the period); None: built from
         ``options`` and settings. The unit should be the one the whole run resolved (``h3:9``, not
         ``auto``), so that the cells are the same.
     settings : Settings
@@ -110,6 +132,7 @@ def run_theme_hotspots(
     first, last = min(days), max(days)
     wanted = [(ALL_PERIOD, first, last), *(calendar_quarters(first, last) if periods is None else periods)]
     fixed = params.replace(unit=units.spec.label)
+    residents, incidents = _baseline(con, params, settings, units)
     frames, rows = [], []
     for theme in theme_list(params, settings, set(theme_of)):
         of_theme = theme_of == theme
@@ -119,7 +142,10 @@ def run_theme_hotspots(
             if y.sum() == 0 or np.ptp(y) == 0:
                 continue
             run_params = fixed.replace(themes=(theme,), since=str(start), until=str(end))
-            stat = _statistic(y, units, run_params, None)
+            base = residents
+            if incidents is not None:  # every incident of the period, on the same units
+                base = _counts(incidents[1][(incidents[0] >= start) & (incidents[0] <= end)], units.n)
+            stat = _statistic(y, units, run_params, base)
             run_id, run_at = _run_stamp()
             rows.append(
                 run_row(

@@ -61,6 +61,8 @@ def test_a_theme_run_is_the_themed_whole_run_on_the_same_region(tmp_path, settin
     rows = [f"I{i},2025-03-0{i + 1}T19:30:00,{_at(A)},Drug supply,police" for i in range(6)]
     rows.append(f"I6,2025-03-04T10:00:00,{_at(B)},Drug supply,police")
     rows.append(f"I7,2025-05-04T10:00:00,{_at(B)},Child sexual exploitation,police")
+    far = sorted(h3.grid_ring(A, 6))[:20]  # CSE events elsewhere: the control of the case-control test
+    rows += [f"C{i},2025-05-05T10:00:00,{_at(c)},Child sexual exploitation,police" for i, c in enumerate(far)]
     ingest_file(con, "incidents", write_csv(tmp_path / "incidents.csv", HEADER, rows), settings=settings)
     options = {"unit": "h3:9", "k_ring": 1, "permutations": 0, "study_area": "Cheshire East"}
     frame = run_theme_hotspots(con, settings=settings, alpha=0.5, **options)
@@ -75,6 +77,16 @@ def test_a_theme_run_is_the_themed_whole_run_on_the_same_region(tmp_path, settin
     # the quarter holding them is its own run; the CSE event stands alone (one cell: z from its own test)
     assert set(frame.loc[frame["theme"] == "county_lines", "period"]) >= {"all", "2025-Q1"}
     assert "2025-Q2" not in set(frame.loc[frame["theme"] == "county_lines", "period"])
+    # against every incident (case-control), a theme is tested as `--theme X --baseline all-incidents` is
+    control = run_theme_hotspots(con, settings=settings, alpha=0.5, baseline="all-incidents", write=False, **options)
+    lines = control[(control["theme"] == "county_lines") & (control["period"] == "all")].set_index("unit_id")
+    alone = run_hotspots(
+        con, settings=settings, theme="county_lines", alpha=0.5, baseline="all-incidents", write=False, **options
+    )
+    expected = alone.frame.set_index("unit_id")
+    shared = lines.index.intersection(expected.index[expected["bin"] != 0])
+    assert len(shared) and np.allclose(lines.loc[shared, "z"], expected.loc[shared, "z"])
+    assert set(lines.index) == set(expected.index[expected["bin"] != 0])
 
 
 def test_points_are_refused(settings, con):
