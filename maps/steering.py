@@ -411,7 +411,9 @@ def build_steering_map(
     badges = add_places(state, locs, popups)
     if period_hotspots is not None and len(hot_groups) > 1:
         has_emerging = len(emerging) > 0
-        _period_slider(hot_parts, hot_groups, locs, badges, place_counts, threshold, emerging=has_emerging).add_to(fmap)
+        slider = _period_slider(hot_parts, hot_groups, locs, badges, place_counts, threshold, emerging=has_emerging)
+        slider.add_to(fmap)
+        state.generated += [str(st["text"]) for _m, states in slider.places for st in states] + [slider.note]
     if theme_layers:
         pairs = zip(hot_groups, hot_parts, strict=True)
         overall = [[g] for g in hot_groups] if as_periods else [[g for g, p in pairs if p[3] is None]]
