@@ -1,6 +1,6 @@
 """Write the hot spot marts with the columns and types their SQL files declare, and the run table.
 
-The marts ``hotspots``, ``hotspot_periods`` and ``hotspot_backtest`` are declared in
+The marts ``hotspots``, ``hotspot_periods``, ``hotspot_backtest`` and ``hotspot_themes`` are declared in
 ``pipelines/sql/marts/07*.sql`` and ``meta.hotspot_runs`` in ``pipelines/sql/meta/010_hotspot_runs.sql``. A
 frame is written by name: a column the SQL does not declare, a missing ``not null`` value or a value of the
 wrong type is an error, not a silently different table.
@@ -22,6 +22,7 @@ _FILES = {
     ("marts", "hotspots"): "070_hotspots.sql",
     ("marts", "hotspot_periods"): "071_hotspot_periods.sql",
     ("marts", "hotspot_backtest"): "072_hotspot_backtest.sql",
+    ("marts", "hotspot_themes"): "073_hotspot_themes.sql",
     ("meta", "hotspot_runs"): "010_hotspot_runs.sql",
 }
 

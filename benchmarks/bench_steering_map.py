@@ -90,6 +90,7 @@ def _load_times(path: Path, runs: int) -> tuple[list[float], list[str], list[str
 
 def _prepare(args, t: Timer, settings, sample_dir: Path):
     """Generate the sample, ingest it (with the shared boundaries when present) and run the analytics."""
+    from ctxrisk.analytics.hotspot_themes import periods_of, run_theme_hotspots
     from ctxrisk.analytics.hotspots import run_emerging, run_hotspot_periods, run_hotspots
     from ctxrisk.analytics.locations import run_locations
     from ctxrisk.pipelines.runner import ingest_one
@@ -112,7 +113,9 @@ def _prepare(args, t: Timer, settings, sample_dir: Path):
     with t("hot spots (Gi*)"):
         hot = run_hotspots(con, settings=settings)
     with t("hot spots per quarter"):
-        run_hotspot_periods(con, settings=settings, unit=hot.parameters["unit"])
+        periods = run_hotspot_periods(con, settings=settings, unit=hot.parameters["unit"])
+    with t("hot spots per theme and quarter"):
+        run_theme_hotspots(con, settings=settings, unit=hot.parameters["unit"], periods=periods_of(periods))
     with t("emerging hot spots"):
         run_emerging(con, settings=settings)
     with t("locations of concern"):

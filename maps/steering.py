@@ -13,7 +13,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -43,9 +43,10 @@ from ctxrisk.maps.steering_layers import (
     add_places,
     full_precision,
 )
-from ctxrisk.maps.steering_periods import PeriodSlider
+from ctxrisk.maps.steering_periods import PeriodSlider, place_states
 from ctxrisk.maps.steering_places import place_names, themes_of, themes_shown
 from ctxrisk.maps.steering_profile import as_profile, day_part_counts, describe_profile, profile_svg
+from ctxrisk.maps.steering_themes import ThemeHotspots, add_theme_hotspots, check_theme_parts
 from ctxrisk.pipelines import lad
 from ctxrisk.pipelines.errors import ValidationError
 
@@ -295,6 +296,8 @@ def build_steering_map(
     notes: Sequence[str] = (),
     analysed: gpd.GeoDataFrame | None = None,
     generated: date | None = None,
+    theme_hotspots: Sequence[tuple[str | None, str, gpd.GeoDataFrame]] = (),
+    place_counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> folium.Map:
     """Build the steering-group map: one layer per theme or kind of result, layer control last.
 
@@ -346,6 +349,17 @@ def build_steering_map(
         boundaries outside them are left out, and the districts around are shaded "not analysed".
     generated : datetime.date or None
         The date printed under the heading (default today).
+    theme_hotspots : sequence of (str or None, str, geopandas.GeoDataFrame)
+        Each theme's own Gi* cells (``marts.hotspot_themes``) as ``(period label, theme, frame)`` with
+        ``unit_id``, ``z``, ``bin`` and cell polygons; the period label is one of ``period_hotspots``'
+        (None when there is no period selector). The theme filter then switches the hot spot cells: all
+        themes ticked shows the overall run, otherwise each ticked theme's cells for the period shown. No
+        count of a theme's cell is written.
+    place_counts : mapping of period label -> mapping of unit_id -> int, or None
+        Each place's events per period (from the marts). Choosing a period then renumbers the places by
+        their events in it and fades those with fewer than the threshold
+        (:func:`ctxrisk.maps.steering_periods.place_states`); None: places are faded where their cell is not
+        a hot spot in the period.
 
     Returns
     -------
@@ -407,7 +421,20 @@ def build_steering_map(
     add_boundaries(state, boundaries)
     add_imd(state, boundaries)
     as_periods = period_hotspots is not None
-    hot_groups = add_hotspots(state, hot_parts, as_periods=as_periods, show_not_significant=show_not_significant)
+    labels = [label for label, _f in period_hotspots] if period_hotspots is not None else None
+    theme_parts = [
+        (i, theme, _cells_within(cells, analysed)) for i, theme, cells in check_theme_parts(theme_hotspots, labels)
+    ]
+    theme_parts = [(i, theme, cells) for i, theme, cells in theme_parts if len(cells)]
+    theme_layers = add_theme_hotspots(state, theme_parts)
+    state.filter_themes += [theme for _i, theme, _c in theme_parts]
+    hot_groups = add_hotspots(
+        state,
+        hot_parts,
+        as_periods=as_periods,
+        show_not_significant=show_not_significant,
+        legend_also=[layer for layer, _i, _t in theme_layers],
+    )
     if period_hotspots is not None:
         state.generated += [label for label, *_rest in hot_parts]
     add_emerging(state, emerging, lambda frame: _split_by_theme(frame, order))
@@ -430,11 +457,17 @@ def build_steering_map(
         popups.contents[str(idx)] = popup_html
     badges = add_places(state, locs, popups)
     if period_hotspots is not None and len(hot_groups) > 1:
-        hot_sets = [set(part.loc[part["bin"] > 0, "unit_id"].astype(str)) for _l, part, *_r in hot_parts]
-        PeriodSlider(
-            [(group, str(label)) for group, (label, _f) in zip(hot_groups, period_hotspots, strict=True)],
-            [(badge, [str(locs.loc[idx, "unit_id"]) in hot for hot in hot_sets]) for idx, badge in badges.items()],
-        ).add_to(fmap)
+        has_emerging = len(emerging) > 0
+        slider = _period_slider(hot_parts, hot_groups, locs, badges, place_counts, threshold, emerging=has_emerging)
+        slider.add_to(fmap)
+        state.generated += [str(st["text"]) for _m, states in slider.places for st in states] + [slider.note]
+    if theme_layers:
+        pairs = zip(hot_groups, hot_parts, strict=True)
+        overall = [[g] for g in hot_groups] if as_periods else [[g for g, p in pairs if p[3] is None]]
+        themes = {t: _theme_label(t) for _l, _i, t in theme_layers} | {t: _theme_label(t) for t in theme_order}
+        shown = labels if labels is not None else [_one_period(periods[0])]
+        ThemeHotspots(overall, theme_layers, labels=themes, periods=shown).add_to(fmap)
+        state.generated += ["Hot spots: every theme together.", "no hot or cold spot of its own in"]
     if popups.bindings:
         popups.add_to(fmap)
 
@@ -448,6 +481,11 @@ def build_steering_map(
         "children are included.",
         *notes,
     ]
+    if theme_layers:
+        info.append(
+            "Unticking a theme shows each ticked theme's own hot spots (a Gi* run of that theme's events alone); "
+            "their cells carry no event count."
+        )
     state.generated += info
     if state.cell_groups:
         _CellsOnTop(state.area_groups, state.cell_groups).add_to(fmap)
@@ -475,6 +513,45 @@ def build_steering_map(
         f"{len(locs):,}",
     )
     return fmap
+
+
+#: What the period choice cannot change, said under the slider.
+EMERGING_WHOLE_RUN = (
+    "Emerging hot spots stay the same whichever period is shown: they are a trend over every month analysed."
+)
+
+
+def _period_slider(
+    hot_parts: Sequence[tuple[str, gpd.GeoDataFrame, bool, str | None]],
+    hot_groups: Sequence[Any],
+    locs: pd.DataFrame,
+    badges: dict[Any, folium.Marker],
+    place_counts: Mapping[str, Mapping[str, int]] | None,
+    threshold: int,
+    *,
+    emerging: bool,
+) -> PeriodSlider:
+    """The slider over the period layers, with each place's state per period (:func:`place_states`)."""
+    labels = [label.removeprefix("Hot spots: ") for label, *_r in hot_parts]
+    hot_sets = [set(part.loc[part["bin"] > 0, "unit_id"].astype(str)) for _l, part, *_r in hot_parts]
+    idx = list(badges)
+    units = [str(locs.loc[i, "unit_id"]) for i in idx]
+    withheld = [bool(locs.loc[i, "withheld"]) if "withheld" in locs.columns else False for i in idx]
+    states = place_states(
+        units,
+        [int(locs.loc[i, "rank"]) for i in idx],
+        labels,
+        [[u in hot for hot in hot_sets] for u in units],
+        place_counts,
+        threshold=threshold,
+        withheld=withheld,
+    )
+    slider = PeriodSlider(
+        list(zip(hot_groups, labels, strict=True)),
+        [(badges[i], s) for i, s in zip(idx, states, strict=True)],
+        note=EMERGING_WHOLE_RUN if emerging else "",
+    )
+    return slider
 
 
 def _empty_sentences(flagged: int, places: int) -> list[str]:

@@ -13,8 +13,10 @@ The period selector
 analysed) and, by default, the latest calendar quarter with events and the quarter before it: those are read
 from ``marts.hotspot_periods``, where the hot spot step (or ``ctxrisk hotspots periods``) stores every
 calendar quarter's Gi* on the whole run's units and region. The page computes no statistic. The selector
-switches only the Gi* hot spot layer; emerging hot spots and places of concern always cover the whole period
-of their own runs (the map says so).
+switches the Gi* hot spot layer (overall, or each ticked theme's from ``marts.hotspot_themes``) and renumbers
+the places of concern by their events in the period (``marts.hotspot_periods``), see
+:mod:`ctxrisk.maps.steering_period_data`; emerging hot spots are a trend over every month analysed and stay
+the same (the map says so).
 
 Size
 ----
@@ -43,6 +45,7 @@ import pandas as pd
 import shapely
 
 from ctxrisk.maps.steering_clear import clear_of_event_positions
+from ctxrisk.maps.steering_period_data import read_place_counts, read_theme_hotspots, withheld_places
 from ctxrisk.maps.steering_secondary import secondary_suppression
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
@@ -149,6 +152,10 @@ class SteeringInputs:
     analysed : geopandas.GeoDataFrame or None
         The local authority district(s) analysed (:func:`ctxrisk.maps.steering.analysed_area` of every unit
         of the hot spot run); None lets the map find them from what it draws.
+    theme_hotspots : list of (str, str, geopandas.GeoDataFrame)
+        ``(period label, theme, significant cells)`` from ``marts.hotspot_themes``, for the theme filter.
+    place_counts : dict or None
+        ``{period label: {unit_id: events}}`` of the places (read, then suppressed by the map).
     """
 
     boundaries: gpd.GeoDataFrame
@@ -158,6 +165,8 @@ class SteeringInputs:
     notes: list[str] = field(default_factory=list)
     unit: str = ""
     analysed: gpd.GeoDataFrame | None = None
+    theme_hotspots: list[tuple[str, str, gpd.GeoDataFrame]] = field(default_factory=list)
+    place_counts: dict[str, dict[str, int]] | None = None
 
     @property
     def hotspots(self) -> gpd.GeoDataFrame:
@@ -186,6 +195,8 @@ class SteeringInputs:
             period_hotspots=[(p.spec.label, p.hotspots) for p in self.periods],
             notes=self.notes,
             analysed=self.analysed,
+            theme_hotspots=self.theme_hotspots,
+            place_counts=self.place_counts,
         )
 
 
@@ -714,24 +725,36 @@ def load_steering_inputs(
         logger.warning("marts.locations_of_concern is missing: run `ctxrisk locations` to rank places of concern")
         notes.append("Places of concern have not been ranked for this edition.")
         locations = _empty_locations()
+    place_counts = read_place_counts(con, periods, locations["unit_id"]) if len(periods) > 1 else None
+    threshold = settings.privacy.suppression_threshold
+    risky = withheld_places(place_counts or {}, periods, threshold=threshold, first_day=first_day, last_day=last_day)
+    if risky:  # the whole run's count of these places and their cells would give away a small period count
+        periods = [p if p.spec.since is not None else _withhold(p, risky) for p in periods]
     withheld = {
         str(u) for p in periods if "withheld" in p.hotspots for u in p.hotspots.loc[p.hotspots["withheld"], "unit_id"]
     }
     if len(locations) and withheld:  # the same cell's count in a linked table
         locations = locations.assign(withheld=locations["unit_id"].astype(str).isin(withheld).to_numpy())
 
-    layers = [boundaries, emerging, *(p.hotspots for p in periods)]
+    themed = read_theme_hotspots(con, periods, unit_type=unit)
+    if not include_out_of_area:
+        themed = [(label, theme, cells[_inside(cells, areas)].reset_index(drop=True)) for label, theme, cells in themed]
+    layers = [boundaries, emerging, *(p.hotspots for p in periods), *(cells for _l, _t, cells in themed)]
     layers, n_moved = clear_of_event_positions(con, layers)
     boundaries, emerging = layers[0], layers[1]
-    periods = [SteeringPeriod(p.spec, hot, p.events_used, p.run_id) for p, hot in zip(periods, layers[2:], strict=True)]
+    moved = layers[2 : 2 + len(periods)]
+    periods = [SteeringPeriod(p.spec, hot, p.events_used, p.run_id) for p, hot in zip(periods, moved, strict=True)]
+    themed = [
+        (label, theme, cells) for (label, theme, _c), cells in zip(themed, layers[2 + len(periods) :], strict=True)
+    ]
     if n_moved:
         logger.info("%s outline vertices were moved about 0.2 m off event positions", f"{n_moved:,}")
     if theme != "all":
         notes.append(f"Hot spots count events of the theme(s) {theme.replace(',', ', ')} only.")
     if len(periods) > 1:
         notes.append(
-            "The period selector switches the Gi* hot spots; emerging hot spots and places of concern "
-            "cover the whole period analysed."
+            "The period selector switches the Gi* hot spots and renumbers the places of concern by their events "
+            "in that period; emerging hot spots cover every month analysed."
         )
     if first_step is not None and last_step is not None:
         notes.append(f"Emerging hot spots: {pd.Timestamp(first_step):%b %Y} to {pd.Timestamp(last_step):%b %Y}.")
@@ -744,7 +767,16 @@ def load_steering_inputs(
         f"{len(emerging):,}",
         f"{len(locations):,}",
     )
-    return SteeringInputs(boundaries, periods, emerging, locations, notes, unit, _analysed(mart, area))
+    analysed = _analysed(mart, area)
+    return SteeringInputs(boundaries, periods, emerging, locations, notes, unit, analysed, themed, place_counts)
+
+
+def _withhold(period: SteeringPeriod, units: set[str]) -> SteeringPeriod:
+    """The period with the cells of ``units`` marked ``withheld`` (their count is not shown)."""
+    hot = period.hotspots
+    mark = hot["unit_id"].astype(str).isin(units).to_numpy()
+    before = hot["withheld"].fillna(False).astype(bool).to_numpy() if "withheld" in hot.columns else False
+    return SteeringPeriod(period.spec, hot.assign(withheld=before | mark), period.events_used, period.run_id)
 
 
 def _analysed(mart: pd.DataFrame, area: str | Sequence[str] | None = None) -> gpd.GeoDataFrame:

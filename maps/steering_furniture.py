@@ -35,6 +35,8 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .ctxrisk-period label { display: block; font-weight: bold; font-size: 13px; }
 .ctxrisk-period input { width: 180px; }
 .ctxrisk-period-label { display: block; max-width: 200px; }
+.ctxrisk-period-note { max-width: 200px; margin: 4px 0 0; font-size: 11px; }
+.ctxrisk-compact .ctxrisk-period-note { display: none; }
 .ctxrisk-badge.ctxrisk-quiet { opacity: .45; }
 .ctxrisk-filter legend { font-weight: bold; font-size: 13px; padding: 0; }
 .ctxrisk-filter-row { display: flex; align-items: center; gap: 4px; margin: 2px 0; cursor: pointer; }

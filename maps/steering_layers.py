@@ -143,6 +143,8 @@ class LayerState:
         Area layers (drawn under) and cell layers (kept on top).
     themed : list of (layer, theme)
         Cell layers of one theme, for the theme filter.
+    filter_themes : list of str
+        Further themes the theme filter offers (those of the per-theme hot spots it switches).
     """
 
     fmap: folium.Map
@@ -153,6 +155,7 @@ class LayerState:
     area_groups: list[Any] = field(default_factory=list)
     cell_groups: list[Any] = field(default_factory=list)
     themed: list[tuple[Any, str]] = field(default_factory=list)
+    filter_themes: list[str] = field(default_factory=list)
 
 
 def _label_marker(lat: float, lon: float, text: str, css: str) -> folium.Marker:
@@ -322,11 +325,13 @@ def add_hotspots(
     *,
     as_periods: bool,
     show_not_significant: bool,
+    legend_also: Sequence[Any] = (),
 ) -> list[Any]:
     """Gi* hot and cold spot cells: one layer per ``(label, cells, shown first, theme)``, with their legend.
 
     With ``as_periods`` each part is a *base* layer (one period shows at a time, radio buttons under the
-    heading "Period"); otherwise an overlay (per theme). Counts under the threshold read ``"<5"``.
+    heading "Period"); otherwise an overlay (per theme). Counts under the threshold read ``"<5"``. Without
+    periods the legend shows while any of these layers or of ``legend_also`` (per-theme cells) is on.
     """
     groups = []
     for label, part, first, theme in parts:
@@ -362,7 +367,8 @@ def add_hotspots(
     state.generated += [lab for _c, lab in items]
     if groups:
         # With a period selector one base layer always shows, so the legend always shows too.
-        Legend("Hot spots (Getis-Ord Gi*, FDR-adjusted)", items, layers=() if as_periods else groups).add_to(state.fmap)
+        shown_with = () if as_periods else [*groups, *legend_also]  # per-theme layers show the same classes
+        Legend("Hot spots (Getis-Ord Gi*, FDR-adjusted)", items, layers=shown_with).add_to(state.fmap)
     state.cell_groups += groups
     return groups
 
@@ -374,18 +380,25 @@ def normalise_category(value: object) -> str:
 
 
 def add_emerging(state: LayerState, emerging: gpd.GeoDataFrame, split: Callable[..., Any]) -> list[Any]:
-    """Emerging hot spot cells (hidden at first; one layer per theme when themed), with their legend."""
+    """Emerging hot spot cells (hidden at first; one layer per theme when themed), with their legend.
+
+    The cells of each pattern are drawn as one merged outline (adjacent cells share their edges): a cell's
+    tooltip names only its pattern, so merging loses nothing and drops most of the layer's bytes.
+    """
     em = emerging.assign(_category=emerging["category"].map(normalise_category))
     em = em[~em["_category"].isin(NO_PATTERN)]
     groups = []
     for theme, part in split(em):
         label = "Emerging hot spots" if theme is None else f"Emerging: {state.theme_label(theme)}"
+        categories = list(dict.fromkeys(part["_category"]))
+        cells = np.asarray(part.geometry.values, dtype=object)
+        merged = [shapely.union_all(cells[(part["_category"] == c).to_numpy()], grid_size=1e-6) for c in categories]
         shown = gpd.GeoDataFrame(
             {
-                "category": [esc(c.capitalize()) for c in part["_category"]],
-                "fill": [EMERGING_COLOURS.get(c, UNKNOWN_COLOUR) for c in part["_category"]],
+                "category": [esc(c.capitalize()) for c in categories],
+                "fill": [EMERGING_COLOURS.get(c, UNKNOWN_COLOUR) for c in categories],
             },
-            geometry=part.geometry.values,
+            geometry=merged,
             crs=4326,
         )
         group = folium.FeatureGroup(name=esc(label), show=False).add_to(state.fmap)
@@ -418,7 +431,7 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> dict[Any, 
     """
     themes_by_place = {idx: themes_of(value) or ["other"] for idx, value in locs["themes"].items()}
     present = state.order(list(dict.fromkeys(t for ts in themes_by_place.values() for t in ts)))
-    themed_layers = sorted({t for _l, t in state.themed})
+    themed_layers = state.order(sorted({t for _l, t in state.themed} | set(state.filter_themes)))
     known = list(dict.fromkeys(present + themed_layers))
     labels = {t: state.theme_label(t) for t in known}  # set as textContent by the filter
     colours = {t: theme_colour(t, known) for t in known}

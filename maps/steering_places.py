@@ -126,7 +126,8 @@ class ThemeFilter(MacroElement):
     """The themes' key, with a check box each: a place shows while any of its themes is ticked.
 
     It is the legend of the badges' dots too (printed without its check boxes); themed cell layers follow
-    their theme's box.
+    their theme's box, and every change is told to the page's other controls (the map fires
+    ``ctxrisk:themes`` with ``on``, theme -> ticked).
 
     Parameters
     ----------
@@ -182,6 +183,7 @@ class ThemeFilter(MacroElement):
                     if (on[l[1]]) { if (!map.hasLayer(l[0])) { map.addLayer(l[0]); } }
                     else if (map.hasLayer(l[0])) { map.removeLayer(l[0]); }
                 });
+                map.fire("ctxrisk:themes", {on: on});
             }
             map.on("overlayadd", function () { update(); });
         })();

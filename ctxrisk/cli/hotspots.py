@@ -493,7 +493,9 @@ def periods(
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Gi* hot spots of each period on the whole run's region (marts.hotspot_periods): the map's period selector."""
+    """Gi* hot spots of each period on the whole run's region (marts.hotspot_periods), and of each theme for the
+    whole run and each period (marts.hotspot_themes): the map's period selector and theme filter."""
+    from ctxrisk.analytics.hotspot_themes import periods_of, run_theme_hotspots
     from ctxrisk.analytics.hotspots import run_hotspot_periods
 
     try:
@@ -513,6 +515,7 @@ def periods(
             )
             texts = [t.strip() for t in period.split(",") if t.strip()] if period else None
             frame = run_hotspot_periods(con, params, settings=settings, periods=texts)
+            themes = run_theme_hotspots(con, params, settings=settings, periods=periods_of(frame))
         finally:
             con.close()
     except CtxriskError as exc:
@@ -526,4 +529,7 @@ def periods(
             f"{label}: {int(group['events_used'].iloc[0]):,} events, {int(hot.get(label, 0)):,} hot units",
             highlight=False,
         )
-    console.print("Written to marts.hotspot_periods.", highlight=False)
+    for theme, group in themes.groupby("theme", sort=False):
+        hot_units = group[group["hot"] & (group["period"] == "all")]
+        console.print(f"Theme {theme}: {len(hot_units):,} hot units over the whole run", highlight=False)
+    console.print("Written to marts.hotspot_periods and marts.hotspot_themes.", highlight=False)

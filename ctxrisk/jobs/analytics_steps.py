@@ -32,7 +32,9 @@ def _events_present(ctx: StepContext) -> bool:
 
 def hotspots_step(ctx: StepContext) -> StepOutput:
     """Gi* on the configured unit (``auto``: chosen from the data), all themes, the whole period ->
-    ``marts.hotspots``; and per calendar quarter on the same units -> ``marts.hotspot_periods``."""
+    ``marts.hotspots``; per calendar quarter on the same units -> ``marts.hotspot_periods``; and per theme,
+    whole run and quarters, on the same units -> ``marts.hotspot_themes`` (the steering map's theme filter)."""
+    from ctxrisk.analytics.hotspot_themes import periods_of, run_theme_hotspots
     from ctxrisk.analytics.hotspots import run_hotspot_periods, run_hotspots
 
     if not _events_present(ctx):
@@ -42,14 +44,26 @@ def hotspots_step(ctx: StepContext) -> StepOutput:
     frame = result.frame
     if result.mart == "point_clusters":
         return StepOutput(rows=len(frame), detail=f"{len(frame):,} point clusters. {result.selection.note()}")
-    periods = run_hotspot_periods(ctx.con, params.replace(unit=result.parameters["unit"]), settings=ctx.settings)
+    same_units = params.replace(unit=result.parameters["unit"])
+    periods = run_hotspot_periods(ctx.con, same_units, settings=ctx.settings)
+    max_units = int(ctx.settings.hotspots.theme_max_units)
+    if len(frame) <= max_units:
+        themes = run_theme_hotspots(ctx.con, same_units, settings=ctx.settings, periods=periods_of(periods))
+        theme_note = f"{themes['theme'].nunique() if len(themes) else 0:,} theme(s) in marts.hotspot_themes. "
+    else:  # each theme and period costs as much as the overall run: left to `ctxrisk hotspots periods`
+        themes = frame.iloc[0:0]
+        ctx.con.execute("delete from marts.hotspot_themes")
+        theme_note = (
+            f"per-theme hot spots not computed ({len(frame):,} units, more than [hotspots] theme_max_units "
+            f"= {max_units:,}; `ctxrisk hotspots periods` computes them). "
+        )
     hot = int((frame["bin"] > 0).sum())
     cold = int((frame["bin"] < 0).sum())
     return StepOutput(
-        rows=len(frame) + len(periods),
+        rows=len(frame) + len(periods) + len(themes),
         detail=f"{len(frame):,} {result.parameters['unit']} cells: {hot:,} hot, {cold:,} cold (q < alpha); "
-        f"{periods['period'].nunique() if len(periods) else 0:,} quarter(s) in marts.hotspot_periods. "
-        f"{result.selection.note()}",
+        f"{periods['period'].nunique() if len(periods) else 0:,} quarter(s) in marts.hotspot_periods; "
+        f"{theme_note}{result.selection.note()}",
     )
 
 

@@ -34,7 +34,7 @@ def test_steps_are_registered_in_order():
 
 def test_each_step_writes_its_marts_in_one_transaction(ctx):
     for func, expected in (
-        (steps.hotspots_step, {"hotspots"}),
+        (steps.hotspots_step, {"hotspots", "hotspot_periods", "hotspot_themes"}),
         (steps.emerging_step, {"emerging_hotspots", "emerging_bins"}),
         (steps.locations_step, {"locations_of_concern", "location_profiles"}),
         (
@@ -100,6 +100,13 @@ def test_locations_rank_the_hot_spots_in_the_mart(ctx):
     assert not hasattr(steps, "_KEPT_HOTSPOTS")  # nothing is handed between steps outside the marts
     periods = ctx.con.execute("select count(distinct period) from marts.hotspot_periods").fetchone()[0]
     assert periods >= 4  # every calendar quarter, for the steering map's selector
+    # and each configured theme on the same cells, whole run and quarters, for the map's theme filter
+    themes = ctx.con.execute(
+        "select t.theme, t.period, t.unit_type = h.unit_type from marts.hotspot_themes t "
+        "join (select distinct unit_type from marts.hotspots) h on true where t.hot"
+    ).df()
+    assert {"cse", "county_lines"} <= set(themes.loc[themes["period"] == "all", "theme"])
+    assert themes.iloc[:, 2].all() and themes["period"].nunique() > periods / 2
     with transaction(ctx.con):
         steps.locations_step(ctx)
     hot_run = ctx.con.execute("select distinct run_id from marts.hotspots").fetchall()
@@ -107,3 +114,17 @@ def test_locations_rank_the_hot_spots_in_the_mart(ctx):
     assert used == hot_run  # ranked on the hot spots the steering group sees
     unit = ctx.con.execute("select unit from meta.hotspot_runs where run_id = ?", [hot_run[0][0]]).fetchone()[0]
     assert unit.startswith("h3:")  # chosen from the data ([hotspots] unit = "auto")
+
+
+def test_per_theme_hot_spots_are_left_to_the_command_above_the_unit_limit(ctx, monkeypatch):
+    with transaction(ctx.con):
+        steps.hotspots_step(ctx)
+    computed = ctx.con.execute("select count(distinct theme) from marts.hotspot_themes").fetchone()[0]
+    assert computed > 0  # the sample's run is small enough
+    import dataclasses
+
+    small = dataclasses.replace(ctx.settings, hotspots=dataclasses.replace(ctx.settings.hotspots, theme_max_units=10))
+    with transaction(ctx.con):
+        out = steps.hotspots_step(StepContext(ctx.con, small, "test-run"))
+    assert "per-theme hot spots not computed" in out.detail and "theme_max_units = 10" in out.detail
+    assert ctx.con.execute("select count(*) from marts.hotspot_themes").fetchone()[0] == 0

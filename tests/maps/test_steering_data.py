@@ -370,3 +370,89 @@ def test_secondary_suppression_withholds_a_whole_run_count_that_gives_away_a_sma
     groups = [c for c in props._children.values() if isinstance(c, folium.FeatureGroup) and not c.overlay]
     (geojson,) = [c for c in groups[0]._children.values() if isinstance(c, folium.GeoJson)]
     assert [f["properties"]["events"] for f in geojson.data["features"]] == ["withheld", "12", "<5"]
+
+
+# ------------------------------------------------------------------ per-theme hot spots, places per period
+
+
+def _period_rows(period: str, start: date, end: date, counts: list[int]) -> pd.DataFrame:
+    cells = F.CELLS[: len(counts)]
+    return _hot_mart(cells, [0] * len(cells), counts).assign(
+        period=period, period_start=start, period_end=end, run_id=f"run-{period}"
+    )
+
+
+def _theme_rows(rows: list[tuple[str, str, int, int, str]]) -> pd.DataFrame:
+    """(theme, period, cell index, bin, unit type) -> marts.hotspot_themes rows."""
+    starts = {"all": (date(2026, 4, 1), date(2026, 9, 30)), "2026-Q2": (date(2026, 4, 1), date(2026, 6, 30))}
+    starts["2026-Q3"] = (date(2026, 7, 1), date(2026, 9, 30))
+    return pd.DataFrame(
+        {
+            "theme": [r[0] for r in rows],
+            "period": [r[1] for r in rows],
+            "period_start": [starts[r[1]][0] for r in rows],
+            "period_end": [starts[r[1]][1] for r in rows],
+            "unit_id": [F.CELLS[r[2]] for r in rows],
+            "unit_type": [r[4] for r in rows],
+            "count": 3,
+            "z": 2.5,
+            "bin": [r[3] for r in rows],
+            "geometry_wkt": [F.cell_polygon(F.CELLS[r[2]]).wkt for r in rows],
+        }
+    )
+
+
+def test_theme_hot_spots_and_places_counts_per_period_are_read_from_the_marts(con, settings):
+    write_mart(con, "hotspots", _hot_mart(F.CELLS, [3, 0, 2, -1, 0] + [0] * 14, [9, 1, 6, 0, 2] + [0] * 14))
+    write_mart(con, "emerging_hotspots", _emerging_mart(F.CELLS[:1], ["new hot spot"]))
+    write_mart(con, "locations_of_concern", _locations_mart(3))
+    q2 = _period_rows("2026-Q2", date(2026, 4, 1), date(2026, 6, 30), [7, 2])  # the third place: no row, 0
+    q3 = _period_rows("2026-Q3", date(2026, 7, 1), date(2026, 9, 30), [2, 0, 6])
+    write_mart(con, "hotspot_periods", pd.concat([q2, q3], ignore_index=True))
+    themes = [
+        ("cse", "all", 0, 2, "h3:9"),
+        ("cse", "2026-Q2", 1, 2, "h3:9"),
+        ("cse", "2026-Q2", 2, 0, "h3:9"),  # not significant: not drawn
+        ("county_lines", "2026-Q3", 3, -1, "h3:9"),
+        ("county_lines", "2026-Q3", 4, 3, "h3:8"),  # another unit (an older run): not drawn
+    ]
+    write_mart(con, "hotspot_themes", _theme_rows(themes))
+    inputs = load_steering_inputs(con, settings=settings, period="all,2026-Q2,2026-Q3")
+    labels = [p.spec.label for p in inputs.periods]
+    read = [(label, theme, cells["unit_id"].tolist()) for label, theme, cells in inputs.theme_hotspots]
+    assert read == [
+        (labels[0], "cse", [F.CELLS[0]]),
+        (labels[1], "cse", [F.CELLS[1]]),
+        (labels[2], "county_lines", [F.CELLS[3]]),
+    ]
+    assert "count" not in inputs.theme_hotspots[0][2].columns  # a theme's count never reaches the map
+    cells = F.CELLS[:3]
+    assert inputs.place_counts == {
+        labels[1]: {cells[0]: 7, cells[1]: 2, cells[2]: 0},
+        labels[2]: {cells[0]: 2, cells[1]: 0, cells[2]: 6},
+    }
+    assert "renumbers the places of concern" in " ".join(inputs.notes)
+    html = render_self_contained(inputs.build_map(settings=F.settings()))
+    assert "Unticking a theme shows each ticked theme" in html
+
+
+def test_a_places_whole_run_count_is_withheld_when_tiled_periods_give_a_small_one_away():
+    from ctxrisk.maps.steering_data import PeriodSpec
+    from ctxrisk.maps.steering_period_data import withheld_places
+
+    def period(key, since, until):
+        return SteeringPeriod(PeriodSpec(key, key, since, until), F.hotspots().iloc[0:0], 0, "r")
+
+    periods = [
+        period("all", None, None),
+        period("Q2", date(2026, 4, 1), date(2026, 6, 30)),
+        period("Q3", date(2026, 7, 1), date(2026, 9, 30)),
+    ]
+    counts = {"Q2": {"a": 2, "b": 6, "c": 3, "d": 0}, "Q3": {"a": 9, "b": 6, "c": 4, "d": 0}}
+    days = {"first_day": date(2026, 4, 2), "last_day": date(2026, 9, 29)}
+    # a: whole run 11 - 9 gives Q2's 2 away; b: nothing small; c: 3 + 4 = 7 cannot be split; d: 0 and 0
+    assert withheld_places(counts, periods, threshold=5, **days) == {"a", "d"}
+    assert (
+        withheld_places(counts, periods, threshold=5, first_day=date(2026, 1, 1), last_day=date(2026, 9, 29)) == set()
+    )
+    assert withheld_places(counts, periods[1:], threshold=5, **days) == set()  # no whole run shown
