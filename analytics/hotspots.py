@@ -203,6 +203,14 @@ class HotspotResult:
                 f"; {int(self.gistar.hot.sum()):,} hot and {int(self.gistar.cold.sum()):,} cold units at "
                 f"FDR q < {self.gistar.alpha:g} of {len(self.gistar.z):,}"
             )
+            grouped = self.gistar.gistar
+            if isinstance(grouped, GroupedGiStar):
+                inv = np.unique(grouped.groups, return_inverse=True)[1].ravel()
+                per = np.bincount(inv[self.gistar.hot], minlength=grouped.n_groups)
+                flagged += (
+                    f" ({grouped.n_groups} separate groups analysed apart; hot units per group, most events "
+                    f"first: {', '.join(f'{int(v):,}' for v in per)})"
+                )
         return f"{self.selection.note()}{flagged}"
 
     def region_note(self) -> str:

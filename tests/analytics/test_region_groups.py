@@ -95,6 +95,8 @@ def test_the_quieter_towns_planted_site_is_flagged(tmp_path, settings, con):
     frame = result.frame
     assert "the 2 groups are more than" in result.parameters["study_region"]
     assert "analysed apart" in result.region_note()
+    hot_per_group = result.note().split("hot units per group, most events first: ")[1].rstrip(")").split(", ")
+    assert len(hot_per_group) == 2 and all(int(v) > 0 for v in hot_per_group)
     e, n = wgs84_to_bng(frame["latitude"].to_numpy(float), frame["longitude"].to_numpy(float))
     in_quiet = np.asarray(e) > (BUSY[0] + QUIET[0]) / 2
     from_site = np.hypot(np.asarray(e) - site[0], np.asarray(n) - site[1])
