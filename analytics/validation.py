@@ -242,6 +242,7 @@ def default_grid() -> list[Scenario]:
         grid.append(Scenario("csr", k=k))
         grid.append(Scenario("town", k=k, site_events=50))
     grid.append(Scenario("csr", quiet_town=600))
+    grid.append(Scenario("csr", quiet_town=600, snap=True))
     grid.append(Scenario("town", quiet_town=600, site_events=50))
     grid.append(Scenario("town", quiet_town=600, site_events=50, snap=True))
     return grid
