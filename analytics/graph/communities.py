@@ -393,9 +393,10 @@ def groups(
     Leiden (Traag, Waltman & van Eck 2019; igraph's C ``community_leiden``) optimises weighted
     modularity with resolution ``gamma``; its communities are always internally connected (one
     optimiser iteration per seed:
-    :data:`ctxrisk.analytics.graph.leiden_worker.LEIDEN_ITERATIONS`). Each seed gives one partition; the one with the highest
-    modularity is reported. Stability is the mean adjusted Rand index (Hubert & Arabie 1985) over
-    all pairs of seed runs: 1 = every seed found the same groups, about 0 = no better than chance.
+    :data:`ctxrisk.analytics.graph.leiden_worker.LEIDEN_ITERATIONS`). Each seed gives one
+    partition; the one with the highest modularity is reported. Stability is the mean adjusted
+    Rand index (Hubert & Arabie 1985) over all pairs of seed runs: 1 = every seed found the same
+    groups, about 0 = no better than chance.
 
     Parameters
     ----------
