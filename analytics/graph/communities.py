@@ -164,22 +164,17 @@ def _leiden_seeds(
 
 def _start_worker(payload: tuple, seeds: list[int], resolution: float) -> tuple | None:
     """Start a Leiden worker and feed it its input from a thread (so this process can get on with its seeds)."""
-    import os
     import pickle
     import subprocess
     import sys
     import threading
     from pathlib import Path
 
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    # The worker file runs as a script (-P: its folder is not put on the import path), so the worker
+    # imports igraph and numpy only, not this package and the libraries it loads.
+    script = str(Path(__file__).resolve().with_name("leiden_worker.py"))
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ctxrisk.analytics.graph.leiden_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
+        proc = subprocess.Popen([sys.executable, "-P", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     except OSError as exc:
         log.warning("could not start a Leiden worker process (%s); its seeds run here", exc)
         return None
