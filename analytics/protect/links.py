@@ -41,8 +41,8 @@ class FlaggedAdults:
     ids : frozenset of str
         Their pseudonymous IDs.
     assessed : bool
-        False when the warehouse holds no graph result (``marts.graph_adults_of_concern``): then no child
-        can meet the flagged-adult indicator, and the outputs say it was not assessed.
+        False when the warehouse holds no graph result (``marts.graph_adults_of_concern`` missing or
+        empty): then no child can meet the flagged-adult indicator, and the outputs say it was not assessed.
     basis : str
         How the set was chosen, for the output's note.
     """
@@ -78,7 +78,9 @@ def flagged_adults(con: duckdb.DuckDBPyConnection, *, adults: pd.DataFrame | Non
     """
     if adults is None:
         columns = _table_columns(con, "marts", "graph_adults_of_concern")
-        if not columns:
+        # The mart is declared, so a new warehouse holds it empty: no rows is no graph result, as for the
+        # other declared marts (and a run lists every adult linked to [graph] min_children or more).
+        if not columns or not con.execute("select count(*) from marts.graph_adults_of_concern").fetchone()[0]:
             return FlaggedAdults()
         wanted = ["person_id", *(["flagged"] if "flagged" in columns else [])]
         adults = con.execute(f"select {', '.join(wanted)} from marts.graph_adults_of_concern").df()
