@@ -375,6 +375,7 @@ def run_locations(
         "trend_tau",
         "trend_p",
         "themes",
+        "counts_by_theme",
         "first_seen",
         "last_seen",
         "ward_code",

@@ -37,6 +37,7 @@ import duckdb
 import pandas as pd
 
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.warehouse import stale_marts
 
 __all__ = [
     "REFERRAL_TYPES",
@@ -531,7 +532,7 @@ def locations_of_concern(con: duckdb.DuckDBPyConnection, *, top: int = 10) -> pd
     never read.
     """
     columns = _table_columns(con, "marts", "locations_of_concern")
-    if not columns:
+    if not columns or "locations_of_concern" in stale_marts(con):  # emptied by a purge: not built
         return None
     wanted = [
         "rank",

@@ -44,7 +44,7 @@ from ctxrisk.maps.steering_layers import (
     full_precision,
 )
 from ctxrisk.maps.steering_periods import PeriodSlider
-from ctxrisk.maps.steering_places import place_names, themes_of
+from ctxrisk.maps.steering_places import place_names, themes_of, themes_shown
 from ctxrisk.maps.steering_profile import as_profile, day_part_counts, describe_profile, profile_svg
 from ctxrisk.pipelines import lad
 from ctxrisk.pipelines.errors import ValidationError
@@ -133,14 +133,56 @@ def _settings_values(settings: Any) -> tuple[int, str | None, str, tuple[str, ..
     return threshold, basemap, attribution, tuple(settings.themes)
 
 
+#: Score parts that rest on a count of events, children or searches: each is named as a reason for a place's rank
+#: only when the count behind it (this column) reaches the suppression threshold. Parts not listed here (hot spot
+#: z, trend) are statistics, not counts.
+PART_COUNTS = {
+    "score_events": "count",
+    "score_children": "distinct_children",
+    "score_repeat_found": "repeat_found_at",
+    "score_intelligence": "intelligence_items",
+    "score_searches": "searches_of_children",
+}
+PART_WORDS = {
+    "score_hotspot": "a hot spot",
+    "score_events": "many events",
+    "score_children": "many children linked",
+    "score_repeat_found": "children found there repeatedly",
+    "score_intelligence": "graded intelligence",
+    "score_searches": "searches of children",
+    "score_trend": "a rising trend",
+}
+
+
+def rank_reasons(row: pd.Series, parts: list[str], *, threshold: int, most: int = 3) -> list[str]:
+    """What raises a place's rank, in words, largest part first, with no number that could be worked back.
+
+    A part resting on a count is named only when that count (see :data:`PART_COUNTS`) is present and at least
+    ``threshold``; the parts' values are never shown, since each is linear in its count.
+    """
+    named = []
+    for part in sorted(parts, key=lambda c: -float(row[c]) if pd.notna(row[c]) else 0.0):
+        if not pd.notna(row[part]) or float(row[part]) <= 0:
+            continue
+        source = PART_COUNTS.get(part)
+        if part not in PART_WORDS:
+            continue  # a part this page does not know may rest on a count: not named
+        if source is not None and (source not in row.index or not pd.notna(row[source])):
+            continue
+        if source is not None and int(row[source]) < threshold:
+            continue
+        named.append(PART_WORDS[part])
+    return named[:most]
+
+
 def _location_popup(
     row: pd.Series, *, threshold: int, parts: list[str], n_ranked: int, order: Any = list
 ) -> tuple[str, str]:
     """Return (popup html, the same text with the place name left out, for the language check)."""
     themes = order(themes_of(row["themes"]))
-    theme_text = ", ".join(_theme_label(t) for t in themes) or "No theme recorded"
-    score_bits = [f"{p.removeprefix('score_').replace('_', ' ')} {float(row[p]):.2f}" for p in parts]
-    score_text = f"Score {float(row['score']):.2f}" + (f" ({'; '.join(score_bits)})" if score_bits else "")
+    theme_text = ", ".join(_theme_label(t) for t in themes) or f"No theme with {threshold} or more events"
+    reasons = rank_reasons(row, parts, threshold=threshold)
+    score_text = f"Ranked high for {', '.join(reasons)}" if reasons else "Ranked on the combined score"
     profile = as_profile(row["profile"], rank=row["rank"])
     lines = [
         f"Ranked {int(row['rank'])} of {n_ranked} places of concern.",
@@ -373,6 +415,11 @@ def build_steering_map(
     locs = locs.assign(
         _name=place_names(locs[name_col].tolist(), locs["latitude"], locs["longitude"], areas=names_from)
     )
+    if "counts_by_theme" in locs.columns:  # a theme is named (popup, badge dot, filter) only at 5 or more events
+        locs["themes"] = [
+            themes_shown(";".join(themes_of(t)), c, threshold)
+            for t, c in zip(locs["themes"], locs["counts_by_theme"], strict=True)
+        ]
     popups = _SharedPopups(max_width=290)
     parts = [c for c in locs.columns if str(c).startswith("score_")]
     for idx in locs.index:

@@ -46,6 +46,7 @@ from ctxrisk.maps.steering_clear import clear_of_event_positions
 from ctxrisk.maps.steering_secondary import secondary_suppression
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.warehouse import stale_marts
 
 __all__ = [
     "DEFAULT_PERIODS",
@@ -573,8 +574,11 @@ def _read_locations(con: duckdb.DuckDBPyConnection, *, top: int) -> pd.DataFrame
             "longitude": frame["longitude"].astype(float).to_numpy(),
         }
     )
-    if "count" in frame.columns:
-        out["count"] = frame["count"].astype(int).to_numpy()
+    if "counts_by_theme" in frame.columns:
+        out["counts_by_theme"] = frame["counts_by_theme"].astype(object).to_numpy()
+    for column in ("count", "distinct_children", "repeat_found_at", "intelligence_items", "searches_of_children"):
+        if column in frame.columns:
+            out[column] = frame[column].fillna(0).astype(int).to_numpy()
     return out
 
 
@@ -631,6 +635,14 @@ def load_steering_inputs(
         When ``marts.hotspots`` or ``marts.emerging_hotspots`` is missing or empty (the message says to run
         ``ctxrisk hotspots`` first), on an unreadable period, or on a malformed locations mart.
     """
+    stale = stale_marts(con)
+    if stale:
+        names = ", ".join(f"marts.{m}" for m in stale)
+        msg = (
+            f"{names} were emptied by a purge ({next(iter(stale.values()))}) and not rebuilt: run `ctxrisk run` "
+            "(or the hot spot, locations and graph commands) first, then make the map"
+        )
+        raise ValidationError(msg)
     for mart, command in (("hotspots", "ctxrisk hotspots"), ("emerging_hotspots", "ctxrisk hotspots emerging")):
         # declared marts exist from `ctxrisk init` on, empty until their analysis runs
         if not _table_exists(con, "marts", mart) or not con.execute(f"select count(*) from marts.{mart}").fetchone()[0]:

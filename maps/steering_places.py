@@ -217,3 +217,20 @@ def themes_of(value: object) -> list[str]:
     if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
         return [str(t) for t in value]
     return [str(value)]
+
+
+def themes_shown(themes: object, counts: object, threshold: int) -> str:
+    """A place's themes with at least ``threshold`` events there (``counts`` is the mart's JSON theme counts).
+
+    Without the counts no theme is shown: a theme dot or name would tell that a theme has at least one event.
+    """
+    import json
+
+    try:
+        by_theme = dict(json.loads(counts)) if isinstance(counts, str) and counts else {}
+    except (ValueError, TypeError):
+        by_theme = {}
+    if not isinstance(by_theme, dict):
+        by_theme = {}
+    names = [t for t in str(themes or "").split(";") if t]
+    return ";".join(t for t in names if int(by_theme.get(t, 0) or 0) >= threshold)

@@ -115,7 +115,7 @@ class PurgeResult:
     dry_run : bool
     cleared_marts : dict
         ``mart -> rows`` removed: every derived table in ``marts`` was computed partly from removed records, so
-        it is dropped in the same transaction and listed in ``meta.stale_marts`` until it is written again.
+        it is emptied in the same transaction and listed in ``meta.stale_marts`` until it is written again.
     removed_files : list of str
         ``processed/`` copies of source files that held removed records, deleted after the commit.
     """
@@ -172,10 +172,11 @@ def _files_with_old_records(con: duckdb.DuckDBPyConnection, cutoff: datetime) ->
 
 
 def _clear_marts(con: duckdb.DuckDBPyConnection, reason: str) -> dict[str, int]:
-    """Drop every derived table in ``marts`` and list it in ``meta.stale_marts``; return ``mart -> rows``.
+    """Empty every derived table in ``marts`` and list those that held rows in ``meta.stale_marts``.
 
-    Dropped rather than emptied: a page or command then says the mart is missing and to run its step, where
-    an empty mart would read as "no hot spots".
+    Emptied, not dropped, so the marts declared in ``pipelines/sql/marts`` keep their columns and types; every
+    reader treats a mart listed as stale as not built (:func:`ctxrisk.pipelines.warehouse.stale_marts`) and
+    says to run its step, where an empty mart would read as "nothing found". Returns ``mart -> rows`` removed.
     """
     names = [
         r[0]
@@ -187,13 +188,16 @@ def _clear_marts(con: duckdb.DuckDBPyConnection, reason: str) -> dict[str, int]:
     cleared = {}
     now = datetime.now(UTC)
     for name in names:
-        cleared[name] = int(con.execute(f'select count(*) from marts."{name}"').fetchone()[0])
-        con.execute(f'drop table marts."{name}"')
+        rows = int(con.execute(f'select count(*) from marts."{name}"').fetchone()[0])
+        if not rows:
+            continue
+        cleared[name] = rows
+        con.execute(f'delete from marts."{name}"')
         con.execute("delete from meta.stale_marts where mart = ?", [name])
         con.execute("insert into meta.stale_marts values (?, ?, ?)", [name, now, reason])
     if cleared:
         log.warning(
-            "removed %s derived mart(s) computed partly from purged records: run `ctxrisk run` to rebuild them",
+            "emptied %s derived mart(s) computed partly from purged records: run `ctxrisk run` to rebuild them",
             f"{len(cleared):,}",
         )
     return cleared
@@ -260,7 +264,7 @@ def purge_older_than(
     (``reported_at``), stop and searches (``occurred_at``), associations (``observed_at``; undated links are kept),
     screenings and referrals; the involvements and area assignments (``raw.event_areas``) of the removed
     events; and the rejected rows of files ingested before the cut-off. In the same transaction every derived
-    table in ``marts`` (hot spots, locations, graph marts …) is dropped and listed in ``meta.stale_marts``
+    table in ``marts`` (hot spots, locations, graph marts …) is emptied and listed in ``meta.stale_marts``
     until it is rebuilt, so no count or person from removed records survives in them; after the commit the
     ``processed/`` copies of source files that held removed records are deleted. Persons, boundaries and the list of
     ingested files (``raw.ingest_files``: names, digests and counts only, so a purged file is not loaded again)

@@ -305,6 +305,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         _OPEN_TRANSACTIONS.pop(key, None)
 
 
+def stale_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Marts emptied by a purge and not rebuilt since: ``mart -> reason`` (``meta.stale_marts``).
+
+    A reader treats a stale mart as not built: its rows were removed with the records they came from, and an
+    empty mart would otherwise read as "nothing found".
+    """
+    try:
+        rows = con.execute("select mart, reason from meta.stale_marts order by mart").fetchall()
+    except duckdb.CatalogException:  # a warehouse older than the table
+        return {}
+    return {str(m): str(r) for m, r in rows}
+
+
 _DECLARED = re.compile(r"create\s+table\s+if\s+not\s+exists\s+marts\.\"?([a-z0-9_]+)\"?", re.IGNORECASE)
 
 
@@ -335,7 +348,7 @@ def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> i
 
     A mart declared in ``pipelines/sql/marts`` (:func:`declared_marts`) whose name starts with one of
     :data:`_CHECKED_PREFIXES` is made again from its file (so its declared columns and types hold even
-    after a purge dropped it, or on a warehouse an older ctxrisk wrote) and ``df`` is inserted by
+    on a warehouse an older ctxrisk wrote, or when the table was dropped) and ``df`` is inserted by
     column name: a column the file declares that ``df`` lacks, or one ``df`` has that the file does not
     declare, is an error, and so is a value that cannot take the declared type or a null in a ``not
     null`` column. Any other mart is made from ``df``'s own columns. Inside a :func:`transaction` (e.g.

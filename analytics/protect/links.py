@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ctxrisk.pipelines.settings import Settings
+from ctxrisk.pipelines.warehouse import stale_marts
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +79,10 @@ def flagged_adults(con: duckdb.DuckDBPyConnection, *, adults: pd.DataFrame | Non
     """
     if adults is None:
         columns = _table_columns(con, "marts", "graph_adults_of_concern")
-        # The mart is declared, so a new warehouse holds it empty: no rows is no graph result, as for the
-        # other declared marts (and a run lists every adult linked to [graph] min_children or more).
-        if not columns or not con.execute("select count(*) from marts.graph_adults_of_concern").fetchone()[0]:
+        # The mart is declared, so a new warehouse holds it empty, and a purge empties it and lists it as
+        # stale: either way no graph result (a run lists every adult linked to [graph] min_children or more).
+        empty = not columns or not con.execute("select count(*) from marts.graph_adults_of_concern").fetchone()[0]
+        if empty or "graph_adults_of_concern" in stale_marts(con):
             return FlaggedAdults()
         wanted = ["person_id", *(["flagged"] if "flagged" in columns else [])]
         adults = con.execute(f"select {', '.join(wanted)} from marts.graph_adults_of_concern").df()
@@ -205,7 +207,7 @@ def load_locations_of_concern(con: duckdb.DuckDBPyConnection, *, settings: Setti
     """Read ``marts.locations_of_concern`` and spread each place over ``[mace] location_rings`` H3 rings."""
     columns = _table_columns(con, "marts", "locations_of_concern")
     wanted = ["rank", "unit_id", "name", "score", "latitude", "longitude"]
-    if not set(wanted) <= set(columns):
+    if not set(wanted) <= set(columns) or "locations_of_concern" in stale_marts(con):
         return LocationsOfConcern(pd.DataFrame(columns=wanted), False, settings.hotspots.h3_resolution, {})
     frame = con.execute(f"select {', '.join(wanted)} from marts.locations_of_concern order by rank").df()
     resolution = h3.get_resolution(frame["unit_id"].iloc[0]) if len(frame) else settings.hotspots.h3_resolution

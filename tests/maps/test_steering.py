@@ -260,7 +260,8 @@ def test_steering_popup_describes_place_in_words(steering_page):
     page.locator(".leaflet-popup-content").wait_for(state="detached")
     page.locator(".ctxrisk-rank", has_text="1").first.dispatch_event("click")
     text = page.locator(".leaflet-popup-content").inner_text()
-    assert "Score 0.91 (hotspot 0.50; trend 0.25; repeat 0.16)." in text
+    assert "Ranked high for a hot spot, a rising trend." in text
+    assert "0.91" not in text and "0.50" not in text  # score parts are linear in counts: never shown
     assert "Themes: Child sexual exploitation, County lines." in text
     assert "Busiest on weekday evenings (18:00-23:59)" in text
     assert page.locator(".leaflet-popup-content svg title").count() == 8

@@ -208,7 +208,8 @@ def test_marts_become_map_inputs(con, settings):
     assert locs["rank"].tolist() == [1, 2, 3]
     assert locs["trend"].iloc[0] == "rising (Mann-Kendall test of monthly counts, p = 0.010)"
     assert locs["profile"].iloc[0].shape == (7, 24) and locs["profile"].iloc[0][1, 0] == 24
-    assert "distinct_children" not in locs.columns
+    # the counts behind the score parts come along only to decide which parts may be named (at 5 or more)
+    assert locs["distinct_children"].tolist() == [4, 4, 4]
     assert inputs.notes == [
         "No area boundaries are loaded: the outline shows the area analysed.",
         "Emerging hot spots: Oct 2024 to Sep 2026.",

@@ -6,6 +6,7 @@ colours under colour-vision deficiency, accessibility (axe-core, keyboard order)
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from itertools import combinations
@@ -50,6 +51,17 @@ def _small_count_page(v: int) -> str:
     hot = F.hotspots().assign(count=v)
     locs = F.locations()
     locs["count"] = v
+    # every count behind a score part, and a theme's count at each place; each part linear in its count
+    for part, column in (
+        ("children", "distinct_children"),
+        ("repeat_found", "repeat_found_at"),
+        ("intelligence", "intelligence_items"),
+        ("searches", "searches_of_children"),
+    ):
+        locs[column] = v
+        locs[f"score_{part}"] = 0.05 * v
+    locs["themes"] = [["cse", "county_lines", "radicalisation"]] * len(locs)
+    locs["counts_by_theme"] = json.dumps({"cse": 40, "county_lines": 12, "radicalisation": v})
     profiles = []
     for profile in locs["profile"]:
         arr = np.array(profile, dtype=float)

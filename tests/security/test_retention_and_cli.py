@@ -15,7 +15,7 @@ from ctxrisk.cli.main import app
 from ctxrisk.jobs import run as jobs
 from ctxrisk.pipelines.purge import purge
 from ctxrisk.pipelines.settings import load_settings
-from ctxrisk.pipelines.warehouse import connect, write_mart
+from ctxrisk.pipelines.warehouse import connect, stale_marts, write_mart
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 OLD_AND_NEW = (
@@ -66,10 +66,12 @@ def test_purge_removes_derived_marts_and_marks_them_stale(site) -> None:
     _root, settings = site
     result = purge(settings, "1y6m", now=NOW)
     assert result.deleted["raw.incidents"] == 1
+    # only marts that held rows are stale; each is emptied, keeping its declared columns
     assert result.cleared_marts == {"graph_nodes": 1, "hotspots": 1}
     con = connect(settings=settings)
-    marts = con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
-    assert ("hotspots",) not in marts and ("graph_nodes",) not in marts
+    assert con.execute("select count(*) from marts.hotspots").fetchone()[0] == 0
+    assert con.execute("select count(*) from marts.graph_nodes").fetchone()[0] == 0
+    assert set(stale_marts(con)) == {"graph_nodes", "hotspots"}
     assert sorted(r[0] for r in con.execute("select mart from meta.stale_marts").fetchall()) == [
         "graph_nodes",
         "hotspots",
@@ -206,7 +208,8 @@ def test_no_steering_map_is_drawn_from_marts_a_purge_removed(site) -> None:
     purge(settings, "1y6m", now=NOW)
     out = root / "map.html"
     result = _cli("map", "steering", "--out", str(out), "--warehouse", str(settings.paths.warehouse))
-    assert result.exit_code == 1 and "no marts.hotspots" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "emptied by a purge" in said and "marts.hotspots" in said
     assert not out.exists()
 
 
@@ -222,3 +225,26 @@ def test_ingest_of_files_named_with_markup_prints_them_as_written(tmp_path: Path
     result = _cli("ingest", "incidents", str(good), str(bad), "--warehouse", str(warehouse))
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "[red]good.csv" in result.output and "[blink]bad.csv" in result.output
+
+
+def test_readers_treat_a_purged_mart_as_not_built(tmp_path: Path) -> None:
+    from ctxrisk.analytics.protect.links import flagged_adults
+    from ctxrisk.maps.indicators import locations_of_concern
+    from ctxrisk.pipelines.settings import load_settings
+
+    con = connect(settings=load_settings(None, warehouse=tmp_path / "w.duckdb"))
+    adult = {"person_id": "A1", "age_band": "adult", "children_linked": 3, "child_links": 3, "links": 3}
+    adult |= {"expected_by_chance": 0.5, "p": 0.001, "q": 0.002, "flagged": True, "finding": "adult linked to 3"}
+    adult |= {"score": 2.0, "looked_after_children": 0, "high_risk_children": 0, "relations": "knows:3"}
+    adult |= {"last_seen": pd.Timestamp("2024-01-01", tz="UTC"), "evidence_summary": ""}
+    write_mart(con, "graph_adults_of_concern", pd.DataFrame([adult]))  # every column pipelines/sql/marts declares
+    write_mart(con, "locations_of_concern", pd.DataFrame({"rank": [1], "unit_id": ["89195da49a3ffff"]}))
+    assert flagged_adults(con).ids == frozenset({"A1"}) and locations_of_concern(con) is not None
+    con.execute("delete from marts.graph_adults_of_concern")
+    con.execute("delete from marts.locations_of_concern")
+    con.execute(
+        "insert into meta.stale_marts values ('graph_adults_of_concern', now(), 'purge'), "
+        "('locations_of_concern', now(), 'purge')"
+    )
+    assert not flagged_adults(con).assessed and locations_of_concern(con) is None
+    con.close()
