@@ -106,9 +106,9 @@ def _brandes_moments_py(
     total = np.zeros(n)
     total_sq = np.zeros(n)
     sigma = np.zeros(n)
-    dist = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, -1, dtype=np.int32)  # 32-bit: half the memory each search reads
     delta = np.zeros(n)
-    order = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int32)
     for s in pivots:
         head = 0
         tail = 1
@@ -118,20 +118,24 @@ def _brandes_moments_py(
         while head < tail:
             v = order[head]
             head += 1
+            below = dist[v] + 1
+            paths = sigma[v]
             for j in range(indptr[v], indptr[v + 1]):
                 w = indices[j]
                 if dist[w] < 0:
-                    dist[w] = dist[v] + 1
+                    dist[w] = below
                     order[tail] = w
                     tail += 1
-                if dist[w] == dist[v] + 1:
-                    sigma[w] += sigma[v]
+                if dist[w] == below:
+                    sigma[w] += paths
         for i in range(tail - 1, -1, -1):
             w = order[i]
+            above = dist[w] - 1
+            share = (1.0 + delta[w]) / sigma[w]  # once per node, not once per link
             for j in range(indptr[w], indptr[w + 1]):
                 v = indices[j]
-                if dist[v] == dist[w] - 1:
-                    delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w])
+                if dist[v] == above:
+                    delta[v] += sigma[v] * share
             if w != s:
                 half = delta[w] / 2.0
                 total[w] += half
