@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ctxrisk.analytics.gistar import GiStar, benjamini_hochberg, gi_bin
+from ctxrisk.analytics.gistar import GiStar, benjamini_hochberg, coarse_permutations_note, gi_bin
 from ctxrisk.analytics.mannkendall import MKResult, mann_kendall_many
 from ctxrisk.pipelines.errors import ValidationError
 
@@ -313,6 +313,20 @@ class EmergingResult:
         )
 
 
+#: Bins of one time step that must be able to pass BH together at the smallest pseudo p-value.
+TIED_BINS = 10
+
+
+def _warn_if_coarse(permutations: int, m: int, alpha: float) -> None:
+    """Warn when BH within a time step of ``m`` units needs more than ten bins tied at the smallest p_sim."""
+    suggested = int(np.ceil(m / (TIED_BINS * alpha))) - 1  # the automatic rule of emerging runs, uncapped
+    note = coarse_permutations_note(
+        permutations, m, alpha, suggested=suggested, ties=TIED_BINS, over="units of each time step"
+    )
+    if note:
+        logger.warning("%s", note)
+
+
 def emerging_hot_spots(
     counts: Any,
     w: Any,
@@ -387,7 +401,7 @@ def emerging_hot_spots(
     st = space_time_weights(w, steps, time_step_window=time_step_window)
     y = cube.T.ravel()  # time-major: bin t * units + u
     perms = permutations if inference == "permutation" else 0
-    gi = GiStar(y, st, permutations=perms, seed=seed, alternative="two-sided", alpha=alpha)
+    gi = GiStar(y, st, permutations=perms, seed=seed, alternative="two-sided", alpha=alpha, warn_coarse=False)
     z = gi.z.reshape(steps, units).T
     p_flat = gi.p_sim if inference == "permutation" else gi.p_norm
     p = p_flat.reshape(steps, units).T
@@ -397,6 +411,7 @@ def emerging_hot_spots(
         ok = ~islands[:, t]
         if ok.any():
             q[ok, t] = benjamini_hochberg(p[ok, t])
+    _warn_if_coarse(perms, int((~islands).sum(axis=0).max()), alpha)
     bins = gi_bin(z, q)
     hot = (q < alpha) & (z > 0)
     cold = (q < alpha) & (z < 0)

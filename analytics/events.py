@@ -12,6 +12,9 @@ counted in :attr:`EventSelection.excluded`, so each analysis can say what it did
     month that straddles ``since`` or ``until`` (or a day-precision event of a straddled day).
 ``coarse_for_time_of_day``
     Day- or month-precision events when a time-of-day filter is given (their hour is unknown).
+``outside_covered_span``
+    Added by emerging hot spot runs: events in time steps beyond a gap where no event at all was loaded
+    (:class:`ctxrisk.analytics.emerging_run.CoveredSpan`).
 ``coarse_for_<need>``
     Added by :meth:`EventSelection.require_precision`: ``week`` and ``weekday`` need day precision or better
     (month-precision police.uk rows are left out), ``hour`` needs minute precision, ``month`` takes any.
@@ -97,6 +100,7 @@ _REASONS = {
     "coarse_for_hour": "date or month only, too coarse for an hour profile",
     "coarse_for_month": "no usable time",
     "outside_region": "outside the study region",
+    "outside_covered_span": "outside the time steps analysed (beyond a gap with no data)",
     "outside_areas": "not inside any area of the unit's level",
 }
 

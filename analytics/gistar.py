@@ -99,7 +99,7 @@ from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GiStar", "auto_permutations", "benjamini_hochberg", "gi_bin"]
+__all__ = ["GiStar", "auto_permutations", "benjamini_hochberg", "coarse_permutations_note", "gi_bin"]
 
 Alternative = Literal["two-sided", "greater", "less"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
@@ -133,6 +133,30 @@ def auto_permutations(m: int, alpha: float) -> int:
     """
     need = int(np.ceil(5 * max(int(m), 1) / float(alpha))) - 1
     return int(min(AUTO_PERMUTATIONS_MAX, max(AUTO_PERMUTATIONS_MIN, need)))
+
+
+def coarse_permutations_note(
+    permutations: int, m: int, alpha: float, *, suggested: int, ties: int = 1, over: str = "units"
+) -> str | None:
+    """Say when ``permutations`` are too few for Benjamini-Hochberg at ``alpha`` over ``m`` tests, else None.
+
+    The smallest pseudo p-value is ``1 / (P + 1)``; BH passes it only when at least ``m / ((P + 1) alpha)``
+    tests share it. The count is coarse when that is more than ``ties`` (1 for :class:`GiStar`'s own FDR; 10
+    for emerging hot spots, whose automatic count lets ten bins of a time step tied at the floor pass).
+    ``suggested`` is the automatic rule of the caller for ``m`` tests, uncapped: it is always more than
+    ``permutations`` when the note is given, so the advice never asks for fewer than are in use.
+    """
+    if permutations <= 0 or m <= 0:
+        return None
+    share = m / ((permutations + 1) * alpha)
+    if share <= ties:
+        return None
+    who = "a single unit" if ties == 1 else f"{ties} units tied at the smallest p_sim"
+    return (
+        f"{permutations:,} permutations are coarse for FDR over {m:,} {over}: a unit reaches q < {alpha:g} only "
+        f"if about {int(np.ceil(share)):,} units share the smallest p_sim (1/{permutations + 1:,}); "
+        f"{max(int(suggested), permutations + 1):,} permutations let {who} reach it"
+    )
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
@@ -324,6 +348,9 @@ class GiStar:
     randomisation : {"conditional", "total"}, default "conditional"
         Permutation null (module docstring): ``conditional`` holds the unit's own value (esda's ``p_sim``),
         ``total`` permutes every value (the null of ``z``; the default of hot spot runs).
+    warn_coarse : bool, default True
+        Log a warning (:func:`coarse_permutations_note`) when ``permutations`` are too few for BH over the
+        units; a caller that runs its own FDR over other groups (emerging hot spots) warns itself.
 
     Attributes
     ----------
@@ -365,6 +392,7 @@ class GiStar:
         alternative: Alternative = "two-sided",
         alpha: float = 0.05,
         randomisation: Randomisation = "conditional",
+        warn_coarse: bool = True,
     ) -> None:
         y_arr = np.asarray(y, dtype=np.float64)
         if y_arr.ndim != 1:
@@ -449,17 +477,11 @@ class GiStar:
         testable = ~self.islands
         q[testable] = benjamini_hochberg(p_for_q[testable])
         m = int(testable.sum())
-        if self.permutations and m / (self.permutations + 1) > self.alpha:
-            logger.warning(
-                "%s permutations are coarse for FDR over %s units: a unit reaches q < %.2f only if about %s "
-                "units share the smallest p_sim (1/%s); raise permutations (about %s lets 10 such units reach it)",
-                f"{self.permutations:,}",
-                f"{m:,}",
-                self.alpha,
-                f"{int(np.ceil(m / (self.permutations + 1) / self.alpha)):,}",
-                f"{self.permutations + 1:,}",
-                f"{int(np.ceil(m / (10 * self.alpha))):,}",
-            )
+        # The advice is the automatic count (auto_permutations), uncapped: more than the count in use.
+        suggested = max(AUTO_PERMUTATIONS_MIN, int(np.ceil(5 * m / self.alpha)) - 1)
+        note = coarse_permutations_note(self.permutations, m, self.alpha, suggested=suggested) if warn_coarse else None
+        if note:
+            logger.warning("%s", note)
         self.q = q
         self.bin = gi_bin(z, q, alternative=alternative)
         self.bin[self.islands] = 0

@@ -13,6 +13,8 @@ RESULTS = BENCH / "results" / "run_all.json"
 MARKDOWN = ROOT / "BENCHMARKS.md"
 #: Written by bench_ingest.py: the real public CSV formats (issue 3) against the same contenders.
 POLICE_UK_INGEST = BENCH / "results" / "ingest.json"
+#: Written by the per-feature benchmarks; rendered into BENCHMARKS.md when present (key: file stem).
+FEATURE_RESULTS = ("intel", "report", "missing", "graph_step", "steering_map", "real_data_hotspots")
 DEFAULT_SCALES = "100k,1M,10M"
 KINDS = ("persons", "incidents", "missing", "intelligence", "involvements", "associations", "screenings", "referrals")
 SHARED_BOUNDARIES = ROOT.parent / "shared" / "data" / "boundaries"
@@ -51,6 +53,20 @@ GOAL_INGEST_SHARE = 0.4
 GOAL_CITY_MONTHS_S = 5.0
 GOAL_GRAPH_STEP_1M_S = 20.0
 GOAL_GISTAR_SPEEDUP = 10.0
+#: The per-feature benchmarks' goals (issues 21, 22, 23): the intel explorer for about 50,000 people built in
+#: under 15 s, under 6 MB, first frames in Chromium in under 3 s; the PDF report at 1M incidents in under 20 s;
+#: ``ctxrisk missing children`` and ``ctxrisk mace`` each under 10 s at 1M incidents and 120k missing episodes;
+#: the steering page at 1M incidents under 5 MB, opening in Chromium in under 2 s.
+GOAL_INTEL_BUILD_S = 15.0
+GOAL_INTEL_BYTES = 6_000_000
+GOAL_INTEL_OPEN_S = 3.0
+#: the intel benchmark counts as "about 50,000 people" from this many people up
+INTEL_MIN_PEOPLE = 45_000
+GOAL_REPORT_PDF_S = 20.0
+GOAL_MISSING_S = 10.0
+MISSING_EPISODES = 120_000
+GOAL_STEERING_BYTES = 5_000_000
+GOAL_STEERING_OPEN_S = 2.0
 #: Hand-written history appended to BENCHMARKS.md when it is rendered.
 HISTORY = BENCH / "history.md"
 LINEAR_BAND = (0.9, 1.1)

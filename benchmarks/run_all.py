@@ -28,7 +28,10 @@ esda ``G_Local`` on a subset of ``--esda-cells`` cells, per-cell ratio on that l
 :mod:`bench_graph` (build vs a naive networkx bipartite projection; sampled vs exact betweenness).
 
 Writes ``benchmarks/results/run_all.json`` and renders ``BENCHMARKS.md`` from it (machine, commands, results
-with ratios and pass/fail against each goal, growth 100k -> 1M -> 10M with a fitted exponent).
+with ratios and pass/fail against each goal, growth 100k -> 1M -> 10M with a fitted exponent). The results the
+per-feature benchmarks left in ``benchmarks/results`` (``bench_intel``, ``bench_report``, ``bench_missing``,
+``bench_graph_step``, ``bench_steering_map``, ``real_data_hotspots``; see :mod:`harness_features`) are read
+at every render, also with ``--render-only``: each gets a section and its goals a row.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from harness_common import (  # noqa: E402 - benchmarks/ is on sys.path
     parse_scales,
     scale_label,
 )
+from harness_features import load_features  # noqa: E402 - benchmarks/ is on sys.path
 from harness_measure import machine_info  # noqa: E402 - benchmarks/ is on sys.path
 from harness_report import evaluate_goals, growth, render_markdown  # noqa: E402 - benchmarks/ is on sys.path
 from harness_scale import bench_fixed, bench_scale, ingest_worker  # noqa: E402 - benchmarks/ is on sys.path
@@ -177,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["notes"] = list(args.note)
     if POLICE_UK_INGEST.exists():
         results["police_uk_ingest"] = json.loads(POLICE_UK_INGEST.read_text(encoding="utf-8"))
+    results["features"] = load_features()
     results["growth"] = growth(results.get("scales", {}))
     results["goals"] = evaluate_goals(results)
     _write(results, args.output)

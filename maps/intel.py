@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 import networkx as nx
 import pandas as pd
 
+from ctxrisk.maps.intel_mace import mace_payload
 from ctxrisk.maps.intel_map import local_authority_layer
 from ctxrisk.maps.intel_payload import AGE_BAND_COLOURS, graph_payload, layout_by_group
 from ctxrisk.maps.language import assert_appropriate
@@ -234,6 +235,9 @@ def build_intel_page(
     focus_threshold: int = FOCUS_THRESHOLD,
     focus_budget: int = FOCUS_BUDGET,
     seed: int = 0,
+    mace: pd.DataFrame | None = None,
+    mace_places: pd.DataFrame | None = None,
+    mace_notes: Iterable[str] = (),
 ) -> str:
     """Build the self-contained intelligence explorer page.
 
@@ -290,6 +294,16 @@ def build_intel_page(
         Most people in the starting view (``>= 1``; default :data:`FOCUS_BUDGET`).
     seed : int
         Seed of the layout.
+    mace : DataFrame, optional
+        The MACE list (``ctxrisk.analytics.protect.mace.mace_list(...).frame``): shown in its order in the
+        page's MACE view, each child with the indicators met and their evidence; a child in the graph is
+        selected by a click. None (the default) leaves the view out.
+    mace_places : DataFrame, optional
+        Its places for MACE 2 (``ctxrisk.analytics.protect.mace.mace_places``, exact counts).
+    mace_notes : iterable of str
+        Indicators that could not be assessed, shown above the list. The page holds at most
+        :data:`ctxrisk.maps.intel_mace.MACE_LIMIT` children (the first; it says so) and evidence texts of
+        at most :data:`~ctxrisk.maps.intel_mace.EVIDENCE_CHARS` characters, so the list cannot swell the page.
 
     Returns
     -------
@@ -331,15 +345,20 @@ def build_intel_page(
     payload["boundaries"] = local_authority_layer(payload["places"]) if local_authorities else None
     payload["view"] = {"threshold": int(focus_threshold), "budget": int(focus_budget)}
     payload["test"] = {"alpha": float(alpha), "minChildren": int(min_children)}
+    payload["mace"] = None
+    if mace is not None:
+        payload["mace"] = mace_payload(mace, places=mace_places, notes=mace_notes, period=str(period))
     return _assemble(payload, basemap_url=basemap_url)
 
 
 def _assemble(payload: dict[str, Any], *, basemap_url: str | None) -> str:
     meta = payload["meta"]
     own_html, own_css = _template("intel.html"), _template("intel.css")
-    own_js = [_template("intel_lib.js"), _template("intel.js")]
+    # the stateless helpers and the MACE view run as one script before the page's own
+    own_js = [_template("intel_lib.js") + "\n" + _template("intel_mace.js"), _template("intel.js")]
     own = own_html + "".join(own_js) + own_css
-    assert_appropriate(own + json.dumps(meta), where="intel page text")
+    ours = {k: payload["mace"][k] for k in ("labels", "notes")} if payload.get("mace") else {}
+    assert_appropriate(own + json.dumps(meta) + json.dumps(ours), where="intel page text")
     # the page's own text names no URL (data-derived text is shown as text and can never stop the build)
     for match in _ANY_URL.finditer(own):
         if match.group(0) == _SVG_NAMESPACE:  # an XML namespace name, never fetched

@@ -30,7 +30,15 @@ from ctxrisk.maps.report_cells import STEADY_PERCENT, Cells, Page, Windows, chan
 from ctxrisk.maps.report_coverage import coverage_section, coverage_warnings, read_coverage
 from ctxrisk.maps.report_html import CSP, CSS, esc
 from ctxrisk.maps.report_locations import analysis_span, location_cells, locations_section
-from ctxrisk.maps.report_missing import missing_cells, missing_figures, missing_section
+from ctxrisk.maps.report_missing import (
+    MissingExtras,
+    measure_cells,
+    missing_cells,
+    missing_figures,
+    missing_measures,
+    missing_section,
+    next_episode_figures,
+)
 from ctxrisk.maps.report_sections import (
     REFERRAL_LABELS,
     RISK_LABEL,
@@ -81,6 +89,7 @@ class _Content:
     span: str
     has_annex: bool
     coverage: object
+    missing: MissingExtras | None = None
 
 
 def _period(con: duckdb.DuckDBPyConnection, period, *, today, facts) -> ind.Period:
@@ -129,8 +138,11 @@ def _gather(con: duckdb.DuckDBPyConnection, period: ind.Period, settings, facts:
     quality_cells(cells, ind.data_quality(con, period, facts=facts))
     sources = ind.missing_sources(con)
     levels = tuple(settings.screening.risk_levels)
+    medians = {}
     for name, p in (("P", period), ("B", previous)):
         missing_cells(cells, name, missing_figures(con, p), sources)
+        medians[name] = measure_cells(cells, name, missing_measures(con, p, settings=settings))
+    extras = MissingExtras(settings, medians, next_episode_figures(con, period, settings=settings))
     levels = _by_kind(
         cells,
         "scr",
@@ -172,6 +184,7 @@ def _gather(con: duckdb.DuckDBPyConnection, period: ind.Period, settings, facts:
         span=analysis_span(locations, first=span_dates.first, last=span_dates.last) if locations is not None else "",
         has_annex=annex is not None,
         coverage=coverage,
+        missing=extras,
     )
 
 
@@ -194,7 +207,7 @@ def _sections(c: _Content) -> list[str]:
         glance_section(c.page, labels),
         coverage_section(c.coverage, c.period, c.previous, threshold=c.page.cells.threshold),
         incidents_section(c.page, c.themes, c.quarters, labels),
-        missing_section(c.page, labels, c.sources),
+        missing_section(c.page, labels, c.sources, c.missing),
         screening_section(c.page, c.levels, labels),
         referral_section(c.page, c.kinds, labels),
         locations_section(c.page, c.locations, c.count_cols, span=c.span),

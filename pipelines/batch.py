@@ -40,6 +40,24 @@ class ExtraRows:
     rows: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class EpisodeOverlaps:
+    """The check a batch of a child's episodes passes when it is stored: no two may overlap in time.
+
+    See :mod:`ctxrisk.pipelines.episodes` for the rule.
+
+    Attributes
+    ----------
+    source : str
+        The ``source`` value the batch's rows are stored with; only stored rows of this source are compared.
+    timezone : str
+        IANA zone the times in refusal reasons are shown in (``[general] local_timezone``).
+    """
+
+    source: str = "partnership"
+    timezone: str = "Europe/London"
+
+
 @dataclass
 class Batch:
     """Rows ready to load from one file, and the rows refused.
@@ -67,6 +85,9 @@ class Batch:
     extra : list of ExtraRows
         Rows for other tables derived from the same file, loaded in the same transaction (not counted in
         ``rows_read``).
+    overlaps : EpisodeOverlaps or None
+        When set, rows are episodes of a child: on storing, one that overlaps another episode of the same
+        child (in the file, or stored from the same source) is refused instead of loaded.
     """
 
     kind: str
@@ -80,6 +101,7 @@ class Batch:
     rejected_records: int
     notes: list[str] = field(default_factory=list)
     extra: list[ExtraRows] = field(default_factory=list)
+    overlaps: EpisodeOverlaps | None = None
 
 
 @dataclass

@@ -70,13 +70,18 @@ class Point:
 
 @dataclass(frozen=True)
 class Kind:
-    """A canonical input kind and the raw table it loads into."""
+    """A canonical input kind and the raw table it loads into.
+
+    ``episodes`` marks rows that are episodes of one child (``person_id``, ``started_at``, ``ended_at``):
+    two of the same child may not overlap in time (:mod:`ctxrisk.pipelines.episodes`).
+    """
 
     name: str
     table: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     points: tuple[Point, ...] = ()
+    episodes: bool = False
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -151,6 +156,7 @@ KINDS: dict[str, Kind] = {
         ),
         key=("episode_id",),
         points=(Point("from_"), Point("found_")),
+        episodes=True,
     ),
     "associations": Kind(
         "associations",

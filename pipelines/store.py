@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ctxrisk.pipelines.batch import Batch, ExtraRows, IngestResult
+from ctxrisk.pipelines.episodes import refuse_overlaps
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.pseudonymise import check_mode, scrub_rejects
 from ctxrisk.pipelines.tabular import file_sha256
@@ -112,19 +113,19 @@ def _store_extra(con: duckdb.DuckDBPyConnection, extra: ExtraRows, file_id: str)
         con.unregister("_extra_rows")
 
 
-def store_batch(
+def _write_batch(
     con: duckdb.DuckDBPyConnection,
     batch: Batch,
+    file_id: str,
+    registered: list[str],
     *,
-    run_id: str | None = None,
-    pseudonymised: bool = False,
-) -> IngestResult:
-    """Load a batch in one transaction: replace rows with the same key, insert, record file and rejects.
+    run_id: str | None,
+    pseudonymised: bool,
+) -> int:
+    """Replace, insert and record the batch inside the caller's transaction; return the rows replaced.
 
-    Identifiers in SQL come from the kind definitions and the warehouse's own catalogue, never from the data.
+    Views registered on ``con`` are appended to ``registered`` for the caller to drop.
     """
-    assert batch.rows_read == len(batch.rows) + batch.rejected_records, "rows do not reconcile"
-    file_id = uuid.uuid4().hex[:16]
     rows = batch.rows
     if "file_id" in rows.columns:
         rows = rows.drop(columns="file_id")
@@ -142,56 +143,77 @@ def store_batch(
     rejects["value"] = rejects["value"].astype("object")
     # Arrow is scanned by DuckDB natively; a DataFrame of Python string objects is converted value by value.
     con.register("_batch_rows", _to_arrow(rows))
+    registered.append("_batch_rows")
+    check_mode(con, rows, pseudonymised=pseudonymised, file_id=file_id)
+    replaced = 0
+    if len(rows):
+        replaced = con.execute(
+            f"select count(*) from {batch.table} t where exists (select 1 from _batch_rows n where {key_match})"
+        ).fetchone()[0]
+        if replaced:
+            con.execute(f"delete from {batch.table} t using _batch_rows n where {key_match}")
+        # file_id is a bound parameter, the same for every row: no copy of the rows is made for it.
+        con.execute(
+            f'insert into {batch.table} ({column_list}, "file_id") select {column_list}, ?::varchar from _batch_rows',
+            [file_id],
+        )
     if len(rejects):
         con.register("_batch_rejects", rejects)
+        registered.append("_batch_rejects")
+        con.execute(
+            "insert into raw.rejected_rows (file_id, kind, path, line, column_name, value, reason, rule) "
+            "select file_id, kind, path, line, column_name, value, reason, rule from _batch_rejects"
+        )
+    con.execute(
+        "insert into raw.ingest_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            file_id,
+            batch.kind,
+            str(batch.path),
+            batch.sha256,
+            batch.rows_read,
+            len(rows),
+            batch.rejected_records,
+            datetime.now(UTC),
+            run_id,
+            pseudonymised,
+        ],
+    )
+    for extra in batch.extra:
+        _store_extra(con, extra, file_id)
+    return replaced
+
+
+def store_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    *,
+    run_id: str | None = None,
+    pseudonymised: bool = False,
+) -> IngestResult:
+    """Load a batch in one transaction: replace rows with the same key, insert, record file and rejects.
+
+    A batch of episodes (``batch.overlaps``) first has the episodes that overlap another of the same child
+    moved to its refused rows, inside the same transaction (:func:`ctxrisk.pipelines.episodes.refuse_overlaps`).
+    Identifiers in SQL come from the kind definitions and the warehouse's own catalogue, never from the data.
+    """
+    assert batch.rows_read == len(batch.rows) + batch.rejected_records, "rows do not reconcile"
+    file_id = uuid.uuid4().hex[:16]
+    registered: list[str] = []
     try:
         with transaction(con):
-            check_mode(con, rows, pseudonymised=pseudonymised, file_id=file_id)
-            replaced = 0
-            if len(rows):
-                replaced = con.execute(
-                    f"select count(*) from {batch.table} t where exists (select 1 from _batch_rows n where {key_match})"
-                ).fetchone()[0]
-                if replaced:
-                    con.execute(f"delete from {batch.table} t using _batch_rows n where {key_match}")
-                # file_id is a bound parameter, the same for every row: no copy of the rows is made for it.
-                con.execute(
-                    f'insert into {batch.table} ({column_list}, "file_id") '
-                    f"select {column_list}, ?::varchar from _batch_rows",
-                    [file_id],
-                )
-            if len(rejects):
-                con.execute(
-                    "insert into raw.rejected_rows (file_id, kind, path, line, column_name, value, reason, rule) "
-                    "select file_id, kind, path, line, column_name, value, reason, rule from _batch_rejects"
-                )
-            con.execute(
-                "insert into raw.ingest_files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    file_id,
-                    batch.kind,
-                    str(batch.path),
-                    batch.sha256,
-                    batch.rows_read,
-                    len(rows),
-                    batch.rejected_records,
-                    datetime.now(UTC),
-                    run_id,
-                    pseudonymised,
-                ],
-            )
-            for extra in batch.extra:
-                _store_extra(con, extra, file_id)
+            if batch.overlaps is not None:
+                batch = refuse_overlaps(con, batch, batch.overlaps)
+            replaced = _write_batch(con, batch, file_id, registered, run_id=run_id, pseudonymised=pseudonymised)
     finally:
-        con.unregister("_batch_rows")
-        if len(rejects):
-            con.unregister("_batch_rejects")
+        for name in registered:
+            con.unregister(name)
     log.info(
         "%s %s: read %s, loaded %s, rejected %s",
         batch.kind,
         batch.path.name,
         f"{batch.rows_read:,}",
-        f"{len(rows):,}",
+        f"{len(batch.rows):,}",
         f"{batch.rejected_records:,}",
     )
     return IngestResult(
@@ -199,7 +221,7 @@ def store_batch(
         str(batch.path),
         file_id,
         batch.rows_read,
-        len(rows),
+        len(batch.rows),
         batch.rejected_records,
         replaced=replaced,
         notes=batch.notes,

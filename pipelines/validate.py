@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ctxrisk.pipelines.arrowtext import as_chunked, charset_match, encode, has_control, longer_than, spread, text_series
-from ctxrisk.pipelines.batch import MAX_TEXT, Batch, RejectCollector, finish_batch
+from ctxrisk.pipelines.batch import MAX_TEXT, Batch, EpisodeOverlaps, RejectCollector, finish_batch
 from ctxrisk.pipelines.errors import IdentifierError, ValidationError
 from ctxrisk.pipelines.geo import bng_to_wgs84, in_gb_bng, in_gb_wgs84, wgs84_to_bng
 from ctxrisk.pipelines.identifiers import column_label, find_identifier_columns, header_looks_like_data, header_text
@@ -543,4 +543,7 @@ def prepare_batch(
         if unlocated and prefix == "":
             notes.append(f"{unlocated:,} row(s) have no coordinates: kept as unlocated (counted, never mapped)")
     window = DateWindow.from_settings(settings.plausibility)
-    return finish_batch(kind_name, kind.table, kind.key, table, rows, collector, notes, window=window)
+    batch = finish_batch(kind_name, kind.table, kind.key, table, rows, collector, notes, window=window)
+    if kind.episodes:  # checked on storing, against the file's own episodes and the stored ones
+        batch.overlaps = EpisodeOverlaps(timezone=settings.local_timezone)
+    return batch

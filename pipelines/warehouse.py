@@ -189,7 +189,7 @@ def connect(
         Loaded with :func:`ctxrisk.pipelines.settings.load_settings` when None.
     create : bool
         Create the file (and its folders) when missing. Commands that only read or analyse pass False, so a
-        mistyped ``--warehouse`` creates nothing and says so (only ``init``, ``ingest`` and ``run`` create).
+        mistyped ``--warehouse`` creates nothing and says so (only ``init`` and ``run`` create).
 
     Returns
     -------

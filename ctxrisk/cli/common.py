@@ -7,11 +7,11 @@ import logging
 import sys
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 import duckdb
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from ctxrisk.pipelines.errors import LockError, SchemaVersionError
@@ -32,8 +32,35 @@ class ExitCode(IntEnum):
     PARTIAL = 5  # the run finished, but some files were quarantined or some steps failed
 
 
-console = Console(stderr=False, soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+#: Width of a console that is not a terminal (a pipe, a cron log, ``make demo``) when $COLUMNS is unset.
+PIPE_WIDTH = 200
+
+
+class WideConsole(Console):
+    """A rich console that is as wide as the terminal, or, when not writing to one, ``$COLUMNS`` (else
+    :data:`PIPE_WIDTH`) wide: tables in logs and captured output keep whole headers instead of being cut
+    to rich's 80-column fallback."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = super().size
+        if self.is_terminal:
+            return dims
+        # rich sets _width from $COLUMNS (or the width asked for) when the console is made; else rich's 80.
+        return ConsoleDimensions(self._width or PIPE_WIDTH, dims.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
+
+
+def make_console(*, stderr: bool = False, file: IO[str] | None = None) -> Console:
+    """A ctxrisk console (see :class:`WideConsole`) on stdout, stderr or ``file``; no console elsewhere."""
+    return WideConsole(stderr=stderr, file=file, soft_wrap=True)
+
+
+console = make_console()
+err_console = make_console(stderr=True)
 
 WarehouseOpt = Annotated[
     Path | None, typer.Option("--warehouse", help="DuckDB file (default from settings or $CTXRISK_WAREHOUSE).")

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from shapely import wkt as shapely_wkt
 
+from ctxrisk.cli.common import make_console
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.spreadsheet import write_csv
 
@@ -42,6 +43,41 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
+
+
+#: Columns printed with five decimals (about 1 m): a place must be findable from the table.
+_COORDINATES = ("latitude", "longitude", "lat", "lon", "lng")
+
+
+def _cell_kind(name: str, values: pd.Series) -> str:
+    """How a table column prints: ``coordinate``, ``integer`` (integer columns, and float columns whose
+    values are all whole numbers, such as counts after a merge), or ``value``."""
+    if name in _COORDINATES:
+        return "coordinate"
+    if pd.api.types.is_bool_dtype(values):
+        return "value"
+    if pd.api.types.is_integer_dtype(values):
+        return "integer"
+    if pd.api.types.is_float_dtype(values):
+        present = values.dropna().to_numpy(dtype=float)
+        if present.size and np.isfinite(present).all() and (present == np.round(present)).all():
+            return "integer"
+    return "value"
+
+
+def _cell(value: Any, kind: str) -> str:
+    """One table cell: integers with thousands separators, coordinates to 5 decimals, other numbers to
+    3 significant figures (large ones whole, with separators)."""
+    v = _plain(value)
+    if v is None:
+        return ""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if kind == "coordinate":
+        return f"{v:.5f}"
+    if kind == "integer" or isinstance(v, int):
+        return f"{round(v):,}"
+    return f"{v:,.0f}" if abs(v) >= 1_000 else f"{v:.3g}"
 
 
 def to_geojson(frame: pd.DataFrame, *, geometry: str = "geometry_wkt") -> dict[str, Any]:
@@ -113,10 +149,8 @@ def emit(
     for c in cols:
         table.add_column(c, overflow="fold")
     shown = view if limit is None else view.head(limit)
+    kinds = [_cell_kind(c, shown[c]) for c in cols]
     for row in shown.itertuples(index=False):
-        cells = []
-        for v in row:
-            v = _plain(v)
-            cells.append(Text("" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)))
+        cells = [Text(_cell(v, kind)) for v, kind in zip(row, kinds, strict=True)]
         table.add_row(*cells)  # Text: data such as "[bold red]" or "[/x]" is shown as written, not as markup
-    (console or Console(file=out, soft_wrap=True)).print(table)
+    (console or make_console(file=out)).print(table)

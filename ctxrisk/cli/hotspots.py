@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from ctxrisk.cli.common import (
     open_warehouse,
 )
 from ctxrisk.pipelines.errors import CtxriskError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +251,8 @@ def hotspots(
     if result.mart == "point_clusters":
         cols = CLUSTER_TABLE if fmt == "table" else CLUSTER_OUT
         shown = frame.sort_values("count", ascending=False)
+        if fmt == "table":
+            shown = shown.assign(area_m2=cluster_extent(shown))
         title = f"HDBSCAN point clusters ({len(frame):,})"
     else:
         cols = HOTSPOT_OUT
@@ -263,6 +268,16 @@ def hotspots(
         say(result.region_note(), fmt)
     emit(shown, fmt=fmt, out=sys.stdout, console=console, columns=cols, title=title, limit=limit)
     say(result.note() + (f"; written to marts.{result.mart} (run {result.run_id})" if mart else ""), fmt)
+
+
+def cluster_extent(frame: pd.DataFrame) -> pd.Series:
+    """The area column of the cluster table: square metres of the hull, or what the hull is when it has no
+    area (police.uk snaps events to anonymised map points, so a cluster may be one point or on one line)."""
+    kinds = frame["geometry_wkt"].astype("string").str.split(" ", n=1).str[0].str.upper()
+    area = frame["area_m2"].astype(float)
+    text = area.map("{:,.0f}".format).where(area > 0, "")
+    text = text.mask((area <= 0) & kinds.eq("POINT"), "single point")
+    return text.mask((area <= 0) & ~kinds.eq("POINT"), "on one line")
 
 
 @app.command()
@@ -342,6 +357,8 @@ def emerging(
     counts = frame["category"].value_counts()
     summary = ", ".join(f"{n:,} {c}" for c, n in counts.items())
     p = run.parameters
+    if p.get("coverage"):
+        say(p["coverage"] + ".", fmt)
     emit(
         shown,
         fmt=fmt,

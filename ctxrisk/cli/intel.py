@@ -71,6 +71,39 @@ def _places(con: Any, resolution: int) -> pd.DataFrame | None:
     return out.drop_duplicates("location_id")  # the best-ranked location of concern names a cell
 
 
+def _local_day(value: str | None, tz: str) -> str | None:
+    """The local day of an ISO 8601 ``--since``/``--until`` (a date, ``YYYY`` or ``YYYY-MM`` kept as given).
+
+    A time with an offset is read in ``tz`` (``2025-03-31T23:30:00Z`` is 1 April in London in summer time);
+    one without is already local.
+    """
+    if value is None or len(value) <= 10:
+        return value
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(tz)
+    return stamp.strftime("%Y-%m-%d")
+
+
+def _mace(con: Any, settings: Any, adults: pd.DataFrame, since: str | None, until: str | None) -> dict[str, Any]:
+    """The MACE list and its places for the page, with the page's own flagged adults."""
+    from ctxrisk.analytics.protect.links import flagged_adults
+    from ctxrisk.analytics.protect.mace import mace_list, mace_places
+
+    result = mace_list(
+        con,
+        settings=settings,
+        since=_local_day(since, settings.local_timezone),
+        until=_local_day(until, settings.local_timezone),
+        flagged=flagged_adults(con, adults=adults),
+    )
+    return {
+        "mace": result.frame,
+        "mace_places": mace_places(result, settings=settings),
+        "mace_notes": result.notes,
+    }
+
+
 def _themes(con: Any) -> pd.DataFrame:
     """The theme of each event (``staging.events``), for the page's theme filter."""
     return con.execute("select event_id, theme from staging.events where theme is not null").df()
@@ -87,6 +120,7 @@ def make_intel_page(
     made_at: dt.datetime | None = None,
     seeds: int = 10,
     focus_threshold: int | None = None,
+    mace: bool = True,
 ) -> tuple[Path, int, str]:
     """Build the intel explorer from the warehouse, write it atomically (0600) and audit it as edition ``intel``.
 
@@ -110,6 +144,9 @@ def make_intel_page(
     focus_threshold : int or None
         Above this many people the page opens on its starting view (``>= 0``; None uses
         :data:`ctxrisk.maps.intel.FOCUS_THRESHOLD`).
+    mace : bool
+        Add the MACE view: ``ctxrisk mace``'s list for the same window (local days; the page's flagged adults
+        for the flagged-adult indicator) and its places (default True).
 
     Returns
     -------
@@ -127,11 +164,13 @@ def make_intel_page(
     )
     members = groups(g, seeds=range(max(1, int(seeds))))
     exact = settings.graph.exact_betweenness_max_nodes
+    adults = adults_of_concern(g, min_children=settings.graph.min_children, alpha=settings.graph.alpha)
+    listed = _mace(con, settings, adults, since, until) if mace else {}
     html = build_intel_page(
         g,
         communities=members,
         centrality=centrality(g, exact_max_nodes=exact),
-        adults=adults_of_concern(g, min_children=settings.graph.min_children, alpha=settings.graph.alpha),
+        adults=adults,
         brokers=brokers(g, members, exact_max_nodes=exact),
         period=period_text(g, since=since, until=until),
         made_at=made_at or dt.datetime.now(dt.UTC),
@@ -142,12 +181,14 @@ def make_intel_page(
         basemap_url=settings.maps.basemap_url,
         basemap_attribution=settings.maps.basemap_attribution,
         focus_threshold=FOCUS_THRESHOLD if focus_threshold is None else int(focus_threshold),
+        **listed,
     )
     path = write_html(html, out)
     size = len(html.encode("utf-8"))
     summary = (
         f"{g.number_of_nodes():,} people, {g.number_of_edges():,} links, "
         f"{members['group_id'].nunique() if len(members) else 0:,} groups; relations {relations or 'all'}"
+        + (f"; MACE list {len(listed['mace']):,} children" if listed else "")
     )
     audit(con, "map", edition="intel", target=str(path), detail=f"{summary}; {size:,} bytes")
     logger.info("intel page %s: %s", path, summary)

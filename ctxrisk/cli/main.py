@@ -116,20 +116,27 @@ def ingest(
     try:
         settings = settings_from(config, warehouse)
         key = load_key(key_file=key_file) if pseudonymise else None
-        con = connect(settings=settings)
+        # Only `init` (and a run whose settings file names the warehouse) creates one: a mistyped path says so.
+        con = connect(settings=settings, create=False)
     except CtxriskError as exc:
         raise fail(exc) from exc
     options = {"level": level, "code_field": code_field, "name_field": name_field}
     results, failures = ingest_paths(con, kind, paths, settings=settings, pseudonymise_key=key, options=options)
-    con.close()
+    try:
+        first_rejected = _first_rejected(con, results)
+    finally:
+        con.close()
     if fmt == "json":
+        files = [r.as_dict() for r in results]
+        for f in files:
+            mine = [row for row in first_rejected if row["file_id"] == f["file_id"]]
+            f["first_rejected"] = [{k: v for k, v in row.items() if k != "file_id"} for row in mine]
         console.print_json(
-            json.dumps(
-                {"files": [r.as_dict() for r in results], "failed": [{"path": p, "error": e} for p, e in failures]}
-            )
+            json.dumps({"files": files, "failed": [{"path": p, "error": e} for p, e in failures]}, default=str)
         )
     else:
         _print_ingest_table(results)
+        _print_rejected(first_rejected, sum(r.rows_rejected for r in results))
         for _path, error in failures:
             say_error(error)
     if failures:
@@ -159,28 +166,83 @@ def _print_ingest_table(results: list) -> None:
             console.print(Text(f"{printable(Path(r.path).name)}: {printable(note)}"), highlight=False)
     console.print(
         f"read {totals[0]:,} = loaded {totals[1]:,} + rejected {totals[2]:,}"
-        " (see `ctxrisk status` and raw.rejected_rows for why rows were rejected)"
+        + (" (`ctxrisk status --rejected` lists every rejected row)" if totals[2] else "")
     )
+
+
+#: Rejected rows printed per file after an ingest (``ctxrisk status --rejected`` lists them all).
+FIRST_REJECTED = 5
+
+
+def _first_rejected(con, results: list) -> list[dict]:
+    """The first rejected rows of each file just ingested (file, line, column, reason; never the value)."""
+    from ctxrisk.pipelines.status import rejected_rows
+
+    ids = [r.file_id for r in results if r.file_id and r.rows_rejected]
+    rows = []
+    for file_id in ids:  # one file at a time keeps each row's file_id for the JSON output
+        found, _ = rejected_rows(con, file_ids=[file_id], limit=FIRST_REJECTED)
+        rows += [{**row, "file_id": file_id} for row in found]
+    return rows
+
+
+def _rejected_table(rows: list[dict], title: str) -> Table:
+    table = Table(title=title)
+    for name in ("file", "line", "column", "reason"):
+        table.add_column(name, justify="right" if name == "line" else "left")
+    for row in rows:
+        line = "" if row["line"] is None else f"{row['line']:,}"
+        table.add_row(Text(printable(str(row["file"]))), line, Text(printable(row["column"])), Text(row["reason"]))
+    return table
+
+
+def _print_rejected(rows: list[dict], total: int) -> None:
+    if not rows:
+        return
+    shown = f"the first {FIRST_REJECTED} of each file" if total > len(rows) else "all of them"
+    console.print(_rejected_table(rows, f"rejected rows ({shown}; the values are not shown)"))
 
 
 @app.command()
 def status(
     warehouse: WarehouseOpt = None,
     config: ConfigOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table or json (csv too with --rejected).")] = "table",
+    rejected: Annotated[
+        bool,
+        typer.Option(
+            "--rejected", help="List the rejected rows instead: file, line, column and reason (never the value)."
+        ),
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="With --rejected: at most this many rows.")] = None,
 ) -> None:
-    """Row counts per table, ingested files with rejected rows, and the last runs."""
-    from ctxrisk.pipelines.status import warehouse_status
+    """Row counts per table, ingested files with rejected rows, and the last runs (--rejected: which rows)."""
+    from ctxrisk.pipelines.status import rejected_rows, warehouse_status
     from ctxrisk.pipelines.warehouse import connect
 
+    formats = ("table", "csv", "json") if rejected else ("table", "json")
+    if fmt not in formats:
+        raise usage_error(f"--format must be one of {list(formats)}, got {fmt!r}")
+    if limit is not None and limit < 1:
+        raise usage_error(f"--limit must be at least 1, got {limit}")
+    if limit is not None and not rejected:
+        raise usage_error("--limit goes with --rejected")
     try:
         settings = settings_from(config, warehouse)
         con = connect(settings=settings, read_only=True)
-        info = warehouse_status(con)
-        info["warehouse"] = str(settings.paths.warehouse)
-        con.close()
+        try:
+            if rejected:
+                rows, total = rejected_rows(con, limit=limit)
+            else:
+                info = warehouse_status(con)
+                info["warehouse"] = str(settings.paths.warehouse)
+        finally:
+            con.close()
     except CtxriskError as exc:
         raise fail(exc) from exc
+    if rejected:
+        _print_rejected_list(rows, total, fmt)
+        return
     if fmt == "json":
         console.print_json(json.dumps(info, default=str))
         return
@@ -231,6 +293,24 @@ def status(
         console.print(
             Text(f"removed by a purge, not rebuilt yet: {names}; run `ctxrisk run` to rebuild them", style="yellow")
         )
+
+
+def _print_rejected_list(rows: list[dict], total: int, fmt: str) -> None:
+    import pandas as pd
+
+    from ctxrisk.pipelines.spreadsheet import write_csv
+    from ctxrisk.pipelines.status import REJECTED_COLUMNS
+
+    if fmt == "json":
+        console.print_json(json.dumps({"rejected_rows": total, "rows": rows}, default=str))
+    elif fmt == "csv":
+        write_csv(pd.DataFrame(rows, columns=list(REJECTED_COLUMNS)), sys.stdout, lineterminator="\n")
+    elif rows:
+        console.print(_rejected_table(rows, f"rejected rows ({len(rows):,} of {total:,}; the values are not shown)"))
+    if fmt != "table":
+        err_console.print(f"{len(rows):,} of {total:,} rejected row(s)", highlight=False)
+    elif not rows:
+        console.print("no rejected rows", highlight=False)
 
 
 @app.command()

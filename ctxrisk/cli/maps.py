@@ -16,12 +16,21 @@ __all__ = ["SteeringPage", "app", "make_steering_map", "steering_page"]
 
 logger = logging.getLogger(__name__)
 
-app = typer.Typer(help="Self-contained map pages for the steering group (aggregates only).", no_args_is_help=True)
+#: One help text for the group (``ctxrisk --help`` and ``ctxrisk map --help``): it names both editions.
+MAP_HELP = (
+    "Self-contained map pages: `steering` for the steering group (aggregates only, small numbers "
+    "suppressed) and `intel`, the OFFICIAL-SENSITIVE association-graph explorer for intelligence "
+    "officers and analysts."
+)
+
+app = typer.Typer(help=MAP_HELP, no_args_is_help=True)
 
 
 @app.callback()
 def _group() -> None:
-    """Self-contained map pages for the steering group (aggregates only)."""
+    """Self-contained map pages: `steering` for the steering group (aggregates only, small numbers
+    suppressed) and `intel`, the OFFICIAL-SENSITIVE association-graph explorer for intelligence officers
+    and analysts."""
 
 
 def _register_other_pages() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +12,7 @@ import typer
 from ctxrisk.maps import indicators as ind
 from ctxrisk.pipelines.errors import CtxriskError, ValidationError
 
-__all__ = ["FORMATS", "choose_period", "register", "write_report"]
+__all__ = ["FORMATS", "check_period_has_data", "choose_period", "register", "write_report"]
 
 #: Output formats of ``ctxrisk report``: a self-contained HTML page (default) or an A4 PDF for board papers.
 FORMATS = ("html", "pdf")
@@ -39,6 +39,36 @@ def choose_period(period: str | None, since: str | None, until: str | None) -> i
     if since is not None and until is not None:
         return ind.period_from_dates(since, until)
     return None
+
+
+def check_period_has_data(con, period: ind.Period, *, today: date | None = None) -> None:
+    """Refuse a report that could only show "no data": an empty warehouse, or a period in the future or after
+    the last record of every feed (``marts.indicators_feed_coverage``).
+
+    Raises
+    ------
+    ValidationError
+        Saying why, and which period would have data.
+    """
+    from ctxrisk.maps.report_coverage import FEEDS, read_coverage
+
+    today = today or datetime.now(UTC).date()
+    spans = [s for s in read_coverage(con).spans.values() if s.loaded]
+    if not spans:
+        feeds = ", ".join(name.split(" (")[0].lower() for name in FEEDS.values())
+        msg = f"the warehouse holds no records ({feeds}): load them with `ctxrisk ingest` or `ctxrisk run` first"
+        raise ValidationError(msg)
+    if period.start > today:
+        msg = f"{period.long_label} has not begun (today is {today.day} {today:%b %Y}): choose a period that has"
+        raise ValidationError(msg)
+    last = max(s.last for s in spans)
+    if period.start > last:
+        default = ind.default_period(con, today=today)
+        msg = (
+            f"no feed has a record in {period.long_label}: the last record of any feed is dated "
+            f"{last.day} {last:%b %Y}; choose an earlier period (the default is {default.label})"
+        )
+        raise ValidationError(msg)
 
 
 def write_report(
@@ -84,6 +114,7 @@ def write_report(
         raise ValidationError(msg)
     if period is None:
         period = ind.default_period(con, today=today)
+    check_period_has_data(con, period, today=today)
     html = build_report(con, period=period, settings=settings, today=today)
     if fmt == "pdf":
         title = f"Contextual safeguarding outcome report: {period.label}"

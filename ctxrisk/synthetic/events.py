@@ -21,6 +21,7 @@ from ctxrisk.synthetic.plan import (
     _town_points,
     _weighted_category_p,
 )
+from ctxrisk.synthetic.timeline import Timeline
 from ctxrisk.synthetic.world import (
     _BG_CATEGORY_WEIGHTS,
     _BG_HOUR_WEIGHTS,
@@ -449,9 +450,11 @@ def _write_missing(
     planted = _planted_missing(plan, seed, home)
     total = max(round(MISSING_PER_INCIDENT * plan.n_incidents), len(planted["t"]))
     width = max(6, len(str(total)))
-    for start, _, f, _ in _interleave(
+    timeline = Timeline(_rng(seed, 23), (plan.child_lo, plan.child_hi), home, plan.n_adults_of_concern)
+    for start, _, f, is_planted in _interleave(
         total, planted, lambda c, m: _background_missing(plan, _rng(seed, 21, c), m, home), _rng(seed, 22)
     ):
+        timeline.place(f, is_planted)  # no two episodes of one child overlap
         m = len(f["t"])
         end = np.where(f["dur"] >= 0, f["t"] + f["dur"], -1)
         ids = enc.ids("MIS", start + 1 + np.arange(m), width)
@@ -486,4 +489,11 @@ def _write_missing(
                 "role": enc.codes(ROLES, inv["role"]),
             }
         )
-    log.info("wrote %s missing episodes (%s planted)", f"{total:,}", f"{len(planted['t']):,}")
+    log.info(
+        "wrote %s missing episodes (%s planted; %s moved by whole weeks and %s given to another child so that no "
+        "two of one child overlap)",
+        f"{total:,}",
+        f"{len(planted['t']):,}",
+        f"{timeline.moved:,}",
+        f"{timeline.reassigned:,}",
+    )

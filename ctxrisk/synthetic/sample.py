@@ -165,7 +165,7 @@ def ground_truth(plan: _Plan, seed: int, enc: _Encoder) -> dict[str, object]:
 
 _README = """# Synthetic sample partnership data (not real people)
 
-Every row in this folder was **made up** by `pipelines/sample.py` (seed {seed}, {incidents:,} incidents).
+Every row in this folder was **made up** by `ctxrisk/synthetic/sample.py` (seed {seed}, {incidents:,} incidents).
 No row describes a real person, incident or place of concern. The towns are real Cheshire East towns,
 used only so that maps look familiar; the planted sites are invented points near them, named by type
 and town (for example "Park (Crewe)"), and do not refer to any real business or venue.
@@ -198,7 +198,10 @@ def _write_readme(out_dir: Path, summary: SampleSummary, plan: _Plan, ext: str) 
         "incidents": "incidents with time, place, category, theme, location type",
         "persons": "pseudonymous people: birth month, sex, looked after (children)",
         "involvements": "who was involved in which incident, missing episode or intelligence item, and how",
-        "missing": "missing and away episodes: from and found-at places, found with, return home interviews",
+        "missing": (
+            "missing and away episodes: from and found-at places, found with, return home interviews; "
+            "no two episodes of one child overlap"
+        ),
         "associations": "links between people, some graded 3x5x2",
         "intelligence": "graded intelligence items naming people",
         "screenings": "exploitation screening tool results (pre_screen, full)",

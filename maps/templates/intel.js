@@ -757,6 +757,7 @@
       listed(FLAG_YOUNG, "Young adults (18-24) linked to more children than chance: may be exploited themselves"),
       listed(FLAG_BROKER, "Brokers between groups"));
   }
+  window.IntelMace.mount(D.mace, {personButton, idIndex, select, el});
   const lists = $("lists");
   lists.addEventListener("click", (ev) => { const b = ev.target.closest("button.person"); if (b) select(+b.dataset.node, true); });
   $("summary").textContent = fmt(D.counts.people) + " people (" + fmt(D.counts.children) + " children), " +

@@ -123,3 +123,63 @@ def test_emerging_rejects():
         emerging_hot_spots(np.ones((8, 4)), w)
     with pytest.raises(ValidationError, match="smaller than the number of steps"):
         emerging_hot_spots(np.arange(36.0).reshape(9, 4), w, time_step_window=4)
+
+
+def test_coarse_warning_counts_the_units_of_a_time_step_not_the_cube(caplog):
+    """BH runs within each time step: the advice is about the units of a step, and the automatic count is quiet."""
+    from ctxrisk.analytics.emerging_run import emerging_permutations
+
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(1.0, size=(100, 12)).astype(float)
+    with caplog.at_level("WARNING"):
+        emerging_hot_spots(counts, grid(10), permutations=19, seed=0)
+    assert "over 100 units of each time step" in caplog.text and "1,200" not in caplog.text
+    assert "only if about 100 units share the smallest p_sim (1/20); 199 permutations let 10 units" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        emerging_hot_spots(counts, grid(10), permutations=emerging_permutations(100, 0.05), seed=0)
+    assert "coarse" not in caplog.text
+
+
+def _months(*spans, per_month=10):
+    import pandas as pd
+
+    months = [m for a, b in spans for m in pd.period_range(a, b, freq="M").astype(str)]
+    return pd.Series(pd.to_datetime([f"{m}-{1 + d:02d} 12:00" for m in months for d in range(per_month)]))
+
+
+def test_covered_span_is_the_longest_run_of_steps_with_data():
+    """police.uk files for 2018-12 and 2023-05..2024-12: the 52 empty months between are a gap, not zeros."""
+    import pandas as pd
+
+    from ctxrisk.analytics.emerging_run import covered_span
+
+    span = covered_span(_months(("2018-12", "2018-12"), ("2023-05", "2024-12")), "month")
+    assert (span.first, span.last) == (pd.Timestamp("2023-05-01"), pd.Timestamp("2024-12-01"))
+    assert (span.n_steps, span.n_total, span.n_empty) == (20, 73, 52)
+    assert span.note.startswith("Analysed 20 months, 2023-05-01 to 2024-12-01: the longest run of months with data")
+    assert "52 of the 73 months from the first to the last fall in gaps with no event at all" in span.note
+    whole = covered_span(_months(("2024-01", "2024-06")), "month", start="2024-01-01", end="2024-06-30")
+    assert whole.whole and whole.note == "" and whole.n_steps == 6
+    # --since before the data: the months with no event at all are not analysed as zeros either
+    early = covered_span(_months(("2024-03", "2024-06")), "month", start="2023-01-01")
+    assert (early.first, early.n_steps, early.n_empty) == (pd.Timestamp("2024-03-01"), 4, 14)
+    tie = covered_span(_months(("2024-01", "2024-03"), ("2024-05", "2024-07")), "month")
+    assert tie.first == pd.Timestamp("2024-05-01")  # the latest of equally long runs
+    with pytest.raises(ValidationError, match="at least 3 consecutive months with data; the longest run"):
+        covered_span(_months(("2024-01", "2024-02"), ("2024-06", "2024-07")), "month")
+
+
+def test_sparse_data_keeps_its_empty_steps_as_zeros():
+    """Under one event a month: 3 empty months (about 2 expected) are zeros; 12 with 8 expected are a gap."""
+    import pandas as pd
+
+    from ctxrisk.analytics.emerging_run import GAP_EXPECTED_EVENTS, covered_span
+
+    assert GAP_EXPECTED_EVENTS == 7.0
+    sparse = _months(("2024-01", "2024-03"), ("2024-07", "2024-12"), per_month=1)  # 9 events over 12 months
+    span = covered_span(sparse, "month")
+    assert span.whole and span.n_steps == 12 and span.n_empty == 0
+    long_gap = _months(("2023-01", "2023-12"), ("2025-01", "2025-12"), per_month=1)  # 24 events, 36 months
+    span = covered_span(long_gap, "month")  # 12 empty months x 24/36 a month = 8 expected: a gap
+    assert (span.first, span.n_steps, span.n_empty) == (pd.Timestamp("2025-01-01"), 12, 12)

@@ -1,5 +1,6 @@
 """Tests for ctxrisk.analytics.gistar."""
 
+import re
 import warnings
 from itertools import combinations
 
@@ -8,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from ctxrisk.analytics.gistar import GiStar, benjamini_hochberg, gi_bin
+from ctxrisk.analytics.gistar import GiStar, auto_permutations, benjamini_hochberg, coarse_permutations_note, gi_bin
 from ctxrisk.analytics.weights import distance_band_weights
 from ctxrisk.pipelines.errors import ValidationError
 
@@ -217,6 +218,41 @@ def test_warns_when_permutations_too_coarse_for_fdr(caplog):
     with caplog.at_level("WARNING", logger="ctxrisk.analytics.gistar"):
         GiStar(y, path_weights(200), permutations=9_999, seed=0)
     assert "coarse" not in caplog.text
+
+
+def _advised(text: str) -> int:
+    return int(re.search(r"; ([\d,]+) permutations let", text).group(1).replace(",", ""))
+
+
+@pytest.mark.parametrize(("units", "permutations"), [(52, 999), (1_400, 25_999), (200, 99), (60, 1_000)])
+def test_coarse_permutation_advice_asks_for_more_than_are_in_use(caplog, units, permutations):
+    """999 permutations over 52 units once drew the advice "about 104": fewer than in use."""
+    y = np.random.default_rng(1).poisson(2, units).astype(float)
+    with caplog.at_level("WARNING", logger="ctxrisk.analytics.gistar"):
+        GiStar(y, path_weights(units), permutations=permutations, seed=0)
+    advised = _advised(caplog.text)
+    assert advised > permutations
+    assert advised == auto_permutations(units, 0.05)  # the automatic count for this many units
+    share = np.ceil(units / (permutations + 1) / 0.05)
+    assert f"only if about {share:,.0f} units share the smallest p_sim (1/{permutations + 1:,})" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ctxrisk.analytics.gistar"):
+        GiStar(y, path_weights(units), permutations=advised, seed=0)
+    assert "coarse" not in caplog.text
+
+
+def test_coarse_permutations_note_literal_values():
+    assert coarse_permutations_note(999, 52, 0.05, suggested=5_199) == (
+        "999 permutations are coarse for FDR over 52 units: a unit reaches q < 0.05 only if about 2 units share "
+        "the smallest p_sim (1/1,000); 5,199 permutations let a single unit reach it"
+    )
+    assert coarse_permutations_note(999, 50, 0.05, suggested=4_999) is None  # 50 / 1,000 = alpha: attainable
+    assert coarse_permutations_note(0, 10_000, 0.05, suggested=1) is None  # normal approximation
+    note = coarse_permutations_note(99, 200, 0.05, suggested=399, ties=10, over="units of each time step")
+    assert note.endswith(
+        "over 200 units of each time step: a unit reaches q < 0.05 only if about 40 units share "
+        "the smallest p_sim (1/100); 399 permutations let 10 units tied at the smallest p_sim reach it"
+    )
 
 
 def test_compiled_kernels_match_their_numpy_forms():

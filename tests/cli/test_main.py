@@ -55,6 +55,7 @@ def test_init_puts_back_a_view_removed_by_hand(tmp_path):
 
 def test_unreadable_file_exits_1_and_others_still_load(tmp_path):
     wh = tmp_path / "w.duckdb"
+    assert runner.invoke(app, ["init", "--warehouse", str(wh)]).exit_code == 0
     bad = write(tmp_path, "bad.csv", "incident_id,category\nA,x\n")
     good = write(
         tmp_path, "good.csv", "incident_id,occurred_at,latitude,longitude,category\nA,2024-01-01T10:00,53.1,-2.4,x\n"
@@ -97,6 +98,7 @@ def test_sample_then_ingest_every_kind(tmp_path):
     assert result.exit_code == 0, result.output
     assert "incidents 2,000" in result.output
     wh = str(tmp_path / "w.duckdb")
+    assert runner.invoke(app, ["init", "--warehouse", wh]).exit_code == 0
     for kind, name in (
         ("persons", "persons"),
         ("incidents", "incidents"),
@@ -127,6 +129,7 @@ def test_file_names_in_errors_are_printed_as_written(tmp_path):
 
 def test_an_open_quote_and_text_after_a_quote_are_rejected_with_line_and_column(tmp_path):
     wh = tmp_path / "w.duckdb"
+    assert runner.invoke(app, ["init", "--warehouse", str(wh)]).exit_code == 0
     body = (
         "incident_id,occurred_at,latitude,longitude,category\n"
         'A,2024-01-01T10:00,53.1,-2.4,"Drugs"x\n'

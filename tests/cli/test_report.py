@@ -131,3 +131,31 @@ def test_report_command_writes_an_a4_pdf(warehouse, tmp_path):
     detail = con.execute("select detail from meta.audit where action = 'report' order by 1 desc").fetchall()
     con.close()
     assert ("outcome report 2026Q3 against 2026Q2 (pdf)",) in detail
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        ("2999Q1", "2999Q1 (1 Jan 2999 to 31 Mar 2999) has not begun"),
+        ("2999", "has not begun"),
+        # the tiny data end in September 2026: a later period holds nothing from any feed
+        ("2026Q4", "no feed has a record in 2026Q4 (1 Oct 2026 to 31 Dec 2026): the last record of any feed"),
+        ("2026-11", "choose an earlier period (the default is 2026Q2)"),
+    ],
+)
+def test_report_refuses_a_period_no_feed_reaches(warehouse, tmp_path, period, expected):
+    out = tmp_path / "r.html"
+    result = runner.invoke(_app(), ["report", "--out", str(out), "--period", period, "--warehouse", str(warehouse)])
+    assert result.exit_code == 1, result.output
+    assert expected in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_report_refuses_a_warehouse_with_no_records(tmp_path):
+    path = tmp_path / "empty.duckdb"
+    connect(settings=load_settings(None, warehouse=path)).close()
+    out = tmp_path / "r.html"
+    result = runner.invoke(_app(), ["report", "--out", str(out), "--warehouse", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "the warehouse holds no records (incidents, missing episodes" in " ".join(result.output.split())
+    assert not out.exists()

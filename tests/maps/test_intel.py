@@ -316,9 +316,24 @@ def sample(tmp_path_factory):
         steering_path, _, _ = make_steering_map(con, out / "steering.html", settings=settings, period="all")
         audit = con.execute("select edition, target from meta.audit where action = 'map' order by edition").fetchall()
         flags = _expected_flags(con, settings)
+        mace = _expected_mace(con, settings)
     finally:
         con.close()
-    return {"intel": intel_path, "steering": steering_path, "audit": audit, "flags": flags}
+    return {"intel": intel_path, "steering": steering_path, "audit": audit, "flags": flags, "mace": mace}
+
+
+def _expected_mace(con, settings) -> pd.DataFrame:
+    """``ctxrisk mace``'s list for the whole period, with the adults the page flags."""
+    from ctxrisk.analytics.graph import adults_of_concern, build_graph, load_graph_inputs
+    from ctxrisk.analytics.protect.links import flagged_adults
+    from ctxrisk.analytics.protect.mace import mace_list
+
+    g = build_graph(
+        load_graph_inputs(con, location_resolution=settings.hotspots.h3_resolution),
+        half_life_days=settings.graph.recency_half_life_days,
+    )
+    adults = adults_of_concern(g, min_children=settings.graph.min_children, alpha=settings.graph.alpha)
+    return mace_list(con, settings=settings, flagged=flagged_adults(con, adults=adults)).frame
 
 
 def _expected_flags(con, settings) -> dict[str, list[str]]:
@@ -952,5 +967,219 @@ def test_planted_markup_never_runs(tmp_path):
         assert dialogs == []
         assert page.locator("#panel img, #map img[src='x'], #controls img, #period img").count() == 0
         assert not [e for e in report.console_errors if "Content Security Policy" not in e]
+    finally:
+        page.close()
+
+
+# ------------------------------------------------------------------------------------ MACE view
+
+
+def _evidence_matches(shown: str, full: str) -> bool:
+    """The page's evidence is the list's, or (over 1,500 characters) its first items and how many more."""
+    if shown == full:
+        return True
+    head, _, tail = shown.partition(" ... and ")
+    return len(full) > 1_500 and full.startswith(head) and tail.endswith(" more (see ctxrisk mace)")
+
+
+def test_sample_page_carries_the_mace_list_in_its_order(sample):
+    data = _data(sample["intel"].read_text(encoding="utf-8"))
+    expected = sample["mace"]
+    mace = data["mace"]
+    assert len(expected) > 5  # the sample has children to discuss
+    assert mace["children"]["id"] == expected["person_id"].tolist()
+    assert mace["children"]["rank"] == list(range(1, len(expected) + 1))
+    met = [";".join(mace["indicators"][i] for i, _ in ev) for ev in mace["children"]["ev"]]
+    assert met == [m.replace("; ", ";") for m in expected["indicators_met"]]
+    first = expected.iloc[0]
+    for i, text in mace["children"]["ev"][0]:
+        assert _evidence_matches(text, first[f"evidence_{mace['indicators'][i]}"])
+    # the sample was analysed for locations of concern: MACE 2 lists every place, with exact counts
+    places = mace["places"]
+    assert places["rank"] and places["rank"] == sorted(places["rank"])
+    assert all(m <= c for m, c in zip(places["mace"], places["children"], strict=True))
+
+
+def test_mace_view_lists_children_and_selects_them_in_chromium(sample):
+    require_chromium()
+    expected = sample["mace"]
+    report = open_page(sample["intel"], settle_ms=300)
+    page = report.page
+    try:
+        assert page.get_attribute("body", "data-ready") == "true"
+        assert page.inner_text("#mace-count") == f" ({len(expected)} children)"
+        page.click("#mace-box summary")
+        rows = page.locator("#mace-list li.mace-child")
+        assert rows.count() == min(len(expected), 100)
+        assert (
+            page.evaluate("[...document.querySelectorAll('#mace-list li.mace-child')].map((li) => li.dataset.person)")
+            == expected["person_id"].tolist()[:100]
+        )
+        first = expected.iloc[0]
+        text = rows.first.inner_text()
+        labels = {
+            "repeat_missing": "missing repeatedly",
+            "screening_high": "latest screening high",
+            "nrm_referral": "NRM referral",
+            "flagged_adult": "found with or in the same event as a flagged adult",
+            "location_of_concern": "linked to a location of concern",
+            "stop_search": "searched for drugs or weapons as a child",
+        }
+        for name in first["indicators_met"].split("; "):
+            evidence = first[f"evidence_{name}"]
+            assert labels[name] in text and evidence[: min(len(evidence), 200)] in text
+        assert "MACE 2: places" in page.inner_text("#mace")
+        assert page.locator("#mace-places tr").count() > 1
+        # a click on a child in the graph selects them and the camera moves to them
+        data = _data(sample["intel"].read_text(encoding="utf-8"))
+        in_graph = [p for p in expected["person_id"] if p in set(data["nodes"]["id"])]
+        assert in_graph
+        target = in_graph[0]
+        page.locator(f"#mace-list li[data-person='{target}'] button.person").click()
+        page.wait_for_function(f"document.getElementById('person-id')?.textContent === {json.dumps(target)}")
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.intel.state().selected") == data["nodes"]["id"].index(target)
+        assert page.evaluate(f"window.intel.inViewport([{json.dumps(target)}])")
+        assert report.console_errors == []
+        assert report.requests_external == []
+    finally:
+        page.close()
+
+
+def test_mace_view_follows_the_window_in_local_days(tiny, tmp_path):
+    from ctxrisk.cli.intel import _local_day
+
+    assert _local_day("2025-03-31T23:30:00Z", "Europe/London") == "2025-04-01"
+    assert _local_day("2025-03-31T23:30:00", "Europe/London") == "2025-03-31"
+    assert _local_day("2025-03", "Europe/London") == "2025-03"
+    settings = load_settings(None, warehouse=tiny)
+    con = connect(settings=settings)
+    con.execute(
+        "insert into raw.referrals (person_id, referred_at, type, outcome, file_id) values "
+        "('c1', '2024-01-20 10:00:00+00', 'nrm', 'awaiting decision', 't'),"
+        "('c2', '2024-06-20 10:00:00+00', 'nrm', null, 't')"
+    )
+    con.close()
+    _path, html = _tiny_page(tiny, tmp_path, since="2024-01-01T00:00:00Z", until="2024-03-31")
+    mace = _data(html)["mace"]
+    assert mace["children"]["id"] == ["c1"]  # c2's referral falls after the window
+    assert mace["labels"][mace["children"]["ev"][0][0][0]] == "NRM referral"
+    assert mace["children"]["ev"][0][0][1] == "NRM 2024-01-20: awaiting decision"
+    _path, html = _tiny_page(tiny, tmp_path, mace=False)
+    assert _data(html)["mace"] is None
+
+
+def _mace_frames(mark: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A two-child MACE list (c1 in the chain graph, z9 not) and one place; ``mark`` in every text field."""
+    children = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "person_id": ["c1", "z9"],
+            "age_years": pd.array([15, pd.NA], dtype="Int64"),
+            "looked_after": pd.array([True, pd.NA], dtype="boolean"),
+            "indicators": [2, 1],
+            "strength": [4.0, 2.0],
+            "indicators_met": ["repeat_missing; flagged_adult", "nrm_referral"],
+            "evidence_repeat_missing": ["3 episodes within 30 days: M1" + mark, None],
+            "evidence_flagged_adult": ["found with a1 (M1 2025-01-10, graded 2B)" + mark, None],
+            "evidence_nrm_referral": [None, "NRM 2025-02-01: awaiting decision" + mark],
+            "latest_evidence": ["2025-01-10", "2025-02-01"],
+        }
+    )
+    places = pd.DataFrame(
+        {
+            "rank": [1],
+            "name": ["Market Square" + mark],
+            "score": [3.2],
+            "children_linked": [4],
+            "mace_children": [1],
+            "events_linked": [9],
+            "last_linked": ["2025-03-01"],
+            "latitude": [53.1],
+            "longitude": [-2.4],
+        }
+    )
+    return children, places
+
+
+def test_mace_payload_names_indicators_and_keeps_children_outside_the_graph():
+    g, frames, themes, places = _chain()
+    children, mace_places = _mace_frames()
+    html = build_intel_page(
+        g, **frames, period="p", made_at="x", mace=children, mace_places=mace_places, mace_notes=["a note"]
+    )
+    mace = _data(html)["mace"]
+    assert mace["indicators"] == ["repeat_missing", "flagged_adult", "nrm_referral"]
+    assert mace["children"]["id"] == ["c1", "z9"]
+    assert mace["children"]["age"] == [15, None] and mace["children"]["la"] == [1, None]
+    assert mace["children"]["ev"] == [
+        [[0, "3 episodes within 30 days: M1"], [1, "found with a1 (M1 2025-01-10, graded 2B)"]],
+        [[2, "NRM 2025-02-01: awaiting decision"]],
+    ]
+    assert mace["places"]["name"] == ["Market Square"] and mace["notes"] == ["a note"]
+    assert _data(build_intel_page(g, **frames, period="p", made_at="x"))["mace"] is None
+    with pytest.raises(ValidationError, match="lacks the columns"):
+        build_intel_page(g, **frames, period="p", made_at="x", mace=children.drop(columns="indicators_met"))
+
+
+def test_mace_payload_is_bounded_and_says_so():
+    from ctxrisk.maps.intel_mace import mace_payload
+
+    children, _ = _mace_frames()
+    long = "3 episodes within 30 days: " + ", ".join(f"M{i:03d} 2025-01-{i % 28 + 1:02d}" for i in range(100))
+    children.loc[0, "evidence_repeat_missing"] = long
+    payload = mace_payload(children, limit=1, evidence_chars=60)
+    assert payload["total"] == 2 and payload["children"]["id"] == ["c1"]
+    text = payload["children"]["ev"][0][0][1]
+    assert text == "3 episodes within 30 days: M000 2025-01-01 ... and 99 more (see ctxrisk mace)"
+    assert payload["children"]["ev"][0][1][1] == "found with a1 (M1 2025-01-10, graded 2B)"  # short: kept whole
+    with pytest.raises(ValidationError, match="limit must be >= 1"):
+        mace_payload(children, limit=0)
+
+
+def test_planted_markup_in_the_mace_view_never_runs(tmp_path):
+    require_chromium()
+    g, frames, themes, places = _chain()
+    children, mace_places = _mace_frames(mark=X)
+    html = build_intel_page(
+        g, **frames, period="p", made_at="x", mace=children, mace_places=mace_places, mace_notes=["n" + X]
+    )
+    path = tmp_path / "mace-xss.html"
+    path.write_text(html, encoding="utf-8")
+    report = open_page(path, settle_ms=100)
+    page = report.page
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        assert page.get_attribute("body", "data-ready") == "true"
+        page.click("#mace-box summary")
+        text = page.inner_text("#mace")
+        assert text.count(X) == 5  # three evidence fields, the note and the place name, as text
+        assert "z9 (not in the graph)" in text
+        page.locator("#mace-list li[data-person='c1'] button.person").click()
+        page.wait_for_function("document.getElementById('person-id')?.textContent === 'c1'")
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.__xss") is None
+        assert dialogs == []
+        assert page.locator("#mace img, #mace script").count() == 0
+        assert not [e for e in report.console_errors if "Content Security Policy" not in e]
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_mace_view_meets_wcag_aa_in_axe(tmp_path):
+    require_chromium()
+    g, frames, _themes, _places = _chain()
+    children, mace_places = _mace_frames()
+    html = build_intel_page(g, **frames, period="p", made_at="x", mace=children, mace_places=mace_places)
+    path = tmp_path / "mace-axe.html"
+    path.write_text(html, encoding="utf-8")
+    report = open_page(path, settle_ms=100)
+    page = report.page
+    try:
+        page.click("#mace-box summary")
+        assert page.locator("#mace-list li.mace-child").count() == 2
+        assert _axe(page) == []
     finally:
         page.close()

@@ -112,15 +112,31 @@ def test_a_purge_with_nothing_older_leaves_marts_alone(site) -> None:
         ["missing", "children"],
         ["mace"],
         ["report", "--out", "r.html"],
+        ["ingest", "incidents", "i.csv"],
+        ["ingest", "boundaries", "b.geojson", "--level", "ward"],
     ],
 )
 def test_a_mistyped_warehouse_creates_nothing(tmp_path: Path, monkeypatch, command) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "i.csv").write_text(ONLY_NEW)  # a good file: the missing warehouse is what is refused
     typo = tmp_path / "typo" / "nested" / "wh.duckdb"
     result = _cli(*command, "--warehouse", str(typo))
     assert result.exit_code != 0
     assert "does not exist" in result.output and "ctxrisk init" in result.output
     assert not (tmp_path / "typo").exists()
+
+
+def test_ingest_into_a_missing_warehouse_says_run_init_first_and_exits_1(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "wh.duckdb"
+    (tmp_path / "i.csv").write_text(ONLY_NEW)
+    result = _cli("ingest", "incidents", str(tmp_path / "i.csv"), "--warehouse", str(target))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"ctxrisk init --warehouse {target}" in " ".join(result.output.split())
+    assert not (tmp_path / "new").exists()
+    assert _cli("init", "--warehouse", str(target)).exit_code == 0
+    result = _cli("ingest", "incidents", str(tmp_path / "i.csv"), "--warehouse", str(target))
+    assert result.exit_code == 0, result.output
+    assert "read 1 = loaded 1 + rejected 0" in result.output
 
 
 def test_init_creates_the_warehouse(tmp_path: Path) -> None:
@@ -248,3 +264,24 @@ def test_readers_treat_a_purged_mart_as_not_built(tmp_path: Path) -> None:
     )
     assert not flagged_adults(con).assessed and locations_of_concern(con) is None
     con.close()
+
+
+def test_locations_on_a_small_incidents_only_warehouse_is_a_table_not_a_traceback(tmp_path: Path) -> None:
+    """Issue 24 item 10: 20 incidents, no persons nor boundaries; `locations` before and after `hotspots`."""
+    warehouse = str(tmp_path / "wh.duckdb")
+    rows = [
+        f"I{i},2025-0{1 + i % 9}-1{i % 9}T10:00,{51.51 + i * 0.0004:.5f},{-0.09 + (i * 7 % 20) * 0.0005:.5f},cse"
+        for i in range(20)
+    ]
+    path = tmp_path / "incidents.csv"
+    path.write_text("incident_id,occurred_at,latitude,longitude,category\n" + "\n".join(rows) + "\n")
+    assert _cli("init", "--warehouse", warehouse).exit_code == 0
+    assert "read 20 = loaded 20 + rejected 0" in _cli("ingest", "incidents", str(path), "--warehouse", warehouse).output
+    for args in (["locations", "--top", "10"], ["hotspots"], ["locations", "--top", "10"]):
+        result = _cli(*args, "--warehouse", warehouse)
+        assert result.exit_code == 0, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "Traceback" not in result.output
+    assert "No location of concern" in result.output
+    result = _cli("locations", "--top", "10", "--format", "csv", "--warehouse", warehouse)
+    assert result.exit_code == 0 and result.stdout.startswith("rank,unit_id,name,score")

@@ -471,3 +471,44 @@ def test_ctxrisk_sample_writes_owner_only_files_even_under_umask_000(tmp_path):
             (f.name, oct(f.stat().st_mode)) for f in files
         ]
     assert len(list(out.glob("*.*"))) == len(FILES) + 2  # the files, ground_truth.json and README.md
+
+
+def test_no_two_episodes_of_one_child_overlap_across_chunks(tmp_path, monkeypatch, con, settings):
+    from ctxrisk.pipelines.ingest import ingest_file
+    from ctxrisk.synthetic import encode
+
+    monkeypatch.setattr(encode, "CHUNK_ROWS", 100)  # the episodes come in 24 chunks: state spans chunks
+    generate_sample(tmp_path, seed=0, incidents=20_000)
+    result = ingest_file(con, "missing", tmp_path / "missing.csv", settings=settings)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2400, 2400, 0)
+
+
+def _episodes(person, t, dur, *, offer=-1) -> dict[str, np.ndarray]:
+    n = len(t)
+    return {
+        "person": np.array(person, np.int64),
+        "t": np.array(t, np.int64),
+        "dur": np.array(dur, np.int64),
+        "offer": np.full(n, offer, np.int64),
+        "done": np.full(n, -1, np.int64),
+        "fx": np.zeros(n),
+        "fy": np.zeros(n),
+        "w1": np.full(n, -1, np.int64),
+    }
+
+
+def test_an_overlapping_episode_moves_by_whole_weeks_or_to_another_child():
+    from ctxrisk.synthetic.timeline import WEEK, Timeline
+
+    home = (np.arange(10) * 100.0, np.zeros(10))
+    timeline = Timeline(np.random.default_rng(0), (2, 10), home, 0)
+    day = 1440
+    first = _episodes([2, 3], [30 * day, day], [600, -1])  # child 3's episode, from day 1, is still open
+    timeline.place(first, np.zeros(2, bool))
+    # Child 2 again 2 h into its first episode, with an interview offered 3 h after it ends; child 3 again on
+    # day 10, which no week can hold (every week after day 1 is inside the open episode).
+    second = _episodes([2, 3], [30 * day + 120, 10 * day], [600, 600], offer=30 * day + 900)
+    timeline.place(second, np.zeros(2, bool))
+    assert second["t"][0] == 30 * day + 120 - WEEK and second["offer"][0] == 30 * day + 900 - WEEK
+    assert second["person"][1] not in (2, 3) and second["fx"][1] == home[0][second["person"][1]] - 300.0
+    assert (timeline.moved, timeline.reassigned) == (1, 1)
