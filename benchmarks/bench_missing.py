@@ -66,7 +66,12 @@ def stand_ins(con, truth: dict) -> None:
     from ctxrisk.pipelines.warehouse import write_mart
 
     adults = truth["adults_of_concern"]
-    write_mart(con, "graph_adults_of_concern", pd.DataFrame({"person_id": adults, "flagged": [True] * len(adults)}))
+    # every declared column (pipelines/sql/marts/060): the commands read person_id and flagged only
+    stand_in = {"age_band": "adult", "expected_by_chance": 0.0, "p": 0.0, "q": 0.0, "flagged": True, "score": 0.0}
+    counts = ("children_linked", "child_links", "links", "looked_after_children", "high_risk_children")
+    frame = pd.DataFrame({"person_id": adults, **stand_in, **dict.fromkeys(counts, 0)})
+    frame = frame.assign(finding="planted adult of concern", relations="", last_seen=pd.NaT, evidence_summary="")
+    write_mart(con, "graph_adults_of_concern", frame)
     places = truth["locations_of_concern"]
     write_mart(
         con,

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -317,15 +318,51 @@ def stale_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {str(m): str(r) for m, r in rows}
 
 
-def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> int:
-    """Atomically replace table ``marts.<name>`` with ``df``; return its row count.
+_DECLARED = re.compile(r"create\s+table\s+if\s+not\s+exists\s+marts\.\"?([a-z0-9_]+)\"?", re.IGNORECASE)
 
-    Inside a :func:`transaction` (e.g. a ``ctxrisk run`` step) the table is replaced as part of it.
+
+#: Declared marts written here checked against their files. The hot spot marts have their own writer
+#: (``ctxrisk.analytics.marts``); until every caller writes whole frames, other names keep the old path.
+_CHECKED_PREFIXES = ("graph_",)
+
+
+@functools.cache
+def declared_marts() -> dict[str, str]:
+    """``mart -> sql`` for every mart a ``pipelines/sql/marts`` file declares (its whole file's text)."""
+    return {
+        m.group(1): sql for layer, _name, sql in schema_files() if layer == "marts" for m in _DECLARED.finditer(sql)
+    }
+
+
+def _mart_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? "
+        "order by ordinal_position",
+        [name],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> int:
+    """Atomically replace the rows of ``marts.<name>`` with ``df``; return the row count.
+
+    A mart declared in ``pipelines/sql/marts`` (:func:`declared_marts`) whose name starts with one of
+    :data:`_CHECKED_PREFIXES` is made again from its file (so its declared columns and types hold even
+    on a warehouse an older ctxrisk wrote, or when the table was dropped) and ``df`` is inserted by
+    column name: a column the file declares that ``df`` lacks, or one ``df`` has that the file does not
+    declare, is an error, and so is a value that cannot take the declared type or a null in a ``not
+    null`` column. Any other mart is made from ``df``'s own columns. Inside a :func:`transaction` (e.g.
+    a ``ctxrisk run`` step) the table is replaced as part of it.
 
     Parameters
     ----------
     name : str
         Lower-case letters, digits and ``_`` only.
+
+    Raises
+    ------
+    ValidationError
+        A bad name, a missing or extra column, or a value the declared column cannot hold.
     """
     if not name or any(ch not in _MART_NAME for ch in name):
         msg = f"mart name {name!r} must be lower-case letters, digits and _"
@@ -334,12 +371,34 @@ def write_mart(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> i
     con.register(view, df)
     try:
         with transaction(con):
-            con.execute(f'create or replace table marts."{name}" as select * from "{view}"')
+            if name in declared_marts() and name.startswith(_CHECKED_PREFIXES):
+                _replace_declared(con, name, [str(c) for c in df.columns], view)
+            else:
+                con.execute(f'create or replace table marts."{name}" as select * from "{view}"')
             con.execute("delete from meta.stale_marts where mart = ?", [name])  # rebuilt after a purge
     finally:
         con.unregister(view)
     log.info("wrote mart %s with %s rows", name, f"{len(df):,}")
     return len(df)
+
+
+def _replace_declared(con: duckdb.DuckDBPyConnection, name: str, columns: list[str], view: str) -> None:
+    """Re-make declared ``marts.<name>`` from its file and insert ``view``'s columns by name."""
+    con.execute(f'drop table if exists marts."{name}"')
+    con.execute(declared_marts()[name])  # every "if not exists": the file's other tables are left as they are
+    declared = _mart_columns(con, name)
+    missing = [c for c in declared if c not in columns]
+    extra = [c for c in columns if c not in declared]
+    if missing or extra:
+        parts = [f"lacks declared column(s) {missing}" if missing else "", f"has undeclared {extra}" if extra else ""]
+        msg = f"mart {name}: the frame " + " and ".join(p for p in parts if p) + f" (declared: {declared})"
+        raise ValidationError(msg)
+    quoted = ", ".join(f'"{c}"' for c in declared)
+    try:
+        con.execute(f'insert into marts."{name}" ({quoted}) select {quoted} from "{view}"')
+    except (duckdb.ConversionException, duckdb.ConstraintException, duckdb.BinderException) as exc:
+        msg = f"mart {name}: a value does not fit its declared column: {exc}"
+        raise ValidationError(msg) from exc
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

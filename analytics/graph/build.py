@@ -177,12 +177,17 @@ _REL_NAMES: list[str] = sorted(RELATIONS)
 _REL_CODE = pd.Index(_REL_NAMES, dtype=object)
 
 
-def _explode(ids: pd.Series, lists: pd.Series, times: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows ``(id, member, time)`` for every member of a list column (list, array or ``;``-string)."""
+def _explode(
+    ids: pd.Series, lists: pd.Series, times: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``(id, member, time)`` for every member of a list column (list, array or ``;``-string).
+
+    The fourth array is the number of members of each input row.
+    """
     parsed = [as_id_list(v) for v in lists.to_numpy(dtype=object)]
     repeat = np.array([len(x) for x in parsed], dtype=np.int64)
     members = np.array([m for x in parsed for m in x], dtype=object)
-    return np.repeat(_ids(ids), repeat), members, np.repeat(_times(times), repeat)
+    return np.repeat(_ids(ids), repeat), members, np.repeat(_times(times), repeat), repeat
 
 
 class _PersonIndex:
@@ -338,15 +343,13 @@ def _evidence(
 
     intel = inputs.intelligence
     intel = intel.loc[in_window(intel["reported_at"], lo, hi, keep_null=False)]
-    intel_event, intel_people, intel_time = _explode(intel["intel_id"], intel["persons"], intel["reported_at"])
+    intel_event, intel_people, intel_time, _ = _explode(intel["intel_id"], intel["persons"], intel["reported_at"])
     h_intel = index.add(intel_people)
 
     eps = inputs.missing_episodes
     eps = eps.loc[in_window(eps["started_at"], lo, hi, keep_null=False)]
-    eps_event, eps_other, eps_time = _explode(eps["episode_id"], eps["found_with"], eps["started_at"])
-    eps_child = np.repeat(
-        _ids(eps["person_id"]), [len(as_id_list(v)) for v in eps["found_with"].to_numpy(dtype=object)]
-    )
+    eps_event, eps_other, eps_time, found = _explode(eps["episode_id"], eps["found_with"], eps["started_at"])
+    eps_child = np.repeat(_ids(eps["person_id"]), found)
     h_eps_child, h_eps_other = index.add(eps_child), index.add(eps_other)
     h_all_eps = index.add(inputs.missing_episodes["person_id"])
 

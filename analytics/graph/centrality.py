@@ -88,9 +88,10 @@ def igraph_from_arrays(indptr: np.ndarray, indices: np.ndarray, weights: np.ndar
     import igraph as ig
 
     rows, once = _edge_rows(indptr, indices)
-    h = ig.Graph(n=n, edges=np.column_stack([rows, indices[once]]), directed=False)
+    # pairs from two lists: igraph reads a list of tuples several times faster than a 2-D array's rows
+    h = ig.Graph(n=n, edges=list(zip(rows.tolist(), indices[once].tolist(), strict=True)), directed=False)
     if weights is not None:
-        h.es["weight"] = weights[once]
+        h.es["weight"] = weights[once].tolist()
     return h
 
 
@@ -105,9 +106,9 @@ def _brandes_moments_py(
     total = np.zeros(n)
     total_sq = np.zeros(n)
     sigma = np.zeros(n)
-    dist = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, -1, dtype=np.int32)  # 32-bit: half the memory each search reads
     delta = np.zeros(n)
-    order = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int32)
     for s in pivots:
         head = 0
         tail = 1
@@ -117,20 +118,24 @@ def _brandes_moments_py(
         while head < tail:
             v = order[head]
             head += 1
+            below = dist[v] + 1
+            paths = sigma[v]
             for j in range(indptr[v], indptr[v + 1]):
                 w = indices[j]
                 if dist[w] < 0:
-                    dist[w] = dist[v] + 1
+                    dist[w] = below
                     order[tail] = w
                     tail += 1
-                if dist[w] == dist[v] + 1:
-                    sigma[w] += sigma[v]
+                if dist[w] == below:
+                    sigma[w] += paths
         for i in range(tail - 1, -1, -1):
             w = order[i]
+            above = dist[w] - 1
+            share = (1.0 + delta[w]) / sigma[w]  # once per node, not once per link
             for j in range(indptr[w], indptr[w + 1]):
                 v = indices[j]
-                if dist[v] == dist[w] - 1:
-                    delta[v] += sigma[v] / sigma[w] * (1.0 + delta[w])
+                if dist[v] == above:
+                    delta[v] += sigma[v] * share
             if w != s:
                 half = delta[w] / 2.0
                 total[w] += half
@@ -191,8 +196,8 @@ except ImportError:  # pragma: no cover
 def _local_order(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Relabel nodes in reverse Cuthill–McKee order (neighbours get nearby labels, so BFS touches memory in order).
 
-    Returns the permuted ``indptr`` and ``indices`` and ``new`` with ``new[old] = new label``.
-    About 13% less time per pivot on the 100k-person synthetic graph; results are unchanged.
+    Returns the permuted ``indptr`` and ``indices`` (32-bit while they fit: half the memory a
+    breadth-first search reads) and ``new`` with ``new[old] = new label``. Results are unchanged.
     """
     from scipy import sparse
     from scipy.sparse.csgraph import reverse_cuthill_mckee
@@ -204,7 +209,8 @@ def _local_order(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, n
     b.sort_indices()
     new = np.empty(n, dtype=np.int64)
     new[perm] = np.arange(n)
-    return b.indptr.astype(np.int64), b.indices.astype(np.int64), new
+    kind = np.int32 if b.indices.size < np.iinfo(np.int32).max else np.int64
+    return b.indptr.astype(kind), b.indices.astype(kind), new
 
 
 def _pivot_moments(indptr: np.ndarray, indices: np.ndarray, pivots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -80,17 +80,17 @@ def _leiden(h, seed: int, resolution: float) -> list[int]:
 #: Most and fewest Leiden seeds :func:`default_seeds` gives, and its work budget (seeds x links).
 MAX_DEFAULT_SEEDS = 10
 MIN_DEFAULT_SEEDS = 3
-SEED_BUDGET = 2e6
+SEED_BUDGET = 1.5e6
 
 
 def default_seeds(n_edges: int) -> range:
     """Seeds for the run's groups: ``clip(SEED_BUDGET / links, 3, 10)``, as ``range(k)``.
 
     Each seed is one Leiden run over every link, so the work stays bounded as the graph grows: 10
-    seeds up to 200k links (100k incidents: 49k), 4 at 500k (1M incidents: 490k links), 3 from
-    667k (10M incidents: 4.9M links). The stability (mean adjusted Rand index over the pairs of
-    seeds) is then measured on 6 or 3 pairs instead of 45, and the run with the best modularity is
-    still reported; the mart's ``attrs`` (and the step's log) say how many seeds ran.
+    seeds up to 150k links (100k incidents: 49k), 3 from 375k (1M incidents: 490k links; 10M
+    incidents: 4.9M). The stability (mean adjusted Rand index over the pairs of seeds) is then
+    measured on 3 pairs instead of 45, and the run with the best modularity is still reported; the
+    mart's ``attrs`` (and the step's log) say how many seeds ran.
     """
     budget = int(SEED_BUDGET // max(1, int(n_edges)))
     return range(max(MIN_DEFAULT_SEEDS, min(MAX_DEFAULT_SEEDS, budget)))
@@ -164,22 +164,17 @@ def _leiden_seeds(
 
 def _start_worker(payload: tuple, seeds: list[int], resolution: float) -> tuple | None:
     """Start a Leiden worker and feed it its input from a thread (so this process can get on with its seeds)."""
-    import os
     import pickle
     import subprocess
     import sys
     import threading
     from pathlib import Path
 
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    # The worker file runs as a script (-P: its folder is not put on the import path), so the worker
+    # imports igraph and numpy only, not this package and the libraries it loads.
+    script = str(Path(__file__).resolve().with_name("leiden_worker.py"))
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ctxrisk.analytics.graph.leiden_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
+        proc = subprocess.Popen([sys.executable, "-P", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     except OSError as exc:
         log.warning("could not start a Leiden worker process (%s); its seeds run here", exc)
         return None
@@ -391,10 +386,12 @@ def groups(
     """Find groups of closely linked people and how stable they are across random seeds.
 
     Leiden (Traag, Waltman & van Eck 2019; igraph's C ``community_leiden``) optimises weighted
-    modularity with resolution ``gamma``; its communities are always internally connected (two
-    optimiser iterations per seed). Each seed gives one partition; the one with the highest
-    modularity is reported. Stability is the mean adjusted Rand index (Hubert & Arabie 1985) over
-    all pairs of seed runs: 1 = every seed found the same groups, about 0 = no better than chance.
+    modularity with resolution ``gamma``; its communities are always internally connected (one
+    optimiser iteration per seed:
+    :data:`ctxrisk.analytics.graph.leiden_worker.LEIDEN_ITERATIONS`). Each seed gives one
+    partition; the one with the highest modularity is reported. Stability is the mean adjusted
+    Rand index (Hubert & Arabie 1985) over all pairs of seed runs: 1 = every seed found the same
+    groups, about 0 = no better than chance.
 
     Parameters
     ----------

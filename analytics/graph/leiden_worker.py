@@ -7,6 +7,11 @@ import random
 import sys
 from typing import Any
 
+#: Optimiser iterations of each Leiden run. A second iteration raised modularity by 0.1% on the
+#: 1M-incident sample graph (0.8673 -> 0.8681) and did not raise the agreement between seeds
+#: (adjusted Rand index 0.24 with one iteration, 0.20 with two), for half as much work again.
+LEIDEN_ITERATIONS = 1
+
 
 def leiden_partition(h: Any, seed: int, resolution: float) -> list[int]:
     """One Leiden run (igraph's C implementation, modularity objective) on a graph with edge ``weight``.
@@ -20,7 +25,7 @@ def leiden_partition(h: Any, seed: int, resolution: float) -> list[int]:
     ig.set_random_number_generator(random.Random(int(seed)))
     try:
         part = h.community_leiden(
-            objective_function="modularity", weights="weight", resolution=resolution, n_iterations=2
+            objective_function="modularity", weights="weight", resolution=resolution, n_iterations=LEIDEN_ITERATIONS
         )
     finally:
         ig.set_random_number_generator(random)
@@ -32,7 +37,7 @@ def main() -> int:
     import igraph as ig
 
     edges, weights, n, seeds, resolution = pickle.load(sys.stdin.buffer)
-    h = ig.Graph(n=int(n), edges=edges.tolist(), directed=False)
+    h = ig.Graph(n=int(n), edges=list(zip(edges[:, 0].tolist(), edges[:, 1].tolist(), strict=True)), directed=False)
     h.es["weight"] = weights.tolist()
     found = [leiden_partition(h, seed, resolution) for seed in seeds]
     pickle.dump(found, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)

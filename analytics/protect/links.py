@@ -42,8 +42,8 @@ class FlaggedAdults:
     ids : frozenset of str
         Their pseudonymous IDs.
     assessed : bool
-        False when the warehouse holds no graph result (``marts.graph_adults_of_concern``): then no child
-        can meet the flagged-adult indicator, and the outputs say it was not assessed.
+        False when the warehouse holds no graph result (``marts.graph_adults_of_concern`` missing or
+        empty): then no child can meet the flagged-adult indicator, and the outputs say it was not assessed.
     basis : str
         How the set was chosen, for the output's note.
     """
@@ -79,7 +79,10 @@ def flagged_adults(con: duckdb.DuckDBPyConnection, *, adults: pd.DataFrame | Non
     """
     if adults is None:
         columns = _table_columns(con, "marts", "graph_adults_of_concern")
-        if not columns or "graph_adults_of_concern" in stale_marts(con):  # emptied by a purge: not assessed
+        # The mart is declared, so a new warehouse holds it empty, and a purge empties it and lists it as
+        # stale: either way no graph result (a run lists every adult linked to [graph] min_children or more).
+        empty = not columns or not con.execute("select count(*) from marts.graph_adults_of_concern").fetchone()[0]
+        if empty or "graph_adults_of_concern" in stale_marts(con):
             return FlaggedAdults()
         wanted = ["person_id", *(["flagged"] if "flagged" in columns else [])]
         adults = con.execute(f"select {', '.join(wanted)} from marts.graph_adults_of_concern").df()

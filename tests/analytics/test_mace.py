@@ -96,12 +96,32 @@ def warehouse(con, settings, tmp_path):
         pd.DataFrame({"rank": [1], "unit_id": [cell], "name": ["Station Road"], "score": [0.9],
                       "latitude": [PLACE[0]], "longitude": [PLACE[1]]}),
     )  # fmt: skip
-    write_mart(
-        con,
-        "graph_adults_of_concern",
-        pd.DataFrame({"person_id": ["AD", "AX"], "children_linked": [3, 2], "flagged": [True, False]}),
-    )
+    write_mart(con, "graph_adults_of_concern", _adults_mart())
     return con, search_id
+
+
+def _adults_mart() -> pd.DataFrame:
+    """marts.graph_adults_of_concern with every declared column: AD flagged, AX listed but not flagged."""
+    return pd.DataFrame(
+        {
+            "person_id": ["AD", "AX"],
+            "age_band": ["adult", "adult"],
+            "children_linked": [3, 2],
+            "child_links": [3, 2],
+            "links": [3, 4],
+            "expected_by_chance": [0.4, 1.6],
+            "p": [0.001, 0.35],
+            "q": [0.002, 0.35],
+            "flagged": [True, False],
+            "finding": ["adult linked to 3 children (more than chance)", "adult linked to 2 children"],
+            "score": [2.5, 1.2],
+            "looked_after_children": [1, 0],
+            "high_risk_children": [1, 0],
+            "relations": ["co_involvement:3", "co_involvement:2"],
+            "last_seen": pd.to_datetime(["2026-02-01T10:00:00Z", "2026-01-15T10:00:00Z"]),
+            "evidence_summary": ["linked to 3 children through 3 items", "linked to 2 children through 2 items"],
+        }
+    )
 
 
 def _rows(result) -> dict[str, pd.Series]:

@@ -186,3 +186,36 @@ def test_shared_options_are_checked_once_for_every_command(warehouse, tmp_path):
     assert runner.invoke(app, ["export", str(tmp_path / "g.graphml"), *w, "-f", "json"]).exit_code == 2
     late = runner.invoke(app, ["centrality", *w, "--since", "2030-01-01", "--until", "2029-01-01"])
     assert late.exit_code == 1 and "must be after since" in late.output
+
+
+def _declared(con, name):
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
+        "and table_name = ? order by ordinal_position",
+        [name],
+    ).fetchall()
+    return dict(rows)
+
+
+def test_every_command_writes_its_declared_mart(warehouse):
+    w = ("-w", str(warehouse), "-f", "json")
+    _run("groups", "--seeds", "2", *w)
+    _run("ego", "c1", *w)
+    _run("paths", "c1", "c2", *w)
+    _run("connect", "c1", "c2", *w)
+    _run("compare", "--split", "2024-02-15", *w, "--relations", "co_offender")  # nothing new: empty marts
+    con = connect(warehouse, read_only=True)
+    counts = {
+        name: con.execute(f"select count(*) from marts.{name}").fetchone()[0]
+        for name in ("graph_group_members", "graph_ego", "graph_paths", "graph_connect")
+    }
+    assert counts == {"graph_group_members": 4, "graph_ego": 4, "graph_paths": 1, "graph_connect": 2}
+    groups = con.execute("select count(distinct group_id) from marts.graph_group_members").fetchone()
+    assert con.execute("select count(*) from marts.graph_groups").fetchone() == groups
+    assert con.execute("select count(*) from marts.graph_new_links").fetchone() == (0,)
+    assert _declared(con, "graph_connect")["first_seen"] == "TIMESTAMP WITH TIME ZONE"
+    assert _declared(con, "graph_new_links")["weight"] == "DOUBLE"
+    assert _declared(con, "graph_ego")["is_suspect"] == "BOOLEAN"
+    first = con.execute("select first_seen from marts.graph_connect order by first_seen limit 1").fetchone()[0]
+    assert first.isoformat().startswith("2024-01-10T12:00:00")
+    con.close()

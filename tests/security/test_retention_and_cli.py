@@ -249,7 +249,11 @@ def test_readers_treat_a_purged_mart_as_not_built(tmp_path: Path) -> None:
     from ctxrisk.pipelines.settings import load_settings
 
     con = connect(settings=load_settings(None, warehouse=tmp_path / "w.duckdb"))
-    write_mart(con, "graph_adults_of_concern", pd.DataFrame({"person_id": ["A1"], "flagged": [True]}))
+    adult = {"person_id": "A1", "age_band": "adult", "children_linked": 3, "child_links": 3, "links": 3}
+    adult |= {"expected_by_chance": 0.5, "p": 0.001, "q": 0.002, "flagged": True, "finding": "adult linked to 3"}
+    adult |= {"score": 2.0, "looked_after_children": 0, "high_risk_children": 0, "relations": "knows:3"}
+    adult |= {"last_seen": pd.Timestamp("2024-01-01", tz="UTC"), "evidence_summary": ""}
+    write_mart(con, "graph_adults_of_concern", pd.DataFrame([adult]))  # every column pipelines/sql/marts declares
     write_mart(con, "locations_of_concern", pd.DataFrame({"rank": [1], "unit_id": ["89195da49a3ffff"]}))
     assert flagged_adults(con).ids == frozenset({"A1"}) and locations_of_concern(con) is not None
     con.execute("delete from marts.graph_adults_of_concern")

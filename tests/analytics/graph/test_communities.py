@@ -145,8 +145,9 @@ def test_default_seeds_keep_the_leiden_work_bounded():
     from ctxrisk.analytics.graph.communities import default_seeds
 
     assert default_seeds(48_611) == range(10)  # 100k incidents
-    assert default_seeds(200_000) == range(10)
-    assert default_seeds(490_533) == range(4)  # 1M incidents
+    assert default_seeds(150_000) == range(10)
+    assert default_seeds(200_000) == range(7)
+    assert default_seeds(490_533) == range(3)  # 1M incidents
     assert default_seeds(1_000_000) == range(3)
     assert default_seeds(4_912_473) == range(3)  # 10M incidents
     assert default_seeds(0) == range(10)
