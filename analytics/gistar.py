@@ -70,12 +70,6 @@ clusters of a few hundred cells are never significant. Use ``P`` well above ``m 
 region-wide maps (99,999 permutations of 100,000 count cells take about 0.2 s because the null
 is simulated once per distinct ``(y_i, k_i)``); a warning is logged when ``m / (P + 1) > alpha``.
 
-Separate groups (:class:`GroupedGiStar`): when the study region falls into groups far apart (two towns, or
-a force's area and a few out-of-force streets), each group is its own study region -- its own ``n``, ``S``,
-``s^2``, weights never crossing groups, and its own permutation null -- and one Benjamini-Hochberg
-correction runs over the units of every group, so the FDR is controlled over the whole run. ``z`` within a
-group is esda's ``G_Local`` of that group alone.
-
 Islands (units with no neighbour) keep their analytic ``z`` (as esda computes it), but their
 ``p_sim`` and ``q`` are 1 and their ``bin`` 0: a unit alone cannot be a spatial cluster.
 
@@ -105,7 +99,7 @@ from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GiStar", "GroupedGiStar", "auto_permutations", "benjamini_hochberg", "coarse_permutations_note", "gi_bin"]
+__all__ = ["GiStar", "auto_permutations", "benjamini_hochberg", "coarse_permutations_note", "gi_bin"]
 
 Alternative = Literal["two-sided", "greater", "less"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
@@ -643,107 +637,3 @@ class GiStar:
             },
             index=index,
         )
-
-
-class GroupedGiStar:
-    """Gi* within each group of a study region that falls apart, with one FDR over all units.
-
-    Each group is analysed as its own region by :class:`GiStar` (its own mean, variance and permutation
-    reference distribution; weights between groups are dropped), then ``q`` is the Benjamini-Hochberg
-    adjustment of every testable unit's p-value together. A group of fewer than 3 units, or whose values are
-    all equal, cannot be tested: its units get ``z = 0``, ``p = 1``, ``q = 1`` and are counted in
-    ``untested``.
-
-    Parameters
-    ----------
-    y : array-like of float, shape (n,)
-        Values of every unit.
-    w : scipy.sparse matrix, shape (n, n)
-        Binary weights without self loops; entries between groups are ignored.
-    groups : array-like of int, shape (n,)
-        Group label of each unit.
-    permutations, alternative, alpha, randomisation
-        As :class:`GiStar`; every group runs ``permutations`` (choose them for the units of all groups:
-        :func:`auto_permutations` of the total).
-    seed : int or None
-        Group ``g`` (labels in sorted order) is seeded with ``[seed, g]``; a single group with ``seed`` itself.
-
-    Attributes
-    ----------
-    z, p_norm, p_sim, q, bin, hot, cold, significant, n_neighbours, islands, alpha, permutations
-        As :class:`GiStar` (``islands`` includes the units of untested groups).
-    groups : numpy.ndarray of int
-        The labels given.
-    n_groups : int
-        Number of groups.
-    group_results : dict of int to GiStar
-        The within-group statistic of each tested group.
-    untested : int
-        Units in groups too small or too uniform for Gi*.
-    """
-
-    def __init__(
-        self,
-        y: Any,
-        w: Any,
-        groups: Any,
-        *,
-        permutations: int = 999,
-        seed: int | None = None,
-        alternative: Alternative = "two-sided",
-        alpha: float = 0.05,
-        randomisation: Randomisation = "conditional",
-    ) -> None:
-        y_arr = np.asarray(y, dtype=np.float64)
-        g_arr = np.asarray(groups)
-        if g_arr.shape != y_arr.shape:
-            msg = f"groups has shape {g_arr.shape} but y has {y_arr.shape}; give one label per unit"
-            raise ValidationError(msg)
-        w_csr = sp.csr_matrix(_as_csr(w, y_arr.size))
-        n = y_arr.size
-        labels = np.unique(g_arr)
-        self.alpha, self.permutations, self.alternative = float(alpha), int(permutations), alternative
-        self.groups, self.n_groups = g_arr, int(labels.size)
-        self.z, self.p_norm = np.zeros(n), np.ones(n)
-        self.p_sim = np.ones(n) if permutations else np.full(n, np.nan)
-        self.n_neighbours = np.zeros(n, dtype=np.int64)
-        self.islands = np.ones(n, dtype=bool)
-        self.group_results: dict[int, GiStar] = {}
-        for i, label in enumerate(labels):
-            idx = np.flatnonzero(g_arr == label)
-            sub = y_arr[idx]
-            if idx.size < 3 or np.ptp(sub) == 0:
-                continue
-            sub_seed = (
-                seed
-                if labels.size == 1 or seed is None
-                else int(np.random.SeedSequence([int(seed), i]).generate_state(1)[0])
-            )
-            gi = GiStar(
-                sub,
-                w_csr[idx][:, idx],
-                permutations=permutations,
-                seed=sub_seed,
-                alternative=alternative,
-                alpha=alpha,
-                randomisation=randomisation,
-                warn_coarse=False,
-            )
-            self.group_results[int(label)] = gi
-            self.z[idx], self.p_norm[idx], self.p_sim[idx] = gi.z, gi.p_norm, gi.p_sim
-            self.n_neighbours[idx], self.islands[idx] = gi.n_neighbours, gi.islands
-        self.untested = int(n - sum(int(r.n) for r in self.group_results.values()))
-        testable = ~self.islands
-        p_for_q = self.p_sim if permutations else self.p_norm
-        self.q = np.ones(n)
-        self.q[testable] = benjamini_hochberg(p_for_q[testable])
-        m = int(testable.sum())
-        suggested = max(AUTO_PERMUTATIONS_MIN, int(np.ceil(5 * m / self.alpha)) - 1)
-        note = coarse_permutations_note(self.permutations, m, self.alpha, suggested=suggested)
-        if note:
-            logger.warning("%s", note)
-        self.bin = gi_bin(self.z, self.q, alternative=alternative)
-        self.bin[self.islands] = 0
-        self.significant = self.q < self.alpha
-        self.hot = self.significant & (self.z > 0) & (alternative != "less")
-        self.cold = self.significant & (self.z < 0) & (alternative != "greater")

@@ -25,7 +25,7 @@ import pandas as pd
 from ctxrisk.analytics.baselines import BaselineGi
 from ctxrisk.analytics.emerging_run import EmergingRun, run_emerging, time_steps
 from ctxrisk.analytics.events import EventSelection, parse_period
-from ctxrisk.analytics.gistar import GiStar, GroupedGiStar, auto_permutations
+from ctxrisk.analytics.gistar import GiStar, auto_permutations
 from ctxrisk.analytics.marts import record_run, replace_mart
 from ctxrisk.analytics.parameters import HotspotParameters
 from ctxrisk.analytics.scale import choose_resolution
@@ -116,7 +116,7 @@ class Statistic:
     n_neighbours: np.ndarray
     alpha: float
     permutations: int
-    gistar: GiStar | GroupedGiStar | None
+    gistar: GiStar | None
 
 
 def _statistic(y: np.ndarray, units: StudyUnits, params: HotspotParameters, base: np.ndarray | None) -> Statistic:
@@ -142,18 +142,15 @@ def _statistic(y: np.ndarray, units: StudyUnits, params: HotspotParameters, base
             else auto_permutations(int((k > 0).sum()), params.alpha)
         )
     randomisation = "conditional" if params.inference == "conditional" else "total"
-    options = {
-        "permutations": perms,
-        "seed": params.seed,
-        "alternative": params.alternative,
-        "alpha": params.alpha,
-        "randomisation": randomisation,
-    }
-    if units.n_groups > 1:
-        # Separate areas are analysed apart (each its own Gi* and null), with one FDR over all units.
-        gi: Any = GroupedGiStar(y, units.w, units.groups, **options)
-    else:
-        gi = GiStar(y, units.w, **options)
+    gi = GiStar(
+        y,
+        units.w,
+        permutations=perms,
+        seed=params.seed,
+        alternative=params.alternative,
+        alpha=params.alpha,
+        randomisation=randomisation,
+    )
     p = gi.p_sim if perms else gi.p_norm
     return Statistic(gi.z, p, gi.p_norm, gi.q, gi.bin, gi.hot, gi.cold, gi.n_neighbours, gi.alpha, perms, gi)
 
@@ -203,14 +200,6 @@ class HotspotResult:
                 f"; {int(self.gistar.hot.sum()):,} hot and {int(self.gistar.cold.sum()):,} cold units at "
                 f"FDR q < {self.gistar.alpha:g} of {len(self.gistar.z):,}"
             )
-            grouped = self.gistar.gistar
-            if isinstance(grouped, GroupedGiStar):
-                inv = np.unique(grouped.groups, return_inverse=True)[1].ravel()
-                per = np.bincount(inv[self.gistar.hot], minlength=grouped.n_groups)
-                flagged += (
-                    f" ({grouped.n_groups} separate groups analysed apart; hot units per group, most events "
-                    f"first: {', '.join(f'{int(v):,}' for v in per)})"
-                )
         return f"{self.selection.note()}{flagged}"
 
     def region_note(self) -> str:
