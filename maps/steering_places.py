@@ -226,8 +226,6 @@ def themes_shown(themes: object, counts: object, threshold: int) -> str:
 
     Without the counts no theme is shown: a theme dot or name would tell that a theme has at least one event.
     """
-    import json
-
     try:
         by_theme = dict(json.loads(counts)) if isinstance(counts, str) and counts else {}
     except (ValueError, TypeError):

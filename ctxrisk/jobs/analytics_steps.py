@@ -49,9 +49,10 @@ def hotspots_step(ctx: StepContext) -> StepOutput:
     max_units = int(ctx.settings.hotspots.theme_max_units)
     if len(frame) <= max_units:
         themes = run_theme_hotspots(ctx.con, same_units, settings=ctx.settings, periods=periods_of(periods))
-        theme_note = f"{themes['theme'].nunique() if len(themes) else 0:,} theme(s) in marts.hotspot_themes. "
+        theme_rows = len(themes)
+        theme_note = f"{themes['theme'].nunique() if theme_rows else 0:,} theme(s) in marts.hotspot_themes. "
     else:  # each theme and period costs as much as the overall run: left to `ctxrisk hotspots periods`
-        themes = frame.iloc[0:0]
+        theme_rows = 0
         ctx.con.execute("delete from marts.hotspot_themes")
         theme_note = (
             f"per-theme hot spots not computed ({len(frame):,} units, more than [hotspots] theme_max_units "
@@ -60,7 +61,7 @@ def hotspots_step(ctx: StepContext) -> StepOutput:
     hot = int((frame["bin"] > 0).sum())
     cold = int((frame["bin"] < 0).sum())
     return StepOutput(
-        rows=len(frame) + len(periods) + len(themes),
+        rows=len(frame) + len(periods) + theme_rows,
         detail=f"{len(frame):,} {result.parameters['unit']} cells: {hot:,} hot, {cold:,} cold (q < alpha); "
         f"{periods['period'].nunique() if len(periods) else 0:,} quarter(s) in marts.hotspot_periods; "
         f"{theme_note}{result.selection.note()}",
