@@ -26,6 +26,7 @@ from ctxrisk.analytics.baselines import BaselineGi
 from ctxrisk.analytics.emerging_run import EmergingRun, run_emerging, time_steps
 from ctxrisk.analytics.events import EventSelection, parse_period
 from ctxrisk.analytics.gistar import GiStar, auto_permutations
+from ctxrisk.analytics.gistar_groups import GroupedGiStar
 from ctxrisk.analytics.marts import record_run, replace_mart
 from ctxrisk.analytics.parameters import HotspotParameters
 from ctxrisk.analytics.scale import choose_resolution
@@ -116,7 +117,7 @@ class Statistic:
     n_neighbours: np.ndarray
     alpha: float
     permutations: int
-    gistar: GiStar | None
+    gistar: GiStar | GroupedGiStar | None
 
 
 def _statistic(y: np.ndarray, units: StudyUnits, params: HotspotParameters, base: np.ndarray | None) -> Statistic:
@@ -133,24 +134,22 @@ def _statistic(y: np.ndarray, units: StudyUnits, params: HotspotParameters, base
 
         p_norm = stats.norm.sf(b.z) if params.alternative == "greater" else 2 * stats.norm.sf(np.abs(b.z))
         return Statistic(b.z, b.p, p_norm, b.q, b.bin, b.hot, b.cold, k, params.alpha, 0, None)
-    if params.inference == "normal":
-        perms = 0
-    else:
-        perms = (
-            params.permutations
-            if params.permutations is not None
-            else auto_permutations(int((k > 0).sum()), params.alpha)
-        )
     randomisation = "conditional" if params.inference == "conditional" else "total"
-    gi = GiStar(
-        y,
-        units.w,
-        permutations=perms,
-        seed=params.seed,
-        alternative=params.alternative,
-        alpha=params.alpha,
-        randomisation=randomisation,
-    )
+    options: dict[str, Any] = {
+        "seed": params.seed,
+        "alternative": params.alternative,
+        "alpha": params.alpha,
+        "randomisation": randomisation,
+    }
+    fixed = 0 if params.inference == "normal" else params.permutations
+    if units.n_groups > 1:
+        # Separate areas are analysed apart (each its own Gi* and null, a permutation count budgeted from its
+        # own units), with one FDR over the units of all of them.
+        gi: GiStar | GroupedGiStar = GroupedGiStar(y, units.w, units.groups, permutations=fixed, **options)
+        perms = gi.permutations
+    else:
+        perms = fixed if fixed is not None else auto_permutations(int((k > 0).sum()), params.alpha)
+        gi = GiStar(y, units.w, permutations=perms, **options)
     p = gi.p_sim if perms else gi.p_norm
     return Statistic(gi.z, p, gi.p_norm, gi.q, gi.bin, gi.hot, gi.cold, gi.n_neighbours, gi.alpha, perms, gi)
 
@@ -200,6 +199,13 @@ class HotspotResult:
                 f"; {int(self.gistar.hot.sum()):,} hot and {int(self.gistar.cold.sum()):,} cold units at "
                 f"FDR q < {self.gistar.alpha:g} of {len(self.gistar.z):,}"
             )
+            grouped = self.gistar.gistar
+            if isinstance(grouped, GroupedGiStar):
+                per = ", ".join(f"{int(v):,}" for v in grouped.hot_per_group())
+                flagged += (
+                    f" ({grouped.n_groups} separate groups analysed apart; hot units per group, most events "
+                    f"first: {per})"
+                )
         return f"{self.selection.note()}{flagged}"
 
     def region_note(self) -> str:

@@ -22,6 +22,11 @@ of the result. In order of preference:
 
    ``link_m`` defaults to ``max(1000, 10 x`` the median nearest-neighbour distance between distinct
    locations``)``.
+
+   When more than one group is kept (two towns, or a City of London file with a Merseyside month), each
+   cell carries the label of its group (the group of the nearest kept location, ``cell_group``; 0 the group
+   with most events): hot spot runs analyse the groups apart, as an analyst would analyse two separate
+   areas (:class:`ctxrisk.analytics.gistar.GroupedGiStar`).
 """
 
 from __future__ import annotations
@@ -54,6 +59,10 @@ class DataRegion:
         Link distance used.
     groups_kept, groups_dropped : int
         Groups of linked locations kept and left out.
+    cell_group : numpy.ndarray of int
+        For each cell of ``cells``: its kept group, ``0 .. groups_kept - 1`` by events, most first.
+    group_events : numpy.ndarray of int
+        Events of each kept group, in the order of the labels.
     """
 
     cells: np.ndarray
@@ -61,14 +70,24 @@ class DataRegion:
     link_m: float
     groups_kept: int
     groups_dropped: int
+    cell_group: np.ndarray
+    group_events: np.ndarray
 
     def describe(self, resolution: int) -> str:
         """One sentence for the run stamp and the CLI."""
         dropped = int((~self.kept).sum())
+        apart = ""
+        if self.groups_kept > 1:
+            apart = (
+                f"; the {self.groups_kept} groups are more than {self.link_m:,.0f} m apart, so each is analysed "
+                "apart (Gi* and its permutation null within the group, weights never crossing groups; one FDR "
+                "over all units)"
+            )
         return (
             f"H3 res {resolution} cells of the area the events cover (no boundary loaded: {self.groups_kept} "
             f"group(s) of locations within {self.link_m:,.0f} m of each other, closed without margin"
             + (f"; {dropped:,} isolated event(s) in {self.groups_dropped} small group(s) left out" if dropped else "")
+            + apart
             + ")"
         )
 
@@ -148,5 +167,22 @@ def data_region(
     inside = (ci >= 0).all(axis=1) & (ci[:, 0] < grid.shape[0]) & (ci[:, 1] < grid.shape[1])
     hit = np.zeros(candidates.size, dtype=bool)
     hit[inside] = shape[ci[inside, 0], ci[inside, 1]]
-    cells = np.union1d(candidates[hit], event_cells)
-    return DataRegion(np.sort(cells), kept, link, int(keep_group.sum()), int((~keep_group).sum()))
+    cells = np.sort(np.union1d(candidates[hit], event_cells))
+    cell_group, group_events = _cell_groups(cells, pts[kept_pt], point_group[kept_pt], events)
+    return DataRegion(cells, kept, link, int(keep_group.sum()), int((~keep_group).sum()), cell_group, group_events)
+
+
+def _cell_groups(
+    cells: np.ndarray, pts: np.ndarray, group: np.ndarray, events: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kept group of each cell (that of the nearest kept location; labels by events, most first), group events."""
+    kept_groups = np.unique(group)
+    order = kept_groups[np.argsort(-events[kept_groups], kind="stable")]
+    relabel = np.empty(int(group.max()) + 1, dtype=np.int64)
+    relabel[order] = np.arange(order.size)
+    if order.size == 1:
+        return np.zeros(cells.size, dtype=np.int64), events[order].astype(np.int64)
+    centres = np.array([h3.cell_to_latlng(c) for c in cells])
+    ce, cn = (np.asarray(v) for v in wgs84_to_bng(centres[:, 0], centres[:, 1]))
+    nearest = cKDTree(pts).query(np.column_stack([ce, cn]))[1]
+    return relabel[group[nearest]], events[order].astype(np.int64)

@@ -142,6 +142,9 @@ class StudyUnits:
         ``kring``, ``contiguity`` or ``distance``.
     region : str
         How the study region was made (for the run stamp).
+    groups : numpy.ndarray of int or None
+        Group of each unit when a region drawn from the data falls into separate groups (then ``w`` never
+        links two groups and hot spot runs analyse each group apart); None for one group.
     """
 
     spec: UnitSpec
@@ -157,11 +160,17 @@ class StudyUnits:
     weights: str
     region: str
     _index: dict[str, int] = field(default_factory=dict, repr=False)
+    groups: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         """Number of units."""
         return int(self.ids.size)
+
+    @property
+    def n_groups(self) -> int:
+        """Groups analysed apart (1 when ``groups`` is None)."""
+        return 1 if self.groups is None else int(np.unique(self.groups).size)
 
     def position(self, unit_ids: Any) -> np.ndarray:
         """Row of each unit id in this region (-1 when not in it)."""
@@ -295,6 +304,7 @@ def _h3_units(
     study_area: str | None = None,
 ) -> StudyUnits:
     res = int(spec.resolution)
+    groups: np.ndarray | None = None
     if cells is None:
         cells = event_cells(events, res)
     cells, index = cells
@@ -320,6 +330,8 @@ def _h3_units(
         drawn = data_region(events["latitude"].to_numpy(float), events["longitude"].to_numpy(float), resolution=res)
         region = set(drawn.cells.tolist())
         how = drawn.describe(res)
+        if drawn.groups_kept > 1:
+            groups = drawn.cell_group  # drawn.cells are sorted, as the ids below
         if len(region) < 3:
             msg = (
                 f"the events cover too small an area for a study region ({len(region)} H3 res {res} cell(s)): load "
@@ -332,6 +344,8 @@ def _h3_units(
         raise ValidationError(msg)
     lat, lon, e, nn, geoms, area, w, wdesc = _cell_layout(ids, weights=weights, k=k, distance_m=distance_m)
     how += f"; {area.sum() / 1e6:,.1f} km2"
+    if groups is not None:
+        w = _within_groups(w, groups)
     return StudyUnits(
         spec,
         ids,
@@ -346,7 +360,17 @@ def _h3_units(
         wdesc,
         how,
         {c: i for i, c in enumerate(ids.tolist())},
+        groups,
     )
+
+
+def _within_groups(w: sp.csr_matrix, groups: np.ndarray) -> sp.csr_matrix:
+    """``w`` without the links between units of different groups."""
+    coo = w.tocoo()
+    same = groups[coo.row] == groups[coo.col]
+    out = sp.csr_matrix((coo.data[same], (coo.row[same], coo.col[same])), shape=w.shape)
+    out.sort_indices()
+    return out
 
 
 def _polygon_units(con: duckdb.DuckDBPyConnection, spec: UnitSpec, *, weights: str, distance_m: float) -> StudyUnits:

@@ -53,3 +53,16 @@ def test_data_region_hugs_the_events_and_leaves_out_isolated_points():
 def test_data_region_needs_events():
     with pytest.raises(ValidationError, match="no located events"):
         data_region(np.array([]), np.array([]), resolution=9)
+
+
+def test_data_region_labels_each_cell_with_its_group_busiest_first():
+    rng = np.random.default_rng(1)
+    r, t = 1_500 * np.sqrt(rng.random(2_000)), rng.random(2_000) * 2 * np.pi
+    e = np.r_[E0 + r[:1_500] * np.cos(t[:1_500]), E0 + 30_000 + r[1_500:] * np.cos(t[1_500:])]
+    n = N0 + r * np.sin(t)
+    lat, lon = bng_to_wgs84(e, n)
+    region = data_region(np.asarray(lat), np.asarray(lon), resolution=9)
+    assert region.groups_kept == 2 and region.group_events.tolist() == [1_500, 500]
+    east = np.array([h3.cell_to_latlng(c)[1] for c in region.cells]) > float(np.mean(lon))
+    assert (region.cell_group == east.astype(int)).all()  # the busier town is group 0
+    assert "the 2 groups are more than 1,000 m apart, so each is analysed apart" in region.describe(9)
