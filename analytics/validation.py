@@ -10,6 +10,12 @@ arbitrary centre in England), places its events in units, runs the hot spot test
   from the town centre, at a random angle (0 events: a null run);
 * **snapping** -- as police.uk publishes, every event moved to the nearest of a set of anonymised map
   points (one per ``snap_spacing_m`` squared on average, placed at random): many events share a point;
+* **a second, quieter town** -- ``quiet_town`` events (complete spatial randomness over a disc of radius
+  ``quiet_radius_m``, 30 km east of the first); the planted site, if any, is then in the quiet town, 0.3 to
+  0.75 of its radius from its centre (1.2 to 3 km for the default 4 km). The region is
+  both discs, analysed apart as a run analyses the separate groups of a region
+  (:class:`ctxrisk.analytics.gistar_groups.GroupedGiStar`: Gi* and its null within each town, each town's
+  permutations budgeted from its own units, one FDR over all);
 * **units** -- ``"auto"`` (the default: the H3 resolution :mod:`ctxrisk.analytics.scale` picks from the
   events), H3 cells ``"h3:R"`` with a ``k``-ring, or ``"lsoa"``: LSOA-like Voronoi polygons (about 1,500
   residents each, so small in the centre), queen contiguity; the region is the disc (the partnership's
@@ -41,6 +47,7 @@ from scipy.spatial import Delaunay, cKDTree
 
 from ctxrisk.analytics.baselines import BaselineGi
 from ctxrisk.analytics.gistar import GiStar, auto_permutations
+from ctxrisk.analytics.gistar_groups import GroupedGiStar
 from ctxrisk.analytics.scale import choose_resolution
 from ctxrisk.analytics.weights import h3_cells_indexed, h3_kring_weights
 from ctxrisk.pipelines.geo import bng_to_wgs84, wgs84_to_bng
@@ -49,6 +56,8 @@ __all__ = ["Scenario", "run_scenario", "simulate", "study"]
 
 #: Centre of the simulated town (BNG metres): open country in the Midlands, any point would do.
 CENTRE = (430_000.0, 300_000.0)
+#: Offset of the second, quieter town from the first (metres east).
+QUIET_OFFSET = np.array([30_000.0, 0.0])
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class Scenario:
     baseline: Literal["none", "all-incidents"] = "none"
     radius_m: float = 4_000.0
     alpha: float = 0.05
+    quiet_town: int = 0
+    quiet_radius_m: float = 4_000.0
 
 
 def _disc(rng: np.random.Generator, n: int, radius: float) -> np.ndarray:
@@ -93,18 +104,24 @@ def _background(rng: np.random.Generator, sc: Scenario) -> np.ndarray:
 def simulate(sc: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Events of one run: offsets from :data:`CENTRE` (metres), which are planted, and the site's centre."""
     bg = _background(rng, sc)
+    if sc.quiet_town:
+        bg = np.vstack([bg, QUIET_OFFSET + _disc(rng, sc.quiet_town, sc.quiet_radius_m)])
     site = None
     planted = np.zeros(len(bg), dtype=bool)
     if sc.site_events:
-        dist = rng.uniform(1_200, 3_000)
+        dist = rng.uniform(1_200, 3_000) if not sc.quiet_town else rng.uniform(0.3, 0.75) * sc.quiet_radius_m
         ang = rng.uniform(0, 2 * np.pi)
-        site = np.array([dist * np.cos(ang), dist * np.sin(ang)])
+        site = np.array([dist * np.cos(ang), dist * np.sin(ang)]) + (QUIET_OFFSET if sc.quiet_town else 0.0)
         pts = site + _disc(rng, sc.site_events, sc.site_radius_m)
         bg = np.vstack([bg, pts])
         planted = np.concatenate([planted, np.ones(sc.site_events, dtype=bool)])
     if sc.snap:
         area = np.pi * sc.radius_m**2
         anchors = _disc(rng, max(10, int(area / sc.snap_spacing_m**2)), sc.radius_m)
+        if sc.quiet_town:
+            share = (sc.quiet_radius_m / sc.radius_m) ** 2  # the same spacing of map points in the quiet town
+            quiet = _disc(rng, max(10, int(len(anchors) * share)), sc.quiet_radius_m)
+            anchors = np.vstack([anchors, QUIET_OFFSET + quiet])
         bg = anchors[cKDTree(anchors).query(bg)[1]]
     return bg, planted, site
 
@@ -127,11 +144,14 @@ def _lsoa_like(rng: np.random.Generator, sc: Scenario) -> tuple[cKDTree, sp.csr_
 
 def _units(
     sc: Scenario, xy: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, int, sp.csr_matrix, np.ndarray | None]:
-    """Unit of each event, number of units, weights and (polygons) areas."""
+) -> tuple[np.ndarray, int, sp.csr_matrix, np.ndarray | None, np.ndarray | None]:
+    """Unit of each event, number of units, weights, (polygons) areas and (two towns) each unit's town."""
     if sc.unit == "lsoa":
+        if sc.quiet_town:
+            msg = "the quiet town is simulated on H3 units only"
+            raise ValueError(msg)
         tree, w, area = _lsoa_like(rng, sc)
-        return tree.query(xy)[1], w.shape[0], w, area
+        return tree.query(xy)[1], w.shape[0], w, area, None
     if sc.unit == "auto":  # the default: the resolution chosen from the events' spacing
         res = choose_resolution(xy[:, 0] + CENTRE[0], xy[:, 1] + CENTRE[1]).resolution
     else:
@@ -140,22 +160,30 @@ def _units(
     cells, index = h3_cells_indexed(np.asarray(lat), np.asarray(lon), resolution=res)
     # The partnership's area is the disc: every cell whose centre lies in it, zero-count cells included;
     # events in a cell centred outside it are left out, as a run leaves out events outside its region.
-    c_lat, c_lon = bng_to_wgs84(np.array([CENTRE[0]]), np.array([CENTRE[1]]))
-    centre_cell = h3.latlng_to_cell(float(c_lat[0]), float(c_lon[0]), res)
+    towns = [(np.array(CENTRE), sc.radius_m)]
+    if sc.quiet_town:
+        towns.append((np.array(CENTRE) + QUIET_OFFSET, sc.quiet_radius_m))
     spacing = h3.average_hexagon_edge_length(res, "m") * np.sqrt(3)
-    ids = np.array(sorted(h3.grid_disk(centre_cell, int(sc.radius_m / spacing) + 2)))
-    ce, cn = wgs84_to_bng(*np.array([h3.cell_to_latlng(c) for c in ids]).T)
-    ids = ids[np.hypot(np.asarray(ce) - CENTRE[0], np.asarray(cn) - CENTRE[1]) <= sc.radius_m]
+    parts = []
+    for centre, radius in towns:
+        c_lat, c_lon = bng_to_wgs84(np.array([centre[0]]), np.array([centre[1]]))
+        centre_cell = h3.latlng_to_cell(float(c_lat[0]), float(c_lon[0]), res)
+        disk = np.array(sorted(h3.grid_disk(centre_cell, int(radius / spacing) + 2)))
+        ce, cn = wgs84_to_bng(*np.array([h3.cell_to_latlng(c) for c in disk]).T)
+        parts.append(disk[np.hypot(np.asarray(ce) - centre[0], np.asarray(cn) - centre[1]) <= radius])
+    ids = np.concatenate(parts)
+    order = np.argsort(ids)
+    ids, town = ids[order], np.repeat(np.arange(len(parts)), [p.size for p in parts])[order]
     pos = {c: i for i, c in enumerate(ids.tolist())}
     rows = np.array([pos.get(c, -1) for c in cells.tolist()], dtype=np.int64)
-    return rows[index], ids.size, h3_kring_weights(ids, k=sc.k), None
+    return rows[index], ids.size, h3_kring_weights(ids, k=sc.k), None, town if sc.quiet_town else None
 
 
 def run_scenario(sc: Scenario, *, seed: int) -> dict[str, float]:
     """One seeded run: the number of hot units, of false ones (null runs), and whether the site was found."""
     rng = np.random.default_rng(seed)
     xy, planted, _ = simulate(sc, rng)
-    unit_of, n, w, area = _units(sc, xy, rng)
+    unit_of, n, w, area, town = _units(sc, xy, rng)
     keep = unit_of >= 0
     xy, planted, unit_of = xy[keep], planted[keep], unit_of[keep]
     if sc.baseline == "all-incidents":
@@ -169,9 +197,13 @@ def run_scenario(sc: Scenario, *, seed: int) -> dict[str, float]:
     else:
         y = np.bincount(unit_of, minlength=n).astype(np.float64)
         m = int((np.diff(w.indptr) > 0).sum())
-        perms = 0 if sc.inference == "normal" else auto_permutations(m, sc.alpha)
         rnd = "conditional" if sc.inference == "conditional" else "total"
-        hot = GiStar(y, w, permutations=perms, seed=seed, alpha=sc.alpha, randomisation=rnd).hot
+        if town is not None:  # two towns are analysed apart, as a run analyses the separate groups of its region
+            perms = 0 if sc.inference == "normal" else None  # None: each town's budget (group_permutations)
+            hot = GroupedGiStar(y, w, town, permutations=perms, seed=seed, alpha=sc.alpha, randomisation=rnd).hot
+        else:
+            perms = 0 if sc.inference == "normal" else auto_permutations(m, sc.alpha)
+            hot = GiStar(y, w, permutations=perms, seed=seed, alpha=sc.alpha, randomisation=rnd).hot
     site_units = np.unique(unit_of[planted])
     return {
         "hot": float(hot.sum()),
@@ -219,10 +251,28 @@ def default_grid() -> list[Scenario]:
     for k in (1, 3):
         grid.append(Scenario("csr", k=k))
         grid.append(Scenario("town", k=k, site_events=50))
+    grid.append(Scenario("csr", quiet_town=600))
+    grid.append(Scenario("csr", quiet_town=600, snap=True))
+    grid.append(Scenario("town", quiet_town=600, site_events=50))
+    grid.append(Scenario("town", quiet_town=600, site_events=50, snap=True))
+    # A small quiet town (a twelfth of the region's units): its budget is the small-group term
+    grid.append(Scenario("csr", quiet_town=150, quiet_radius_m=1_200.0))
+    grid.append(Scenario("town", quiet_town=150, quiet_radius_m=1_200.0, site_events=50))
     return grid
 
 
-COLUMNS = ["background", "site_events", "site_radius_m", "snap", "unit", "k", "inference", "baseline"]
+COLUMNS = [
+    "background",
+    "quiet_town",
+    "quiet_radius_m",
+    "site_events",
+    "site_radius_m",
+    "snap",
+    "unit",
+    "k",
+    "inference",
+    "baseline",
+]
 
 
 def main(runs: int) -> None:  # pragma: no cover - the study's command line, one table row per scenario

@@ -34,3 +34,30 @@ def test_simulation_is_seeded_and_snaps_to_shared_points():
     assert np.array_equal(a, b) and planted.sum() == 50 and len(a) == 3_050
     assert len(np.unique(a, axis=0)) < 0.7 * len(a)  # many events share an anonymised map point
     assert 1_200 <= np.hypot(*site) <= 3_000  # the site lies 1.2 to 3 km from the town centre
+
+
+def test_two_towns_analysed_apart_stay_calibrated_with_one_fdr_over_both():
+    runs = 30
+    table = study([Scenario("csr", quiet_town=600)], runs=runs, seed=5)
+    assert table["fdr"].iloc[0] <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / runs)
+
+
+def test_a_site_in_the_quieter_of_two_towns_is_found_in_nine_runs_of_ten():
+    table = study([Scenario("town", quiet_town=600, site_events=50)], runs=20, seed=13)
+    assert table["power"].iloc[0] >= 0.9
+
+
+def test_the_quiet_town_lies_apart_and_holds_the_site():
+    xy, planted, site = simulate(Scenario("csr", quiet_town=600, site_events=50), np.random.default_rng(2))
+    assert len(xy) == 3_650 and (xy[:3_000, 0] < 5_000).all() and (xy[3_000:, 0] > 25_000).all()
+    assert planted[-50:].all() and 1_200 <= np.hypot(*(site - [30_000.0, 0.0])) <= 3_000
+
+
+def test_a_small_quiet_town_with_a_small_budget_stays_calibrated_and_finds_its_site():
+    # A town of 1.2 km radius beside the 4 km one: a twelfth of the units, so it draws about a twelfth of the
+    # permutations (group_permutations), yet one FDR over both towns stays within alpha and its site is found.
+    small = {"quiet_town": 150, "quiet_radius_m": 1_200.0}
+    null = study([Scenario("csr", **small)], runs=20, seed=17)
+    assert null["fdr"].iloc[0] <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / 20)
+    sites = study([Scenario("town", site_events=50, **small)], runs=20, seed=19)
+    assert sites["power"].iloc[0] >= 0.9
