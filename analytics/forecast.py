@@ -37,6 +37,7 @@ from sklearn.neighbors import KernelDensity
 from ctxrisk.analytics.backtest import backtest
 from ctxrisk.analytics.events import parse_period
 from ctxrisk.analytics.gistar import GiStar, auto_permutations
+from ctxrisk.analytics.gistar_groups import GroupedGiStar
 from ctxrisk.analytics.marts import record_run, replace_mart
 from ctxrisk.analytics.parameters import HotspotParameters
 from ctxrisk.analytics.scale import neighbour_spacing_m
@@ -130,7 +131,7 @@ def rank_units(
     units: StudyUnits,
     y_train: np.ndarray,
     train_xy: np.ndarray,
-    gi: GiStar,
+    gi: GiStar | GroupedGiStar,
 ) -> np.ndarray:
     """Unit rows in ranked order (best first) for ``method``; ties by unit id."""
     tie = np.arange(units.n)
@@ -162,16 +163,13 @@ def score_fold(
     k: int | None = None,
 ) -> pd.DataFrame:
     """Every method of :data:`METHODS` scored on one fold at equal area; one row per method."""
-    m = int((np.diff(units.w.indptr) > 0).sum())
-    gi = GiStar(
-        y_train,
-        units.w,
-        permutations=auto_permutations(m, alpha),
-        seed=seed,
-        alpha=alpha,
-        alternative="greater",
-        randomisation="total",
-    )
+    options: dict[str, Any] = {"seed": seed, "alpha": alpha, "alternative": "greater", "randomisation": "total"}
+    gi: GiStar | GroupedGiStar
+    if units.n_groups > 1:  # separate groups of the region are analysed apart, as a hot spot run does
+        gi = GroupedGiStar(y_train, units.w, units.groups, **options)
+    else:
+        m = int((np.diff(units.w.indptr) > 0).sum())
+        gi = GiStar(y_train, units.w, permutations=auto_permutations(m, alpha), **options)
     n_sel = int(k) if k is not None else max(int(gi.hot.sum()), int(np.ceil(0.01 * units.n)))
     rows = []
     for method in METHODS:
