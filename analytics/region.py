@@ -26,7 +26,7 @@ of the result. In order of preference:
    When more than one group is kept (two towns, or a City of London file with a Merseyside month), each
    cell carries the label of its group (the group of the nearest kept location, ``cell_group``; 0 the group
    with most events): hot spot runs analyse the groups apart, as an analyst would analyse two separate
-   areas (:class:`ctxrisk.analytics.gistar.GroupedGiStar`).
+   areas (:class:`ctxrisk.analytics.gistar_groups.GroupedGiStar`).
 """
 
 from __future__ import annotations
