@@ -99,7 +99,14 @@ from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GiStar", "auto_permutations", "benjamini_hochberg", "coarse_permutations_note", "gi_bin"]
+__all__ = [
+    "GiStar",
+    "auto_permutations",
+    "benjamini_hochberg",
+    "coarse_permutations_note",
+    "gi_bin",
+    "sample_sum_pmf",
+]
 
 Alternative = Literal["two-sided", "greater", "less"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
