@@ -29,6 +29,13 @@ distinct units serves every neighbourhood size (the first ``j`` units of a unifo
 as the observed one, sided as below (two-sided: folded about the exact mean ``k*_i S / n``). A unit with a
 busy place of its own is judged on its whole neighbourhood, as z judges it.
 
+Exact p-values (``permutations="exact"``, integer counts): the permutation null of either randomisation is
+not simulated but computed (:mod:`ctxrisk.analytics.gistar_exact`) -- the distribution of the sum of a simple
+random sample of the counts, built one value class at a time with hypergeometric weights; the conditional null
+holds one unit of the focal value out of it. ``p_sim`` is then the exact probability of a value at least as
+extreme, sided as below: the limit of the simulated ``(X + 1) / (P + 1)`` as ``P`` grows, with no floor at
+``1 / (P + 1)``.
+
 Conditional permutation inference (``randomisation="conditional"``, esda's; Anselin 1995): ``y_i`` is held
 fixed and the ``k_i`` neighbour values are drawn **without replacement from the other n - 1 values**. Under that null
 ``T_i`` depends on unit ``i`` only through ``(y_i, k_i)``, so all units sharing the same pair share
@@ -93,8 +100,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import special, stats
+from scipy import stats
 
+from ctxrisk.analytics.gistar_exact import MAX_TABLE, exact_conditional_p, exact_fits, exact_total_p
 from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
@@ -105,7 +113,6 @@ __all__ = [
     "benjamini_hochberg",
     "coarse_permutations_note",
     "gi_bin",
-    "sample_sum_pmf",
 ]
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -291,71 +298,6 @@ except ImportError:  # pragma: no cover - numba is pinned
     _repeating_samples = _null_sums = None
 
 
-def _log_comb(n: Any, k: Any) -> np.ndarray:
-    """``log C(n, k)`` elementwise (``-inf`` where ``k < 0`` or ``k > n``)."""
-    n = np.asarray(n, dtype=np.float64)
-    k = np.asarray(k, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        out = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
-    return np.where((k < 0) | (k > n), -np.inf, out)
-
-
-def sample_sum_pmf(values: Any, counts: Any, max_size: int, cap: int) -> np.ndarray:
-    """Exact distribution of the sum of a simple random sample (without replacement) of a population of counts.
-
-    The population holds ``counts[d]`` units of value ``values[d]`` (non-negative integers). Classes are added
-    one at a time: with ``m`` units so far and a class of ``c`` units of value ``v`` added, a sample of ``j``
-    of the ``m + c`` units takes ``a`` of the class with the hypergeometric probability
-    ``C(c, a) C(m, j - a) / C(m + c, j)`` and its other ``j - a`` units are a simple random sample of the
-    first ``m``, so ``pmf'[j, s] = sum_a C(c, a) C(m, j - a) / C(m + c, j) pmf[j - a, s - a v]``. Every
-    term is a probability (no large binomial coefficients are formed), and the work grows with the number of
-    distinct values, not of units.
-
-    Parameters
-    ----------
-    values, counts : array-like of int
-        Distinct non-negative integer values and how many units hold each (at least ``max_size`` units).
-    max_size : int
-        Largest sample size.
-    cap : int
-        Sums from ``cap`` up are pooled in the last column.
-
-    Returns
-    -------
-    numpy.ndarray, shape (max_size + 1, cap + 1)
-        ``pmf[j, s] = P(sum of j units = s)`` for ``s < cap`` and ``pmf[j, cap] = P(sum >= cap)``.
-    """
-    values = np.asarray(values, dtype=np.int64)
-    counts = np.asarray(counts, dtype=np.int64)
-    order = np.argsort(values, kind="stable")
-    big, cap = int(max_size), int(cap)
-    sizes = np.arange(big + 1)
-    pmf = np.zeros((big + 1, cap + 1))
-    pmf[0, 0] = 1.0
-    done = 0  # units added so far
-    top = 0  # largest sum reachable so far (sums only grow as classes are added in increasing value)
-    for v, c in zip(values[order].tolist(), counts[order].tolist(), strict=True):
-        new = np.zeros_like(pmf)
-        log_all = _log_comb(done + c, sizes)
-        top = min(cap, top + min(c, big) * v)
-        width = top + 1  # columns that can hold mass
-        for a in range(min(c, big) + 1):
-            with np.errstate(invalid="ignore"):  # samples larger than the population so far: no mass
-                coef = np.nan_to_num(np.exp(_log_comb(c, a) + _log_comb(done, sizes[a:] - a) - log_all[a:]))
-            src = pmf[: big + 1 - a, :width]
-            shift = a * v
-            if shift >= cap:
-                new[a:, cap] += coef * src.sum(axis=1)
-                continue
-            keep = min(width, cap - shift)
-            new[a:, shift : shift + keep] += coef[:, None] * src[:, :keep]
-            if keep < width:
-                new[a:, cap] += coef * src[:, keep:].sum(axis=1)
-        pmf = new
-        done += c
-    return pmf
-
-
 def _draw_distinct(rng: np.random.Generator, n_pool: int, rows: int, k: int) -> np.ndarray:
     """Draw ``rows`` independent uniform samples of ``k`` distinct indices from ``range(n_pool)``.
 
@@ -411,7 +353,7 @@ class GiStar:
     permutations : int or "exact", default 999
         Permutations, >= 0; 0 skips simulation (``p_sim`` is NaN and ``q`` uses ``p_norm``). ``"exact"``
         (integer counts only): ``p_sim`` is the exact probability of the permutation null, computed from the
-        distribution of sample sums (:func:`sample_sum_pmf`) instead of simulated: the limit of the
+        distribution of sample sums (:mod:`ctxrisk.analytics.gistar_exact`) instead of simulated: the limit of the
         simulated ``p_sim`` as the permutations grow, with no Monte-Carlo error and no floor at
         ``1/(P + 1)``.
     seed : int or None, default None
@@ -442,7 +384,8 @@ class GiStar:
     p_norm : numpy.ndarray
         Normal-approximation p-value for ``alternative``.
     p_sim : numpy.ndarray
-        Conditional-permutation pseudo p-value ``(X + 1) / (P + 1)``; 1 for islands.
+        Permutation pseudo p-value ``(X + 1) / (P + 1)`` (the exact permutation probability with
+        ``permutations="exact"``); 1 for islands.
     q : numpy.ndarray
         Benjamini-Hochberg adjusted ``p_sim`` (``p_norm`` if ``permutations=0``); 1 for islands.
     bin : numpy.ndarray of int8
@@ -454,7 +397,11 @@ class GiStar:
     significant, hot, cold : numpy.ndarray of bool
         ``q < alpha``; and with ``z > 0`` / ``z < 0``.
     n_null_distributions : int
-        Distinct ``(y_i, k_i)`` pairs simulated.
+        Distinct null distributions: ``(y_i, k_i)`` pairs (conditional), neighbourhood sizes (total), focal
+        values (exact conditional).
+    exact : bool
+        True when the permutation p-values were computed exactly (``permutations="exact"``; then
+        ``permutations`` is 0).
     """
 
     def __init__(
@@ -512,6 +459,12 @@ class GiStar:
             )
             raise ValidationError(msg)
         w_csr = _as_csr(w, n)
+        if exact and not exact_fits(y_arr, np.diff(w_csr.indptr)):
+            msg = (
+                f"exact permutation p-values of counts up to {int(y_arr.max()):,} would need a table of more than "
+                f"{MAX_TABLE:,} sums; give a number of permutations"
+            )
+            raise ValidationError(msg)
 
         self.y = y_arr
         self.w = w_csr
@@ -547,9 +500,8 @@ class GiStar:
 
         self.n_null_distributions = 0
         if exact:
-            self.p_sim = (self._exact_total_p if randomisation == "total" else self._exact_conditional_p)(
-                y_arr, k, t_obs, total
-            )
+            exact_p = exact_total_p if randomisation == "total" else exact_conditional_p
+            self.p_sim, self.n_null_distributions = exact_p(y_arr, k, t_obs, alternative=alternative)
             p_for_q = self.p_sim
         elif self.permutations and randomisation == "total":
             self.p_sim = self._total_permutation_p(y_arr, k, t_obs, total)
@@ -631,82 +583,6 @@ class GiStar:
             p_sim[g] = (tail[inv] + 1.0) / (perms + 1.0)
         self.n_null_distributions = int(sizes.size)
         return p_sim
-
-    def _exact_total_p(self, y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, total: float) -> np.ndarray:
-        """Exact total-permutation p-values of the star sums (integer counts): the tails of :func:`sample_sum_pmf`."""
-        n = self.n
-        p = np.ones(n)
-        active = np.flatnonzero((k > 0) & (k < n - 1))
-        if active.size == 0:
-            return p
-        star = np.rint(y + t_obs)[active]
-        size = k[active] + 1
-        hi, lo = self._exact_thresholds(star, size * total / n, 1e-9 * max(1.0, total))
-        cap = int(max(hi.max(), lo.max())) + 1
-        values, counts = np.unique(np.rint(y).astype(np.int64), return_counts=True)
-        pmf = sample_sum_pmf(values, counts, int(size.max()), cap)
-        p[active] = self._exact_tails(pmf, size, hi, lo, cap)
-        self.n_null_distributions = int(np.unique(size).size)
-        return p
-
-    def _exact_conditional_p(self, y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, total: float) -> np.ndarray:
-        """Exact conditional-permutation p-values (integer counts), one null per distinct focal value.
-
-        With ``A_j`` the distribution of a ``j``-sample of all ``n`` values and ``B_j`` that of the ``n - 1``
-        values left when one unit of value ``v`` is held out, a ``j``-sample of all holds that unit with
-        probability ``j / n``: ``A_j(s) = (n - j) / n B_j(s) + j / n B_{j-1}(s - v)``, solved for ``B_j`` from
-        ``B_0``. The recursion shrinks earlier errors by ``j / (n - j)``.
-        """
-        n = self.n
-        p = np.ones(n)
-        active = np.flatnonzero((k > 0) & (k < n - 1))
-        if active.size == 0:
-            return p
-        kk = k[active]
-        t = np.rint(t_obs[active])
-        focal = np.rint(y[active]).astype(np.int64)
-        mu = kk * (total - focal) / (n - 1)
-        tol = 1e-9 * max(1.0, total)
-        hi, lo = self._exact_thresholds(t, mu, tol)
-        cap = int(max(hi.max(), lo.max())) + 1
-        values, counts = np.unique(np.rint(y).astype(np.int64), return_counts=True)
-        big = int(kk.max())
-        full = sample_sum_pmf(values, counts, big, cap)
-        for v in np.unique(focal).tolist():
-            held = np.empty_like(full)
-            held[0] = full[0]
-            for j in range(1, big + 1):
-                prev = np.zeros(cap + 1)
-                if v < cap:
-                    prev[v:cap] = held[j - 1, : cap - v]
-                    prev[cap] = held[j - 1, cap - v :].sum()
-                else:
-                    prev[cap] = held[j - 1].sum()
-                held[j] = np.maximum((n * full[j] - j * prev) / (n - j), 0.0)
-            mine = np.flatnonzero(focal == v)
-            p[active[mine]] = self._exact_tails(held, kk[mine], hi[mine], lo[mine], cap)
-        self.n_null_distributions = int(np.unique(focal).size)
-        return p
-
-    def _exact_thresholds(self, obs: np.ndarray, mu: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-        """Integer sums at least as extreme as ``obs``: ``sum >= hi`` (greater side), ``sum <= lo`` (less side)."""
-        if self.alternative == "two-sided":
-            d = np.abs(obs - mu)
-            return np.ceil(mu + d - tol).astype(np.int64), np.floor(mu - d + tol).astype(np.int64)
-        return obs.astype(np.int64), obs.astype(np.int64)
-
-    def _exact_tails(self, pmf: np.ndarray, size: np.ndarray, hi: np.ndarray, lo: np.ndarray, cap: int) -> np.ndarray:
-        """``P(sum >= hi)``, ``P(sum <= lo)`` or (two-sided) both, for samples of ``size`` units, in [0, 1]."""
-        at_least = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]  # the last column pools "cap or more"
-        at_most = np.cumsum(pmf, axis=1)
-        if self.alternative == "greater":
-            tail = at_least[size, hi]
-        elif self.alternative == "less":
-            tail = at_most[size, lo]
-        else:
-            low = np.where(lo >= 0, at_most[size, np.maximum(lo, 0)], 0.0)
-            tail = np.where(lo >= hi - 1, 1.0, low + at_least[size, np.minimum(hi, cap)])
-        return np.clip(tail, 0.0, 1.0)
 
     def _permutation_p(self, y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, total: float) -> np.ndarray:
         """Conditional permutation pseudo p-values, one simulated null per distinct (y_i, k_i)."""

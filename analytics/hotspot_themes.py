@@ -3,9 +3,11 @@
 :func:`run_theme_hotspots` writes ``marts.hotspot_themes`` (``pipelines/sql/marts/073_hotspot_themes.sql``): for
 every configured theme, the Gi* run of that theme's events alone over the whole period (``period = 'all'``)
 and over each calendar quarter, on the study region, unit and weights of the whole-run analysis with its
-parameters. Each theme and period is a test of its own: its own permutations (the automatic rule of
-:func:`ctxrisk.analytics.gistar.auto_permutations` unless fixed) and its own Benjamini-Hochberg FDR over the
-region's units, and its own row of ``meta.hotspot_runs`` (analysis ``theme``). Only significant units
+parameters. Each theme and period is a test of its own: its own Benjamini-Hochberg FDR over the region's units
+and its own row of ``meta.hotspot_runs`` (analysis ``theme``). With the automatic permutation count its
+permutation p-values are exact (``GiStar(permutations="exact")``: the same null, no Monte-Carlo error, a cost
+that does not grow with units x permutations, so the scheduled run can always compute them); a count the run
+fixed is simulated as the run's own test is. Only significant units
 (``bin != 0``) are stored: the steering map's theme filter draws those and nothing else.
 """
 
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ctxrisk.analytics.gistar import GiStar
+from ctxrisk.analytics.gistar_exact import exact_fits
 from ctxrisk.analytics.hotspots import Statistic, _statistic, analyse_region, calendar_quarters, run_row
 from ctxrisk.analytics.marts import record_run, replace_mart
 from ctxrisk.analytics.parameters import HotspotParameters
@@ -86,10 +89,11 @@ def _theme_statistic(
     evaluates the permutation null exactly (:class:`ctxrisk.analytics.gistar.GiStar` with
     ``permutations="exact"``): the same test as the simulated one without its Monte-Carlo error, at a cost
     that grows with the theme's distinct counts rather than with units x permutations. Otherwise (a baseline,
-    polygon units, the normal approximation, or a permutation count the run fixed) the run's own test.
+    polygon units, the normal approximation, a permutation count the run fixed, or counts too large for the
+    exact table) the run's own test.
     """
     simulated = params.inference in ("total", "conditional") and params.permutations is None
-    if base is not None or units.spec.kind == "polygon" or not simulated:
+    if base is not None or units.spec.kind == "polygon" or not simulated or not exact_fits(y, np.diff(units.w.indptr)):
         return _statistic(y, units, params, base), None
     gi = GiStar(
         y,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from ctxrisk.analytics.gistar import GiStar, auto_permutations, sample_sum_pmf
+from ctxrisk.analytics.gistar import GiStar, auto_permutations
+from ctxrisk.analytics.gistar_exact import sample_sum_pmf
 from ctxrisk.analytics.weights import distance_band_weights
 from ctxrisk.pipelines.errors import ValidationError
 
@@ -98,5 +99,9 @@ def test_exact_p_has_no_floor_and_finds_a_site_among_many_units():
 def test_exact_needs_integer_counts():
     with pytest.raises(ValidationError, match="integer counts"):
         GiStar(np.arange(10.0) / 2, ring_weights(10), permutations="exact")  # rates: simulate instead
+    huge = np.zeros(10)
+    huge[3] = 5_000_000  # a table of sums up to millions: simulate instead
+    with pytest.raises(ValidationError, match="give a number of permutations"):
+        GiStar(huge, ring_weights(10), permutations="exact")
     with pytest.raises(ValidationError, match="non-negative integer or 'exact'"):
         GiStar(np.arange(10.0), ring_weights(10), permutations="all")
