@@ -18,7 +18,8 @@ arbitrary centre in England), places its events in units, runs the hot spot test
   auto_permutations`; the default), ``"conditional"`` (esda's conditional permutation, same count),
   ``"normal"`` (analytic z); or, with ``baseline="all-incidents"``, the case-control test of
   :mod:`ctxrisk.analytics.baselines` where a tenth of the events (chosen at random: nothing planted) or
-  the planted site's events are the theme.
+  the planted site's events are the theme. ``exact=True`` computes the permutation p-values exactly
+  (``GiStar(permutations="exact")``, as the per-theme runs do) instead of simulating them.
 
 Scores: a *discovery* is a flagged hot unit. In a null run every discovery is false; the study reports
 the share of runs with any false discovery and the false discovery proportion (equal under the null), each
@@ -64,6 +65,7 @@ class Scenario:
     unit: str = "auto"
     k: int = 2
     inference: Literal["total", "conditional", "normal"] = "total"
+    exact: bool = False
     baseline: Literal["none", "all-incidents"] = "none"
     radius_m: float = 4_000.0
     alpha: float = 0.05
@@ -169,7 +171,9 @@ def run_scenario(sc: Scenario, *, seed: int) -> dict[str, float]:
     else:
         y = np.bincount(unit_of, minlength=n).astype(np.float64)
         m = int((np.diff(w.indptr) > 0).sum())
-        perms = 0 if sc.inference == "normal" else auto_permutations(m, sc.alpha)
+        perms: int | Literal["exact"] = 0 if sc.inference == "normal" else auto_permutations(m, sc.alpha)
+        if sc.exact and sc.inference != "normal":
+            perms = "exact"
         rnd = "conditional" if sc.inference == "conditional" else "total"
         hot = GiStar(y, w, permutations=perms, seed=seed, alpha=sc.alpha, randomisation=rnd).hot
     site_units = np.unique(unit_of[planted])
@@ -219,21 +223,40 @@ def default_grid() -> list[Scenario]:
     for k in (1, 3):
         grid.append(Scenario("csr", k=k))
         grid.append(Scenario("town", k=k, site_events=50))
+    return grid + exact_grid()
+
+
+def exact_grid() -> list[Scenario]:
+    """Exact permutation p-values (the per-theme runs) beside the simulated ones, dense and sparse (a theme)."""
+    grid: list[Scenario] = []
+    for exact in (False, True):
+        for events in (3_000, 300):
+            grid.append(Scenario("csr", n_background=events, exact=exact))
+            grid.append(Scenario("csr", n_background=events, snap=True, exact=exact))
+        grid.append(Scenario("town", site_events=50, exact=exact))
+        grid.append(Scenario("town", site_events=50, snap=True, exact=exact))
+        grid.append(Scenario("town", n_background=300, site_events=20, site_radius_m=100.0, exact=exact))
+        grid.append(Scenario("csr", inference="conditional", exact=exact))
+        grid.append(Scenario("town", site_events=50, inference="conditional", exact=exact))
     return grid
 
 
 COLUMNS = ["background", "site_events", "site_radius_m", "snap", "unit", "k", "inference", "baseline"]
 
 
-def main(runs: int) -> None:  # pragma: no cover - the study's command line, one table row per scenario
+def main(runs: int, grid: list[Scenario] | None = None) -> None:  # pragma: no cover - the study's command line
     """Print the study's table (markdown), a row as each scenario finishes."""
     print("| " + " | ".join([*COLUMNS, "runs", "mean hot", "FDR (se)", "power (se)"]) + " |", flush=True)
     print("|" + "---|" * (len(COLUMNS) + 4), flush=True)
-    for sc in default_grid():
+    for sc in default_grid() if grid is None else grid:
         r = study([sc], runs=runs).iloc[0]
         fdr = f"{r['fdr']:.3f} ({r['fdr_se']:.3f})" if np.isfinite(r["fdr"]) else ""
         power = f"{r['power']:.3f} ({r['power_se']:.3f})" if np.isfinite(r["power"]) else ""
         cells = [str(r[c]) for c in COLUMNS] + [str(runs), f"{r['mean_hot']:.1f}", fdr, power]
+        if sc.n_background != Scenario.n_background:
+            cells[0] += f" ({sc.n_background:,} events)"
+        if sc.exact:
+            cells[COLUMNS.index("inference")] += " (exact)"
         print("| " + " | ".join(cells) + " |", flush=True)
 
 
@@ -242,4 +265,6 @@ if __name__ == "__main__":  # pragma: no cover
     import sys
 
     logging.disable(logging.WARNING)
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    only_exact = "--exact" in sys.argv  # only the exact-versus-simulated rows
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    main(int(numbers[0]) if numbers else 100, exact_grid() if only_exact else None)

@@ -34,3 +34,13 @@ def test_simulation_is_seeded_and_snaps_to_shared_points():
     assert np.array_equal(a, b) and planted.sum() == 50 and len(a) == 3_050
     assert len(np.unique(a, axis=0)) < 0.7 * len(a)  # many events share an anonymised map point
     assert 1_200 <= np.hypot(*site) <= 3_000  # the site lies 1.2 to 3 km from the town centre
+
+
+def test_exact_p_values_are_calibrated_on_a_sparse_theme_and_find_the_same_site():
+    # the per-theme runs' exact p-values: a sparse map (300 events, as a theme in a quarter) under complete
+    # spatial randomness, and the 50-event site of the simulated test above
+    runs = 40
+    table = study([Scenario("csr", n_background=300, exact=True)], runs=runs, seed=7)
+    assert table["fdr"].iloc[0] <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / runs), table[["fdr", "mean_hot"]]
+    site = study([Scenario("town", site_events=50, site_radius_m=150.0, exact=True)], runs=20, seed=11)
+    assert site["power"].iloc[0] >= 0.9
