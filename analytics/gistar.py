@@ -29,6 +29,13 @@ distinct units serves every neighbourhood size (the first ``j`` units of a unifo
 as the observed one, sided as below (two-sided: folded about the exact mean ``k*_i S / n``). A unit with a
 busy place of its own is judged on its whole neighbourhood, as z judges it.
 
+Exact p-values (``permutations="exact"``, integer counts): the permutation null of either randomisation is
+not simulated but computed (:mod:`ctxrisk.analytics.gistar_exact`) -- the distribution of the sum of a simple
+random sample of the counts, built one value class at a time with hypergeometric weights; the conditional null
+holds one unit of the focal value out of it. ``p_sim`` is then the exact probability of a value at least as
+extreme, sided as below: the limit of the simulated ``(X + 1) / (P + 1)`` as ``P`` grows, with no floor at
+``1 / (P + 1)``.
+
 Conditional permutation inference (``randomisation="conditional"``, esda's; Anselin 1995): ``y_i`` is held
 fixed and the ``k_i`` neighbour values are drawn **without replacement from the other n - 1 values**. Under that null
 ``T_i`` depends on unit ``i`` only through ``(y_i, k_i)``, so all units sharing the same pair share
@@ -95,11 +102,18 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
+from ctxrisk.analytics.gistar_exact import MAX_TABLE, exact_conditional_p, exact_fits, exact_total_p
 from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GiStar", "auto_permutations", "benjamini_hochberg", "coarse_permutations_note", "gi_bin"]
+__all__ = [
+    "GiStar",
+    "auto_permutations",
+    "benjamini_hochberg",
+    "coarse_permutations_note",
+    "gi_bin",
+]
 
 Alternative = Literal["two-sided", "greater", "less"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
@@ -336,9 +350,12 @@ class GiStar:
     w : scipy.sparse matrix, shape (n, n)
         Binary neighbour matrix without self loops (e.g. from :mod:`ctxrisk.analytics.weights`).
         A libpysal ``W``/``Graph`` is accepted through its ``.sparse`` matrix.
-    permutations : int, default 999
-        Conditional permutations, >= 0; 0 skips simulation (``p_sim`` is NaN and ``q`` uses
-        ``p_norm``).
+    permutations : int or "exact", default 999
+        Permutations, >= 0; 0 skips simulation (``p_sim`` is NaN and ``q`` uses ``p_norm``). ``"exact"``
+        (integer counts only): ``p_sim`` is the exact probability of the permutation null, computed from the
+        distribution of sample sums (:mod:`ctxrisk.analytics.gistar_exact`) instead of simulated: the limit of the
+        simulated ``p_sim`` as the permutations grow, with no Monte-Carlo error and no floor at
+        ``1/(P + 1)``.
     seed : int or None, default None
         Seed of the ``numpy.random.Generator`` driving the permutations.
     alternative : {"two-sided", "greater", "less"}, default "two-sided"
@@ -367,7 +384,8 @@ class GiStar:
     p_norm : numpy.ndarray
         Normal-approximation p-value for ``alternative``.
     p_sim : numpy.ndarray
-        Conditional-permutation pseudo p-value ``(X + 1) / (P + 1)``; 1 for islands.
+        Permutation pseudo p-value ``(X + 1) / (P + 1)`` (the exact permutation probability with
+        ``permutations="exact"``); 1 for islands.
     q : numpy.ndarray
         Benjamini-Hochberg adjusted ``p_sim`` (``p_norm`` if ``permutations=0``); 1 for islands.
     bin : numpy.ndarray of int8
@@ -379,7 +397,11 @@ class GiStar:
     significant, hot, cold : numpy.ndarray of bool
         ``q < alpha``; and with ``z > 0`` / ``z < 0``.
     n_null_distributions : int
-        Distinct ``(y_i, k_i)`` pairs simulated.
+        Distinct null distributions: ``(y_i, k_i)`` pairs (conditional), neighbourhood sizes (total), focal
+        values (exact conditional).
+    exact : bool
+        True when the permutation p-values were computed exactly (``permutations="exact"``; then
+        ``permutations`` is 0).
     """
 
     def __init__(
@@ -387,7 +409,7 @@ class GiStar:
         y: Any,
         w: Any,
         *,
-        permutations: int = 999,
+        permutations: int | Literal["exact"] = 999,
         seed: int | None = None,
         alternative: Alternative = "two-sided",
         alpha: float = 0.05,
@@ -411,8 +433,14 @@ class GiStar:
         if alternative not in _ALTERNATIVES:
             msg = f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}"
             raise ValidationError(msg)
-        if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 0:
-            msg = f"permutations must be a non-negative integer, got {permutations!r}"
+        exact = isinstance(permutations, str) and permutations == "exact"
+        if not exact and (
+            isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 0
+        ):
+            msg = f"permutations must be a non-negative integer or 'exact', got {permutations!r}"
+            raise ValidationError(msg)
+        if exact and not np.array_equal(y_arr, np.rint(y_arr)):
+            msg = "exact permutation p-values need integer counts; give a number of permutations for other values"
             raise ValidationError(msg)
         if not 0 < alpha < 1:
             msg = f"alpha must be in (0, 1), got {alpha!r}"
@@ -431,11 +459,18 @@ class GiStar:
             )
             raise ValidationError(msg)
         w_csr = _as_csr(w, n)
+        if exact and not exact_fits(y_arr, np.diff(w_csr.indptr)):
+            msg = (
+                f"exact permutation p-values of counts up to {int(y_arr.max()):,} would need a table of more than "
+                f"{MAX_TABLE:,} sums; give a number of permutations"
+            )
+            raise ValidationError(msg)
 
         self.y = y_arr
         self.w = w_csr
         self.n = n
-        self.permutations = int(permutations)
+        self.exact = exact
+        self.permutations = 0 if exact else int(permutations)
         self.seed = seed
         self.alternative = alternative
         self.alpha = float(alpha)
@@ -464,7 +499,11 @@ class GiStar:
             self.p_norm = np.minimum(1.0, 2.0 * stats.norm.sf(np.abs(z)))
 
         self.n_null_distributions = 0
-        if self.permutations and randomisation == "total":
+        if exact:
+            exact_p = exact_total_p if randomisation == "total" else exact_conditional_p
+            self.p_sim, self.n_null_distributions = exact_p(y_arr, k, t_obs, alternative=alternative)
+            p_for_q = self.p_sim
+        elif self.permutations and randomisation == "total":
             self.p_sim = self._total_permutation_p(y_arr, k, t_obs, total)
             p_for_q = self.p_sim
         elif self.permutations:

@@ -35,7 +35,7 @@ groups' nulls are drawn independently).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -106,9 +106,11 @@ class GroupedGiStar:
         Binary weights without self loops; entries between groups are ignored.
     groups : array-like of int, shape (n,)
         Group label of each unit.
-    permutations : int or None, default None
+    permutations : int, "exact" or None, default None
         None: each group's count from :func:`group_permutations` (the budget of the module docstring); an
-        int: every group draws that many (0: the normal approximation).
+        int: every group draws that many (0: the normal approximation); ``"exact"``: each group's exact
+        permutation p-values (:class:`ctxrisk.analytics.gistar.GiStar` with ``permutations="exact"``: no
+        Monte-Carlo floor, so no budget).
     seed : int or None
         Group ``i`` (labels in sorted order) is seeded with ``SeedSequence([seed, i])``.
     alternative, alpha, randomisation
@@ -119,9 +121,11 @@ class GroupedGiStar:
     z, p_norm, p_sim, q, bin, hot, cold, significant, n_neighbours, islands, alpha
         As :class:`ctxrisk.analytics.gistar.GiStar` (``islands`` includes the units of untested groups).
     permutations : int
-        The largest count any group drew (0 for the normal approximation).
+        The largest count any group drew (0 for the normal approximation and for exact p-values).
     group_permutations : dict of int to int
         Permutations drawn by each tested group.
+    exact : bool
+        True when the p-values are exact (``permutations="exact"``).
     groups : numpy.ndarray
         The labels given.
     n_groups : int
@@ -138,7 +142,7 @@ class GroupedGiStar:
         w: Any,
         groups: Any,
         *,
-        permutations: int | None = None,
+        permutations: int | Literal["exact"] | None = None,
         seed: int | None = None,
         alternative: Alternative = "two-sided",
         alpha: float = 0.05,
@@ -157,6 +161,7 @@ class GroupedGiStar:
         tested = {i: _tested(w_csr, idx) for i, idx in enumerate(members) if testable[i]}
         m_total = sum(tested.values())
         self.alpha, self.alternative = float(alpha), alternative
+        self.exact = isinstance(permutations, str) and permutations == "exact"
         self.groups, self.n_groups = g_arr, int(labels.size)
         self.z, self.p_norm = np.zeros(n), np.ones(n)
         self.p_sim = np.ones(n) if permutations != 0 else np.full(n, np.nan)
@@ -167,10 +172,10 @@ class GroupedGiStar:
         for i, (label, idx) in enumerate(zip(labels, members, strict=True)):
             if not testable[i]:
                 continue
-            perms = (
+            perms: int | Literal["exact"] = (
                 group_permutations(tested[i], m_total, alpha, n_groups=len(tested))
                 if permutations is None
-                else int(permutations)
+                else permutations
             )
             sub_seed = None if seed is None else int(np.random.SeedSequence([int(seed), i]).generate_state(1)[0])
             gi = GiStar(
@@ -184,20 +189,20 @@ class GroupedGiStar:
                 warn_coarse=False,
             )
             self.group_results[int(label)] = gi
-            self.group_permutations[int(label)] = perms
+            self.group_permutations[int(label)] = gi.permutations
             self.z[idx], self.p_norm[idx], self.p_sim[idx] = gi.z, gi.p_norm, gi.p_sim
             self.n_neighbours[idx], self.islands[idx] = gi.n_neighbours, gi.islands
         self.permutations = max(self.group_permutations.values(), default=0)
         self.untested = int(n - sum(int(r.n) for r in self.group_results.values()))
         self._fdr(permutations, m_total)
 
-    def _fdr(self, permutations: int | None, m_total: int) -> None:
+    def _fdr(self, permutations: int | Literal["exact"] | None, m_total: int) -> None:
         """One BH family over the testable units of every group; bins and flags from its ``q``."""
         ok = ~self.islands
         p_for_q = self.p_norm if permutations == 0 else self.p_sim
         self.q = np.ones(self.z.size)
         self.q[ok] = benjamini_hochberg(p_for_q[ok])
-        if permutations:  # a fixed count: say when it is too coarse for the run's FDR family
+        if isinstance(permutations, int) and permutations:  # a fixed count: say when too coarse for the run's FDR
             suggested = max(AUTO_PERMUTATIONS_MIN, int(np.ceil(5 * m_total / self.alpha)) - 1)
             note = coarse_permutations_note(int(permutations), m_total, self.alpha, suggested=suggested)
             if note:

@@ -3,9 +3,11 @@
 :func:`run_theme_hotspots` writes ``marts.hotspot_themes`` (``pipelines/sql/marts/073_hotspot_themes.sql``): for
 every configured theme, the Gi* run of that theme's events alone over the whole period (``period = 'all'``)
 and over each calendar quarter, on the study region, unit and weights of the whole-run analysis with its
-parameters. Each theme and period is a test of its own: its own permutations (the automatic rule of
-:func:`ctxrisk.analytics.gistar.auto_permutations` unless fixed) and its own Benjamini-Hochberg FDR over the
-region's units, and its own row of ``meta.hotspot_runs`` (analysis ``theme``). Only significant units
+parameters. Each theme and period is a test of its own: its own Benjamini-Hochberg FDR over the region's units
+and its own row of ``meta.hotspot_runs`` (analysis ``theme``). With the automatic permutation count its
+permutation p-values are exact (``GiStar(permutations="exact")``: the same null, no Monte-Carlo error, a cost
+that does not grow with units x permutations, so the scheduled run can always compute them); a count the run
+fixed is simulated as the run's own test is. Only significant units
 (``bin != 0``) are stored: the steering map's theme filter draws those and nothing else.
 """
 
@@ -18,7 +20,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ctxrisk.analytics.hotspots import _statistic, analyse_region, calendar_quarters, run_row
+from ctxrisk.analytics.gistar import GiStar
+from ctxrisk.analytics.gistar_exact import exact_fits
+from ctxrisk.analytics.gistar_groups import GroupedGiStar
+from ctxrisk.analytics.hotspots import Statistic, _statistic, analyse_region, calendar_quarters, run_row
 from ctxrisk.analytics.marts import record_run, replace_mart
 from ctxrisk.analytics.parameters import HotspotParameters
 from ctxrisk.analytics.units import StudyUnits, _counts, _run_stamp, parse_unit, place_events, select_events
@@ -74,6 +79,31 @@ def _baseline(
     sel, pos = place_events(con, units, sel)
     placed = pos >= 0
     return None, (sel.events["local_time"][placed].dt.date.to_numpy(), pos[placed])
+
+
+def _theme_statistic(
+    y: np.ndarray, units: StudyUnits, params: HotspotParameters, base: np.ndarray | None
+) -> tuple[Statistic, str | None]:
+    """The theme's test and, when it is the exact permutation p-value, the inference label of its run.
+
+    Gi* with the automatic permutation count (total or conditional permutation on H3 cells, no baseline)
+    evaluates the permutation null exactly (:class:`ctxrisk.analytics.gistar.GiStar` with
+    ``permutations="exact"``): the same test as the simulated one without its Monte-Carlo error, at a cost
+    that grows with the theme's distinct counts rather than with units x permutations. Otherwise (a baseline,
+    polygon units, the normal approximation, a permutation count the run fixed, or counts too large for the
+    exact table) the run's own test.
+    """
+    simulated = params.inference in ("total", "conditional") and params.permutations is None
+    if base is not None or units.spec.kind == "polygon" or not simulated or not exact_fits(y, np.diff(units.w.indptr)):
+        return _statistic(y, units, params, base), None
+    options: dict[str, Any] = {"seed": params.seed, "alternative": params.alternative, "alpha": params.alpha}
+    gi: GiStar | GroupedGiStar
+    if units.n_groups > 1:  # separate groups of the region, each its own exact null; one FDR over all
+        gi = GroupedGiStar(y, units.w, units.groups, permutations="exact", randomisation=params.inference, **options)
+    else:
+        gi = GiStar(y, units.w, permutations="exact", randomisation=params.inference, **options)
+    stat = Statistic(gi.z, gi.p_sim, gi.p_norm, gi.q, gi.bin, gi.hot, gi.cold, gi.n_neighbours, gi.alpha, 0, gi)
+    return stat, f"{params.inference} (exact)"
 
 
 def run_theme_hotspots(
@@ -134,32 +164,34 @@ def run_theme_hotspots(
     fixed = params.replace(unit=units.spec.label)
     residents, incidents = _baseline(con, params, settings, units)
     frames, rows = [], []
+    day = days.astype("datetime64[D]")
     for theme in theme_list(params, settings, set(theme_of)):
-        of_theme = theme_of == theme
+        of_theme = np.flatnonzero(theme_of == theme)
         for label, start, end in wanted:
-            chosen = of_theme & (days >= start) & (days <= end)
-            y = _counts(where[chosen], units.n)
+            in_period = (day[of_theme] >= np.datetime64(start, "D")) & (day[of_theme] <= np.datetime64(end, "D"))
+            y = _counts(where[of_theme[in_period]], units.n)
             if y.sum() == 0 or np.ptp(y) == 0:
                 continue
             run_params = fixed.replace(themes=(theme,), since=str(start), until=str(end))
             base = residents
             if incidents is not None:  # every incident of the period, on the same units
                 base = _counts(incidents[1][(incidents[0] >= start) & (incidents[0] <= end)], units.n)
-            stat = _statistic(y, units, run_params, base)
+            stat, exact = _theme_statistic(y, units, run_params, base)
             run_id, run_at = _run_stamp()
-            rows.append(
-                run_row(
-                    run_params,
-                    analysis="theme",
-                    run_id=run_id,
-                    run_at=run_at,
-                    units=units,
-                    scale_reason=reason,
-                    selection=sel,
-                    events_used=int(y.sum()),
-                    stat=stat,
-                )
+            row = run_row(
+                run_params,
+                analysis="theme",
+                run_id=run_id,
+                run_at=run_at,
+                units=units,
+                scale_reason=reason,
+                selection=sel,
+                events_used=int(y.sum()),
+                stat=stat,
             )
+            if exact:
+                row["inference"] = exact
+            rows.append(row)
             keep = np.flatnonzero(stat.bin != 0)
             frames.append(
                 pd.DataFrame(

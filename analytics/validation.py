@@ -24,7 +24,8 @@ arbitrary centre in England), places its events in units, runs the hot spot test
   auto_permutations`; the default), ``"conditional"`` (esda's conditional permutation, same count),
   ``"normal"`` (analytic z); or, with ``baseline="all-incidents"``, the case-control test of
   :mod:`ctxrisk.analytics.baselines` where a tenth of the events (chosen at random: nothing planted) or
-  the planted site's events are the theme.
+  the planted site's events are the theme. ``exact=True`` computes the permutation p-values exactly
+  (``GiStar(permutations="exact")``, as the per-theme runs do) instead of simulating them.
 
 Scores: a *discovery* is a flagged hot unit. In a null run every discovery is false; the study reports
 the share of runs with any false discovery and the false discovery proportion (equal under the null), each
@@ -73,6 +74,7 @@ class Scenario:
     unit: str = "auto"
     k: int = 2
     inference: Literal["total", "conditional", "normal"] = "total"
+    exact: bool = False
     baseline: Literal["none", "all-incidents"] = "none"
     radius_m: float = 4_000.0
     alpha: float = 0.05
@@ -198,11 +200,15 @@ def run_scenario(sc: Scenario, *, seed: int) -> dict[str, float]:
         y = np.bincount(unit_of, minlength=n).astype(np.float64)
         m = int((np.diff(w.indptr) > 0).sum())
         rnd = "conditional" if sc.inference == "conditional" else "total"
+        exact = sc.exact and sc.inference != "normal"
         if town is not None:  # two towns are analysed apart, as a run analyses the separate groups of its region
-            perms = 0 if sc.inference == "normal" else None  # None: each town's budget (group_permutations)
-            hot = GroupedGiStar(y, w, town, permutations=perms, seed=seed, alpha=sc.alpha, randomisation=rnd).hot
+            # None: each town's permutation budget (group_permutations)
+            each: int | Literal["exact"] | None = 0 if sc.inference == "normal" else ("exact" if exact else None)
+            hot = GroupedGiStar(y, w, town, permutations=each, seed=seed, alpha=sc.alpha, randomisation=rnd).hot
         else:
-            perms = 0 if sc.inference == "normal" else auto_permutations(m, sc.alpha)
+            perms: int | Literal["exact"] = 0 if sc.inference == "normal" else auto_permutations(m, sc.alpha)
+            if exact:
+                perms = "exact"
             hot = GiStar(y, w, permutations=perms, seed=seed, alpha=sc.alpha, randomisation=rnd).hot
     site_units = np.unique(unit_of[planted])
     return {
@@ -258,6 +264,21 @@ def default_grid() -> list[Scenario]:
     # A small quiet town (a twelfth of the region's units): its budget is the small-group term
     grid.append(Scenario("csr", quiet_town=150, quiet_radius_m=1_200.0))
     grid.append(Scenario("town", quiet_town=150, quiet_radius_m=1_200.0, site_events=50))
+    return grid + exact_grid()
+
+
+def exact_grid() -> list[Scenario]:
+    """Exact permutation p-values (the per-theme runs) beside the simulated ones, dense and sparse (a theme)."""
+    grid: list[Scenario] = []
+    for exact in (False, True):
+        for events in (3_000, 300):
+            grid.append(Scenario("csr", n_background=events, exact=exact))
+            grid.append(Scenario("csr", n_background=events, snap=True, exact=exact))
+        grid.append(Scenario("town", site_events=50, exact=exact))
+        grid.append(Scenario("town", site_events=50, snap=True, exact=exact))
+        grid.append(Scenario("town", n_background=300, site_events=20, site_radius_m=100.0, exact=exact))
+        grid.append(Scenario("csr", inference="conditional", exact=exact))
+        grid.append(Scenario("town", site_events=50, inference="conditional", exact=exact))
     return grid
 
 
@@ -275,15 +296,19 @@ COLUMNS = [
 ]
 
 
-def main(runs: int) -> None:  # pragma: no cover - the study's command line, one table row per scenario
+def main(runs: int, grid: list[Scenario] | None = None) -> None:  # pragma: no cover - the study's command line
     """Print the study's table (markdown), a row as each scenario finishes."""
     print("| " + " | ".join([*COLUMNS, "runs", "mean hot", "FDR (se)", "power (se)"]) + " |", flush=True)
     print("|" + "---|" * (len(COLUMNS) + 4), flush=True)
-    for sc in default_grid():
+    for sc in default_grid() if grid is None else grid:
         r = study([sc], runs=runs).iloc[0]
         fdr = f"{r['fdr']:.3f} ({r['fdr_se']:.3f})" if np.isfinite(r["fdr"]) else ""
         power = f"{r['power']:.3f} ({r['power_se']:.3f})" if np.isfinite(r["power"]) else ""
         cells = [str(r[c]) for c in COLUMNS] + [str(runs), f"{r['mean_hot']:.1f}", fdr, power]
+        if sc.n_background != Scenario.n_background:
+            cells[0] += f" ({sc.n_background:,} events)"
+        if sc.exact:
+            cells[COLUMNS.index("inference")] += " (exact)"
         print("| " + " | ".join(cells) + " |", flush=True)
 
 
@@ -292,4 +317,6 @@ if __name__ == "__main__":  # pragma: no cover
     import sys
 
     logging.disable(logging.WARNING)
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    only_exact = "--exact" in sys.argv  # only the exact-versus-simulated rows
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    main(int(numbers[0]) if numbers else 100, exact_grid() if only_exact else None)

@@ -23,7 +23,8 @@ def secondary_suppression(
     When the dated periods of the selector tile the whole run (``all``) exactly, a cell drawn in every one
     of them has ``all = sum of its period counts``; the counts shown as numbers then give away the sum of
     those shown as ``<5``. Where that sum is under ``threshold`` (0 included), the cell's count in ``all``
-    is marked ``withheld`` (column ``withheld``), so no count under the threshold can be worked out. Cells
+    is marked ``withheld`` (column ``withheld``; the place of concern at that cell then withholds its count: the
+    map draws no cell's count), so no count under the threshold can be worked out. Cells
     missing from some period (not significant there) are safe: that period's count is not shown at all.
 
     Parameters

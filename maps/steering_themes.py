@@ -14,13 +14,11 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ctxrisk.maps.steering_layers import GI_BINS, LayerState, esc, feature_collection
+from ctxrisk.maps.steering_layers import GI_BINS, LayerState, dissolve, esc, feature_collection
 from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = ["ThemeHotspots", "add_theme_hotspots", "check_theme_parts"]
@@ -59,16 +57,6 @@ def check_theme_parts(
     return out
 
 
-def _dissolved(cells: gpd.GeoDataFrame) -> tuple[list[int], list[Any]]:
-    """The cells of each Gi* bin merged into one outline (adjacent cells share their edges): bins, outlines."""
-    bins = sorted(set(int(b) for b in cells["bin"]), reverse=True)
-    geoms = []
-    for b in bins:
-        part = np.asarray(cells.geometry.values[(cells["bin"] == b).to_numpy()], dtype=object)
-        geoms.append(shapely.union_all(part, grid_size=1e-6))
-    return bins, geoms
-
-
 def add_theme_hotspots(state: LayerState, parts: Sequence[tuple[int, str, gpd.GeoDataFrame]]) -> list[tuple]:
     """One hidden layer per ``(period index, theme, cells)``, kept out of the layer control.
 
@@ -80,7 +68,7 @@ def add_theme_hotspots(state: LayerState, parts: Sequence[tuple[int, str, gpd.Ge
     out = []
     for index, theme, cells in parts:
         label = state.theme_label(theme)
-        bins, geoms = _dissolved(cells)
+        bins, geoms = dissolve(cells.sort_values("bin", ascending=False), "bin")
         shown = gpd.GeoDataFrame(
             {
                 "label": [GI_BINS[b][0] for b in bins],

@@ -83,9 +83,9 @@ class HotspotSettings:
     seed: int = 12345
     alpha: float = 0.05
     distance_band_m: float = 400.0
-    #: The scheduled run computes each theme's hot spots (the steering map's theme filter) only when the whole
-    #: run has at most this many units: each theme and period is a Gi* run as costly as the overall one.
-    theme_max_units: int = 20_000
+    #: Safety limit: the scheduled run computes each theme's hot spots (the steering map's theme filter) when the
+    #: whole run has at most this many units, far above a partnership's region (their exact tests cost little).
+    theme_max_units: int = 1_000_000
     time_bin: str = "month"
     k_ring: int = 2
     event_types: tuple[str, ...] = ("incident",)

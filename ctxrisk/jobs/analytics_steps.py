@@ -51,7 +51,7 @@ def hotspots_step(ctx: StepContext) -> StepOutput:
         themes = run_theme_hotspots(ctx.con, same_units, settings=ctx.settings, periods=periods_of(periods))
         theme_rows = len(themes)
         theme_note = f"{themes['theme'].nunique() if theme_rows else 0:,} theme(s) in marts.hotspot_themes. "
-    else:  # each theme and period costs as much as the overall run: left to `ctxrisk hotspots periods`
+    else:  # a safety limit far above a partnership's region (the exact theme tests cost little per unit)
         theme_rows = 0
         ctx.con.execute("delete from marts.hotspot_themes")
         theme_note = (

@@ -89,6 +89,27 @@ def test_a_theme_run_is_the_themed_whole_run_on_the_same_region(tmp_path, settin
     assert set(lines.index) == set(expected.index[expected["bin"] != 0])
 
 
+def test_theme_runs_test_the_exact_permutation_null_of_the_themed_run(sample):
+    # with the automatic permutation count a theme's run computes its permutation p-values exactly: the same
+    # test as the simulated `ctxrisk hotspots --theme cse`, without the Monte-Carlo error
+    settings, con, _frame = sample
+    region = {"unit": "h3:9", "study_area": "Cheshire East"}  # the same units for both runs
+    frame = run_theme_hotspots(con, settings=settings, write=False, **region)
+    cse = frame[(frame["theme"] == "cse") & (frame["period"] == "all")].set_index("unit_id")
+    alone = run_hotspots(con, settings=settings, theme="cse", write=False, **region)
+    simulated = alone.frame.set_index("unit_id")
+    perms = alone.parameters["permutations"]
+    assert perms > 0 and alone.parameters["inference"] == "total"
+    p_exact = cse["p"]
+    sd = np.sqrt(p_exact * (1 - p_exact) / perms) + 1 / perms
+    assert (np.abs(simulated.loc[cse.index, "p"] - p_exact) <= 5 * sd).all()
+    flagged = set(simulated.index[simulated["bin"] != 0])
+    assert len(flagged ^ set(cse.index)) <= 0.02 * len(flagged)  # the same cells, up to Monte-Carlo error
+    sites = [s["h3_res9"] for s in truth()["locations_of_concern"] if "cse" in s["themes"]]
+    found = set(sites) & set(cse.index[cse["hot"]])  # the planted CSE sites both runs find
+    assert found == set(sites) & set(simulated.index[simulated["hot"]]) and len(found) >= len(sites) - 1
+
+
 def test_points_are_refused(settings, con):
     with pytest.raises(ValidationError, match="areas or H3 cells"):
         run_theme_hotspots(con, settings=settings, unit="points")

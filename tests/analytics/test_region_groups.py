@@ -175,3 +175,14 @@ def test_two_towns_of_different_density_under_csr_flag_nothing(tmp_path, setting
     # One null over both towns calls the whole dense town hot and the sparse one cold.
     one = GiStar(result.frame["count"].to_numpy(float), result.units.w, permutations=0)
     assert one.hot.sum() > 100 and one.cold.sum() > 100
+
+
+def test_exact_p_values_within_each_group_with_one_fdr():
+    y, w, groups = _two_paths()
+    grouped = GroupedGiStar(y, w, groups, permutations="exact")
+    assert grouped.exact and grouped.permutations == 0 and grouped.group_permutations == {0: 0, 1: 0}
+    for g in (0, 1):
+        idx = np.flatnonzero(groups == g)
+        alone = GiStar(y[idx], sp.csr_matrix(w[idx][:, idx]), permutations="exact", randomisation="total")
+        np.testing.assert_allclose(grouped.p_sim[idx], alone.p_sim, rtol=1e-12)
+    np.testing.assert_allclose(grouped.q, benjamini_hochberg(grouped.p_sim))

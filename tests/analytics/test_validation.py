@@ -61,3 +61,13 @@ def test_a_small_quiet_town_with_a_small_budget_stays_calibrated_and_finds_its_s
     assert null["fdr"].iloc[0] <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / 20)
     sites = study([Scenario("town", site_events=50, **small)], runs=20, seed=19)
     assert sites["power"].iloc[0] >= 0.9
+
+
+def test_exact_p_values_are_calibrated_on_a_sparse_theme_and_find_the_same_site():
+    # the per-theme runs' exact p-values: a sparse map (300 events, as a theme in a quarter) under complete
+    # spatial randomness, and the 50-event site of the simulated test above
+    runs = 40
+    table = study([Scenario("csr", n_background=300, exact=True)], runs=runs, seed=7)
+    assert table["fdr"].iloc[0] <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / runs), table[["fdr", "mean_hot"]]
+    site = study([Scenario("town", site_events=50, site_radius_m=150.0, exact=True)], runs=20, seed=11)
+    assert site["power"].iloc[0] >= 0.9

@@ -116,11 +116,18 @@ def test_locations_rank_the_hot_spots_in_the_mart(ctx):
     assert unit.startswith("h3:")  # chosen from the data ([hotspots] unit = "auto")
 
 
-def test_per_theme_hot_spots_are_left_to_the_command_above_the_unit_limit(ctx, monkeypatch):
+def test_per_theme_hot_spots_always_run_below_a_safety_limit(ctx):
     with transaction(ctx.con):
         steps.hotspots_step(ctx)
     computed = ctx.con.execute("select count(distinct theme) from marts.hotspot_themes").fetchone()[0]
-    assert computed > 0  # the sample's run is small enough
+    assert computed > 0
+    # each theme and period is tested on the exact permutation null (no simulation to pay for at any size)
+    runs = ctx.con.execute(
+        "select distinct inference, permutations from meta.hotspot_runs where analysis = 'theme'"
+    ).fetchall()
+    assert runs == [("total (exact)", 0)]
+    # the default limit is far above a region of the 1M-incident benchmark (87,607 h3:10 cells)
+    assert ctx.settings.hotspots.theme_max_units >= 10 * 87_607
     import dataclasses
 
     small = dataclasses.replace(ctx.settings, hotspots=dataclasses.replace(ctx.settings.hotspots, theme_max_units=10))

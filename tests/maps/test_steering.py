@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import folium
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import Point
 from support import steering_fixtures as F
 from support.browser import open_page, require_chromium
@@ -143,20 +146,36 @@ def test_layers_in_order_with_one_layer_control():
     assert sum(isinstance(c, folium.LayerControl) for c in fmap._children.values()) == 1
 
 
-def test_hotspot_counts_are_suppressed_and_only_display_fields_written():
+def test_hotspot_cells_are_merged_per_class_and_carry_no_count():
     fmap = _build()
-    props = _geojson_properties(fmap, "Hot spots (Gi*)")
-    # the 11 significant cells, in input order, counts 0,3,12,25,7,1,30,5,8,40,1
-    assert [p["events"] for p in props] == ["<5", "<5", "12", "25", "7", "<5", "30", "5", "8", "40", "<5"]
-    assert set(props[0]) == {"label", "events", "z", "fill"}
-    assert props[0]["label"] == "Hot spot, 99% confidence"
+    group = next(c for c in fmap._children.values() if getattr(c, "layer_name", None) == "Hot spots (Gi*)")
+    (geojson,) = [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
+    features = geojson.data["features"]
+    # the 11 significant cells fall in six classes: one outline each, hottest first, no count or z
+    assert [f["properties"]["label"] for f in features] == [
+        "Hot spot, 99% confidence",
+        "Hot spot, 95% confidence",
+        "Hot spot, 90% confidence",
+        "Cold spot, 90% confidence",
+        "Cold spot, 95% confidence",
+        "Cold spot, 99% confidence",
+    ]
+    assert all(set(f["properties"]) == {"label", "fill"} for f in features)
+    hot = F.hotspots()
+    merged = shapely.geometry.shape(features[0]["geometry"])
+    planted = shapely.union_all(hot.geometry[hot["bin"] == 3].to_numpy())
+    assert merged.symmetric_difference(planted).area < 1e-3 * planted.area  # the three 99% cells, nothing else
     with_zero = _geojson_properties(_build(show_not_significant=True), "Hot spots (Gi*)")
-    assert len(with_zero) == 19
+    assert [p["label"] for p in with_zero][3] == "Not significant" and len(with_zero) == 7
 
 
-def test_other_threshold_changes_suppression():
-    props = _geojson_properties(_build(settings=F.settings(threshold=10)), "Hot spots (Gi*)")
-    assert [p["events"] for p in props][:4] == ["<10", "<10", "12", "25"]
+def test_the_configured_threshold_reaches_every_places_count():
+    def counts(threshold: int) -> list[str]:
+        html = render_self_contained(_build(settings=F.settings(threshold=threshold)))
+        return re.findall(r"Events in the period: ([^.]*)\.", html)
+
+    assert counts(5) == ["40", "30", "&lt;5"]
+    assert counts(50) == ["&lt;50", "&lt;50", "&lt;50"]
 
 
 def test_emerging_categories_normalised_and_no_pattern_dropped():

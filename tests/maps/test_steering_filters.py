@@ -144,7 +144,8 @@ def test_choosing_a_theme_switches_the_hot_spot_cells_to_that_themes(filters_pag
 
 def _overall_q2() -> dict[str, int]:
     bins = F.hotspots()["bin"].tolist()
-    return {colour: bins.count(b) for b, colour in ((3, HOT99), (2, HOT95), (-1, COLD90)) if bins.count(b)}
+    cells = {b: [i for i, v in enumerate(bins) if v == b] for b in (3, 2, -1)}
+    return {colour: _rings(cells[b]) for b, colour in ((3, HOT99), (2, HOT95), (-1, COLD90)) if cells[b]}
 
 
 @pytest.mark.browser

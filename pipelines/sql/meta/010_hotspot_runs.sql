@@ -13,7 +13,7 @@ create table if not exists meta.hotspot_runs (
     weights varchar,
     k_ring integer,
     distance_m double,
-    inference varchar not null,         -- total | conditional | normal
+    inference varchar not null,         -- total | conditional | normal ("total (exact)": exact p-values)
     permutations bigint,                -- permutations run (0: none)
     seed bigint,
     alternative varchar,
