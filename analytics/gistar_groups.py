@@ -153,6 +153,9 @@ class GroupedGiStar:
         if g_arr.shape != y_arr.shape:
             msg = f"groups has shape {g_arr.shape} but y has {y_arr.shape}; give one label per unit"
             raise ValidationError(msg)
+        if not 0 < alpha < 1:
+            msg = f"alpha must be in (0, 1), got {alpha!r}"
+            raise ValidationError(msg)
         n = y_arr.size
         w_csr = _as_csr(w, n)
         labels = np.unique(g_arr)

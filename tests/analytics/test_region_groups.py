@@ -70,6 +70,8 @@ def test_a_group_that_cannot_be_tested_is_never_flagged():
     assert grouped.untested == 3 and not grouped.significant[4:].any() and (grouped.q[4:] == 1).all()
     with pytest.raises(ValidationError, match="one label per unit"):
         GroupedGiStar(y, w, [0, 1], permutations=0)
+    with pytest.raises(ValidationError, match="alpha must be in"):
+        GroupedGiStar(y, w, [0, 0, 0, 0, 1, 1, 1], alpha=0.0)
 
 
 def test_each_group_draws_a_budget_from_its_own_units():
