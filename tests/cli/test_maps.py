@@ -192,19 +192,22 @@ def test_steering_page_opens_offline_with_its_layers(steering_page):
 def test_period_selector_switches_the_hot_spot_cells(steering_page):
     page = steering_page.page
 
-    def fills() -> dict[str, int]:
-        return page.evaluate(
-            """() => { const out = {}; document.querySelectorAll('path.leaflet-interactive').forEach(p => {
-                   const f = p.getAttribute('fill'); out[f] = (out[f] || 0) + 1; }); return out; }"""
+    def hot_outlines() -> frozenset[str]:
+        # each hot class is one merged outline (a path whose rings are the runs of adjacent cells)
+        return frozenset(
+            page.evaluate(
+                """() => Array.from(document.querySelectorAll('path.leaflet-interactive'))
+                       .filter(p => ['#b2182b', '#ef8a62', '#fddbc7'].includes(p.getAttribute('fill')))
+                       .map(p => p.getAttribute('fill') + ' ' + (p.getAttribute('d') || ''))"""
+            )
         )
 
-    hot = ("#b2182b", "#ef8a62", "#fddbc7")
-    counts = []
+    drawn = []
     for label in ("2026 Q3", "2026 Q2", "all periods"):
         page.locator(".leaflet-control-layers-base label", has_text=label).locator("input").check()
-        counts.append(sum(fills().get(c, 0) for c in hot))
-    assert counts[2] > 0
-    assert len(set(counts)) > 1  # each period draws its own cells
+        drawn.append(hot_outlines())
+    assert drawn[2] and all("M" in d for d in drawn[2])
+    assert len(set(drawn)) > 1  # each period draws its own cells
 
 
 @pytest.mark.browser
