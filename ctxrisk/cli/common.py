@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import IO, Annotated
@@ -14,7 +16,7 @@ import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
-from ctxrisk.pipelines.errors import LockError, SchemaVersionError
+from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
 from ctxrisk.pipelines.fsutil import printable
 from ctxrisk.pipelines.settings import Settings, load_settings
 
@@ -163,3 +165,37 @@ def open_warehouse(
     settings = settings_from(config, warehouse)
     # Commands that open a warehouse through here read or analyse it: a mistyped path creates nothing.
     return settings, connect(settings.paths.warehouse, settings=settings, read_only=not write, create=False)
+
+
+@contextmanager
+def warehouse_session(
+    *,
+    config: Path | None,
+    warehouse: Path | None,
+    write: bool = True,
+    errors: tuple[type[Exception], ...] = (CtxriskError,),
+) -> Iterator[tuple[Settings, duckdb.DuckDBPyConnection]]:
+    """Settings and an open warehouse for a command's work; closed after it, a refusal shown as :func:`fail`.
+
+    Parameters
+    ----------
+    config, warehouse : Path or None
+        The command's ``--config`` (else the root ``--config``) and ``--warehouse``.
+    write : bool
+        Open for writing (marts, the audit trail); False opens read-only.
+    errors : tuple of exception types
+        Errors, raised opening the warehouse or in the ``with`` block, that become an error message and
+        the exit code of :func:`exit_code_for` (default :class:`~ctxrisk.pipelines.errors.CtxriskError`).
+
+    Yields
+    ------
+    tuple of (Settings, duckdb.DuckDBPyConnection)
+    """
+    try:
+        settings, con = open_warehouse(config, warehouse, write=write)
+        try:
+            yield settings, con
+        finally:
+            con.close()
+    except errors as exc:
+        raise fail(exc) from exc

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,13 +15,15 @@ from ctxrisk.cli.common import (
     check_format,
     console,
     err_console,
-    fail,
-    open_warehouse,
+    usage_error,
+    warehouse_session,
 )
-from ctxrisk.pipelines.errors import CtxriskError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ctxrisk.analytics.parameters import HotspotParameters
+    from ctxrisk.pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +168,42 @@ def say(note: str, fmt: str) -> None:
     (console if fmt == "table" else err_console).print(note, highlight=False, markup=False)
 
 
-def parameters(settings, **options):
-    """The run's parameters: ``[hotspots]`` defaults with the options given (a bad value exits 1)."""
+#: Options of these commands named otherwise than the hot spot parameter they set. The commands read their
+#: parameters from ``ctx.params`` (see :func:`parameters`): an option is declared once, in the signature.
+PARAMETER_OF = {
+    "event_type": "event_types",
+    "theme": "themes",
+    "source": "sources",
+    "k": "k_ring",
+    "window": "time_step_window",
+}
+
+
+def parameters(settings: Settings, options: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> HotspotParameters:
+    """The run's parameters: ``[hotspots]`` defaults with the command's options that name one.
+
+    Parameters
+    ----------
+    settings : Settings
+        The loaded settings (their ``[hotspots]`` table gives the defaults).
+    options : mapping
+        The command's options by name (``ctx.params``); those naming no hot spot parameter (``--format``,
+        ``--mart`` ...) are left out, the others renamed by :data:`PARAMETER_OF`.
+    skip : tuple of str
+        Options that share a parameter's name but mean something else for this command.
+
+    Returns
+    -------
+    HotspotParameters
+        A bad value raises :class:`~ctxrisk.pipelines.errors.ValidationError` (exit 1).
+    """
+    import dataclasses
+
     from ctxrisk.analytics.parameters import HotspotParameters
 
-    return HotspotParameters.from_settings(settings, **options)
+    fields = {f.name for f in dataclasses.fields(HotspotParameters)}
+    chosen = {PARAMETER_OF.get(k, k): v for k, v in options.items() if k not in skip}
+    return HotspotParameters.from_settings(settings, **{k: v for k, v in chosen.items() if k in fields})
 
 
 @app.callback(invoke_without_command=True)
@@ -217,36 +251,8 @@ def hotspots(
     from ctxrisk.cli.formats import emit
 
     check_format(fmt)
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            params = parameters(
-                settings,
-                unit=unit,
-                event_types=event_type,
-                theme=theme,
-                source=source,
-                since=since,
-                until=until,
-                hours=hours,
-                include_out_of_area=include_out_of_area,
-                weights=weights,
-                k_ring=k,
-                distance_m=distance_m,
-                permutations=permutations,
-                inference=inference,
-                baseline=baseline,
-                study_area=study_area,
-                seed=seed,
-                alternative=alternative,
-                alpha=alpha,
-                min_cluster_size=min_cluster_size,
-            )
-            result = run_hotspots(con, params, settings=settings, write=mart)
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        result = run_hotspots(con, parameters(settings, ctx.params), settings=settings, write=mart)
     frame = result.frame
     if result.mart == "point_clusters":
         cols = CLUSTER_TABLE if fmt == "table" else CLUSTER_OUT
@@ -282,6 +288,7 @@ def cluster_extent(frame: pd.DataFrame) -> pd.Series:
 
 @app.command()
 def emerging(
+    ctx: typer.Context,
     unit: UnitOpt = None,
     time_bin: Annotated[
         str | None,
@@ -321,33 +328,9 @@ def emerging(
     from ctxrisk.cli.formats import emit
 
     check_format(fmt)
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            params = parameters(
-                settings,
-                unit=unit,
-                time_bin=time_bin,
-                event_types=event_type,
-                theme=theme,
-                source=source,
-                since=since,
-                until=until,
-                hours=hours,
-                include_out_of_area=include_out_of_area,
-                weights=weights,
-                k_ring=k,
-                distance_m=distance_m,
-                time_step_window=window,
-                permutations=permutations,
-                seed=seed,
-                alpha=alpha,
-            )
-            run = run_emerging(con, params, settings=settings, inference=inference, write=mart)
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        params = parameters(settings, ctx.params, skip=("inference",))  # --inference here: run_emerging's
+        run = run_emerging(con, params, settings=settings, inference=inference, write=mart)
     frame = run.frame
     if fmt == "table":
         shown = frame if all_rows else frame[frame["category"] != "no pattern detected"]
@@ -378,6 +361,7 @@ def emerging(
 
 @app.command()
 def backtest(
+    ctx: typer.Context,
     train: Annotated[
         str | None, typer.Option("--train", help="Training period: YYYY, YYYY-MM, YYYY-MM-DD or A..B.")
     ] = None,
@@ -417,38 +401,19 @@ def backtest(
 
     check_format(fmt)
     if fmt == "geojson":
-        err_console.print("[bold red]error:[/] a back-test has no geometry; use table, csv or json")
-        raise typer.Exit(2)
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            params = parameters(
-                settings,
-                unit=unit,
-                event_types=event_type,
-                theme=theme,
-                source=source,
-                include_out_of_area=include_out_of_area,
-                study_area=study_area,
-                k_ring=k,
-                seed=seed,
-                alpha=alpha,
-            )
-            run = run_backtest(
-                con,
-                params,
-                settings=settings,
-                train=train,
-                test=test,
-                train_months=train_months,
-                test_months=test_months,
-                k=k_units,
-                write=mart,
-            )
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+        raise usage_error("a back-test has no geometry; use table, csv or json")
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        run = run_backtest(
+            con,
+            parameters(settings, ctx.params),
+            settings=settings,
+            train=train,
+            test=test,
+            train_months=train_months,
+            test_months=test_months,
+            k=k_units,
+            write=mart,
+        )
     p = run.parameters
     say(f"Unit {p['unit']} ({p['scale_reason']}). Study region: {p['study_region']}.", fmt)
     if fmt == "table":
@@ -475,6 +440,7 @@ def backtest(
 
 @app.command()
 def periods(
+    ctx: typer.Context,
     period: Annotated[
         str | None,
         typer.Option(
@@ -498,28 +464,11 @@ def periods(
     from ctxrisk.analytics.hotspot_themes import periods_of, run_theme_hotspots
     from ctxrisk.analytics.hotspots import run_hotspot_periods
 
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            params = parameters(
-                settings,
-                unit=unit,
-                event_types=event_type,
-                theme=theme,
-                source=source,
-                include_out_of_area=include_out_of_area,
-                study_area=study_area,
-                k_ring=k,
-                seed=seed,
-                alpha=alpha,
-            )
-            texts = [t.strip() for t in period.split(",") if t.strip()] if period else None
-            frame = run_hotspot_periods(con, params, settings=settings, periods=texts)
-            themes = run_theme_hotspots(con, params, settings=settings, periods=periods_of(frame))
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        params = parameters(settings, ctx.params)
+        texts = [t.strip() for t in period.split(",") if t.strip()] if period else None
+        frame = run_hotspot_periods(con, params, settings=settings, periods=texts)
+        themes = run_theme_hotspots(con, params, settings=settings, periods=periods_of(frame))
     if frame.empty:
         console.print("No period has events: marts.hotspot_periods is empty.", highlight=False)
         return

@@ -11,8 +11,7 @@ import networkx as nx
 import pandas as pd
 import typer
 
-from ctxrisk.cli.common import console, fail, settings_from
-from ctxrisk.pipelines.errors import CtxriskError
+from ctxrisk.cli.common import ConfigOpt, console, warehouse_session
 
 __all__ = ["intel", "make_intel_page", "period_text", "register_intel"]
 
@@ -212,9 +211,7 @@ def intel(
     warehouse: Annotated[
         Path | None, typer.Option("--warehouse", help="DuckDB warehouse (default from settings).")
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")
-    ] = None,
+    config: ConfigOpt = None,
     focus_threshold: Annotated[
         int | None,
         typer.Option(
@@ -228,25 +225,10 @@ def intel(
 
     One self-contained HTML file for analysts: never part of the steering group's papers.
     """
-    from ctxrisk.pipelines.warehouse import connect
-
-    try:
-        settings = settings_from(config, warehouse)
-        con = connect(settings=settings, create=False)
-        try:
-            path, size, summary = make_intel_page(
-                con,
-                out,
-                settings=settings,
-                since=since,
-                until=until,
-                relations=relations,
-                focus_threshold=focus_threshold,
-            )
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        path, size, summary = make_intel_page(
+            con, out, settings=settings, since=since, until=until, relations=relations, focus_threshold=focus_threshold
+        )
     console.print(f"wrote {path} ({size / 1e6:.1f} MB, OFFICIAL-SENSITIVE): {summary}", highlight=False)
 
 

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import typer
 
-from ctxrisk.cli.hotspots import ConfigOpt, SinceOpt, UntilOpt, WarehouseOpt, fail, say
-from ctxrisk.cli.missing import (
-    FormatOpt,
-    FreshGraphOpt,
-    LimitOpt,
-    check_format,
-    flagged_for,
-    open_for_list,
-    record,
-    with_age_text,
-    write,
-)
-from ctxrisk.pipelines.errors import CtxriskError
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format
+from ctxrisk.cli.hotspots import SinceOpt, UntilOpt, say
+from ctxrisk.cli.missing import FORMATS, FormatOpt, FreshGraphOpt, LimitOpt, make_list, with_age_text, write
 
 app = typer.Typer(
     help="The MACE list: children meeting any [mace] indicator, with the evidence (OFFICIAL-SENSITIVE, never in "
     "the steering edition), and `mace places` for MACE 2. See docs/missing.md.",
     add_completion=False,
 )
-
-
-def _result(config, warehouse, since, until, fresh_graph: bool, action: str, fmt: str):
-    from ctxrisk.analytics.protect.mace import mace_list
-
-    settings, con = open_for_list(config, warehouse)
-    try:
-        flagged = flagged_for(con, settings, fresh_graph)
-        result = mace_list(con, settings=settings, since=since, until=until, flagged=flagged)
-        record(con, action, fmt, len(result.frame))
-        return settings, result
-    finally:
-        con.close()
 
 
 @app.callback(invoke_without_command=True)
@@ -53,11 +32,11 @@ def mace(
     dates, gradings); most and strongest indicators first."""
     if ctx.invoked_subcommand is not None:
         return
-    check_format(fmt)
-    try:
-        settings, result = _result(config, warehouse, since, until, fresh_graph, "mace", fmt)
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    from ctxrisk.analytics.protect.mace import mace_list
+
+    check_format(fmt, FORMATS)
+    make = partial(mace_list, since=since, until=until)
+    _, result = make_list("mace", make, config=config, warehouse=warehouse, fmt=fmt, fresh_graph=fresh_graph)
     frame = with_age_text(result.frame)
     evidence = [c for c in frame.columns if c.startswith("evidence_")]
     shown = ["rank", "person_id", "age", "looked_after", "indicators", "strength", "indicators_met", *evidence]
@@ -76,13 +55,13 @@ def places_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """MACE 2: each location of concern with the children linked to it in the window (exact counts)."""
-    from ctxrisk.analytics.protect.mace import mace_places
+    from ctxrisk.analytics.protect.mace import mace_list, mace_places
 
-    check_format(fmt)
-    try:
-        settings, result = _result(config, warehouse, since, until, fresh_graph, "mace places", fmt)
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    check_format(fmt, FORMATS)
+    make = partial(mace_list, since=since, until=until)
+    settings, result = make_list(
+        "mace places", make, config=config, warehouse=warehouse, fmt=fmt, fresh_graph=fresh_graph
+    )
     frame = mace_places(result, settings=settings)
     write(frame, fmt=fmt, title="MACE places: locations of concern", table_columns=None, limit=limit)
     if result.places is None or not result.places.assessed:

@@ -26,6 +26,7 @@ from ctxrisk.cli.common import (
     settings_from,
     setup_logging,
     usage_error,
+    warehouse_session,
 )
 from ctxrisk.pipelines.errors import CtxriskError
 from ctxrisk.pipelines.fsutil import printable
@@ -218,7 +219,6 @@ def status(
 ) -> None:
     """Row counts per table, ingested files with rejected rows, and the last runs (--rejected: which rows)."""
     from ctxrisk.pipelines.status import rejected_rows, warehouse_status
-    from ctxrisk.pipelines.warehouse import connect
 
     formats = ("table", "csv", "json") if rejected else ("table", "json")
     if fmt not in formats:
@@ -227,19 +227,12 @@ def status(
         raise usage_error(f"--limit must be at least 1, got {limit}")
     if limit is not None and not rejected:
         raise usage_error("--limit goes with --rejected")
-    try:
-        settings = settings_from(config, warehouse)
-        con = connect(settings=settings, read_only=True)
-        try:
-            if rejected:
-                rows, total = rejected_rows(con, limit=limit)
-            else:
-                info = warehouse_status(con)
-                info["warehouse"] = str(settings.paths.warehouse)
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse, write=False) as (settings, con):
+        if rejected:
+            rows, total = rejected_rows(con, limit=limit)
+        else:
+            info = warehouse_status(con)
+            info["warehouse"] = str(settings.paths.warehouse)
     if rejected:
         _print_rejected_list(rows, total, fmt)
         return

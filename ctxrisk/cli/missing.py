@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import pandas as pd
 import typer
 
-from ctxrisk.cli.hotspots import ConfigOpt, SinceOpt, UntilOpt, WarehouseOpt, console, err_console, fail, say
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format, console, warehouse_session
+from ctxrisk.cli.hotspots import SinceOpt, UntilOpt, say
 from ctxrisk.pipelines.errors import CtxriskError
+
+if TYPE_CHECKING:
+    from ctxrisk.pipelines.settings import Settings
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Children missing from home or care: one row per child, and a summary per month or quarter "
@@ -44,13 +53,6 @@ def flagged_for(con, settings, fresh: bool):
     return flagged_adults_from_graph(con, settings=settings)
 
 
-def check_format(fmt: str) -> None:
-    """Refuse a format other than table, csv or json (exit 2)."""
-    if fmt not in FORMATS:
-        err_console.print(f"[bold red]error:[/] --format must be one of {list(FORMATS)}, got {fmt!r}")
-        raise typer.Exit(2)
-
-
 def with_age_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Replace ``age_years`` by ``age``: the whole years, or ``unknown`` where the birth date is not known."""
     if "age_years" not in frame.columns:
@@ -73,18 +75,50 @@ def write(frame: pd.DataFrame, *, fmt: str, title: str, table_columns: list[str]
         emit(frame, fmt=fmt, out=sys.stdout)
 
 
-def open_for_list(config, warehouse):
-    """Settings and a warehouse connection (writable: the audit trail records who listed children)."""
-    from ctxrisk.cli.hotspots import open_warehouse
-
-    return open_warehouse(config, warehouse)
-
-
 def record(con, action: str, fmt: str, rows: int) -> None:
     """Audit an OFFICIAL-SENSITIVE list: what, in which format, how many rows, by which OS user."""
     from ctxrisk.pipelines.warehouse import audit
 
     audit(con, action, edition="official-sensitive", target=f"stdout ({fmt})", detail=f"{rows:,} rows")
+
+
+def make_list(
+    action: str,
+    make: Callable[..., T],
+    *,
+    config: Path | None,
+    warehouse: Path | None,
+    fmt: str,
+    fresh_graph: bool | None = None,
+    errors: tuple[type[Exception], ...] = (CtxriskError,),
+) -> tuple[Settings, T]:
+    """Make an OFFICIAL-SENSITIVE list from the warehouse and audit it (see :func:`record`).
+
+    Parameters
+    ----------
+    action : str
+        What the audit trail calls the list, e.g. ``"missing children"``.
+    make : callable
+        ``make(con, settings=..., flagged=...)`` gives the list: a frame, or a result with a ``frame``.
+    config, warehouse : Path or None
+        The command's ``--config`` and ``--warehouse`` (opened writable: the audit trail records who listed
+        children).
+    fmt : str
+        The output format, recorded in the audit trail.
+    fresh_graph : bool or None
+        ``flagged`` for ``make`` (see :func:`flagged_for`); None: ``make`` takes no ``flagged``.
+    errors : tuple of exception types
+        Errors shown as a message with their exit code (see :func:`ctxrisk.cli.common.warehouse_session`).
+
+    Returns
+    -------
+    tuple of (Settings, result of ``make``)
+    """
+    with warehouse_session(config=config, warehouse=warehouse, errors=errors) as (settings, con):
+        flagged: dict[str, Any] = {} if fresh_graph is None else {"flagged": flagged_for(con, settings, fresh_graph)}
+        result = make(con, settings=settings, **flagged)
+        record(con, action, fmt, len(result if isinstance(result, pd.DataFrame) else result.frame))
+    return settings, result
 
 
 @app.command("children")
@@ -101,17 +135,11 @@ def children_cmd(
     adults found with, locations of concern. Most repeated first."""
     from ctxrisk.analytics.protect.missing import child_columns, missing_children
 
-    check_format(fmt)
-    try:
-        settings, con = open_for_list(config, warehouse)
-        try:
-            flagged = flagged_for(con, settings, fresh_graph)
-            table = missing_children(con, settings=settings, since=since, until=until, flagged=flagged)
-            record(con, "missing children", fmt, len(table.frame))
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    check_format(fmt, FORMATS)
+    children = partial(missing_children, since=since, until=until)
+    settings, table = make_list(
+        "missing children", children, config=config, warehouse=warehouse, fmt=fmt, fresh_graph=fresh_graph
+    )
     names = child_columns(settings.missing)
     frame = with_age_text(table.frame)
     shown = [
@@ -147,14 +175,8 @@ def summary_cmd(
     report suppresses small ones."""
     from ctxrisk.analytics.protect.missing import missing_summary
 
-    check_format(fmt)
-    try:
-        settings, con = open_for_list(config, warehouse)
-        try:
-            frame = missing_summary(con, settings=settings, period=period, since=since, until=until)
-            record(con, "missing summary", fmt, len(frame))
-        finally:
-            con.close()
-    except (CtxriskError, ValueError) as exc:
-        raise fail(exc) from exc
+    check_format(fmt, FORMATS)
+    summary = partial(missing_summary, period=period, since=since, until=until)
+    errors = (CtxriskError, ValueError)
+    _, frame = make_list("missing summary", summary, config=config, warehouse=warehouse, fmt=fmt, errors=errors)
     write(frame, fmt=fmt, title=f"Missing episodes by {period}", table_columns=None, limit=len(frame) or 1)
