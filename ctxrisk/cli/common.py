@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any, TypeVar
 
 import duckdb
 import typer
@@ -21,6 +23,10 @@ from ctxrisk.pipelines.fsutil import printable
 from ctxrisk.pipelines.settings import Settings, load_settings
 
 log = logging.getLogger("ctxrisk")
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: An option several commands share, declared once: its ``Annotated[type, typer.Option(...)]`` and its default.
+Option = tuple[Any, Any]
 
 
 class ExitCode(IntEnum):
@@ -199,3 +205,41 @@ def warehouse_session(
             con.close()
     except errors as exc:
         raise fail(exc) from exc
+
+
+def with_options(options: Mapping[str, Option], *, param: str, into: Callable[..., Any] = dict) -> Callable[[F], F]:
+    """Give a typer command ``options`` after its own; it gets their values as one argument.
+
+    Parameters
+    ----------
+    options : mapping of str to Option
+        The shared options by parameter name, in the order ``--help`` lists them (after the command's own).
+    param : str
+        The command's parameter that gets ``into(**values)``; it is not an option itself.
+    into : callable
+        Makes that argument from the shared options' values (default a dict).
+
+    Returns
+    -------
+    callable
+        A decorator; the decorated command keeps its name and docstring (its ``--help``).
+    """
+
+    def decorate(fn: F) -> F:
+        own = [p for p in inspect.signature(fn).parameters.values() if p.name != param]
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+            for name, (annotation, default) in options.items()
+        ]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in options}
+            return fn(**kwargs, **{param: into(**values)})
+
+        command.__signature__ = inspect.Signature([*own, *shared])
+        hints = {name: hint for name, hint in fn.__annotations__.items() if name != param}
+        command.__annotations__ = {**hints, **{name: annotation for name, (annotation, _) in options.items()}}
+        return command  # type: ignore[return-value]
+
+    return decorate

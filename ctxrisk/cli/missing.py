@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pandas as pd
 import typer
 
-from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format, console, warehouse_session
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format, console, warehouse_session, with_options
 from ctxrisk.cli.hotspots import SinceOpt, UntilOpt, say
 from ctxrisk.pipelines.errors import CtxriskError
 
@@ -121,25 +122,50 @@ def make_list(
     return settings, result
 
 
+@dataclass(frozen=True)
+class ListOptions:
+    """The options of every command listing children (``missing children``, ``mace``, ``mace places``)."""
+
+    since: str | None = None
+    until: str | None = None
+    fmt: str = "table"
+    limit: int = 50
+    fresh_graph: bool = False
+    warehouse: Path | None = None
+    config: Path | None = None
+
+    def make_list(self, action: str, make: Callable[..., T]) -> tuple[Settings, T]:
+        """Refuse a format other than :data:`FORMATS` (exit 2), then :func:`make_list` for the window."""
+        check_format(self.fmt, FORMATS)
+        window = partial(make, since=self.since, until=self.until)
+        options = {"config": self.config, "warehouse": self.warehouse, "fmt": self.fmt}
+        return make_list(action, window, **options, fresh_graph=self.fresh_graph)
+
+    def write(self, frame: pd.DataFrame, *, title: str, table_columns: list[str] | None) -> None:
+        """:func:`write` in the format and row limit asked for."""
+        write(frame, fmt=self.fmt, title=title, table_columns=table_columns, limit=self.limit)
+
+
+#: The options of :class:`ListOptions`, after each list command's own.
+LIST_OPTIONS = {
+    "since": (SinceOpt, None),
+    "until": (UntilOpt, None),
+    "fmt": (FormatOpt, "table"),
+    "limit": (LimitOpt, 50),
+    "fresh_graph": (FreshGraphOpt, False),
+    "warehouse": (WarehouseOpt, None),
+    "config": (ConfigOpt, None),
+}
+
+
 @app.command("children")
-def children_cmd(
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    fmt: FormatOpt = "table",
-    limit: LimitOpt = 50,
-    fresh_graph: FreshGraphOpt = False,
-    warehouse: WarehouseOpt = None,
-    config: ConfigOpt = None,
-) -> None:
+@with_options(LIST_OPTIONS, param="opts", into=ListOptions)
+def children_cmd(opts: ListOptions) -> None:
     """One row per child with an episode in the window: episodes, repeat rule, hours, interviews, found away,
     adults found with, locations of concern. Most repeated first."""
     from ctxrisk.analytics.protect.missing import child_columns, missing_children
 
-    check_format(fmt, FORMATS)
-    children = partial(missing_children, since=since, until=until)
-    settings, table = make_list(
-        "missing children", children, config=config, warehouse=warehouse, fmt=fmt, fresh_graph=fresh_graph
-    )
+    settings, table = opts.make_list("missing children", missing_children)
     names = child_columns(settings.missing)
     frame = with_age_text(table.frame)
     shown = [
@@ -157,8 +183,8 @@ def children_cmd(
         "flagged_adult_found_with",
         "locations_of_concern",
     ]
-    write(frame, fmt=fmt, title="Children missing from home or care", table_columns=shown, limit=limit)
-    say(" ".join(table.notes), fmt)
+    opts.write(frame, title="Children missing from home or care", table_columns=shown)
+    say(" ".join(table.notes), opts.fmt)
 
 
 @app.command("summary")
