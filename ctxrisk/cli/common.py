@@ -74,6 +74,8 @@ WarehouseOpt = Annotated[
     Path | None, typer.Option("--warehouse", help="DuckDB file (default from settings or $CTXRISK_WAREHOUSE).")
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")]
+#: The warehouse options, last on most commands (see :func:`with_options`).
+WAREHOUSE_OPTIONS: dict[str, Option] = {"warehouse": (WarehouseOpt, None), "config": (ConfigOpt, None)}
 
 
 class State:
@@ -226,7 +228,8 @@ def with_options(options: Mapping[str, Option], *, param: str, into: Callable[..
     """
 
     def decorate(fn: F) -> F:
-        own = [p for p in inspect.signature(fn).parameters.values() if p.name != param]
+        # eval_str: typer reads each option's help from its Annotated type, not from the text of one
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != param]
         shared = [
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
             for name, (annotation, default) in options.items()

@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ctxrisk.cli.common import (
+    WAREHOUSE_OPTIONS,
     ConfigOpt,
+    Option,
     WarehouseOpt,
     check_format,
     console,
     err_console,
     usage_error,
     warehouse_session,
+    with_options,
 )
 
 if TYPE_CHECKING:
@@ -161,6 +164,10 @@ EMERGING_OUT = [
     "theme",
     "run_id",
 ]
+
+#: The columns of a back-test in csv and json: one row per fold and method.
+BACKTEST_OUT = ["fold", "method", "unit_type", "train_start", "train_end", "test_start", "test_end", "n_units"]
+BACKTEST_OUT += ["n_selected", "area_share", "train_events", "test_events", "captured", "hit_rate", "pai", "pei"]
 
 
 def say(note: str, fmt: str) -> None:
@@ -359,9 +366,26 @@ def emerging(
     )
 
 
+#: The options backtest and periods share, after their own, in ``--help`` order: which events and units.
+SELECTION_OPTIONS: dict[str, Option] = {
+    "unit": (UnitOpt, None),
+    "theme": (ThemeOpt, None),
+    "source": (SourceOpt, None),
+    "event_type": (TypeOpt, None),
+    "include_out_of_area": (OutOfAreaOpt, False),
+    "study_area": (StudyAreaOpt, None),
+    "k": (KOpt, None),
+    "seed": (SeedOpt, None),
+    "alpha": (AlphaOpt, None),
+}
+#: Back-test output: the format and whether the mart is written.
+BACKTEST_OUTPUT: dict[str, Option] = {"fmt": (FormatOpt, "table"), "mart": (MartOpt, True)}
+
+
 @app.command()
+@with_options({**SELECTION_OPTIONS, **BACKTEST_OUTPUT, **WAREHOUSE_OPTIONS}, param="options")
 def backtest(
-    ctx: typer.Context,
+    options: dict[str, Any],
     train: Annotated[
         str | None, typer.Option("--train", help="Training period: YYYY, YYYY-MM, YYYY-MM-DD or A..B.")
     ] = None,
@@ -374,19 +398,6 @@ def backtest(
         int | None,
         typer.Option("--k-units", help="Units each method selects (default: the number Gi* flags, at least 1%)."),
     ] = None,
-    unit: UnitOpt = None,
-    theme: ThemeOpt = None,
-    source: SourceOpt = None,
-    event_type: TypeOpt = None,
-    include_out_of_area: OutOfAreaOpt = False,
-    study_area: StudyAreaOpt = None,
-    k: KOpt = None,
-    seed: SeedOpt = None,
-    alpha: AlphaOpt = None,
-    fmt: FormatOpt = "table",
-    mart: MartOpt = True,
-    warehouse: WarehouseOpt = None,
-    config: ConfigOpt = None,
 ) -> None:
     """Forecast back-test at equal area: naive top-k by past count, kernel density, Gi* flags, Gi* z and the
     "where next" ranking, scored with hit rate, PAI and PEI against later events (marts.hotspot_backtest).
@@ -394,78 +405,63 @@ def backtest(
     Without --train/--test, rolling-origin folds over the data (train on --train-months, test on the next
     --test-months, moving a month at a time). The table sums every fold; csv/json give one row per fold and method.
     """
-    import pandas as pd
-
     from ctxrisk.analytics.forecast import run_backtest
     from ctxrisk.cli.formats import emit
 
+    fmt = options["fmt"]
     check_format(fmt)
     if fmt == "geojson":
         raise usage_error("a back-test has no geometry; use table, csv or json")
-    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
-        run = run_backtest(
-            con,
-            parameters(settings, ctx.params),
-            settings=settings,
-            train=train,
-            test=test,
-            train_months=train_months,
-            test_months=test_months,
-            k=k_units,
-            write=mart,
-        )
+    folds = {"train": train, "test": test, "train_months": train_months, "test_months": test_months, "k": k_units}
+    with warehouse_session(config=options["config"], warehouse=options["warehouse"]) as (settings, con):
+        params = parameters(settings, options)
+        run = run_backtest(con, params, settings=settings, **folds, write=options["mart"])
     p = run.parameters
     say(f"Unit {p['unit']} ({p['scale_reason']}). Study region: {p['study_region']}.", fmt)
     if fmt == "table":
-        s = run.summary
-        shown = pd.DataFrame(
-            {
-                "method": s["method"],
-                "folds": s["folds"],
-                "captured": s["captured"].round().astype(int).map("{:,}".format),
-                "of naive": s["captured_vs_naive"].map("{:.0%}".format),
-                "area": s["mean_area_share"].map("{:.1%}".format),
-                "PAI": s["mean_pai"].map("{:.1f}".format),
-                "PEI": s["mean_pei"].map("{:.2f}".format),
-            }
-        )
-        title = f"Forecast back-test at equal area ({int(s['test_events'].iloc[0]):,} test events)"
+        shown = backtest_table(run.summary)
+        title = f"Forecast back-test at equal area ({int(run.summary['test_events'].iloc[0]):,} test events)"
         emit(shown, fmt=fmt, out=sys.stdout, console=console, columns=list(shown.columns), title=title)
     else:
-        cols = ["fold", "method", "unit_type", "train_start", "train_end", "test_start", "test_end", "n_units"]
-        cols += ["n_selected", "area_share", "train_events", "test_events", "captured", "hit_rate", "pai", "pei"]
-        emit(run.frame, fmt=fmt, out=sys.stdout, console=console, columns=cols, title="Forecast back-test")
+        emit(run.frame, fmt=fmt, out=sys.stdout, console=console, columns=BACKTEST_OUT, title="Forecast back-test")
     say(run.verdict(), fmt)
 
 
+def backtest_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The back-test table: each method's folds, events captured (and against naive), area share, PAI, PEI."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "method": summary["method"],
+            "folds": summary["folds"],
+            "captured": summary["captured"].round().astype(int).map("{:,}".format),
+            "of naive": summary["captured_vs_naive"].map("{:.0%}".format),
+            "area": summary["mean_area_share"].map("{:.1%}".format),
+            "PAI": summary["mean_pai"].map("{:.1f}".format),
+            "PEI": summary["mean_pei"].map("{:.2f}".format),
+        }
+    )
+
+
 @app.command()
+@with_options({**SELECTION_OPTIONS, **WAREHOUSE_OPTIONS}, param="options")
 def periods(
-    ctx: typer.Context,
+    options: dict[str, Any],
     period: Annotated[
         str | None,
         typer.Option(
             "--period", help="Periods, comma-separated: YYYY-Qn, YYYY, YYYY-MM or A..B (default: every quarter)."
         ),
     ] = None,
-    unit: UnitOpt = None,
-    theme: ThemeOpt = None,
-    source: SourceOpt = None,
-    event_type: TypeOpt = None,
-    include_out_of_area: OutOfAreaOpt = False,
-    study_area: StudyAreaOpt = None,
-    k: KOpt = None,
-    seed: SeedOpt = None,
-    alpha: AlphaOpt = None,
-    warehouse: WarehouseOpt = None,
-    config: ConfigOpt = None,
 ) -> None:
     """Gi* hot spots of each period on the whole run's region (marts.hotspot_periods), and of each theme for the
     whole run and each period (marts.hotspot_themes): the map's period selector and theme filter."""
     from ctxrisk.analytics.hotspot_themes import periods_of, run_theme_hotspots
     from ctxrisk.analytics.hotspots import run_hotspot_periods
 
-    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
-        params = parameters(settings, ctx.params)
+    with warehouse_session(config=options["config"], warehouse=options["warehouse"]) as (settings, con):
+        params = parameters(settings, options)
         texts = [t.strip() for t in period.split(",") if t.strip()] if period else None
         frame = run_hotspot_periods(con, params, settings=settings, periods=texts)
         themes = run_theme_hotspots(con, params, settings=settings, periods=periods_of(frame))

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pandas as pd
 import typer
 
-from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format, console, warehouse_session, with_options
+from ctxrisk.cli.common import (
+    WAREHOUSE_OPTIONS,
+    ConfigOpt,
+    WarehouseOpt,
+    check_format,
+    console,
+    warehouse_session,
+    with_options,
+)
 from ctxrisk.cli.hotspots import SinceOpt, UntilOpt, say
 from ctxrisk.pipelines.errors import CtxriskError
 
@@ -153,8 +161,7 @@ LIST_OPTIONS = {
     "fmt": (FormatOpt, "table"),
     "limit": (LimitOpt, 50),
     "fresh_graph": (FreshGraphOpt, False),
-    "warehouse": (WarehouseOpt, None),
-    "config": (ConfigOpt, None),
+    **WAREHOUSE_OPTIONS,
 }
 
 
