@@ -26,6 +26,16 @@ FORMATS = ("table", "csv", "json")
 COMPARE_TABLES = ("new-links", "dropped-links", "growing-groups")
 RANKINGS = ("adults-of-concern", "at-risk-children", "centrality")
 
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Keep evidence before this time; a date includes the whole day.")
+]
+RelationsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--relations", help="Comma-separated relations to keep, e.g. found_with,co_involvement (default all)."
+    ),
+]
+
 #: Options every graph command takes: where the warehouse is and which evidence to keep.
 SOURCE_OPTIONS = {
     "warehouse": (
@@ -40,21 +50,8 @@ SOURCE_OPTIONS = {
         ],
         None,
     ),
-    "until": (
-        Annotated[
-            str | None, typer.Option("--until", help="Keep evidence before this time; a date includes the whole day.")
-        ],
-        None,
-    ),
-    "relations": (
-        Annotated[
-            str | None,
-            typer.Option(
-                "--relations", help="Comma-separated relations to keep, e.g. found_with,co_involvement (default all)."
-            ),
-        ],
-        None,
-    ),
+    "until": (UntilOpt, None),
+    "relations": (RelationsOpt, None),
 }
 
 #: Options of the commands that print a table and write a mart.

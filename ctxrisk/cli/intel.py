@@ -12,6 +12,7 @@ import pandas as pd
 import typer
 
 from ctxrisk.cli.common import ConfigOpt, console, warehouse_session
+from ctxrisk.cli.graph import RelationsOpt, UntilOpt
 
 __all__ = ["intel", "make_intel_page", "period_text", "register_intel"]
 
@@ -199,15 +200,8 @@ def intel(
     since: Annotated[
         str | None, typer.Option("--since", help="Keep evidence on or after this date/time (ISO 8601).")
     ] = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="Keep evidence before this time; a date includes the whole day.")
-    ] = None,
-    relations: Annotated[
-        str | None,
-        typer.Option(
-            "--relations", help="Comma-separated relations to keep, e.g. found_with,co_involvement (default all)."
-        ),
-    ] = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
     warehouse: Annotated[
         Path | None, typer.Option("--warehouse", help="DuckDB warehouse (default from settings).")
     ] = None,

@@ -35,6 +35,10 @@ from ctxrisk.pipelines.kinds import KINDS
 log = logging.getLogger("ctxrisk")
 
 
+KeyFileOpt = Annotated[
+    Path | None, typer.Option("--key-file", help="File holding the pseudonymisation key (else $CTXRISK_PSEUDO_KEY).")
+]
+
 app = typer.Typer(
     name="ctxrisk",
     help="Geospatial contextual-risk analytics for child safeguarding partnerships.",
@@ -96,10 +100,7 @@ def ingest(
     pseudonymise: Annotated[
         bool, typer.Option("--pseudonymise", help="Replace person IDs by keyed HMAC-SHA256 pseudonyms before storing.")
     ] = False,
-    key_file: Annotated[
-        Path | None,
-        typer.Option("--key-file", help="File holding the pseudonymisation key (else $CTXRISK_PSEUDO_KEY)."),
-    ] = None,
+    key_file: KeyFileOpt = None,
     level: Annotated[
         str | None, typer.Option("--level", help="Boundaries only: lsoa11, lsoa21, msoa, ward, lad or force.")
     ] = None,
@@ -414,10 +415,7 @@ def run(
             "--pseudonymise", help="Replace person IDs in dropped files by keyed HMAC-SHA256 pseudonyms before storing."
         ),
     ] = False,
-    key_file: Annotated[
-        Path | None,
-        typer.Option("--key-file", help="File holding the pseudonymisation key (else $CTXRISK_PSEUDO_KEY)."),
-    ] = None,
+    key_file: KeyFileOpt = None,
     progress: Annotated[
         str, typer.Option("--progress", help="auto (a bar on a terminal, log lines otherwise), bar or lines.")
     ] = "auto",
