@@ -176,7 +176,7 @@ def say(note: str, fmt: str) -> None:
 
 
 #: Options of these commands named otherwise than the hot spot parameter they set. The commands read their
-#: parameters from ``ctx.params`` (see :func:`parameters`): an option is declared once, in the signature.
+#: parameters from their options by name (see :func:`parameters`): an option is declared once.
 PARAMETER_OF = {
     "event_type": "event_types",
     "theme": "themes",
@@ -194,8 +194,9 @@ def parameters(settings: Settings, options: Mapping[str, Any], *, skip: tuple[st
     settings : Settings
         The loaded settings (their ``[hotspots]`` table gives the defaults).
     options : mapping
-        The command's options by name (``ctx.params``); those naming no hot spot parameter (``--format``,
-        ``--mart`` ...) are left out, the others renamed by :data:`PARAMETER_OF`.
+        The command's options by name (``ctx.params``, or the shared options of :func:`with_options`); those
+        naming no hot spot parameter (``--format``, ``--mart`` ...) are left out, the others renamed by
+        :data:`PARAMETER_OF`.
     skip : tuple of str
         Options that share a parameter's name but mean something else for this command.
 
@@ -260,27 +261,35 @@ def hotspots(
     check_format(fmt)
     with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
         result = run_hotspots(con, parameters(settings, ctx.params), settings=settings, write=mart)
-    frame = result.frame
     if result.mart == "point_clusters":
-        cols = CLUSTER_TABLE if fmt == "table" else CLUSTER_OUT
-        shown = frame.sort_values("count", ascending=False)
-        if fmt == "table":
-            shown = shown.assign(area_m2=cluster_extent(shown))
-        title = f"HDBSCAN point clusters ({len(frame):,})"
+        shown, cols, title = cluster_view(result.frame, fmt=fmt)
     else:
-        cols = HOTSPOT_OUT
-        if fmt == "table":
-            cols = HOTSPOT_TABLE if frame["name"].notna().any() else [c for c in HOTSPOT_TABLE if c != "name"]
-        shown = frame if all_rows or fmt != "table" else frame[frame["bin"] != 0]
-        if fmt == "table":
-            shown = shown.sort_values("z", ascending=False)
-        p = result.parameters
-        title = f"Gi* hot and cold spots, {p['unit']}, {p['weights']}, {p['inference']}"
-        if p["baseline"] != "none":
-            title += f", against {p['baseline']}"
+        shown, cols, title = hotspot_view(result, fmt=fmt, all_rows=all_rows)
         say(result.region_note(), fmt)
     emit(shown, fmt=fmt, out=sys.stdout, console=console, columns=cols, title=title, limit=limit)
     say(result.note() + (f"; written to marts.{result.mart} (run {result.run_id})" if mart else ""), fmt)
+
+
+def cluster_view(frame: pd.DataFrame, *, fmt: str) -> tuple[pd.DataFrame, list[str], str]:
+    """The rows, columns and title shown of HDBSCAN point clusters: the largest first."""
+    shown = frame.sort_values("count", ascending=False)
+    if fmt == "table":
+        return shown.assign(area_m2=cluster_extent(shown)), CLUSTER_TABLE, f"HDBSCAN point clusters ({len(frame):,})"
+    return shown, CLUSTER_OUT, f"HDBSCAN point clusters ({len(frame):,})"
+
+
+def hotspot_view(result: Any, *, fmt: str, all_rows: bool) -> tuple[pd.DataFrame, list[str], str]:
+    """The rows, columns and title shown of a Gi* run: in a table the flagged units (every unit with
+    ``all_rows``) by z, without the name column when no unit has a name; every unit in other formats."""
+    frame, p = result.frame, result.parameters
+    title = f"Gi* hot and cold spots, {p['unit']}, {p['weights']}, {p['inference']}"
+    if p["baseline"] != "none":
+        title += f", against {p['baseline']}"
+    if fmt != "table":
+        return frame, HOTSPOT_OUT, title
+    cols = HOTSPOT_TABLE if frame["name"].notna().any() else [c for c in HOTSPOT_TABLE if c != "name"]
+    shown = frame if all_rows else frame[frame["bin"] != 0]
+    return shown.sort_values("z", ascending=False), cols, title
 
 
 def cluster_extent(frame: pd.DataFrame) -> pd.Series:
