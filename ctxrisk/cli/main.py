@@ -19,6 +19,7 @@ from ctxrisk.cli.common import (
     ExitCode,
     State,
     WarehouseOpt,
+    check_format,
     console,
     err_console,
     exit_code_for,
@@ -233,9 +234,7 @@ def status(
     """Row counts per table, ingested files with rejected rows, and the last runs (--rejected: which rows)."""
     from ctxrisk.pipelines.status import rejected_rows, warehouse_status
 
-    formats = ("table", "csv", "json") if rejected else ("table", "json")
-    if fmt not in formats:
-        raise usage_error(f"--format must be one of {list(formats)}, got {fmt!r}")
+    check_format(fmt, ("table", "csv", "json") if rejected else ("table", "json"))
     if limit is not None and limit < 1:
         raise usage_error(f"--limit must be at least 1, got {limit}")
     if limit is not None and not rejected:
