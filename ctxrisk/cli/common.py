@@ -1,4 +1,4 @@
-"""What every ctxrisk command shares: exit codes, consoles, settings and logging options, errors."""
+"""What every ctxrisk command shares: exit codes, consoles, options, settings, logging, the warehouse, errors."""
 
 from __future__ import annotations
 
