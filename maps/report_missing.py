@@ -62,6 +62,8 @@ MISSING_INDICATORS: tuple[str, ...] = (
     "rhi_completed_72h",
     "episodes_no_found_place",
 )
+#: Percentage points within which two shares are described as "about the same".
+SAME_POINTS = 2.5
 SOURCE_LABELS = {"partnership": "partnership records", "ssda903": "SSDA903 returns (children looked after)"}
 _RHI = (
     ("Offered within 72 hours of return", "rhi_offered_72h"),
@@ -115,16 +117,19 @@ def rhi_rate(page: Page, window: str, key: str) -> tuple[str, str]:
 
 
 def _rate_change(page: Page, key: str) -> tuple[str, str]:
-    now, before = (
-        page.pct(("mis", "P", key), ("mis", "P", "returns")),
-        page.pct(("mis", "B", key), ("mis", "B", "returns")),
-    )
-    if page.empty(("mis", "P", "returns")) or page.empty(("mis", "B", "returns")):
+    return _pct_change(page, *((("mis", w, key), ("mis", w, "returns")) for w in ("P", "B")))
+
+
+def _pct_change(page: Page, now: tuple[Hashable, Hashable], before: tuple[Hashable, Hashable]) -> tuple[str, str]:
+    """How a share moved from the previous period (``before``) to this one (``now``), each given as its
+    ``(numerator, denominator)`` cells: a phrase and its CSS class (``same``, ``up``, ``down`` or none)."""
+    if page.empty(now[1]) or page.empty(before[1]):
         return "no data to compare", ""
-    if now is None or before is None:
+    now_pct, before_pct = page.pct(*now), page.pct(*before)
+    if now_pct is None or before_pct is None:
         return "too few to compare", ""
-    diff = now - before
-    if abs(diff) < 2.5:
+    diff = now_pct - before_pct
+    if abs(diff) < SAME_POINTS:
         return "about the same", "same"
     return f"{'up' if diff > 0 else 'down'} {abs(diff):.0f} percentage points", "up" if diff > 0 else "down"
 
@@ -356,16 +361,7 @@ def _share(page: Page, window: str, num: str, den: str, unit: str) -> tuple[str,
 
 
 def _share_change(page: Page, num: str, den: str) -> tuple[str, str]:
-    keys = {w: (("mis", w, f"m_{num}"), ("mis", w, f"m_{den}")) for w in ("P", "B")}
-    if page.empty(keys["P"][1]) or page.empty(keys["B"][1]):
-        return "no data to compare", ""
-    now, before = page.pct(*keys["P"]), page.pct(*keys["B"])
-    if now is None or before is None:
-        return "too few to compare", ""
-    diff = now - before
-    if abs(diff) < 2.5:
-        return "about the same", "same"
-    return f"{'up' if diff > 0 else 'down'} {abs(diff):.0f} percentage points", "up" if diff > 0 else "down"
+    return _pct_change(page, *((("mis", w, f"m_{num}"), ("mis", w, f"m_{den}")) for w in ("P", "B")))
 
 
 def _median(page: Page, window: str, median: tuple[float, int]) -> tuple[str, str]:

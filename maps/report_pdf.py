@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ctxrisk.maps.report_html import esc
 from ctxrisk.pipelines.errors import ValidationError
+from ctxrisk.pipelines.fsutil import atomic_write_bytes
 
 __all__ = ["CHROMIUM", "html_to_pdf"]
 
@@ -85,17 +86,7 @@ def html_to_pdf(html: str, out: str | os.PathLike[str], *, title: str, chromium:
         # (a caller that drives a browser itself, such as a test session)
         with ThreadPoolExecutor(max_workers=1) as pool:
             pool.submit(_print, exe, page_file, pdf_tmp, work / "profile", title=title).result()
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pdf_tmp.read_bytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(target, pdf_tmp.read_bytes())  # owner-only, renamed over ``target``
     finally:
         shutil.rmtree(work, ignore_errors=True)
     logger.info("wrote %s (%s bytes)", target, f"{target.stat().st_size:,}")

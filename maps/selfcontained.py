@@ -8,7 +8,6 @@ import html as html_lib
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
@@ -18,7 +17,7 @@ import branca.element
 import folium
 
 from ctxrisk.pipelines.errors import ValidationError
-from ctxrisk.pipelines.fsutil import prepare_output_file
+from ctxrisk.pipelines.fsutil import atomic_write_text
 
 __all__ = [
     "ASSETS_DIR",
@@ -482,17 +481,6 @@ def write_html(html: str, path: str | os.PathLike[str]) -> Path:
     pathlib.Path
         The written path.
     """
-    target = prepare_output_file(path)  # a folder or a path under a file is a clear error
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(html)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    target = atomic_write_text(path, html)  # a folder or a path under a file is a clear error
     logger.info("wrote %s (%s bytes)", target, f"{len(html.encode('utf-8')):,}")
     return target

@@ -551,21 +551,10 @@ def build_arrays(
         ``first_seen`` and ``last_seen`` (ISO UTC or None), ``n_evidence`` and
         ``handling_conditions`` (True when any evidence has handling code ``C``).
     """
-    if not isinstance(inputs, GraphInputs):
-        msg = f"inputs must be GraphInputs (see load_graph_inputs), not {type(inputs).__name__}"
-        raise ValidationError(msg)
-    if not half_life_days or not np.isfinite(half_life_days) or half_life_days <= 0:
-        msg = f"half_life_days must be a positive number of days, got {half_life_days!r}"
-        raise ValidationError(msg)
-    if int(max_event_size) < 2:
-        msg = f"max_event_size must be at least 2 people, got {max_event_size!r}"
-        raise ValidationError(msg)
+    _check_options(inputs, half_life_days=half_life_days, max_event_size=max_event_size)
     chosen = validate_relations(relations)
     table = _grading_table(grading_weights)
-    lo, hi = parse_bound(since), parse_bound(until, end=True)
-    if lo is not None and hi is not None and hi <= lo:
-        msg = f"until ({until}) must be after since ({since})"
-        raise ValidationError(msg)
+    lo, hi = _window(since, until)
 
     inv = inputs.involvements
     in_inv = in_window(inv["occurred_at"], lo, hi, keep_null=False)
@@ -591,15 +580,12 @@ def build_arrays(
     nodes = _node_arrays(inputs, inv, coded, a, b, dates, lo, hi, ref)
     edges = _edge_arrays(a, b, dates, handling, weight, nodes.pop("position"))
     attrs = {
-        "as_of": ref.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "as_of": ref.strftime(_ISO_UTC),
         "half_life_days": float(half_life_days),
         "max_event_size": int(max_event_size),
         "relations": ",".join(sorted(chosen)) if chosen is not None else "all",
     }
-    if lo is not None:
-        attrs["since"] = lo.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if hi is not None:
-        attrs["until"] = hi.strftime("%Y-%m-%dT%H:%M:%SZ")
+    attrs |= {name: bound.strftime(_ISO_UTC) for name, bound in (("since", lo), ("until", hi)) if bound is not None}
     arrays = GraphArrays(
         **nodes,
         **edges,
@@ -620,6 +606,33 @@ def build_arrays(
         f"{n_ev:,}",
     )
     return arrays
+
+
+#: How the graph's attributes write a time: ISO 8601, UTC, to the second.
+_ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _check_options(inputs: Any, *, half_life_days: float, max_event_size: int) -> None:
+    """Refuse inputs that are not :class:`GraphInputs`, a half-life that is not a positive number of days,
+    and an event size under two people (:class:`ValidationError`)."""
+    if not isinstance(inputs, GraphInputs):
+        msg = f"inputs must be GraphInputs (see load_graph_inputs), not {type(inputs).__name__}"
+        raise ValidationError(msg)
+    if not half_life_days or not np.isfinite(half_life_days) or half_life_days <= 0:
+        msg = f"half_life_days must be a positive number of days, got {half_life_days!r}"
+        raise ValidationError(msg)
+    if int(max_event_size) < 2:
+        msg = f"max_event_size must be at least 2 people, got {max_event_size!r}"
+        raise ValidationError(msg)
+
+
+def _window(since: Any, until: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The evidence window's bounds in UTC (a date-only ``until`` includes that day); ``until`` after ``since``."""
+    lo, hi = parse_bound(since), parse_bound(until, end=True)
+    if lo is not None and hi is not None and hi <= lo:
+        msg = f"until ({until}) must be after since ({since})"
+        raise ValidationError(msg)
+    return lo, hi
 
 
 def _reference_time(as_of: Any, hi: pd.Timestamp | None, dates: np.ndarray, inv: pd.DataFrame) -> pd.Timestamp:

@@ -295,6 +295,47 @@ def _read(
     return frame
 
 
+def _window_clause(col: str, lo: pd.Timestamp | None, hi: pd.Timestamp | None, *, keep_null: bool) -> tuple[str, list]:
+    """``WHERE lo <= col < hi`` (either bound may be None) and its parameters; ``keep_null`` keeps undated rows."""
+    clauses, params = [], []
+    if lo is not None:
+        clauses.append(f"{col} >= ?")
+        params.append(lo.to_pydatetime())
+    if hi is not None:
+        clauses.append(f"{col} < ?")
+        params.append(hi.to_pydatetime())
+    if not clauses:
+        return "", []
+    cond = " AND ".join(clauses)
+    if keep_null:
+        cond = f"({cond}) OR {col} IS NULL"
+    return f"WHERE {cond}", params
+
+
+def _person_locations(involvements: pd.DataFrame, *, resolution: int | None) -> pd.DataFrame:
+    """Person–location links of the located involvements: their H3 cells at ``resolution`` (None: none)."""
+    located = involvements.dropna(subset=["latitude", "longitude"]) if resolution is not None else involvements[:0]
+    if not len(located):
+        return empty_frame("person_locations")
+    from ctxrisk.analytics.weights import h3_cells_indexed
+
+    cells, index = h3_cells_indexed(
+        located["latitude"].to_numpy(dtype=float),
+        located["longitude"].to_numpy(dtype=float),
+        resolution=int(resolution),
+    )
+    names = np.array(["h3:" + c for c in cells.tolist()], dtype=object)
+    return pd.DataFrame(
+        {
+            # the column itself: .to_numpy() would make a Python string of every ID
+            "person_id": located["person_id"].reset_index(drop=True),
+            "location_id": names[index],
+            # the column itself, not .to_numpy(): that makes an object array of Timestamps
+            "linked_at": located["occurred_at"].reset_index(drop=True),
+        }
+    )
+
+
 def load_graph_inputs(
     con: Any,
     *,
@@ -331,19 +372,7 @@ def load_graph_inputs(
         raise ValidationError(msg)
 
     def window(col: str, *, keep_null: bool, lower: bool = True) -> tuple[str, list]:
-        clauses, params = [], []
-        if lo is not None and lower:
-            clauses.append(f"{col} >= ?")
-            params.append(lo.to_pydatetime())
-        if hi is not None:
-            clauses.append(f"{col} < ?")
-            params.append(hi.to_pydatetime())
-        if not clauses:
-            return "", []
-        cond = " AND ".join(clauses)
-        if keep_null:
-            cond = f"({cond}) OR {col} IS NULL"
-        return f"WHERE {cond}", params
+        return _window_clause(col, lo if lower else None, hi, keep_null=keep_null)
 
     # staging.persons: the partnership's persons and the children the statutory returns name, merged
     persons = _read(con, "persons", "staging.persons", _COLUMNS["persons"])
@@ -369,27 +398,7 @@ def load_graph_inputs(
     where, params = window("reported_at", keep_null=False)
     intelligence = _read(con, "intelligence", "raw.intelligence", _COLUMNS["intelligence"], where, params)
 
-    person_locations = empty_frame("person_locations")
-    if location_resolution is not None and len(involvements):
-        located = involvements.dropna(subset=["latitude", "longitude"])
-        if len(located):
-            from ctxrisk.analytics.weights import h3_cells_indexed
-
-            cells, index = h3_cells_indexed(
-                located["latitude"].to_numpy(dtype=float),
-                located["longitude"].to_numpy(dtype=float),
-                resolution=int(location_resolution),
-            )
-            names = np.array(["h3:" + c for c in cells.tolist()], dtype=object)
-            person_locations = pd.DataFrame(
-                {
-                    # the column itself: .to_numpy() would make a Python string of every ID
-                    "person_id": located["person_id"].reset_index(drop=True),
-                    "location_id": names[index],
-                    # the column itself, not .to_numpy(): that makes an object array of Timestamps
-                    "linked_at": located["occurred_at"].reset_index(drop=True),
-                }
-            )
+    person_locations = _person_locations(involvements, resolution=location_resolution)
     involvements = involvements.drop(columns=["latitude", "longitude"])
     inputs = GraphInputs(
         persons=persons,

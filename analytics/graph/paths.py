@@ -137,6 +137,49 @@ def _time_ordered(
     return results
 
 
+def _shortest(h: nx.Graph, a: Any, b: Any, *, max_hops: int, max_paths: int) -> list[tuple[list, list[str | None]]]:
+    """Up to ``max_paths`` shortest paths of at most ``max_hops`` links, each with its links' ``last_seen``."""
+    try:
+        length = nx.shortest_path_length(h, a, b)
+    except nx.NetworkXNoPath:
+        return []
+    found: list[tuple[list, list[str | None]]] = []
+    if length <= max_hops:
+        for p in nx.all_shortest_paths(h, a, b):
+            found.append((p, [h.edges[u, v].get("last_seen") for u, v in zip(p, p[1:], strict=False)]))
+            if len(found) >= max_paths:
+                break
+    return found
+
+
+def _path_row(
+    g: nx.Graph, p: list, dates: list[str | None], *, rels: frozenset[str] | None, time_ordered: bool
+) -> dict[str, Any]:
+    """One row of :func:`paths` for the path ``p`` whose links are dated ``dates`` (plus ``_first``, its first
+    known date, for sorting)."""
+    steps = list(zip(p, p[1:], strict=False))
+    parts = [str(p[0])]
+    for (u, v), d in zip(steps, dates, strict=True):
+        edge_rels = [r for r in g.edges[u, v].get("relations") or [] if rels is None or r in rels]
+        if time_ordered:
+            used = sorted(
+                {e["relation"] for e in g.edges[u, v]["evidence"] if e.get("date") == d and e["relation"] in edge_rels}
+            )
+            edge_rels = used or edge_rels
+        label = "/".join(edge_rels) + (f" {d[:10]}" if d else "")
+        parts.append(f" -[{label}]- {v}")
+    known = [d for d in dates if d]
+    return {
+        "hops": len(steps),
+        "persons": " > ".join(map(str, p)),
+        "links": "".join(parts),
+        "start_date": (dates[0] or "")[:10] if dates else "",
+        "end_date": (dates[-1] or "")[:10] if dates else "",
+        "min_weight": min(float(g.edges[u, v]["weight"]) for u, v in steps),
+        "_first": min(known) if known else "",
+    }
+
+
 def paths(
     g: nx.Graph,
     a: Any,
@@ -186,48 +229,11 @@ def paths(
         raise ValidationError(msg)
     rels = validate_relations(relations)
     h = _filtered(g, rels)
-    found: list[tuple[list, list[str | None]]] = []
     if time_ordered:
         found = [(p, list(d)) for p, d in _time_ordered(h, a, b, int(max_hops), rels, int(max_paths))]
     else:
-        try:
-            length = nx.shortest_path_length(h, a, b)
-        except nx.NetworkXNoPath:
-            length = None
-        if length is not None and length <= int(max_hops):
-            for p in nx.all_shortest_paths(h, a, b):
-                found.append((p, [h.edges[u, v].get("last_seen") for u, v in zip(p, p[1:], strict=False)]))
-                if len(found) >= int(max_paths):
-                    break
-    rows = []
-    for p, dates in found:
-        steps = list(zip(p, p[1:], strict=False))
-        parts = [str(p[0])]
-        for (u, v), d in zip(steps, dates, strict=True):
-            edge_rels = [r for r in g.edges[u, v].get("relations") or [] if rels is None or r in rels]
-            if time_ordered:
-                used = sorted(
-                    {
-                        e["relation"]
-                        for e in g.edges[u, v]["evidence"]
-                        if e.get("date") == d and e["relation"] in edge_rels
-                    }
-                )
-                edge_rels = used or edge_rels
-            label = "/".join(edge_rels) + (f" {d[:10]}" if d else "")
-            parts.append(f" -[{label}]- {v}")
-        known = [d for d in dates if d]
-        rows.append(
-            {
-                "hops": len(steps),
-                "persons": " > ".join(map(str, p)),
-                "links": "".join(parts),
-                "start_date": (dates[0] or "")[:10] if dates else "",
-                "end_date": (dates[-1] or "")[:10] if dates else "",
-                "min_weight": min(float(g.edges[u, v]["weight"]) for u, v in steps),
-                "_first": min(known) if known else "",
-            }
-        )
+        found = _shortest(h, a, b, max_hops=int(max_hops), max_paths=int(max_paths))
+    rows = [_path_row(g, p, dates, rels=rels, time_ordered=time_ordered) for p, dates in found]
     frame = pd.DataFrame(rows, columns=[c for c in PATH_COLUMNS if c != "path_id"] + ["_first"])
     frame = frame.sort_values(["hops", "min_weight", "persons"], ascending=[True, False, True], kind="stable").drop(
         columns="_first"

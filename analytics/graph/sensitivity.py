@@ -34,6 +34,60 @@ def _ranks(frame: pd.DataFrame) -> dict:
     return {p: i for i, p in enumerate(frame["person_id"], start=1)}
 
 
+def _perturbed_ranks(
+    g: nx.Graph,
+    ranking_fn: Callable[[nx.Graph], pd.DataFrame],
+    base: dict,
+    *,
+    edges: list,
+    n_drop: int,
+    repeats: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[float]]:
+    """Rank ``repeats`` times, each time without ``n_drop`` random links.
+
+    Returns each repeat's rank of each person of ``base`` (NaN: no longer ranked), a row per repeat, and the
+    finite Spearman correlations with the baseline of the repeats ranking more than two of them.
+    """
+    people = list(base)
+    ranks = np.full((repeats, len(people)), np.nan)
+    spearman = []
+    for r in range(repeats):
+        h = g.copy()
+        drop = rng.choice(len(edges), size=n_drop, replace=False) if n_drop else []
+        h.remove_edges_from(edges[i] for i in drop)
+        new = _ranks(ranking_fn(h))
+        ranks[r] = [new.get(p, np.nan) for p in people]
+        both = [p for p in people if p in new]
+        if len(both) > 2:
+            rho = spearmanr([base[p] for p in both], [new[p] for p in both]).statistic
+            if np.isfinite(rho):
+                spearman.append(float(rho))
+    return ranks, spearman
+
+
+def _rank_summary(people: list, ranks: np.ndarray, *, top: int) -> pd.DataFrame:
+    """The :data:`SENSITIVITY_COLUMNS` of each person from the repeats' ranks (see :func:`rank_sensitivity`)."""
+    baseline = np.arange(1, len(people) + 1, dtype=float)
+    kept = ~np.isnan(ranks)
+    ranked = bool(len(people) and kept.any())  # else every statistic over the repeats is NaN
+    with np.errstate(all="ignore"):
+        return pd.DataFrame(
+            {
+                "person_id": people,
+                "baseline_rank": baseline.astype(int),
+                "mean_rank": np.nanmean(ranks, axis=0) if ranked else np.nan,
+                "rank_sd": np.nanstd(ranks, axis=0, ddof=0) if ranked else np.nan,
+                "min_rank": np.nanmin(ranks, axis=0) if ranked else np.nan,
+                "max_rank": np.nanmax(ranks, axis=0) if ranked else np.nan,
+                "mean_abs_change": np.nanmean(np.abs(ranks - baseline), axis=0) if ranked else np.nan,
+                "kept_share": kept.mean(axis=0) if len(people) else np.nan,
+                "top_share": (np.nan_to_num(ranks, nan=np.inf) <= top).mean(axis=0) if len(people) else np.nan,
+            },
+            columns=list(SENSITIVITY_COLUMNS),
+        )
+
+
 def rank_sensitivity(
     g: nx.Graph,
     ranking_fn: Callable[[nx.Graph], pd.DataFrame],
@@ -86,40 +140,8 @@ def rank_sensitivity(
     edges = list(g.edges)
     n_drop = int(round(drop_share * len(edges)))
     rng = np.random.default_rng(seed)
-    ranks = np.full((int(repeats), len(people)), np.nan)
-    spearman = []
-    for r in range(int(repeats)):
-        h = g.copy()
-        drop = rng.choice(len(edges), size=n_drop, replace=False) if n_drop else []
-        h.remove_edges_from(edges[i] for i in drop)
-        new = _ranks(ranking_fn(h))
-        ranks[r] = [new.get(p, np.nan) for p in people]
-        both = [p for p in people if p in new]
-        if len(both) > 2:
-            rho = spearmanr([base[p] for p in both], [new[p] for p in both]).statistic
-            if np.isfinite(rho):
-                spearman.append(float(rho))
-    baseline = np.arange(1, len(people) + 1, dtype=float)
-    kept = ~np.isnan(ranks)
-    with np.errstate(all="ignore"):
-        frame = pd.DataFrame(
-            {
-                "person_id": people,
-                "baseline_rank": baseline.astype(int),
-                "mean_rank": np.nanmean(np.where(kept, ranks, np.nan), axis=0)
-                if len(people) and kept.any()
-                else np.nan,
-                "rank_sd": np.nanstd(ranks, axis=0, ddof=0) if len(people) and kept.any() else np.nan,
-                "min_rank": np.nanmin(ranks, axis=0) if len(people) and kept.any() else np.nan,
-                "max_rank": np.nanmax(ranks, axis=0) if len(people) and kept.any() else np.nan,
-                "mean_abs_change": np.nanmean(np.abs(ranks - baseline), axis=0)
-                if len(people) and kept.any()
-                else np.nan,
-                "kept_share": kept.mean(axis=0) if len(people) else np.nan,
-                "top_share": (np.nan_to_num(ranks, nan=np.inf) <= int(top)).mean(axis=0) if len(people) else np.nan,
-            },
-            columns=list(SENSITIVITY_COLUMNS),
-        )
+    ranks, spearman = _perturbed_ranks(g, ranking_fn, base, edges=edges, n_drop=n_drop, repeats=int(repeats), rng=rng)
+    frame = _rank_summary(people, ranks, top=int(top))
     frame.attrs.update(
         {
             "mean_spearman": float(np.mean(spearman)) if spearman else float("nan"),

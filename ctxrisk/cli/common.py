@@ -1,24 +1,32 @@
-"""What every ctxrisk command shares: exit codes, consoles, settings and logging options, errors."""
+"""What every ctxrisk command shares: exit codes, consoles, options, settings, logging, the warehouse, errors."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any, TypeVar
 
 import duckdb
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
-from ctxrisk.pipelines.errors import LockError, SchemaVersionError
+from ctxrisk.pipelines.errors import CtxriskError, LockError, SchemaVersionError
 from ctxrisk.pipelines.fsutil import printable
 from ctxrisk.pipelines.settings import Settings, load_settings
 
 log = logging.getLogger("ctxrisk")
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: An option several commands share, declared once: its ``Annotated[type, typer.Option(...)]`` and its default.
+Option = tuple[Any, Any]
 
 
 class ExitCode(IntEnum):
@@ -66,6 +74,8 @@ WarehouseOpt = Annotated[
     Path | None, typer.Option("--warehouse", help="DuckDB file (default from settings or $CTXRISK_WAREHOUSE).")
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")]
+#: The warehouse options, last on most commands (see :func:`with_options`).
+WAREHOUSE_OPTIONS: dict[str, Option] = {"warehouse": (WarehouseOpt, None), "config": (ConfigOpt, None)}
 
 
 class State:
@@ -163,3 +173,76 @@ def open_warehouse(
     settings = settings_from(config, warehouse)
     # Commands that open a warehouse through here read or analyse it: a mistyped path creates nothing.
     return settings, connect(settings.paths.warehouse, settings=settings, read_only=not write, create=False)
+
+
+@contextmanager
+def warehouse_session(
+    *,
+    config: Path | None,
+    warehouse: Path | None,
+    write: bool = True,
+    errors: tuple[type[Exception], ...] = (CtxriskError,),
+) -> Iterator[tuple[Settings, duckdb.DuckDBPyConnection]]:
+    """Settings and an open warehouse for a command's work; closed after it, a refusal shown as :func:`fail`.
+
+    Parameters
+    ----------
+    config, warehouse : Path or None
+        The command's ``--config`` (else the root ``--config``) and ``--warehouse``.
+    write : bool
+        Open for writing (marts, the audit trail); False opens read-only.
+    errors : tuple of exception types
+        Errors, raised opening the warehouse or in the ``with`` block, that become an error message and
+        the exit code of :func:`exit_code_for` (default :class:`~ctxrisk.pipelines.errors.CtxriskError`).
+
+    Yields
+    ------
+    tuple of (Settings, duckdb.DuckDBPyConnection)
+    """
+    try:
+        settings, con = open_warehouse(config, warehouse, write=write)
+        try:
+            yield settings, con
+        finally:
+            con.close()
+    except errors as exc:
+        raise fail(exc) from exc
+
+
+def with_options(options: Mapping[str, Option], *, param: str, into: Callable[..., Any] = dict) -> Callable[[F], F]:
+    """Give a typer command ``options`` after its own; it gets their values as one argument.
+
+    Parameters
+    ----------
+    options : mapping of str to Option
+        The shared options by parameter name, in the order ``--help`` lists them (after the command's own).
+    param : str
+        The command's parameter that gets ``into(**values)``; it is not an option itself.
+    into : callable
+        Makes that argument from the shared options' values (default a dict).
+
+    Returns
+    -------
+    callable
+        A decorator; the decorated command keeps its name and docstring (its ``--help``).
+    """
+
+    def decorate(fn: F) -> F:
+        # eval_str: typer reads each option's help from its Annotated type, not from the text of one
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != param]
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+            for name, (annotation, default) in options.items()
+        ]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in options}
+            return fn(**kwargs, **{param: into(**values)})
+
+        command.__signature__ = inspect.Signature([*own, *shared])
+        hints = {name: hint for name, hint in fn.__annotations__.items() if name != param}
+        command.__annotations__ = {**hints, **{name: annotation for name, (annotation, _) in options.items()}}
+        return command  # type: ignore[return-value]
+
+    return decorate

@@ -1,7 +1,6 @@
 """``ctxrisk graph ...`` commands: association-graph analyses over the warehouse, written to marts."""
 
 import functools
-import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -15,7 +14,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ctxrisk.cli.common import console, err_console, fail
+from ctxrisk.cli.common import console, err_console, fail, with_options
 from ctxrisk.pipelines.errors import CtxriskError, ValidationError
 from ctxrisk.pipelines.spreadsheet import write_csv
 
@@ -26,6 +25,16 @@ app = typer.Typer(
 FORMATS = ("table", "csv", "json")
 COMPARE_TABLES = ("new-links", "dropped-links", "growing-groups")
 RANKINGS = ("adults-of-concern", "at-risk-children", "centrality")
+
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Keep evidence before this time; a date includes the whole day.")
+]
+RelationsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--relations", help="Comma-separated relations to keep, e.g. found_with,co_involvement (default all)."
+    ),
+]
 
 #: Options every graph command takes: where the warehouse is and which evidence to keep.
 SOURCE_OPTIONS = {
@@ -41,21 +50,8 @@ SOURCE_OPTIONS = {
         ],
         None,
     ),
-    "until": (
-        Annotated[
-            str | None, typer.Option("--until", help="Keep evidence before this time; a date includes the whole day.")
-        ],
-        None,
-    ),
-    "relations": (
-        Annotated[
-            str | None,
-            typer.Option(
-                "--relations", help="Comma-separated relations to keep, e.g. found_with,co_involvement (default all)."
-            ),
-        ],
-        None,
-    ),
+    "until": (UntilOpt, None),
+    "relations": (RelationsOpt, None),
 }
 
 #: Options of the commands that print a table and write a mart.
@@ -161,15 +157,10 @@ def graph_command(name: str, *, output: bool = True) -> Callable[[Callable[..., 
     shared = {**SOURCE_OPTIONS, **(OUTPUT_OPTIONS if output else {})}
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
-        own = [p for p in inspect.signature(fn).parameters.values() if p.name != "run"]
-        extra = [
-            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-            for key, (annotation, default) in shared.items()
-        ]
-
+        @with_options(shared, param="run")
         @functools.wraps(fn)
-        def command(**kwargs: Any) -> None:
-            options = {key: kwargs.pop(key) for key in shared}
+        def command(run: dict[str, Any], **kwargs: Any) -> None:
+            options = dict(run)  # the shared options' values: ``fn`` gets the GraphRun made from them
             if output and options["fmt"] not in FORMATS:
                 msg = f"--format must be one of {list(FORMATS)}, got {options['fmt']!r}"
                 raise typer.BadParameter(msg)
@@ -186,8 +177,6 @@ def graph_command(name: str, *, output: bool = True) -> Callable[[Callable[..., 
             except CtxriskError as exc:
                 raise fail(exc) from exc
 
-        command.__signature__ = inspect.Signature([*own, *extra])
-        command.__annotations__ = {**fn.__annotations__, **{key: a for key, (a, _) in shared.items()}}
         return app.command(name)(command)
 
     return register

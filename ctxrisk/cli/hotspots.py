@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ctxrisk.cli.common import (
+    WAREHOUSE_OPTIONS,
     ConfigOpt,
+    Option,
     WarehouseOpt,
     check_format,
     console,
     err_console,
-    fail,
-    open_warehouse,
+    usage_error,
+    warehouse_session,
+    with_options,
 )
-from ctxrisk.pipelines.errors import CtxriskError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ctxrisk.analytics.parameters import HotspotParameters
+    from ctxrisk.pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -159,17 +165,53 @@ EMERGING_OUT = [
     "run_id",
 ]
 
+#: The columns of a back-test in csv and json: one row per fold and method.
+BACKTEST_OUT = ["fold", "method", "unit_type", "train_start", "train_end", "test_start", "test_end", "n_units"]
+BACKTEST_OUT += ["n_selected", "area_share", "train_events", "test_events", "captured", "hit_rate", "pai", "pei"]
+
 
 def say(note: str, fmt: str) -> None:
     """Print the note on what was used and left out: to stdout under a table, to stderr otherwise."""
     (console if fmt == "table" else err_console).print(note, highlight=False, markup=False)
 
 
-def parameters(settings, **options):
-    """The run's parameters: ``[hotspots]`` defaults with the options given (a bad value exits 1)."""
+#: Options of these commands named otherwise than the hot spot parameter they set. The commands read their
+#: parameters from their options by name (see :func:`parameters`): an option is declared once.
+PARAMETER_OF = {
+    "event_type": "event_types",
+    "theme": "themes",
+    "source": "sources",
+    "k": "k_ring",
+    "window": "time_step_window",
+}
+
+
+def parameters(settings: Settings, options: Mapping[str, Any], *, skip: tuple[str, ...] = ()) -> HotspotParameters:
+    """The run's parameters: ``[hotspots]`` defaults with the command's options that name one.
+
+    Parameters
+    ----------
+    settings : Settings
+        The loaded settings (their ``[hotspots]`` table gives the defaults).
+    options : mapping
+        The command's options by name (``ctx.params``, or the shared options of :func:`with_options`); those
+        naming no hot spot parameter (``--format``, ``--mart`` ...) are left out, the others renamed by
+        :data:`PARAMETER_OF`.
+    skip : tuple of str
+        Options that share a parameter's name but mean something else for this command.
+
+    Returns
+    -------
+    HotspotParameters
+        A bad value raises :class:`~ctxrisk.pipelines.errors.ValidationError` (exit 1).
+    """
+    import dataclasses
+
     from ctxrisk.analytics.parameters import HotspotParameters
 
-    return HotspotParameters.from_settings(settings, **options)
+    fields = {f.name for f in dataclasses.fields(HotspotParameters)}
+    chosen = {PARAMETER_OF.get(k, k): v for k, v in options.items() if k not in skip}
+    return HotspotParameters.from_settings(settings, **{k: v for k, v in chosen.items() if k in fields})
 
 
 @app.callback(invoke_without_command=True)
@@ -217,57 +259,37 @@ def hotspots(
     from ctxrisk.cli.formats import emit
 
     check_format(fmt)
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            params = parameters(
-                settings,
-                unit=unit,
-                event_types=event_type,
-                theme=theme,
-                source=source,
-                since=since,
-                until=until,
-                hours=hours,
-                include_out_of_area=include_out_of_area,
-                weights=weights,
-                k_ring=k,
-                distance_m=distance_m,
-                permutations=permutations,
-                inference=inference,
-                baseline=baseline,
-                study_area=study_area,
-                seed=seed,
-                alternative=alternative,
-                alpha=alpha,
-                min_cluster_size=min_cluster_size,
-            )
-            result = run_hotspots(con, params, settings=settings, write=mart)
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
-    frame = result.frame
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        result = run_hotspots(con, parameters(settings, ctx.params), settings=settings, write=mart)
     if result.mart == "point_clusters":
-        cols = CLUSTER_TABLE if fmt == "table" else CLUSTER_OUT
-        shown = frame.sort_values("count", ascending=False)
-        if fmt == "table":
-            shown = shown.assign(area_m2=cluster_extent(shown))
-        title = f"HDBSCAN point clusters ({len(frame):,})"
+        shown, cols, title = cluster_view(result.frame, fmt=fmt)
     else:
-        cols = HOTSPOT_OUT
-        if fmt == "table":
-            cols = HOTSPOT_TABLE if frame["name"].notna().any() else [c for c in HOTSPOT_TABLE if c != "name"]
-        shown = frame if all_rows or fmt != "table" else frame[frame["bin"] != 0]
-        if fmt == "table":
-            shown = shown.sort_values("z", ascending=False)
-        p = result.parameters
-        title = f"Gi* hot and cold spots, {p['unit']}, {p['weights']}, {p['inference']}"
-        if p["baseline"] != "none":
-            title += f", against {p['baseline']}"
+        shown, cols, title = hotspot_view(result, fmt=fmt, all_rows=all_rows)
         say(result.region_note(), fmt)
     emit(shown, fmt=fmt, out=sys.stdout, console=console, columns=cols, title=title, limit=limit)
     say(result.note() + (f"; written to marts.{result.mart} (run {result.run_id})" if mart else ""), fmt)
+
+
+def cluster_view(frame: pd.DataFrame, *, fmt: str) -> tuple[pd.DataFrame, list[str], str]:
+    """The rows, columns and title shown of HDBSCAN point clusters: the largest first."""
+    shown = frame.sort_values("count", ascending=False)
+    if fmt == "table":
+        return shown.assign(area_m2=cluster_extent(shown)), CLUSTER_TABLE, f"HDBSCAN point clusters ({len(frame):,})"
+    return shown, CLUSTER_OUT, f"HDBSCAN point clusters ({len(frame):,})"
+
+
+def hotspot_view(result: Any, *, fmt: str, all_rows: bool) -> tuple[pd.DataFrame, list[str], str]:
+    """The rows, columns and title shown of a Gi* run: in a table the flagged units (every unit with
+    ``all_rows``) by z, without the name column when no unit has a name; every unit in other formats."""
+    frame, p = result.frame, result.parameters
+    title = f"Gi* hot and cold spots, {p['unit']}, {p['weights']}, {p['inference']}"
+    if p["baseline"] != "none":
+        title += f", against {p['baseline']}"
+    if fmt != "table":
+        return frame, HOTSPOT_OUT, title
+    cols = HOTSPOT_TABLE if frame["name"].notna().any() else [c for c in HOTSPOT_TABLE if c != "name"]
+    shown = frame if all_rows else frame[frame["bin"] != 0]
+    return shown.sort_values("z", ascending=False), cols, title
 
 
 def cluster_extent(frame: pd.DataFrame) -> pd.Series:
@@ -282,6 +304,7 @@ def cluster_extent(frame: pd.DataFrame) -> pd.Series:
 
 @app.command()
 def emerging(
+    ctx: typer.Context,
     unit: UnitOpt = None,
     time_bin: Annotated[
         str | None,
@@ -321,33 +344,9 @@ def emerging(
     from ctxrisk.cli.formats import emit
 
     check_format(fmt)
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            params = parameters(
-                settings,
-                unit=unit,
-                time_bin=time_bin,
-                event_types=event_type,
-                theme=theme,
-                source=source,
-                since=since,
-                until=until,
-                hours=hours,
-                include_out_of_area=include_out_of_area,
-                weights=weights,
-                k_ring=k,
-                distance_m=distance_m,
-                time_step_window=window,
-                permutations=permutations,
-                seed=seed,
-                alpha=alpha,
-            )
-            run = run_emerging(con, params, settings=settings, inference=inference, write=mart)
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        params = parameters(settings, ctx.params, skip=("inference",))  # --inference here: run_emerging's
+        run = run_emerging(con, params, settings=settings, inference=inference, write=mart)
     frame = run.frame
     if fmt == "table":
         shown = frame if all_rows else frame[frame["category"] != "no pattern detected"]
@@ -376,8 +375,26 @@ def emerging(
     )
 
 
+#: The options backtest and periods share, after their own, in ``--help`` order: which events and units.
+SELECTION_OPTIONS: dict[str, Option] = {
+    "unit": (UnitOpt, None),
+    "theme": (ThemeOpt, None),
+    "source": (SourceOpt, None),
+    "event_type": (TypeOpt, None),
+    "include_out_of_area": (OutOfAreaOpt, False),
+    "study_area": (StudyAreaOpt, None),
+    "k": (KOpt, None),
+    "seed": (SeedOpt, None),
+    "alpha": (AlphaOpt, None),
+}
+#: Back-test output: the format and whether the mart is written.
+BACKTEST_OUTPUT: dict[str, Option] = {"fmt": (FormatOpt, "table"), "mart": (MartOpt, True)}
+
+
 @app.command()
+@with_options({**SELECTION_OPTIONS, **BACKTEST_OUTPUT, **WAREHOUSE_OPTIONS}, param="options")
 def backtest(
+    options: dict[str, Any],
     train: Annotated[
         str | None, typer.Option("--train", help="Training period: YYYY, YYYY-MM, YYYY-MM-DD or A..B.")
     ] = None,
@@ -390,19 +407,6 @@ def backtest(
         int | None,
         typer.Option("--k-units", help="Units each method selects (default: the number Gi* flags, at least 1%)."),
     ] = None,
-    unit: UnitOpt = None,
-    theme: ThemeOpt = None,
-    source: SourceOpt = None,
-    event_type: TypeOpt = None,
-    include_out_of_area: OutOfAreaOpt = False,
-    study_area: StudyAreaOpt = None,
-    k: KOpt = None,
-    seed: SeedOpt = None,
-    alpha: AlphaOpt = None,
-    fmt: FormatOpt = "table",
-    mart: MartOpt = True,
-    warehouse: WarehouseOpt = None,
-    config: ConfigOpt = None,
 ) -> None:
     """Forecast back-test at equal area: naive top-k by past count, kernel density, Gi* flags, Gi* z and the
     "where next" ranking, scored with hit rate, PAI and PEI against later events (marts.hotspot_backtest).
@@ -410,116 +414,66 @@ def backtest(
     Without --train/--test, rolling-origin folds over the data (train on --train-months, test on the next
     --test-months, moving a month at a time). The table sums every fold; csv/json give one row per fold and method.
     """
-    import pandas as pd
-
     from ctxrisk.analytics.forecast import run_backtest
     from ctxrisk.cli.formats import emit
 
+    fmt = options["fmt"]
     check_format(fmt)
     if fmt == "geojson":
-        err_console.print("[bold red]error:[/] a back-test has no geometry; use table, csv or json")
-        raise typer.Exit(2)
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            params = parameters(
-                settings,
-                unit=unit,
-                event_types=event_type,
-                theme=theme,
-                source=source,
-                include_out_of_area=include_out_of_area,
-                study_area=study_area,
-                k_ring=k,
-                seed=seed,
-                alpha=alpha,
-            )
-            run = run_backtest(
-                con,
-                params,
-                settings=settings,
-                train=train,
-                test=test,
-                train_months=train_months,
-                test_months=test_months,
-                k=k_units,
-                write=mart,
-            )
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+        raise usage_error("a back-test has no geometry; use table, csv or json")
+    folds = {"train": train, "test": test, "train_months": train_months, "test_months": test_months, "k": k_units}
+    with warehouse_session(config=options["config"], warehouse=options["warehouse"]) as (settings, con):
+        params = parameters(settings, options)
+        run = run_backtest(con, params, settings=settings, **folds, write=options["mart"])
     p = run.parameters
     say(f"Unit {p['unit']} ({p['scale_reason']}). Study region: {p['study_region']}.", fmt)
     if fmt == "table":
-        s = run.summary
-        shown = pd.DataFrame(
-            {
-                "method": s["method"],
-                "folds": s["folds"],
-                "captured": s["captured"].round().astype(int).map("{:,}".format),
-                "of naive": s["captured_vs_naive"].map("{:.0%}".format),
-                "area": s["mean_area_share"].map("{:.1%}".format),
-                "PAI": s["mean_pai"].map("{:.1f}".format),
-                "PEI": s["mean_pei"].map("{:.2f}".format),
-            }
-        )
-        title = f"Forecast back-test at equal area ({int(s['test_events'].iloc[0]):,} test events)"
+        shown = backtest_table(run.summary)
+        title = f"Forecast back-test at equal area ({int(run.summary['test_events'].iloc[0]):,} test events)"
         emit(shown, fmt=fmt, out=sys.stdout, console=console, columns=list(shown.columns), title=title)
     else:
-        cols = ["fold", "method", "unit_type", "train_start", "train_end", "test_start", "test_end", "n_units"]
-        cols += ["n_selected", "area_share", "train_events", "test_events", "captured", "hit_rate", "pai", "pei"]
-        emit(run.frame, fmt=fmt, out=sys.stdout, console=console, columns=cols, title="Forecast back-test")
+        emit(run.frame, fmt=fmt, out=sys.stdout, console=console, columns=BACKTEST_OUT, title="Forecast back-test")
     say(run.verdict(), fmt)
 
 
+def backtest_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The back-test table: each method's folds, events captured (and against naive), area share, PAI, PEI."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "method": summary["method"],
+            "folds": summary["folds"],
+            "captured": summary["captured"].round().astype(int).map("{:,}".format),
+            "of naive": summary["captured_vs_naive"].map("{:.0%}".format),
+            "area": summary["mean_area_share"].map("{:.1%}".format),
+            "PAI": summary["mean_pai"].map("{:.1f}".format),
+            "PEI": summary["mean_pei"].map("{:.2f}".format),
+        }
+    )
+
+
 @app.command()
+@with_options({**SELECTION_OPTIONS, **WAREHOUSE_OPTIONS}, param="options")
 def periods(
+    options: dict[str, Any],
     period: Annotated[
         str | None,
         typer.Option(
             "--period", help="Periods, comma-separated: YYYY-Qn, YYYY, YYYY-MM or A..B (default: every quarter)."
         ),
     ] = None,
-    unit: UnitOpt = None,
-    theme: ThemeOpt = None,
-    source: SourceOpt = None,
-    event_type: TypeOpt = None,
-    include_out_of_area: OutOfAreaOpt = False,
-    study_area: StudyAreaOpt = None,
-    k: KOpt = None,
-    seed: SeedOpt = None,
-    alpha: AlphaOpt = None,
-    warehouse: WarehouseOpt = None,
-    config: ConfigOpt = None,
 ) -> None:
     """Gi* hot spots of each period on the whole run's region (marts.hotspot_periods), and of each theme for the
     whole run and each period (marts.hotspot_themes): the map's period selector and theme filter."""
     from ctxrisk.analytics.hotspot_themes import periods_of, run_theme_hotspots
     from ctxrisk.analytics.hotspots import run_hotspot_periods
 
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            params = parameters(
-                settings,
-                unit=unit,
-                event_types=event_type,
-                theme=theme,
-                source=source,
-                include_out_of_area=include_out_of_area,
-                study_area=study_area,
-                k_ring=k,
-                seed=seed,
-                alpha=alpha,
-            )
-            texts = [t.strip() for t in period.split(",") if t.strip()] if period else None
-            frame = run_hotspot_periods(con, params, settings=settings, periods=texts)
-            themes = run_theme_hotspots(con, params, settings=settings, periods=periods_of(frame))
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=options["config"], warehouse=options["warehouse"]) as (settings, con):
+        params = parameters(settings, options)
+        texts = [t.strip() for t in period.split(",") if t.strip()] if period else None
+        frame = run_hotspot_periods(con, params, settings=settings, periods=texts)
+        themes = run_theme_hotspots(con, params, settings=settings, periods=periods_of(frame))
     if frame.empty:
         console.print("No period has events: marts.hotspot_periods is empty.", highlight=False)
         return

@@ -11,8 +11,8 @@ import networkx as nx
 import pandas as pd
 import typer
 
-from ctxrisk.cli.common import console, fail, settings_from
-from ctxrisk.pipelines.errors import CtxriskError
+from ctxrisk.cli.common import ConfigOpt, console, warehouse_session
+from ctxrisk.cli.graph import RelationsOpt, UntilOpt
 
 __all__ = ["intel", "make_intel_page", "period_text", "register_intel"]
 
@@ -200,21 +200,12 @@ def intel(
     since: Annotated[
         str | None, typer.Option("--since", help="Keep evidence on or after this date/time (ISO 8601).")
     ] = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="Keep evidence before this time; a date includes the whole day.")
-    ] = None,
-    relations: Annotated[
-        str | None,
-        typer.Option(
-            "--relations", help="Comma-separated relations to keep, e.g. found_with,co_involvement (default all)."
-        ),
-    ] = None,
+    until: UntilOpt = None,
+    relations: RelationsOpt = None,
     warehouse: Annotated[
         Path | None, typer.Option("--warehouse", help="DuckDB warehouse (default from settings).")
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")
-    ] = None,
+    config: ConfigOpt = None,
     focus_threshold: Annotated[
         int | None,
         typer.Option(
@@ -228,25 +219,10 @@ def intel(
 
     One self-contained HTML file for analysts: never part of the steering group's papers.
     """
-    from ctxrisk.pipelines.warehouse import connect
-
-    try:
-        settings = settings_from(config, warehouse)
-        con = connect(settings=settings, create=False)
-        try:
-            path, size, summary = make_intel_page(
-                con,
-                out,
-                settings=settings,
-                since=since,
-                until=until,
-                relations=relations,
-                focus_threshold=focus_threshold,
-            )
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        path, size, summary = make_intel_page(
+            con, out, settings=settings, since=since, until=until, relations=relations, focus_threshold=focus_threshold
+        )
     console.print(f"wrote {path} ({size / 1e6:.1f} MB, OFFICIAL-SENSITIVE): {summary}", highlight=False)
 
 

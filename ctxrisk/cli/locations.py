@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format, console, fail, open_warehouse
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, check_format, console, fail, warehouse_session
 from ctxrisk.cli.hotspots import (
     FormatOpt,
     KOpt,
@@ -22,7 +22,6 @@ from ctxrisk.cli.hotspots import (
     UntilOpt,
     say,
 )
-from ctxrisk.pipelines.errors import CtxriskError
 
 app = typer.Typer(
     help="Ranked locations of concern (Gi* hot spot peaks and places with repeat found-at episodes or graded "
@@ -30,10 +29,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-LOCATION_OUT = [
-    "rank",
-    "unit_id",
-    "name",
+#: The score and its weighted parts, which add up to it.
+SCORE_OUT = [
     "score",
     "score_hotspot",
     "score_events",
@@ -42,6 +39,12 @@ LOCATION_OUT = [
     "score_intelligence",
     "score_searches",
     "score_trend",
+]
+LOCATION_OUT = [
+    "rank",
+    "unit_id",
+    "name",
+    *SCORE_OUT,
     "z",
     "q",
     "count",
@@ -61,18 +64,7 @@ LOCATION_OUT = [
     "longitude",
     "candidate_reason",
 ]
-TABLE_OUT = [
-    "rank",
-    "name",
-    "score",
-    "score_hotspot",
-    "score_events",
-    "score_children",
-    "score_repeat_found",
-    "score_intelligence",
-    "score_searches",
-    "score_trend",
-]
+TABLE_OUT = ["rank", "name", *SCORE_OUT]
 
 
 def empty_sentence(result) -> str:
@@ -128,28 +120,22 @@ def locations(
     from ctxrisk.cli.formats import emit
 
     check_format(fmt)
-    try:
-        settings, con = open_warehouse(config, warehouse)
-        try:
-            result = run_locations(
-                con,
-                settings=settings,
-                theme=theme,
-                source=source,
-                since=since,
-                until=until,
-                include_out_of_area=include_out_of_area,
-                permutations=permutations,
-                seed=seed,
-                k_ring=k,
-                unit=unit,
-                rank_by=rank_by,
-                write=mart,
-            )
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        result = run_locations(
+            con,
+            settings=settings,
+            theme=theme,
+            source=source,
+            since=since,
+            until=until,
+            include_out_of_area=include_out_of_area,
+            permutations=permutations,
+            seed=seed,
+            k_ring=k,
+            unit=unit,
+            rank_by=rank_by,
+            write=mart,
+        )
     n = settings.locations.top if top is None else top
     if n < 1:
         raise fail(ValueError(f"--top must be at least 1, got {n}"))

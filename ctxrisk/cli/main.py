@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -18,6 +19,7 @@ from ctxrisk.cli.common import (
     ExitCode,
     State,
     WarehouseOpt,
+    check_format,
     console,
     err_console,
     exit_code_for,
@@ -26,6 +28,7 @@ from ctxrisk.cli.common import (
     settings_from,
     setup_logging,
     usage_error,
+    warehouse_session,
 )
 from ctxrisk.pipelines.errors import CtxriskError
 from ctxrisk.pipelines.fsutil import printable
@@ -33,6 +36,10 @@ from ctxrisk.pipelines.kinds import KINDS
 
 log = logging.getLogger("ctxrisk")
 
+
+KeyFileOpt = Annotated[
+    Path | None, typer.Option("--key-file", help="File holding the pseudonymisation key (else $CTXRISK_PSEUDO_KEY).")
+]
 
 app = typer.Typer(
     name="ctxrisk",
@@ -95,10 +102,7 @@ def ingest(
     pseudonymise: Annotated[
         bool, typer.Option("--pseudonymise", help="Replace person IDs by keyed HMAC-SHA256 pseudonyms before storing.")
     ] = False,
-    key_file: Annotated[
-        Path | None,
-        typer.Option("--key-file", help="File holding the pseudonymisation key (else $CTXRISK_PSEUDO_KEY)."),
-    ] = None,
+    key_file: KeyFileOpt = None,
     level: Annotated[
         str | None, typer.Option("--level", help="Boundaries only: lsoa11, lsoa21, msoa, ward, lad or force.")
     ] = None,
@@ -143,24 +147,37 @@ def ingest(
         raise typer.Exit(ExitCode.INPUT_ERROR)
 
 
+def _table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]], *, right: Iterable[str] = ()) -> Table:
+    """A rich table of ``rows`` under ``columns`` (those named in ``right`` right-aligned), cells as given."""
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name, justify="right" if name in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _count(value: int | None) -> str:
+    """A count as a table shows it: ``1,234``, or blank when there is none."""
+    return "" if value is None else f"{value:,}"
+
+
 def _print_ingest_table(results: list) -> None:
-    table = Table(title="ingest", show_lines=False)
-    for name in ("kind", "file", "read", "loaded", "rejected", "replaced"):
-        table.add_column(name, justify="right" if name in ("read", "loaded", "rejected", "replaced") else "left")
-    totals = [0, 0, 0]
-    for r in results:
-        table.add_row(
+    numbers = ("read", "loaded", "rejected", "replaced")
+    rows = [
+        (
             r.kind,
             Text(printable(Path(r.path).name)),
-            f"{r.rows_read:,}",
-            f"{r.rows_loaded:,}",
-            f"{r.rows_rejected:,}",
-            f"{r.replaced:,}",
+            *(f"{n:,}" for n in (r.rows_read, r.rows_loaded, r.rows_rejected, r.replaced)),
         )
-        totals[0] += r.rows_read
-        totals[1] += r.rows_loaded
-        totals[2] += r.rows_rejected
-    console.print(table)
+        for r in results
+    ]
+    console.print(_table("ingest", ("kind", "file", *numbers), rows, right=numbers))
+    totals = [
+        sum(r.rows_read for r in results),
+        sum(r.rows_loaded for r in results),
+        sum(r.rows_rejected for r in results),
+    ]
     for r in results:
         for note in r.notes:
             console.print(Text(f"{printable(Path(r.path).name)}: {printable(note)}"), highlight=False)
@@ -187,13 +204,11 @@ def _first_rejected(con, results: list) -> list[dict]:
 
 
 def _rejected_table(rows: list[dict], title: str) -> Table:
-    table = Table(title=title)
-    for name in ("file", "line", "column", "reason"):
-        table.add_column(name, justify="right" if name == "line" else "left")
-    for row in rows:
-        line = "" if row["line"] is None else f"{row['line']:,}"
-        table.add_row(Text(printable(str(row["file"]))), line, Text(printable(row["column"])), Text(row["reason"]))
-    return table
+    cells = [
+        (Text(printable(str(row["file"]))), _count(row["line"]), Text(printable(row["column"])), Text(row["reason"]))
+        for row in rows
+    ]
+    return _table(title, ("file", "line", "column", "reason"), cells, right=("line",))
 
 
 def _print_rejected(rows: list[dict], total: int) -> None:
@@ -218,76 +233,58 @@ def status(
 ) -> None:
     """Row counts per table, ingested files with rejected rows, and the last runs (--rejected: which rows)."""
     from ctxrisk.pipelines.status import rejected_rows, warehouse_status
-    from ctxrisk.pipelines.warehouse import connect
 
-    formats = ("table", "csv", "json") if rejected else ("table", "json")
-    if fmt not in formats:
-        raise usage_error(f"--format must be one of {list(formats)}, got {fmt!r}")
+    check_format(fmt, ("table", "csv", "json") if rejected else ("table", "json"))
     if limit is not None and limit < 1:
         raise usage_error(f"--limit must be at least 1, got {limit}")
     if limit is not None and not rejected:
         raise usage_error("--limit goes with --rejected")
-    try:
-        settings = settings_from(config, warehouse)
-        con = connect(settings=settings, read_only=True)
-        try:
-            if rejected:
-                rows, total = rejected_rows(con, limit=limit)
-            else:
-                info = warehouse_status(con)
-                info["warehouse"] = str(settings.paths.warehouse)
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse, write=False) as (settings, con):
+        if rejected:
+            rows, total = rejected_rows(con, limit=limit)
+        else:
+            info = warehouse_status(con)
+            info["warehouse"] = str(settings.paths.warehouse)
     if rejected:
         _print_rejected_list(rows, total, fmt)
         return
     if fmt == "json":
         console.print_json(json.dumps(info, default=str))
         return
+    _print_status(info)
+
+
+def _print_status(info: dict[str, Any]) -> None:
+    """The status tables: rows per table, sources, the commonest reasons rows were rejected, the last runs."""
     console.print(Text(f"warehouse {printable(info['warehouse'])} (schema version {info['schema_version']})"))
-    tables = Table(title="tables")
-    tables.add_column("table")
-    tables.add_column("rows", justify="right")
-    for name, count in info["tables"].items():
-        tables.add_row(name, f"{count:,}")
-    console.print(tables)
-    sources = Table(title="sources")
-    for name in ("kind", "files", "read", "loaded", "rejected", "last ingested"):
-        sources.add_column(name)
-    for s in info["sources"]:
-        sources.add_row(
+    counts = [(name, f"{count:,}") for name, count in info["tables"].items()]
+    console.print(_table("tables", ("table", "rows"), counts, right=("rows",)))
+    sources = [
+        (
             s["kind"],
-            f"{s['files']:,}",
-            f"{s['rows_read']:,}",
-            f"{s['rows_loaded']:,}",
-            f"{s['rows_rejected']:,}",
+            *(f"{s[k]:,}" for k in ("files", "rows_read", "rows_loaded", "rows_rejected")),
             str(s["last_ingested_at"]),
         )
-    console.print(sources)
+        for s in info["sources"]
+    ]
+    console.print(_table("sources", ("kind", "files", "read", "loaded", "rejected", "last ingested"), sources))
     if info["top_reject_reasons"]:
-        reasons = Table(title="most common reasons rows were rejected")
-        for name in ("kind", "reason", "rows"):
-            reasons.add_column(name)
-        for r in info["top_reject_reasons"]:
-            reasons.add_row(Text(r["kind"]), Text(r["reason"]), f"{r['rows']:,}")
-        console.print(reasons)
+        reasons = [(Text(r["kind"]), Text(r["reason"]), f"{r['rows']:,}") for r in info["top_reject_reasons"]]
+        console.print(_table("most common reasons rows were rejected", ("kind", "reason", "rows"), reasons))
     if info["runs"]:
-        runs = Table(title="last runs")
-        for name in ("run", "step", "status", "started", "ended", "rows loaded", "error"):
-            runs.add_column(name)
-        for r in info["runs"]:
-            runs.add_row(
+        runs = [
+            (
                 r["run_id"],
                 Text(r["step"]),
                 r["status"],
                 str(r["started_at"]),
                 str(r["ended_at"]),
-                "" if r["rows_loaded"] is None else f"{r['rows_loaded']:,}",
+                _count(r["rows_loaded"]),
                 Text(r["error"] or ""),
             )
-        console.print(runs)
+            for r in info["runs"]
+        ]
+        console.print(_table("last runs", ("run", "step", "status", "started", "ended", "rows loaded", "error"), runs))
     if info.get("stale_marts"):
         names = ", ".join(m["mart"] for m in info["stale_marts"])
         console.print(
@@ -352,12 +349,8 @@ def check_pii(
     if fmt == "json":
         console.print_json(json.dumps(found))
     elif found:
-        table = Table(title="columns that look identifying")
-        for name in ("file", "column", "reason", "evidence"):
-            table.add_column(name)
-        for f in found:
-            table.add_row(f["file"], f["column"], f["reason"], f["evidence"])
-        console.print(table)
+        columns = ("file", "column", "reason", "evidence")
+        console.print(_table("columns that look identifying", columns, ([f[c] for c in columns] for f in found)))
     else:
         console.print("no identifying columns found")
     if found:
@@ -421,10 +414,7 @@ def run(
             "--pseudonymise", help="Replace person IDs in dropped files by keyed HMAC-SHA256 pseudonyms before storing."
         ),
     ] = False,
-    key_file: Annotated[
-        Path | None,
-        typer.Option("--key-file", help="File holding the pseudonymisation key (else $CTXRISK_PSEUDO_KEY)."),
-    ] = None,
+    key_file: KeyFileOpt = None,
     progress: Annotated[
         str, typer.Option("--progress", help="auto (a bar on a terminal, log lines otherwise), bar or lines.")
     ] = "auto",
@@ -476,20 +466,19 @@ def run(
     if fmt == "json":
         console.print_json(json.dumps(summary.as_dict(), default=str))
     else:
-        table = Table(title=f"run {summary.run_id}: {summary.status}")
-        for name in ("step", "status", "read", "loaded", "rejected", "seconds", "detail / error"):
-            table.add_column(name, justify="right" if name in ("read", "loaded", "rejected", "seconds") else "left")
-        for r in summary.steps:
-            table.add_row(
+        numbers = ("read", "loaded", "rejected", "seconds")
+        steps = [
+            (
                 Text(printable(r.name)),
                 r.status,
-                "" if r.rows_read is None else f"{r.rows_read:,}",
-                "" if r.rows_loaded is None else f"{r.rows_loaded:,}",
-                "" if r.rows_rejected is None else f"{r.rows_rejected:,}",
+                *(_count(n) for n in (r.rows_read, r.rows_loaded, r.rows_rejected)),
                 f"{r.seconds:.1f}",
                 Text(printable((r.detail if r.files else r.error or r.detail) or "")),
             )
-        console.print(table)
+            for r in summary.steps
+        ]
+        title = f"run {summary.run_id}: {summary.status}"
+        console.print(_table(title, ("step", "status", *numbers, "detail / error"), steps, right=numbers))
         for f in summary.quarantined:
             console.print(Text(printable(f"quarantined {f.path} -> {f.moved_to}: {f.reason}")), highlight=False)
         console.print(summary.headline(), highlight=False)
@@ -521,14 +510,9 @@ def purge(
     if fmt == "json":
         console.print_json(json.dumps(result.as_dict()))
         return
-    table = Table(
-        title=f"{'would remove (dry run)' if dry_run else 'removed'}: records before {result.cutoff:%Y-%m-%d %H:%M} UTC"
-    )
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, count in result.deleted.items():
-        table.add_row(name, f"{count:,}")
-    console.print(table)
+    title = f"{'would remove (dry run)' if dry_run else 'removed'}: records before {result.cutoff:%Y-%m-%d %H:%M} UTC"
+    counts = [(name, f"{count:,}") for name, count in result.deleted.items()]
+    console.print(_table(title, ("table", "rows"), counts, right=("rows",)))
     console.print(f"{'would remove' if dry_run else 'removed'} {result.total:,} row(s)", highlight=False)
 
 

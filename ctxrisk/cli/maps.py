@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, console, fail, settings_from
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, console, warehouse_session
 from ctxrisk.maps.steering_page import SteeringPage, make_steering_map, steering_page
-from ctxrisk.pipelines.errors import CtxriskError
 
 __all__ = ["SteeringPage", "app", "make_steering_map", "steering_page"]
 
@@ -80,19 +79,10 @@ def steering(
     Needs `ctxrisk hotspots` (Gi* and emerging hot spots) first; places of concern come from
     `ctxrisk locations` when it has been run.
     """
-    from ctxrisk.pipelines.warehouse import connect
-
-    try:
-        settings = settings_from(config, warehouse)
-        con = connect(settings=settings, create=False)
-        try:
-            path, size, summary = make_steering_map(
-                con, out, settings=settings, period=period, include_out_of_area=include_out_of_area, area=area
-            )
-        finally:
-            con.close()
-    except CtxriskError as exc:
-        raise fail(exc) from exc
+    with warehouse_session(config=config, warehouse=warehouse) as (settings, con):
+        path, size, summary = make_steering_map(
+            con, out, settings=settings, period=period, include_out_of_area=include_out_of_area, area=area
+        )
     console.print(f"wrote {path} ({size / 1e6:.1f} MB): {summary}", highlight=False)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ctxrisk.cli.common import ConfigOpt, WarehouseOpt, console, fail, warehouse_session
 from ctxrisk.maps import indicators as ind
 from ctxrisk.pipelines.errors import CtxriskError, ValidationError
 
@@ -152,30 +153,19 @@ def register(app: typer.Typer) -> None:
         ] = None,
         since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD (with --until).")] = None,
         until: Annotated[str | None, typer.Option("--until", help="Last day, YYYY-MM-DD, included.")] = None,
-        warehouse: Annotated[
-            Path | None, typer.Option("--warehouse", help="DuckDB file (default from settings or $CTXRISK_WAREHOUSE).")
-        ] = None,
-        config: Annotated[
-            Path | None, typer.Option("--config", help="Settings TOML file (default ./ctxrisk.toml).")
-        ] = None,
+        warehouse: WarehouseOpt = None,
+        config: ConfigOpt = None,
     ) -> None:
         """Write the steering-group outcome report: this period against the previous one, small numbers suppressed."""
-        from ctxrisk.cli.common import console, fail, settings_from
-        from ctxrisk.pipelines.warehouse import connect
-
         try:
             if fmt not in FORMATS:
                 msg = f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}"
                 raise ValidationError(msg)
             chosen = choose_period(period, since, until)
-            settings = settings_from(config, warehouse)
-            con = connect(settings=settings, create=False)  # a mistyped path creates nothing and says so
-            try:
-                path, used = write_report(con, out, settings=settings, period=chosen, fmt=fmt)
-            finally:
-                con.close()
         except CtxriskError as exc:
             raise fail(exc) from exc
+        with warehouse_session(config=config, warehouse=warehouse) as (settings, con):  # a mistyped path: refused
+            path, used = write_report(con, out, settings=settings, period=chosen, fmt=fmt)
         console.print(
             f"wrote {path}: outcome report for {used.long_label}, compared with {used.previous().long_label}",
             highlight=False,

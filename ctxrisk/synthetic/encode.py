@@ -95,100 +95,44 @@ class _Encoder:
         }
 
 
+def _located(prefix: str = "") -> list[tuple[str, pa.DataType]]:
+    """The four columns of one place: WGS84 ``latitude``/``longitude`` and BNG ``easting``/``northing``."""
+    return [
+        (f"{prefix}latitude", pa.float64()),
+        (f"{prefix}longitude", pa.float64()),
+        (f"{prefix}easting", pa.int64()),
+        (f"{prefix}northing", pa.int64()),
+    ]
+
+
+def _schema(*columns: str | tuple[str, pa.DataType]) -> pa.Schema:
+    """A file's schema from its columns in order: a bare name is a string column, else ``(name, type)``."""
+    return pa.schema([(c, pa.string()) if isinstance(c, str) else c for c in columns])
+
+
+#: The grading of a piece of intelligence: source, intelligence and handling codes.
+_GRADING = ("source_evaluation", "intelligence_evaluation", "handling")
+
 SCHEMAS: dict[str, pa.Schema] = {
-    "incidents": pa.schema(
-        [
-            ("incident_id", pa.string()),
-            ("occurred_at", pa.string()),
-            ("latitude", pa.float64()),
-            ("longitude", pa.float64()),
-            ("easting", pa.int64()),
-            ("northing", pa.int64()),
-            ("category", pa.string()),
-            ("theme", pa.string()),
-            ("location_type", pa.string()),
-            ("source", pa.string()),
-        ]
+    "incidents": _schema("incident_id", "occurred_at", *_located(), "category", "theme", "location_type", "source"),
+    "persons": _schema("person_id", "birth_year_month", "sex", ("looked_after", pa.bool_())),
+    "involvements": _schema("person_id", "event_id", "event_type", "role"),
+    "missing": _schema(
+        "episode_id",
+        "person_id",
+        "started_at",
+        "ended_at",
+        "missing_type",
+        *_located("from_"),
+        *_located("found_"),
+        "found_with",
+        "rhi_offered_at",
+        "rhi_completed_at",
     ),
-    "persons": pa.schema(
-        [
-            ("person_id", pa.string()),
-            ("birth_year_month", pa.string()),
-            ("sex", pa.string()),
-            ("looked_after", pa.bool_()),
-        ]
-    ),
-    "involvements": pa.schema(
-        [
-            ("person_id", pa.string()),
-            ("event_id", pa.string()),
-            ("event_type", pa.string()),
-            ("role", pa.string()),
-        ]
-    ),
-    "missing": pa.schema(
-        [
-            ("episode_id", pa.string()),
-            ("person_id", pa.string()),
-            ("started_at", pa.string()),
-            ("ended_at", pa.string()),
-            ("missing_type", pa.string()),
-            ("from_latitude", pa.float64()),
-            ("from_longitude", pa.float64()),
-            ("from_easting", pa.int64()),
-            ("from_northing", pa.int64()),
-            ("found_latitude", pa.float64()),
-            ("found_longitude", pa.float64()),
-            ("found_easting", pa.int64()),
-            ("found_northing", pa.int64()),
-            ("found_with", pa.string()),
-            ("rhi_offered_at", pa.string()),
-            ("rhi_completed_at", pa.string()),
-        ]
-    ),
-    "associations": pa.schema(
-        [
-            ("person_a", pa.string()),
-            ("person_b", pa.string()),
-            ("relation", pa.string()),
-            ("observed_at", pa.string()),
-            ("source_evaluation", pa.string()),
-            ("intelligence_evaluation", pa.string()),
-            ("handling", pa.string()),
-        ]
-    ),
-    "intelligence": pa.schema(
-        [
-            ("intel_id", pa.string()),
-            ("reported_at", pa.string()),
-            ("latitude", pa.float64()),
-            ("longitude", pa.float64()),
-            ("easting", pa.int64()),
-            ("northing", pa.int64()),
-            ("category", pa.string()),
-            ("theme", pa.string()),
-            ("source_evaluation", pa.string()),
-            ("intelligence_evaluation", pa.string()),
-            ("handling", pa.string()),
-            ("persons", pa.string()),
-        ]
-    ),
-    "screenings": pa.schema(
-        [
-            ("person_id", pa.string()),
-            ("screened_at", pa.string()),
-            ("tool", pa.string()),
-            ("risk_level", pa.string()),
-        ]
-    ),
-    "referrals": pa.schema(
-        [
-            ("person_id", pa.string()),
-            ("referred_at", pa.string()),
-            ("type", pa.string()),
-            ("outcome", pa.string()),
-        ]
-    ),
+    "associations": _schema("person_a", "person_b", "relation", "observed_at", *_GRADING),
+    "intelligence": _schema("intel_id", "reported_at", *_located(), "category", "theme", *_GRADING, "persons"),
+    "screenings": _schema("person_id", "screened_at", "tool", "risk_level"),
+    "referrals": _schema("person_id", "referred_at", "type", "outcome"),
 }
 
 

@@ -263,90 +263,122 @@ def _write_associations(plan: _Plan, seed: int, enc: _Encoder, out: _Writer) -> 
 def _write_screenings_referrals(plan: _Plan, seed: int, enc: _Encoder, out: _Writer, ref_out: _Writer) -> None:
     """Pre-screens then full screens (higher risk for networked children) and the referrals that follow."""
     networked = plan.networked_children
+    net_theme = _network_themes(plan)
+    peers = np.array(sorted({c for g in plan.groups for c in g} - set(networked.tolist())), dtype=np.int64)
+    for chunk, lo in enumerate(range(plan.n_adults_of_concern, plan.child_hi, CHUNK_ROWS)):
+        rng = _rng(seed, 50, chunk)
+        idx = np.arange(lo, min(lo + CHUNK_ROWS, plan.child_hi))
+        is_net = np.isin(idx, networked)
+        screened, t0, concern = _write_screenings(plan, enc, out, rng, idx, is_net=is_net, is_peer=np.isin(idx, peers))
+        chunk_state = {"is_net": is_net, "screened": screened, "t0": t0, "concern": concern}
+        _write_referrals(plan, enc, ref_out, rng, idx, **chunk_state, net_theme=net_theme)
+    log.info("wrote %s screenings and %s referrals", f"{out.rows:,}", f"{ref_out.rows:,}")
+
+
+def _network_themes(plan: _Plan) -> dict[int, set[str]]:
+    """The themes of each networked child's network site, by child."""
     net_theme = {}
     for net in plan.networks:
         themes = set(plan.sites[net.site].themes)
         for kids in net.links.values():
             for c in kids:
                 net_theme[c] = themes
-    peers = np.array(sorted({c for g in plan.groups for c in g} - set(networked.tolist())), dtype=np.int64)
-    for chunk, lo in enumerate(range(plan.n_adults_of_concern, plan.child_hi, CHUNK_ROWS)):
-        rng = _rng(seed, 50, chunk)
-        idx = np.arange(lo, min(lo + CHUNK_ROWS, plan.child_hi))
-        n = len(idx)
-        is_net = np.isin(idx, networked)
-        is_peer = np.isin(idx, peers)
-        screened = is_net | (is_peer & (rng.random(n) < 0.5)) | (rng.random(n) < 0.25)
-        t0 = rng.integers(30, 520, n) * 1440 + rng.integers(8 * 60, 18 * 60, n)
-        pre_risk = np.where(
-            is_net,
-            rng.choice(3, size=n, p=[0, 0.4, 0.6]),
-            np.where(is_peer, rng.choice(3, size=n, p=[0.5, 0.45, 0.05]), rng.choice(3, size=n, p=[0.65, 0.28, 0.07])),
-        )
-        full = screened & np.where(is_net, rng.random(n) < 0.85, (pre_risk >= 1) & (rng.random(n) < 0.5))
-        t1 = t0 + rng.integers(7, 60, n) * 1440 + rng.integers(-120, 120, n)
-        full_risk = np.where(
-            is_net, rng.choice(3, size=n, p=[0.05, 0.35, 0.6]), rng.choice(3, size=n, p=[0.3, 0.5, 0.2])
-        )
-        again = full & is_net & (rng.random(n) < 0.3)
-        t2 = t1 + rng.integers(60, 120, n) * 1440
-        full_risk2 = rng.choice(3, size=n, p=[0.1, 0.4, 0.5])
-        parts = [(screened, t0, 0, pre_risk), (full, t1, 1, full_risk), (again, t2, 1, full_risk2)]
-        who = np.concatenate([idx[s] for s, *_ in parts])
-        when = np.concatenate([t[s] for s, t, *_ in parts])
-        tool = np.concatenate([np.full(int(s.sum()), k) for s, _, k, _ in parts])
-        risk = np.concatenate([r[s] for s, _, _, r in parts])
-        order = np.lexsort((plan.person_number[who], when))  # by time, as an export would be
-        out.write(
-            {
-                "person_id": enc.persons(who[order]),
-                "screened_at": enc.times(when[order]),
-                "tool": enc.codes(("pre_screen", "full"), tool[order]),
-                "risk_level": enc.codes(RISK_LEVELS, risk[order]),
-            }
-        )
+    return net_theme
 
-        concern = screened & (np.maximum(pre_risk, np.where(full, full_risk, 0)) >= 1)
-        exploit = np.array(
-            [
-                bool(net_theme.get(int(i), set()) & {"cce", "county_lines", "modern_slavery", "cse"})
-                for i in idx[is_net]
-            ],
-            dtype=bool,
-        )
-        nrm = np.zeros(n, bool)
-        nrm[np.flatnonzero(is_net)] = exploit & (rng.random(int(is_net.sum())) < 0.45)
-        refs = [
-            (is_net & (rng.random(n) < 0.8), 1),
-            (nrm, 0),
-            (
-                (is_net & (rng.random(n) < 0.15))
-                | (~is_net & concern & (rng.random(n) < 0.35))
-                | (~screened & (rng.random(n) < 0.02)),
-                3,
-            ),
-            (~is_net & concern & (rng.random(n) < 0.2), 1),
-            (rng.random(n) < 0.01, 2),
-            (~is_net & concern & (rng.random(n) < 0.10), 4),
-        ]
-        who, when, kind = [], [], []
-        for sel, k in refs:
-            who.append(idx[sel])
-            when.append(t0[sel] + rng.integers(3, 45, int(sel.sum())) * 1440 + rng.integers(0, 480, int(sel.sum())))
-            kind.append(np.full(int(sel.sum()), k))
-        who, when, kind = np.concatenate(who), np.concatenate(when), np.concatenate(kind)
-        _, keep = np.unique(np.stack([who, when, kind]), axis=1, return_index=True)
-        who, when, kind = who[keep], when[keep], kind[keep]
-        n_out = np.diff(_OUTCOME_START)[kind]
-        outcome = _OUTCOME_START[kind] + np.floor(rng.random(len(kind)) * n_out).astype(int)
-        outcome = np.where((rng.random(len(kind)) < 0.1) | (when > PERIOD_MINUTES - 30 * 1440), -1, outcome)
-        order = np.lexsort((plan.person_number[who], when))  # by time, as an export would be
-        ref_out.write(
-            {
-                "person_id": enc.persons(who[order]),
-                "referred_at": enc.times(when[order]),
-                "type": enc.codes(REFERRAL_TYPES, kind[order]),
-                "outcome": enc.codes(_OUTCOME_LIST, outcome[order]),
-            }
-        )
-    log.info("wrote %s screenings and %s referrals", f"{out.rows:,}", f"{ref_out.rows:,}")
+
+def _write_screenings(
+    plan: _Plan,
+    enc: _Encoder,
+    out: _Writer,
+    rng: np.random.Generator,
+    idx: np.ndarray,
+    *,
+    is_net: np.ndarray,
+    is_peer: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Write the screenings of the children ``idx``; return who was screened, when first, and who gave concern."""
+    n = len(idx)
+    screened = is_net | (is_peer & (rng.random(n) < 0.5)) | (rng.random(n) < 0.25)
+    t0 = rng.integers(30, 520, n) * 1440 + rng.integers(8 * 60, 18 * 60, n)
+    pre_risk = np.where(
+        is_net,
+        rng.choice(3, size=n, p=[0, 0.4, 0.6]),
+        np.where(is_peer, rng.choice(3, size=n, p=[0.5, 0.45, 0.05]), rng.choice(3, size=n, p=[0.65, 0.28, 0.07])),
+    )
+    full = screened & np.where(is_net, rng.random(n) < 0.85, (pre_risk >= 1) & (rng.random(n) < 0.5))
+    t1 = t0 + rng.integers(7, 60, n) * 1440 + rng.integers(-120, 120, n)
+    full_risk = np.where(is_net, rng.choice(3, size=n, p=[0.05, 0.35, 0.6]), rng.choice(3, size=n, p=[0.3, 0.5, 0.2]))
+    again = full & is_net & (rng.random(n) < 0.3)
+    t2 = t1 + rng.integers(60, 120, n) * 1440
+    full_risk2 = rng.choice(3, size=n, p=[0.1, 0.4, 0.5])
+    parts = [(screened, t0, 0, pre_risk), (full, t1, 1, full_risk), (again, t2, 1, full_risk2)]
+    who = np.concatenate([idx[s] for s, *_ in parts])
+    when = np.concatenate([t[s] for s, t, *_ in parts])
+    tool = np.concatenate([np.full(int(s.sum()), k) for s, _, k, _ in parts])
+    risk = np.concatenate([r[s] for s, _, _, r in parts])
+    order = np.lexsort((plan.person_number[who], when))  # by time, as an export would be
+    out.write(
+        {
+            "person_id": enc.persons(who[order]),
+            "screened_at": enc.times(when[order]),
+            "tool": enc.codes(("pre_screen", "full"), tool[order]),
+            "risk_level": enc.codes(RISK_LEVELS, risk[order]),
+        }
+    )
+    return screened, t0, screened & (np.maximum(pre_risk, np.where(full, full_risk, 0)) >= 1)
+
+
+def _write_referrals(
+    plan: _Plan,
+    enc: _Encoder,
+    ref_out: _Writer,
+    rng: np.random.Generator,
+    idx: np.ndarray,
+    *,
+    is_net: np.ndarray,
+    screened: np.ndarray,
+    t0: np.ndarray,
+    concern: np.ndarray,
+    net_theme: dict[int, set[str]],
+) -> None:
+    """Write the referrals of the children ``idx`` (NRM for exploited networked children, MACE, early help ...)."""
+    n = len(idx)
+    exploit = np.array(
+        [bool(net_theme.get(int(i), set()) & {"cce", "county_lines", "modern_slavery", "cse"}) for i in idx[is_net]],
+        dtype=bool,
+    )
+    nrm = np.zeros(n, bool)
+    nrm[np.flatnonzero(is_net)] = exploit & (rng.random(int(is_net.sum())) < 0.45)
+    refs = [
+        (is_net & (rng.random(n) < 0.8), 1),
+        (nrm, 0),
+        (
+            (is_net & (rng.random(n) < 0.15))
+            | (~is_net & concern & (rng.random(n) < 0.35))
+            | (~screened & (rng.random(n) < 0.02)),
+            3,
+        ),
+        (~is_net & concern & (rng.random(n) < 0.2), 1),
+        (rng.random(n) < 0.01, 2),
+        (~is_net & concern & (rng.random(n) < 0.10), 4),
+    ]
+    who, when, kind = [], [], []
+    for sel, k in refs:
+        who.append(idx[sel])
+        when.append(t0[sel] + rng.integers(3, 45, int(sel.sum())) * 1440 + rng.integers(0, 480, int(sel.sum())))
+        kind.append(np.full(int(sel.sum()), k))
+    who, when, kind = np.concatenate(who), np.concatenate(when), np.concatenate(kind)
+    _, keep = np.unique(np.stack([who, when, kind]), axis=1, return_index=True)
+    who, when, kind = who[keep], when[keep], kind[keep]
+    n_out = np.diff(_OUTCOME_START)[kind]
+    outcome = _OUTCOME_START[kind] + np.floor(rng.random(len(kind)) * n_out).astype(int)
+    outcome = np.where((rng.random(len(kind)) < 0.1) | (when > PERIOD_MINUTES - 30 * 1440), -1, outcome)
+    order = np.lexsort((plan.person_number[who], when))  # by time, as an export would be
+    ref_out.write(
+        {
+            "person_id": enc.persons(who[order]),
+            "referred_at": enc.times(when[order]),
+            "type": enc.codes(REFERRAL_TYPES, kind[order]),
+            "outcome": enc.codes(_OUTCOME_LIST, outcome[order]),
+        }
+    )
