@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ctxrisk.cli.common import console, err_console, fail, with_options
+from ctxrisk.cli.common import console, err_console, fail, settings_from, with_options
 from ctxrisk.pipelines.errors import CtxriskError, ValidationError
 from ctxrisk.pipelines.spreadsheet import write_csv
 
@@ -165,10 +165,9 @@ def graph_command(name: str, *, output: bool = True) -> Callable[[Callable[..., 
                 msg = f"--format must be one of {list(FORMATS)}, got {options['fmt']!r}"
                 raise typer.BadParameter(msg)
             try:
-                from ctxrisk.pipelines.settings import load_settings
                 from ctxrisk.pipelines.warehouse import connect
 
-                settings = load_settings(options.pop("config"), warehouse=options.pop("warehouse"))
+                settings = settings_from(options.pop("config"), options.pop("warehouse"))  # else `ctxrisk --config`
                 con = connect(settings.paths.warehouse, settings=settings, create=False)
                 try:
                     fn(GraphRun(settings, con, **options), **kwargs)

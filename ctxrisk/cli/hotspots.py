@@ -40,7 +40,7 @@ UnitOpt = Annotated[
     str | None,
     typer.Option(
         "--unit",
-        help="auto (default [hotspots] unit: H3 resolution chosen from the spacing of the events), h3[:RES], a "
+        help="auto (default \\[hotspots] unit: H3 resolution chosen from the spacing of the events), h3[:RES], a "
         "loaded boundary level (lsoa11, lsoa21, ward, msoa, lad), or points.",
     ),
 ]
@@ -55,7 +55,7 @@ BaselineOpt = Annotated[
     typer.Option(
         "--baseline",
         help="none (default), all-incidents (a theme against every incident: case-control) or population "
-        "(LSOA units, [hotspots] population_csv).",
+        "(LSOA units, \\[hotspots] population_csv).",
     ),
 ]
 StudyAreaOpt = Annotated[
@@ -93,7 +93,7 @@ OutOfAreaOpt = Annotated[
 WeightsOpt = Annotated[
     str | None, typer.Option("--weights", help="kring (H3 default), contiguity (polygon default) or distance.")
 ]
-KOpt = Annotated[int | None, typer.Option("--k", help="H3 ring size (default [hotspots] k_ring = 2).")]
+KOpt = Annotated[int | None, typer.Option("--k", help="H3 ring size (default \\[hotspots] k_ring = 2).")]
 DistanceOpt = Annotated[
     float | None, typer.Option("--distance-m", help="Distance band in metres for --weights distance.")
 ]

@@ -73,7 +73,7 @@ def empty_sentence(result) -> str:
     level = f" at FDR q < {alpha:g}" if alpha is not None else ""
     return (
         f"No location of concern: no unit is a Gi* hot spot{level}, and no place has enough repeat "
-        "found-at episodes or graded intelligence to be listed ([locations] min_repeat_found, "
+        "found-at episodes or graded intelligence to be listed (\\[locations] min_repeat_found, "
         "min_graded_intelligence)."
     )
 
@@ -84,7 +84,7 @@ def locations(
     top: Annotated[
         int | None,
         typer.Option(
-            "--top", help="How many places to show (default [locations] top); every candidate goes to the mart."
+            "--top", help="How many places to show (default \\[locations] top); every candidate goes to the mart."
         ),
     ] = None,
     rank_by: Annotated[

@@ -9,7 +9,7 @@ from ctxrisk.cli.hotspots import say
 from ctxrisk.cli.missing import LIST_OPTIONS, ListOptions, with_age_text
 
 app = typer.Typer(
-    help="The MACE list: children meeting any [mace] indicator, with the evidence (OFFICIAL-SENSITIVE, never in "
+    help="The MACE list: children meeting any \\[mace] indicator, with the evidence (OFFICIAL-SENSITIVE, never in "
     "the steering edition), and `mace places` for MACE 2. See docs/missing.md.",
     add_completion=False,
 )

@@ -219,3 +219,17 @@ def test_every_command_writes_its_declared_mart(warehouse):
     first = con.execute("select first_seen from marts.graph_connect order by first_seen limit 1").fetchone()[0]
     assert first.isoformat().startswith("2024-01-10T12:00:00")
     con.close()
+
+
+def test_the_top_level_config_option_reaches_the_graph_commands(warehouse, tmp_path, monkeypatch):
+    from ctxrisk.cli.common import State
+    from ctxrisk.cli.main import app as main_app
+
+    monkeypatch.setattr(State, "config", None)  # restored afterwards: the option must not outlive the test
+
+    config = tmp_path / "elsewhere.toml"
+    config.write_text(f'[paths]\nwarehouse = "{warehouse.as_posix()}"\n', encoding="utf-8")
+    # run from a folder with no ctxrisk.toml: only `ctxrisk --config` names the warehouse
+    result = runner.invoke(main_app, ["--config", str(config), "graph", "adults-of-concern", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [r["person_id"] for r in json.loads(result.stdout)] == ["a1"]
