@@ -203,12 +203,17 @@ def _location_popup(
     return html, " ".join(lines)
 
 
+#: How far the packaged district outlines may stray from the true ones: ONS "BUC" outlines, generalised to 500 m.
+LAD_TOLERANCE_M = 500.0
+
+
 def analysed_area(
     latitude: Sequence[float],
     longitude: Sequence[float],
     *,
     weights: Sequence[float] | None = None,
     min_share: float = 0.1,
+    margin_m: float = LAD_TOLERANCE_M,
 ) -> gpd.GeoDataFrame:
     """The local authority districts analysed: those holding a share of the events (or places) analysed.
 
@@ -223,6 +228,12 @@ def analysed_area(
     min_share : float
         A district is analysed when it holds at least this share of the weight (the district holding most
         is always analysed).
+    margin_m : float
+        A district other than the one holding most weight counts only the points at least this far inside
+        its outline towards ``min_share`` (of all the weight). The packaged outlines are generalised to
+        500 m, so a point nearer an outline than that may lie in the neighbouring district: of the real City
+        of London street crimes (2023-05 to 2024-12), 17% fell in the generalised Tower Hamlets, which was
+        then drawn as analysed; 2% lie deeper in it.
 
     Returns
     -------
@@ -237,9 +248,23 @@ def analysed_area(
     if not inside.any():
         return every.iloc[0:0]
     totals = weight[inside].groupby(codes[inside]).sum().sort_values(ascending=False)
-    shares = totals / totals.sum()
-    chosen = [c for c, share in shares.items() if share >= min_share] or [shares.index[0]]
+    deep = inside & _deeper_than(codes, latitude, longitude, margin_m)
+    shares = weight[deep].groupby(codes[deep]).sum() / totals.sum()
+    chosen = [totals.index[0]] + [c for c, share in shares.items() if share >= min_share and c != totals.index[0]]
     return every[every["code"].isin(chosen)].reset_index(drop=True)
+
+
+def _deeper_than(codes: pd.Series, latitude: Sequence[float], longitude: Sequence[float], margin_m: float) -> pd.Series:
+    """Whether each point lies at least ``margin_m`` inside the outline of its district (``codes``)."""
+    if margin_m <= 0:
+        return pd.Series(True, index=codes.index)
+    outlines = lad.local_authorities().set_index("code").geometry.to_crs(27700).boundary
+    points = gpd.GeoSeries(gpd.points_from_xy(longitude, latitude), crs=4326).to_crs(27700)
+    known = codes.notna().to_numpy()
+    depth = np.zeros(len(codes))
+    edges = outlines.reindex(codes[known].astype(str).to_numpy()).to_numpy()
+    depth[known] = shapely.distance(np.asarray(points.values, dtype=object)[known], edges)
+    return pd.Series(depth >= margin_m, index=codes.index)
 
 
 def districts_around(analysed: gpd.GeoDataFrame, *, margin: float = 0.2) -> gpd.GeoDataFrame:
@@ -438,7 +463,8 @@ def build_steering_map(
     if period_hotspots is not None:
         state.generated += [label for label, *_rest in hot_parts]
     add_emerging(state, emerging, lambda frame: _split_by_theme(frame, order))
-    names_from = pd.concat([boundaries[["name", "geometry"]], analysed[["name", "geometry"]]], ignore_index=True)
+    named = boundaries[boundaries["level"].astype(str) != "study area"]  # "Area analysed (...)" names no place
+    names_from = pd.concat([named[["name", "geometry"]], analysed[["name", "geometry"]]], ignore_index=True)
     locs = locs.assign(
         _name=place_names(locs[name_col].tolist(), locs["latitude"], locs["longitude"], areas=names_from)
     )

@@ -435,7 +435,8 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> dict[Any, 
     maps the frame's index to popup HTML (a :class:`ctxrisk.maps.steering._SharedPopups`). Returns each
     place's badge by the frame's index.
     """
-    themes_by_place = {idx: themes_of(value) or ["other"] for idx, value in locs["themes"].items()}
+    # a place with no theme shown (none with 5 or more events there) gets no dot: never a theme it was not given
+    themes_by_place = {idx: themes_of(value) for idx, value in locs["themes"].items()}
     present = state.order(list(dict.fromkeys(t for ts in themes_by_place.values() for t in ts)))
     themed_layers = state.order(sorted({t for _l, t in state.themed} | set(state.filter_themes)))
     known = list(dict.fromkeys(present + themed_layers))

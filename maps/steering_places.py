@@ -115,7 +115,7 @@ def place_badge(rank: int, name: str, themes: Sequence[str], labels: dict[str, s
         f'<span class="ctxrisk-dot" style="background:{colours[t]}" title="{html_lib.escape(labels[t])}"></span>'
         for t in themes
     )
-    spoken = f"Place {rank}: {name}. Themes: {', '.join(labels[t] for t in themes) or 'none recorded'}."
+    spoken = f"Place {rank}: {name}. Themes: {', '.join(labels[t] for t in themes) or 'none with 5 or more events'}."
     return (
         f'<div class="ctxrisk-rank" aria-hidden="true">{rank}</div><div class="ctxrisk-dots" aria-hidden="true">'
         f'{dots}</div><span class="ctxrisk-sr">{html_lib.escape(spoken)}</span>'
@@ -173,8 +173,10 @@ class ThemeFilter(MacroElement):
             }
             function update() {
                 var on = ticked();
+                var all = themes.every(function (t) { return on[t[0]]; });
                 places.forEach(function (p) {
-                    var show = p[1].some(function (t) { return on[t]; });
+                    // a place with no theme shown is kept while every theme is ticked
+                    var show = p[1].length ? p[1].some(function (t) { return on[t]; }) : all;
                     var el = p[0].getElement();
                     if (el) { el.style.display = show ? "" : "none"; }
                     p[0].options.ctxriskHidden = !show;

@@ -260,8 +260,19 @@ def test_steering_layer_control_and_badges(steering_page):
     assert sorted(badges) == [
         ["1", 2, "Place 1: Leeds 111A. Themes: Child sexual exploitation, County lines."],
         ["2", 2, "Place 2: Leeds 111D. Themes: Child criminal exploitation, Missing children."],
-        ["3", 1, "Place 3: Leeds 111B. Themes: Other concerns."],
+        ["3", 0, "Place 3: Leeds 111B. Themes: none with 5 or more events."],
     ]
+    # a place with no theme shown carries no dot of a theme it was not given ("Other concerns" once), and
+    # stays while every theme is ticked, whatever layer is switched on
+    page.locator(".leaflet-control-layers-overlays label", has_text="Emerging hot spots").locator("input").check()
+    shown = "els => els.filter(e => e.style.display !== 'none').map(e => e.textContent[0]).sort()"
+    assert page.eval_on_selector_all(".ctxrisk-badge", shown) == ["1", "2", "3"]
+    box = page.locator(".ctxrisk-filter label", has_text="Missing children").locator("input")
+    box.uncheck()
+    assert page.eval_on_selector_all(".ctxrisk-badge", shown) == ["1", "2"]  # 3 has no ticked theme
+    box.check()
+    page.locator(".leaflet-control-layers-overlays label", has_text="Emerging hot spots").locator("input").uncheck()
+    assert page.eval_on_selector_all(".ctxrisk-badge", shown) == ["1", "2", "3"]
 
 
 @pytest.mark.browser
@@ -351,5 +362,22 @@ def test_analysed_districts_are_weighted_by_events():
 
     # the City of London's cells hold most events; three cells reaching into Tower Hamlets hold few
     lat, lon = [51.5155, 51.5140, 51.5190, 51.5200, 51.5210], [-0.0920, -0.0850, -0.0600, -0.0550, -0.0500]
-    assert analysed_area(lat, lon)["name"].tolist() == ["City of London", "Tower Hamlets"]  # by cells
+    assert "Tower Hamlets" in analysed_area(lat, lon)["name"].tolist()  # by cells, Tower Hamlets outnumbers
     assert analysed_area(lat, lon, weights=[60, 40, 1, 1, 1])["name"].tolist() == ["City of London"]
+
+
+def test_analysed_district_of_real_city_of_london_crimes_is_the_city_alone():
+    """police.uk City of London street crimes: the generalised Tower Hamlets outline must not count as analysed."""
+    import pandas as pd
+    from support import shared_data_path
+
+    from ctxrisk.maps.steering import analysed_area
+
+    folder = shared_data_path("police_uk", "street", "city-of-london-monthly")
+    frames = [pd.read_csv(p, usecols=["Latitude", "Longitude"]) for p in sorted(folder.glob("*-street.csv"))]
+    points = pd.concat(frames).dropna()
+    assert len(frames) == 20 and len(points) > 14_000
+    lat, lon = points["Latitude"].to_numpy(), points["Longitude"].to_numpy()
+    assert analysed_area(lat, lon)["name"].tolist() == ["City of London"]
+    # every point counted, as before: 17% of the crimes fall in the generalised Tower Hamlets
+    assert analysed_area(lat, lon, margin_m=0)["name"].tolist() == ["City of London", "Tower Hamlets"]
