@@ -7,6 +7,7 @@ import re
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import Point
@@ -381,3 +382,17 @@ def test_analysed_district_of_real_city_of_london_crimes_is_the_city_alone():
     assert analysed_area(lat, lon)["name"].tolist() == ["City of London"]
     # every point counted, as before: 17% of the crimes fall in the generalised Tower Hamlets
     assert analysed_area(lat, lon, margin_m=0)["name"].tolist() == ["City of London", "Tower Hamlets"]
+
+
+def test_a_place_is_never_named_after_the_study_area_outline():
+    """With no boundary loaded the base is the outline of the cells analysed; places take the district's name."""
+    study = gpd.GeoDataFrame(
+        {"code": ["study"], "name": ["Area analysed (19 H3 cells)"], "level": ["study area"]},
+        geometry=[shapely.box(-1.60, 53.75, -1.50, 53.85)],
+        crs=4326,
+    )
+    study["imd_decile"] = pd.array([None], dtype="Int64")
+    locs = F.locations().assign(name=lambda f: "H3 cell " + f["unit_id"])
+    html = _build(boundaries=study, locations=locs).get_root().render()
+    assert "Area analysed (19 H3 cells)" in html  # the outline is still drawn
+    assert "Place 1: Leeds (" in html and "Place 1: Area analysed" not in html
