@@ -44,7 +44,7 @@ from ctxrisk.maps.steering_layers import (
     full_precision,
 )
 from ctxrisk.maps.steering_periods import PeriodSlider, place_states
-from ctxrisk.maps.steering_places import place_names, themes_of, themes_shown
+from ctxrisk.maps.steering_places import LAD_TOLERANCE_M, naming_areas, place_names, themes_of, themes_shown
 from ctxrisk.maps.steering_profile import as_profile, day_part_counts, describe_profile, profile_svg
 from ctxrisk.maps.steering_themes import ThemeHotspots, add_theme_hotspots, check_theme_parts
 from ctxrisk.pipelines import lad
@@ -201,10 +201,6 @@ def _location_popup(
     name = html_lib.escape(str(row["_name"]))
     html = f"<div style='font:12px Arial,sans-serif;width:250px'><b>{name}</b>{body}{chart}</div>"
     return html, " ".join(lines)
-
-
-#: How far the packaged district outlines may stray from the true ones: ONS "BUC" outlines, generalised to 500 m.
-LAD_TOLERANCE_M = 500.0
 
 
 def analysed_area(
@@ -463,8 +459,7 @@ def build_steering_map(
     if period_hotspots is not None:
         state.generated += [label for label, *_rest in hot_parts]
     add_emerging(state, emerging, lambda frame: _split_by_theme(frame, order))
-    named = boundaries[boundaries["level"].astype(str) != "study area"]  # "Area analysed (...)" names no place
-    names_from = pd.concat([named[["name", "geometry"]], analysed[["name", "geometry"]]], ignore_index=True)
+    names_from = naming_areas(boundaries, analysed)  # never the study-area outline ("Area analysed (...)")
     locs = locs.assign(
         _name=place_names(locs[name_col].tolist(), locs["latitude"], locs["longitude"], areas=names_from)
     )

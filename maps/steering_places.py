@@ -16,7 +16,20 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-__all__ = ["THEME_COLOURS", "ThemeFilter", "place_names", "place_badge", "theme_colour"]
+from ctxrisk.pipelines import lad
+
+__all__ = [
+    "LAD_TOLERANCE_M",
+    "THEME_COLOURS",
+    "ThemeFilter",
+    "naming_areas",
+    "place_names",
+    "place_badge",
+    "theme_colour",
+]
+
+#: How far the packaged district outlines may stray from the true ones: ONS "BUC" outlines, generalised to 500 m.
+LAD_TOLERANCE_M = 500.0
 
 #: Theme colours of the badges' dots: the Okabe-Ito palette, told apart under colour-vision deficiency.
 THEME_COLOURS: dict[str, str] = {
@@ -42,6 +55,26 @@ def theme_colour(theme: str, known: Sequence[str] = ()) -> str:
     others = sorted(t for t in known if t not in THEME_COLOURS)
     index = others.index(theme) if theme in others else 0
     return _SPARE[index % len(_SPARE)]
+
+
+def naming_areas(boundaries: gpd.GeoDataFrame, analysed: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The areas that name places with no area name of their own (the map and the report use the same).
+
+    The loaded boundaries (the study-area outline names no place), the districts analysed grown by
+    :data:`LAD_TOLERANCE_M` (a place just outside a generalised outline is the analysed district's, as
+    its events are), and every other district of England. :func:`place_names` takes the smallest holding
+    a place.
+    """
+    named = boundaries[boundaries["level"].astype(str) != "study area"] if len(boundaries) else boundaries
+    parts = [named[["name", "geometry"]]] if len(named) else []
+    every = lad.local_authorities()
+    if len(analysed):
+        grown = analysed[["name", "geometry"]].to_crs(27700)
+        grown["geometry"] = grown.geometry.buffer(LAD_TOLERANCE_M)
+        parts.append(grown.to_crs(4326))
+        every = every[~every["code"].isin(analysed["code"])]
+    parts.append(every[["name", "geometry"]])
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
 
 
 def _containing_name(lat: float, lon: float, areas: gpd.GeoDataFrame | None) -> str | None:

@@ -165,3 +165,34 @@ def test_a_url_in_a_place_name_never_stops_the_report(stopped):
         con.execute("drop table marts.locations_of_concern")
     assert _row(html, "1")[0] == "See https://evil.example/t.png"
     assert 'src="https://evil' not in html and "url(https://evil" not in html
+
+
+def test_places_carry_the_steering_maps_names_and_themes(stopped):
+    """Map and report name a place alike, and name a theme only at 5 or more events there, as the map does."""
+    from ctxrisk.maps.steering_places import place_names as map_place_names
+
+    con, settings = stopped
+    con.execute(
+        "create or replace table marts.locations_of_concern as select * from (values "
+        "(1, '89195da49a3ffff', 'Crewe Central (89195da49a3ffff)', 'cse;county_lines', '{\"cse\": 6, "
+        "\"county_lines\": 4}', 9.1, 30, 6, 'increasing', 0.004, 53.1000, -2.4400), "
+        "(2, '89195da49b7ffff', 'Crewe Central (89195da49b7ffff)', 'cce;missing', '{\"cce\": 3, \"missing\": 2}', "
+        "7.5, 7, 2, 'no trend', 0.4, 53.0950, -2.4420), "
+        "(3, '89195da4933ffff', 'H3 cell 89195da4933ffff', 'missing;cse', '{\"cse\": 5, \"missing\": 9}', 5.0, 14, "
+        "3, 'no trend', 0.4, 53.2600, -2.1250)) "
+        "t(rank, unit_id, name, themes, counts_by_theme, score, count, distinct_children, trend, trend_p, latitude, "
+        "longitude)"
+    )
+    try:
+        html = build_report(con, period="2026Q3", settings=settings, generated_at=FIXED)
+    finally:
+        con.execute("drop table marts.locations_of_concern")
+    rows = [_row(html, str(rank)) for rank in (1, 2, 3)]
+    assert [r[0] for r in rows] == ["Crewe Central (north)", "Crewe Central (south)", "Cheshire East"]
+    assert [r[0] for r in rows] == map_place_names(
+        ["Crewe Central (89195da49a3ffff)", "Crewe Central (89195da49b7ffff)", "H3 cell 89195da4933ffff"],
+        [53.1000, 53.0950, 53.2600],
+        [-2.4400, -2.4420, -2.1250],
+    )[:2] + ["Cheshire East"]
+    # county lines (4 events), cce (3) and missing (2) are not named: the map hides them too
+    assert [r[1] for r in rows] == ["Child sexual exploitation", "", "Child sexual exploitation, Missing children"]
