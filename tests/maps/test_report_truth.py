@@ -196,3 +196,17 @@ def test_places_carry_the_steering_maps_names_and_themes(stopped):
     )[:2] + ["Cheshire East"]
     # county lines (4 events), cce (3) and missing (2) are not named: the map hides them too
     assert [r[1] for r in rows] == ["Child sexual exploitation", "", "Child sexual exploitation, Missing children"]
+
+
+def test_time_to_next_episode_reads_no_data_when_the_missing_feed_stops_before_the_period(stopped):
+    con, settings = stopped
+    con.execute("begin")
+    try:
+        con.execute("delete from raw.missing_episodes where started_at >= timestamptz '2026-06-01 00:00:00+01'")
+        html = build_report(con, period="2026Q3", settings=settings, generated_at=FIXED)
+    finally:
+        con.execute("rollback")
+    assert _row(html, "Missing and away episodes")[1] == "no data"
+    section = html.split("<h3>Time to the next episode</h3>", 1)[1]
+    assert section.startswith("<p>No data: the missing episode records held do not reach 2026Q3")
+    assert "No child returned" not in html  # a claim of none where nothing is known
