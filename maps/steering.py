@@ -176,8 +176,20 @@ def rank_reasons(row: pd.Series, parts: list[str], *, threshold: int, most: int 
     return named[:most]
 
 
+#: Said in every popup when no place has a timed event (police.uk dates crimes to the month): a fact of the
+#: records, not a count of one place.
+UNTIMED = "The records give no time of day (they are dated to the day or month), so busy times cannot be described."
+
+
+def _untimed(locs: pd.DataFrame, threshold: int) -> bool:
+    """Whether no place has a timed event while the places hold at least ``threshold`` untimed ones."""
+    if not {"profile_events", "profile_excluded"} <= set(locs.columns):
+        return False
+    return int(locs["profile_events"].sum()) == 0 and int(locs["profile_excluded"].sum()) >= threshold
+
+
 def _location_popup(
-    row: pd.Series, *, threshold: int, parts: list[str], n_ranked: int, order: Any = list
+    row: pd.Series, *, threshold: int, parts: list[str], n_ranked: int, order: Any = list, untimed: bool = False
 ) -> tuple[str, str]:
     """Return (popup html, the same text with the place name left out, for the language check)."""
     themes = order(themes_of(row["themes"]))
@@ -192,10 +204,12 @@ def _location_popup(
         f"Trend: {row['trend']}.",
     ]
     if "count" in row.index and bool(row.get("withheld", False)):
-        lines.append("Events in the period: withheld, so that a count under the threshold cannot be worked out.")
+        lines.append(
+            "Events (all periods analysed): withheld, so that a count under the threshold cannot be worked out."
+        )
     elif "count" in row.index:
-        lines.append(f"Events in the period: {suppress_counts([row['count']], threshold=threshold).iloc[0]}.")
-    lines.append(describe_profile(profile, threshold=threshold))
+        lines.append(f"Events (all periods analysed): {suppress_counts([row['count']], threshold=threshold).iloc[0]}.")
+    lines.append(UNTIMED if untimed else describe_profile(profile, threshold=threshold))
     body = "".join(f"<p style='margin:2px 0'>{html_lib.escape(line)}</p>" for line in lines)
     chart = profile_svg(profile, threshold=threshold) if (day_part_counts(profile) >= threshold).any() else ""
     name = html_lib.escape(str(row["_name"]))
@@ -470,9 +484,10 @@ def build_steering_map(
         ]
     popups = _SharedPopups(max_width=290)
     parts = [c for c in locs.columns if str(c).startswith("score_")]
+    untimed = _untimed(locs, threshold)
     for idx in locs.index:
         popup_html, popup_text = _location_popup(
-            locs.loc[idx], threshold=threshold, parts=parts, n_ranked=len(locs), order=order
+            locs.loc[idx], threshold=threshold, parts=parts, n_ranked=len(locs), order=order, untimed=untimed
         )
         state.generated.append(popup_text)
         popups.contents[str(idx)] = popup_html

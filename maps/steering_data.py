@@ -587,7 +587,8 @@ def _read_locations(con: duckdb.DuckDBPyConnection, *, top: int) -> pd.DataFrame
     )
     if "counts_by_theme" in frame.columns:
         out["counts_by_theme"] = frame["counts_by_theme"].astype(object).to_numpy()
-    for column in ("count", "distinct_children", "repeat_found_at", "intelligence_items", "searches_of_children"):
+    counted = "count distinct_children repeat_found_at intelligence_items searches_of_children profile_events"
+    for column in (*counted.split(), "profile_excluded"):
         if column in frame.columns:
             out[column] = frame[column].fillna(0).astype(int).to_numpy()
     return out

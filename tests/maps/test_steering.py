@@ -66,13 +66,16 @@ def test_describe_profile_names_day_parts_and_a_peak_hour_of_at_least_five():
 def test_describe_profile_says_too_few_below_threshold():
     arr = np.zeros((7, 24))
     arr[0, 3] = 4
-    assert describe_profile(arr) == "Too few timed events (<5) to describe when this place is busiest."
+    assert describe_profile(arr) == (
+        "Too few timed events (<5) in any part of the week to describe when this place is busiest."
+    )
     assert describe_profile(arr, threshold=3) == "Busiest on weekday nights (00:00-05:59); peak hour 03:00-03:59."
     # 20 events spread so that no block holds 5: nothing is said
     spread = np.zeros((7, 24))
     spread[0, [0, 6, 12, 18]] = 4
     spread[5, [0, 6, 12, 18]] = 2
-    assert describe_profile(spread).startswith("Too few timed events (<5)")
+    # 20 timed events: the sentence says no part of the week holds 5, not that there are fewer than 5 events
+    assert describe_profile(spread).startswith("Too few timed events (<5) in any part of the week")
 
 
 def test_profile_chart_is_eight_blocks_in_bands_with_small_blocks_withheld():
@@ -173,7 +176,7 @@ def test_hotspot_cells_are_merged_per_class_and_carry_no_count():
 def test_the_configured_threshold_reaches_every_places_count():
     def counts(threshold: int) -> list[str]:
         html = render_self_contained(_build(settings=F.settings(threshold=threshold)))
-        return re.findall(r"Events in the period: ([^.]*)\.", html)
+        return re.findall(r"Events \(all periods analysed\): ([^.]*)\.", html)
 
     assert counts(5) == ["40", "30", "&lt;5"]
     assert counts(50) == ["&lt;50", "&lt;50", "&lt;50"]
@@ -284,7 +287,7 @@ def test_steering_popup_describes_place_in_words(steering_page):
     popup.wait_for()
     text = popup.inner_text()
     assert "Ranked 3 of 3 places of concern." in text
-    assert "Events in the period: <5." in text
+    assert "Events (all periods analysed): <5." in text
     assert "Too few timed events (<5)" in text
     assert popup.locator("svg").count() == 0
     page.locator(".leaflet-popup-close-button").click()
@@ -396,3 +399,15 @@ def test_a_place_is_never_named_after_the_study_area_outline():
     html = _build(boundaries=study, locations=locs).get_root().render()
     assert "Area analysed (19 H3 cells)" in html  # the outline is still drawn
     assert "Place 1: Leeds (" in html and "Place 1: Area analysed" not in html
+
+
+def test_popups_say_the_records_give_no_time_of_day_when_no_place_has_one():
+    """police.uk dates crimes to the month: every popup says so, rather than "too few timed events (<5)"."""
+    locs = F.locations()
+    untimed = locs.assign(profile=[np.zeros((7, 24))] * 3, profile_events=0, profile_excluded=locs["count"])
+    html = render_self_contained(_build(locations=untimed))
+    assert html.count("The records give no time of day") == 3 and "Too few timed events" not in html
+    # one place with a timed event: each place is described by its own profile again
+    timed = untimed.assign(profile_events=[0, 0, 1])
+    html = render_self_contained(_build(locations=timed))
+    assert "The records give no time of day" not in html and html.count("Too few timed events (&lt;5)") == 3
