@@ -46,6 +46,7 @@ from ctxrisk.maps.steering_layers import (
 from ctxrisk.maps.steering_periods import PeriodSlider, place_states
 from ctxrisk.maps.steering_places import LAD_TOLERANCE_M, naming_areas, place_names, themes_of, themes_shown
 from ctxrisk.maps.steering_profile import as_profile, day_part_counts, describe_profile, profile_svg
+from ctxrisk.maps.steering_stack import StackedPlaces
 from ctxrisk.maps.steering_themes import ThemeHotspots, add_theme_hotspots, check_theme_parts
 from ctxrisk.pipelines import lad
 from ctxrisk.pipelines.errors import ValidationError
@@ -497,6 +498,8 @@ def build_steering_map(
         slider = _period_slider(hot_parts, hot_groups, locs, badges, place_counts, threshold, emerging=has_emerging)
         slider.add_to(fmap)
         state.generated += [str(st["text"]) for _m, states in slider.places for st in states] + [slider.note]
+    if badges:
+        StackedPlaces([(badges[i], int(locs.loc[i, "rank"]), str(locs.loc[i, "_name"])) for i in badges]).add_to(fmap)
     if theme_layers:
         pairs = zip(hot_groups, hot_parts, strict=True)
         overall = [[g] for g in hot_groups] if as_periods else [[g for g, p in pairs if p[3] is None]]

@@ -37,7 +37,14 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .ctxrisk-period-label { display: block; max-width: 200px; }
 .ctxrisk-period-note { max-width: 200px; margin: 4px 0 0; font-size: 11px; }
 .ctxrisk-compact .ctxrisk-period-note { display: none; }
-.ctxrisk-badge.ctxrisk-quiet { opacity: .45; }
+.ctxrisk-badge.ctxrisk-quiet > :not(.ctxrisk-more), .ctxrisk-badge.ctxrisk-quiet::after { opacity: .45; }
+.ctxrisk-badge.ctxrisk-stacked { display: none !important; }
+.ctxrisk-more { position: absolute; top: -7px; right: -12px; padding: 0 3px; border: 1px solid #0b0c0c;
+    border-radius: 7px; background: #fff; color: #0b0c0c; font: bold 11px/13px Arial, sans-serif; cursor: zoom-in; }
+.ctxrisk-sr-more { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+    white-space: nowrap; }
+.ctxrisk-badge::after { content: ""; position: absolute; left: 50%; top: 34px; height: 12px;
+    border-left: 2px solid #252525; margin-left: -1px; }
 .ctxrisk-filter legend { font-weight: bold; font-size: 13px; padding: 0; }
 .ctxrisk-filter-row { display: flex; align-items: center; gap: 4px; margin: 2px 0; cursor: pointer; }
 .ctxrisk-label { font: 11px/1.2 Arial, sans-serif; color: #222; text-align: center; white-space: nowrap;

@@ -319,6 +319,20 @@ def _cell_style(feature: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def drawing_order(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cells by confidence, least first, so that the 99% classes are drawn last, on top.
+
+    Each class's edge is drawn in its own colour, 5 px wide when zoomed out: drawn after the 99% class,
+    the 90% and 95% classes around it covered a 99% cluster of 0.015 km2 cells (h3:10) down to a speck at
+    the zoom that fits Cheshire East.
+    """
+    return (
+        cells.assign(_rank=cells["bin"].abs())
+        .sort_values(["_rank", "bin"], ascending=[True, False], kind="stable")
+        .drop(columns="_rank")
+    )
+
+
 def dissolve(frame: gpd.GeoDataFrame, column: str) -> tuple[list[Any], list[Any]]:
     """The cells of each distinct value of ``column`` merged into one outline (adjacent cells share edges).
 
@@ -351,7 +365,7 @@ def add_hotspots(
     """
     groups = []
     for label, part, first, theme in parts:
-        drawn = (part if show_not_significant else part[part["bin"] != 0]).sort_values("bin", ascending=False)
+        drawn = drawing_order(part if show_not_significant else part[part["bin"] != 0])
         bins, outlines = dissolve(drawn, "bin")
         shown = gpd.GeoDataFrame(
             {"label": [GI_BINS[b][0] for b in bins], "fill": [GI_BINS[b][1] for b in bins]},
@@ -456,7 +470,7 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> dict[Any, 
                 icon=folium.DivIcon(
                     html=place_badge(rank, name, ts, {t: state.theme_label(t) for t in ts}, colours),
                     icon_size=(width, 34),
-                    icon_anchor=(width // 2, 12),
+                    icon_anchor=(width // 2, 46),  # stands on a 12 px stem above its cell, so the cell shows
                     class_name="ctxrisk-badge",
                 ),
                 tooltip=f"{rank}. {esc(name)}",

@@ -155,22 +155,23 @@ def test_hotspot_cells_are_merged_per_class_and_carry_no_count():
     group = next(c for c in fmap._children.values() if getattr(c, "layer_name", None) == "Hot spots (Gi*)")
     (geojson,) = [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
     features = geojson.data["features"]
-    # the 11 significant cells fall in six classes: one outline each, hottest first, no count or z
+    # the 11 significant cells fall in six classes: one outline each, the 99% classes drawn last (on top:
+    # the 90% edges, 5 px when zoomed out, covered a 99% cluster otherwise), no count or z
     assert [f["properties"]["label"] for f in features] == [
-        "Hot spot, 99% confidence",
-        "Hot spot, 95% confidence",
         "Hot spot, 90% confidence",
         "Cold spot, 90% confidence",
+        "Hot spot, 95% confidence",
         "Cold spot, 95% confidence",
+        "Hot spot, 99% confidence",
         "Cold spot, 99% confidence",
     ]
     assert all(set(f["properties"]) == {"label", "fill"} for f in features)
     hot = F.hotspots()
-    merged = shapely.geometry.shape(features[0]["geometry"])
+    merged = shapely.geometry.shape(features[4]["geometry"])
     planted = shapely.union_all(hot.geometry[hot["bin"] == 3].to_numpy())
     assert merged.symmetric_difference(planted).area < 1e-3 * planted.area  # the three 99% cells, nothing else
     with_zero = _geojson_properties(_build(show_not_significant=True), "Hot spots (Gi*)")
-    assert [p["label"] for p in with_zero][3] == "Not significant" and len(with_zero) == 7
+    assert [p["label"] for p in with_zero][0] == "Not significant" and len(with_zero) == 7  # drawn first
 
 
 def test_the_configured_threshold_reaches_every_places_count():
@@ -411,3 +412,29 @@ def test_popups_say_the_records_give_no_time_of_day_when_no_place_has_one():
     timed = untimed.assign(profile_events=[0, 0, 1])
     html = render_self_contained(_build(locations=timed))
     assert "The records give no time of day" not in html and html.count("Too few timed events (&lt;5)") == 3
+
+
+@pytest.mark.browser
+def test_overlapping_badges_stack_under_the_first_with_a_count_of_places(steering_page):
+    """Zoomed out, the three places overlap: one badge shows "+2", names the others, and "+2" zooms in."""
+    page = steering_page.page
+    start = page.evaluate(
+        "() => { const m = Object.values(window).find(v => v instanceof L.Map); return m.getZoom(); }"
+    )
+    visible = (
+        "() => [...document.querySelectorAll('.ctxrisk-badge')].filter(e => getComputedStyle(e).display !== 'none')"
+        ".map(e => e.querySelector('.ctxrisk-rank').textContent + (e.querySelector('.ctxrisk-more') || "
+        "{textContent: ''}).textContent)"
+    )
+    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).setZoom(9, {animate: false})")
+    page.wait_for_timeout(100)
+    assert page.evaluate(visible) == ["1+2"]
+    spoken = page.eval_on_selector(".ctxrisk-badge:not(.ctxrisk-stacked) .ctxrisk-sr-more", "e => e.textContent")
+    assert spoken == " With 2 more places here: 2. Leeds 111D; 3. Leeds 111B. Zoom in to see each."
+    # a stacked badge is out of the keyboard order; the "+2" zooms in until the places part
+    assert page.eval_on_selector_all(".ctxrisk-stacked", "els => els.every(e => e.offsetParent === null)")
+    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).closePopup()")
+    page.locator(".ctxrisk-more").click()
+    page.wait_for_timeout(400)
+    assert sorted(page.evaluate(visible)) == ["1", "2", "3"]
+    page.evaluate(f"() => Object.values(window).find(v => v instanceof L.Map).setZoom({start}, {{animate: false}})")

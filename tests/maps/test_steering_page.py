@@ -275,7 +275,9 @@ def test_keyboard_reaches_controls_then_places_and_never_shapes(steering_page):
         seen.add(key)
         stops.append(kind)
     assert "path" not in stops
-    assert stops.count("badge") == 3
+    # every badge not stacked under another at this zoom (a stacked one is named by the badge it is under)
+    shown = page.locator(".ctxrisk-badge:not(.ctxrisk-stacked)").count()
+    assert shown >= 1 and stops.count("badge") == shown
     first_badge = stops.index("badge")
     assert "control" in stops[:first_badge]
     assert page.locator("path.leaflet-interactive:not([tabindex='-1'])").count() == 0
