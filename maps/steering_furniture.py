@@ -106,10 +106,13 @@ def add_heading(
     Returns the heading text (for the page's ``<title>``).
     """
     heading = f"{title}: {area}" if area else title
-    heading += f", {shown}" if shown else ""
+    h1 = html_lib.escape(heading)
+    if shown:  # the period slider rewrites the period shown (class ctxrisk-shown), so a print names it
+        h1 += f', <span class="ctxrisk-shown">{html_lib.escape(shown)}</span>'
+        heading += f", {shown}"
     about = "".join(f"<p>{html_lib.escape(line)}</p>" for line in notes)
     html = (
-        f'<header class="ctxrisk-header"><h1>{html_lib.escape(heading)}</h1>'
+        f'<header class="ctxrisk-header"><h1>{h1}</h1>'
         f"<p>{html_lib.escape(period)} Generated {generated.day} {generated:%B %Y}.</p>"
         + (f'<details class="ctxrisk-info"><summary>About this map</summary>{about}</details>' if about else "")
         + "</header>"

@@ -142,6 +142,14 @@ class PeriodSlider(MacroElement):
                 slider.value = i;
                 slider.setAttribute("aria-valuetext", periods[i][1]);
                 output.textContent = periods[i][1];
+                // the heading, the page title and the map's label name the period shown (and so does a print)
+                document.querySelectorAll(".ctxrisk-shown").forEach(function (e) {
+                    if (!e.dataset.first) { e.dataset.first = e.textContent; }
+                    var box = map.getContainer(), was = e.textContent, now = periods[i][1];
+                    document.title = document.title.split(was).join(now);
+                    box.setAttribute("aria-label", (box.getAttribute("aria-label") || "").split(was).join(now));
+                    e.textContent = now;
+                });
                 places.forEach(function (p) {
                     var el = p[0].getElement();
                     if (!el) { return; }

@@ -121,7 +121,10 @@ def test_heading_names_area_period_and_date_with_attribution():
     html = _page()
     assert "<title>Contextual safeguarding: places of concern: Leeds, 2024-01-01 to 2024-12-31</title>" in html
     assert '<html lang="en-GB">' in html
-    assert "<h1>Contextual safeguarding: places of concern: Leeds, 2024-01-01 to 2024-12-31</h1>" in html
+    assert (
+        "<h1>Contextual safeguarding: places of concern: Leeds, "
+        '<span class="ctxrisk-shown">2024-01-01 to 2024-12-31</span></h1>'
+    ) in html
     assert "Period: 2024-01-01 to 2024-12-31. Generated 5 December 2026." in html
     assert "Source: Office for National Statistics licensed under the Open Government Licence v3.0" in html
     assert "Contains OS data" in html and "Crown copyright and database right" in html
@@ -366,9 +369,13 @@ def test_period_slider_switches_hot_spots_and_marks_places(tmp_path):
     assert (quiet, checked) == (0, "Hot spots: 2026 Q2") and cells == 3
     assert all(s.endswith("A hot spot in 2026 Q2.") for s in spoken)
     assert page.inner_text(".ctxrisk-period-label") == "2026 Q2"
+    # the heading and the page title name the period shown, so a printed map says which quarter it is
+    assert page.inner_text("h1").endswith(", 2026 Q2") and page.title().endswith(", 2026 Q2")
+    assert "2026 Q3" not in page.inner_text("h1") + page.title()
     # the layer control's buttons drive the slider too
     page.locator(".leaflet-control-layers-base label", has_text="2026 Q3").locator("input").check()
     assert page.eval_on_selector("#ctxrisk-period-slider", "e => e.value") == "0"
+    assert page.inner_text("h1").endswith(", 2026 Q3") and page.title().endswith(", 2026 Q3")
     assert axe_violations(page) == []
 
 
