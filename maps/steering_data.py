@@ -84,6 +84,7 @@ DISPLAY_DECIMALS = 6
 
 _QUARTER = re.compile(r"(\d{4})-?Q([1-4])", re.IGNORECASE)
 _BASE_LEVEL = "study area"
+_NO_EMERGING = "(select null::varchar as unit_id, null::varchar as category, null::varchar as geometry_wkt limit 0)"
 
 
 @dataclass(frozen=True)
@@ -644,8 +645,8 @@ def load_steering_inputs(
     Raises
     ------
     ValidationError
-        When ``marts.hotspots`` or ``marts.emerging_hotspots`` is missing or empty (the message says to run
-        ``ctxrisk hotspots`` first), on an unreadable period, or on a malformed locations mart.
+        When ``marts.hotspots`` is missing or empty (the message says to run ``ctxrisk hotspots`` first; without
+        emerging hot spots the map is made with a note), on an unreadable period, or a malformed locations mart.
     """
     stale = stale_marts(con)
     if stale:
@@ -655,7 +656,7 @@ def load_steering_inputs(
             "(or the hot spot, locations and graph commands) first, then make the map"
         )
         raise ValidationError(msg)
-    for mart, command in (("hotspots", "ctxrisk hotspots"), ("emerging_hotspots", "ctxrisk hotspots emerging")):
+    for mart, command in (("hotspots", "ctxrisk hotspots"),):  # emerging hot spots need 3 months: a note
         # declared marts exist from `ctxrisk init` on, empty until their analysis runs
         if not _table_exists(con, "marts", mart) or not con.execute(f"select count(*) from marts.{mart}").fetchone()[0]:
             msg = (
@@ -707,10 +708,10 @@ def load_steering_inputs(
     periods = secondary_suppression(
         periods, threshold=settings.privacy.suppression_threshold, first_day=first_day, last_day=last_day
     )
-    em = con.execute("select * from marts.emerging_hotspots").df()
-    if not len(em):
-        msg = "marts.emerging_hotspots is empty: run `ctxrisk hotspots emerging` first"
-        raise ValidationError(msg)
+    has_em = _table_exists(con, "marts", "emerging_hotspots")
+    em = con.execute(f"select * from {'marts.emerging_hotspots' if has_em else _NO_EMERGING}").df()
+    if not len(em):  # one month of police.uk data can never have them: the map is made, and says so
+        notes.append("No emerging hot spots: `ctxrisk hotspots emerging` has not run (it needs 3 months of data).")
     category = em["category"].astype(str).str.lower().str.replace("_", " ")
     em = em[~category.isin(["no pattern detected", "no pattern", "not significant", "none", ""])]
     emerging = _cells_frame(em, ["unit_id", "category"])
