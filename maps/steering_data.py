@@ -45,7 +45,7 @@ import pandas as pd
 import shapely
 
 from ctxrisk.maps.steering_clear import clear_of_event_positions
-from ctxrisk.maps.steering_period_data import read_place_counts, read_theme_hotspots, withheld_places
+from ctxrisk.maps.steering_period_data import event_days, read_place_counts, read_theme_hotspots, withheld_places
 from ctxrisk.maps.steering_secondary import secondary_suppression
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
@@ -444,32 +444,6 @@ def _mart_parameters(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], st
     return params, str(row[0] or "all"), str(row[1]), int(row[2] or 0)
 
 
-def _event_days(
-    con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, settings: Settings
-) -> tuple[date | None, date | None]:
-    """First and last local day of the events matching the hot spot run's filters."""
-    filters = params.get("filters") or {}
-    where, args = ["occurred_at is not null"], []
-    for column, key in (("event_type", "event_types"), ("theme", "themes"), ("source", "sources")):
-        values = filters.get(key, "all")
-        if values not in (None, "all") and len(values):
-            where.append(f"{column} in ({', '.join('?' for _ in values)})")
-            args.extend(values)
-    row = con.execute(
-        f"select min(occurred_at), max(occurred_at) from staging.events where {' and '.join(where)}", args
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None, None
-    tz = settings.local_timezone
-    first = pd.Timestamp(row[0]).tz_convert(tz).date() if pd.Timestamp(row[0]).tzinfo else pd.Timestamp(row[0]).date()
-    last = pd.Timestamp(row[1]).tz_convert(tz).date() if pd.Timestamp(row[1]).tzinfo else pd.Timestamp(row[1]).date()
-    if filters.get("since"):
-        first = max(first, date.fromisoformat(str(filters["since"])))
-    if filters.get("until"):
-        last = min(last, date.fromisoformat(str(filters["until"])))
-    return first, last
-
-
 def _weights_kind(text: object) -> str | None:
     t = str(text or "")
     if t.startswith("kring"):
@@ -528,7 +502,7 @@ def _rerun_hotspots(
     ).df()
     if len(frame):
         return frame
-    first, last = _event_days(con, params, settings=settings)
+    first, last = event_days(con, params, settings=settings)
     if first is not None and last is not None and (spec.until < first or spec.since > last):
         return None
     msg = (
@@ -679,7 +653,7 @@ def load_steering_inputs(
         logger.warning("no boundaries loaded: the map's base is the outline of the %s units analysed", f"{len(mart):,}")
         notes.append("No area boundaries are loaded: the outline shows the area analysed.")
 
-    first_day, last_day = _event_days(con, params, settings=settings)
+    first_day, last_day = event_days(con, params, settings=settings)
     specs = resolve_periods(period, first_day=first_day, last_day=last_day)
     periods: list[SteeringPeriod] = []
     left_out = 0

@@ -461,3 +461,26 @@ def test_a_places_whole_run_count_is_withheld_when_tiled_periods_give_a_small_on
         withheld_places(counts, periods, threshold=5, first_day=date(2026, 1, 1), last_day=date(2026, 9, 29)) == set()
     )
     assert withheld_places(counts, periods[1:], threshold=5, **days) == set()  # no whole run shown
+
+
+def test_events_dated_to_the_month_cover_the_whole_month():
+    """police.uk crimes carry only a month: the last of them, October (BST), covers 1 to 31 Oct, not 1 Oct."""
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from ctxrisk.maps.steering_period_data import event_days
+
+    db = duckdb.connect()
+    db.execute("create schema staging")
+    db.execute(
+        "create table staging.events as select * from (values "
+        "(timestamptz '2024-05-31 23:00:00+00', 'month', 'incident', 'other', 'police_uk'), "
+        "(timestamptz '2024-09-30 23:00:00+00', 'month', 'incident', 'other', 'police_uk'), "
+        "(timestamptz '2024-10-12 08:30:00+00', 'minute', 'incident', 'cse', 'partner')) "
+        "t(occurred_at, time_precision, event_type, theme, source)"
+    )
+    london = SimpleNamespace(local_timezone="Europe/London")
+    assert event_days(db, {}, settings=london) == (date(2024, 6, 1), date(2024, 10, 31))
+    assert event_days(db, {"filters": {"themes": ["cse"]}}, settings=london) == (date(2024, 10, 12),) * 2
+    assert event_days(db, {"filters": {"until": "2024-10-15"}}, settings=london)[1] == date(2024, 10, 15)
