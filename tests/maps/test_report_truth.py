@@ -210,3 +210,27 @@ def test_time_to_next_episode_reads_no_data_when_the_missing_feed_stops_before_t
     section = html.split("<h3>Time to the next episode</h3>", 1)[1]
     assert section.startswith("<p>No data: the missing episode records held do not reach 2026Q3")
     assert "No child returned" not in html  # a claim of none where nothing is known
+
+
+@pytest.fixture(scope="module")
+def city_of_london(tmp_path_factory):
+    """The 20 real City of London months (police.uk: every crime dated only to its month)."""
+    from support import shared_data_path
+
+    from ctxrisk.pipelines import runner
+
+    folder = shared_data_path("police_uk", "street", "city-of-london-monthly")
+    settings = load_settings(None, warehouse=tmp_path_factory.mktemp("col") / "w.duckdb")
+    con = connect(settings=settings)
+    runner.ingest_paths(con, "police-uk-street", sorted(folder.glob("*-street.csv")), settings=settings)
+    yield con, settings
+    con.close()
+
+
+def test_month_dated_crimes_reach_the_end_of_their_last_month(city_of_london):
+    """The files end with December 2024: the report covers 2024Q4, which the incidents cover whole."""
+    con, settings = city_of_london
+    html = build_report(con, settings=settings, today=datetime(2026, 11, 26).date(), generated_at=FIXED)
+    assert "outcome report: 2024Q4" in html  # was 2024Q3: the last crime read as 1 December
+    assert _row(html, "Incidents") == ["1 May 2023", "31 Dec 2024", "covers 2024Q4", "covers 2024Q3"]
+    assert "figures cover only part of it" not in html.split('id="coverage"', 1)[-1].split("</section>", 1)[0]
