@@ -501,8 +501,7 @@ def build_steering_map(
         slider = _period_slider(hot_parts, hot_groups, locs, badges, place_counts, threshold, emerging=has_emerging)
         slider.add_to(fmap)
         state.generated += [str(st["text"]) for _m, states in slider.places for st in states] + [slider.note]
-    if badges:
-        StackedPlaces([(badges[i], int(locs.loc[i, "rank"]), str(locs.loc[i, "_name"])) for i in badges]).add_to(fmap)
+    StackedPlaces([(badges[i], int(locs.loc[i, "rank"]), str(locs.loc[i, "_name"])) for i in badges]).add_to(fmap)
     if theme_layers:
         pairs = zip(hot_groups, hot_parts, strict=True)
         overall = [[g] for g in hot_groups] if as_periods else [[g for g, p in pairs if p[3] is None]]

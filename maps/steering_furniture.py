@@ -39,6 +39,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .ctxrisk-compact .ctxrisk-period-note { display: none; }
 .ctxrisk-badge.ctxrisk-quiet > :not(.ctxrisk-more), .ctxrisk-badge.ctxrisk-quiet::after { opacity: .45; }
 .ctxrisk-badge.ctxrisk-stacked { display: none !important; }
+.ctxrisk-label.ctxrisk-crowded { visibility: hidden; }
 .ctxrisk-more { position: absolute; top: -7px; right: -12px; padding: 0 3px; border: 1px solid #0b0c0c;
     border-radius: 7px; background: #fff; color: #0b0c0c; font: bold 11px/13px Arial, sans-serif; cursor: zoom-in; }
 .ctxrisk-sr-more { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);

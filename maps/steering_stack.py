@@ -1,4 +1,4 @@
-"""Places of concern that overlap at the zoom shown: one badge stands for them, with a "+n" to zoom in on them."""
+"""What would overlap at the zoom shown: one badge stands for nearby places ("+n"), crowded labels are hidden."""
 
 from __future__ import annotations
 
@@ -23,8 +23,13 @@ class StackedPlaces(MacroElement):
     the hot spot cells under them. Now, after every zoom, theme or period change, the badges are taken in
     order (not faded first, then by the number they show, then by rank of concern) and each badge within
     :data:`STACK_RADIUS_PX` of one already kept is hidden (and taken out of the keyboard order); the kept
-    badge shows "+n" and its spoken text names the places it stands for. Clicking "+n" (or Enter on it)
-    zooms in until they part. The number of places stacked is shown, never a count of events.
+    badge shows "+n" and its spoken text names the places it stands for. Clicking "+n" zooms in until they
+    part. The number of places stacked is shown, never a count of events.
+
+    Then the map's place-name labels are taken in order (the district analysed, towns, wards, the districts
+    "not analysed" around) and each one but a district's name that would overlap a badge or a label already
+    shown is hidden until the next zoom: on the Merseyside map "Warrington: not analysed" ran into
+    "Trafford: not analysed", and on a phone the town names ran into each other and into the badges.
 
     Parameters
     ----------
@@ -80,9 +85,38 @@ class StackedPlaces(MacroElement):
                     });
                 });
             }
-            map.on("zoomend viewreset overlayadd overlayremove ctxrisk:themes ctxrisk:period", update);
-            map.whenReady(function () { setTimeout(update, 0); });
-            update();
+            var kinds = ["ctxrisk-label-la", "ctxrisk-label-town", "ctxrisk-label-ward", "ctxrisk-label-out"];
+            function kind(el) {
+                var k = kinds.findIndex(function (c) { return el.classList.contains(c); });
+                return k < 0 ? kinds.length : k;
+            }
+            function near(a, b) {
+                return a.left < b.right + 2 && b.left < a.right + 2 && a.top < b.bottom + 2 && b.top < a.bottom + 2;
+            }
+            function declutter() {
+                var box = map.getContainer();
+                var taken = Array.from(box.querySelectorAll(".ctxrisk-badge")).filter(function (e) {
+                    return e.offsetParent !== null;
+                }).map(function (e) { return e.getBoundingClientRect(); });
+                var labels = Array.from(box.querySelectorAll(".ctxrisk-label"));
+                labels.forEach(function (e) { e.classList.remove("ctxrisk-crowded"); });
+                labels.filter(function (e) { return e.offsetParent !== null; }).sort(function (a, b) {
+                    return kind(a) - kind(b);
+                }).forEach(function (e) {
+                    var range = document.createRange();
+                    range.selectNodeContents(e);
+                    var r = range.getBoundingClientRect();
+                    if (!r.width) { return; }
+                    // the districts' names always show (a badge may cover part of one); the others give way
+                    var crowded = kind(e) > 0 && taken.some(function (t) { return near(r, t); });
+                    if (crowded) { e.classList.add("ctxrisk-crowded"); }
+                    else { taken.push(r); }
+                });
+            }
+            function both() { update(); setTimeout(declutter, 0); }
+            map.on("zoomend viewreset overlayadd overlayremove ctxrisk:themes ctxrisk:period", both);
+            map.whenReady(function () { setTimeout(both, 0); });
+            both();
         })();
         {% endmacro %}
         """

@@ -452,3 +452,33 @@ def test_every_district_of_a_real_police_force_with_its_crimes_is_analysed():
     found = analysed_area(points["Latitude"].to_numpy(), points["Longitude"].to_numpy())
     assert sorted(found["name"]) == ["Knowsley", "Liverpool", "Sefton", "St. Helens", "Wirral"]
     assert "Knowsley" not in analysed_area(points["Latitude"], points["Longitude"], min_share=0.1)["name"].tolist()
+
+
+@pytest.mark.browser
+def test_labels_never_overlap_each_other_or_a_badge(steering_page):
+    """Zoomed out, the "not analysed" labels and the badges crowd: a label that would overlap gives way."""
+    page = steering_page.page
+    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).closePopup()")
+    start = page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).getZoom()")
+    clashes = """() => {
+        const rect = e => {
+            const r = document.createRange(); r.selectNodeContents(e); return r.getBoundingClientRect();
+        };
+        const shown = [...document.querySelectorAll('.ctxrisk-label')].filter(e => e.offsetParent !== null
+            && !e.classList.contains('ctxrisk-crowded') && !e.classList.contains('ctxrisk-label-la')).map(rect);
+        const badges = [...document.querySelectorAll('.ctxrisk-badge')].filter(e => e.offsetParent !== null)
+            .map(e => e.getBoundingClientRect());
+        const near = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        let n = 0;
+        shown.forEach((a, i) => { shown.slice(i + 1).concat(badges).forEach(b => { if (near(a, b)) n++; }); });
+        return [n, document.querySelectorAll('.ctxrisk-crowded').length];
+    }"""
+    crowded = 0
+    for zoom in (8, 10, 12, 14):
+        page.evaluate(f"() => Object.values(window).find(v => v instanceof L.Map).setZoom({zoom}, {{animate: false}})")
+        page.wait_for_timeout(150)
+        overlaps, hidden = page.evaluate(clashes)
+        assert overlaps == 0, zoom
+        crowded = max(crowded, hidden)
+    assert crowded > 0  # some label did give way
+    page.evaluate(f"() => Object.values(window).find(v => v instanceof L.Map).setZoom({start}, {{animate: false}})")
