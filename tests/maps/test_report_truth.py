@@ -234,3 +234,11 @@ def test_month_dated_crimes_reach_the_end_of_their_last_month(city_of_london):
     assert "outcome report: 2024Q4" in html  # was 2024Q3: the last crime read as 1 December
     assert _row(html, "Incidents") == ["1 May 2023", "31 Dec 2024", "covers 2024Q4", "covers 2024Q3"]
     assert "figures cover only part of it" not in html.split('id="coverage"', 1)[-1].split("</section>", 1)[0]
+
+
+def test_at_a_glance_says_what_it_did_not_count(stopped):
+    con, settings = stopped
+    html = build_report(con, period="2026Q3", settings=settings, generated_at=FIXED)
+    row = re.search(r"Incidents with no place recorded</t[hd]>(.*?)</tr>", html).group(1)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+    assert cells[0] == "not counted" and "–" not in row  # was a bare dash: not a count, nor no data
