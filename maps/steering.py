@@ -121,7 +121,9 @@ def _period_text(periods: Sequence[object]) -> str:
         raise ValidationError(msg)
     if len(texts) == 1:
         return f"Period: {texts[0]}."
-    return f"Periods: {texts[0]} ... {texts[-1]} ({len(texts)} periods)."
+    if len(texts) <= 4:  # "all periods (...) ... 2026 Q2 (...)" left the middle one (the latest quarter) out
+        return f"Periods to choose from: {'; '.join(texts)}."
+    return f"Periods to choose from: {texts[0]} ... {texts[-1]} ({len(texts)} periods)."
 
 
 def _settings_values(settings: Any) -> tuple[int, str | None, str, tuple[str, ...]]:

@@ -497,3 +497,9 @@ def test_real_city_of_london_months_map_the_city(tmp_path):
     assert heading.startswith("Contextual safeguarding: places of concern: City of London")
     assert "Westminster: not analysed" in page.html and "City of London: not analysed" not in page.html
     assert "No places of concern are ranked for this edition." in page.html
+
+
+def test_the_subtitle_names_every_period_to_choose_from():
+    hot = F.hotspots()
+    html = _page(period_hotspots=[("2026 Q3", hot), ("2026 Q2", hot)], periods=["all", "2026 Q3", "2026 Q2"])
+    assert "Periods to choose from: all; 2026 Q3; 2026 Q2." in html
