@@ -157,6 +157,17 @@ class PeriodSlider(MacroElement):
                     el.classList.toggle("ctxrisk-quiet", s.quiet);
                     var rank = el.querySelector(".ctxrisk-rank");
                     if (rank) { rank.textContent = s.n || "\\u2013"; }
+                    var tip = p[0].getTooltip();  // the tooltip numbers the place as its badge does
+                    if (tip) {
+                        if (p[0].ctxriskName === undefined) {
+                            var was = document.createElement("div");
+                            was.innerHTML = String(tip.getContent());  // the page's own escaped tooltip
+                            p[0].ctxriskName = was.textContent.trim().replace(/^\\d+\\. /, "");
+                        }
+                        var now = document.createElement("div");
+                        now.textContent = (s.n ? s.n + ". " : "") + p[0].ctxriskName;
+                        p[0].setTooltipContent(now);
+                    }
                     var sr = el.querySelector(".ctxrisk-sr");
                     if (sr) {
                         if (!sr.dataset.base) { sr.dataset.base = sr.textContent; }
