@@ -167,6 +167,7 @@ class PeriodSlider(MacroElement):
                         var now = document.createElement("div");
                         now.textContent = (s.n ? s.n + ". " : "") + p[0].ctxriskName;
                         p[0].setTooltipContent(now);
+                        if (el.title) { el.title = (s.n ? "Place " + s.n + ": " : "") + p[0].ctxriskName; }
                     }
                     var sr = el.querySelector(".ctxrisk-sr");
                     if (sr) {

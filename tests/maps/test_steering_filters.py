@@ -214,11 +214,15 @@ def _assert_tooltips_follow_badges(page) -> None:
             && v.getElement() && v.getElement().querySelector('.ctxrisk-rank'));
             return m.map(v => { const d = document.createElement('div'); const c = v.getTooltip().getContent();
                 if (typeof c === 'string') { d.innerHTML = c; } else { d.appendChild(c.cloneNode(true)); }
-                return [v.getElement().querySelector('.ctxrisk-rank').textContent, d.textContent.trim()]; }); }"""
+                return [v.getElement().querySelector('.ctxrisk-rank').textContent, d.textContent.trim(),
+                        v.getElement().title]; }); }"""
     )
     assert len(pairs) == 3
     assert all(
-        re.fullmatch(rf"{n}\. Leeds 111[A-D]", tip) or (n == "\u2013" and tip.startswith("Leeds")) for n, tip in pairs
+        re.fullmatch(rf"{n}\. Leeds 111[A-D]", tip)
+        and title == f"Place {n}: {tip[len(n) + 2 :]}"
+        or (n == "\u2013" and tip.startswith("Leeds") and title == tip)
+        for n, tip, title in pairs
     )
 
 
