@@ -226,7 +226,10 @@ def locations_section(page: Page, locations: pd.DataFrame | None, count_cols: li
     for (i, row), name in zip(locations.iterrows(), names, strict=True):
         cells = [(f"{int(row['rank'])}", ""), (name, "")]
         if theme_col:
-            cells.append((_themes(row[theme_col]), ""))
+            shown = _themes(row[theme_col])
+            if not shown and theme_col == "map_themes":  # as the map's popup says it
+                shown = f"none with {page.cells.threshold} or more events"
+            cells.append((shown, ""))
         if "score" in locations:
             cells.append(("" if pd.isna(row["score"]) else f"{float(row['score']):.2f}", ""))
         cells += [page.cell(("loc", i, c)) for c in count_cols]

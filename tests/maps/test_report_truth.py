@@ -195,7 +195,11 @@ def test_places_carry_the_steering_maps_names_and_themes(stopped):
         [-2.4400, -2.4420, -2.1250],
     )[:2] + ["Cheshire East"]
     # county lines (4 events), cce (3) and missing (2) are not named: the map hides them too
-    assert [r[1] for r in rows] == ["Child sexual exploitation", "", "Child sexual exploitation, Missing children"]
+    assert [r[1] for r in rows] == [
+        "Child sexual exploitation",
+        "none with 5 or more events",
+        "Child sexual exploitation, Missing children",
+    ]
 
 
 def test_time_to_next_episode_reads_no_data_when_the_missing_feed_stops_before_the_period(stopped):
