@@ -184,6 +184,10 @@ def rank_reasons(row: pd.Series, parts: list[str], *, threshold: int, most: int 
 UNTIMED = "The records give no time of day (they are dated to the day or month), so busy times cannot be described."
 
 
+#: Under the theme filter when no hot spots by theme were computed: unticking a theme hides places only.
+THEMES_NOT_SPLIT = "The theme boxes choose the places shown; the hot spots are of every theme together."
+
+
 def _untimed(locs: pd.DataFrame, threshold: int) -> bool:
     """Whether no place has a timed event while the places hold at least ``threshold`` untimed ones."""
     if not {"profile_events", "profile_excluded"} <= set(locs.columns):
@@ -468,6 +472,8 @@ def build_steering_map(
     ]
     theme_parts = [(i, theme, cells) for i, theme, cells in theme_parts if len(cells)]
     theme_layers = add_theme_hotspots(state, theme_parts)
+    if not theme_layers:  # e.g. the demo: more units than [hotspots] theme_max_units, so no per-theme run
+        state.filter_note = THEMES_NOT_SPLIT
     state.filter_themes += [theme for _i, theme, _c in theme_parts]
     hot_groups = add_hotspots(
         state,

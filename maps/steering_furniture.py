@@ -35,7 +35,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .ctxrisk-period label { display: block; font-weight: bold; font-size: 13px; }
 .ctxrisk-period input { width: 180px; }
 .ctxrisk-period-label { display: block; max-width: 200px; }
-.ctxrisk-period-note { max-width: 200px; margin: 4px 0 0; font-size: 11px; }
+.ctxrisk-period-note, .ctxrisk-filter-note { max-width: 200px; margin: 4px 0 0; font-size: 11px; }
 .ctxrisk-compact .ctxrisk-period-note { display: none; }
 .ctxrisk-badge.ctxrisk-quiet > :not(.ctxrisk-more), .ctxrisk-badge.ctxrisk-quiet::after { opacity: .45; }
 .ctxrisk-badge.ctxrisk-stacked { display: none !important; }

@@ -145,6 +145,8 @@ class LayerState:
         Cell layers of one theme, for the theme filter.
     filter_themes : list of str
         Further themes the theme filter offers (those of the per-theme hot spots it switches).
+    filter_note : str
+        A sentence under the theme filter (set as text), e.g. that the hot spots do not follow it.
     """
 
     fmap: folium.Map
@@ -156,6 +158,7 @@ class LayerState:
     cell_groups: list[Any] = field(default_factory=list)
     themed: list[tuple[Any, str]] = field(default_factory=list)
     filter_themes: list[str] = field(default_factory=list)
+    filter_note: str = ""
 
 
 def _label_marker(lat: float, lon: float, text: str, css: str) -> folium.Marker:
@@ -482,5 +485,7 @@ def add_places(state: LayerState, locs: pd.DataFrame, popups: Any) -> dict[Any, 
             badges[idx] = marker
         state.generated += [state.theme_label(t) for t in present]
     if known:
-        ThemeFilter([(t, labels[t], colours[t]) for t in known], markers, state.themed).add_to(state.fmap)
+        rows = [(t, labels[t], colours[t]) for t in known]
+        ThemeFilter(rows, markers, state.themed, note=state.filter_note).add_to(state.fmap)
+        state.generated.append(state.filter_note)
     return badges

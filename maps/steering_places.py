@@ -168,6 +168,8 @@ class ThemeFilter(MacroElement):
     markers : sequence of (folium.Marker, list of theme keys)
     layers : sequence of (folium layer, theme key)
         Cell layers drawn for one theme: shown only while their theme is ticked.
+    note : str
+        A sentence under the boxes (set as text).
     """
 
     _template = Template(
@@ -176,6 +178,7 @@ class ThemeFilter(MacroElement):
         (function () {
             var map = {{ this._parent.get_name() }};
             var themes = {{ this.themes_json() }};
+            var note = {{ this.note_json() }};
             var places = [{% for m, t in this.markers %}
                 [{{ m.get_name() }}, {{ t|tojson }}]{{ "," if not loop.last }}{% endfor %}];
             var layers = [{% for l, t in this.layers %}
@@ -194,6 +197,10 @@ class ThemeFilter(MacroElement):
                     var text = L.DomUtil.create("span", "", label);
                     text.textContent = t[1];
                 });
+                if (note) {
+                    var p = L.DomUtil.create("p", "ctxrisk-filter-note", div);
+                    p.textContent = note;
+                }
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.on(div, "change", update);
                 return div;
@@ -231,12 +238,19 @@ class ThemeFilter(MacroElement):
         themes: Sequence[tuple[str, str, str]],
         markers: Sequence[tuple[folium.Marker, list[str]]],
         layers: Sequence[tuple[folium.map.Layer, str]] = (),
+        *,
+        note: str = "",
     ) -> None:
         super().__init__()
         self._name = "CtxriskThemeFilter"
+        self.note = str(note)
         self.themes = [tuple(t) for t in themes]
         self.markers = list(markers)
         self.layers = list(layers)
+
+    def note_json(self) -> str:
+        text = json.dumps(self.note, ensure_ascii=False)  # set as textContent; no text closes the <script>
+        return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
     def themes_json(self) -> str:
         # labels may come from data: set as textContent in the page, and written with <, > and & as JSON

@@ -482,3 +482,16 @@ def test_labels_never_overlap_each_other_or_a_badge(steering_page):
         crowded = max(crowded, hidden)
     assert crowded > 0  # some label did give way
     page.evaluate(f"() => Object.values(window).find(v => v instanceof L.Map).setZoom({start}, {{animate: false}})")
+
+
+@pytest.mark.browser
+def test_theme_filter_says_when_the_hot_spots_do_not_follow_it(steering_page):
+    """No hot spots by theme (the demo's 87,607 cells exceed [hotspots] theme_max_units): the filter says so."""
+    from ctxrisk.maps.steering import THEMES_NOT_SPLIT
+
+    note = steering_page.page.eval_on_selector(".ctxrisk-filter .ctxrisk-filter-note", "e => e.textContent")
+    assert note == THEMES_NOT_SPLIT
+    # with per-theme hot spots the filter switches them, and this sentence is not written
+    cells = F.hotspots().iloc[[0, 1]].assign(bin=2)[["unit_id", "count", "z", "bin", "geometry"]]
+    html = render_self_contained(_build(theme_hotspots=[(None, "cse", cells)]))
+    assert THEMES_NOT_SPLIT not in html
