@@ -562,8 +562,15 @@ def _read_locations(con: duckdb.DuckDBPyConnection, *, top: int) -> pd.DataFrame
     )
     if "counts_by_theme" in frame.columns:
         out["counts_by_theme"] = frame["counts_by_theme"].astype(object).to_numpy()
-    counted = "count distinct_children repeat_found_at intelligence_items searches_of_children profile_events"
-    for column in (*counted.split(), "profile_excluded"):
+    for column in (
+        "count",
+        "distinct_children",
+        "repeat_found_at",
+        "intelligence_items",
+        "searches_of_children",
+        "profile_events",
+        "profile_excluded",
+    ):
         if column in frame.columns:
             out[column] = frame[column].fillna(0).astype(int).to_numpy()
     return out
@@ -630,14 +637,17 @@ def load_steering_inputs(
             "(or the hot spot, locations and graph commands) first, then make the map"
         )
         raise ValidationError(msg)
-    for mart, command in (("hotspots", "ctxrisk hotspots"),):  # emerging hot spots need 3 months: a note
-        # declared marts exist from `ctxrisk init` on, empty until their analysis runs
-        if not _table_exists(con, "marts", mart) or not con.execute(f"select count(*) from marts.{mart}").fetchone()[0]:
-            msg = (
-                f"the warehouse has no marts.{mart}: run `{command}` first, then make the map "
-                "(the steering map draws the hot spot marts, it does not compute them)"
-            )
-            raise ValidationError(msg)
+    # declared marts exist from `ctxrisk init` on, empty until their analysis runs; emerging hot spots need 3
+    # months of events, so without them the map is made with a note
+    if (
+        not _table_exists(con, "marts", "hotspots")
+        or not con.execute("select count(*) from marts.hotspots").fetchone()[0]
+    ):
+        msg = (
+            "the warehouse has no marts.hotspots: run `ctxrisk hotspots` first, then make the map "
+            "(the steering map draws the hot spot marts, it does not compute them)"
+        )
+        raise ValidationError(msg)
     params, theme, run_id, events_used = _mart_parameters(con)
     unit = str(params.get("unit") or "")
     notes: list[str] = []
@@ -685,7 +695,7 @@ def load_steering_inputs(
     has_em = _table_exists(con, "marts", "emerging_hotspots")
     em = con.execute(f"select * from {'marts.emerging_hotspots' if has_em else _NO_EMERGING}").df()
     if not len(em):  # one month of police.uk data can never have them: the map is made, and says so
-        notes.append("No emerging hot spots: `ctxrisk hotspots emerging` has not run (it needs 3 months of data).")
+        notes.append("No emerging hot spots: they were not computed (they need at least 3 months of events).")
     category = em["category"].astype(str).str.lower().str.replace("_", " ")
     em = em[~category.isin(["no pattern detected", "no pattern", "not significant", "none", ""])]
     emerging = _cells_frame(em, ["unit_id", "category"])
