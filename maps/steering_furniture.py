@@ -40,6 +40,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .ctxrisk-badge.ctxrisk-quiet > :not(.ctxrisk-more), .ctxrisk-badge.ctxrisk-quiet::after { opacity: .45; }
 .ctxrisk-badge.ctxrisk-stacked { display: none !important; }
 .ctxrisk-label.ctxrisk-crowded { visibility: hidden; }
+.ctxrisk-print-places { display: none; }
 .ctxrisk-more { position: absolute; top: -7px; right: -12px; padding: 0 3px; border: 1px solid #0b0c0c;
     border-radius: 7px; background: #fff; color: #0b0c0c; font: bold 11px/13px Arial, sans-serif; cursor: zoom-in; }
 .ctxrisk-sr-more { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
@@ -82,6 +83,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
     .leaflet-control-layers, .leaflet-control-zoom, .ctxrisk-filter input, .ctxrisk-period input,
     .leaflet-popup-pane, .leaflet-tooltip-pane, .ctxrisk-info summary { display: none !important; }
     .ctxrisk-info p { display: inline; margin-right: .6em; font-size: 10px; }
+    .ctxrisk-header p.ctxrisk-print-places { display: block; font-size: 9px; margin: 1px 0; }
     .ctxrisk-control { box-shadow: none; border: 1px solid #767676; }
     * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }

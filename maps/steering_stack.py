@@ -24,7 +24,8 @@ class StackedPlaces(MacroElement):
     order (not faded first, then by the number they show, then by rank of concern) and each badge within
     :data:`STACK_RADIUS_PX` of one already kept is hidden (and taken out of the keyboard order); the kept
     badge shows "+n" and its spoken text names the places it stands for. Clicking "+n" zooms in until they
-    part. The number of places stacked is shown, never a count of events.
+    part. The number of places stacked is shown, never a count of events. A printed map cannot be zoomed, so
+    the heading carries, for print only, the places shown listed by their badge numbers.
 
     Then the map's place-name labels are taken in order (the district analysed, towns, wards, the districts
     "not analysed" around) and each one but a district's name that would overlap a badge or a label already
@@ -113,7 +114,22 @@ class StackedPlaces(MacroElement):
                     else { taken.push(r); }
                 });
             }
-            function both() { update(); setTimeout(declutter, 0); }
+            // a printed map cannot be zoomed: under it, the places shown are listed by their badge numbers
+            function printList() {
+                var header = document.querySelector(".ctxrisk-header");
+                if (!header || !places.length) { return; }
+                var list = header.querySelector(".ctxrisk-print-places");
+                if (!list) { list = L.DomUtil.create("p", "ctxrisk-print-places", header); }
+                var shown = places.filter(function (p) {
+                    var el = p[0].getElement();
+                    return el && map.hasLayer(p[0]) && !p[0].options.ctxriskHidden && el.style.display !== "none";
+                }).map(function (p) { return {n: number(p[0].getElement()), rank: p[1], name: p[2]}; });
+                shown.sort(function (a, b) { return (a.n - b.n) || (a.rank - b.rank); });
+                list.textContent = "Places of concern: " + shown.map(function (s) {
+                    return (s.n === Infinity ? "\u2013 " : s.n + ". ") + s.name;
+                }).join("; ") + ".";
+            }
+            function both() { update(); printList(); setTimeout(declutter, 0); }
             map.on("zoomend viewreset overlayadd overlayremove ctxrisk:themes ctxrisk:period", both);
             map.whenReady(function () { setTimeout(both, 0); });
             both();

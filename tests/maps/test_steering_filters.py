@@ -234,3 +234,9 @@ def test_tooltips_number_the_places_as_their_badges_do(filters_page):
         _slide(page, i)
         _assert_tooltips_follow_badges(page)
     assert sorted(n for n, _q in _badges(page)) == ["1", "2", "\u2013"]
+    # the printed list of places follows the period's numbers and the theme filter
+    listed = "() => document.querySelector('.ctxrisk-print-places').textContent"
+    assert page.evaluate(listed) == "Places of concern: 1. Leeds 111A; 2. Leeds 111B; \u2013 Leeds 111D."
+    _tick(page, only={"Child criminal exploitation", "Missing children"})
+    assert page.evaluate(listed) == "Places of concern: \u2013 Leeds 111D."
+    _tick(page, only=None)

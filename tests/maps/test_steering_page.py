@@ -331,6 +331,12 @@ def test_a4_print_layout_has_title_legend_scale_attribution_and_no_controls(tmp_
     frame = page.eval_on_selector(".folium-map", "e => e.getBoundingClientRect().toJSON()")
     badge = page.eval_on_selector(".ctxrisk-badge", "e => e.getBoundingClientRect().toJSON()")
     assert frame["left"] <= badge["left"] <= frame["right"] and frame["top"] <= badge["top"] <= frame["bottom"]
+    # a print cannot be zoomed into a stack of badges: the places shown are listed by number under the heading
+    assert shown(".ctxrisk-print-places")
+    listed = page.inner_text(".ctxrisk-print-places")
+    assert listed == "Places of concern: 1. Leeds 111A; 2. Leeds 111D; 3. Leeds 111B."
+    page.emulate_media(media="screen")
+    assert not shown(".ctxrisk-print-places")  # on screen the badges and their "+n" do it
 
 
 @pytest.mark.browser
