@@ -495,3 +495,20 @@ def test_theme_filter_says_when_the_hot_spots_do_not_follow_it(steering_page):
     cells = F.hotspots().iloc[[0, 1]].assign(bin=2)[["unit_id", "count", "z", "bin", "geometry"]]
     html = render_self_contained(_build(theme_hotspots=[(None, "cse", cells)]))
     assert THEMES_NOT_SPLIT not in html
+
+
+@pytest.mark.browser
+def test_badges_stand_above_their_cells_so_the_cells_show(steering_page):
+    """A badge (rank and theme dots) ends at least 10 px above its cell centre; a stem points to it."""
+    gaps = steering_page.page.evaluate(
+        """() => { const map = Object.values(window).find(v => v instanceof L.Map);
+            const box = map.getContainer().getBoundingClientRect();
+            return Object.values(window).filter(v => v instanceof L.Marker && v.getElement()
+                && v.getElement().classList.contains('ctxrisk-badge')).map(m => {
+                const at = map.latLngToContainerPoint(m.getLatLng());
+                const el = m.getElement();
+                const bottom = Math.max(...[...el.children].filter(c => c.offsetParent !== null)
+                    .map(c => c.getBoundingClientRect().bottom));
+                return box.top + at.y - bottom; }); }"""
+    )
+    assert len(gaps) == 3 and all(gap >= 10 for gap in gaps), gaps
