@@ -283,15 +283,16 @@ def default_period(
 
     That is the last quarter ending on or before ``today`` and on or before the day after the latest
     incident, missing episode, screening or referral in the warehouse (so a sample whose data end on
-    30 September reports on the July-September quarter). ``facts`` (:func:`incident_facts`) saves a pass
-    over the incidents.
+    30 September reports on the July-September quarter). An incident dated only to its month (police.uk)
+    counts as its month's last day: the real City of London months end with December 2024, and the report
+    was made for July-September. ``facts`` (:func:`incident_facts`) saves a pass over the incidents.
     """
     check_views(con)
     today = today or datetime.now(UTC).date()
     incidents = "marts.indicators_incidents" if facts is None else "{facts}"
     sql = f"""
         select max(d) from (
-            select max(local_date) as d from {incidents}
+            select max(if(time_precision = 'month', last_day(local_date), local_date)) as d from {incidents}
             union all select max(start_date) from marts.indicators_missing_episodes
             union all select max(screened_date) from marts.indicators_screenings
             union all select max(referred_date) from marts.indicators_referrals

@@ -29,7 +29,7 @@ from ctxrisk.maps.language import assert_appropriate
 from ctxrisk.maps.report_cells import STEADY_PERCENT, Cells, Page, Windows, change_phrase, incident_cells, quality_cells
 from ctxrisk.maps.report_coverage import coverage_section, coverage_warnings, read_coverage
 from ctxrisk.maps.report_html import CSP, CSS, esc
-from ctxrisk.maps.report_locations import analysis_span, location_cells, locations_section
+from ctxrisk.maps.report_locations import analysis_span, location_cells, locations_section, map_names_and_themes
 from ctxrisk.maps.report_missing import (
     MissingExtras,
     measure_cells,
@@ -159,7 +159,12 @@ def _gather(con: duckdb.DuckDBPyConnection, period: ind.Period, settings, facts:
         cells.part_of(("aa", "children"), ("aa", "children_missing"), ("aa", "children_not_missing"))
         cells.part_of(("aa", "children"), ("aa", "rhi_offered"), ("aa", "rhi_not_offered"))
         cells.part_of(("aa", "rhi_offered"), ("aa", "rhi_accepted"), ("aa", "rhi_not_accepted"))
-    locations = ind.locations_of_concern(con)
+    locations = map_names_and_themes(
+        con,
+        ind.locations_of_concern(con),
+        top=int(settings.locations.top),
+        threshold=int(settings.privacy.suppression_threshold),
+    )
     count_cols = location_cells(cells, locations)
     coverage = read_coverage(con)
     span_dates = coverage.spans["incidents"]

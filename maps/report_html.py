@@ -51,6 +51,8 @@ footer { margin-top: 2rem; border-top: 1px solid var(--rule); padding-top: .5rem
   tr { border-bottom: 2px solid var(--rule); padding: .3rem 0; }
   tbody th, td { border: none; text-align: left; padding: .1rem .3rem; }
   td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; color: var(--ink); font-style: normal; }
+  .chart-frame { overflow-x: auto; }
+  svg.chart { max-width: none; }
 }
 @media print {
   @page { size: A4; margin: 15mm 15mm 18mm; }

@@ -1,9 +1,11 @@
 """The outcome report's "Top locations of concern" section: places by area name, their counts' period, trend words.
 
-Places are named by area (ward, then neighbourhood/LSOA), never by a map-cell ID; two places in the same area
-are told apart ("Crewe Central, 1 of 2"). The counts come from the last locations-of-concern analysis, which
-covers its own span of records (not only the report period): the table says which. Trends use the steering
-map's words (:func:`ctxrisk.maps.steering_data.trend_text`).
+Places carry the names and themes the steering map gives them (:func:`map_names_and_themes`): the area they
+lie in, never a map-cell ID, places sharing an area told apart by compass direction ("Crewe Central (north)"),
+and only the themes with 5 or more events there, so that a reader holding the map and the report sees the
+same place under the same name and cannot read a small theme count from the difference. The counts come from
+the last locations-of-concern analysis, which covers its own span of records (not only the report period):
+the table says which. Trends use the steering map's words (:func:`ctxrisk.maps.steering_data.trend_text`).
 """
 
 from __future__ import annotations
@@ -13,14 +15,27 @@ import re
 from collections import Counter
 from datetime import date
 
+import duckdb
+import geopandas as gpd
 import pandas as pd
+import shapely
 
 from ctxrisk.maps.report_cells import Cells, Page
 from ctxrisk.maps.report_html import esc, objectives, table
-from ctxrisk.maps.steering import THEME_LABELS
-from ctxrisk.maps.steering_data import trend_text
+from ctxrisk.maps.steering import THEME_LABELS, analysed_area
+from ctxrisk.maps.steering_data import read_boundaries, trend_text
+from ctxrisk.maps.steering_places import naming_areas, themes_shown
+from ctxrisk.maps.steering_places import place_names as map_place_names
+from ctxrisk.pipelines import lad
 
-__all__ = ["COUNT_COLUMNS", "analysis_span", "location_cells", "locations_section", "place_names"]
+__all__ = [
+    "COUNT_COLUMNS",
+    "analysis_span",
+    "location_cells",
+    "locations_section",
+    "map_names_and_themes",
+    "place_names",
+]
 
 #: Count columns of ``marts.locations_of_concern`` the table shows (each suppressed like every count).
 COUNT_COLUMNS: dict[str, str] = {
@@ -72,6 +87,71 @@ def place_names(frame: pd.DataFrame) -> list[str]:
     return out
 
 
+def _analysed_districts(con: duckdb.DuckDBPyConnection) -> gpd.GeoDataFrame:
+    """The districts the steering map treats as analysed (found from the hot spot run's cells and counts)."""
+    every = lad.local_authorities()
+    tables = {
+        r[0]
+        for r in con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()
+    }
+    if "hotspots" not in tables:
+        return every.iloc[0:0]
+    mart = con.execute("select geometry_wkt, count from marts.hotspots").df()
+    if not len(mart):
+        return every.iloc[0:0]
+    centres = shapely.centroid(shapely.from_wkt(mart["geometry_wkt"].to_numpy(object)))
+    weights = pd.to_numeric(mart["count"], errors="coerce").fillna(0).to_numpy()
+    return analysed_area(shapely.get_y(centres), shapely.get_x(centres), weights=weights if weights.sum() else None)
+
+
+def map_names_and_themes(
+    con: duckdb.DuckDBPyConnection, locations: pd.DataFrame | None, *, top: int, threshold: int
+) -> pd.DataFrame | None:
+    """Add ``map_name`` and ``map_themes`` to the report's places: the name and themes the steering map shows.
+
+    Parameters
+    ----------
+    locations : pandas.DataFrame or None
+        The report's places (:func:`ctxrisk.maps.indicators.locations_of_concern`), with ``rank``.
+    top : int
+        The places the map draws (``[locations] top``): names are told apart among those, as on the map.
+    threshold : int
+        Suppression threshold: a theme is named only with this many events at the place, as on the map.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``locations`` with the two columns when the mart holds the places' positions (cell centres, used to
+        find the area holding a place and never shown), else ``locations`` unchanged.
+    """
+    if locations is None or not len(locations):
+        return locations
+    columns = {r[0] for r in con.execute("describe marts.locations_of_concern").fetchall()}
+    if not {"rank", "name", "latitude", "longitude", "themes"} <= columns:
+        return locations
+    counts = "counts_by_theme" if "counts_by_theme" in columns else "null"
+    ranked = con.execute(
+        f"select rank, name, latitude, longitude, themes, {counts} as counts_by_theme "
+        "from marts.locations_of_concern where rank <= ? order by rank",
+        [max(int(top), int(locations["rank"].max()))],
+    ).df()
+    areas = naming_areas(read_boundaries(con), _analysed_districts(con))
+    names = map_place_names(ranked["name"].tolist(), ranked["latitude"], ranked["longitude"], areas=areas)
+    order = {t: i for i, t in enumerate(THEME_LABELS)}
+    themes = [
+        ";".join(sorted(filter(None, shown.split(";")), key=lambda t: order.get(t, len(order))))
+        for shown in (
+            _text(t) if counts == "null" else themes_shown(_text(t), c, threshold)
+            for t, c in zip(ranked["themes"], ranked["counts_by_theme"], strict=True)
+        )
+    ]
+    by_rank = dict(zip(ranked["rank"].astype(int), zip(names, themes, strict=True), strict=True))
+    out = locations.copy()
+    out["map_name"] = [by_rank.get(int(r), (None, None))[0] for r in out["rank"]]
+    out["map_themes"] = [by_rank.get(int(r), (None, None))[1] for r in out["rank"]]
+    return out
+
+
 def _day(d: object) -> str:
     try:
         value = pd.Timestamp(d)
@@ -114,8 +194,7 @@ def location_cells(cells: Cells, locations: pd.DataFrame | None) -> list[str]:
 
 def _themes(value: object) -> str:
     names = [t for t in _text(value).split(";") if t]
-    shown = ", ".join(THEME_LABELS.get(t, t.replace("_", " ")) for t in names[:3])
-    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return ", ".join(THEME_LABELS.get(t, t.replace("_", " ")) for t in names)
 
 
 def locations_section(page: Page, locations: pd.DataFrame | None, count_cols: list[str], *, span: str) -> str:
@@ -134,17 +213,23 @@ def locations_section(page: Page, locations: pd.DataFrame | None, count_cols: li
             "This is not evidence that no child is at risk anywhere: small or scattered concerns may not reach "
             "the test's threshold.</p></section>"
         )
-    theme_col = "themes" if "themes" in locations else ("theme" if "theme" in locations else None)
+    theme_col = next((c for c in ("map_themes", "themes", "theme") if c in locations), None)
     header = ["Rank", "Place"] + (["Themes"] if theme_col else []) + (["Score"] if "score" in locations else [])
     header += [COUNT_COLUMNS[c] for c in count_cols]
     trend_col = "trend" if "trend" in locations else None
     if trend_col:
         header.append("Trend")
     rows = []
-    for (i, row), name in zip(locations.iterrows(), place_names(locations), strict=True):
+    names = place_names(locations)
+    if "map_name" in locations:
+        names = [m if isinstance(m, str) and m else n for m, n in zip(locations["map_name"], names, strict=True)]
+    for (i, row), name in zip(locations.iterrows(), names, strict=True):
         cells = [(f"{int(row['rank'])}", ""), (name, "")]
         if theme_col:
-            cells.append((_themes(row[theme_col]), ""))
+            shown = _themes(row[theme_col])
+            if not shown and theme_col == "map_themes":  # as the map's popup says it
+                shown = f"none with {page.cells.threshold} or more events"
+            cells.append((shown, ""))
         if "score" in locations:
             cells.append(("" if pd.isna(row["score"]) else f"{float(row['score']):.2f}", ""))
         cells += [page.cell(("loc", i, c)) for c in count_cols]

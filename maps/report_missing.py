@@ -29,7 +29,7 @@ from ctxrisk.analytics.protect.survival import next_episode_curves, next_episode
 from ctxrisk.maps import indicators as ind
 from ctxrisk.maps.charts import bar_chart
 from ctxrisk.maps.report_cells import Cells, Page
-from ctxrisk.maps.report_html import NO_CHART, objectives, table
+from ctxrisk.maps.report_html import NO_CHART, esc, objectives, table
 from ctxrisk.pipelines.settings import Settings
 
 __all__ = [
@@ -218,7 +218,11 @@ def measures_block(page: Page, labels: tuple[str, str], extras: MissingExtras) -
             f"them is small; the median is not shown over fewer than {threshold} completed interviews.",
         )
         + "<h3>Time to the next episode</h3>"
-        + next_episode_table(extras.returns, threshold, labels[0])
+        + (
+            f"<p>No data: the missing episode records held do not reach {esc(labels[0])} (see Data coverage).</p>"
+            if page.text(("mis", "P", "episodes")) == "no data"
+            else next_episode_table(extras.returns, threshold, labels[0])
+        )
     )
 
 

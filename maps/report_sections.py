@@ -171,7 +171,9 @@ def glance_section(page: Page, labels: tuple[str, str]) -> str:
         if key == "children_repeat":
             for (label, _), b, p, change in rhi_rows(page):
                 rows.append([("Protect", ""), (f"Return home interviews {label.lower()}", ""), b, p, change])
-    prepare = [("Prepare", ""), ("Incidents with no place recorded", ""), ("–", ""), page.cell(("dq", "unlocated"))]
+    # data quality is counted for the report period only: the period before says so rather than a bare dash
+    unlocated = page.cell(("dq", "unlocated"))
+    prepare = [("Prepare", ""), ("Incidents with no place recorded", ""), ("not counted", "nodata"), unlocated]
     at = next((i for i, r in enumerate(rows) if r[0][0] != "Prevent"), len(rows))
     rows.insert(at, [*prepare, ("see data quality", "")])
     return (

@@ -45,7 +45,7 @@ import pandas as pd
 import shapely
 
 from ctxrisk.maps.steering_clear import clear_of_event_positions
-from ctxrisk.maps.steering_period_data import read_place_counts, read_theme_hotspots, withheld_places
+from ctxrisk.maps.steering_period_data import event_days, read_place_counts, read_theme_hotspots, withheld_places
 from ctxrisk.maps.steering_secondary import secondary_suppression
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
@@ -84,6 +84,7 @@ DISPLAY_DECIMALS = 6
 
 _QUARTER = re.compile(r"(\d{4})-?Q([1-4])", re.IGNORECASE)
 _BASE_LEVEL = "study area"
+_NO_EMERGING = "(select null::varchar as unit_id, null::varchar as category, null::varchar as geometry_wkt limit 0)"
 
 
 @dataclass(frozen=True)
@@ -443,32 +444,6 @@ def _mart_parameters(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Any], st
     return params, str(row[0] or "all"), str(row[1]), int(row[2] or 0)
 
 
-def _event_days(
-    con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, settings: Settings
-) -> tuple[date | None, date | None]:
-    """First and last local day of the events matching the hot spot run's filters."""
-    filters = params.get("filters") or {}
-    where, args = ["occurred_at is not null"], []
-    for column, key in (("event_type", "event_types"), ("theme", "themes"), ("source", "sources")):
-        values = filters.get(key, "all")
-        if values not in (None, "all") and len(values):
-            where.append(f"{column} in ({', '.join('?' for _ in values)})")
-            args.extend(values)
-    row = con.execute(
-        f"select min(occurred_at), max(occurred_at) from staging.events where {' and '.join(where)}", args
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None, None
-    tz = settings.local_timezone
-    first = pd.Timestamp(row[0]).tz_convert(tz).date() if pd.Timestamp(row[0]).tzinfo else pd.Timestamp(row[0]).date()
-    last = pd.Timestamp(row[1]).tz_convert(tz).date() if pd.Timestamp(row[1]).tzinfo else pd.Timestamp(row[1]).date()
-    if filters.get("since"):
-        first = max(first, date.fromisoformat(str(filters["since"])))
-    if filters.get("until"):
-        last = min(last, date.fromisoformat(str(filters["until"])))
-    return first, last
-
-
 def _weights_kind(text: object) -> str | None:
     t = str(text or "")
     if t.startswith("kring"):
@@ -527,7 +502,7 @@ def _rerun_hotspots(
     ).df()
     if len(frame):
         return frame
-    first, last = _event_days(con, params, settings=settings)
+    first, last = event_days(con, params, settings=settings)
     if first is not None and last is not None and (spec.until < first or spec.since > last):
         return None
     msg = (
@@ -587,7 +562,15 @@ def _read_locations(con: duckdb.DuckDBPyConnection, *, top: int) -> pd.DataFrame
     )
     if "counts_by_theme" in frame.columns:
         out["counts_by_theme"] = frame["counts_by_theme"].astype(object).to_numpy()
-    for column in ("count", "distinct_children", "repeat_found_at", "intelligence_items", "searches_of_children"):
+    for column in (
+        "count",
+        "distinct_children",
+        "repeat_found_at",
+        "intelligence_items",
+        "searches_of_children",
+        "profile_events",
+        "profile_excluded",
+    ):
         if column in frame.columns:
             out[column] = frame[column].fillna(0).astype(int).to_numpy()
     return out
@@ -643,8 +626,8 @@ def load_steering_inputs(
     Raises
     ------
     ValidationError
-        When ``marts.hotspots`` or ``marts.emerging_hotspots`` is missing or empty (the message says to run
-        ``ctxrisk hotspots`` first), on an unreadable period, or on a malformed locations mart.
+        When ``marts.hotspots`` is missing or empty (the message says to run ``ctxrisk hotspots`` first; without
+        emerging hot spots the map is made with a note), on an unreadable period, or a malformed locations mart.
     """
     stale = stale_marts(con)
     if stale:
@@ -654,14 +637,17 @@ def load_steering_inputs(
             "(or the hot spot, locations and graph commands) first, then make the map"
         )
         raise ValidationError(msg)
-    for mart, command in (("hotspots", "ctxrisk hotspots"), ("emerging_hotspots", "ctxrisk hotspots emerging")):
-        # declared marts exist from `ctxrisk init` on, empty until their analysis runs
-        if not _table_exists(con, "marts", mart) or not con.execute(f"select count(*) from marts.{mart}").fetchone()[0]:
-            msg = (
-                f"the warehouse has no marts.{mart}: run `{command}` first, then make the map "
-                "(the steering map draws the hot spot marts, it does not compute them)"
-            )
-            raise ValidationError(msg)
+    # declared marts exist from `ctxrisk init` on, empty until their analysis runs; emerging hot spots need 3
+    # months of events, so without them the map is made with a note
+    if (
+        not _table_exists(con, "marts", "hotspots")
+        or not con.execute("select count(*) from marts.hotspots").fetchone()[0]
+    ):
+        msg = (
+            "the warehouse has no marts.hotspots: run `ctxrisk hotspots` first, then make the map "
+            "(the steering map draws the hot spot marts, it does not compute them)"
+        )
+        raise ValidationError(msg)
     params, theme, run_id, events_used = _mart_parameters(con)
     unit = str(params.get("unit") or "")
     notes: list[str] = []
@@ -677,7 +663,7 @@ def load_steering_inputs(
         logger.warning("no boundaries loaded: the map's base is the outline of the %s units analysed", f"{len(mart):,}")
         notes.append("No area boundaries are loaded: the outline shows the area analysed.")
 
-    first_day, last_day = _event_days(con, params, settings=settings)
+    first_day, last_day = event_days(con, params, settings=settings)
     specs = resolve_periods(period, first_day=first_day, last_day=last_day)
     periods: list[SteeringPeriod] = []
     left_out = 0
@@ -706,10 +692,10 @@ def load_steering_inputs(
     periods = secondary_suppression(
         periods, threshold=settings.privacy.suppression_threshold, first_day=first_day, last_day=last_day
     )
-    em = con.execute("select * from marts.emerging_hotspots").df()
-    if not len(em):
-        msg = "marts.emerging_hotspots is empty: run `ctxrisk hotspots emerging` first"
-        raise ValidationError(msg)
+    has_em = _table_exists(con, "marts", "emerging_hotspots")
+    em = con.execute(f"select * from {'marts.emerging_hotspots' if has_em else _NO_EMERGING}").df()
+    if not len(em):  # one month of police.uk data can never have them: the map is made, and says so
+        notes.append("No emerging hot spots: they were not computed (they need at least 3 months of events).")
     category = em["category"].astype(str).str.lower().str.replace("_", " ")
     em = em[~category.isin(["no pattern detected", "no pattern", "not significant", "none", ""])]
     emerging = _cells_frame(em, ["unit_id", "category"])

@@ -35,9 +35,18 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
 .ctxrisk-period label { display: block; font-weight: bold; font-size: 13px; }
 .ctxrisk-period input { width: 180px; }
 .ctxrisk-period-label { display: block; max-width: 200px; }
-.ctxrisk-period-note { max-width: 200px; margin: 4px 0 0; font-size: 11px; }
+.ctxrisk-period-note, .ctxrisk-filter-note { max-width: 200px; margin: 4px 0 0; font-size: 11px; }
 .ctxrisk-compact .ctxrisk-period-note { display: none; }
-.ctxrisk-badge.ctxrisk-quiet { opacity: .45; }
+.ctxrisk-badge.ctxrisk-quiet > :not(.ctxrisk-more), .ctxrisk-badge.ctxrisk-quiet::after { opacity: .45; }
+.ctxrisk-badge.ctxrisk-stacked { display: none !important; }
+.ctxrisk-label.ctxrisk-crowded { visibility: hidden; }
+.ctxrisk-print-places { display: none; }
+.ctxrisk-more { position: absolute; top: -7px; right: -12px; padding: 0 3px; border: 1px solid #0b0c0c;
+    border-radius: 7px; background: #fff; color: #0b0c0c; font: bold 11px/13px Arial, sans-serif; cursor: zoom-in; }
+.ctxrisk-sr-more { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+    white-space: nowrap; }
+.ctxrisk-badge::after { content: ""; position: absolute; left: 50%; top: 34px; height: 12px;
+    border-left: 2px solid #252525; margin-left: -1px; }
 .ctxrisk-filter legend { font-weight: bold; font-size: 13px; padding: 0; }
 .ctxrisk-filter-row { display: flex; align-items: center; gap: 4px; margin: 2px 0; cursor: pointer; }
 .ctxrisk-label { font: 11px/1.2 Arial, sans-serif; color: #222; text-align: center; white-space: nowrap;
@@ -74,6 +83,7 @@ body { display: flex; flex-direction: column; font-family: Arial, Helvetica, san
     .leaflet-control-layers, .leaflet-control-zoom, .ctxrisk-filter input, .ctxrisk-period input,
     .leaflet-popup-pane, .leaflet-tooltip-pane, .ctxrisk-info summary { display: none !important; }
     .ctxrisk-info p { display: inline; margin-right: .6em; font-size: 10px; }
+    .ctxrisk-header p.ctxrisk-print-places { display: block; font-size: 9px; margin: 1px 0; }
     .ctxrisk-control { box-shadow: none; border: 1px solid #767676; }
     * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
@@ -99,10 +109,13 @@ def add_heading(
     Returns the heading text (for the page's ``<title>``).
     """
     heading = f"{title}: {area}" if area else title
-    heading += f", {shown}" if shown else ""
+    h1 = html_lib.escape(heading)
+    if shown:  # the period slider rewrites the period shown (class ctxrisk-shown), so a print names it
+        h1 += f', <span class="ctxrisk-shown">{html_lib.escape(shown)}</span>'
+        heading += f", {shown}"
     about = "".join(f"<p>{html_lib.escape(line)}</p>" for line in notes)
     html = (
-        f'<header class="ctxrisk-header"><h1>{html_lib.escape(heading)}</h1>'
+        f'<header class="ctxrisk-header"><h1>{h1}</h1>'
         f"<p>{html_lib.escape(period)} Generated {generated.day} {generated:%B %Y}.</p>"
         + (f'<details class="ctxrisk-info"><summary>About this map</summary>{about}</details>' if about else "")
         + "</header>"

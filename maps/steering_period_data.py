@@ -15,7 +15,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-__all__ = ["read_place_counts", "read_theme_hotspots", "withheld_places"]
+from ctxrisk.pipelines.settings import Settings
+
+__all__ = ["event_days", "read_place_counts", "read_theme_hotspots", "withheld_places"]
 
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -129,3 +131,40 @@ def withheld_places(
     table = pd.DataFrame({p.spec.label: counts[p.spec.label] for p in dated})
     small = table.where(table < threshold).sum(axis=1, min_count=1)
     return set(small[small.notna() & (small < threshold)].index.astype(str))
+
+
+def _local_day(value: object, tz: str) -> date | None:
+    stamp = None if value is None else pd.Timestamp(value)
+    return None if stamp is None else (stamp.tz_convert(tz) if stamp.tzinfo else stamp).date()
+
+
+def event_days(
+    con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, settings: Settings
+) -> tuple[date | None, date | None]:
+    """First and last local day of the events matching the hot spot run's filters.
+
+    Events dated only to the month (police.uk) cover the whole month: the real City of London months ended
+    "1 Dec 2024" in the map's period label, and the Merseyside file read "1 Dec 2018 to 1 Dec 2018".
+    """
+    filters = params.get("filters") or {}
+    where, args = ["occurred_at is not null"], []
+    for column, key in (("event_type", "event_types"), ("theme", "themes"), ("source", "sources")):
+        values = filters.get(key, "all")
+        if values not in (None, "all") and len(values):
+            where.append(f"{column} in ({', '.join('?' for _ in values)})")
+            args.extend(values)
+    row = con.execute(
+        "select min(occurred_at), max(occurred_at), max(occurred_at) filter (where time_precision = 'month') "
+        f"from staging.events where {' and '.join(where)}",
+        args,
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None, None
+    first, last, month = (_local_day(value, settings.local_timezone) for value in row)
+    if month is not None:  # dated to the month (police.uk): the events cover that whole month, not its 1st
+        last = max(last, (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1))
+    if filters.get("since"):
+        first = max(first, date.fromisoformat(str(filters["since"])))
+    if filters.get("until"):
+        last = min(last, date.fromisoformat(str(filters["until"])))
+    return first, last

@@ -142,6 +142,14 @@ class PeriodSlider(MacroElement):
                 slider.value = i;
                 slider.setAttribute("aria-valuetext", periods[i][1]);
                 output.textContent = periods[i][1];
+                // the heading, the page title and the map's label name the period shown (and so does a print)
+                document.querySelectorAll(".ctxrisk-shown").forEach(function (e) {
+                    if (!e.dataset.first) { e.dataset.first = e.textContent; }
+                    var box = map.getContainer(), was = e.textContent, now = periods[i][1];
+                    document.title = document.title.split(was).join(now);
+                    box.setAttribute("aria-label", (box.getAttribute("aria-label") || "").split(was).join(now));
+                    e.textContent = now;
+                });
                 places.forEach(function (p) {
                     var el = p[0].getElement();
                     if (!el) { return; }
@@ -149,6 +157,18 @@ class PeriodSlider(MacroElement):
                     el.classList.toggle("ctxrisk-quiet", s.quiet);
                     var rank = el.querySelector(".ctxrisk-rank");
                     if (rank) { rank.textContent = s.n || "\\u2013"; }
+                    var tip = p[0].getTooltip();  // the tooltip numbers the place as its badge does
+                    if (tip) {
+                        if (p[0].ctxriskName === undefined) {
+                            var was = document.createElement("div");
+                            was.innerHTML = String(tip.getContent());  // the page's own escaped tooltip
+                            p[0].ctxriskName = was.textContent.trim().replace(/^\\d+\\. /, "");
+                        }
+                        var now = document.createElement("div");
+                        now.textContent = (s.n ? s.n + ". " : "") + p[0].ctxriskName;
+                        p[0].setTooltipContent(now);
+                        if (el.title) { el.title = (s.n ? "Place " + s.n + ": " : "") + p[0].ctxriskName; }
+                    }
                     var sr = el.querySelector(".ctxrisk-sr");
                     if (sr) {
                         if (!sr.dataset.base) { sr.dataset.base = sr.textContent; }

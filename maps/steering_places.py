@@ -16,7 +16,20 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-__all__ = ["THEME_COLOURS", "ThemeFilter", "place_names", "place_badge", "theme_colour"]
+from ctxrisk.pipelines import lad
+
+__all__ = [
+    "LAD_TOLERANCE_M",
+    "THEME_COLOURS",
+    "ThemeFilter",
+    "naming_areas",
+    "place_names",
+    "place_badge",
+    "theme_colour",
+]
+
+#: How far the packaged district outlines may stray from the true ones: ONS "BUC" outlines, generalised to 500 m.
+LAD_TOLERANCE_M = 500.0
 
 #: Theme colours of the badges' dots: the Okabe-Ito palette, told apart under colour-vision deficiency.
 THEME_COLOURS: dict[str, str] = {
@@ -42,6 +55,26 @@ def theme_colour(theme: str, known: Sequence[str] = ()) -> str:
     others = sorted(t for t in known if t not in THEME_COLOURS)
     index = others.index(theme) if theme in others else 0
     return _SPARE[index % len(_SPARE)]
+
+
+def naming_areas(boundaries: gpd.GeoDataFrame, analysed: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The areas that name places with no area name of their own (the map and the report use the same).
+
+    The loaded boundaries (the study-area outline names no place), the districts analysed grown by
+    :data:`LAD_TOLERANCE_M` (a place just outside a generalised outline is the analysed district's, as
+    its events are), and every other district of England. :func:`place_names` takes the smallest holding
+    a place.
+    """
+    named = boundaries[boundaries["level"].astype(str) != "study area"] if len(boundaries) else boundaries
+    parts = [named[["name", "geometry"]]] if len(named) else []
+    every = lad.local_authorities()
+    if len(analysed):
+        grown = analysed[["name", "geometry"]].to_crs(27700)
+        grown["geometry"] = grown.geometry.buffer(LAD_TOLERANCE_M)
+        parts.append(grown.to_crs(4326))
+        every = every[~every["code"].isin(analysed["code"])]
+    parts.append(every[["name", "geometry"]])
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
 
 
 def _containing_name(lat: float, lon: float, areas: gpd.GeoDataFrame | None) -> str | None:
@@ -115,7 +148,7 @@ def place_badge(rank: int, name: str, themes: Sequence[str], labels: dict[str, s
         f'<span class="ctxrisk-dot" style="background:{colours[t]}" title="{html_lib.escape(labels[t])}"></span>'
         for t in themes
     )
-    spoken = f"Place {rank}: {name}. Themes: {', '.join(labels[t] for t in themes) or 'none recorded'}."
+    spoken = f"Place {rank}: {name}. Themes: {', '.join(labels[t] for t in themes) or 'none with 5 or more events'}."
     return (
         f'<div class="ctxrisk-rank" aria-hidden="true">{rank}</div><div class="ctxrisk-dots" aria-hidden="true">'
         f'{dots}</div><span class="ctxrisk-sr">{html_lib.escape(spoken)}</span>'
@@ -135,6 +168,8 @@ class ThemeFilter(MacroElement):
     markers : sequence of (folium.Marker, list of theme keys)
     layers : sequence of (folium layer, theme key)
         Cell layers drawn for one theme: shown only while their theme is ticked.
+    note : str
+        A sentence under the boxes (set as text).
     """
 
     _template = Template(
@@ -143,6 +178,7 @@ class ThemeFilter(MacroElement):
         (function () {
             var map = {{ this._parent.get_name() }};
             var themes = {{ this.themes_json() }};
+            var note = {{ this.note_json() }};
             var places = [{% for m, t in this.markers %}
                 [{{ m.get_name() }}, {{ t|tojson }}]{{ "," if not loop.last }}{% endfor %}];
             var layers = [{% for l, t in this.layers %}
@@ -161,6 +197,10 @@ class ThemeFilter(MacroElement):
                     var text = L.DomUtil.create("span", "", label);
                     text.textContent = t[1];
                 });
+                if (note) {
+                    var p = L.DomUtil.create("p", "ctxrisk-filter-note", div);
+                    p.textContent = note;
+                }
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.on(div, "change", update);
                 return div;
@@ -173,8 +213,10 @@ class ThemeFilter(MacroElement):
             }
             function update() {
                 var on = ticked();
+                var all = themes.every(function (t) { return on[t[0]]; });
                 places.forEach(function (p) {
-                    var show = p[1].some(function (t) { return on[t]; });
+                    // a place with no theme shown is kept while every theme is ticked
+                    var show = p[1].length ? p[1].some(function (t) { return on[t]; }) : all;
                     var el = p[0].getElement();
                     if (el) { el.style.display = show ? "" : "none"; }
                     p[0].options.ctxriskHidden = !show;
@@ -196,12 +238,19 @@ class ThemeFilter(MacroElement):
         themes: Sequence[tuple[str, str, str]],
         markers: Sequence[tuple[folium.Marker, list[str]]],
         layers: Sequence[tuple[folium.map.Layer, str]] = (),
+        *,
+        note: str = "",
     ) -> None:
         super().__init__()
         self._name = "CtxriskThemeFilter"
+        self.note = str(note)
         self.themes = [tuple(t) for t in themes]
         self.markers = list(markers)
         self.layers = list(layers)
+
+    def note_json(self) -> str:
+        text = json.dumps(self.note, ensure_ascii=False)  # set as textContent; no text closes the <script>
+        return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
     def themes_json(self) -> str:
         # labels may come from data: set as textContent in the page, and written with <, > and & as JSON

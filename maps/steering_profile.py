@@ -71,13 +71,13 @@ def describe_profile(profile: Sequence[Sequence[float]] | np.ndarray, *, thresho
         ``"Busiest on weekend evenings (18:00-23:59)."``: the block with most events, and any other block
         within 80% of it (at most two are named; more is "busy at many times"). A peak hour is added only
         when that hour alone holds at least ``threshold`` events. With no block of ``threshold`` events:
-        ``"Too few timed events (<5) to describe when this place is busiest."``.
+        ``"Too few timed events (<5) in any part of the week to describe when this place is busiest."``.
     """
     arr = as_profile(profile)
     blocks = day_part_counts(arr)
     shown = np.where(blocks >= threshold, blocks, 0.0)
     if shown.max() < threshold:
-        return f"Too few timed events (<{threshold}) to describe when this place is busiest."
+        return f"Too few timed events (<{threshold}) in any part of the week to describe when this place is busiest."
     top = shown.max()
     busy = [(d, p) for d in range(2) for p in range(4) if shown[d, p] >= 0.8 * top]
     busy.sort(key=lambda dp: -shown[dp])

@@ -18,7 +18,7 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ctxrisk.maps.steering_layers import GI_BINS, LayerState, dissolve, esc, feature_collection
+from ctxrisk.maps.steering_layers import GI_BINS, LayerState, dissolve, drawing_order, esc, feature_collection
 from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = ["ThemeHotspots", "add_theme_hotspots", "check_theme_parts"]
@@ -68,7 +68,7 @@ def add_theme_hotspots(state: LayerState, parts: Sequence[tuple[int, str, gpd.Ge
     out = []
     for index, theme, cells in parts:
         label = state.theme_label(theme)
-        bins, geoms = dissolve(cells.sort_values("bin", ascending=False), "bin")
+        bins, geoms = dissolve(drawing_order(cells), "bin")
         shown = gpd.GeoDataFrame(
             {
                 "label": [GI_BINS[b][0] for b in bins],

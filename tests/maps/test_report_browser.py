@@ -158,6 +158,15 @@ def test_tables_wrap_on_a_phone(report_file):
     # a cell keeps its column's name on a narrow screen
     label = page.evaluate("""() => getComputedStyle(document.querySelector('td[data-label]'), '::before').content""")
     assert label.endswith(': "') or ": " in label
+    # charts keep their size (text readable) and scroll sideways in their own frame, not the page
+    sizes = page.evaluate(
+        """() => [...document.querySelectorAll('svg.chart')].map(svg => {
+            const frame = svg.closest('.chart-frame');
+            const text = svg.querySelector('text').getBoundingClientRect().height;
+            return [text, frame.scrollWidth > frame.clientWidth, frame.tabIndex];
+        })"""
+    )
+    assert sizes and all(text >= 11 and scrolls and tab == 0 for text, scrolls, tab in sizes), sizes
     page.set_viewport_size({"width": 900, "height": 650})
 
 

@@ -26,7 +26,7 @@ def test_bar_chart_is_accessible_and_draws_no_suppressed_bar():
         chart_id="ref chart",
         gap_labels={("2026Q3", 1): "withheld"},
     )
-    assert svg.startswith('<svg class="chart" role="img"')
+    assert svg.startswith('<div class="chart-frame" tabindex="0"') and '><svg class="chart" role="img"' in svg
     assert 'aria-labelledby="ref-chart-title ref-chart-desc"' in svg
     assert '<title id="ref-chart-title">Referrals by type</title>' in svg
     assert len(re.findall(r"<rect [^>]*height", svg)) - 2 == 2  # two legend swatches, two bars

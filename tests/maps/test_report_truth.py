@@ -165,3 +165,84 @@ def test_a_url_in_a_place_name_never_stops_the_report(stopped):
         con.execute("drop table marts.locations_of_concern")
     assert _row(html, "1")[0] == "See https://evil.example/t.png"
     assert 'src="https://evil' not in html and "url(https://evil" not in html
+
+
+def test_places_carry_the_steering_maps_names_and_themes(stopped):
+    """Map and report name a place alike, and name a theme only at 5 or more events there, as the map does."""
+    from ctxrisk.maps.steering_places import place_names as map_place_names
+
+    con, settings = stopped
+    con.execute(
+        "create or replace table marts.locations_of_concern as select * from (values "
+        "(1, '89195da49a3ffff', 'Crewe Central (89195da49a3ffff)', 'cse;county_lines', '{\"cse\": 6, "
+        "\"county_lines\": 4}', 9.1, 30, 6, 'increasing', 0.004, 53.1000, -2.4400), "
+        "(2, '89195da49b7ffff', 'Crewe Central (89195da49b7ffff)', 'cce;missing', '{\"cce\": 3, \"missing\": 2}', "
+        "7.5, 7, 2, 'no trend', 0.4, 53.0950, -2.4420), "
+        "(3, '89195da4933ffff', 'H3 cell 89195da4933ffff', 'missing;cse', '{\"cse\": 5, \"missing\": 9}', 5.0, 14, "
+        "3, 'no trend', 0.4, 53.2600, -2.1250)) "
+        "t(rank, unit_id, name, themes, counts_by_theme, score, count, distinct_children, trend, trend_p, latitude, "
+        "longitude)"
+    )
+    try:
+        html = build_report(con, period="2026Q3", settings=settings, generated_at=FIXED)
+    finally:
+        con.execute("drop table marts.locations_of_concern")
+    rows = [_row(html, str(rank)) for rank in (1, 2, 3)]
+    assert [r[0] for r in rows] == ["Crewe Central (north)", "Crewe Central (south)", "Cheshire East"]
+    assert [r[0] for r in rows] == map_place_names(
+        ["Crewe Central (89195da49a3ffff)", "Crewe Central (89195da49b7ffff)", "H3 cell 89195da4933ffff"],
+        [53.1000, 53.0950, 53.2600],
+        [-2.4400, -2.4420, -2.1250],
+    )[:2] + ["Cheshire East"]
+    # county lines (4 events), cce (3) and missing (2) are not named: the map hides them too
+    assert [r[1] for r in rows] == [
+        "Child sexual exploitation",
+        "none with 5 or more events",
+        "Child sexual exploitation, Missing children",
+    ]
+
+
+def test_time_to_next_episode_reads_no_data_when_the_missing_feed_stops_before_the_period(stopped):
+    con, settings = stopped
+    con.execute("begin")
+    try:
+        con.execute("delete from raw.missing_episodes where started_at >= timestamptz '2026-06-01 00:00:00+01'")
+        html = build_report(con, period="2026Q3", settings=settings, generated_at=FIXED)
+    finally:
+        con.execute("rollback")
+    assert _row(html, "Missing and away episodes")[1] == "no data"
+    section = html.split("<h3>Time to the next episode</h3>", 1)[1]
+    assert section.startswith("<p>No data: the missing episode records held do not reach 2026Q3")
+    assert "No child returned" not in html  # a claim of none where nothing is known
+
+
+@pytest.fixture(scope="module")
+def city_of_london(tmp_path_factory):
+    """The 20 real City of London months (police.uk: every crime dated only to its month)."""
+    from support import shared_data_path
+
+    from ctxrisk.pipelines import runner
+
+    folder = shared_data_path("police_uk", "street", "city-of-london-monthly")
+    settings = load_settings(None, warehouse=tmp_path_factory.mktemp("col") / "w.duckdb")
+    con = connect(settings=settings)
+    runner.ingest_paths(con, "police-uk-street", sorted(folder.glob("*-street.csv")), settings=settings)
+    yield con, settings
+    con.close()
+
+
+def test_month_dated_crimes_reach_the_end_of_their_last_month(city_of_london):
+    """The files end with December 2024: the report covers 2024Q4, which the incidents cover whole."""
+    con, settings = city_of_london
+    html = build_report(con, settings=settings, today=datetime(2026, 11, 26).date(), generated_at=FIXED)
+    assert "outcome report: 2024Q4" in html  # was 2024Q3: the last crime read as 1 December
+    assert _row(html, "Incidents") == ["1 May 2023", "31 Dec 2024", "covers 2024Q4", "covers 2024Q3"]
+    assert "figures cover only part of it" not in html.split('id="coverage"', 1)[-1].split("</section>", 1)[0]
+
+
+def test_at_a_glance_says_what_it_did_not_count(stopped):
+    con, settings = stopped
+    html = build_report(con, period="2026Q3", settings=settings, generated_at=FIXED)
+    row = re.search(r"Incidents with no place recorded</t[hd]>(.*?)</tr>", html).group(1)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+    assert cells[0] == "not counted" and "–" not in row  # was a bare dash: not a count, nor no data

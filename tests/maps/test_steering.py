@@ -7,6 +7,7 @@ import re
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import Point
@@ -65,13 +66,16 @@ def test_describe_profile_names_day_parts_and_a_peak_hour_of_at_least_five():
 def test_describe_profile_says_too_few_below_threshold():
     arr = np.zeros((7, 24))
     arr[0, 3] = 4
-    assert describe_profile(arr) == "Too few timed events (<5) to describe when this place is busiest."
+    assert describe_profile(arr) == (
+        "Too few timed events (<5) in any part of the week to describe when this place is busiest."
+    )
     assert describe_profile(arr, threshold=3) == "Busiest on weekday nights (00:00-05:59); peak hour 03:00-03:59."
     # 20 events spread so that no block holds 5: nothing is said
     spread = np.zeros((7, 24))
     spread[0, [0, 6, 12, 18]] = 4
     spread[5, [0, 6, 12, 18]] = 2
-    assert describe_profile(spread).startswith("Too few timed events (<5)")
+    # 20 timed events: the sentence says no part of the week holds 5, not that there are fewer than 5 events
+    assert describe_profile(spread).startswith("Too few timed events (<5) in any part of the week")
 
 
 def test_profile_chart_is_eight_blocks_in_bands_with_small_blocks_withheld():
@@ -151,28 +155,29 @@ def test_hotspot_cells_are_merged_per_class_and_carry_no_count():
     group = next(c for c in fmap._children.values() if getattr(c, "layer_name", None) == "Hot spots (Gi*)")
     (geojson,) = [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
     features = geojson.data["features"]
-    # the 11 significant cells fall in six classes: one outline each, hottest first, no count or z
+    # the 11 significant cells fall in six classes: one outline each, the 99% classes drawn last (on top:
+    # the 90% edges, 5 px when zoomed out, covered a 99% cluster otherwise), no count or z
     assert [f["properties"]["label"] for f in features] == [
-        "Hot spot, 99% confidence",
-        "Hot spot, 95% confidence",
         "Hot spot, 90% confidence",
         "Cold spot, 90% confidence",
+        "Hot spot, 95% confidence",
         "Cold spot, 95% confidence",
+        "Hot spot, 99% confidence",
         "Cold spot, 99% confidence",
     ]
     assert all(set(f["properties"]) == {"label", "fill"} for f in features)
     hot = F.hotspots()
-    merged = shapely.geometry.shape(features[0]["geometry"])
+    merged = shapely.geometry.shape(features[4]["geometry"])
     planted = shapely.union_all(hot.geometry[hot["bin"] == 3].to_numpy())
     assert merged.symmetric_difference(planted).area < 1e-3 * planted.area  # the three 99% cells, nothing else
     with_zero = _geojson_properties(_build(show_not_significant=True), "Hot spots (Gi*)")
-    assert [p["label"] for p in with_zero][3] == "Not significant" and len(with_zero) == 7
+    assert [p["label"] for p in with_zero][0] == "Not significant" and len(with_zero) == 7  # drawn first
 
 
 def test_the_configured_threshold_reaches_every_places_count():
     def counts(threshold: int) -> list[str]:
         html = render_self_contained(_build(settings=F.settings(threshold=threshold)))
-        return re.findall(r"Events in the period: ([^.]*)\.", html)
+        return re.findall(r"Events \(all periods analysed\): ([^.]*)\.", html)
 
     assert counts(5) == ["40", "30", "&lt;5"]
     assert counts(50) == ["&lt;50", "&lt;50", "&lt;50"]
@@ -260,8 +265,19 @@ def test_steering_layer_control_and_badges(steering_page):
     assert sorted(badges) == [
         ["1", 2, "Place 1: Leeds 111A. Themes: Child sexual exploitation, County lines."],
         ["2", 2, "Place 2: Leeds 111D. Themes: Child criminal exploitation, Missing children."],
-        ["3", 1, "Place 3: Leeds 111B. Themes: Other concerns."],
+        ["3", 0, "Place 3: Leeds 111B. Themes: none with 5 or more events."],
     ]
+    # a place with no theme shown carries no dot of a theme it was not given ("Other concerns" once), and
+    # stays while every theme is ticked, whatever layer is switched on
+    page.locator(".leaflet-control-layers-overlays label", has_text="Emerging hot spots").locator("input").check()
+    shown = "els => els.filter(e => e.style.display !== 'none').map(e => e.textContent[0]).sort()"
+    assert page.eval_on_selector_all(".ctxrisk-badge", shown) == ["1", "2", "3"]
+    box = page.locator(".ctxrisk-filter label", has_text="Missing children").locator("input")
+    box.uncheck()
+    assert page.eval_on_selector_all(".ctxrisk-badge", shown) == ["1", "2"]  # 3 has no ticked theme
+    box.check()
+    page.locator(".leaflet-control-layers-overlays label", has_text="Emerging hot spots").locator("input").uncheck()
+    assert page.eval_on_selector_all(".ctxrisk-badge", shown) == ["1", "2", "3"]
 
 
 @pytest.mark.browser
@@ -272,7 +288,7 @@ def test_steering_popup_describes_place_in_words(steering_page):
     popup.wait_for()
     text = popup.inner_text()
     assert "Ranked 3 of 3 places of concern." in text
-    assert "Events in the period: <5." in text
+    assert "Events (all periods analysed): <5." in text
     assert "Too few timed events (<5)" in text
     assert popup.locator("svg").count() == 0
     page.locator(".leaflet-popup-close-button").click()
@@ -351,5 +367,153 @@ def test_analysed_districts_are_weighted_by_events():
 
     # the City of London's cells hold most events; three cells reaching into Tower Hamlets hold few
     lat, lon = [51.5155, 51.5140, 51.5190, 51.5200, 51.5210], [-0.0920, -0.0850, -0.0600, -0.0550, -0.0500]
-    assert analysed_area(lat, lon)["name"].tolist() == ["City of London", "Tower Hamlets"]  # by cells
+    assert "Tower Hamlets" in analysed_area(lat, lon)["name"].tolist()  # by cells, Tower Hamlets outnumbers
     assert analysed_area(lat, lon, weights=[60, 40, 1, 1, 1])["name"].tolist() == ["City of London"]
+
+
+def test_analysed_district_of_real_city_of_london_crimes_is_the_city_alone():
+    """police.uk City of London street crimes: the generalised Tower Hamlets outline must not count as analysed."""
+    import pandas as pd
+    from support import shared_data_path
+
+    from ctxrisk.maps.steering import analysed_area
+
+    folder = shared_data_path("police_uk", "street", "city-of-london-monthly")
+    frames = [pd.read_csv(p, usecols=["Latitude", "Longitude"]) for p in sorted(folder.glob("*-street.csv"))]
+    points = pd.concat(frames).dropna()
+    assert len(frames) == 20 and len(points) > 14_000
+    lat, lon = points["Latitude"].to_numpy(), points["Longitude"].to_numpy()
+    assert analysed_area(lat, lon)["name"].tolist() == ["City of London"]
+    # every point counted, as before: 17% of the crimes fall in the generalised Tower Hamlets
+    assert analysed_area(lat, lon, margin_m=0, min_share=0.1)["name"].tolist() == ["City of London", "Tower Hamlets"]
+
+
+def test_a_place_is_never_named_after_the_study_area_outline():
+    """With no boundary loaded the base is the outline of the cells analysed; places take the district's name."""
+    study = gpd.GeoDataFrame(
+        {"code": ["study"], "name": ["Area analysed (19 H3 cells)"], "level": ["study area"]},
+        geometry=[shapely.box(-1.60, 53.75, -1.50, 53.85)],
+        crs=4326,
+    )
+    study["imd_decile"] = pd.array([None], dtype="Int64")
+    locs = F.locations().assign(name=lambda f: "H3 cell " + f["unit_id"])
+    html = _build(boundaries=study, locations=locs).get_root().render()
+    assert "Area analysed (19 H3 cells)" in html  # the outline is still drawn
+    assert "Place 1: Leeds (" in html and "Place 1: Area analysed" not in html
+
+
+def test_popups_say_the_records_give_no_time_of_day_when_no_place_has_one():
+    """police.uk dates crimes to the month: every popup says so, rather than "too few timed events (<5)"."""
+    locs = F.locations()
+    untimed = locs.assign(profile=[np.zeros((7, 24))] * 3, profile_events=0, profile_excluded=locs["count"])
+    html = render_self_contained(_build(locations=untimed))
+    assert html.count("The records give no time of day") == 3 and "Too few timed events" not in html
+    # one place with a timed event: each place is described by its own profile again
+    timed = untimed.assign(profile_events=[0, 0, 1])
+    html = render_self_contained(_build(locations=timed))
+    assert "The records give no time of day" not in html and html.count("Too few timed events (&lt;5)") == 3
+
+
+@pytest.mark.browser
+def test_overlapping_badges_stack_under_the_first_with_a_count_of_places(steering_page):
+    """Zoomed out, the three places overlap: one badge shows "+2", names the others, and "+2" zooms in."""
+    page = steering_page.page
+    start = page.evaluate(
+        "() => { const m = Object.values(window).find(v => v instanceof L.Map); return m.getZoom(); }"
+    )
+    visible = (
+        "() => [...document.querySelectorAll('.ctxrisk-badge')].filter(e => getComputedStyle(e).display !== 'none')"
+        ".map(e => e.querySelector('.ctxrisk-rank').textContent + (e.querySelector('.ctxrisk-more') || "
+        "{textContent: ''}).textContent)"
+    )
+    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).setZoom(9, {animate: false})")
+    page.wait_for_timeout(100)
+    assert page.evaluate(visible) == ["1+2"]
+    spoken = page.eval_on_selector(".ctxrisk-badge:not(.ctxrisk-stacked) .ctxrisk-sr-more", "e => e.textContent")
+    assert spoken == " With 2 more places here: 2. Leeds 111D; 3. Leeds 111B. Zoom in to see each."
+    # a stacked badge is out of the keyboard order; the "+2" zooms in until the places part
+    assert page.eval_on_selector_all(".ctxrisk-stacked", "els => els.every(e => e.offsetParent === null)")
+    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).closePopup()")
+    page.locator(".ctxrisk-more").click()
+    page.wait_for_timeout(400)
+    assert sorted(page.evaluate(visible)) == ["1", "2", "3"]
+    page.evaluate(f"() => Object.values(window).find(v => v instanceof L.Map).setZoom({start}, {{animate: false}})")
+
+
+def test_every_district_of_a_real_police_force_with_its_crimes_is_analysed():
+    """Merseyside Police's December 2018 street crimes: Knowsley (8% of them) was once shaded not analysed."""
+    import pandas as pd
+    from support import shared_data_path
+
+    from ctxrisk.maps.steering import analysed_area
+
+    path = shared_data_path("police_uk", "street", "police-uk-2018-12-merseyside-street.csv")
+    points = pd.read_csv(path, usecols=["Latitude", "Longitude"]).dropna()
+    found = analysed_area(points["Latitude"].to_numpy(), points["Longitude"].to_numpy())
+    assert sorted(found["name"]) == ["Knowsley", "Liverpool", "Sefton", "St. Helens", "Wirral"]
+    assert "Knowsley" not in analysed_area(points["Latitude"], points["Longitude"], min_share=0.1)["name"].tolist()
+
+
+@pytest.mark.browser
+def test_labels_never_overlap_each_other_or_a_badge(steering_page):
+    """Zoomed out, the "not analysed" labels and the badges crowd: a label that would overlap gives way."""
+    page = steering_page.page
+    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).closePopup()")
+    start = page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).getZoom()")
+    clashes = """() => {
+        const rect = e => {
+            const r = document.createRange(); r.selectNodeContents(e); return r.getBoundingClientRect();
+        };
+        const shown = [...document.querySelectorAll('.ctxrisk-label')].filter(e => e.offsetParent !== null
+            && !e.classList.contains('ctxrisk-crowded') && !e.classList.contains('ctxrisk-label-la')).map(rect);
+        const badges = [...document.querySelectorAll('.ctxrisk-badge')].filter(e => e.offsetParent !== null)
+            .map(e => e.getBoundingClientRect());
+        const near = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        let n = 0;
+        shown.forEach((a, i) => { shown.slice(i + 1).concat(badges).forEach(b => { if (near(a, b)) n++; }); });
+        return [n, document.querySelectorAll('.ctxrisk-crowded').length];
+    }"""
+    crowded = 0
+    for zoom in (8, 10, 12, 14):
+        page.evaluate(f"() => Object.values(window).find(v => v instanceof L.Map).setZoom({zoom}, {{animate: false}})")
+        page.wait_for_timeout(150)
+        overlaps, hidden = page.evaluate(clashes)
+        assert overlaps == 0, zoom
+        crowded = max(crowded, hidden)
+    assert crowded > 0  # some label did give way
+    page.evaluate(f"() => Object.values(window).find(v => v instanceof L.Map).setZoom({start}, {{animate: false}})")
+
+
+@pytest.mark.browser
+def test_theme_filter_says_when_the_hot_spots_do_not_follow_it(steering_page):
+    """No hot spots by theme (the demo's 87,607 cells exceed [hotspots] theme_max_units): the filter says so."""
+    from ctxrisk.maps.steering import THEMES_NOT_SPLIT
+
+    note = steering_page.page.eval_on_selector(".ctxrisk-filter .ctxrisk-filter-note", "e => e.textContent")
+    assert note == THEMES_NOT_SPLIT
+    # with per-theme hot spots the filter switches them, and this sentence is not written
+    cells = F.hotspots().iloc[[0, 1]].assign(bin=2)[["unit_id", "count", "z", "bin", "geometry"]]
+    html = render_self_contained(_build(theme_hotspots=[(None, "cse", cells)]))
+    assert THEMES_NOT_SPLIT not in html
+
+
+@pytest.mark.browser
+def test_badges_stand_above_their_cells_so_the_cells_show(steering_page):
+    """A badge (rank and theme dots) ends at least 10 px above its cell centre; a stem points to it."""
+    page = steering_page.page
+    start = page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).getZoom()")
+    page.evaluate("() => Object.values(window).find(v => v instanceof L.Map).setZoom(16, {animate: false})")
+    page.wait_for_timeout(150)  # zoomed in until no badge is stacked, so each is measured
+    gaps = page.evaluate(
+        """() => { const map = Object.values(window).find(v => v instanceof L.Map);
+            const box = map.getContainer().getBoundingClientRect();
+            return Object.values(window).filter(v => v instanceof L.Marker && v.getElement()
+                && v.getElement().classList.contains('ctxrisk-badge')).map(m => {
+                const at = map.latLngToContainerPoint(m.getLatLng());
+                const el = m.getElement();
+                const bottom = Math.max(...[...el.children].filter(c => c.offsetParent !== null)
+                    .map(c => c.getBoundingClientRect().bottom));
+                return box.top + at.y - bottom; }); }"""
+    )
+    page.evaluate(f"() => Object.values(window).find(v => v instanceof L.Map).setZoom({start}, {{animate: false}})")
+    assert len(gaps) == 3 and all(10 <= gap < 40 for gap in gaps), gaps

@@ -179,8 +179,10 @@ def test_missing_hot_spot_marts_say_to_run_hotspots_first(con, settings):
     with pytest.raises(ValidationError, match=r"no marts.hotspots: run `ctxrisk hotspots` first"):
         load_steering_inputs(con, settings=settings)
     write_mart(con, "hotspots", _hot_mart(F.CELLS[:3], [3, 0, 1], [9, 1, 6]))
-    with pytest.raises(ValidationError, match=r"no marts.emerging_hotspots: run `ctxrisk hotspots emerging` first"):
-        load_steering_inputs(con, settings=settings, period="all")
+    # no emerging hot spots (one month of police.uk data can never have them): the map is made, and says so
+    inputs = load_steering_inputs(con, settings=settings, period="all")
+    assert len(inputs.emerging) == 0
+    assert "No emerging hot spots: they were not computed (they need at least 3 months of events)." in inputs.notes
 
 
 def test_marts_become_map_inputs(con, settings):
@@ -459,3 +461,26 @@ def test_a_places_whole_run_count_is_withheld_when_tiled_periods_give_a_small_on
         withheld_places(counts, periods, threshold=5, first_day=date(2026, 1, 1), last_day=date(2026, 9, 29)) == set()
     )
     assert withheld_places(counts, periods[1:], threshold=5, **days) == set()  # no whole run shown
+
+
+def test_events_dated_to_the_month_cover_the_whole_month():
+    """police.uk crimes carry only a month: the last of them, October (BST), covers 1 to 31 Oct, not 1 Oct."""
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from ctxrisk.maps.steering_period_data import event_days
+
+    db = duckdb.connect()
+    db.execute("create schema staging")
+    db.execute(
+        "create table staging.events as select * from (values "
+        "(timestamptz '2024-05-31 23:00:00+00', 'month', 'incident', 'other', 'police_uk'), "
+        "(timestamptz '2024-09-30 23:00:00+00', 'month', 'incident', 'other', 'police_uk'), "
+        "(timestamptz '2024-10-12 08:30:00+00', 'minute', 'incident', 'cse', 'partner')) "
+        "t(occurred_at, time_precision, event_type, theme, source)"
+    )
+    london = SimpleNamespace(local_timezone="Europe/London")
+    assert event_days(db, {}, settings=london) == (date(2024, 6, 1), date(2024, 10, 31))
+    assert event_days(db, {"filters": {"themes": ["cse"]}}, settings=london) == (date(2024, 10, 12),) * 2
+    assert event_days(db, {"filters": {"until": "2024-10-15"}}, settings=london)[1] == date(2024, 10, 15)

@@ -205,3 +205,38 @@ def test_theme_cells_must_name_a_period_of_the_selector():
         _html(theme_hotspots=[("2025 Q1", "cse", _cells([0], 2))])
     with pytest.raises(ValidationError, match="bin must be an integer"):
         _html(theme_hotspots=[("2026 Q3", "cse", _cells([0], 7))])
+
+
+def _assert_tooltips_follow_badges(page) -> None:
+    """Each tooltip numbers its place as the badge does (it kept the whole-run rank before)."""
+    pairs = page.evaluate(
+        """() => { const m = Object.values(window).filter(v => v instanceof L.Marker && v.getTooltip()
+            && v.getElement() && v.getElement().querySelector('.ctxrisk-rank'));
+            return m.map(v => { const d = document.createElement('div'); const c = v.getTooltip().getContent();
+                if (typeof c === 'string') { d.innerHTML = c; } else { d.appendChild(c.cloneNode(true)); }
+                return [v.getElement().querySelector('.ctxrisk-rank').textContent, d.textContent.trim(),
+                        v.getElement().title]; }); }"""
+    )
+    assert len(pairs) == 3
+    assert all(
+        re.fullmatch(rf"{n}\. Leeds 111[A-D]", tip)
+        and title == f"Place {n}: {tip[len(n) + 2 :]}"
+        or (n == "\u2013" and tip.startswith("Leeds") and title == tip)
+        for n, tip, title in pairs
+    )
+
+
+@pytest.mark.browser
+def test_tooltips_number_the_places_as_their_badges_do(filters_page):
+    """In 2026 Q3 the third place is 2nd by events and the second has fewer than 5: tooltips follow."""
+    page = filters_page.page
+    for i in (0, 1, 0):
+        _slide(page, i)
+        _assert_tooltips_follow_badges(page)
+    assert sorted(n for n, _q in _badges(page)) == ["1", "2", "\u2013"]
+    # the printed list of places follows the period's numbers and the theme filter
+    listed = "() => document.querySelector('.ctxrisk-print-places').textContent"
+    assert page.evaluate(listed) == "Places of concern: 1. Leeds 111A; 2. Leeds 111B; \u2013 Leeds 111D."
+    _tick(page, only={"Child criminal exploitation", "Missing children"})
+    assert page.evaluate(listed) == "Places of concern: \u2013 Leeds 111D."
+    _tick(page, only=None)
