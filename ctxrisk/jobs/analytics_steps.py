@@ -58,11 +58,14 @@ def hotspots_step(ctx: StepContext) -> StepOutput:
             f"per-theme hot spots not computed ({len(frame):,} units, more than [hotspots] theme_max_units "
             f"= {max_units:,}; `ctxrisk hotspots periods` computes them). "
         )
-    hot = int((frame["bin"] > 0).sum())
-    cold = int((frame["bin"] < 0).sum())
+    alpha = float(result.parameters.get("alpha") or 0.05)
+    hot = int(((frame["q"] < alpha) & (frame["z"] > 0)).sum())
+    cold = int(((frame["q"] < alpha) & (frame["z"] < 0)).sum())
+    binned = f"{int((frame['bin'] > 0).sum()):,} hot and {int((frame['bin'] < 0).sum()):,} cold at 90% or more"
     return StepOutput(
         rows=len(frame) + len(periods) + theme_rows,
-        detail=f"{len(frame):,} {result.parameters['unit']} cells: {hot:,} hot, {cold:,} cold (q < alpha); "
+        detail=f"{len(frame):,} {result.parameters['unit']} cells: {hot:,} hot, {cold:,} cold (q < {alpha:g}; "
+        f"{binned}, as the map draws them); "
         f"{periods['period'].nunique() if len(periods) else 0:,} quarter(s) in marts.hotspot_periods; "
         f"{theme_note}{result.selection.note()}",
     )

@@ -135,3 +135,13 @@ def test_per_theme_hot_spots_always_run_below_a_safety_limit(ctx):
         out = steps.hotspots_step(StepContext(ctx.con, small, "test-run"))
     assert "per-theme hot spots not computed" in out.detail and "theme_max_units = 10" in out.detail
     assert ctx.con.execute("select count(*) from marts.hotspot_themes").fetchone()[0] == 0
+
+
+def test_hot_spot_step_counts_cells_below_alpha_apart_from_the_maps_classes(ctx):
+    with transaction(ctx.con):
+        out = steps.hotspots_step(ctx)
+    q_hot, binned = ctx.con.execute(
+        "select count(*) filter (where q < 0.05 and z > 0), count(*) filter (where bin > 0) from marts.hotspots"
+    ).fetchone()
+    assert f": {q_hot:,} hot, " in out.detail and "(q < 0.05; " in out.detail
+    assert f"{binned:,} hot and " in out.detail and "at 90% or more, as the map draws them" in out.detail
