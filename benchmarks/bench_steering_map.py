@@ -88,6 +88,17 @@ def _load_times(path: Path, runs: int) -> tuple[list[float], list[str], list[str
     return loads, errors, external, non_blank
 
 
+def _git_head() -> str | None:
+    """The short commit measured (None outside a git checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
 def _prepare(args, t: Timer, settings, sample_dir: Path):
     """Generate the sample, ingest it (with the shared boundaries when present) and run the analytics."""
     from ctxrisk.analytics.hotspot_themes import periods_of, run_theme_hotspots
@@ -154,6 +165,8 @@ def main() -> int:
         wh.unlink()
     settings = load_settings(None, warehouse=wh)
     t = Timer()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    load_start = round(os.getloadavg()[0], 2)
     if reuse:
         previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
         t.steps.update({k: v for k, v in previous.get("steps_seconds", {}).items() if not k.startswith("map")})
@@ -213,6 +226,9 @@ def main() -> int:
             "platform": platform.platform(),
             "duckdb": duckdb.__version__,
         },
+        "measured_at": started,
+        "load_average_1min": [load_start, round(os.getloadavg()[0], 2)],
+        "git": _git_head(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
