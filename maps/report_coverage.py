@@ -14,6 +14,7 @@ import duckdb
 
 from ctxrisk.maps import indicators as ind
 from ctxrisk.maps.report_html import esc, objectives, table
+from ctxrisk.maps.wording import day_text as _day
 
 __all__ = [
     "FEEDS",
@@ -48,10 +49,6 @@ FEED_OF_CELL: dict[str, str] = {
 
 #: Days a feed's first record may come after a period starts, or its last before it ends, and still cover it.
 GRACE_DAYS = 14
-
-
-def _day(d: date) -> str:
-    return f"{d.day} {d:%b %Y}"
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html as html_lib
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
+
+from ctxrisk.maps.wording import generated_text
 
 __all__ = ["PAGE_CSS", "Furniture", "add_heading"]
 
@@ -97,7 +99,7 @@ def add_heading(
     title: str,
     area: str,
     period: str,
-    generated: date,
+    generated: date | datetime,
     notes: Sequence[str] = (),
     attribution: str = "",
     shown: str = "",
@@ -116,7 +118,7 @@ def add_heading(
     about = "".join(f"<p>{html_lib.escape(line)}</p>" for line in notes)
     html = (
         f'<header class="ctxrisk-header"><h1>{h1}</h1>'
-        f"<p>{html_lib.escape(period)} Generated {generated.day} {generated:%B %Y}.</p>"
+        f"<p>{html_lib.escape(period)} Generated {html_lib.escape(generated_text(generated))}.</p>"
         + (f'<details class="ctxrisk-info"><summary>About this map</summary>{about}</details>' if about else "")
         + "</header>"
     )

@@ -78,11 +78,11 @@ def test_tiny_report_pinned_cells(tiny_html):
     # incidents: 12 -> 13; the two county lines incidents either side of midnight on 30 June fall by UK date
     assert _row(html, "All themes")[-2:] == ["12", "13"]
     assert _row(html, "Child criminal exploitation")[-1] == "&lt;5"
-    # 2026Q2: 12 = 5 + 7 + six zeros, so cse and county lines are withheld, else the zeros would be known
+    # 2026 Q2: 12 = 5 + 7 + six zeros, so cse and county lines are withheld, else the zeros would be known
     assert _row(html, "County lines")[-2:] == ["withheld", "5"]
     # missing: 12 episodes (10 missing, 2 away): the 10 is withheld, else 12 - 10 gives the 2
     assert _row(html, "Missing and away episodes") == ["withheld", "12", "too few to compare"]
-    # 2026Q2's 7 is withheld too: the measures table's episodes are tied to this table's (the same figure
+    # 2026 Q2's 7 is withheld too: the measures table's episodes are tied to this table's (the same figure
     # when no episode is recorded by both sources), and with them published the 7 would narrow the "<5"s
     assert _row(html, "of which missing") == ["withheld", "withheld", "too few to compare"]
     assert _row(html, "Children with an episode") == ["7", "6", "down 14%"]
@@ -97,7 +97,7 @@ def test_tiny_report_pinned_cells(tiny_html):
     assert _row(html, "Medium risk")[:2] == ["&lt;5", "5"]
     assert _row(html, "All children screened")[:2] == ["&lt;5", "7"]
     assert _row(html, "All referrals") == ["6", "13", "up 117%"]
-    assert "Incidents recorded: 13 in 2026Q3, up 8% on 2026Q2 (12)." in html
+    assert "Incidents recorded: 13 in 2026 Q3, up 8% on 2026 Q2 (12)." in html
 
 
 def test_tiny_report_is_self_contained_and_static(tiny_html):
@@ -153,7 +153,7 @@ def test_range_period_and_bad_period(tiny):
     html = build_report(
         con, period=period_from_dates("2026-07-01", "2026-09-30"), settings=settings, generated_at=FIXED
     )
-    assert "1 Jul 2026 to 30 Sep 2026" in html and "31 Mar 2026 to 30 Jun 2026" in html
+    assert "1 Jul to 30 Sep 2026" in html and "31 Mar to 30 Jun 2026" in html
     with pytest.raises(ValidationError, match="not a quarter"):
         build_report(con, period="Q3", settings=settings)
 
@@ -194,7 +194,7 @@ def test_locations_and_annex_a_sections_when_present(tiny):
 def test_sample_report_end_to_end(sample):
     con, settings = sample
     html = build_report(con, settings=settings, today=datetime(2026, 11, 26).date(), generated_at=FIXED)
-    assert "outcome report: 2026Q3" in html
+    assert "outcome report: 2026 Q3" in html
     assert _row(html, "All themes")[-2:] == ["640", "754"]
     assert _row(html, "Missing and away episodes") == ["85", "91", "up 7%"]
     assert _row(html, "Offered within 72 hours of return")[:2] == ["60% (43 of 72 returns)", "75% (57 of 76 returns)"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, datetime
 from itertools import combinations
 
 import numpy as np
@@ -23,7 +23,7 @@ from ctxrisk.maps.steering import EMERGING_COLOURS, GI_BINS, build_steering_map
 from ctxrisk.maps.steering_places import THEME_COLOURS, place_names
 
 PERIODS = [("2024-01-01", "2024-12-31")]
-DAY = date(2026, 12, 5)
+DAY = datetime(2026, 12, 5, 10, 25, tzinfo=UTC)
 XSS = "\"><img src=x onerror=alert(1)><script>alert(2)</script>'><svg onload=alert(3)>"
 
 
@@ -119,13 +119,13 @@ def test_places_are_named_by_area_never_by_h3_id():
 
 def test_heading_names_area_period_and_date_with_attribution():
     html = _page()
-    assert "<title>Contextual safeguarding: places of concern: Leeds, 2024-01-01 to 2024-12-31</title>" in html
+    assert "<title>Contextual safeguarding: places of concern: Leeds, 1 Jan to 31 Dec 2024</title>" in html
     assert '<html lang="en-GB">' in html
     assert (
         "<h1>Contextual safeguarding: places of concern: Leeds, "
-        '<span class="ctxrisk-shown">2024-01-01 to 2024-12-31</span></h1>'
+        '<span class="ctxrisk-shown">1 Jan to 31 Dec 2024</span></h1>'
     ) in html
-    assert "Period: 2024-01-01 to 2024-12-31. Generated 5 December 2026." in html
+    assert "Period: 1 Jan to 31 Dec 2024. Generated 5 December 2026 10:25 UTC." in html
     assert "Source: Office for National Statistics licensed under the Open Government Licence v3.0" in html
     assert "Contains OS data" in html and "Crown copyright and database right" in html
     assert "L.control.scale" in html
