@@ -177,7 +177,7 @@ def _gather(con: duckdb.DuckDBPyConnection, period: ind.Period, settings, facts:
         threshold=int(settings.privacy.suppression_threshold),
     )
     return _Content(
-        page=Page(protected, cells),
+        page=Page(protected, cells, exposure=period.days / previous.days),
         period=period,
         previous=previous,
         quarters=quarters,
