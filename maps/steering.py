@@ -541,7 +541,9 @@ def build_steering_map(
     if state.cell_groups:
         _CellsOnTop(state.area_groups, state.cell_groups).add_to(fmap)
     bounds = [[miny, minx], [maxy, maxx]]
-    fmap.fit_bounds(bounds)
+    opening_fit = folium.FitBounds(bounds)
+    opening_fit.options["animate"] = False  # an animated opening zoom would undo the phone's refit (Furniture)
+    opening_fit.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     heading = add_heading(
         fmap,
@@ -555,6 +557,7 @@ def build_steering_map(
     )
     Furniture(bounds=bounds, label=f"Map: {heading}").add_to(fmap)
     fmap.ctxrisk_title = heading
+    fmap.ctxrisk_bounds = bounds  # the analysed area's [[south, west], [north, east]], as fitted
     assert_appropriate("\n".join(state.generated), where="steering map text")
     logger.info(
         "built steering map: %s boundaries, %s hot/cold spot cells, %s emerging cells, %s places of concern",

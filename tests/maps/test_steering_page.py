@@ -509,3 +509,50 @@ def test_the_subtitle_names_every_period_to_choose_from():
     hot = F.hotspots()
     html = _page(period_hotspots=[("2026 Q3", hot), ("2026 Q2", hot)], periods=["all", "2026 Q3", "2026 Q2"])
     assert "Periods to choose from: all; 2026 Q3; 2026 Q2." in html
+
+
+_COVERED_JS = """(b) => {
+    const map = Object.keys(window).filter(k => /^map_[0-9a-f]{32}$/.test(k)).map(k => window[k])[0];
+    const box = map.getContainer().getBoundingClientRect();
+    const sw = map.latLngToContainerPoint(b[0]), ne = map.latLngToContainerPoint(b[1]);
+    const a = {l: box.left + sw.x, r: box.left + ne.x, t: box.top + ne.y, b: box.top + sw.y};
+    const inside = a.l >= box.left - 1 && a.r <= box.right + 1 && a.t >= box.top - 1 && a.b <= box.bottom + 1;
+    const covered = [];
+    document.querySelectorAll('.leaflet-control').forEach(c => {
+        const r = c.getBoundingClientRect();
+        const w = Math.min(r.right, a.r) - Math.max(r.left, a.l), h = Math.min(r.bottom, a.b) - Math.max(r.top, a.t);
+        if (w > 0 && h > 0) { covered.push(c.className.split(' ')[1] || c.className); }
+    });
+    return {inside: inside, covered: covered, width: a.r - a.l}; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("district", [None, "City of London"])
+def test_on_a_phone_no_panel_covers_the_analysed_area(tmp_path, district):
+    """A phone opening the page (390 x 800) sees the whole analysed area clear of every panel, for a large
+    district and for the small, wide City of London: the district's top sat under the period panel before the
+    map was fitted into the band between the top and bottom panels."""
+    from ctxrisk.pipelines.lad import local_authority
+
+    require_chromium()
+    hot = F.hotspots()
+    fmap = build_steering_map(
+        boundaries=F.boundaries(),
+        hotspots=hot,
+        emerging=F.emerging(),
+        locations=F.locations(),
+        periods=["2026 Q3", "2026 Q2"],
+        period_hotspots=[("2026 Q3", hot), ("2026 Q2", hot)],
+        settings=F.settings(),
+        generated=DAY,
+        analysed=None if district is None else local_authority(district),
+    )
+    path = tmp_path / "phone-area.html"
+    write_html(render_self_contained(fmap, title=fmap.ctxrisk_title), path)
+    page = open_page(path).page
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.reload()  # a phone lays the page out at its own size from the start
+    page.wait_for_timeout(300)
+    assert page.locator("#ctxrisk-period-slider").is_visible()
+    got = page.evaluate(_COVERED_JS, fmap.ctxrisk_bounds)
+    assert got["inside"] and got["covered"] == [] and got["width"] > 200, got
