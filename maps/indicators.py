@@ -36,7 +36,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from ctxrisk.maps.wording import quarter_text, span_text
+from ctxrisk.maps.wording import period_label, period_long_label, quarter_text
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.warehouse import stale_marts
 
@@ -151,20 +151,14 @@ class Period:
 
     @property
     def label(self) -> str:
-        """``2026 Q3``, ``2026-07``, ``2026`` or ``1 Jul to 30 Sep 2026`` (:mod:`ctxrisk.maps.wording`)."""
-        if self.kind == "quarter":
-            return quarter_label(self.start)
-        if self.kind == "month":
-            return f"{self.start:%Y-%m}"
-        if self.kind == "year":
-            return f"{self.start:%Y}"
-        return span_text(self.start, self.last_day)
+        """``2026 Q3``, ``July 2026``, ``2026`` or ``1 Jul to 30 Sep 2026`` (:func:`ctxrisk.maps.wording.period_label`,
+        as the steering map names its periods)."""
+        return period_label(self.kind, self.start, self.last_day)
 
     @property
     def long_label(self) -> str:
         """The label with its dates, e.g. ``2026 Q3 (1 Jul to 30 Sep 2026)``."""
-        dates = span_text(self.start, self.last_day)
-        return dates if self.kind == "range" else f"{self.label} ({dates})"
+        return period_long_label(self.kind, self.start, self.last_day)
 
     def previous(self) -> Period:
         """The comparison period: the previous quarter, month or year, or the same number of days before.

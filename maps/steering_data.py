@@ -47,7 +47,7 @@ import shapely
 from ctxrisk.maps.steering_clear import clear_of_event_positions
 from ctxrisk.maps.steering_period_data import event_days, read_place_counts, read_theme_hotspots, withheld_places
 from ctxrisk.maps.steering_secondary import secondary_suppression
-from ctxrisk.maps.wording import TREND_WORDS, quarter_text, span_text
+from ctxrisk.maps.wording import TREND_WORDS, period_long_label, span_text
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.warehouse import stale_marts
@@ -83,7 +83,9 @@ MAX_PERIOD_PERMUTATIONS = 99_999
 #: vertex from an event; at 6 places the chance is a hundred times smaller.
 DISPLAY_DECIMALS = 6
 
-_QUARTER = re.compile(r"(\d{4})-?Q([1-4])", re.IGNORECASE)
+_QUARTER = re.compile(r"(\d{4})[-\s]?Q([1-4])", re.IGNORECASE)
+_CALENDAR = re.compile(r"\d{4}(?:-\d{2})?")  # a year or a month: named as the report names them
+_CALENDAR_KIND = {4: "year", 7: "month"}
 _BASE_LEVEL = "study area"
 _NO_EMERGING = "(select null::varchar as unit_id, null::varchar as category, null::varchar as geometry_wkt limit 0)"
 
@@ -217,7 +219,7 @@ def _quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
 
 def _quarter_spec(key: str, year: int, quarter: int) -> PeriodSpec:
     start, end = _quarter_bounds(year, quarter)
-    return PeriodSpec(key, f"{quarter_text(year, quarter)} ({span_text(start, end)})", start, end)
+    return PeriodSpec(key, period_long_label("quarter", start, end), start, end)
 
 
 def resolve_periods(
@@ -285,7 +287,8 @@ def resolve_periods(
         else:
             start, end = parse_period(text)
             last = end - timedelta(days=1)
-            spec = PeriodSpec(text, span_text(start, last), start, last)
+            kind = _CALENDAR_KIND.get(len(text.strip()), "range") if _CALENDAR.fullmatch(text.strip()) else "range"
+            spec = PeriodSpec(text, period_long_label(kind, start, last), start, last)
         if any((p.since, p.until) == (spec.since, spec.until) for p in out):
             continue
         out.append(spec)

@@ -73,7 +73,7 @@ def test_report_command_since_until_and_default(warehouse, tmp_path):
         ["report", "--out", str(out), "--since", "2026-08-01", "--until", "2026-08-31", "--warehouse", str(warehouse)],
     )
     assert result.exit_code == 0, result.output
-    assert "1 Aug to 31 Aug 2026, compared with 1 Jul to 31 Jul 2026" in result.output
+    assert "1 to 31 Aug 2026, compared with 1 to 31 Jul 2026" in result.output
     result = runner.invoke(_app(), ["report", "--out", str(out), "--warehouse", str(warehouse)])
     assert result.exit_code == 0, result.output
     assert "outcome report for 2026 Q2" in result.output  # the tiny data end in September 2026 Q3

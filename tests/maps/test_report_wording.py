@@ -49,6 +49,8 @@ def test_wording_forms():
     assert day_text(date(2026, 7, 1)) == "1 Jul 2026"
     assert span_text(date(2026, 7, 1), date(2026, 9, 30)) == "1 Jul to 30 Sep 2026"
     assert span_text(date(2025, 10, 1), date(2026, 3, 31)) == "1 Oct 2025 to 31 Mar 2026"
+    assert span_text(date(2026, 7, 1), date(2026, 7, 31)) == "1 to 31 Jul 2026"
+    assert span_text(date(2026, 7, 4), date(2026, 7, 4)) == "4 Jul 2026"
     assert generated_text(FIXED) == "5 December 2026 10:25 UTC"
     assert generated_text(datetime(2026, 7, 1, 9, 5, tzinfo=timezone(timedelta(hours=1)))) == "1 July 2026 08:05 UTC"
     assert generated_text(date(2026, 12, 5)) == "5 December 2026"
@@ -61,6 +63,24 @@ def test_report_and_map_name_a_quarter_alike():
     (spec,) = resolve_periods("2026-Q3", first_day=None, last_day=None)
     assert report.label == "2026 Q3" and report.long_label == spec.label == "2026 Q3 (1 Jul to 30 Sep 2026)"
     assert ind.parse_period("2026 Q3") == report  # the printed form is also accepted back
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("2026-07", "July 2026 (1 to 31 Jul 2026)"),
+        ("2025", "2025 (1 Jan to 31 Dec 2025)"),
+        ("2025Q4", "2025 Q4 (1 Oct to 31 Dec 2025)"),
+    ],
+)
+def test_report_and_map_name_every_calendar_period_alike(text, label):
+    (spec,) = resolve_periods(text, first_day=None, last_day=None)
+    assert ind.parse_period(text).long_label == spec.label == label
+
+
+def test_a_range_is_its_days_on_both_pages():
+    (spec,) = resolve_periods("2026-07-15..2026-08-13", first_day=None, last_day=None)
+    assert ind.period_from_dates("2026-07-15", "2026-08-13").long_label == spec.label == "15 Jul to 13 Aug 2026"
 
 
 def test_report_and_map_print_the_same_generated_line(report_html):
