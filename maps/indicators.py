@@ -36,6 +36,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from ctxrisk.maps.wording import period_label, period_long_label, quarter_text
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.warehouse import stale_marts
 
@@ -74,7 +75,7 @@ REPEAT_EPISODES = 3
 RHI_HOURS = 72
 REFERRAL_TYPES: tuple[str, ...] = ("nrm", "mace", "channel", "early_help", "other")
 
-_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
+_QUARTER = re.compile(r"^(\d{4})[-\s]?Q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
 _VIEWS = (
@@ -108,8 +109,8 @@ def quarters_between(first: date, last: date) -> list[date]:
 
 
 def quarter_label(start: date) -> str:
-    """``2026Q3`` for a quarter starting 2026-07-01."""
-    return f"{start.year}Q{(start.month - 1) // 3 + 1}"
+    """``2026 Q3`` for a quarter starting 2026-07-01 (:func:`ctxrisk.maps.wording.quarter_text`)."""
+    return quarter_text(start.year, (start.month - 1) // 3 + 1)
 
 
 @dataclass(frozen=True)
@@ -150,25 +151,19 @@ class Period:
 
     @property
     def label(self) -> str:
-        """``2026Q3``, ``2026-07``, ``2026`` or ``1 Jul 2026 to 30 Sep 2026``."""
-        if self.kind == "quarter":
-            return quarter_label(self.start)
-        if self.kind == "month":
-            return f"{self.start:%Y-%m}"
-        if self.kind == "year":
-            return f"{self.start:%Y}"
-        return f"{_long(self.start)} to {_long(self.last_day)}"
+        """``2026 Q3``, ``July 2026``, ``2026`` or ``1 Jul to 30 Sep 2026`` (:func:`ctxrisk.maps.wording.period_label`,
+        as the steering map names its periods)."""
+        return period_label(self.kind, self.start, self.last_day)
 
     @property
     def long_label(self) -> str:
-        """The label with its dates, e.g. ``2026Q3 (1 Jul 2026 to 30 Sep 2026)``."""
-        dates = f"{_long(self.start)} to {_long(self.last_day)}"
-        return dates if self.kind == "range" else f"{self.label} ({dates})"
+        """The label with its dates, e.g. ``2026 Q3 (1 Jul to 30 Sep 2026)``."""
+        return period_long_label(self.kind, self.start, self.last_day)
 
     def previous(self) -> Period:
         """The comparison period: the previous quarter, month or year, or the same number of days before.
 
-        A calendar period is compared with the calendar period before it (2026Q3 with 2026Q2, although the
+        A calendar period is compared with the calendar period before it (2026 Q3 with 2026 Q2, although the
         two differ by a day); a ``--since/--until`` range with the range of equal length that ends the day
         before it starts.
         """
@@ -181,12 +176,8 @@ class Period:
         return Period(self.start - timedelta(days=self.days), self.start, "range")
 
 
-def _long(d: date) -> str:
-    return f"{d.day} {d:%b %Y}"
-
-
 def parse_period(text: str) -> Period:
-    """Parse ``--period``: a quarter ``2026Q3`` (or ``2026-Q3``), a month ``2026-07`` or a year ``2026``.
+    """Parse ``--period``: a quarter ``2026Q3`` (or ``2026-Q3``, ``2026 Q3``), a month ``2026-07`` or a year ``2026``.
 
     Raises
     ------

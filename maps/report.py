@@ -54,6 +54,7 @@ from ctxrisk.maps.report_sections import (
 from ctxrisk.maps.report_suppression import protect
 from ctxrisk.maps.selfcontained import external_references
 from ctxrisk.maps.steering import THEME_LABELS  # one wording of each theme for every page
+from ctxrisk.maps.wording import generated_text
 from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = [
@@ -176,7 +177,7 @@ def _gather(con: duckdb.DuckDBPyConnection, period: ind.Period, settings, facts:
         threshold=int(settings.privacy.suppression_threshold),
     )
     return _Content(
-        page=Page(protected, cells),
+        page=Page(protected, cells, exposure=period.days / previous.days),
         period=period,
         previous=previous,
         quarters=quarters,
@@ -237,7 +238,7 @@ def _document(c: _Content, body: str, generated: datetime) -> str:
         f'<p class="meta">Period {esc(c.period.long_label)}, compared with {esc(c.previous.long_label)}.</p>'
         f'<p class="meta">Steering group edition: aggregate counts only; counts below {threshold} are shown as '
         f"&lt;{threshold}; “no data” marks a period a feed does not reach. Generated "
-        f"{generated:%d %b %Y %H:%M} UTC.</p></header>"
+        f"{generated_text(generated)}.</p></header>"
         f"<main>{body}</main>"
         "<footer>Made with ctxrisk from the partnership warehouse. Aggregates only: no individual events, "
         "people or precise places are shown. Wording follows <i>Appropriate Language in Relation to Child "

@@ -14,44 +14,131 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
+from scipy import stats
 
 from ctxrisk.maps import indicators as ind
 from ctxrisk.maps.report_coverage import FEED_OF_CELL, Coverage
 from ctxrisk.maps.report_suppression import NO_DATA, SECONDARY, SHOWN, Protected
+from ctxrisk.maps.wording import FALLING, NO_CLEAR_CHANGE, RISING
 from ctxrisk.pipelines.errors import ValidationError
 
-__all__ = ["STEADY_PERCENT", "Cells", "Page", "Windows", "change_phrase", "incident_cells", "quality_cells"]
+__all__ = [
+    "CHANGE_ALPHA",
+    "STEADY_PERCENT",
+    "STEADY_POINTS",
+    "Cells",
+    "Page",
+    "Windows",
+    "change_phrase",
+    "change_test",
+    "incident_cells",
+    "quality_cells",
+    "rate_change_phrase",
+]
 
-#: Relative change (in %) within which two counts are described as "about the same".
+#: Relative change (in %) below which two counts show "no clear change" however large they are.
 STEADY_PERCENT = 5.0
+#: Change in a rate (in percentage points) below which two rates show "no clear change".
+STEADY_POINTS = 2.5
+#: Two-sided p-value at or above which a change is "no clear change": it may well be chance.
+CHANGE_ALPHA = 0.05
+
+
+def change_test(current: int, previous: int, *, exposure: float = 1.0) -> float:
+    """Two-sided p-value of the exact test that two counts come from the same daily rate.
+
+    Given ``n = current + previous`` events, under equal rates ``current`` is binomial with ``n`` trials and
+    probability ``exposure / (1 + exposure)`` (the conditional test of two Poisson counts; Przyborowski and
+    Wilenski 1940). ``exposure`` is the current window's length over the previous one's (92 / 91 for
+    2026 Q3 against 2026 Q2). Returns 1.0 when both counts are 0.
+    """
+    if current < 0 or previous < 0 or exposure <= 0:
+        msg = f"counts must be at least 0 and exposure above 0, got {current}, {previous}, {exposure}"
+        raise ValueError(msg)
+    if current + previous == 0:
+        return 1.0
+    return float(stats.binomtest(current, current + previous, exposure / (1.0 + exposure)).pvalue)
 
 
 def change_phrase(
-    current: int | None, previous: int | None, *, steady_percent: float = STEADY_PERCENT
+    current: int | None,
+    previous: int | None,
+    *,
+    steady_percent: float = STEADY_PERCENT,
+    alpha: float = CHANGE_ALPHA,
+    exposure: float = 1.0,
 ) -> tuple[str, str]:
-    """Direction of change between two published counts, in plain English.
+    """Direction of change between two published counts, in the steering map's trend words.
+
+    A change is stated ("rising" or "falling", with its size) only when it is unlikely to be chance
+    (:func:`change_test` below ``alpha``) **and** at least ``steady_percent`` of the earlier count; otherwise the
+    counts show "no clear change" (5 then 6 is not a rise of 20%). Counts that are not published give "too few
+    to compare", so a suppressed count is never read through a change.
 
     Parameters
     ----------
     current, previous : int or None
         Published counts (None when suppressed or withheld).
     steady_percent : float
-        Relative change (in %) within which the counts are "about the same".
+        Relative change (in %) below which the counts show no clear change.
+    alpha : float
+        Two-sided significance level of :func:`change_test`.
+    exposure : float
+        The current window's length over the previous one's.
 
     Returns
     -------
     (str, str)
-        A CSS class (``"up"``, ``"down"``, ``"same"`` or ``""``) and a phrase such as ``"up 12%"``, ``"down 3%"``
-        ``"about the same"``, ``"up from 0"`` or ``"too few to compare"`` (when either count is not published).
+        A CSS class (``"up"``, ``"down"``, ``"same"`` or ``""``) and a phrase: ``"rising (up 50%)"``,
+        ``"falling (down 20%)"``, ``"rising (up from 0)"``, ``"no clear change"`` or ``"too few to compare"``.
     """
     if current is None or previous is None:
         return "", "too few to compare"
+    if change_test(current, previous, exposure=exposure) >= alpha:
+        return "same", NO_CLEAR_CHANGE
     if previous == 0:
-        return ("same", "about the same") if current == 0 else ("up", "up from 0")
+        return "up", f"{RISING} (up from 0)"
     change = 100.0 * (current - previous) / previous
     if abs(change) < steady_percent:
-        return "same", "about the same"
-    return ("up", f"up {abs(change):.0f}%") if change > 0 else ("down", f"down {abs(change):.0f}%")
+        return "same", NO_CLEAR_CHANGE
+    return ("up", f"{RISING} (up {change:.0f}%)") if change > 0 else ("down", f"{FALLING} (down {-change:.0f}%)")
+
+
+def rate_change_phrase(
+    now: tuple[int, int] | None,
+    before: tuple[int, int] | None,
+    *,
+    steady_points: float = STEADY_POINTS,
+    alpha: float = CHANGE_ALPHA,
+) -> tuple[str, str]:
+    """Direction of change between two published rates ``(numerator, denominator)``, in the map's trend words.
+
+    A change is stated only when Fisher's exact test of the two 2 x 2 tables gives a two-sided p-value below
+    ``alpha`` **and** the rates differ by at least ``steady_points`` percentage points; otherwise "no clear
+    change". A rate not published (None) gives "too few to compare".
+
+    Returns
+    -------
+    (str, str)
+        A CSS class and a phrase, e.g. ``("up", "rising (up 12 percentage points)")``.
+    """
+    if now is None or before is None:
+        return "", "too few to compare"
+    (a, n1), (b, n2) = now, before
+    if min(n1, n2) <= 0 or not (0 <= a <= n1 and 0 <= b <= n2):
+        msg = f"a rate needs 0 <= numerator <= denominator and a denominator above 0, got {now} and {before}"
+        raise ValueError(msg)
+    diff = 100.0 * (a / n1 - b / n2)
+    if abs(diff) < steady_points or stats.fisher_exact([[a, n1 - a], [b, n2 - b]]).pvalue >= alpha:
+        return "same", NO_CLEAR_CHANGE
+    return (
+        ("up", f"{RISING} (up {diff:.0f} percentage points)")
+        if diff > 0
+        else (
+            "down",
+            f"{FALLING} (down {-diff:.0f} percentage points)",
+        )
+    )
 
 
 @dataclass
@@ -178,9 +265,11 @@ def quality_cells(cells: Cells, dq: pd.DataFrame) -> None:
 class Page:
     """The protected cells, read the way the page shows them."""
 
-    def __init__(self, cells: Protected, keys: Cells) -> None:
+    def __init__(self, cells: Protected, keys: Cells, *, exposure: float = 1.0) -> None:
         self.cells = cells
         self._keys = keys
+        #: the period's length over the comparison period's (for :func:`change_test`)
+        self.exposure = exposure
 
     def has(self, key: Hashable) -> bool:
         """True when the cell exists (e.g. the theme is configured)."""
@@ -209,11 +298,27 @@ class Page:
         return self.cells.number(self._keys.key(key))
 
     def change(self, current: Hashable, previous: Hashable) -> tuple[str, str]:
-        """``(phrase, css class)`` comparing two cells; ``"no data to compare"`` when either has no data."""
+        """``(phrase, css class)`` comparing a period's cell with the comparison period's (:func:`change_phrase`);
+        ``"no data to compare"`` when either has no data."""
         if self.empty(current) or self.empty(previous):
             return "no data to compare", ""
-        cls, phrase = change_phrase(self.n(current), self.n(previous))
+        cls, phrase = change_phrase(self.n(current), self.n(previous), exposure=self.exposure)
         return phrase, cls
+
+    def rate_change(self, now: tuple[Hashable, Hashable], before: tuple[Hashable, Hashable]) -> tuple[str, str]:
+        """``(phrase, css class)`` comparing two rates, each given as ``(numerator, denominator)`` cells
+        (:func:`rate_change_phrase`); ``"no data to compare"`` when a denominator has no data."""
+        if self.empty(now[1]) or self.empty(before[1]):
+            return "no data to compare", ""
+        cls, phrase = rate_change_phrase(self._published(now), self._published(before))
+        return phrase, cls
+
+    def _published(self, rate: tuple[Hashable, Hashable]) -> tuple[int, int] | None:
+        """The rate's counts when the page publishes the rate, else None."""
+        if self.pct(*rate) is None:
+            return None
+        num, den = self.n(rate[0]), self.n(rate[1])
+        return None if num is None or den is None else (num, den)
 
     def pct(self, num: Hashable, den: Hashable) -> float | None:
         """A share in %, from published counts only (None when not shown)."""

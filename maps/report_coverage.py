@@ -14,6 +14,7 @@ import duckdb
 
 from ctxrisk.maps import indicators as ind
 from ctxrisk.maps.report_html import esc, objectives, table
+from ctxrisk.maps.wording import day_text as _day
 
 __all__ = [
     "FEEDS",
@@ -48,10 +49,6 @@ FEED_OF_CELL: dict[str, str] = {
 
 #: Days a feed's first record may come after a period starts, or its last before it ends, and still cover it.
 GRACE_DAYS = 14
-
-
-def _day(d: date) -> str:
-    return f"{d.day} {d:%b %Y}"
 
 
 @dataclass(frozen=True)
@@ -106,18 +103,13 @@ class Coverage:
 
 
 def read_coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
-    """Each feed's first and last record from ``marts.indicators_feed_coverage`` (a month-dated incident: its
-    month's last day)."""
+    """Each feed's first and last record from ``marts.indicators_feed_coverage``.
+
+    The mart dates a month-dated incident (police.uk) to its month's last day, so such a feed reaches the end
+    of its last month."""
     ind.check_views(con)
     rows = con.execute("select feed, records, first_date, last_date from marts.indicators_feed_coverage").fetchall()
     got = {feed: FeedSpan(feed, first if n else None, last if n else None) for feed, n, first, last in rows}
-    # an incident dated only to its month (police.uk) is a record of the whole month, not of its first day
-    (month_end,) = con.execute(
-        "select max(last_day(local_date)) from marts.indicators_incidents where time_precision = 'month'"
-    ).fetchone()
-    span = got.get("incidents")
-    if month_end is not None and span is not None and span.last is not None and month_end > span.last:
-        got["incidents"] = FeedSpan("incidents", span.first, month_end)
     return Coverage({f: got.get(f, FeedSpan(f, None, None)) for f in FEEDS})
 
 

@@ -26,6 +26,7 @@ from ctxrisk.maps.steering import THEME_LABELS, analysed_area
 from ctxrisk.maps.steering_data import read_boundaries, trend_text
 from ctxrisk.maps.steering_places import naming_areas, themes_shown
 from ctxrisk.maps.steering_places import place_names as map_place_names
+from ctxrisk.maps.wording import day_text
 from ctxrisk.pipelines import lad
 
 __all__ = [
@@ -157,7 +158,7 @@ def _day(d: object) -> str:
         value = pd.Timestamp(d)
     except (ValueError, TypeError):
         return str(d)  # shown as text (escaped), never a reason not to build the page
-    return f"{value.day} {value:%b %Y}"
+    return day_text(value.date())
 
 
 def analysis_span(frame: pd.DataFrame, *, first: date | None, last: date | None) -> str:

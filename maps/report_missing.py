@@ -62,8 +62,6 @@ MISSING_INDICATORS: tuple[str, ...] = (
     "rhi_completed_72h",
     "episodes_no_found_place",
 )
-#: Percentage points within which two shares are described as "about the same".
-SAME_POINTS = 2.5
 SOURCE_LABELS = {"partnership": "partnership records", "ssda903": "SSDA903 returns (children looked after)"}
 _RHI = (
     ("Offered within 72 hours of return", "rhi_offered_72h"),
@@ -122,16 +120,8 @@ def _rate_change(page: Page, key: str) -> tuple[str, str]:
 
 def _pct_change(page: Page, now: tuple[Hashable, Hashable], before: tuple[Hashable, Hashable]) -> tuple[str, str]:
     """How a share moved from the previous period (``before``) to this one (``now``), each given as its
-    ``(numerator, denominator)`` cells: a phrase and its CSS class (``same``, ``up``, ``down`` or none)."""
-    if page.empty(now[1]) or page.empty(before[1]):
-        return "no data to compare", ""
-    now_pct, before_pct = page.pct(*now), page.pct(*before)
-    if now_pct is None or before_pct is None:
-        return "too few to compare", ""
-    diff = now_pct - before_pct
-    if abs(diff) < SAME_POINTS:
-        return "about the same", "same"
-    return f"{'up' if diff > 0 else 'down'} {abs(diff):.0f} percentage points", "up" if diff > 0 else "down"
+    ``(numerator, denominator)`` cells: a phrase and its CSS class (:meth:`Page.rate_change`)."""
+    return page.rate_change(now, before)
 
 
 def rhi_rows(page: Page) -> list[list[tuple[str, str]]]:

@@ -12,7 +12,7 @@ from datetime import date
 
 from ctxrisk.maps import indicators as ind
 from ctxrisk.maps.charts import bar_chart, line_chart, series_style
-from ctxrisk.maps.report_cells import STEADY_PERCENT, Page, change_phrase
+from ctxrisk.maps.report_cells import CHANGE_ALPHA, STEADY_PERCENT, STEADY_POINTS, Page
 from ctxrisk.maps.report_html import NO_CHART, esc, objectives, table
 from ctxrisk.maps.report_missing import rhi_rows
 from ctxrisk.maps.steering import THEME_LABELS
@@ -47,12 +47,12 @@ def _count_sentence(page: Page, what: str, current: Hashable, previous: Hashable
         return f"{what}: no data for {labels[0]} (the records held do not reach it; see Data coverage)."
     if page.empty(previous):
         return f"{what}: {now} in {labels[0]}; no data for {labels[1]} to compare with."
-    cls, phrase = change_phrase(page.n(current), page.n(previous))
+    phrase, cls = page.change(current, previous)
     if not cls:
         return (
             f"{what}: {now} in {labels[0]} and {before} in {labels[1]} (no comparison: a figure is small or withheld)."
         )
-    return f"{what}: {now} in {labels[0]}, {phrase} on {labels[1]} ({before})."
+    return f"{what}: {now} in {labels[0]} against {before} in {labels[1]}: {phrase}."
 
 
 def _pct_sentence(page: Page, what: str, key: str, labels: tuple[str, str]) -> str:
@@ -65,11 +65,8 @@ def _pct_sentence(page: Page, what: str, key: str, labels: tuple[str, str]) -> s
     text = f"{what}: {now:.0f}% of {page.text(('mis', 'P', 'returns'))} returns in {labels[0]}"
     if before is None:
         return text + f" (not shown for {labels[1]}: too few or no data)."
-    diff = now - before
-    if abs(diff) < 2.5:
-        return text + f", about the same as {labels[1]} ({before:.0f}%)."
-    word = "up" if diff > 0 else "down"
-    return text + f", {word} {abs(diff):.0f} percentage points on {labels[1]} ({before:.0f}%)."
+    phrase, _cls = page.rate_change(*((("mis", w, key), ("mis", w, "returns")) for w in ("P", "B")))
+    return text + f" against {before:.0f}% in {labels[1]}: {phrase}."
 
 
 def _theme_moves(page: Page) -> list[str]:
@@ -78,16 +75,18 @@ def _theme_moves(page: Page) -> list[str]:
         if not page.has(("inc", "P", t)):
             continue
         now, before = page.n(("inc", "P", t)), page.n(("inc", "B", t))
-        if now is not None and before is not None and before > 0:
+        _phrase, cls = page.change(("inc", "P", t), ("inc", "B", t))
+        if cls in ("up", "down") and now is not None and before:  # only a change that is not likely chance
             moves.append(((now - before) / before, t, now, before))
-    if not moves:
-        return []
     out = []
-    rise, fall = max(moves), min(moves)
-    if rise[0] >= STEADY_PERCENT / 100:
+    rises = [m for m in moves if m[0] > 0]
+    falls = [m for m in moves if m[0] < 0]
+    if rises:
+        rise = max(rises)
         name = THEME_LABELS.get(rise[1], rise[1]).lower()
         out.append(f"The largest rise among exploitation themes was in {name} ({rise[3]:,} to {rise[2]:,}).")
-    if fall[0] <= -STEADY_PERCENT / 100:
+    if falls:
+        fall = min(falls)
         name = THEME_LABELS.get(fall[1], fall[1]).lower()
         out.append(f"The largest fall among exploitation themes was in {name} ({fall[3]:,} to {fall[2]:,}).")
     return out
@@ -358,6 +357,12 @@ def method_section(threshold: int) -> str:
         '<section id="method"><h2>Definitions and disclosure control</h2><ul>'
         "<li>Periods use UK local calendar dates. A quarter, month or year is compared with the one before it; a "
         "date range with the range of the same length just before it.</li>"
+        "<li>Changes: a count is called “rising” or “falling” (the steering map's trend words) only when a "
+        "simple test says the change is unlikely to be chance (an exact test that both counts come from the "
+        f"same daily rate, p &lt; {CHANGE_ALPHA:g}) and it is at least {STEADY_PERCENT:g}% of the earlier count; a "
+        f"rate only when Fisher's exact test gives p &lt; {CHANGE_ALPHA:g} and it moved by at least "
+        f"{STEADY_POINTS:g} percentage points. Otherwise it shows “no clear change”: 5 then 6 is not a rise of "
+        "20%. Where a count is small or withheld the change reads “too few to compare”.</li>"
         f"<li>Children missing repeatedly: children with {ind.REPEAT_EPISODES} or more missing or away episodes "
         "starting in the period.</li>"
         f"<li>Return home interviews: over missing episodes whose child returned in the period, offered (or "

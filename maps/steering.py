@@ -14,7 +14,7 @@ import html as html_lib
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import folium
@@ -48,6 +48,7 @@ from ctxrisk.maps.steering_places import LAD_TOLERANCE_M, naming_areas, place_na
 from ctxrisk.maps.steering_profile import as_profile, day_part_counts, describe_profile, profile_svg
 from ctxrisk.maps.steering_stack import StackedPlaces
 from ctxrisk.maps.steering_themes import ThemeHotspots, add_theme_hotspots, check_theme_parts
+from ctxrisk.maps.wording import span_text
 from ctxrisk.pipelines import lad
 from ctxrisk.pipelines.errors import ValidationError
 
@@ -110,7 +111,7 @@ def _wgs84(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
 
 def _one_period(p: object) -> str:
     if isinstance(p, (tuple, list)) and len(p) == 2:
-        return f"{pd.Timestamp(p[0]).date()} to {pd.Timestamp(p[1]).date()}"
+        return span_text(pd.Timestamp(p[0]).date(), pd.Timestamp(p[1]).date())
     return str(p)
 
 
@@ -340,7 +341,7 @@ def build_steering_map(
     period_hotspots: Sequence[tuple[str, gpd.GeoDataFrame]] | None = None,
     notes: Sequence[str] = (),
     analysed: gpd.GeoDataFrame | None = None,
-    generated: date | None = None,
+    generated: date | datetime | None = None,
     theme_hotspots: Sequence[tuple[str | None, str, gpd.GeoDataFrame]] = (),
     place_counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> folium.Map:
@@ -392,8 +393,9 @@ def build_steering_map(
         ``code``, ``name`` and outline of the local authority district(s) analysed; ``None`` finds them
         from the cells and places drawn (:func:`analysed_area`). Their outline and name are always drawn,
         boundaries outside them are left out, and the districts around are shaded "not analysed".
-    generated : datetime.date or None
-        The date printed under the heading (default today).
+    generated : datetime.datetime, datetime.date or None
+        When the map was made, printed under the heading as the report prints it (``5 December 2026 10:25
+        UTC``; a date prints without the time). Default now.
     theme_hotspots : sequence of (str or None, str, geopandas.GeoDataFrame)
         Each theme's own Gi* cells (``marts.hotspot_themes``) as ``(period label, theme, frame)`` with
         ``unit_id``, ``z``, ``bin`` and cell polygons; the period label is one of ``period_hotspots``'
@@ -539,7 +541,9 @@ def build_steering_map(
     if state.cell_groups:
         _CellsOnTop(state.area_groups, state.cell_groups).add_to(fmap)
     bounds = [[miny, minx], [maxy, maxx]]
-    fmap.fit_bounds(bounds)
+    opening_fit = folium.FitBounds(bounds)
+    opening_fit.options["animate"] = False  # an animated opening zoom would undo the phone's refit (Furniture)
+    opening_fit.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     heading = add_heading(
         fmap,
@@ -547,12 +551,13 @@ def build_steering_map(
         area=area_name,
         period=period_text,
         shown=_one_period(periods[0]),
-        generated=generated or date.today(),
+        generated=generated or datetime.now(UTC),
         notes=info,
         attribution=lad.ATTRIBUTION,
     )
     Furniture(bounds=bounds, label=f"Map: {heading}").add_to(fmap)
     fmap.ctxrisk_title = heading
+    fmap.ctxrisk_bounds = bounds  # the analysed area's [[south, west], [north, east]], as fitted
     assert_appropriate("\n".join(state.generated), where="steering map text")
     logger.info(
         "built steering map: %s boundaries, %s hot/cold spot cells, %s emerging cells, %s places of concern",

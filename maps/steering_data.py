@@ -47,6 +47,7 @@ import shapely
 from ctxrisk.maps.steering_clear import clear_of_event_positions
 from ctxrisk.maps.steering_period_data import event_days, read_place_counts, read_theme_hotspots, withheld_places
 from ctxrisk.maps.steering_secondary import secondary_suppression
+from ctxrisk.maps.wording import TREND_WORDS, period_long_label, span_text
 from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.settings import Settings
 from ctxrisk.pipelines.warehouse import stale_marts
@@ -82,7 +83,9 @@ MAX_PERIOD_PERMUTATIONS = 99_999
 #: vertex from an event; at 6 places the chance is a hundred times smaller.
 DISPLAY_DECIMALS = 6
 
-_QUARTER = re.compile(r"(\d{4})-?Q([1-4])", re.IGNORECASE)
+_QUARTER = re.compile(r"(\d{4})[-\s]?Q([1-4])", re.IGNORECASE)
+_CALENDAR = re.compile(r"\d{4}(?:-\d{2})?")  # a year or a month: named as the report names them
+_CALENDAR_KIND = {4: "year", 7: "month"}
 _BASE_LEVEL = "study area"
 _NO_EMERGING = "(select null::varchar as unit_id, null::varchar as category, null::varchar as geometry_wkt limit 0)"
 
@@ -204,10 +207,6 @@ class SteeringInputs:
 # --------------------------------------------------------------------------------------------------- periods
 
 
-def _day_text(d: date) -> str:
-    return f"{d.day} {d:%b %Y}"
-
-
 def _quarter_of(d: date) -> tuple[int, int]:
     return d.year, (d.month - 1) // 3 + 1
 
@@ -220,7 +219,7 @@ def _quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
 
 def _quarter_spec(key: str, year: int, quarter: int) -> PeriodSpec:
     start, end = _quarter_bounds(year, quarter)
-    return PeriodSpec(key, f"{year} Q{quarter} ({start.day} {start:%b} to {_day_text(end)})", start, end)
+    return PeriodSpec(key, period_long_label("quarter", start, end), start, end)
 
 
 def resolve_periods(
@@ -271,7 +270,7 @@ def resolve_periods(
         key = text.lower()
         if key == "all":
             if first_day is not None and last_day is not None:
-                label = f"all periods ({_day_text(first_day)} to {_day_text(last_day)})"
+                label = f"all periods ({span_text(first_day, last_day)})"
             else:
                 label = "all periods analysed"
             spec = PeriodSpec("all", label, None, None)
@@ -288,7 +287,8 @@ def resolve_periods(
         else:
             start, end = parse_period(text)
             last = end - timedelta(days=1)
-            spec = PeriodSpec(text, f"{_day_text(start)} to {_day_text(last)}", start, last)
+            kind = _CALENDAR_KIND.get(len(text.strip()), "range") if _CALENDAR.fullmatch(text.strip()) else "range"
+            spec = PeriodSpec(text, period_long_label(kind, start, last), start, last)
         if any((p.since, p.until) == (spec.since, spec.until) for p in out):
             continue
         out.append(spec)
@@ -311,16 +311,15 @@ def trend_text(trend: object, *, p: object = None) -> str:
     str
         E.g. ``"rising (Mann-Kendall test of monthly counts, p = 0.003)"``.
     """
-    words = {"increasing": "rising", "decreasing": "falling", "no trend": "no clear change"}
     text = str(trend) if trend is not None and not (isinstance(trend, float) and math.isnan(trend)) else "unknown"
-    if text not in words:
+    if text not in TREND_WORDS:
         return text
     p_val = None if p is None else float(p)
     if p_val is None or math.isnan(p_val):
         p_text = ""
     else:
         p_text = ", p < 0.001" if p_val < 0.001 else f", p = {p_val:.3f}"
-    return f"{words[text]} (Mann-Kendall test of monthly counts{p_text})"
+    return f"{TREND_WORDS[text]} (Mann-Kendall test of monthly counts{p_text})"
 
 
 # ------------------------------------------------------------------------------------------------- reading

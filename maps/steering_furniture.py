@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html as html_lib
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
+
+from ctxrisk.maps.wording import generated_text
 
 __all__ = ["PAGE_CSS", "Furniture", "add_heading"]
 
@@ -97,7 +99,7 @@ def add_heading(
     title: str,
     area: str,
     period: str,
-    generated: date,
+    generated: date | datetime,
     notes: Sequence[str] = (),
     attribution: str = "",
     shown: str = "",
@@ -116,7 +118,7 @@ def add_heading(
     about = "".join(f"<p>{html_lib.escape(line)}</p>" for line in notes)
     html = (
         f'<header class="ctxrisk-header"><h1>{h1}</h1>'
-        f"<p>{html_lib.escape(period)} Generated {generated.day} {generated:%B %Y}.</p>"
+        f"<p>{html_lib.escape(period)} Generated {html_lib.escape(generated_text(generated))}.</p>"
         + (f'<details class="ctxrisk-info"><summary>About this map</summary>{about}</details>' if about else "")
         + "</header>"
     )
@@ -137,6 +139,9 @@ class Furniture(MacroElement):
     the badges' pane in front of the shapes' (drawing order is set by z-index, so nothing moves on
     screen), and outlines and cells are taken out of the Tab order (their content is in the legends and
     the places' pop-ups).
+    On a phone (640 px wide or less) the panels fold to their headings and the map is fitted to ``bounds``
+    in the band left between the top and the bottom panels (when that band is at least ``min_band`` px high),
+    so no panel covers the analysed area when the page opens.
     Before printing (and when print media are emulated) the map is resized to the A4 frame and fitted to
     ``bounds``.
     """
@@ -171,11 +176,29 @@ class Furniture(MacroElement):
                     else { h.removeAttribute("tabindex"); h.removeAttribute("role"); }
                 });
             }
+            // with the panels folded, fit the analysed area into the band between the top and bottom panels
+            function fitBetweenPanels() {
+                if (map._animatingZoom) { map.once("zoomend", fitBetweenPanels); return; }  // after the opening fit
+                var m = box.getBoundingClientRect(), top = 0, bottom = 0;
+                box.querySelectorAll(".leaflet-top .leaflet-control").forEach(function (c) {
+                    var r = c.getBoundingClientRect();
+                    if (r.height) { top = Math.max(top, r.bottom - m.top); }
+                });
+                box.querySelectorAll(".leaflet-bottom .leaflet-control").forEach(function (c) {
+                    var r = c.getBoundingClientRect();
+                    if (r.height) { bottom = Math.max(bottom, m.bottom - r.top); }
+                });
+                if (m.height - top - bottom < {{ this.min_band }}) { return; }  // no room: keep the plain fit
+                map.invalidateSize(false);
+                map.fitBounds(bounds, {paddingTopLeft: [6, top + 6], paddingBottomRight: [6, bottom + 6],
+                                       animate: false});
+            }
             function compact() {
                 box.classList.toggle("ctxrisk-compact", phone.matches);
                 headings();
                 var layers = box.querySelector(".leaflet-control-layers");
                 if (layers && phone.matches) { layers.classList.remove("leaflet-control-layers-expanded"); }
+                if (phone.matches) { fitBetweenPanels(); }
             }
             function toggle(e) {
                 var h = e.target.closest(".ctxrisk-control h4, .ctxrisk-filter legend");
@@ -210,9 +233,12 @@ class Furniture(MacroElement):
         """
     )
 
-    def __init__(self, *, bounds: Sequence[Sequence[float]], label: str, label_zoom: int = 12) -> None:
+    def __init__(
+        self, *, bounds: Sequence[Sequence[float]], label: str, label_zoom: int = 12, min_band: int = 120
+    ) -> None:
         super().__init__()
         self._name = "CtxriskFurniture"
         self.bounds = [[float(v) for v in corner] for corner in bounds]
         self.label = label
         self.label_zoom = int(label_zoom)
+        self.min_band = int(min_band)

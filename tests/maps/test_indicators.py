@@ -27,14 +27,14 @@ def tiny(tmp_path_factory):
 
 
 def test_parse_period_forms_and_previous():
-    assert (Q3.start, Q3.end, Q3.label) == (date(2026, 7, 1), date(2026, 10, 1), "2026Q3")
+    assert (Q3.start, Q3.end, Q3.label) == (date(2026, 7, 1), date(2026, 10, 1), "2026 Q3")
     assert (Q2.start, Q2.end, Q2.kind) == (date(2026, 4, 1), date(2026, 7, 1), "quarter")
-    assert ind.parse_period("2026-q1").previous().label == "2025Q4"
+    assert ind.parse_period("2026-q1").previous().label == "2025 Q4"
     month = ind.parse_period("2026-03")
     assert (month.end, month.previous().start) == (date(2026, 4, 1), date(2026, 2, 1))
     year = ind.parse_period("2025")
     assert (year.days, year.previous().label) == (365, "2024")
-    assert Q3.long_label == "2026Q3 (1 Jul 2026 to 30 Sep 2026)"
+    assert Q3.long_label == "2026 Q3 (1 Jul to 30 Sep 2026)"
 
 
 def test_range_period_compares_with_equal_length_before():
@@ -42,7 +42,7 @@ def test_range_period_compares_with_equal_length_before():
     assert (p.days, p.end) == (30, date(2026, 8, 14))
     prev = p.previous()
     assert (prev.start, prev.end, prev.days) == (date(2026, 6, 15), date(2026, 7, 15), 30)
-    assert p.label == "15 Jul 2026 to 13 Aug 2026"
+    assert p.label == "15 Jul to 13 Aug 2026"
 
 
 @pytest.mark.parametrize("text", ["2026Q5", "26Q1", "2026-13", "last quarter", ""])
@@ -60,9 +60,9 @@ def test_bad_ranges_are_refused():
 
 def test_default_period_is_last_quarter_complete_by_calendar_and_data(tiny):
     con, _ = tiny
-    # the tiny data end on 20 September 2026, so 2026Q3 is not complete by the data
-    assert ind.default_period(con, today=date(2026, 11, 26)).label == "2026Q2"
-    assert ind.default_period(con, today=date(2026, 5, 2)).label == "2026Q1"
+    # the tiny data end on 20 September 2026, so 2026 Q3 is not complete by the data
+    assert ind.default_period(con, today=date(2026, 11, 26)).label == "2026 Q2"
+    assert ind.default_period(con, today=date(2026, 5, 2)).label == "2026 Q1"
 
 
 def test_incidents_by_theme_uses_uk_local_dates(tiny):
@@ -88,8 +88,8 @@ def test_incidents_by_quarter_grid(tiny):
     grid = ind.incidents_by_quarter(con, first=date(2026, 1, 15), last=date(2026, 9, 30), themes=THEMES)
     assert len(grid) == 3 * len(THEMES)
     totals = grid.groupby("quarter")[["incidents", "unlocated", "coarse_time"]].sum()
-    assert totals.loc["2026Q1"].tolist() == [0, 0, 0]
-    assert totals.loc["2026Q3"].tolist() == [13, 1, 1]
+    assert totals.loc["2026 Q1"].tolist() == [0, 0, 0]
+    assert totals.loc["2026 Q3"].tolist() == [13, 1, 1]
 
 
 def test_missing_summary_pinned(tiny):
@@ -108,7 +108,7 @@ def test_missing_summary_pinned(tiny):
         "episodes_source:partnership": 12,
     }
     q2 = dict(ind.missing_summary(con, Q2).itertuples(index=False))
-    # the episode that starts on 30 June counts in 2026Q2; its return (1 July) in 2026Q3
+    # the episode that starts on 30 June counts in 2026 Q2; its return (1 July) in 2026 Q3
     assert (q2["episodes"], q2["children"], q2["returns"], q2["rhi_offered_72h"], q2["rhi_completed_72h"]) == (
         7,
         7,

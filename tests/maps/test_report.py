@@ -66,10 +66,10 @@ def _row(html: str, label: str) -> list[str]:
 
 
 def test_change_phrase():
-    assert change_phrase(113, 100) == ("up", "up 13%")
-    assert change_phrase(80, 100) == ("down", "down 20%")
-    assert change_phrase(103, 100) == ("same", "about the same")
-    assert change_phrase(7, 0) == ("up", "up from 0")
+    assert change_phrase(150, 100) == ("up", "rising (up 50%)")  # p = 0.0019
+    assert change_phrase(1000, 1100) == ("down", "falling (down 9%)")  # p = 0.031
+    assert change_phrase(113, 100) == ("same", "no clear change")  # up 13% but p = 0.41: may well be chance
+    assert change_phrase(7, 0) == ("up", "rising (up from 0)")  # p = 0.016
     assert change_phrase(None, 100) == ("", "too few to compare")
 
 
@@ -78,14 +78,14 @@ def test_tiny_report_pinned_cells(tiny_html):
     # incidents: 12 -> 13; the two county lines incidents either side of midnight on 30 June fall by UK date
     assert _row(html, "All themes")[-2:] == ["12", "13"]
     assert _row(html, "Child criminal exploitation")[-1] == "&lt;5"
-    # 2026Q2: 12 = 5 + 7 + six zeros, so cse and county lines are withheld, else the zeros would be known
+    # 2026 Q2: 12 = 5 + 7 + six zeros, so cse and county lines are withheld, else the zeros would be known
     assert _row(html, "County lines")[-2:] == ["withheld", "5"]
     # missing: 12 episodes (10 missing, 2 away): the 10 is withheld, else 12 - 10 gives the 2
     assert _row(html, "Missing and away episodes") == ["withheld", "12", "too few to compare"]
-    # 2026Q2's 7 is withheld too: the measures table's episodes are tied to this table's (the same figure
+    # 2026 Q2's 7 is withheld too: the measures table's episodes are tied to this table's (the same figure
     # when no episode is recorded by both sources), and with them published the 7 would narrow the "<5"s
     assert _row(html, "of which missing") == ["withheld", "withheld", "too few to compare"]
-    assert _row(html, "Children with an episode") == ["7", "6", "down 14%"]
+    assert _row(html, "Children with an episode") == ["7", "6", "no clear change"]
     # 9 of 11 returns offered within 72 h: the 2 not offered is small, so no share and the 9 is withheld
     assert _row(html, "Return home interview offered within 72 hours")[1] == "withheld"
     assert _row(html, "Offered within 72 hours of return") == [
@@ -96,8 +96,8 @@ def test_tiny_report_pinned_cells(tiny_html):
     assert _row(html, "Completed within 72 hours of return")[1] == "55% (6 of 11 returns)"
     assert _row(html, "Medium risk")[:2] == ["&lt;5", "5"]
     assert _row(html, "All children screened")[:2] == ["&lt;5", "7"]
-    assert _row(html, "All referrals") == ["6", "13", "up 117%"]
-    assert "Incidents recorded: 13 in 2026Q3, up 8% on 2026Q2 (12)." in html
+    assert _row(html, "All referrals") == ["6", "13", "no clear change"]  # 6 then 13: p = 0.17
+    assert "Incidents recorded: 13 in 2026 Q3 against 12 in 2026 Q2: no clear change." in html
 
 
 def test_tiny_report_is_self_contained_and_static(tiny_html):
@@ -153,7 +153,7 @@ def test_range_period_and_bad_period(tiny):
     html = build_report(
         con, period=period_from_dates("2026-07-01", "2026-09-30"), settings=settings, generated_at=FIXED
     )
-    assert "1 Jul 2026 to 30 Sep 2026" in html and "31 Mar 2026 to 30 Jun 2026" in html
+    assert "1 Jul to 30 Sep 2026" in html and "31 Mar to 30 Jun 2026" in html
     with pytest.raises(ValidationError, match="not a quarter"):
         build_report(con, period="Q3", settings=settings)
 
@@ -194,9 +194,9 @@ def test_locations_and_annex_a_sections_when_present(tiny):
 def test_sample_report_end_to_end(sample):
     con, settings = sample
     html = build_report(con, settings=settings, today=datetime(2026, 11, 26).date(), generated_at=FIXED)
-    assert "outcome report: 2026Q3" in html
+    assert "outcome report: 2026 Q3" in html
     assert _row(html, "All themes")[-2:] == ["640", "754"]
-    assert _row(html, "Missing and away episodes") == ["85", "91", "up 7%"]
+    assert _row(html, "Missing and away episodes") == ["85", "91", "no clear change"]
     assert _row(html, "Offered within 72 hours of return")[:2] == ["60% (43 of 72 returns)", "75% (57 of 76 returns)"]
     ids, coords = warehouse_secrets(con)
     assert len(ids) == 2000 and len(coords) > 5000

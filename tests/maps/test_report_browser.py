@@ -81,15 +81,15 @@ def test_report_opens_cleanly_in_chromium(report_file):
     assert page.requests_local_failed == []
     assert page.non_blank_fraction > 0.03
     svgs = page.page.locator("svg.chart")
-    # screenings and referrals end before 2026Q2 is over, so their charts would have nothing to draw
+    # screenings and referrals end before 2026 Q2 is over, so their charts would have nothing to draw
     assert svgs.count() == 2
     assert page.page.get_by_text("No chart: every figure here is small, withheld or has no data").count() == 2
     box = svgs.first.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 150
-    assert page.page.title() == "Contextual safeguarding outcome report: 2026Q3"
+    assert page.page.title() == "Contextual safeguarding outcome report: 2026 Q3"
     assert page.page.locator("html").get_attribute("lang") == "en-GB"
     assert page.page.locator("h1").count() == 1
-    assert page.page.locator("h1").inner_text().startswith("Contextual safeguarding outcome report: 2026Q3")
+    assert page.page.locator("h1").inner_text().startswith("Contextual safeguarding outcome report: 2026 Q3")
     # print layout: on the width of an A4 page inside 15 mm margins (180 mm, 680 px) no table runs off the page
     page.page.emulate_media(media="print")
     page.page.set_viewport_size({"width": 680, "height": 1000})

@@ -115,8 +115,9 @@ def test_colours_do_not_depend_on_values(tiny):
 
 
 _NOT_COUNTS = [
-    r"\d{1,2} [A-Z][a-z]{2} \d{4}",  # dates
-    r"\d{4}Q[1-4]",  # quarters
+    r"\d{1,2} to (?=\d{1,2} [A-Z][a-z]{2} \d{4})",  # a span within a month ("1 to 31 Jul 2026")
+    r"\d{1,2} [A-Z][a-z]{2}(?: \d{4})?",  # dates ("1 Jul to 30 Sep 2026")
+    r"\d{4} ?Q[1-4]",  # quarters
     r"\d+(?:\.\d+)?%",  # shares and changes
     r"\d+ percentage points",
     r"\d+ or more",

@@ -72,7 +72,7 @@ def test_bad_inputs_are_refused():
 
 
 def test_returns_offered_completed_pattern():
-    # returns 6 = offered 6 + not offered 0 = completed 4 + not completed 2 (the 2026Q2 column of the tiny report)
+    # returns 6 = offered 6 + not offered 0 = completed 4 + not completed 2 (the 2026 Q2 column of the tiny report)
     p = protect(
         {"r": 6, "o": 6, "n": 0, "c": 4, "m": 2},
         relations=[("r", ["o", "n"]), ("r", ["c", "m"])],

@@ -19,7 +19,7 @@ FIXED = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def stopped(tmp_path_factory):
-    """The tiny warehouse with referrals ending 6 May 2026 and screenings ending 1 May 2026 (before 2026Q3)."""
+    """The tiny warehouse with referrals ending 6 May 2026 and screenings ending 1 May 2026 (before 2026 Q3)."""
     folder = tmp_path_factory.mktemp("tiny-stopped")
     settings = load_settings(None, warehouse=folder / "w.duckdb")
     con = connect(settings=settings)
@@ -42,13 +42,13 @@ def test_a_feed_that_ends_before_the_period_reads_no_data(stopped):
     assert _row(html, "All referrals") == ["6", "no data", "no data to compare"]
     assert _row(html, "National Referral Mechanism (NRM)") == ["&lt;5", "no data", "no data to compare"]
     assert _row(html, "All children screened")[:2] == ["&lt;5", "no data"]
-    assert "Referrals (NRM, MACE, Channel, early help and other): no data for 2026Q3" in html
+    assert "Referrals (NRM, MACE, Channel, early help and other): no data for 2026 Q3" in html
     # the data coverage section lists every feed with its first and last record and warns
     assert _row(html, "Referrals (NRM, MACE, Channel, early help)") == [
         "2 Apr 2026",
         "6 May 2026",
-        "last record 6 May 2026, before 2026Q3 starts: no data for it",
-        "last record 6 May 2026, before 2026Q2 ends (30 Jun 2026): figures cover only part of it",
+        "last record 6 May 2026, before 2026 Q3 starts: no data for it",
+        "last record 6 May 2026, before 2026 Q2 ends (30 Jun 2026): figures cover only part of it",
     ]
     assert _row(html, "Exploitation risk screenings")[1] == "1 May 2026"
     assert _row(html, "Intelligence reports") == ["none", "none", "no records loaded", "no records loaded"]
@@ -57,7 +57,7 @@ def test_a_feed_that_ends_before_the_period_reads_no_data(stopped):
     assert "Referrals (NRM, MACE, Channel, early help): last record 6 May 2026" in warning
     # the referrals chart marks the period as no data, never as a small number
     svg = re.search(r'<svg[^>]*aria-labelledby="referrals-title.*?</svg>', html, flags=re.S).group(0)
-    assert svg.count(">no data</text>") == 5 and "2026Q3, NRM: &lt;5" not in svg
+    assert svg.count(">no data</text>") == 5 and "2026 Q3, NRM: &lt;5" not in svg
 
 
 def test_incident_quarters_before_the_first_record_read_no_data(stopped):
@@ -212,7 +212,7 @@ def test_time_to_next_episode_reads_no_data_when_the_missing_feed_stops_before_t
         con.execute("rollback")
     assert _row(html, "Missing and away episodes")[1] == "no data"
     section = html.split("<h3>Time to the next episode</h3>", 1)[1]
-    assert section.startswith("<p>No data: the missing episode records held do not reach 2026Q3")
+    assert section.startswith("<p>No data: the missing episode records held do not reach 2026 Q3")
     assert "No child returned" not in html  # a claim of none where nothing is known
 
 
@@ -232,11 +232,11 @@ def city_of_london(tmp_path_factory):
 
 
 def test_month_dated_crimes_reach_the_end_of_their_last_month(city_of_london):
-    """The files end with December 2024: the report covers 2024Q4, which the incidents cover whole."""
+    """The files end with December 2024: the report covers 2024 Q4, which the incidents cover whole."""
     con, settings = city_of_london
     html = build_report(con, settings=settings, today=datetime(2026, 11, 26).date(), generated_at=FIXED)
-    assert "outcome report: 2024Q4" in html  # was 2024Q3: the last crime read as 1 December
-    assert _row(html, "Incidents") == ["1 May 2023", "31 Dec 2024", "covers 2024Q4", "covers 2024Q3"]
+    assert "outcome report: 2024 Q4" in html  # was 2024 Q3: the last crime read as 1 December
+    assert _row(html, "Incidents") == ["1 May 2023", "31 Dec 2024", "covers 2024 Q4", "covers 2024 Q3"]
     assert "figures cover only part of it" not in html.split('id="coverage"', 1)[-1].split("</section>", 1)[0]
 
 

@@ -47,8 +47,8 @@ def test_previous_quarter_crosses_the_year_and_explicit_periods_parse():
     )
     assert [(s.label, s.since, s.until) for s in specs] == [
         ("2025 Q4 (1 Oct to 31 Dec 2025)", date(2025, 10, 1), date(2025, 12, 31)),
-        ("1 Jan 2025 to 30 Jun 2025", date(2025, 1, 1), date(2025, 6, 30)),
-        ("1 Jan 2024 to 31 Dec 2024", date(2024, 1, 1), date(2024, 12, 31)),
+        ("1 Jan to 30 Jun 2025", date(2025, 1, 1), date(2025, 6, 30)),
+        ("2024 (1 Jan to 31 Dec 2024)", date(2024, 1, 1), date(2024, 12, 31)),
     ]  # 2025Q4 repeats previous-quarter's dates and is dropped
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, datetime
 from itertools import combinations
 
 import numpy as np
@@ -23,7 +23,7 @@ from ctxrisk.maps.steering import EMERGING_COLOURS, GI_BINS, build_steering_map
 from ctxrisk.maps.steering_places import THEME_COLOURS, place_names
 
 PERIODS = [("2024-01-01", "2024-12-31")]
-DAY = date(2026, 12, 5)
+DAY = datetime(2026, 12, 5, 10, 25, tzinfo=UTC)
 XSS = "\"><img src=x onerror=alert(1)><script>alert(2)</script>'><svg onload=alert(3)>"
 
 
@@ -119,13 +119,13 @@ def test_places_are_named_by_area_never_by_h3_id():
 
 def test_heading_names_area_period_and_date_with_attribution():
     html = _page()
-    assert "<title>Contextual safeguarding: places of concern: Leeds, 2024-01-01 to 2024-12-31</title>" in html
+    assert "<title>Contextual safeguarding: places of concern: Leeds, 1 Jan to 31 Dec 2024</title>" in html
     assert '<html lang="en-GB">' in html
     assert (
         "<h1>Contextual safeguarding: places of concern: Leeds, "
-        '<span class="ctxrisk-shown">2024-01-01 to 2024-12-31</span></h1>'
+        '<span class="ctxrisk-shown">1 Jan to 31 Dec 2024</span></h1>'
     ) in html
-    assert "Period: 2024-01-01 to 2024-12-31. Generated 5 December 2026." in html
+    assert "Period: 1 Jan to 31 Dec 2024. Generated 5 December 2026 10:25 UTC." in html
     assert "Source: Office for National Statistics licensed under the Open Government Licence v3.0" in html
     assert "Contains OS data" in html and "Crown copyright and database right" in html
     assert "L.control.scale" in html
@@ -509,3 +509,50 @@ def test_the_subtitle_names_every_period_to_choose_from():
     hot = F.hotspots()
     html = _page(period_hotspots=[("2026 Q3", hot), ("2026 Q2", hot)], periods=["all", "2026 Q3", "2026 Q2"])
     assert "Periods to choose from: all; 2026 Q3; 2026 Q2." in html
+
+
+_COVERED_JS = """(b) => {
+    const map = Object.keys(window).filter(k => /^map_[0-9a-f]{32}$/.test(k)).map(k => window[k])[0];
+    const box = map.getContainer().getBoundingClientRect();
+    const sw = map.latLngToContainerPoint(b[0]), ne = map.latLngToContainerPoint(b[1]);
+    const a = {l: box.left + sw.x, r: box.left + ne.x, t: box.top + ne.y, b: box.top + sw.y};
+    const inside = a.l >= box.left - 1 && a.r <= box.right + 1 && a.t >= box.top - 1 && a.b <= box.bottom + 1;
+    const covered = [];
+    document.querySelectorAll('.leaflet-control').forEach(c => {
+        const r = c.getBoundingClientRect();
+        const w = Math.min(r.right, a.r) - Math.max(r.left, a.l), h = Math.min(r.bottom, a.b) - Math.max(r.top, a.t);
+        if (w > 0 && h > 0) { covered.push(c.className.split(' ')[1] || c.className); }
+    });
+    return {inside: inside, covered: covered, width: a.r - a.l}; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("district", [None, "City of London"])
+def test_on_a_phone_no_panel_covers_the_analysed_area(tmp_path, district):
+    """A phone opening the page (390 x 800) sees the whole analysed area clear of every panel, for a large
+    district and for the small, wide City of London: the district's top sat under the period panel before the
+    map was fitted into the band between the top and bottom panels."""
+    from ctxrisk.pipelines.lad import local_authority
+
+    require_chromium()
+    hot = F.hotspots()
+    fmap = build_steering_map(
+        boundaries=F.boundaries(),
+        hotspots=hot,
+        emerging=F.emerging(),
+        locations=F.locations(),
+        periods=["2026 Q3", "2026 Q2"],
+        period_hotspots=[("2026 Q3", hot), ("2026 Q2", hot)],
+        settings=F.settings(),
+        generated=DAY,
+        analysed=None if district is None else local_authority(district),
+    )
+    path = tmp_path / "phone-area.html"
+    write_html(render_self_contained(fmap, title=fmap.ctxrisk_title), path)
+    page = open_page(path).page
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.reload()  # a phone lays the page out at its own size from the start
+    page.wait_for_timeout(300)
+    assert page.locator("#ctxrisk-period-slider").is_visible()
+    got = page.evaluate(_COVERED_JS, fmap.ctxrisk_bounds)
+    assert got["inside"] and got["covered"] == [] and got["width"] > 200, got

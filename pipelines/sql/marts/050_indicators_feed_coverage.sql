@@ -1,8 +1,14 @@
 -- Outcome-report data coverage: for each feed, how many records it holds and the UK local dates of its first
 -- and last record (columns feed, records, first_date, last_date). Missing episodes count a return as a record
--- of its day, so a return after the last start still lies inside the feed. No person IDs, no places.
+-- of its day, so a return after the last start still lies inside the feed. An incident dated only to its month
+-- (police.uk: time_precision 'month') is a record of the whole month: its last date is the month's last day.
+-- No person IDs, no places.
 create or replace view marts.indicators_feed_coverage as
-select 'incidents' as feed, count(*)::bigint as records, min(local_date) as first_date, max(local_date) as last_date
+select
+    'incidents' as feed,
+    count(*)::bigint as records,
+    min(local_date) as first_date,
+    max(if(time_precision = 'month', last_day(local_date), local_date)) as last_date
 from marts.indicators_incidents
 union all
 select
