@@ -86,6 +86,22 @@ def group_permutations(m_group: int, m_total: int, alpha: float, *, n_groups: in
     return int(min(AUTO_PERMUTATIONS_MAX, max(AUTO_PERMUTATIONS_MIN, need)))
 
 
+def _check_values(y: np.ndarray, permutations: Any, alternative: Any) -> None:
+    """Refuse what :class:`GiStar` refuses, in every group: a group too small to test is no way round it."""
+    if not np.isfinite(y).all():
+        msg = f"y holds {int((~np.isfinite(y)).sum()):,} missing or infinite values; give empty units 0"
+        raise ValidationError(msg)
+    if (y < 0).any():
+        msg = "Gi* needs non-negative values (counts or rates); y has negative values"
+        raise ValidationError(msg)
+    if isinstance(permutations, str) and permutations == "exact" and not np.array_equal(y, np.rint(y)):
+        msg = "exact permutation p-values need integer counts; give a number of permutations for other values"
+        raise ValidationError(msg)
+    if alternative not in ("two-sided", "greater", "less"):
+        msg = f"alternative must be one of ('two-sided', 'greater', 'less'), got {alternative!r}"
+        raise ValidationError(msg)
+
+
 def _tested(w: sp.csr_matrix, idx: np.ndarray) -> int:
     return int((np.diff(w[idx][:, idx].indptr) > 0).sum())
 
@@ -156,6 +172,7 @@ class GroupedGiStar:
         if not 0 < alpha < 1:
             msg = f"alpha must be in (0, 1), got {alpha!r}"
             raise ValidationError(msg)
+        _check_values(y_arr, permutations, alternative)
         n = y_arr.size
         w_csr = _as_csr(w, n)
         labels = np.unique(g_arr)

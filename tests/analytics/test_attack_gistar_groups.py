@@ -1,0 +1,75 @@
+"""Attacks on Gi* over separate groups (GroupedGiStar): bad values, consistency with esda, seeds."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from ctxrisk.analytics.gistar_groups import GroupedGiStar
+from ctxrisk.pipelines.errors import ValidationError
+
+
+def path_weights(n: int) -> sp.csr_matrix:
+    """Units 0-1-...-(n-1) on a path (a single unit: no neighbour)."""
+    w = sp.lil_matrix((n, n))
+    for i in range(n - 1):
+        w[i, i + 1] = w[i + 1, i] = 1
+    return w.tocsr()
+
+
+def blocks(sizes: list[int]) -> tuple[sp.csr_matrix, np.ndarray]:
+    """One path per group, no weight between groups; the label of each unit."""
+    w = sp.block_diag([path_weights(s) for s in sizes]).tocsr()
+    return w, np.repeat(np.arange(len(sizes)), sizes)
+
+
+@pytest.mark.parametrize(
+    ("bad", "options", "match"),
+    [
+        (-4.0, {}, "non-negative"),
+        (np.nan, {}, "missing or infinite"),
+        (np.inf, {}, "missing or infinite"),
+        (0.5, {"permutations": "exact"}, "integer counts"),
+        (1.0, {"alternative": "bigger"}, "alternative must be one of"),
+    ],
+)
+def test_a_bad_value_in_a_group_too_small_to_test_is_refused(bad, options, match):
+    # The group of two units is never tested, so GiStar never saw its values: a negative count, a NaN or a
+    # fraction given to the exact test was taken silently (z 0, p 1) instead of refused as in one region.
+    w, groups = blocks([5, 2])
+    y = np.array([1, 0, 3, 0, 2, bad, 1.0]) if "alternative" not in options else np.ones(7)
+    with pytest.raises(ValidationError, match=match):
+        GroupedGiStar(y, w, groups, **{"permutations": 99, "seed": 1, **options})
+
+
+def test_z_equals_esda_within_each_group_of_very_different_sizes():
+    esda = pytest.importorskip("esda")
+    from libpysal.graph import Graph
+
+    sizes = [3, 7, 40]
+    w, groups = blocks(sizes)
+    y = np.random.default_rng(3).poisson([0.5] * 3 + [4] * 7 + [1.5] * 40).astype(float)
+    y[[0, 3, 10]] = [2, 9, 6]  # no group uniform
+    g = GroupedGiStar(y, w, groups, permutations=0)
+    for label, size in enumerate(sizes):
+        idx = np.flatnonzero(groups == label)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # esda divides by a zero variance where k* = n
+            theirs = esda.G_Local(y[idx], Graph.from_sparse(w[idx][:, idx]), transform="B", star=True, permutations=0)
+        whole = g.n_neighbours[idx] + 1 == size  # a star holding its whole group: esda NaN, ours 0 (documented)
+        np.testing.assert_allclose(g.z[idx][~whole], theirs.Zs[~whole], rtol=0, atol=1e-12)
+        assert np.isnan(theirs.Zs[whole]).all() and (g.z[idx][whole] == 0).all()
+    assert g.z[1] == 0 and g.z[0] == 0 and g.z[2] == pytest.approx(-np.sqrt(1.5), abs=1e-12)
+
+
+@pytest.mark.parametrize("permutations", [None, 199, "exact"])
+def test_results_are_the_same_for_the_same_seed(permutations):
+    w, groups = blocks([3, 12, 30])
+    y = np.random.default_rng(5).poisson(1.5, 45).astype(float)
+    y[[0, 4, 20]] = [3, 8, 11]
+    a = GroupedGiStar(y, w, groups, permutations=permutations, seed=11)
+    b = GroupedGiStar(y, w, groups, permutations=permutations, seed=11)
+    np.testing.assert_array_equal(a.p_sim, b.p_sim)
+    np.testing.assert_array_equal(a.q, b.q)
+    np.testing.assert_array_equal(a.bin, b.bin)
