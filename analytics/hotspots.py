@@ -220,7 +220,7 @@ def _per_group(grouped: GroupedGiStar) -> str:
     return ", ".join(
         f"{int(hot):,}"
         if int(label) in grouped.group_results
-        else f"not tested ({int(size):,} units: too few or all equal)"
+        else f"not tested ({int(size):,} unit{'s' if size != 1 else ''}: too few or all equal)"
         for label, size, hot in zip(labels, sizes, grouped.hot_per_group(), strict=True)
     )
 
