@@ -102,6 +102,18 @@ def _check_values(y: np.ndarray, permutations: Any, alternative: Any) -> None:
         raise ValidationError(msg)
 
 
+def _check_options(permutations: Any, randomisation: Any) -> None:
+    """Refuse a permutation count or null :class:`GiStar` would refuse, even when no group is tested."""
+    exact = isinstance(permutations, str) and permutations == "exact"
+    count = isinstance(permutations, (int, np.integer)) and not isinstance(permutations, bool) and permutations >= 0
+    if not (permutations is None or exact or count):
+        msg = f"permutations must be a non-negative integer, 'exact' or None, got {permutations!r}"
+        raise ValidationError(msg)
+    if randomisation not in ("conditional", "total"):
+        msg = f"randomisation must be one of ('conditional', 'total'), got {randomisation!r}"
+        raise ValidationError(msg)
+
+
 def _tested(w: sp.csr_matrix, idx: np.ndarray) -> int:
     return int((np.diff(w[idx][:, idx].indptr) > 0).sum())
 
@@ -173,6 +185,7 @@ class GroupedGiStar:
             msg = f"alpha must be in (0, 1), got {alpha!r}"
             raise ValidationError(msg)
         _check_values(y_arr, permutations, alternative)
+        _check_options(permutations, randomisation)
         n = y_arr.size
         w_csr = _as_csr(w, n)
         labels = np.unique(g_arr)

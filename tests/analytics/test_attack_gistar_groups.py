@@ -43,6 +43,20 @@ def test_a_bad_value_in_a_group_too_small_to_test_is_refused(bad, options, match
         GroupedGiStar(y, w, groups, **{"permutations": 99, "seed": 1, **options})
 
 
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"permutations": -5}, "non-negative integer"),
+        ({"permutations": "EXACT"}, "non-negative integer"),
+        ({"randomisation": "bogus"}, "randomisation must be one of"),
+    ],
+)
+def test_bad_options_are_refused_when_no_group_can_be_tested(options, match):
+    # Two groups of two units: no GiStar is built, so its checks never ran and the options were accepted.
+    with pytest.raises(ValidationError, match=match):
+        GroupedGiStar(np.arange(4.0), sp.csr_matrix((4, 4)), [0, 0, 1, 1], **options)
+
+
 def test_z_equals_esda_within_each_group_of_very_different_sizes():
     esda = pytest.importorskip("esda")
     from libpysal.graph import Graph
