@@ -1,4 +1,4 @@
-"""Attacks on hot spot runs over separate groups: a far place too small to test, a theme absent from a group."""
+"""Attacks on hot spot runs over separate groups: a far place too small to test, bad seeds."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from support.hotspot_fixtures import write_csv
 
 from ctxrisk.analytics.gistar import GiStar
 from ctxrisk.analytics.hotspots import run_hotspots
+from ctxrisk.pipelines.errors import ValidationError
 from ctxrisk.pipelines.geo import bng_to_wgs84
 from ctxrisk.pipelines.ingest import ingest_file
 
@@ -53,3 +54,11 @@ def test_a_busy_far_place_in_a_tiny_group_is_flagged(tmp_path, settings, con):
     one = GiStar(result.frame["count"].to_numpy(float), result.units.w, permutations=0)
     assert one.hot[far].any()  # one null over the region finds it
     assert result.frame.loc[far, "hot"].any()
+
+
+def test_a_negative_seed_is_a_clear_message_not_a_traceback(tmp_path, settings, con):
+    # `ctxrisk hotspots --seed -1` on two groups ended in numpy's "ValueError: expected non-negative integer"
+    # from the group seeds (and from default_rng on one region).
+    _town_and_far_place(tmp_path, settings, con)
+    with pytest.raises(ValidationError, match="seed must be at least 0, got -1"):
+        run_hotspots(con, settings=settings, write=False, seed=-1)
