@@ -186,6 +186,9 @@ class GroupedGiStar:
             raise ValidationError(msg)
         _check_values(y_arr, permutations, alternative)
         _check_options(permutations, randomisation)
+        if seed is not None and int(seed) < 0:
+            msg = f"seed must be a non-negative integer or None, got {seed!r}"
+            raise ValidationError(msg)
         n = y_arr.size
         w_csr = _as_csr(w, n)
         labels = np.unique(g_arr)

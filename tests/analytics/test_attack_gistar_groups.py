@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from ctxrisk.analytics.gistar import GiStar
 from ctxrisk.analytics.gistar_groups import GroupedGiStar
 from ctxrisk.pipelines.errors import ValidationError
 
@@ -49,12 +50,18 @@ def test_a_bad_value_in_a_group_too_small_to_test_is_refused(bad, options, match
         ({"permutations": -5}, "non-negative integer"),
         ({"permutations": "EXACT"}, "non-negative integer"),
         ({"randomisation": "bogus"}, "randomisation must be one of"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
     ],
 )
 def test_bad_options_are_refused_when_no_group_can_be_tested(options, match):
     # Two groups of two units: no GiStar is built, so its checks never ran and the options were accepted.
     with pytest.raises(ValidationError, match=match):
         GroupedGiStar(np.arange(4.0), sp.csr_matrix((4, 4)), [0, 0, 1, 1], **options)
+
+
+def test_a_negative_seed_is_refused_by_gistar_too():
+    with pytest.raises(ValidationError, match="seed must be a non-negative integer"):
+        GiStar(np.arange(5.0), path_weights(5), permutations=9, seed=-1)
 
 
 def test_z_equals_esda_within_each_group_of_very_different_sizes():
