@@ -181,6 +181,9 @@ class GroupedGiStar:
         if g_arr.shape != y_arr.shape:
             msg = f"groups has shape {g_arr.shape} but y has {y_arr.shape}; give one label per unit"
             raise ValidationError(msg)
+        if g_arr.size and not np.issubdtype(g_arr.dtype, np.integer):
+            msg = f"groups must be integer labels, got {g_arr.dtype} values such as {g_arr.ravel()[0]!r}"
+            raise ValidationError(msg)
         if not 0 < alpha < 1:
             msg = f"alpha must be in (0, 1), got {alpha!r}"
             raise ValidationError(msg)

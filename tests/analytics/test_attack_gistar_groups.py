@@ -59,6 +59,13 @@ def test_bad_options_are_refused_when_no_group_can_be_tested(options, match):
         GroupedGiStar(np.arange(4.0), sp.csr_matrix((4, 4)), [0, 0, 1, 1], **options)
 
 
+@pytest.mark.parametrize("labels", [list("aabb"), [0.0, 0.0, np.nan, np.nan]])
+def test_labels_that_are_not_integers_are_refused(labels):
+    # Strings and NaN ended in "ValueError: invalid literal for int()" / "cannot convert float NaN to integer".
+    with pytest.raises(ValidationError, match="groups must be integer labels"):
+        GroupedGiStar(np.arange(4.0), path_weights(4), labels, permutations=9)
+
+
 def test_a_negative_seed_is_refused_by_gistar_too():
     with pytest.raises(ValidationError, match="seed must be a non-negative integer"):
         GiStar(np.arange(5.0), path_weights(5), permutations=9, seed=-1)
