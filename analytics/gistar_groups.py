@@ -209,6 +209,7 @@ class GroupedGiStar:
         self.group_results: dict[int, GiStar] = {}
         self.group_permutations: dict[int, int] = {}
         for i, (label, idx) in enumerate(zip(labels, members, strict=True)):
+            self.n_neighbours[idx] = np.diff(w_csr[idx][:, idx].indptr)  # within the group, tested or not
             if not testable[i]:
                 continue
             perms: int | Literal["exact"] = (

@@ -66,6 +66,15 @@ def test_labels_that_are_not_integers_are_refused(labels):
         GroupedGiStar(np.arange(4.0), path_weights(4), labels, permutations=9)
 
 
+def test_units_of_an_untested_group_keep_their_neighbour_counts():
+    # marts.hotspots.n_neighbours is "neighbours excluding the unit itself": the two linked units of a group too
+    # small to test were stored with 0, as if islands.
+    w, groups = blocks([5, 2])
+    g = GroupedGiStar(np.array([1, 0, 3, 0, 2, 4, 1.0]), w, groups, permutations=9, seed=1)
+    assert g.n_neighbours.tolist() == [1, 2, 2, 2, 1, 1, 1]
+    assert g.islands[5:].all() and (g.q[5:] == 1).all() and g.untested == 2  # still never tested
+
+
 def test_a_negative_seed_is_refused_by_gistar_too():
     with pytest.raises(ValidationError, match="seed must be a non-negative integer"):
         GiStar(np.arange(5.0), path_weights(5), permutations=9, seed=-1)
