@@ -448,6 +448,9 @@ class GiStar:
         if randomisation not in _RANDOMISATIONS:
             msg = f"randomisation must be one of {_RANDOMISATIONS}, got {randomisation!r}"
             raise ValidationError(msg)
+        if seed is not None and int(seed) < 0:
+            msg = f"seed must be a non-negative integer or None, got {seed!r}"
+            raise ValidationError(msg)
         total = float(y_arr.sum())
         ybar = total / n
         var = float((y_arr**2).mean() - ybar**2)

@@ -18,6 +18,10 @@ from scipy import special
 
 __all__ = ["MAX_TABLE", "exact_conditional_p", "exact_fits", "exact_total_p", "sample_sum_pmf"]
 
+#: Largest growth of rounding errors the held-out recursion of the conditional null may have; above it, the
+#: held-out population's sums are computed directly.
+_MAX_GROWTH = 1e3
+
 #: Largest table of sample sums (sizes x sums, 8 bytes each) an exact null may use.
 MAX_TABLE = 20_000_000
 
@@ -163,8 +167,10 @@ def exact_conditional_p(y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, *, alte
     With ``A_j`` the distribution of a ``j``-sample of all ``n`` values and ``B_j`` that of the ``n - 1``
     values left when one unit of value ``v`` is held out, a ``j``-sample of all holds that unit with
     probability ``j / n``: ``A_j(s) = (n - j) / n B_j(s) + j / n B_{j-1}(s - v)``, solved for ``B_j`` from
-    ``B_0``. The recursion shrinks earlier rounding errors by ``j / (n - j)``. Parameters and returns as
-    :func:`exact_total_p` (the count is of distinct focal values).
+    ``B_0``. The recursion multiplies earlier rounding errors by ``j / (n - j)``, which grows them once
+    ``j > n / 2``; when neighbourhoods are that large (a unit next to most of a small group) and the growth
+    would pass 1,000, ``B`` is computed directly by :func:`sample_sum_pmf` of the held-out population.
+    Parameters and returns as :func:`exact_total_p` (the count is of distinct focal values).
     """
     n = y.size
     p = np.ones(n)
@@ -178,12 +184,23 @@ def exact_conditional_p(y: np.ndarray, k: np.ndarray, t_obs: np.ndarray, *, alte
     hi, lo = _thresholds(np.rint(t_obs[active]), mu, 1e-9 * max(1.0, total), alternative)
     cap = int(max(hi.max(), lo.max())) + 1
     big = int(kk.max())
-    full = sample_sum_pmf(*_population(y), big, cap)
+    values, counts = _population(y)
+    stable = _held_out_growth(n, big) <= _MAX_GROWTH
+    full = sample_sum_pmf(values, counts, big, cap) if stable else None
     for v in np.unique(focal).tolist():
-        held = _held_out(full, n, v, cap)
+        if full is not None:
+            held = _held_out(full, n, v, cap)
+        else:  # the recursion would amplify rounding errors: the held-out population's sums directly
+            held = sample_sum_pmf(values, counts - (values == v), big, cap)
         mine = np.flatnonzero(focal == v)
         p[active[mine]] = _tails(held, kk[mine], hi[mine], lo[mine], cap, alternative)
     return p, int(np.unique(focal).size)
+
+
+def _held_out_growth(n: int, big: int) -> float:
+    """Largest factor by which :func:`_held_out` multiplies a rounding error (steps ``j > n / 2`` grow it)."""
+    j = np.arange(1, big + 1, dtype=np.float64)
+    return float(np.exp(np.sum(np.log(np.maximum(j / (n - j), 1.0)))))
 
 
 def _held_out(full: np.ndarray, n: int, v: int, cap: int) -> np.ndarray:

@@ -86,6 +86,34 @@ def group_permutations(m_group: int, m_total: int, alpha: float, *, n_groups: in
     return int(min(AUTO_PERMUTATIONS_MAX, max(AUTO_PERMUTATIONS_MIN, need)))
 
 
+def _check_values(y: np.ndarray, permutations: Any, alternative: Any) -> None:
+    """Refuse what :class:`GiStar` refuses, in every group: a group too small to test is no way round it."""
+    if not np.isfinite(y).all():
+        msg = f"y holds {int((~np.isfinite(y)).sum()):,} missing or infinite values; give empty units 0"
+        raise ValidationError(msg)
+    if (y < 0).any():
+        msg = "Gi* needs non-negative values (counts or rates); y has negative values"
+        raise ValidationError(msg)
+    if isinstance(permutations, str) and permutations == "exact" and not np.array_equal(y, np.rint(y)):
+        msg = "exact permutation p-values need integer counts; give a number of permutations for other values"
+        raise ValidationError(msg)
+    if alternative not in ("two-sided", "greater", "less"):
+        msg = f"alternative must be one of ('two-sided', 'greater', 'less'), got {alternative!r}"
+        raise ValidationError(msg)
+
+
+def _check_options(permutations: Any, randomisation: Any) -> None:
+    """Refuse a permutation count or null :class:`GiStar` would refuse, even when no group is tested."""
+    exact = isinstance(permutations, str) and permutations == "exact"
+    count = isinstance(permutations, (int, np.integer)) and not isinstance(permutations, bool) and permutations >= 0
+    if not (permutations is None or exact or count):
+        msg = f"permutations must be a non-negative integer, 'exact' or None, got {permutations!r}"
+        raise ValidationError(msg)
+    if randomisation not in ("conditional", "total"):
+        msg = f"randomisation must be one of ('conditional', 'total'), got {randomisation!r}"
+        raise ValidationError(msg)
+
+
 def _tested(w: sp.csr_matrix, idx: np.ndarray) -> int:
     return int((np.diff(w[idx][:, idx].indptr) > 0).sum())
 
@@ -153,8 +181,16 @@ class GroupedGiStar:
         if g_arr.shape != y_arr.shape:
             msg = f"groups has shape {g_arr.shape} but y has {y_arr.shape}; give one label per unit"
             raise ValidationError(msg)
+        if g_arr.size and not np.issubdtype(g_arr.dtype, np.integer):
+            msg = f"groups must be integer labels, got {g_arr.dtype} values such as {g_arr.ravel()[0]!r}"
+            raise ValidationError(msg)
         if not 0 < alpha < 1:
             msg = f"alpha must be in (0, 1), got {alpha!r}"
+            raise ValidationError(msg)
+        _check_values(y_arr, permutations, alternative)
+        _check_options(permutations, randomisation)
+        if seed is not None and int(seed) < 0:
+            msg = f"seed must be a non-negative integer or None, got {seed!r}"
             raise ValidationError(msg)
         n = y_arr.size
         w_csr = _as_csr(w, n)
@@ -173,6 +209,7 @@ class GroupedGiStar:
         self.group_results: dict[int, GiStar] = {}
         self.group_permutations: dict[int, int] = {}
         for i, (label, idx) in enumerate(zip(labels, members, strict=True)):
+            self.n_neighbours[idx] = np.diff(w_csr[idx][:, idx].indptr)  # within the group, tested or not
             if not testable[i]:
                 continue
             perms: int | Literal["exact"] = (

@@ -201,7 +201,7 @@ class HotspotResult:
             )
             grouped = self.gistar.gistar
             if isinstance(grouped, GroupedGiStar):
-                per = ", ".join(f"{int(v):,}" for v in grouped.hot_per_group())
+                per = _per_group(grouped)
                 flagged += (
                     f" ({grouped.n_groups} separate groups analysed apart; hot units per group, most events "
                     f"first: {per})"
@@ -212,6 +212,17 @@ class HotspotResult:
         """The scale and the study region used, in one sentence."""
         p = self.parameters
         return f"Unit {p.get('unit')} ({p.get('scale_reason')}). Study region: {p.get('study_region')}."
+
+
+def _per_group(grouped: GroupedGiStar) -> str:
+    """Hot units of each group, in label order; a group Gi* could not test says so rather than 0."""
+    labels, sizes = np.unique(grouped.groups, return_counts=True)
+    return ", ".join(
+        f"{int(hot):,}"
+        if int(label) in grouped.group_results
+        else f"not tested ({int(size):,} unit{'s' if size != 1 else ''}: too few or all equal)"
+        for label, size, hot in zip(labels, sizes, grouped.hot_per_group(), strict=True)
+    )
 
 
 def _inference_label(params: HotspotParameters, units: StudyUnits | None) -> str:

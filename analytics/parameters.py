@@ -112,6 +112,9 @@ class HotspotParameters:
         if self.permutations is not None and self.permutations < 0:
             msg = f"permutations must be at least 0, got {self.permutations}"
             raise ValidationError(msg)
+        if self.seed < 0:  # numpy's generators take non-negative seeds only
+            msg = f"seed must be at least 0, got {self.seed}"
+            raise ValidationError(msg)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> HotspotParameters:
