@@ -20,7 +20,11 @@ The first term is the automatic rule of the group's own units (for one group it 
 ``1 / (P_g + 1)``, at or under the BH threshold of rank ``t`` over all ``m`` units. So a unit of group ``g``
 at its floor passes the run's FDR once the run holds ``min(m / (5 m_g), t)`` discoveries at or below that
 p (one, for a group holding at least a fifth of the units). The counts sum to at most
-``(1 + 1/5)`` times the automatic count of the whole region, plus the floor of 9,999 per group.
+``(1 + 1/5)`` times the automatic count of the whole region, plus the floor of 9,999 per group. A group whose
+floor could not pass BH at rank 1 (``1 / (P_g + 1) > alpha / m``: a small group beside a large one) is tested
+on its exact permutation null instead when its counts are whole numbers (:mod:`ctxrisk.analytics.gistar_exact`;
+the limit of the simulated p-value, with no floor, and cheap for a small group), so a lone strong site there is
+not lost to the budget; its ``group_permutations`` entry is then 0.
 
 References
 ----------
@@ -51,6 +55,7 @@ from ctxrisk.analytics.gistar import (
     coarse_permutations_note,
     gi_bin,
 )
+from ctxrisk.analytics.gistar_exact import exact_fits
 from ctxrisk.pipelines.errors import ValidationError
 
 logger = logging.getLogger(__name__)
@@ -84,6 +89,22 @@ def group_permutations(m_group: int, m_total: int, alpha: float, *, n_groups: in
     ties = max(GROUP_TIES, int(n_groups))
     need = int(np.ceil(max(5 * max(int(m_group), 1), int(m_total) / ties) / float(alpha))) - 1
     return int(min(AUTO_PERMUTATIONS_MAX, max(AUTO_PERMUTATIONS_MIN, need)))
+
+
+def _group_null(
+    y: np.ndarray, w: sp.csr_matrix, m_group: int, m_total: int, alpha: float, *, n_groups: int
+) -> int | Literal["exact"]:
+    """The automatic null of one group: :func:`group_permutations`, or exact p-values where that count's
+    smallest pseudo p-value, ``1 / (P_g + 1)``, could not pass Benjamini-Hochberg at rank 1 over all ``m_total``
+    units (``alpha / m_total``) and the group's counts are whole numbers whose exact null fits
+    (:func:`ctxrisk.analytics.gistar_exact.exact_fits`). The exact p-value is the limit of the simulated one
+    (the same test, no floor), so a lone strong site in a small group beside a large one is not lost to the
+    budget."""
+    perms = group_permutations(m_group, m_total, alpha, n_groups=n_groups)
+    floor_passes = 1.0 / (perms + 1) <= float(alpha) / max(int(m_total), 1)
+    if floor_passes or not np.array_equal(y, np.rint(y)) or not exact_fits(y, np.diff(w.indptr)):
+        return perms
+    return "exact"
 
 
 def _check_values(y: np.ndarray, permutations: Any, alternative: Any) -> None:
@@ -213,7 +234,7 @@ class GroupedGiStar:
             if not testable[i]:
                 continue
             perms: int | Literal["exact"] = (
-                group_permutations(tested[i], m_total, alpha, n_groups=len(tested))
+                _group_null(y_arr[idx], w_csr[idx][:, idx], tested[i], m_total, alpha, n_groups=len(tested))
                 if permutations is None
                 else permutations
             )
