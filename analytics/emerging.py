@@ -222,18 +222,29 @@ def space_time_weights(w: Any, n_steps: int, *, time_step_window: int = 1) -> sp
     ):
         msg = f"time_step_window must be a non-negative integer, got {time_step_window!r}"
         raise ValidationError(msg)
+    # Built row block by row block into arrays of the final size: a Kronecker product (time band x (W + I))
+    # makes the same matrix through COO triplets and a copy, about 2.4 times its size at the peak.
     w_csr = sp.csr_matrix(w, dtype=np.float64)
-    units = w_csr.shape[0]
-    lag = sp.diags(
-        [np.ones(n_steps - d) for d in range(min(time_step_window, n_steps - 1) + 1)],
-        [-d for d in range(min(time_step_window, n_steps - 1) + 1)],
-        shape=(n_steps, n_steps),
+    w_self = sp.csr_matrix(w_csr + sp.eye(w_csr.shape[0], format="csr"))
+    w_self.sort_indices()
+    units = w_self.shape[0]
+    window = min(int(time_step_window), max(n_steps - 1, 0))
+    steps_in = np.minimum(np.arange(n_steps), window) + 1  # the steps t - window .. t that exist
+    per_row = np.diff(w_self.indptr)[None, :] * steps_in[:, None] - 1  # (n_steps, units): itself left out
+    indptr = np.zeros(units * n_steps + 1, dtype=np.int64)
+    np.cumsum(per_row.ravel(), out=indptr[1:])
+    big = units * n_steps >= 2**31 - 1 or indptr[-1] >= 2**31 - 1
+    indices = np.empty(int(indptr[-1]), dtype=np.int64 if big else np.int32)
+    for t in range(n_steps):
+        lo = t - int(steps_in[t]) + 1
+        block = sp.hstack([w_self] * int(steps_in[t]), format="csr")  # row u: u and N(u) in steps lo..t
+        cols = block.indices.astype(np.int64) + lo * units
+        keep = cols != np.repeat(t * units + np.arange(units), np.diff(block.indptr))
+        indices[indptr[t * units] : indptr[(t + 1) * units]] = cols[keep]
+    st = sp.csr_matrix(
+        (np.ones(indices.size), indices, indptr.astype(indices.dtype)), shape=(units * n_steps, units * n_steps)
     )
-    st = sp.kron(lag, w_csr + sp.eye(units), format="csr")
-    st.setdiag(0)
-    st.eliminate_zeros()
-    st.data[:] = 1.0
-    st.sort_indices()
+    st.has_sorted_indices = True
     return st
 
 

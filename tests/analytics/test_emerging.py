@@ -183,3 +183,23 @@ def test_sparse_data_keeps_its_empty_steps_as_zeros():
     long_gap = _months(("2023-01", "2023-12"), ("2025-01", "2025-12"), per_month=1)  # 24 events, 36 months
     span = covered_span(long_gap, "month")  # 12 empty months x 24/36 a month = 8 expected: a gap
     assert (span.first, span.n_steps, span.n_empty) == (pd.Timestamp("2025-01-01"), 12, 12)
+
+
+@pytest.mark.parametrize(("units", "steps", "window"), [(1, 1, 0), (6, 3, 1), (40, 10, 2), (25, 4, 0), (7, 2, 5)])
+def test_space_time_weights_are_the_time_band_times_the_neighbourhood(units, steps, window):
+    a = sp.random(units, units, density=0.3, random_state=units, format="csr")
+    w = ((a + a.T) > 0).astype(float)
+    w.setdiag(0)
+    w.eliminate_zeros()
+    # the definition: bin (u, t) links to (v, s) for v in {u} | N(u) and t - window <= s <= t, except itself
+    band = sp.diags(
+        [np.ones(steps - d) for d in range(min(window, steps - 1) + 1)],
+        [-d for d in range(min(window, steps - 1) + 1)],
+        shape=(steps, steps),
+    )
+    expected = sp.kron(band, w + sp.eye(units), format="csr")
+    expected.setdiag(0)
+    expected.eliminate_zeros()
+    got = space_time_weights(w, steps, time_step_window=window)
+    assert got.shape == expected.shape and (got != (expected > 0)).nnz == 0
+    assert set(got.data) <= {1.0} and got.has_sorted_indices and (got.diagonal() == 0).all()
