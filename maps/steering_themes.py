@@ -150,10 +150,26 @@ class ThemeHotspots(MacroElement):
                 if (want && !map.hasLayer(layer)) { map.addLayer(layer); layer.bringToFront(); }
                 else if (!want && map.hasLayer(layer)) { map.removeLayer(layer); }
             }
+            function radios() {
+                // The period's overall layer is off the map while themes are chosen, so the layer control
+                // would show no period checked: check the period shown (a click on any input of the control
+                // then adds that layer back, the period event follows and this filter takes it off again).
+                (overall[current] || []).forEach(function (layer) {
+                    ((layer._events && layer._events.add) || []).forEach(function (handler) {
+                        var control = handler.ctx;
+                        if (!(control instanceof L.Control.Layers) || !control._layerControlInputs) { return; }
+                        control._layerControlInputs.forEach(function (input) {
+                            var entry = control._getLayer(input.layerId);
+                            if (entry && entry.layer === layer) { input.checked = true; }
+                        });
+                    });
+                });
+            }
             function apply() {
                 var all = !on || Object.keys(on).every(function (k) { return on[k]; });
                 (overall[current] || []).forEach(function (l) { set(l, all); });
                 themed.forEach(function (t) { set(t[0], !all && t[1] === current && !!on[t[2]]); });
+                if (!all) { radios(); }
                 say(all);
             }
             map.on("ctxrisk:period", function (e) { current = e.index; apply(); });

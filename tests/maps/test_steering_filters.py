@@ -114,6 +114,32 @@ def _badges(page) -> list[tuple[str, bool]]:
     )
 
 
+def _checked_period(page) -> list[str]:
+    return page.eval_on_selector_all(
+        ".leaflet-control-layers-base input:checked", "els => els.map(e => e.parentElement.textContent.trim())"
+    )
+
+
+@pytest.mark.browser
+def test_the_period_stays_checked_while_themes_are_chosen(filters_page):
+    page = filters_page.page
+    _tick(page, only=None)
+    _slide(page, 1)
+    shown = _checked_period(page)
+    assert len(shown) == 1 and "Q2" in shown[0]
+    _tick(page, only={"Child sexual exploitation"})  # the overall layer leaves the map; its radio stays checked
+    assert _checked_period(page) == shown and _fills(page) == {HOT95: _rings([2, 3, 7, 9])}
+    # another layer switched in the control neither brings the overall cells back nor unchecks the period
+    page.locator(".leaflet-control-layers-overlays label", has_text="Places of concern").locator("input").uncheck()
+    assert _checked_period(page) == shown and _fills(page) == {HOT95: _rings([2, 3, 7, 9])}
+    page.locator(".leaflet-control-layers-overlays label", has_text="Places of concern").locator("input").check()
+    # choosing the other period by its radio shows that period's own theme cells
+    page.locator(".leaflet-control-layers-base input").first.check()
+    assert "Q3" in _checked_period(page)[0] and _fills(page) == {HOT95: _rings([0, 1])}
+    _tick(page, only=None)
+    _slide(page, 0)
+
+
 @pytest.mark.browser
 def test_choosing_a_theme_switches_the_hot_spot_cells_to_that_themes(filters_page):
     page = filters_page.page
