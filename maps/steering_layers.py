@@ -35,10 +35,12 @@ __all__ = [
     "add_hotspots",
     "add_imd",
     "add_places",
+    "cell_style",
     "dissolve",
     "esc",
     "feature_collection",
     "full_precision",
+    "gi_outlines",
     "settlements",
 ]
 
@@ -311,7 +313,7 @@ def add_imd(state: LayerState, boundaries: gpd.GeoDataFrame) -> None:
     Legend("Deprivation (IMD decile)", items, position="bottomleft", layers=[group]).add_to(state.fmap)
 
 
-def _cell_style(feature: dict[str, Any]) -> dict[str, Any]:
+def cell_style(feature: dict[str, Any]) -> dict[str, Any]:
     # a stroke in the cell's own colour keeps cells of 0.1 km2 visible at the zoom that shows a whole borough
     return {
         "fillColor": feature["properties"]["fill"],
@@ -348,6 +350,14 @@ def dissolve(frame: gpd.GeoDataFrame, column: str) -> tuple[list[Any], list[Any]
     return keys, [shapely.union_all(cells[values == k], grid_size=1e-6) for k in keys]
 
 
+def gi_outlines(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One merged outline per Gi* bin of ``cells``, in :func:`drawing_order`, with its ``label`` and ``fill``."""
+    bins, outlines = dissolve(drawing_order(cells), "bin")
+    return gpd.GeoDataFrame(
+        {"label": [GI_BINS[b][0] for b in bins], "fill": [GI_BINS[b][1] for b in bins]}, geometry=outlines, crs=4326
+    )
+
+
 def add_hotspots(
     state: LayerState,
     parts: Sequence[tuple[str, gpd.GeoDataFrame, bool, str | None]],
@@ -368,20 +378,14 @@ def add_hotspots(
     """
     groups = []
     for label, part, first, theme in parts:
-        drawn = drawing_order(part if show_not_significant else part[part["bin"] != 0])
-        bins, outlines = dissolve(drawn, "bin")
-        shown = gpd.GeoDataFrame(
-            {"label": [GI_BINS[b][0] for b in bins], "fill": [GI_BINS[b][1] for b in bins]},
-            geometry=outlines,
-            crs=4326,
-        )
+        shown = gi_outlines(part if show_not_significant else part[part["bin"] != 0])
         if as_periods:
             group = folium.FeatureGroup(name=esc(label), overlay=False, show=first).add_to(state.fmap)
         else:
             group = folium.FeatureGroup(name=esc(label), show=True).add_to(state.fmap)
         folium.GeoJson(
             feature_collection(shown, ["label", "fill"]),
-            style_function=_cell_style,
+            style_function=cell_style,
             # folium refuses tooltip fields on an empty collection (a period with no significant cell)
             tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Gi*"]) if len(shown) else None,
         ).add_to(group)
@@ -427,7 +431,7 @@ def add_emerging(state: LayerState, emerging: gpd.GeoDataFrame, split: Callable[
         group = folium.FeatureGroup(name=esc(label), show=False).add_to(state.fmap)
         folium.GeoJson(
             feature_collection(shown, ["category", "fill"]),
-            style_function=_cell_style,
+            style_function=cell_style,
             tooltip=folium.GeoJsonTooltip(fields=["category"], aliases=["Pattern"]),
         ).add_to(group)
         groups.append(group)

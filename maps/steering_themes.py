@@ -18,7 +18,7 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ctxrisk.maps.steering_layers import GI_BINS, LayerState, dissolve, drawing_order, esc, feature_collection
+from ctxrisk.maps.steering_layers import GI_BINS, LayerState, cell_style, esc, feature_collection, gi_outlines
 from ctxrisk.pipelines.errors import ValidationError
 
 __all__ = ["ThemeHotspots", "add_theme_hotspots", "check_theme_parts"]
@@ -68,26 +68,11 @@ def add_theme_hotspots(state: LayerState, parts: Sequence[tuple[int, str, gpd.Ge
     out = []
     for index, theme, cells in parts:
         label = state.theme_label(theme)
-        bins, geoms = dissolve(drawing_order(cells), "bin")
-        shown = gpd.GeoDataFrame(
-            {
-                "label": [GI_BINS[b][0] for b in bins],
-                "theme": esc(label),
-                "fill": [GI_BINS[b][1] for b in bins],
-            },
-            geometry=geoms,
-            crs=4326,
-        )
+        shown = gi_outlines(cells).assign(theme=esc(label))
         group = folium.FeatureGroup(name=esc(f"Hot spots: {label}"), show=False, control=False).add_to(state.fmap)
         folium.GeoJson(
             feature_collection(shown, ["label", "theme", "fill"]),
-            style_function=lambda f: {
-                "fillColor": f["properties"]["fill"],
-                "color": f["properties"]["fill"],
-                "weight": 2,
-                "opacity": 0.9,
-                "fillOpacity": 0.8,
-            },
+            style_function=cell_style,
             tooltip=folium.GeoJsonTooltip(fields=["label", "theme"], aliases=["Gi*", "Theme"]) if len(shown) else None,
         ).add_to(group)
         state.generated.append(label)
